@@ -1,0 +1,186 @@
+-- pitwall's single schema (SPEC §2). Applied by src/store/migrate.rs, which tracks the version in
+-- PRAGMA user_version. Instants are INTEGER milliseconds since the Unix epoch, UTC; lists and
+-- metadata are JSON text. Vocabulary CHECKs mirror the enums in src/model.rs.
+
+CREATE TABLE mechanics (
+    id                       TEXT PRIMARY KEY,
+    name                     TEXT NOT NULL,
+    email                    TEXT,
+    phone                    TEXT,
+    city                     TEXT,
+    state_province           TEXT,
+    country                  TEXT,
+    postal_code              TEXT,
+    years_experience         INTEGER NOT NULL DEFAULT 0 CHECK (years_experience >= 0),
+    rating                   REAL    NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+    completed_sessions       INTEGER NOT NULL DEFAULT 0 CHECK (completed_sessions >= 0),
+    profile_completion_score INTEGER NOT NULL DEFAULT 0
+                             CHECK (profile_completion_score BETWEEN 0 AND 100),
+    account_status           TEXT    NOT NULL DEFAULT 'approved'
+                             CHECK (account_status IN ('approved', 'pending', 'suspended')),
+    currently_on_shift       INTEGER NOT NULL DEFAULT 0 CHECK (currently_on_shift IN (0, 1)),
+    is_available             INTEGER NOT NULL DEFAULT 0,  -- legacy mirror, written never read
+    last_clock_in            INTEGER,
+    certification_type       TEXT CHECK (certification_type IN
+                                ('red_seal', 'provincial', 'ase', 'cpa_quebec', 'manufacturer', 'other')),
+    certification_number     TEXT,
+    certification_authority  TEXT,
+    certification_region     TEXT,
+    certification_expiry     TEXT,                          -- YYYY-MM-DD
+    red_seal_certified       INTEGER NOT NULL DEFAULT 0,    -- legacy, read as a fallback
+    red_seal_number          TEXT,
+    red_seal_province        TEXT,
+    is_brand_specialist      INTEGER NOT NULL DEFAULT 0,
+    brand_specializations    TEXT NOT NULL DEFAULT '[]',
+    service_keywords         TEXT NOT NULL DEFAULT '[]',
+    created_at               INTEGER NOT NULL,
+    updated_at               INTEGER NOT NULL
+);
+
+-- Eligible mechanics (approved, completion >= 80) and who is on shift.
+CREATE INDEX mechanics_eligible ON mechanics (account_status, profile_completion_score);
+CREATE INDEX mechanics_on_shift ON mechanics (currently_on_shift) WHERE currently_on_shift = 1;
+
+CREATE TABLE intakes (
+    id                   TEXT PRIMARY KEY,
+    customer_name        TEXT NOT NULL,
+    customer_email       TEXT,
+    customer_phone       TEXT,
+    location_country     TEXT NOT NULL,
+    location_province    TEXT,
+    location_city        TEXT,
+    location_postal_code TEXT NOT NULL,
+    vehicle_year         INTEGER,
+    vehicle_make         TEXT,
+    vehicle_model        TEXT,
+    vehicle_vin          TEXT,
+    concern              TEXT NOT NULL,
+    created_at           INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    id                  TEXT PRIMARY KEY,
+    intake_id           TEXT NOT NULL REFERENCES intakes (id),
+    status              TEXT NOT NULL
+                        CHECK (status IN ('pending', 'waiting', 'matched', 'completed', 'cancelled')),
+    payment_method      TEXT NOT NULL CHECK (payment_method IN ('free', 'credit', 'paid')),
+    urgent              INTEGER NOT NULL DEFAULT 0,
+    request_type        TEXT NOT NULL DEFAULT 'general'
+                        CHECK (request_type IN ('general', 'brand_specialist')),
+    requested_brands    TEXT NOT NULL DEFAULT '[]',
+    preferred_mechanic_id TEXT REFERENCES mechanics (id),
+    waiver_signed       INTEGER NOT NULL DEFAULT 1,
+    payment_confirmed   INTEGER NOT NULL DEFAULT 1,
+    matched_mechanic_id TEXT REFERENCES mechanics (id),
+    metadata            TEXT NOT NULL DEFAULT '{}',
+    created_at          INTEGER NOT NULL,
+    released_at         INTEGER,
+    matched_at          INTEGER,
+    completed_at        INTEGER,
+    cancelled_at        INTEGER
+);
+
+CREATE INDEX sessions_by_status ON sessions (status, created_at);
+CREATE INDEX sessions_by_preferred ON sessions (preferred_mechanic_id, status)
+    WHERE preferred_mechanic_id IS NOT NULL;
+
+CREATE TABLE session_assignments (
+    id            TEXT PRIMARY KEY,
+    session_id    TEXT NOT NULL REFERENCES sessions (id),
+    mechanic_id   TEXT REFERENCES mechanics (id),          -- NULL while a broadcast is open
+    status        TEXT NOT NULL
+                  CHECK (status IN ('queued', 'offered', 'accepted', 'declined', 'expired', 'cancelled')),
+    priority      TEXT NOT NULL CHECK (priority IN ('high', 'normal', 'low')),
+    match_score   INTEGER,
+    match_reasons TEXT NOT NULL DEFAULT '[]',
+    offered_at    INTEGER,
+    expires_at    INTEGER,                                  -- targeted offers
+    active_from   INTEGER,                                  -- broadcasts
+    accepted_at   INTEGER,
+    closed_at     INTEGER,
+    closed_reason TEXT,
+    metadata      TEXT NOT NULL DEFAULT '{}',
+    created_at    INTEGER NOT NULL,
+    -- metadata.match_type stays the one source; this column only makes it indexable.
+    match_type    TEXT GENERATED ALWAYS AS (json_extract(metadata, '$.match_type')) VIRTUAL
+);
+
+-- Exactly one winner per session, held by the database rather than by code.
+CREATE UNIQUE INDEX assignments_one_accepted ON session_assignments (session_id)
+    WHERE status = 'accepted';
+CREATE INDEX assignments_by_session ON session_assignments (session_id, status);
+CREATE INDEX assignments_by_mechanic ON session_assignments (mechanic_id, status)
+    WHERE mechanic_id IS NOT NULL;
+-- Due expiries: live targeted offers by deadline.
+CREATE INDEX assignments_due ON session_assignments (expires_at) WHERE status = 'offered';
+-- Held broadcasts by the moment they open (the tick), and open broadcasts (every queue read).
+CREATE INDEX assignments_broadcast_held ON session_assignments (active_from)
+    WHERE status = 'queued' AND match_type = 'broadcast';
+CREATE INDEX assignments_broadcast_open ON session_assignments (created_at)
+    WHERE status = 'offered' AND match_type = 'broadcast';
+
+CREATE TABLE customer_waitlist (
+    id                   TEXT PRIMARY KEY,
+    session_id           TEXT REFERENCES sessions (id),
+    customer_name        TEXT NOT NULL,
+    customer_email       TEXT,
+    customer_phone       TEXT,
+    notify_via           TEXT NOT NULL DEFAULT '["email"]',
+    status               TEXT NOT NULL
+                         CHECK (status IN ('waiting', 'notified', 'expired', 'cancelled')),
+    created_at           INTEGER NOT NULL,
+    expires_at           INTEGER NOT NULL,
+    notified_at          INTEGER,
+    notified_mechanic_id TEXT REFERENCES mechanics (id)
+);
+
+CREATE INDEX waitlist_waiting ON customer_waitlist (expires_at) WHERE status = 'waiting';
+CREATE INDEX waitlist_by_session ON customer_waitlist (session_id) WHERE session_id IS NOT NULL;
+
+-- Outbox: one row per channel of every waitlist notification, for a sender to deliver.
+CREATE TABLE notifications (
+    id          INTEGER PRIMARY KEY,
+    waitlist_id TEXT NOT NULL REFERENCES customer_waitlist (id),
+    channel     TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'push')),
+    recipient   TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+INSERT INTO settings (key, value) VALUES
+    ('enable_smart_matching', 'on'),
+    ('smart_matching_rollout_percent', '100');
+
+-- Append-only audit log of every state change.
+CREATE TABLE events (
+    id            INTEGER PRIMARY KEY,
+    at            INTEGER NOT NULL,
+    kind          TEXT NOT NULL,
+    session_id    TEXT,
+    mechanic_id   TEXT,
+    assignment_id TEXT,
+    waitlist_id   TEXT,
+    detail        TEXT
+);
+
+CREATE INDEX events_by_session ON events (session_id) WHERE session_id IS NOT NULL;
+
+-- Bumped by every change to the roster, so a process can keep the roster in memory and reload it
+-- only when it (or another process) changed it.
+CREATE TABLE roster_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO roster_generation (id, generation) VALUES (1, 0);
+
+CREATE TRIGGER roster_insert AFTER INSERT ON mechanics
+BEGIN UPDATE roster_generation SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER roster_update AFTER UPDATE ON mechanics
+BEGIN UPDATE roster_generation SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER roster_delete AFTER DELETE ON mechanics
+BEGIN UPDATE roster_generation SET generation = generation + 1 WHERE id = 1; END;

@@ -1,0 +1,554 @@
+//! The session factory (SPEC §4): intake → session → offers, in one transaction, and `browse`,
+//! the same matching without writing anything.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::validate::{self, MAX_CONCERN, MAX_NAME, MAX_SHORT_TEXT};
+use super::{Ctx, Engine, OFFER_WINDOW, TARGETED_OFFERS, TOP_MATCHES};
+use crate::clock::rfc3339;
+use crate::command::IntakeRequest;
+use crate::engine::outcome::{
+    BroadcastView, BrowseOutcome, IntakeOutcome, MatchView, SessionBrief, TargetedView,
+};
+use crate::error::{DispatchError, DispatchResult};
+use crate::matching::{self, Candidate, Criteria, CriteriaInput, Match, Ranking};
+use crate::model::{
+    Assignment, AssignmentStatus, Intake, MatchType, PaymentMethod, Priority, RequestType, Session,
+    SessionStatus, Tier,
+};
+use crate::store::{self, events::Subject};
+
+/// An intake that passed validation, trimmed and normalised.
+struct ValidIntake {
+    intake: Intake,
+    payment_method: PaymentMethod,
+    brands: Vec<String>,
+}
+
+/// Why a session has no targeted offers, or that it has them (SPEC §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BroadcastReason {
+    Fallback,
+    NoMatches,
+    NoOnlineMatches,
+    SmartMatchingDisabled,
+    MatchingFailed,
+}
+
+impl BroadcastReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            BroadcastReason::Fallback => "fallback_if_no_targeted_accepts",
+            BroadcastReason::NoMatches => "no_matches_found",
+            BroadcastReason::NoOnlineMatches => "no_online_matches",
+            BroadcastReason::SmartMatchingDisabled => "smart_matching_disabled",
+            BroadcastReason::MatchingFailed => "matching_failed",
+        }
+    }
+}
+
+impl Engine {
+    /// Creates a session from an intake: validation, matching, targeted offers, the broadcast
+    /// and the release gate, all in one transaction.
+    pub fn intake(&mut self, req: IntakeRequest) -> DispatchResult<IntakeOutcome> {
+        self.write(|ctx| create_session(ctx, req))
+    }
+
+    /// The ranking an intake would get, writing nothing. Lenient, because the console calls it
+    /// while the form is half typed: only what matching uses is checked.
+    pub fn browse(&mut self, req: &IntakeRequest, limit: usize) -> DispatchResult<BrowseOutcome> {
+        validate::optional("concern", "concern", Some(&req.concern), MAX_CONCERN)?;
+        let brands = validate::labels("brands", &req.brands)?;
+        if req.request_type == RequestType::BrandSpecialist && brands.is_empty() {
+            return Err(brands_required());
+        }
+        let keywords = matching::extract_keywords(&req.concern);
+        self.read(|ctx| {
+            let criteria = criteria(req, &brands, keywords.clone(), ctx.now);
+            let roster = ctx.roster()?;
+            let ranking = matching::rank(&criteria, &roster, limit, 0);
+            Ok(BrowseOutcome {
+                keywords,
+                matches: views(&criteria, &ranking.top),
+                all_offline: ranking.all_offline(),
+                total_matches: ranking.total,
+            })
+        })
+    }
+}
+
+fn brands_required() -> DispatchError {
+    DispatchError::invalid(
+        "brands",
+        "A brand specialist request needs at least one brand.",
+    )
+}
+
+fn criteria(
+    req: &IntakeRequest,
+    brands: &[String],
+    keywords: Vec<&'static str>,
+    now: DateTime<Utc>,
+) -> Criteria {
+    Criteria::new(CriteriaInput {
+        keywords,
+        request_type: Some(req.request_type),
+        brands,
+        country: req.location.country.as_deref(),
+        postal_code: req.location.postal_code.as_deref(),
+        city: req.location.city.as_deref(),
+        prefer_local: req.prefer_local,
+        today: now.date_naive(),
+    })
+}
+
+fn views(criteria: &Criteria, matches: &[Match<'_>]) -> Vec<MatchView> {
+    matches.iter().map(|m| view(criteria, m)).collect()
+}
+
+fn view(criteria: &Criteria, m: &Match<'_>) -> MatchView {
+    MatchView {
+        mechanic: m.mechanic().id.clone(),
+        name: m.mechanic().name.clone(),
+        score: m.score,
+        tier: Tier::of_score(m.score),
+        on_shift: m.candidate.on_shift(),
+        reasons: m.explain(criteria),
+    }
+}
+
+fn validate_intake(ctx: &Ctx<'_>, req: &IntakeRequest) -> DispatchResult<ValidIntake> {
+    let id = match &req.id {
+        Some(id) => {
+            validate::id("id", id)?;
+            if store::sessions::exists(ctx.conn(), id)? {
+                return Err(DispatchError::invalid(
+                    "id",
+                    format!(
+                        "A session with id \"{}\" already exists.",
+                        crate::text::inert(id)
+                    ),
+                ));
+            }
+            id.clone()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let name = validate::required(
+        "customer.name",
+        "customer's name",
+        &req.customer.name,
+        MAX_NAME,
+    )?;
+    let email = validate::email("customer.email", req.customer.email.as_deref())?;
+    let phone = validate::phone("customer.phone", req.customer.phone.as_deref())?;
+    if email.is_none() && phone.is_none() {
+        return Err(DispatchError::invalid(
+            "customer.email",
+            "An email address or a phone number is required to reach the customer.",
+        ));
+    }
+    let concern = validate::required("concern", "concern", &req.concern, MAX_CONCERN)?;
+    let country = validate::required(
+        "location.country",
+        "country",
+        req.location.country.as_deref().unwrap_or(""),
+        MAX_SHORT_TEXT,
+    )?;
+    let postal_code = validate::required(
+        "location.postal_code",
+        "postal code",
+        req.location.postal_code.as_deref().unwrap_or(""),
+        MAX_SHORT_TEXT,
+    )?;
+    validate::postal_code("location.postal_code", country, postal_code)?;
+    let Some(payment_method) = req.payment_method else {
+        return Err(DispatchError::invalid(
+            "payment_method",
+            "Choose a payment method: free, credit or paid.",
+        ));
+    };
+    let brands = validate::labels("brands", &req.brands)?;
+    if req.request_type == RequestType::BrandSpecialist && brands.is_empty() {
+        return Err(brands_required());
+    }
+    if let Some(year) = req.vehicle.year {
+        let next_year = i64::from(chrono::Datelike::year(&ctx.now)) + 1;
+        validate::range("vehicle.year", "vehicle year", year, 1900, next_year)?;
+    }
+    if let Some(preferred) = &req.preferred_mechanic
+        && !store::mechanics::exists(ctx.conn(), preferred)?
+    {
+        return Err(DispatchError::not_found(
+            "preferred_mechanic",
+            "mechanic",
+            preferred,
+        ));
+    }
+    let vin = validate::optional("vehicle.vin", "VIN", req.vehicle.vin.as_deref(), 17)?;
+    Ok(ValidIntake {
+        intake: Intake {
+            id,
+            customer_name: name.to_string(),
+            customer_email: email,
+            customer_phone: phone,
+            country: country.to_string(),
+            province: validate::optional(
+                "location.province",
+                "province",
+                req.location.province.as_deref(),
+                MAX_SHORT_TEXT,
+            )?,
+            city: validate::optional(
+                "location.city",
+                "city",
+                req.location.city.as_deref(),
+                MAX_SHORT_TEXT,
+            )?,
+            postal_code: postal_code.to_string(),
+            vehicle_year: req.vehicle.year,
+            vehicle_make: validate::optional(
+                "vehicle.make",
+                "vehicle make",
+                req.vehicle.make.as_deref(),
+                MAX_SHORT_TEXT,
+            )?,
+            vehicle_model: validate::optional(
+                "vehicle.model",
+                "vehicle model",
+                req.vehicle.model.as_deref(),
+                MAX_SHORT_TEXT,
+            )?,
+            vehicle_vin: vin,
+            // Stored as given (SPEC §7), only trimmed; it is made inert where it is shown.
+            concern: concern.to_string(),
+            created_at: ctx.now,
+        },
+        payment_method,
+        brands,
+    })
+}
+
+/// Whether a customer falls in the smart-matching rollout: a stable hash (FNV-1a, fixed across
+/// builds, unlike std's hasher) of the lower-cased email, or phone, modulo 100.
+pub(crate) fn in_rollout(intake: &Intake, percent: u8) -> bool {
+    let key = intake
+        .customer_email
+        .as_deref()
+        .or(intake.customer_phone.as_deref())
+        .unwrap_or("")
+        .to_lowercase();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash % 100 < u64::from(percent)
+}
+
+/// The matcher's result for one intake, or why it did not run.
+enum MatcherRun {
+    Skipped,
+    Failed(String),
+    Ran { latency_ms: f64 },
+}
+
+fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<IntakeOutcome> {
+    let valid = validate_intake(ctx, &req)?;
+    let now = ctx.now;
+    let intake = valid.intake;
+    let keywords = matching::extract_keywords(&intake.concern);
+    let criteria = criteria(&req, &valid.brands, keywords.clone(), now);
+    let flag = store::settings::smart_matching(ctx.conn())?;
+    let smart = flag.enabled && in_rollout(&intake, flag.rollout_percent);
+
+    // The roster is needed for matching and for a preferred mechanic; a failure to load it is
+    // a matcher failure, never an intake failure.
+    let roster: Result<std::sync::Arc<Vec<Candidate>>, String> =
+        ctx.roster().map_err(|e| e.to_string());
+    let started = Instant::now();
+    let (run, ranking) = match (&roster, smart) {
+        (_, false) => (MatcherRun::Skipped, None),
+        (Err(e), true) => (MatcherRun::Failed(e.clone()), None),
+        (Ok(roster), true) => {
+            let ranked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                matching::rank(&criteria, roster, TOP_MATCHES, TARGETED_OFFERS)
+            }));
+            match ranked {
+                Ok(r) => (
+                    MatcherRun::Ran {
+                        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    },
+                    Some(r),
+                ),
+                Err(_) => (MatcherRun::Failed("the matcher panicked".into()), None),
+            }
+        }
+    };
+    if let MatcherRun::Failed(reason) = &run {
+        tracing::error!(session = %intake.id, %reason, "matching failed; falling back to broadcast");
+    }
+
+    let release =
+        req.waiver_signed && (valid.payment_method != PaymentMethod::Paid || req.payment_confirmed);
+    let matches = ranking
+        .as_ref()
+        .map(|r| views(&criteria, &r.top))
+        .unwrap_or_default();
+    let metadata = session_metadata(
+        &req,
+        &intake,
+        &keywords,
+        smart,
+        &run,
+        ranking.as_ref(),
+        &matches,
+        valid.payment_method,
+    );
+    let session = Session {
+        id: intake.id.clone(),
+        intake_id: intake.id.clone(),
+        status: if release {
+            SessionStatus::Waiting
+        } else {
+            SessionStatus::Pending
+        },
+        payment_method: valid.payment_method,
+        urgent: req.urgent,
+        request_type: req.request_type,
+        requested_brands: valid.brands.clone(),
+        preferred_mechanic_id: req.preferred_mechanic.clone(),
+        waiver_signed: req.waiver_signed,
+        payment_confirmed: req.payment_confirmed,
+        matched_mechanic_id: None,
+        metadata,
+        created_at: now,
+        released_at: release.then_some(now),
+        matched_at: None,
+        completed_at: None,
+        cancelled_at: None,
+    };
+    store::sessions::insert_intake(ctx.conn(), &intake)?;
+    store::sessions::insert(ctx.conn(), &session)?;
+    ctx.event_with(
+        "session_created",
+        Subject {
+            session: Some(&session.id),
+            ..Default::default()
+        },
+        json!({"status": session.status, "smart_matching": smart}),
+    )?;
+
+    // Targeted offers: the best three on shift, plus a preferred mechanic who is on shift and
+    // eligible. Nothing targeted when matching failed: the session falls back to broadcast.
+    let mut chosen: Vec<Match<'_>> = ranking
+        .as_ref()
+        .map(|r| r.top_on_shift.clone())
+        .unwrap_or_default();
+    if let (Some(preferred), Ok(roster)) = (&req.preferred_mechanic, &roster) {
+        let failed = matches!(run, MatcherRun::Failed(_));
+        if !failed
+            && !chosen.iter().any(|m| &m.mechanic().id == preferred)
+            && let Some(c) = roster.iter().find(|c| &c.mechanic.id == preferred)
+            && c.on_shift()
+            && matching::is_eligible(&criteria, c)
+        {
+            chosen.push(matching::score(&criteria, c));
+        }
+    }
+    let mut targeted = Vec::with_capacity(chosen.len());
+    for (i, m) in chosen.iter().enumerate() {
+        let assignment = targeted_offer(&session.id, i + 1, &criteria, m, release, now);
+        store::assignments::insert(ctx.conn(), &assignment)?;
+        ctx.event(
+            "offer_created",
+            Subject {
+                session: Some(&session.id),
+                mechanic: assignment.mechanic_id.as_deref(),
+                assignment: Some(&assignment.id),
+                ..Default::default()
+            },
+        )?;
+        targeted.push(TargetedView {
+            assignment: assignment.id,
+            mechanic: m.mechanic().id.clone(),
+            score: m.score,
+            expires_at: assignment.expires_at.map(rfc3339),
+        });
+    }
+
+    let reason = match (&run, &ranking) {
+        _ if !targeted.is_empty() => BroadcastReason::Fallback,
+        (MatcherRun::Skipped, _) => BroadcastReason::SmartMatchingDisabled,
+        (MatcherRun::Failed(_), _) => BroadcastReason::MatchingFailed,
+        (MatcherRun::Ran { .. }, Some(r)) if r.total == 0 => BroadcastReason::NoMatches,
+        (MatcherRun::Ran { .. }, _) => BroadcastReason::NoOnlineMatches,
+    };
+    let broadcast = broadcast_offer(&session.id, reason, !targeted.is_empty(), release, now);
+    store::assignments::insert(ctx.conn(), &broadcast)?;
+    ctx.event_with(
+        "broadcast_created",
+        Subject {
+            session: Some(&session.id),
+            assignment: Some(&broadcast.id),
+            ..Default::default()
+        },
+        json!({"reason": reason.as_str()}),
+    )?;
+    if release {
+        ctx.event(
+            "session_released",
+            Subject {
+                session: Some(&session.id),
+                ..Default::default()
+            },
+        )?;
+    }
+
+    Ok(IntakeOutcome {
+        session: SessionBrief {
+            id: session.id.clone(),
+            status: session.status,
+        },
+        keywords,
+        smart_matching: smart,
+        matches,
+        targeted,
+        broadcast: BroadcastView {
+            assignment: broadcast.id,
+            active_from: broadcast.active_from.map(rfc3339),
+            reason: reason.as_str().to_string(),
+        },
+        all_offline: ranking.as_ref().is_some_and(Ranking::all_offline),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn session_metadata(
+    req: &IntakeRequest,
+    intake: &Intake,
+    keywords: &[&str],
+    smart: bool,
+    run: &MatcherRun,
+    ranking: Option<&Ranking<'_>>,
+    matches: &[MatchView],
+    payment_method: PaymentMethod,
+) -> serde_json::Value {
+    let mut meta = json!({
+        "source": "intake",
+        "payment_method": payment_method,
+        "urgent": req.urgent,
+        "customer_country": intake.country,
+        "customer_province": intake.province,
+        "customer_city": intake.city,
+        "customer_postal_code": intake.postal_code,
+        "prefer_local": req.prefer_local,
+        "extracted_keywords": keywords,
+        "smart_matching": smart,
+    });
+    let obj = meta.as_object_mut().expect("a JSON object literal");
+    match run {
+        MatcherRun::Skipped => {}
+        MatcherRun::Failed(reason) => {
+            obj.insert("matching_error".into(), json!(reason));
+        }
+        MatcherRun::Ran { latency_ms } => {
+            obj.insert(
+                "matching_latency_ms".into(),
+                json!((latency_ms * 1000.0).round() / 1000.0),
+            );
+            obj.insert(
+                "matching_results".into(),
+                json!({
+                    "total_matches": ranking.map_or(0, |r| r.total),
+                    "top": matches.iter().map(|m| json!({
+                        "mechanic_id": m.mechanic,
+                        "score": m.score,
+                        "on_shift": m.on_shift,
+                        "reasons": m.reasons,
+                    })).collect::<Vec<_>>(),
+                }),
+            );
+        }
+    }
+    meta
+}
+
+/// Assignment ids are derived from the session's: `S.t1`, `S.t2`, … for targeted offers and
+/// `S.b` for the broadcast, so scripts and dispatchers can read them at a glance.
+pub(crate) fn targeted_id(session: &str, n: usize) -> String {
+    format!("{session}.t{n}")
+}
+
+pub(crate) fn targeted_offer(
+    session: &str,
+    n: usize,
+    criteria: &Criteria,
+    m: &Match<'_>,
+    live: bool,
+    now: DateTime<Utc>,
+) -> Assignment {
+    let candidate = m.candidate;
+    Assignment {
+        id: targeted_id(session, n),
+        session_id: session.to_string(),
+        mechanic_id: Some(candidate.mechanic.id.clone()),
+        status: if live {
+            AssignmentStatus::Offered
+        } else {
+            AssignmentStatus::Queued
+        },
+        priority: Priority::High,
+        match_score: Some(m.score),
+        match_reasons: m.explain(criteria).into_iter().map(|r| r.reason).collect(),
+        offered_at: live.then_some(now),
+        expires_at: live.then_some(now + OFFER_WINDOW),
+        active_from: None,
+        accepted_at: None,
+        closed_at: None,
+        closed_reason: None,
+        metadata: json!({
+            "match_type": "targeted",
+            "is_brand_specialist": candidate.mechanic.is_brand_specialist,
+            "is_local_match": m.reasons.as_slice().iter().any(|r| matches!(r, matching::Reason::Local | matching::Reason::SameArea)),
+            "reason": "top_match",
+        }),
+        created_at: now,
+        match_type: MatchType::Targeted,
+    }
+}
+
+fn broadcast_offer(
+    session: &str,
+    reason: BroadcastReason,
+    held: bool,
+    released: bool,
+    now: DateTime<Utc>,
+) -> Assignment {
+    Assignment {
+        id: format!("{session}.b"),
+        session_id: session.to_string(),
+        mechanic_id: None,
+        status: AssignmentStatus::Queued,
+        priority: Priority::Normal,
+        match_score: None,
+        match_reasons: Vec::new(),
+        offered_at: None,
+        expires_at: None,
+        active_from: released.then(|| if held { now + OFFER_WINDOW } else { now }),
+        accepted_at: None,
+        closed_at: None,
+        closed_reason: None,
+        metadata: json!({
+            "match_type": "broadcast",
+            "is_brand_specialist": false,
+            "is_local_match": false,
+            "reason": reason.as_str(),
+        }),
+        created_at: now,
+        match_type: MatchType::Broadcast,
+    }
+}

@@ -1,0 +1,265 @@
+//! The roster: adding mechanics, loading seeds, and clocking in and out.
+
+use std::path::Path;
+
+use super::validate::{self, MAX_NAME, MAX_SHORT_TEXT};
+use super::{Ctx, Engine, invalid_state};
+use crate::command::AddMechanic;
+use crate::engine::outcome::{CountOutcome, MechanicOutcome, MechanicView, MechanicsOutcome};
+use crate::error::{DispatchError, DispatchResult, ErrorCode};
+use crate::model::{AccountStatus, Mechanic};
+use crate::store::{self, events::Subject};
+
+/// Largest seed file read, so a wrong path cannot make pitwall swallow a huge file.
+const MAX_SEED_BYTES: u64 = 64 << 20;
+
+impl Engine {
+    pub fn add_mechanic(&mut self, req: AddMechanic) -> DispatchResult<MechanicOutcome> {
+        self.write(|ctx| {
+            let mechanic = add(ctx, req, "")?;
+            Ok(MechanicOutcome {
+                mechanic: mechanic.into(),
+                notified: None,
+                offers: None,
+                withdrawn: None,
+            })
+        })
+    }
+
+    /// Loads a JSON array of `add_mechanic` objects, all or nothing.
+    pub fn load_seeds_file(&mut self, path: &str) -> DispatchResult<CountOutcome> {
+        let file = Path::new(path);
+        let size = std::fs::metadata(file)
+            .map_err(|e| {
+                DispatchError::new(
+                    ErrorCode::NotFound,
+                    format!("Cannot read seed file {path}: {e}."),
+                )
+                .with_field("path")
+            })?
+            .len();
+        if size > MAX_SEED_BYTES {
+            return Err(DispatchError::invalid(
+                "path",
+                format!("The seed file is {size} bytes; the limit is {MAX_SEED_BYTES}."),
+            ));
+        }
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            DispatchError::invalid("path", format!("Cannot read seed file {path}: {e}."))
+        })?;
+        self.load_seeds(&text)
+    }
+
+    /// Loads seeds from JSON text (the console embeds the demo roster this way).
+    pub fn load_seeds(&mut self, json: &str) -> DispatchResult<CountOutcome> {
+        let mut de = serde_json::Deserializer::from_str(json);
+        let seeds: Vec<AddMechanic> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            DispatchError::invalid(
+                e.path().to_string(),
+                format!(
+                    "The seed file is not a list of mechanics: {} at {}.",
+                    e.inner(),
+                    e.path()
+                ),
+            )
+        })?;
+        let count = seeds.len();
+        self.write(|ctx| {
+            for (i, seed) in seeds.into_iter().enumerate() {
+                add(ctx, seed, &format!("[{i}]."))?;
+            }
+            Ok(())
+        })?;
+        Ok(CountOutcome { count })
+    }
+
+    pub fn mechanics(&mut self) -> DispatchResult<MechanicsOutcome> {
+        self.read(|ctx| {
+            Ok(MechanicsOutcome {
+                mechanics: store::mechanics::all(ctx.conn())?
+                    .into_iter()
+                    .map(MechanicView::from)
+                    .collect(),
+            })
+        })
+    }
+
+    /// Clock in: on shift (with the legacy mirror), every waiting waitlist entry notified, and
+    /// a targeted offer on every waiting session that named this mechanic.
+    pub fn clock_in(&mut self, id: &str) -> DispatchResult<MechanicOutcome> {
+        self.write(|ctx| {
+            let mechanic = ctx.mechanic(id)?;
+            if !store::mechanics::set_on_shift(ctx.conn(), id, true, ctx.now)? {
+                return Err(invalid_state(format!(
+                    "{} is already on shift.",
+                    crate::text::inert(&mechanic.name)
+                )));
+            }
+            ctx.event(
+                "clock_in",
+                Subject {
+                    mechanic: Some(id),
+                    ..Default::default()
+                },
+            )?;
+            let mechanic = ctx.mechanic(id)?;
+            let notified = ctx.notify_waitlist(&mechanic)?;
+            let offers = ctx.offer_preferred_sessions(&mechanic)?;
+            Ok(MechanicOutcome {
+                mechanic: mechanic.into(),
+                notified: Some(notified),
+                offers: Some(offers),
+                withdrawn: None,
+            })
+        })
+    }
+
+    /// Clock out: off shift, and live targeted offers withdrawn (which may open broadcasts).
+    pub fn clock_out(&mut self, id: &str) -> DispatchResult<MechanicOutcome> {
+        self.write(|ctx| {
+            let mechanic = ctx.mechanic(id)?;
+            if !store::mechanics::set_on_shift(ctx.conn(), id, false, ctx.now)? {
+                return Err(invalid_state(format!(
+                    "{} is not on shift.",
+                    crate::text::inert(&mechanic.name)
+                )));
+            }
+            ctx.event(
+                "clock_out",
+                Subject {
+                    mechanic: Some(id),
+                    ..Default::default()
+                },
+            )?;
+            let withdrawn = store::assignments::withdraw_targeted(ctx.conn(), id, ctx.now)?;
+            for (assignment, session) in &withdrawn {
+                ctx.event(
+                    "offer_withdrawn",
+                    Subject {
+                        session: Some(session),
+                        mechanic: Some(id),
+                        assignment: Some(assignment),
+                        ..Default::default()
+                    },
+                )?;
+                ctx.activate_if_uncovered(session)?;
+            }
+            Ok(MechanicOutcome {
+                mechanic: ctx.mechanic(id)?.into(),
+                notified: None,
+                offers: None,
+                withdrawn: Some(withdrawn.into_iter().map(|(a, _)| a).collect()),
+            })
+        })
+    }
+}
+
+/// Validates and inserts one mechanic; `prefix` locates the record in a seed file.
+fn add(ctx: &mut Ctx<'_>, req: AddMechanic, prefix: &str) -> DispatchResult<Mechanic> {
+    let f = |name: &str| format!("{prefix}{name}");
+    let id = match req.id {
+        Some(id) => {
+            validate::id(&f("id"), &id)?;
+            id
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    if store::mechanics::exists(ctx.conn(), &id)? {
+        return Err(DispatchError::invalid(
+            f("id"),
+            format!(
+                "A mechanic with id \"{}\" already exists.",
+                crate::text::inert(&id)
+            ),
+        ));
+    }
+    let text = |field: &str, label: &str, v: Option<String>| {
+        validate::optional(&f(field), label, v.as_deref(), MAX_SHORT_TEXT)
+    };
+    if !(0.0..=5.0).contains(&req.rating) {
+        return Err(DispatchError::invalid(
+            f("rating"),
+            "The rating must be between 0 and 5.",
+        ));
+    }
+    let mechanic = Mechanic {
+        name: validate::required(&f("name"), "name", &req.name, MAX_NAME)?.to_string(),
+        email: validate::email(&f("email"), req.email.as_deref())?,
+        phone: validate::phone(&f("phone"), req.phone.as_deref())?,
+        city: text("city", "city", req.city)?,
+        state_province: text("state_province", "province or state", req.state_province)?,
+        country: text("country", "country", req.country)?,
+        postal_code: text("postal_code", "postal code", req.postal_code)?,
+        years_experience: validate::range(
+            &f("years_experience"),
+            "years of experience",
+            req.years_experience,
+            0,
+            80,
+        )?,
+        rating: req.rating,
+        completed_sessions: validate::range(
+            &f("completed_sessions"),
+            "completed sessions",
+            req.completed_sessions,
+            0,
+            10_000_000,
+        )?,
+        profile_completion_score: validate::range(
+            &f("profile_completion_score"),
+            "profile completion score",
+            req.profile_completion_score,
+            0,
+            100,
+        )?,
+        account_status: req.account_status.unwrap_or(AccountStatus::Approved),
+        currently_on_shift: req.currently_on_shift,
+        is_available: req.currently_on_shift,
+        last_clock_in: req.currently_on_shift.then_some(ctx.now),
+        certification_type: req.certification_type,
+        certification_number: text(
+            "certification_number",
+            "certification number",
+            req.certification_number,
+        )?,
+        certification_authority: text(
+            "certification_authority",
+            "certification authority",
+            req.certification_authority,
+        )?,
+        certification_region: text(
+            "certification_region",
+            "certification region",
+            req.certification_region,
+        )?,
+        certification_expiry: req.certification_expiry,
+        red_seal_certified: req.red_seal_certified,
+        red_seal_number: text("red_seal_number", "Red Seal number", req.red_seal_number)?,
+        red_seal_province: text(
+            "red_seal_province",
+            "Red Seal province",
+            req.red_seal_province,
+        )?,
+        is_brand_specialist: req.is_brand_specialist,
+        brand_specializations: validate::labels(
+            &f("brand_specializations"),
+            &req.brand_specializations,
+        )?,
+        service_keywords: validate::labels(&f("service_keywords"), &req.service_keywords)?,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        id,
+    };
+    if let (Some(country), Some(code)) = (&mechanic.country, &mechanic.postal_code) {
+        validate::postal_code(&f("postal_code"), country, code)?;
+    }
+    store::mechanics::insert(ctx.conn(), &mechanic)?;
+    ctx.event(
+        "mechanic_added",
+        Subject {
+            mechanic: Some(&mechanic.id),
+            ..Default::default()
+        },
+    )?;
+    Ok(mechanic)
+}

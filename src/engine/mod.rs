@@ -1,0 +1,263 @@
+//! The rules: session factory, offer lifecycle, waitlist and tick. Every command runs in one
+//! transaction and returns a typed outcome or a coded error; the engine never prints and never
+//! reads the wall clock itself — it is handed a [`Clock`].
+
+mod intake;
+mod mechanics;
+mod offers;
+pub mod outcome;
+mod tick;
+pub mod validate;
+mod waitlist;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::clock::Clock;
+use crate::command::Command;
+use crate::error::{DispatchError, DispatchResult, ErrorCode};
+use crate::matching::{Candidate, Criteria, CriteriaInput};
+use crate::model::Session;
+use crate::store;
+
+pub use outcome::*;
+
+/// How long a targeted offer stays open, and how long a broadcast is held behind them.
+pub const OFFER_WINDOW: Duration = Duration::seconds(120);
+/// How long a waitlist entry waits for a mechanic.
+pub const WAITLIST_TTL: Duration = Duration::hours(24);
+/// Targeted offers per intake (a preferred mechanic may add one).
+pub const TARGETED_OFFERS: usize = 3;
+/// Matches kept in a session's metadata and shown for an intake.
+pub const TOP_MATCHES: usize = 10;
+
+pub struct Engine {
+    conn: Connection,
+    clock: Clock,
+    roster: Option<Roster>,
+}
+
+/// The roster as last loaded, with the generation it was loaded at.
+struct Roster {
+    generation: i64,
+    candidates: Arc<Vec<Candidate>>,
+}
+
+impl Engine {
+    /// Opens a database file (`None`: in memory) with the given clock.
+    pub fn open(path: Option<&Path>, clock: Clock) -> Result<Engine, store::OpenError> {
+        Ok(Engine::with_connection(store::open(path)?, clock))
+    }
+
+    pub fn with_connection(conn: Connection, clock: Clock) -> Engine {
+        Engine {
+            conn,
+            clock,
+            roster: None,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Read access for front ends that show state (the console's panes, `report`).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs one command in one transaction.
+    pub fn execute(&mut self, command: Command) -> DispatchResult<Outcome> {
+        use Command as C;
+        match command {
+            C::AddMechanic(req) => self
+                .add_mechanic(req)
+                .map(|o| Outcome::Mechanic(Box::new(o))),
+            C::LoadSeeds(req) => self.load_seeds_file(&req.path).map(Outcome::Count),
+            C::ClockIn(req) => self
+                .clock_in(&req.mechanic)
+                .map(|o| Outcome::Mechanic(Box::new(o))),
+            C::ClockOut(req) => self
+                .clock_out(&req.mechanic)
+                .map(|o| Outcome::Mechanic(Box::new(o))),
+            C::Mechanics(_) => self.mechanics().map(Outcome::Mechanics),
+            C::Intake(req) => self.intake(req).map(|o| Outcome::Intake(Box::new(o))),
+            C::Browse(req) => self.browse(&req, TOP_MATCHES).map(Outcome::Browse),
+            C::SignWaiver(req) => self.sign_waiver(&req.session).map(Outcome::SessionStatus),
+            C::ConfirmPayment(req) => self
+                .confirm_payment(&req.session)
+                .map(Outcome::SessionStatus),
+            C::SetPreferred(req) => self
+                .set_preferred(&req.session, &req.mechanic)
+                .map(Outcome::SessionStatus),
+            C::Accept(req) => self
+                .accept(&req.session, &req.mechanic)
+                .map(Outcome::Assignment),
+            C::Decline(req) => self
+                .decline(&req.session, &req.mechanic)
+                .map(Outcome::Assignment),
+            C::Complete(req) => self.complete(&req.session).map(Outcome::SessionStatus),
+            C::Cancel(req) => self.cancel(&req.session).map(Outcome::SessionStatus),
+            C::Queue(req) => self.queue(&req.mechanic).map(Outcome::Queue),
+            C::Session(req) => self.session(&req.id).map(|o| Outcome::Session(Box::new(o))),
+            C::JoinWaitlist(req) => self.join_waitlist(req).map(Outcome::Entry),
+            C::CancelWaitlist(req) => self.cancel_waitlist(&req.id).map(Outcome::Entry),
+            C::Waitlist(_) => self.waitlist().map(Outcome::Entries),
+            C::Notifications(_) => self.notifications().map(Outcome::Notifications),
+            C::SetFlag(req) => self.set_flag(req).map(Outcome::Flag),
+            C::Advance(req) => self.advance(req.seconds).map(Outcome::Tick),
+            C::Tick(_) => self.tick().map(Outcome::Tick),
+            C::Now(_) => Ok(Outcome::Now(NowOutcome {
+                now: crate::clock::rfc3339(self.now()),
+            })),
+            C::Report(_) => self.report().map(|m| Outcome::Report(Box::new(m))),
+        }
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`): committed when it returns `Ok`,
+    /// rolled back — leaving nothing behind — when it returns `Err`.
+    fn write<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>) -> DispatchResult<T> {
+        self.transaction(TransactionBehavior::Immediate, f)
+    }
+
+    /// Runs `f` on one consistent snapshot.
+    fn read<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>) -> DispatchResult<T> {
+        self.transaction(TransactionBehavior::Deferred, f)
+    }
+
+    fn transaction<T>(
+        &mut self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
+    ) -> DispatchResult<T> {
+        let now = self.clock.now();
+        let tx = begin(&mut self.conn, behavior)?;
+        let mut ctx = Ctx {
+            tx: &tx,
+            now,
+            roster: &mut self.roster,
+        };
+        let value = f(&mut ctx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// Begins a transaction. The busy timeout already waits for other writers; should SQLite still
+/// answer busy (it can, under heavy contention between processes), try a few more times before
+/// letting the caller see it.
+fn begin(conn: &mut Connection, behavior: TransactionBehavior) -> DispatchResult<Transaction<'_>> {
+    let conn: &Connection = conn;
+    let mut attempts = 0;
+    loop {
+        // `new_unchecked` only because the `&mut` borrow cannot be re-taken in a loop; holding
+        // `&mut Connection` above guarantees no other transaction is open on it.
+        match Transaction::new_unchecked(conn, behavior) {
+            Ok(tx) => return Ok(tx),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempts < 3 =>
+            {
+                attempts += 1;
+                tracing::warn!(attempts, "database busy; retrying");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// What a command sees inside its transaction.
+pub(crate) struct Ctx<'a> {
+    tx: &'a Transaction<'a>,
+    now: DateTime<Utc>,
+    roster: &'a mut Option<Roster>,
+}
+
+impl Ctx<'_> {
+    fn conn(&self) -> &Connection {
+        self.tx
+    }
+
+    /// The roster prepared for scoring, reloaded only when a mechanic changed since the last
+    /// load (in this process or another).
+    fn roster(&mut self) -> rusqlite::Result<Arc<Vec<Candidate>>> {
+        let generation = store::mechanics::roster_generation(self.tx)?;
+        if let Some(r) = self.roster.as_ref().filter(|r| r.generation == generation) {
+            return Ok(Arc::clone(&r.candidates));
+        }
+        let candidates: Arc<Vec<Candidate>> = Arc::new(
+            store::mechanics::all(self.tx)?
+                .into_iter()
+                .map(Candidate::new)
+                .collect(),
+        );
+        *self.roster = Some(Roster {
+            generation,
+            candidates: Arc::clone(&candidates),
+        });
+        Ok(candidates)
+    }
+
+    fn event(&self, kind: &str, subject: store::events::Subject<'_>) -> rusqlite::Result<()> {
+        store::events::record(self.tx, self.now, kind, subject, None)
+    }
+
+    fn event_with(
+        &self,
+        kind: &str,
+        subject: store::events::Subject<'_>,
+        detail: serde_json::Value,
+    ) -> rusqlite::Result<()> {
+        store::events::record(self.tx, self.now, kind, subject, Some(&detail))
+    }
+
+    fn session(&self, id: &str) -> DispatchResult<Session> {
+        store::sessions::get(self.tx, id)?
+            .ok_or_else(|| DispatchError::not_found("session", "session", id))
+    }
+
+    fn mechanic(&self, id: &str) -> DispatchResult<crate::model::Mechanic> {
+        store::mechanics::get(self.tx, id)?
+            .ok_or_else(|| DispatchError::not_found("mechanic", "mechanic", id))
+    }
+}
+
+/// Rebuilds a stored session's matching criteria from its metadata, for offers made after
+/// intake (a preferred mechanic clocking in) and for checking who may take its broadcast.
+pub(crate) fn session_criteria(session: &Session, now: DateTime<Utc>) -> Criteria {
+    let meta = &session.metadata;
+    let text = |key: &str| meta.get(key).and_then(|v| v.as_str());
+    let keywords: Vec<&'static str> = meta
+        .get("extracted_keywords")
+        .and_then(|v| v.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|k| k.as_str())
+                .filter_map(|k| crate::matching::canonical_keywords().find(|c| *c == k))
+                .collect()
+        })
+        .unwrap_or_default();
+    Criteria::new(CriteriaInput {
+        keywords,
+        request_type: Some(session.request_type),
+        brands: &session.requested_brands,
+        country: text("customer_country"),
+        postal_code: text("customer_postal_code"),
+        city: text("customer_city"),
+        prefer_local: meta
+            .get("prefer_local")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+        today: now.date_naive(),
+    })
+}
+
+pub(crate) fn invalid_state(message: impl Into<String>) -> DispatchError {
+    DispatchError::new(ErrorCode::InvalidState, message)
+}

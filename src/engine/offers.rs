@@ -1,0 +1,565 @@
+//! The offer lifecycle (SPEC §5): release, accept, decline, complete, cancel, preferred
+//! mechanics, and a mechanic's queue.
+
+use chrono::{DateTime, Utc};
+
+use super::intake::{targeted_id, targeted_offer};
+use super::{Ctx, Engine, OFFER_WINDOW, invalid_state, session_criteria};
+use crate::engine::outcome::{
+    AssignmentOutcome, QueueOutcome, QueueRow, SessionBrief, SessionDetail, SessionOutcome,
+    SessionStatusOutcome,
+};
+use crate::error::{DispatchError, DispatchResult, ErrorCode};
+use crate::matching::{self, Candidate};
+use crate::model::{Assignment, AssignmentStatus, MatchType, Mechanic, Session, SessionStatus};
+use crate::store::{self, events::Subject};
+use crate::text::inert;
+
+impl Engine {
+    pub fn sign_waiver(&mut self, session: &str) -> DispatchResult<SessionStatusOutcome> {
+        self.write(|ctx| ctx.clear_gate(session, true, false))
+    }
+
+    pub fn confirm_payment(&mut self, session: &str) -> DispatchResult<SessionStatusOutcome> {
+        self.write(|ctx| ctx.clear_gate(session, false, true))
+    }
+
+    /// Accept: exactly one winner per session, also across processes (SPEC §5).
+    pub fn accept(&mut self, session: &str, mechanic: &str) -> DispatchResult<AssignmentOutcome> {
+        self.write(|ctx| ctx.accept(session, mechanic))
+    }
+
+    pub fn decline(&mut self, session: &str, mechanic: &str) -> DispatchResult<AssignmentOutcome> {
+        self.write(|ctx| ctx.decline(session, mechanic))
+    }
+
+    pub fn complete(&mut self, id: &str) -> DispatchResult<SessionStatusOutcome> {
+        self.write(|ctx| {
+            let session = ctx.session(id)?;
+            if !store::sessions::transition(
+                ctx.conn(),
+                id,
+                &[SessionStatus::Matched],
+                SessionStatus::Completed,
+                ctx.now,
+            )? {
+                return Err(invalid_state(format!(
+                    "Only a matched session can be completed; session {} is {}.",
+                    inert(id),
+                    session.status
+                )));
+            }
+            let mechanic = session
+                .matched_mechanic_id
+                .as_deref()
+                .expect("a matched session has its mechanic");
+            store::mechanics::add_completed_session(ctx.conn(), mechanic, ctx.now)?;
+            ctx.event(
+                "session_completed",
+                Subject {
+                    session: Some(id),
+                    mechanic: Some(mechanic),
+                    ..Default::default()
+                },
+            )?;
+            Ok(brief(id, SessionStatus::Completed))
+        })
+    }
+
+    pub fn cancel(&mut self, id: &str) -> DispatchResult<SessionStatusOutcome> {
+        self.write(|ctx| {
+            let session = ctx.session(id)?;
+            let open = [
+                SessionStatus::Pending,
+                SessionStatus::Waiting,
+                SessionStatus::Matched,
+            ];
+            if !store::sessions::transition(
+                ctx.conn(),
+                id,
+                &open,
+                SessionStatus::Cancelled,
+                ctx.now,
+            )? {
+                return Err(invalid_state(format!(
+                    "Session {} is already {} and cannot be cancelled.",
+                    inert(id),
+                    session.status
+                )));
+            }
+            for assignment in
+                store::assignments::close_open(ctx.conn(), id, None, "session_cancelled", ctx.now)?
+            {
+                ctx.event(
+                    "offer_cancelled",
+                    Subject {
+                        session: Some(id),
+                        assignment: Some(&assignment),
+                        ..Default::default()
+                    },
+                )?;
+            }
+            for entry in store::waitlist::cancel_for_session(ctx.conn(), id)? {
+                ctx.event(
+                    "waitlist_cancelled",
+                    Subject {
+                        session: Some(id),
+                        waitlist: Some(&entry),
+                        ..Default::default()
+                    },
+                )?;
+            }
+            ctx.event(
+                "session_cancelled",
+                Subject {
+                    session: Some(id),
+                    ..Default::default()
+                },
+            )?;
+            Ok(brief(id, SessionStatus::Cancelled))
+        })
+    }
+
+    /// Names a session's preferred mechanic (the offline card's "browse offline mechanics").
+    /// He gets a targeted offer when he clocks in — at once if he is on shift already.
+    pub fn set_preferred(
+        &mut self,
+        session: &str,
+        mechanic: &str,
+    ) -> DispatchResult<SessionStatusOutcome> {
+        self.write(|ctx| {
+            let s = ctx.session(session)?;
+            let m = ctx.mechanic(mechanic)?;
+            if !matches!(s.status, SessionStatus::Pending | SessionStatus::Waiting) {
+                return Err(invalid_state(format!(
+                    "Session {} is {}; a preferred mechanic can only be set before it is matched.",
+                    inert(session),
+                    s.status
+                )));
+            }
+            let criteria = session_criteria(&s, ctx.now);
+            let candidate = Candidate::new(m.clone());
+            if !matching::is_eligible(&criteria, &candidate) {
+                return Err(not_eligible(&m, &s));
+            }
+            store::sessions::set_preferred(ctx.conn(), session, mechanic)?;
+            ctx.event(
+                "preferred_set",
+                Subject {
+                    session: Some(session),
+                    mechanic: Some(mechanic),
+                    ..Default::default()
+                },
+            )?;
+            let mut offers = Vec::new();
+            if s.status == SessionStatus::Waiting && m.currently_on_shift {
+                let s = ctx.session(session)?;
+                offers.extend(ctx.offer_to(&s, &m)?);
+            }
+            Ok(SessionStatusOutcome {
+                session: SessionBrief {
+                    id: s.id,
+                    status: s.status,
+                },
+                offers: Some(offers),
+            })
+        })
+    }
+
+    /// A mechanic's queue: his live offers and accepted sessions, then the broadcasts he may take.
+    pub fn queue(&mut self, mechanic: &str) -> DispatchResult<QueueOutcome> {
+        self.read(|ctx| {
+            let m = ctx.mechanic(mechanic)?;
+            let now = ctx.now;
+            let mine: Vec<QueueRow> = store::assignments::mine(ctx.conn(), mechanic, now)?
+                .iter()
+                .map(|a| queue_row(a, now))
+                .collect();
+            let mut open = Vec::new();
+            if m.currently_on_shift && m.can_accept_sessions() {
+                let candidate = Candidate::new(m);
+                for broadcast in store::assignments::open_broadcasts(ctx.conn(), now)? {
+                    if mine.iter().any(|r| r.session == broadcast.session_id) {
+                        continue;
+                    }
+                    let Some(session) = store::sessions::get(ctx.conn(), &broadcast.session_id)?
+                    else {
+                        continue;
+                    };
+                    if matching::is_eligible(&session_criteria(&session, now), &candidate) {
+                        open.push(queue_row(&broadcast, now));
+                    }
+                }
+            }
+            Ok(QueueOutcome { mine, open })
+        })
+    }
+
+    /// A session with its metadata and every assignment.
+    pub fn session(&mut self, id: &str) -> DispatchResult<SessionOutcome> {
+        self.read(|ctx| {
+            let session = ctx.session(id).map_err(|e| e.with_field("id"))?;
+            let assignments = store::assignments::for_session(ctx.conn(), id)?;
+            Ok(SessionOutcome {
+                session: SessionDetail {
+                    session,
+                    assignments,
+                },
+            })
+        })
+    }
+}
+
+fn brief(id: &str, status: SessionStatus) -> SessionStatusOutcome {
+    SessionStatusOutcome {
+        session: SessionBrief {
+            id: id.to_string(),
+            status,
+        },
+        offers: None,
+    }
+}
+
+fn queue_row(a: &Assignment, now: DateTime<Utc>) -> QueueRow {
+    QueueRow {
+        assignment: a.id.clone(),
+        session: a.session_id.clone(),
+        status: a.status,
+        priority: a.priority,
+        tier: a.tier(),
+        score: a.match_score,
+        reasons: a.match_reasons.clone(),
+        seconds_left: match (a.match_type, a.status, a.expires_at) {
+            (MatchType::Targeted, AssignmentStatus::Offered, Some(t)) => {
+                Some(((t - now).num_milliseconds().max(0) + 999) / 1000)
+            }
+            _ => None,
+        },
+    }
+}
+
+fn not_eligible(m: &Mechanic, s: &Session) -> DispatchError {
+    let why = if !m.can_accept_sessions() {
+        "is not approved or has a profile under 80 % complete".to_string()
+    } else {
+        format!("does not specialise in {}", s.requested_brands.join("/"))
+    };
+    DispatchError::new(ErrorCode::NotEligible, format!("{} {why}.", inert(&m.name)))
+        .with_field("mechanic")
+}
+
+impl Ctx<'_> {
+    /// Records a cleared gate and releases the session once nothing holds it any more.
+    fn clear_gate(
+        &mut self,
+        id: &str,
+        waiver: bool,
+        payment: bool,
+    ) -> DispatchResult<SessionStatusOutcome> {
+        let session = self.session(id)?;
+        if session.status != SessionStatus::Pending {
+            return Err(invalid_state(format!(
+                "Session {} is {}; its waiver and payment are settled already.",
+                inert(id),
+                session.status
+            )));
+        }
+        let waiver_signed = session.waiver_signed || waiver;
+        let payment_confirmed = session.payment_confirmed || payment;
+        store::sessions::set_gate(self.conn(), id, waiver_signed, payment_confirmed)?;
+        self.event(
+            if waiver {
+                "waiver_signed"
+            } else {
+                "payment_confirmed"
+            },
+            Subject {
+                session: Some(id),
+                ..Default::default()
+            },
+        )?;
+        let session = self.session(id)?;
+        if session.gate_clear() {
+            self.release(&session)?;
+            return Ok(brief(id, SessionStatus::Waiting));
+        }
+        Ok(brief(id, SessionStatus::Pending))
+    }
+
+    /// Starts a session's clocks: its held targeted offers go live for two minutes and the
+    /// broadcast is held behind them (or opens now when there are none). Offers of mechanics
+    /// who clocked out meanwhile were already withdrawn by their clock-out.
+    fn release(&mut self, session: &Session) -> DispatchResult<()> {
+        let now = self.now;
+        let live = store::assignments::for_session(self.conn(), &session.id)?
+            .iter()
+            .any(|a| a.match_type == MatchType::Targeted && a.status == AssignmentStatus::Queued);
+        let broadcast_from = if live { now + OFFER_WINDOW } else { now };
+        store::assignments::release(
+            self.conn(),
+            &session.id,
+            now,
+            now + OFFER_WINDOW,
+            broadcast_from,
+        )?;
+        store::sessions::transition(
+            self.conn(),
+            &session.id,
+            &[SessionStatus::Pending],
+            SessionStatus::Waiting,
+            now,
+        )?;
+        self.event(
+            "session_released",
+            Subject {
+                session: Some(&session.id),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
+    }
+
+    fn accept(&mut self, session_id: &str, mechanic_id: &str) -> DispatchResult<AssignmentOutcome> {
+        let now = self.now;
+        let session = self.session(session_id)?;
+        let mechanic = self.mechanic(mechanic_id)?;
+        if session.status == SessionStatus::Matched {
+            return Err(already_taken(&session));
+        }
+        if session.status != SessionStatus::Waiting {
+            return Err(invalid_state(format!(
+                "Session {} is {}; only a waiting session can be accepted.",
+                inert(session_id),
+                session.status
+            )));
+        }
+        let criteria = session_criteria(&session, now);
+        if !matching::is_eligible(&criteria, &Candidate::new(mechanic.clone())) {
+            return Err(not_eligible(&mechanic, &session));
+        }
+        if !mechanic.currently_on_shift {
+            return Err(DispatchError::new(
+                ErrorCode::Offline,
+                format!(
+                    "{} is not on shift; clock in before accepting.",
+                    inert(&mechanic.name)
+                ),
+            )
+            .with_field("mechanic"));
+        }
+        let assignments = store::assignments::for_session(self.conn(), session_id)?;
+        let own = assignments.iter().filter(|a| {
+            a.mechanic_id.as_deref() == Some(mechanic_id) && a.match_type == MatchType::Targeted
+        });
+        let live_offer = own.clone().find(|a| a.is_live_offer(now));
+        let broadcast = assignments.iter().find(|a| a.is_open_broadcast(now));
+        let via = match (live_offer, broadcast) {
+            (Some(offer), _) => offer,
+            (None, Some(b)) => b,
+            (None, None) => {
+                let lapsed = own.clone().any(|a| {
+                    matches!(a.status, AssignmentStatus::Expired)
+                        || (a.status == AssignmentStatus::Offered && !a.is_live_offer(now))
+                });
+                return Err(if lapsed {
+                    DispatchError::new(
+                        ErrorCode::Expired,
+                        "Your offer for this session has lapsed, and its broadcast is not open yet.",
+                    )
+                } else {
+                    DispatchError::new(
+                        ErrorCode::NotOffered,
+                        format!(
+                            "Session {} has not been offered to {} and its broadcast is not open yet.",
+                            inert(session_id),
+                            inert(&mechanic.name)
+                        ),
+                    )
+                });
+            }
+        };
+        if !store::assignments::accept(self.conn(), &via.id, mechanic_id, now)? {
+            return Err(already_taken(&session));
+        }
+        if !store::sessions::transition(
+            self.conn(),
+            session_id,
+            &[SessionStatus::Waiting],
+            SessionStatus::Matched,
+            now,
+        )? {
+            return Err(already_taken(&session));
+        }
+        store::sessions::set_matched_mechanic(self.conn(), session_id, mechanic_id)?;
+        let closed =
+            store::assignments::close_open(self.conn(), session_id, Some(&via.id), "taken", now)?;
+        self.event_with(
+            "offer_accepted",
+            Subject {
+                session: Some(session_id),
+                mechanic: Some(mechanic_id),
+                assignment: Some(&via.id),
+                ..Default::default()
+            },
+            serde_json::json!({"match_type": via.match_type, "closed": closed}),
+        )?;
+        Ok(AssignmentOutcome {
+            assignment: via.id.clone(),
+            session: SessionBrief {
+                id: session_id.to_string(),
+                status: SessionStatus::Matched,
+            },
+        })
+    }
+
+    fn decline(
+        &mut self,
+        session_id: &str,
+        mechanic_id: &str,
+    ) -> DispatchResult<AssignmentOutcome> {
+        let now = self.now;
+        let session = self.session(session_id)?;
+        self.mechanic(mechanic_id)?;
+        let assignments = store::assignments::for_session(self.conn(), session_id)?;
+        let own: Vec<&Assignment> = assignments
+            .iter()
+            .filter(|a| {
+                a.mechanic_id.as_deref() == Some(mechanic_id) && a.match_type == MatchType::Targeted
+            })
+            .collect();
+        let Some(offer) = own.iter().find(|a| a.is_live_offer(now)) else {
+            if session.status == SessionStatus::Matched {
+                return Err(already_taken(&session));
+            }
+            if own.iter().any(|a| {
+                a.status == AssignmentStatus::Expired || a.status == AssignmentStatus::Offered
+            }) {
+                return Err(DispatchError::new(
+                    ErrorCode::Expired,
+                    "That offer has already lapsed.",
+                ));
+            }
+            if session.status != SessionStatus::Waiting {
+                return Err(invalid_state(format!(
+                    "Session {} is {}.",
+                    inert(session_id),
+                    session.status
+                )));
+            }
+            return Err(DispatchError::new(
+                ErrorCode::NotOffered,
+                format!(
+                    "There is no live offer of session {} to decline.",
+                    inert(session_id)
+                ),
+            ));
+        };
+        if !store::assignments::decline(self.conn(), &offer.id, now)? {
+            return Err(DispatchError::new(
+                ErrorCode::Expired,
+                "That offer has already lapsed.",
+            ));
+        }
+        self.event(
+            "offer_declined",
+            Subject {
+                session: Some(session_id),
+                mechanic: Some(mechanic_id),
+                assignment: Some(&offer.id),
+                ..Default::default()
+            },
+        )?;
+        self.activate_if_uncovered(session_id)?;
+        Ok(AssignmentOutcome {
+            assignment: offer.id.clone(),
+            session: SessionBrief {
+                id: session_id.to_string(),
+                status: session.status,
+            },
+        })
+    }
+
+    /// Opens a session's broadcast at once when no targeted offer of it is live.
+    pub(super) fn activate_if_uncovered(
+        &mut self,
+        session: &str,
+    ) -> DispatchResult<Option<String>> {
+        let activated =
+            store::assignments::activate_broadcast_if_uncovered(self.conn(), session, self.now)?;
+        if let Some(id) = &activated {
+            self.event(
+                "broadcast_activated",
+                Subject {
+                    session: Some(session),
+                    assignment: Some(id),
+                    ..Default::default()
+                },
+            )?;
+        }
+        Ok(activated)
+    }
+
+    /// On clock-in: a targeted offer on every waiting session that names this mechanic.
+    pub(super) fn offer_preferred_sessions(
+        &mut self,
+        mechanic: &Mechanic,
+    ) -> DispatchResult<Vec<String>> {
+        let mut offers = Vec::new();
+        for session in store::sessions::waiting_preferring(self.conn(), &mechanic.id)? {
+            offers.extend(self.offer_to(&session, mechanic)?);
+        }
+        Ok(offers)
+    }
+
+    /// A fresh two-minute targeted offer of a waiting session to one mechanic, unless he is not
+    /// eligible for it or already holds a live one.
+    fn offer_to(
+        &mut self,
+        session: &Session,
+        mechanic: &Mechanic,
+    ) -> DispatchResult<Option<String>> {
+        let now = self.now;
+        let criteria = session_criteria(session, now);
+        let candidate = Candidate::new(mechanic.clone());
+        if !matching::is_eligible(&criteria, &candidate) {
+            return Ok(None);
+        }
+        let existing = store::assignments::for_session(self.conn(), &session.id)?;
+        if existing
+            .iter()
+            .any(|a| a.mechanic_id.as_deref() == Some(&mechanic.id) && a.is_live_offer(now))
+        {
+            return Ok(None);
+        }
+        let n = existing
+            .iter()
+            .filter(|a| a.match_type == MatchType::Targeted)
+            .count()
+            + 1;
+        let scored = matching::score(&criteria, &candidate);
+        let mut offer = targeted_offer(&session.id, n, &criteria, &scored, true, now);
+        offer.metadata["reason"] = serde_json::json!("preferred_mechanic");
+        debug_assert_eq!(offer.id, targeted_id(&session.id, n));
+        store::assignments::insert(self.conn(), &offer)?;
+        self.event(
+            "offer_created",
+            Subject {
+                session: Some(&session.id),
+                mechanic: Some(&mechanic.id),
+                assignment: Some(&offer.id),
+                ..Default::default()
+            },
+        )?;
+        Ok(Some(offer.id))
+    }
+}
+
+fn already_taken(session: &Session) -> DispatchError {
+    DispatchError::new(
+        ErrorCode::AlreadyTaken,
+        format!(
+            "Session {} has already been taken by another mechanic.",
+            inert(&session.id)
+        ),
+    )
+}

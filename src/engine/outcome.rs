@@ -1,0 +1,209 @@
+//! What each command returns. Serialised, these are the headless protocol's output fields
+//! (SPEC §8); the console reads the same values.
+
+use serde::Serialize;
+
+use crate::matching::ScoredReason;
+use crate::model::{
+    Assignment, Mechanic, Notification, Priority, Session, SessionStatus, Tier, WaitlistEntry,
+};
+use crate::report::Metrics;
+use crate::store::settings::SmartMatching;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Mechanic(Box<MechanicOutcome>),
+    Count(CountOutcome),
+    Mechanics(MechanicsOutcome),
+    Intake(Box<IntakeOutcome>),
+    Browse(BrowseOutcome),
+    SessionStatus(SessionStatusOutcome),
+    Assignment(AssignmentOutcome),
+    Queue(QueueOutcome),
+    Session(Box<SessionOutcome>),
+    Entry(EntryOutcome),
+    Entries(EntriesOutcome),
+    Notifications(NotificationsOutcome),
+    Flag(FlagOutcome),
+    Tick(TickOutcome),
+    Now(NowOutcome),
+    Report(Box<Metrics>),
+}
+
+/// A mechanic as shown: the stored record plus the derived `can_accept_sessions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MechanicView {
+    #[serde(flatten)]
+    pub mechanic: Mechanic,
+    pub can_accept_sessions: bool,
+}
+
+impl From<Mechanic> for MechanicView {
+    fn from(mechanic: Mechanic) -> Self {
+        MechanicView {
+            can_accept_sessions: mechanic.can_accept_sessions(),
+            mechanic,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MechanicOutcome {
+    pub mechanic: MechanicView,
+    /// clock_in: waitlist entries notified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notified: Option<Vec<String>>,
+    /// clock_in: targeted offers made on sessions that prefer this mechanic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offers: Option<Vec<String>>,
+    /// clock_out: live targeted offers withdrawn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CountOutcome {
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MechanicsOutcome {
+    pub mechanics: Vec<MechanicView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionBrief {
+    pub id: String,
+    pub status: SessionStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchView {
+    pub mechanic: String,
+    pub name: String,
+    pub score: i64,
+    pub tier: Tier,
+    pub on_shift: bool,
+    pub reasons: Vec<ScoredReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetedView {
+    pub assignment: String,
+    pub mechanic: String,
+    pub score: i64,
+    /// `None` while the session waits for its release gate.
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BroadcastView {
+    pub assignment: String,
+    pub active_from: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntakeOutcome {
+    pub session: SessionBrief,
+    pub keywords: Vec<&'static str>,
+    pub smart_matching: bool,
+    pub matches: Vec<MatchView>,
+    pub targeted: Vec<TargetedView>,
+    pub broadcast: BroadcastView,
+    pub all_offline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BrowseOutcome {
+    pub keywords: Vec<&'static str>,
+    pub matches: Vec<MatchView>,
+    pub all_offline: bool,
+    /// Eligible mechanics in all (the list shows the best of them).
+    pub total_matches: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionStatusOutcome {
+    pub session: SessionBrief,
+    /// set_preferred: targeted offers made at once (the mechanic was on shift).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignmentOutcome {
+    pub assignment: String,
+    pub session: SessionBrief,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueRow {
+    pub assignment: String,
+    pub session: String,
+    pub status: crate::model::AssignmentStatus,
+    pub priority: Priority,
+    pub tier: Tier,
+    pub score: Option<i64>,
+    pub reasons: Vec<String>,
+    /// Seconds until a targeted offer lapses; `None` for broadcasts and accepted sessions.
+    pub seconds_left: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueOutcome {
+    pub mine: Vec<QueueRow>,
+    pub open: Vec<QueueRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub session: Session,
+    pub assignments: Vec<Assignment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionOutcome {
+    pub session: SessionDetail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryOutcome {
+    pub entry: WaitlistEntry,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EntriesOutcome {
+    pub entries: Vec<WaitlistEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationsOutcome {
+    pub notifications: Vec<Notification>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagOutcome {
+    pub flag: SmartMatching,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TickOutcome {
+    pub now: String,
+    pub expired: Vec<String>,
+    pub activated: Vec<String>,
+    pub waitlist_expired: Vec<String>,
+}
+
+impl TickOutcome {
+    pub fn is_empty(&self) -> bool {
+        self.expired.is_empty() && self.activated.is_empty() && self.waitlist_expired.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NowOutcome {
+    pub now: String,
+}

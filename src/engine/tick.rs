@@ -1,0 +1,139 @@
+//! The tick (SPEC §5): expire lapsed offers and waitlist entries, open due broadcasts. Run every
+//! second by the console and on `advance` / `tick` in headless mode; idempotent, so two
+//! processes ticking the same database do no harm.
+
+use chrono::Duration;
+
+use super::{Ctx, Engine, invalid_state};
+use crate::clock::rfc3339;
+use crate::command::SetFlag;
+use crate::engine::outcome::{FlagOutcome, TickOutcome};
+use crate::error::{DispatchError, DispatchResult};
+use crate::report::Metrics;
+use crate::store::{self, events::Subject, settings::SmartMatching};
+
+/// The longest single `advance` (a year), so a typo cannot overflow the calendar.
+const MAX_ADVANCE_SECONDS: i64 = 366 * 24 * 3600;
+
+impl Engine {
+    pub fn tick(&mut self) -> DispatchResult<TickOutcome> {
+        self.write(run_tick)
+    }
+
+    /// Moves the manual clock forward and ticks at the new time. The clock moves only if the
+    /// tick commits.
+    pub fn advance(&mut self, seconds: i64) -> DispatchResult<TickOutcome> {
+        if !self.clock.is_manual() {
+            return Err(invalid_state(
+                "advance needs the manual clock (--clock manual).",
+            ));
+        }
+        if !(0..=MAX_ADVANCE_SECONDS).contains(&seconds) {
+            return Err(DispatchError::invalid(
+                "seconds",
+                format!("seconds must be between 0 and {MAX_ADVANCE_SECONDS}."),
+            ));
+        }
+        let previous = self.clock.clone();
+        self.clock.advance(seconds);
+        let result = self.write(run_tick);
+        if result.is_err() {
+            self.clock = previous;
+        }
+        result
+    }
+
+    pub fn set_flag(&mut self, req: SetFlag) -> DispatchResult<FlagOutcome> {
+        if let Some(p) = req.rollout_percent
+            && !(0..=100).contains(&p)
+        {
+            return Err(DispatchError::invalid(
+                "rollout_percent",
+                "rollout_percent must be between 0 and 100.",
+            ));
+        }
+        self.write(|ctx| {
+            let current = store::settings::smart_matching(ctx.conn())?;
+            let flag = SmartMatching {
+                enabled: req.enabled.unwrap_or(current.enabled),
+                rollout_percent: req
+                    .rollout_percent
+                    .map_or(current.rollout_percent, |p| p as u8),
+            };
+            store::settings::set_smart_matching(ctx.conn(), flag)?;
+            ctx.event_with("flag_set", Subject::default(), serde_json::json!(flag))?;
+            Ok(FlagOutcome { flag })
+        })
+    }
+
+    pub fn report(&mut self) -> DispatchResult<Metrics> {
+        self.read(|ctx| Ok(Metrics::from_figures(&store::report::figures(ctx.conn())?)))
+    }
+
+    /// Seconds until the earliest pending deadline (offer expiry, broadcast opening, waitlist
+    /// expiry), so a front end can sleep instead of polling.
+    pub fn next_deadline(&mut self) -> DispatchResult<Option<Duration>> {
+        let now = self.now();
+        self.read(|ctx| {
+            let next: Option<i64> = ctx.conn().query_row(
+                "SELECT MIN(t) FROM ( \
+                   SELECT MIN(expires_at) AS t FROM session_assignments WHERE status = 'offered' \
+                   UNION ALL SELECT MIN(active_from) FROM session_assignments \
+                     WHERE status = 'queued' AND match_type = 'broadcast' \
+                   UNION ALL SELECT MIN(expires_at) FROM customer_waitlist WHERE status = 'waiting')",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(next.map(|t| crate::clock::from_millis(t) - now))
+        })
+    }
+}
+
+fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
+    let now = ctx.now;
+    let mut out = TickOutcome {
+        now: rfc3339(now),
+        ..TickOutcome::default()
+    };
+    let expired = store::assignments::expire_due(ctx.conn(), now)?;
+    for (assignment, session) in &expired {
+        ctx.event(
+            "offer_expired",
+            Subject {
+                session: Some(session),
+                assignment: Some(assignment),
+                ..Default::default()
+            },
+        )?;
+    }
+    let mut sessions: Vec<&str> = expired.iter().map(|(_, s)| s.as_str()).collect();
+    sessions.dedup();
+    for session in sessions {
+        if let Some(id) = ctx.activate_if_uncovered(session)? {
+            out.activated.push(id);
+        }
+    }
+    for id in store::assignments::activate_due_broadcasts(ctx.conn(), now)? {
+        ctx.event(
+            "broadcast_activated",
+            Subject {
+                assignment: Some(&id),
+                ..Default::default()
+            },
+        )?;
+        out.activated.push(id);
+    }
+    out.activated.sort();
+    for id in store::waitlist::expire_due(ctx.conn(), now)? {
+        ctx.event(
+            "waitlist_expired",
+            Subject {
+                waitlist: Some(&id),
+                ..Default::default()
+            },
+        )?;
+        out.waitlist_expired.push(id);
+    }
+    out.expired = expired.into_iter().map(|(a, _)| a).collect();
+    Ok(out)
+}

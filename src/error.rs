@@ -1,0 +1,92 @@
+//! The one error type every engine operation returns (SPEC §7).
+
+use serde::Serialize;
+
+/// The codes of SPEC §7, plus `internal` for failures that are not the caller's fault
+/// (a full disk, a database another program corrupted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidInput,
+    NotFound,
+    NotEligible,
+    Offline,
+    NotOffered,
+    AlreadyTaken,
+    Expired,
+    InvalidState,
+    UnknownCommand,
+    ParseError,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::NotEligible => "not_eligible",
+            ErrorCode::Offline => "offline",
+            ErrorCode::NotOffered => "not_offered",
+            ErrorCode::AlreadyTaken => "already_taken",
+            ErrorCode::Expired => "expired",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::UnknownCommand => "unknown_command",
+            ErrorCode::ParseError => "parse_error",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// A rejected command: a code for programs, a sentence for dispatchers, and the offending field
+/// (dotted path such as `location.postal_code`) when one input is to blame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct DispatchError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl DispatchError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        DispatchError {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DispatchError {
+            code: ErrorCode::InvalidInput,
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn not_found(field: &str, what: &str, id: &str) -> Self {
+        DispatchError {
+            code: ErrorCode::NotFound,
+            message: format!("No {what} with id \"{}\".", crate::text::inert(id)),
+            field: Some(field.to_string()),
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+impl From<rusqlite::Error> for DispatchError {
+    fn from(err: rusqlite::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        DispatchError::new(
+            ErrorCode::Internal,
+            format!("The database could not complete the operation: {err}"),
+        )
+    }
+}
+
+pub type DispatchResult<T> = Result<T, DispatchError>;

@@ -1,0 +1,20 @@
+//! pitwall: a terminal dispatcher console for a remote car-diagnostics service.
+//!
+//! One engine ([`engine::Engine`]) over one SQLite file ([`store`]), with pure matching
+//! ([`matching`]) and an injected [`clock::Clock`]; two front ends drive it with the same
+//! [`command::Command`]s: the headless JSON-lines mode and the console.
+
+pub mod clock;
+pub mod command;
+pub mod engine;
+pub mod error;
+pub mod headless;
+pub mod matching;
+pub mod model;
+pub mod paths;
+pub mod report;
+pub mod store;
+pub mod text;
+
+/// The demo roster, embedded so a fresh install has mechanics to dispatch to.
+pub const DEMO_ROSTER: &str = include_str!("../seeds/mechanics.json");

@@ -1,0 +1,164 @@
+//! The `pitwall` command line (SPEC §11): thin — parse flags, set up logging, hand over.
+
+use std::io::{BufReader, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use pitwall::clock::Clock;
+use pitwall::engine::Engine;
+
+#[derive(Parser)]
+#[command(
+    name = "pitwall",
+    about = "Dispatcher console for remote car diagnostics",
+    disable_version_flag = true
+)]
+struct Cli {
+    /// Database file (default: pitwall.db in the user's data directory).
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// Print the version and the data, database and log paths.
+    #[arg(long)]
+    version: bool,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// JSON-lines scripting interface: one command per line in, one response per line out.
+    Headless {
+        /// Read commands from this file instead of stdin.
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// Clock: manual (moved only by `advance`) or system time.
+        #[arg(long, value_enum, default_value_t = ClockKind::Manual)]
+        clock: ClockKind,
+        /// Start time of the manual clock (RFC 3339), default 2026-01-05T14:00:00Z.
+        #[arg(long)]
+        start: Option<String>,
+    },
+    /// Print the success metrics computed from the database.
+    Report {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ClockKind {
+    Manual,
+    System,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap's own exit for --help is 0; bad flags are "could not start" (2).
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let paths = pitwall::paths::Paths::discover();
+    if cli.version {
+        print!("{}", paths.describe(env!("CARGO_PKG_VERSION")));
+        return ExitCode::SUCCESS;
+    }
+    match cli.command {
+        Some(Cmd::Headless {
+            script,
+            clock,
+            start,
+        }) => headless(cli.db, script, clock, start),
+        Some(Cmd::Report { json }) => {
+            report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
+        }
+        None => {
+            eprintln!(
+                "pitwall: the console is not built yet; use `pitwall headless` or `pitwall report`."
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn headless(
+    db: Option<PathBuf>,
+    script: Option<PathBuf>,
+    clock: ClockKind,
+    start: Option<String>,
+) -> ExitCode {
+    let clock = match (clock, start) {
+        (ClockKind::System, Some(_)) => return fail("--start only applies to the manual clock"),
+        (ClockKind::System, None) => Clock::System,
+        (ClockKind::Manual, None) => Clock::manual_default(),
+        (ClockKind::Manual, Some(s)) => match DateTime::parse_from_rfc3339(&s) {
+            Ok(t) => Clock::Manual(t.with_timezone(&Utc)),
+            Err(e) => return fail(&format!("--start {s:?} is not an RFC 3339 time: {e}")),
+        },
+    };
+    let mut engine = match Engine::open(db.as_deref(), clock) {
+        Ok(engine) => engine,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let stdout = std::io::stdout().lock();
+    let result = match script {
+        Some(path) => match std::fs::File::open(&path) {
+            Ok(file) => pitwall::headless::run(&mut engine, BufReader::new(file), stdout),
+            Err(e) => return fail(&format!("cannot read script {}: {e}", path.display())),
+        },
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprintln!(
+                    "pitwall headless: reading JSON commands from the terminal; Ctrl-D ends."
+                );
+            }
+            pitwall::headless::run(&mut engine, stdin.lock(), stdout)
+        }
+    };
+    match result {
+        Ok(summary) => ExitCode::from(summary.exit_code() as u8),
+        // Output closed (a coprocess went away): the commands it saw were all answered.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(1),
+        Err(e) => fail(&format!("I/O error: {e}")),
+    }
+}
+
+fn report(db: PathBuf, json: bool) -> ExitCode {
+    if !db.exists() {
+        return fail(&format!("no database at {}", db.display()));
+    }
+    let mut engine = match Engine::open(Some(&db), Clock::System) {
+        Ok(engine) => engine,
+        Err(e) => return fail(&e.to_string()),
+    };
+    match engine.report() {
+        Ok(metrics) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&metrics).expect("plain data")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(metrics) => {
+            print!("{}", metrics.to_text());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.message),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("pitwall: {message}");
+    ExitCode::from(2)
+}

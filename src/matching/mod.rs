@@ -1,0 +1,13 @@
+//! Matching (SPEC §3): keyword extraction, eligibility, scoring and ranking. Pure — no I/O and no
+//! clock — so every row of the scoring table is tested without a database.
+
+mod keywords;
+mod score;
+#[cfg(test)]
+mod tests;
+
+pub use keywords::{canonical_keywords, extract_keywords};
+pub use score::{
+    Candidate, Criteria, CriteriaInput, Match, Ranking, Reason, ScoredReason, compare, is_eligible,
+    rank, score,
+};

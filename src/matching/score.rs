@@ -1,0 +1,534 @@
+//! Scoring and ranking (SPEC §3). Pure: no I/O, no clock (today's date is part of the criteria).
+//!
+//! Scoring allocates nothing: a match carries compact [`Reason`] codes, and their sentences are
+//! written only for the few matches someone will read ([`Match::explain`]).
+
+use std::cmp::Ordering;
+
+use chrono::NaiveDate;
+
+use crate::model::{Mechanic, RequestType};
+
+/// What an intake asks for, prepared once per intake so scoring each mechanic is cheap.
+#[derive(Debug, Clone)]
+pub struct Criteria {
+    keywords: Vec<&'static str>,
+    keywords_lower: Vec<String>,
+    request_type: RequestType,
+    brands_lower: Vec<String>,
+    country: Option<Country>,
+    country_display: Option<String>,
+    postal_prefix: Option<String>,
+    city_lower: Option<String>,
+    prefer_local: bool,
+    today: NaiveDate,
+}
+
+/// The inputs of [`Criteria::new`].
+#[derive(Debug, Clone, Default)]
+pub struct CriteriaInput<'a> {
+    pub keywords: Vec<&'static str>,
+    pub request_type: Option<RequestType>,
+    pub brands: &'a [String],
+    pub country: Option<&'a str>,
+    pub postal_code: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub prefer_local: bool,
+    pub today: NaiveDate,
+}
+
+impl Criteria {
+    pub fn new(input: CriteriaInput<'_>) -> Criteria {
+        let country = input.country.and_then(Country::parse);
+        let postal_prefix = match (&country, input.postal_code) {
+            (Some(c), Some(code)) => postal_prefix(c, code),
+            _ => None,
+        };
+        Criteria {
+            keywords_lower: input.keywords.iter().map(|k| k.to_lowercase()).collect(),
+            keywords: input.keywords,
+            request_type: input.request_type.unwrap_or(RequestType::General),
+            brands_lower: input
+                .brands
+                .iter()
+                .map(|b| b.trim().to_lowercase())
+                .collect(),
+            country_display: country.as_ref().map(|c| c.display().to_string()),
+            country,
+            postal_prefix,
+            city_lower: nonempty_lower(input.city),
+            prefer_local: input.prefer_local,
+            today: input.today,
+        }
+    }
+
+    pub fn keywords(&self) -> &[&'static str] {
+        &self.keywords
+    }
+}
+
+/// A mechanic prepared for scoring: lower-cased and normalised once per roster load.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub mechanic: Mechanic,
+    keywords_lower: Vec<String>,
+    brands_lower: Vec<String>,
+    country: Option<Country>,
+    postal_prefix: Option<String>,
+    city_lower: Option<String>,
+    can_accept: bool,
+}
+
+impl Candidate {
+    pub fn new(mechanic: Mechanic) -> Candidate {
+        let country = mechanic.country.as_deref().and_then(Country::parse);
+        let postal_prefix = match (&country, mechanic.postal_code.as_deref()) {
+            (Some(c), Some(code)) => postal_prefix(c, code),
+            _ => None,
+        };
+        Candidate {
+            keywords_lower: mechanic
+                .service_keywords
+                .iter()
+                .map(|k| k.trim().to_lowercase())
+                .filter(|k| !k.is_empty())
+                .collect(),
+            brands_lower: mechanic
+                .brand_specializations
+                .iter()
+                .map(|b| b.trim().to_lowercase())
+                .collect(),
+            city_lower: nonempty_lower(mechanic.city.as_deref()),
+            can_accept: mechanic.can_accept_sessions(),
+            country,
+            postal_prefix,
+            mechanic,
+        }
+    }
+
+    pub fn on_shift(&self) -> bool {
+        self.mechanic.currently_on_shift
+    }
+}
+
+/// Normalised country: common spellings and codes of Canada and the US fold together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Country {
+    Canada,
+    UnitedStates,
+    Other(String),
+}
+
+impl Country {
+    fn parse(raw: &str) -> Option<Country> {
+        let key: String = raw
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| !matches!(c, '.' | ' '))
+            .collect();
+        match key.as_str() {
+            "" => None,
+            "ca" | "can" | "canada" => Some(Country::Canada),
+            "us" | "usa" | "unitedstates" | "unitedstatesofamerica" => Some(Country::UnitedStates),
+            _ => Some(Country::Other(raw.trim().to_string())),
+        }
+    }
+
+    fn display(&self) -> &str {
+        match self {
+            Country::Canada => "Canada",
+            Country::UnitedStates => "United States",
+            Country::Other(name) => name,
+        }
+    }
+
+    fn same_as(&self, other: &Country) -> bool {
+        match (self, other) {
+            (Country::Other(a), Country::Other(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// Canada: the FSA (first three characters); US: the first three digits; elsewhere the first
+/// three characters. Spaces ignored, upper-cased.
+fn postal_prefix(country: &Country, code: &str) -> Option<String> {
+    let cleaned = code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase());
+    let prefix: String = match country {
+        Country::UnitedStates => cleaned.filter(char::is_ascii_digit).take(3).collect(),
+        _ => cleaned.take(3).collect(),
+    };
+    (!prefix.is_empty()).then_some(prefix)
+}
+
+fn nonempty_lower(s: Option<&str>) -> Option<String> {
+    s.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty())
+}
+
+/// One row of the scoring table, as a compact code. Points and sentence derive from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    OnShift,
+    OffShift,
+    /// Bit i set: the criteria's keyword i matched.
+    Expert(u64),
+    /// Bit i set: the mechanic's brand i was requested.
+    Brand(u64),
+    Years(u8),
+    Rating(u8),
+    Certified,
+    Profile(u8),
+    Sessions(u8),
+    Country,
+    SameArea,
+    SameRegion,
+    Local,
+    Outside,
+}
+
+const YEARS: [(i64, i64, &str); 3] = [
+    (10, 20, "10+ years experience"),
+    (5, 10, "5+ years experience"),
+    (2, 5, "2+ years experience"),
+];
+const RATINGS: [(f64, i64, &str); 3] = [
+    (4.5, 15, "Highly rated (4.5+)"),
+    (4.0, 10, "Well rated (4.0+)"),
+    (3.5, 5, "Rated 3.5+"),
+];
+const PROFILE: [(i64, i64, &str); 2] = [
+    (95, 8, "Complete profile"),
+    (90, 5, "Profile 90%+ complete"),
+];
+const SESSIONS: [(i64, i64, &str); 3] = [
+    (50, 12, "50+ sessions completed"),
+    (20, 8, "20+ sessions completed"),
+    (5, 4, "5+ sessions completed"),
+];
+
+impl Reason {
+    pub fn points(self) -> i64 {
+        match self {
+            Reason::OnShift => 50,
+            Reason::OffShift => 20,
+            Reason::Expert(mask) => 15 * i64::from(mask.count_ones()),
+            Reason::Brand(_) => 30,
+            Reason::Years(i) => YEARS[usize::from(i)].1,
+            Reason::Rating(i) => RATINGS[usize::from(i)].1,
+            Reason::Certified => 10,
+            Reason::Profile(i) => PROFILE[usize::from(i)].1,
+            Reason::Sessions(i) => SESSIONS[usize::from(i)].1,
+            Reason::Country => 25,
+            Reason::SameArea => 40,
+            Reason::SameRegion => 15,
+            Reason::Local => 35,
+            Reason::Outside => -20,
+        }
+    }
+
+    fn sentence(self, criteria: &Criteria, candidate: &Candidate) -> String {
+        let m = &candidate.mechanic;
+        match self {
+            Reason::OnShift => "Available now".into(),
+            Reason::OffShift => "Available soon".into(),
+            Reason::Expert(mask) => {
+                format!("Expert in: {}", pick(&criteria.keywords, mask).join(", "))
+            }
+            Reason::Brand(mask) => {
+                let brands: Vec<&str> = pick(&m.brand_specializations, mask)
+                    .into_iter()
+                    .map(|b| b.trim())
+                    .collect();
+                format!("{} specialist", brands.join("/"))
+            }
+            Reason::Years(i) => YEARS[usize::from(i)].2.into(),
+            Reason::Rating(i) => RATINGS[usize::from(i)].2.into(),
+            Reason::Certified => "Professionally Certified".into(),
+            Reason::Profile(i) => PROFILE[usize::from(i)].2.into(),
+            Reason::Sessions(i) => SESSIONS[usize::from(i)].2.into(),
+            Reason::Country => format!("Located in {}", m.country.as_deref().unwrap_or("").trim()),
+            Reason::SameArea => {
+                format!(
+                    "Same area ({})",
+                    criteria.postal_prefix.as_deref().unwrap_or("")
+                )
+            }
+            Reason::SameRegion => {
+                let prefix = criteria.postal_prefix.as_deref().unwrap_or("");
+                format!("Same region ({})", prefix.chars().next().unwrap_or('?'))
+            }
+            Reason::Local => format!("Local to {}", m.city.as_deref().unwrap_or("").trim()),
+            Reason::Outside => {
+                format!(
+                    "Outside {}",
+                    criteria.country_display.as_deref().unwrap_or("")
+                )
+            }
+        }
+    }
+}
+
+fn pick<T: AsRef<str>>(items: &[T], mask: u64) -> Vec<&str> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i < 64 && mask & (1 << i) != 0)
+        .map(|(_, s)| s.as_ref())
+        .collect()
+}
+
+/// At most one reason per table row, and the two shift rows (and the local/outside rows) exclude
+/// each other.
+const MAX_REASONS: usize = 12;
+
+/// The reasons of one match, inline (no allocation), in table order.
+#[derive(Debug, Clone, Copy)]
+pub struct Reasons {
+    items: [Reason; MAX_REASONS],
+    len: usize,
+}
+
+impl Reasons {
+    fn new() -> Reasons {
+        Reasons {
+            items: [Reason::OnShift; MAX_REASONS],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, reason: Reason) {
+        self.items[self.len] = reason;
+        self.len += 1;
+    }
+
+    pub fn as_slice(&self) -> &[Reason] {
+        &self.items[..self.len]
+    }
+}
+
+/// A reason as a dispatcher reads it, with the points it added.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScoredReason {
+    pub reason: String,
+    pub points: i64,
+}
+
+/// One mechanic's score against one intake.
+#[derive(Debug, Clone, Copy)]
+pub struct Match<'m> {
+    pub candidate: &'m Candidate,
+    pub score: i64,
+    pub reasons: Reasons,
+}
+
+impl Match<'_> {
+    pub fn mechanic(&self) -> &Mechanic {
+        &self.candidate.mechanic
+    }
+
+    /// The reasons as sentences with their points; the points sum to the score.
+    pub fn explain(&self, criteria: &Criteria) -> Vec<ScoredReason> {
+        self.reasons
+            .as_slice()
+            .iter()
+            .map(|r| ScoredReason {
+                reason: r.sentence(criteria, self.candidate),
+                points: r.points(),
+            })
+            .collect()
+    }
+}
+
+/// Whether a mechanic may take this intake at all (filter before scoring): can accept sessions,
+/// and for a brand-specialist request, specialises in a requested brand.
+pub fn is_eligible(criteria: &Criteria, candidate: &Candidate) -> bool {
+    if !candidate.can_accept {
+        return false;
+    }
+    match criteria.request_type {
+        RequestType::General => true,
+        RequestType::BrandSpecialist => {
+            candidate.mechanic.is_brand_specialist && brand_mask(criteria, candidate) != 0
+        }
+    }
+}
+
+fn brand_mask(criteria: &Criteria, candidate: &Candidate) -> u64 {
+    let mut mask = 0;
+    for (i, brand) in candidate.brands_lower.iter().enumerate().take(64) {
+        if criteria.brands_lower.iter().any(|b| b == brand) {
+            mask |= 1 << i;
+        }
+    }
+    mask
+}
+
+/// Scores one mechanic by every row of the table that applies, in table order.
+pub fn score<'m>(criteria: &Criteria, candidate: &'m Candidate) -> Match<'m> {
+    let m = &candidate.mechanic;
+    let mut reasons = Reasons::new();
+
+    reasons.push(if m.currently_on_shift {
+        Reason::OnShift
+    } else {
+        Reason::OffShift
+    });
+
+    let mut expert = 0u64;
+    for (i, keyword) in criteria.keywords_lower.iter().enumerate().take(64) {
+        let knows = candidate
+            .keywords_lower
+            .iter()
+            .any(|own| own.contains(keyword.as_str()) || keyword.contains(own.as_str()));
+        if knows {
+            expert |= 1 << i;
+        }
+    }
+    if expert != 0 {
+        reasons.push(Reason::Expert(expert));
+    }
+
+    if criteria.request_type == RequestType::BrandSpecialist && m.is_brand_specialist {
+        let brands = brand_mask(criteria, candidate);
+        if brands != 0 {
+            reasons.push(Reason::Brand(brands));
+        }
+    }
+
+    if let Some(i) = YEARS
+        .iter()
+        .position(|(min, _, _)| m.years_experience >= *min)
+    {
+        reasons.push(Reason::Years(i as u8));
+    }
+    if let Some(i) = RATINGS.iter().position(|(min, _, _)| m.rating >= *min) {
+        reasons.push(Reason::Rating(i as u8));
+    }
+    if m.certification(criteria.today).is_some() {
+        reasons.push(Reason::Certified);
+    }
+    if let Some(i) = PROFILE
+        .iter()
+        .position(|(min, _, _)| m.profile_completion_score >= *min)
+    {
+        reasons.push(Reason::Profile(i as u8));
+    }
+    if let Some(i) = SESSIONS
+        .iter()
+        .position(|(min, _, _)| m.completed_sessions >= *min)
+    {
+        reasons.push(Reason::Sessions(i as u8));
+    }
+
+    if let (Some(theirs), Some(ours)) = (&criteria.country, &candidate.country) {
+        if theirs.same_as(ours) {
+            reasons.push(Reason::Country);
+            if let (Some(a), Some(b)) = (&criteria.postal_prefix, &candidate.postal_prefix) {
+                if a == b {
+                    reasons.push(Reason::SameArea);
+                } else if a.chars().next() == b.chars().next() {
+                    reasons.push(Reason::SameRegion);
+                }
+            }
+            if criteria.prefer_local
+                && criteria.city_lower.is_some()
+                && criteria.city_lower == candidate.city_lower
+            {
+                reasons.push(Reason::Local);
+            }
+        } else if criteria.prefer_local {
+            reasons.push(Reason::Outside);
+        }
+    }
+
+    let score = reasons.as_slice().iter().map(|r| r.points()).sum();
+    Match {
+        candidate,
+        score,
+        reasons,
+    }
+}
+
+/// SPEC §3 order: score descending, on shift first, rating descending, id ascending.
+pub fn compare(a: &Match<'_>, b: &Match<'_>) -> Ordering {
+    order((a.score, a.candidate), (b.score, b.candidate))
+}
+
+fn order(a: (i64, &Candidate), b: (i64, &Candidate)) -> Ordering {
+    let (ma, mb) = (&a.1.mechanic, &b.1.mechanic);
+    b.0.cmp(&a.0)
+        .then_with(|| mb.currently_on_shift.cmp(&ma.currently_on_shift))
+        .then_with(|| mb.rating.total_cmp(&ma.rating))
+        .then_with(|| ma.id.cmp(&mb.id))
+}
+
+/// The ranking of a roster against one intake.
+#[derive(Debug, Clone)]
+pub struct Ranking<'m> {
+    /// Eligible mechanics.
+    pub total: usize,
+    /// Eligible mechanics on shift.
+    pub on_shift: usize,
+    /// The best `limit` eligible mechanics, in order.
+    pub top: Vec<Match<'m>>,
+    /// The best `on_shift_limit` eligible mechanics that are on shift, in order.
+    pub top_on_shift: Vec<Match<'m>>,
+}
+
+impl Ranking<'_> {
+    /// Eligible mechanics exist and none of them is on shift.
+    pub fn all_offline(&self) -> bool {
+        self.total > 0 && self.on_shift == 0
+    }
+}
+
+/// Scores every eligible mechanic and keeps the best `limit` overall and the best
+/// `on_shift_limit` on shift. Only scores are kept for the whole roster; the winners are
+/// re-scored for their reasons, so memory stays flat however large the roster.
+pub fn rank<'m>(
+    criteria: &Criteria,
+    roster: &'m [Candidate],
+    limit: usize,
+    on_shift_limit: usize,
+) -> Ranking<'m> {
+    let mut all: Vec<(i64, u32)> = Vec::with_capacity(roster.len());
+    let mut on_shift: Vec<(i64, u32)> = Vec::new();
+    for (i, candidate) in roster.iter().enumerate() {
+        if !is_eligible(criteria, candidate) {
+            continue;
+        }
+        let scored = score(criteria, candidate).score;
+        let key = (scored, i as u32);
+        all.push(key);
+        if candidate.on_shift() {
+            on_shift.push(key);
+        }
+    }
+    let best = |mut keys: Vec<(i64, u32)>, n: usize| -> Vec<Match<'m>> {
+        let cmp = |a: &(i64, u32), b: &(i64, u32)| {
+            order((a.0, &roster[a.1 as usize]), (b.0, &roster[b.1 as usize]))
+        };
+        if n == 0 {
+            return Vec::new();
+        }
+        if keys.len() > n {
+            keys.select_nth_unstable_by(n - 1, cmp);
+            keys.truncate(n);
+        }
+        keys.sort_unstable_by(cmp);
+        keys.iter()
+            .map(|(_, i)| score(criteria, &roster[*i as usize]))
+            .collect()
+    };
+    let (total, on_shift_count) = (all.len(), on_shift.len());
+    Ranking {
+        total,
+        on_shift: on_shift_count,
+        top: best(all, limit),
+        top_on_shift: best(on_shift, on_shift_limit),
+    }
+}

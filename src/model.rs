@@ -1,0 +1,380 @@
+//! The domain records of SPEC §2 and the closed vocabularies their text columns hold.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Declares a closed vocabulary stored as TEXT: serde names, `as_str`, parsing, and SQLite
+/// conversions all come from the one list, so the schema's CHECKs and the code cannot drift.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let s = v.as_str()?;
+                $name::parse(s).ok_or_else(|| rusqlite::types::FromSqlError::Other(
+                    format!("unknown {} {s:?}", stringify!($name)).into(),
+                ))
+            }
+        }
+    };
+}
+
+text_enum!(AccountStatus { Approved = "approved", Pending = "pending", Suspended = "suspended" });
+text_enum!(CertificationType {
+    RedSeal = "red_seal",
+    Provincial = "provincial",
+    Ase = "ase",
+    CpaQuebec = "cpa_quebec",
+    Manufacturer = "manufacturer",
+    Other = "other",
+});
+text_enum!(PaymentMethod { Free = "free", Credit = "credit", Paid = "paid" });
+text_enum!(RequestType { General = "general", BrandSpecialist = "brand_specialist" });
+
+impl Default for RequestType {
+    fn default() -> Self {
+        RequestType::General
+    }
+}
+text_enum!(SessionStatus {
+    Pending = "pending",
+    Waiting = "waiting",
+    Matched = "matched",
+    Completed = "completed",
+    Cancelled = "cancelled",
+});
+text_enum!(AssignmentStatus {
+    Queued = "queued",
+    Offered = "offered",
+    Accepted = "accepted",
+    Declined = "declined",
+    Expired = "expired",
+    Cancelled = "cancelled",
+});
+text_enum!(Priority { High = "high", Normal = "normal", Low = "low" });
+text_enum!(WaitlistStatus {
+    Waiting = "waiting",
+    Notified = "notified",
+    Expired = "expired",
+    Cancelled = "cancelled",
+});
+text_enum!(Channel { Email = "email", Sms = "sms", Push = "push" });
+
+/// The minimum profile completion for taking sessions (SPEC §2).
+pub const MIN_PROFILE_COMPLETION: i64 = 80;
+
+/// A mechanic as stored (SPEC §2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mechanic {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub city: Option<String>,
+    pub state_province: Option<String>,
+    pub country: Option<String>,
+    pub postal_code: Option<String>,
+    pub years_experience: i64,
+    pub rating: f64,
+    pub completed_sessions: i64,
+    pub profile_completion_score: i64,
+    pub account_status: AccountStatus,
+    pub currently_on_shift: bool,
+    /// Legacy mirror of `currently_on_shift`, written on every clock in/out and never read.
+    pub is_available: bool,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub last_clock_in: Option<DateTime<Utc>>,
+    pub certification_type: Option<CertificationType>,
+    pub certification_number: Option<String>,
+    pub certification_authority: Option<String>,
+    pub certification_region: Option<String>,
+    pub certification_expiry: Option<NaiveDate>,
+    pub red_seal_certified: bool,
+    pub red_seal_number: Option<String>,
+    pub red_seal_province: Option<String>,
+    pub is_brand_specialist: bool,
+    pub brand_specializations: Vec<String>,
+    pub service_keywords: Vec<String>,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "ser_time")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Mechanic {
+    /// Derived, never stored: approved and a profile at least 80 % complete.
+    pub fn can_accept_sessions(&self) -> bool {
+        self.account_status == AccountStatus::Approved
+            && self.profile_completion_score >= MIN_PROFILE_COMPLETION
+    }
+
+    /// The certification a customer is shown, read from the current fields first and the legacy
+    /// Red Seal fields as a fallback (SPEC §1 dual read). `None` when uncertified or expired.
+    pub fn certification(&self, today: NaiveDate) -> Option<Certification> {
+        if let Some(kind) = self.certification_type {
+            let valid = self.certification_expiry.is_none_or(|d| d >= today);
+            if valid {
+                return Some(Certification {
+                    label: certification_label(kind),
+                    number: self.certification_number.clone(),
+                    region: self.certification_region.clone(),
+                    legacy: false,
+                });
+            }
+            return None;
+        }
+        if self.red_seal_certified {
+            return Some(Certification {
+                label: certification_label(CertificationType::RedSeal),
+                number: self.red_seal_number.clone(),
+                region: self.red_seal_province.clone(),
+                legacy: true,
+            });
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certification {
+    pub label: &'static str,
+    pub number: Option<String>,
+    pub region: Option<String>,
+    /// True when the data came from the legacy `red_seal_*` fields.
+    pub legacy: bool,
+}
+
+pub fn certification_label(kind: CertificationType) -> &'static str {
+    match kind {
+        CertificationType::RedSeal => "Red Seal",
+        CertificationType::Provincial => "Provincial",
+        CertificationType::Ase => "ASE",
+        CertificationType::CpaQuebec => "CPA Québec",
+        CertificationType::Manufacturer => "Manufacturer",
+        CertificationType::Other => "Certified",
+    }
+}
+
+/// Display tier of a match or offer (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    High,
+    Good,
+    Standard,
+    Broadcast,
+}
+
+impl Tier {
+    pub fn of_score(score: i64) -> Tier {
+        if score >= 150 {
+            Tier::High
+        } else if score >= 100 {
+            Tier::Good
+        } else {
+            Tier::Standard
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::High => "High Match",
+            Tier::Good => "Good Match",
+            Tier::Standard => "Standard",
+            Tier::Broadcast => "Open to all mechanics",
+        }
+    }
+}
+
+impl Serialize for Tier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
+    }
+}
+
+pub fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::clock::rfc3339(*t))
+}
+
+pub fn ser_opt_time<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&crate::clock::rfc3339(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+text_enum!(MatchType { Targeted = "targeted", Broadcast = "broadcast" });
+
+/// A customer's request as taken by the dispatcher.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Intake {
+    pub id: String,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    pub customer_phone: Option<String>,
+    pub country: String,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: String,
+    pub vehicle_year: Option<i64>,
+    pub vehicle_make: Option<String>,
+    pub vehicle_model: Option<String>,
+    pub vehicle_vin: Option<String>,
+    pub concern: String,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A session (SPEC §2); `metadata` is the JSON object of SPEC §4.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    pub id: String,
+    pub intake_id: String,
+    pub status: SessionStatus,
+    pub payment_method: PaymentMethod,
+    pub urgent: bool,
+    pub request_type: RequestType,
+    pub requested_brands: Vec<String>,
+    pub preferred_mechanic_id: Option<String>,
+    pub waiver_signed: bool,
+    pub payment_confirmed: bool,
+    pub matched_mechanic_id: Option<String>,
+    pub metadata: serde_json::Value,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub released_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub matched_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub completed_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl Session {
+    /// Released sessions have their offers live (SPEC §4.7).
+    pub fn gate_clear(&self) -> bool {
+        self.waiver_signed && (self.payment_method != PaymentMethod::Paid || self.payment_confirmed)
+    }
+}
+
+/// One offer of a session to a mechanic (targeted) or to everyone on shift (broadcast).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assignment {
+    pub id: String,
+    pub session_id: String,
+    pub mechanic_id: Option<String>,
+    pub status: AssignmentStatus,
+    pub priority: Priority,
+    pub match_score: Option<i64>,
+    pub match_reasons: Vec<String>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub offered_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub active_from: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub accepted_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_reason: Option<String>,
+    pub metadata: serde_json::Value,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub match_type: MatchType,
+}
+
+impl Assignment {
+    pub fn is_broadcast(&self) -> bool {
+        self.match_type == MatchType::Broadcast
+    }
+
+    /// A targeted offer a mechanic can still accept at `now`.
+    pub fn is_live_offer(&self, now: DateTime<Utc>) -> bool {
+        self.match_type == MatchType::Targeted
+            && self.status == AssignmentStatus::Offered
+            && self.expires_at.is_some_and(|t| t > now)
+    }
+
+    /// A broadcast any eligible on-shift mechanic can take at `now`: activated already, or
+    /// due by its `active_from` even if no tick has run since.
+    pub fn is_open_broadcast(&self, now: DateTime<Utc>) -> bool {
+        self.match_type == MatchType::Broadcast
+            && (self.status == AssignmentStatus::Offered
+                || (self.status == AssignmentStatus::Queued
+                    && self.active_from.is_some_and(|t| t <= now)))
+    }
+
+    pub fn tier(&self) -> Tier {
+        if self.is_broadcast() {
+            Tier::Broadcast
+        } else {
+            Tier::of_score(self.match_score.unwrap_or(0))
+        }
+    }
+}
+
+/// A customer waiting for a mechanic to come online (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitlistEntry {
+    pub id: String,
+    pub session_id: Option<String>,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    pub customer_phone: Option<String>,
+    pub notify_via: Vec<Channel>,
+    pub status: WaitlistStatus,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "ser_time")]
+    pub expires_at: DateTime<Utc>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub notified_at: Option<DateTime<Utc>>,
+    pub notified_mechanic_id: Option<String>,
+}
+
+/// One outbox message for one channel of one waitlist entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub waitlist_id: String,
+    pub channel: Channel,
+    pub recipient: String,
+    pub message: String,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: DateTime<Utc>,
+}

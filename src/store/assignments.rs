@@ -1,0 +1,263 @@
+//! Offers. Every state change is one conditional UPDATE (`... AND status = 'offered'`): zero rows
+//! changed means another transaction got there first. The unique partial index on accepted rows
+//! is the last word on who won a session.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+
+use super::{json_list, to_json};
+use crate::clock::{from_millis, to_millis};
+use crate::model::Assignment;
+
+const COLUMNS: &str = "id, session_id, mechanic_id, status, priority, match_score, \
+    match_reasons, offered_at, expires_at, active_from, accepted_at, closed_at, closed_reason, \
+    metadata, created_at, match_type";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
+    let metadata: String = r.get(13)?;
+    let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_millis))
+    };
+    Ok(Assignment {
+        id: r.get(0)?,
+        session_id: r.get(1)?,
+        mechanic_id: r.get(2)?,
+        status: r.get(3)?,
+        priority: r.get(4)?,
+        match_score: r.get(5)?,
+        match_reasons: json_list(r.get(6)?)?,
+        offered_at: time(7)?,
+        expires_at: time(8)?,
+        active_from: time(9)?,
+        accepted_at: time(10)?,
+        closed_at: time(11)?,
+        closed_reason: r.get(12)?,
+        metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+        created_at: from_millis(r.get(14)?),
+        match_type: r.get(15)?,
+    })
+}
+
+pub fn insert(conn: &Connection, a: &Assignment) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority, \
+         match_score, match_reasons, offered_at, expires_at, active_from, accepted_at, closed_at, \
+         closed_reason, metadata, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        a.id,
+        a.session_id,
+        a.mechanic_id,
+        a.status,
+        a.priority,
+        a.match_score,
+        to_json(&a.match_reasons),
+        a.offered_at.map(to_millis),
+        a.expires_at.map(to_millis),
+        a.active_from.map(to_millis),
+        a.accepted_at.map(to_millis),
+        a.closed_at.map(to_millis),
+        a.closed_reason,
+        to_json(&a.metadata),
+        to_millis(a.created_at),
+    ])?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Assignment>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM session_assignments WHERE id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()
+}
+
+/// A session's assignments in the order they were made.
+pub fn for_session(conn: &Connection, session: &str) -> rusqlite::Result<Vec<Assignment>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM session_assignments WHERE session_id = ?1 ORDER BY created_at, rowid"
+    ))?;
+    let rows = stmt.query_map([session], from_row)?;
+    rows.collect()
+}
+
+pub fn count_for_session(conn: &Connection, session: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1")?
+        .query_row([session], |r| r.get(0))
+}
+
+/// The accepting transaction's one write that matters: false when the row was no longer open,
+/// or when another accepted row for the session already exists (the unique index refused it).
+pub fn accept(
+    conn: &Connection,
+    id: &str,
+    mechanic: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let result = conn
+        .prepare_cached(
+            "UPDATE session_assignments SET status = 'accepted', mechanic_id = ?2, \
+             accepted_at = ?3, offered_at = COALESCE(offered_at, ?3) \
+             WHERE id = ?1 AND status IN ('queued', 'offered')",
+        )?
+        .execute(params![id, mechanic, to_millis(now)]);
+    match result {
+        Ok(n) => Ok(n == 1),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Closes every open (queued or offered) assignment of a session except `keep`; returns their ids.
+pub fn close_open(
+    conn: &Connection,
+    session: &str,
+    keep: Option<&str>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE session_assignments SET status = 'cancelled', closed_reason = ?3, closed_at = ?4 \
+         WHERE session_id = ?1 AND id IS NOT ?2 AND status IN ('queued', 'offered') RETURNING id",
+    )?;
+    let rows = stmt.query_map(params![session, keep, reason, to_millis(now)], |r| r.get(0))?;
+    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+pub fn decline(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE session_assignments SET status = 'declined', closed_reason = 'declined', \
+             closed_at = ?2 WHERE id = ?1 AND status = 'offered' AND expires_at > ?2",
+        )?
+        .execute(params![id, to_millis(now)])?;
+    Ok(n == 1)
+}
+
+/// Targeted offers past their deadline become `expired`; returns (assignment, session) pairs.
+pub fn expire_due(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE session_assignments SET status = 'expired', closed_reason = 'timeout', \
+         closed_at = expires_at WHERE status = 'offered' AND expires_at <= ?1 \
+         RETURNING id, session_id",
+    )?;
+    let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    pairs.sort();
+    Ok(pairs)
+}
+
+/// Withdraws a mechanic's live (or not yet released) targeted offers when he clocks out.
+pub fn withdraw_targeted(
+    conn: &Connection,
+    mechanic: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE session_assignments SET status = 'expired', closed_reason = 'clocked_out', \
+         closed_at = ?2 WHERE mechanic_id = ?1 AND status IN ('queued', 'offered') \
+         AND match_type = 'targeted' RETURNING id, session_id",
+    )?;
+    let rows = stmt.query_map(params![mechanic, to_millis(now)], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    pairs.sort();
+    Ok(pairs)
+}
+
+/// Held broadcasts of waiting sessions whose `active_from` has come become active.
+pub fn activate_due_broadcasts(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE session_assignments SET status = 'offered', offered_at = ?1 \
+         WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 \
+         AND session_id IN (SELECT id FROM sessions WHERE status = 'waiting') RETURNING id",
+    )?;
+    let rows = stmt.query_map([to_millis(now)], |r| r.get(0))?;
+    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Activates a waiting session's held broadcast at once when no targeted offer of it is live
+/// any more (all declined, expired or withdrawn). Returns the broadcast's id if it changed.
+pub fn activate_broadcast_if_uncovered(
+    conn: &Connection,
+    session: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "UPDATE session_assignments SET status = 'offered', offered_at = ?2, active_from = ?2 \
+         WHERE session_id = ?1 AND status = 'queued' AND match_type = 'broadcast' \
+         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?1 AND s.status = 'waiting') \
+         AND NOT EXISTS (SELECT 1 FROM session_assignments t WHERE t.session_id = ?1 \
+             AND t.match_type = 'targeted' AND t.status = 'offered' AND t.expires_at > ?2) \
+         RETURNING id",
+    )?
+    .query_row(params![session, to_millis(now)], |r| r.get(0))
+    .optional()
+}
+
+/// Starts the clocks of a released session: held targeted offers become live until `expires`,
+/// and the broadcast opens at `broadcast_from`.
+pub fn release(
+    conn: &Connection,
+    session: &str,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+    broadcast_from: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE session_assignments SET status = 'offered', offered_at = ?2, expires_at = ?3 \
+         WHERE session_id = ?1 AND status = 'queued' AND match_type = 'targeted'",
+    )?
+    .execute(params![session, to_millis(now), to_millis(expires)])?;
+    conn.prepare_cached(
+        "UPDATE session_assignments SET active_from = ?2 \
+         WHERE session_id = ?1 AND status = 'queued' AND match_type = 'broadcast'",
+    )?
+    .execute(params![session, to_millis(broadcast_from)])?;
+    Ok(())
+}
+
+/// A mechanic's targeted offers (live or held) and accepted sessions, on sessions still in play.
+pub fn mine(
+    conn: &Connection,
+    mechanic: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<Assignment>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM session_assignments a WHERE mechanic_id = ?1 \
+         AND ((status = 'offered' AND match_type = 'targeted' AND expires_at > ?2) \
+              OR (status = 'accepted' AND EXISTS \
+                  (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'matched'))) \
+         ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END, \
+                  created_at DESC, id"
+    ))?;
+    let rows = stmt.query_map(params![mechanic, to_millis(now)], from_row)?;
+    rows.collect()
+}
+
+/// Broadcasts open at `now` on waiting sessions (activated, or due and not yet ticked).
+pub fn open_broadcasts(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Assignment>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM session_assignments a WHERE match_type = 'broadcast' \
+         AND (status = 'offered' OR (status = 'queued' AND active_from <= ?1)) \
+         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'waiting') \
+         ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END, \
+                  created_at DESC, id"
+    ))?;
+    let rows = stmt.query_map([to_millis(now)], from_row)?;
+    rows.collect()
+}

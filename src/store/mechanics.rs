@@ -1,0 +1,146 @@
+//! Mechanics: the roster, shifts and the counters sessions update.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{json_list, to_json};
+use crate::clock::{from_millis, to_millis};
+use crate::model::Mechanic;
+
+const COLUMNS: &str = "id, name, email, phone, city, state_province, country, postal_code, \
+    years_experience, rating, completed_sessions, profile_completion_score, account_status, \
+    currently_on_shift, is_available, last_clock_in, certification_type, certification_number, \
+    certification_authority, certification_region, certification_expiry, red_seal_certified, \
+    red_seal_number, red_seal_province, is_brand_specialist, brand_specializations, \
+    service_keywords, created_at, updated_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
+    let expiry: Option<String> = r.get(20)?;
+    Ok(Mechanic {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        email: r.get(2)?,
+        phone: r.get(3)?,
+        city: r.get(4)?,
+        state_province: r.get(5)?,
+        country: r.get(6)?,
+        postal_code: r.get(7)?,
+        years_experience: r.get(8)?,
+        rating: r.get(9)?,
+        completed_sessions: r.get(10)?,
+        profile_completion_score: r.get(11)?,
+        account_status: r.get(12)?,
+        currently_on_shift: r.get(13)?,
+        is_available: r.get(14)?,
+        last_clock_in: r.get::<_, Option<i64>>(15)?.map(from_millis),
+        certification_type: r.get(16)?,
+        certification_number: r.get(17)?,
+        certification_authority: r.get(18)?,
+        certification_region: r.get(19)?,
+        certification_expiry: expiry.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        red_seal_certified: r.get(21)?,
+        red_seal_number: r.get(22)?,
+        red_seal_province: r.get(23)?,
+        is_brand_specialist: r.get(24)?,
+        brand_specializations: json_list(r.get(25)?)?,
+        service_keywords: json_list(r.get(26)?)?,
+        created_at: from_millis(r.get(27)?),
+        updated_at: from_millis(r.get(28)?),
+    })
+}
+
+pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM mechanics WHERE id = ?1")?
+        .exists([id])
+}
+
+pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO mechanics ({COLUMNS}) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
+    ))?
+    .execute(params![
+        m.id,
+        m.name,
+        m.email,
+        m.phone,
+        m.city,
+        m.state_province,
+        m.country,
+        m.postal_code,
+        m.years_experience,
+        m.rating,
+        m.completed_sessions,
+        m.profile_completion_score,
+        m.account_status,
+        m.currently_on_shift,
+        m.is_available,
+        m.last_clock_in.map(to_millis),
+        m.certification_type,
+        m.certification_number,
+        m.certification_authority,
+        m.certification_region,
+        m.certification_expiry
+            .map(|d| d.format("%Y-%m-%d").to_string()),
+        m.red_seal_certified,
+        m.red_seal_number,
+        m.red_seal_province,
+        m.is_brand_specialist,
+        to_json(&m.brand_specializations),
+        to_json(&m.service_keywords),
+        to_millis(m.created_at),
+        to_millis(m.updated_at),
+    ])?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Mechanic>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
+}
+
+/// The whole roster, by id.
+pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics ORDER BY id"))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+/// Clock in or out: `currently_on_shift` is the truth, `is_available` its legacy mirror (SPEC §1
+/// dual write). Returns false when the mechanic was already in that state.
+pub fn set_on_shift(
+    conn: &Connection,
+    id: &str,
+    on_shift: bool,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE mechanics SET currently_on_shift = ?2, is_available = ?2, updated_at = ?3, \
+             last_clock_in = CASE WHEN ?2 THEN ?3 ELSE last_clock_in END \
+             WHERE id = ?1 AND currently_on_shift <> ?2",
+        )?
+        .execute(params![id, on_shift, to_millis(now)])?;
+    Ok(changed == 1)
+}
+
+pub fn add_completed_session(
+    conn: &Connection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE mechanics SET completed_sessions = completed_sessions + 1, updated_at = ?2 \
+         WHERE id = ?1",
+    )?
+    .execute(params![id, to_millis(now)])?;
+    Ok(())
+}
+
+/// Changes whenever any mechanic row changes, in this process or another.
+pub fn roster_generation(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT generation FROM roster_generation WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}

@@ -1,0 +1,85 @@
+//! The raw figures behind SPEC §9; `crate::report` turns them into the metrics.
+
+use rusqlite::Connection;
+
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    pub sessions_total: i64,
+    pub sessions_with_location: i64,
+    pub sessions_matched_by_matcher: i64,
+    pub matching_errors: i64,
+    pub matcher_latencies_ms: Vec<f64>,
+    pub accepted_targeted_scores: Vec<i64>,
+    pub accepts_targeted: i64,
+    pub accepts_broadcast: i64,
+    pub seconds_to_accept_targeted: Vec<f64>,
+    pub seconds_to_accept_broadcast: Vec<f64>,
+    pub waitlist_joined: i64,
+    pub waitlist_notified: i64,
+    pub waitlist_expired: i64,
+    pub cancelled_unmatched: i64,
+    /// Scores of every targeted offer ever made, for the console's histogram.
+    pub targeted_scores: Vec<i64>,
+}
+
+pub fn figures(conn: &Connection) -> rusqlite::Result<Figures> {
+    let mut f = Figures::default();
+    (
+        f.sessions_total,
+        f.sessions_with_location,
+        f.sessions_matched_by_matcher,
+        f.matching_errors,
+        f.cancelled_unmatched,
+    ) = conn.query_row(
+        "SELECT COUNT(*), \
+            COALESCE(SUM(COALESCE(json_extract(metadata, '$.customer_country'), '') <> '' \
+                AND COALESCE(json_extract(metadata, '$.customer_postal_code'), '') <> ''), 0), \
+            COALESCE(SUM(json_extract(metadata, '$.smart_matching') = 1 \
+                AND json_extract(metadata, '$.matching_error') IS NULL), 0), \
+            COALESCE(SUM(json_extract(metadata, '$.matching_error') IS NOT NULL), 0), \
+            COALESCE(SUM(status = 'cancelled' AND matched_mechanic_id IS NULL), 0) \
+         FROM sessions",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    f.matcher_latencies_ms = column(
+        conn,
+        "SELECT json_extract(metadata, '$.matching_latency_ms') FROM sessions \
+         WHERE json_extract(metadata, '$.matching_latency_ms') IS NOT NULL",
+    )?;
+    f.accepted_targeted_scores = column(
+        conn,
+        "SELECT match_score FROM session_assignments \
+         WHERE status = 'accepted' AND match_type = 'targeted' AND match_score IS NOT NULL",
+    )?;
+    (f.accepts_targeted, f.accepts_broadcast) = conn.query_row(
+        "SELECT COALESCE(SUM(match_type = 'targeted'), 0), COALESCE(SUM(match_type = 'broadcast'), 0) \
+         FROM session_assignments WHERE status = 'accepted'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    // Measured from release, when the customer started waiting, for both kinds alike.
+    let wait = "SELECT (a.accepted_at - s.released_at) / 1000.0 FROM session_assignments a \
+                JOIN sessions s ON s.id = a.session_id \
+                WHERE a.status = 'accepted' AND s.released_at IS NOT NULL AND a.match_type = ";
+    f.seconds_to_accept_targeted = column(conn, &format!("{wait}'targeted'"))?;
+    f.seconds_to_accept_broadcast = column(conn, &format!("{wait}'broadcast'"))?;
+    (f.waitlist_joined, f.waitlist_notified, f.waitlist_expired) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(status = 'notified'), 0), COALESCE(SUM(status = 'expired'), 0) \
+         FROM customer_waitlist",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    f.targeted_scores = column(
+        conn,
+        "SELECT match_score FROM session_assignments \
+         WHERE match_type = 'targeted' AND match_score IS NOT NULL",
+    )?;
+    Ok(f)
+}
+
+fn column<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}

@@ -1,0 +1,213 @@
+//! Intakes and sessions.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{json_list, to_json};
+use crate::clock::{from_millis, to_millis};
+use crate::model::{Intake, Session, SessionStatus};
+
+pub fn insert_intake(conn: &Connection, i: &Intake) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO intakes (id, customer_name, customer_email, customer_phone, location_country, \
+         location_province, location_city, location_postal_code, vehicle_year, vehicle_make, \
+         vehicle_model, vehicle_vin, concern, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        i.id,
+        i.customer_name,
+        i.customer_email,
+        i.customer_phone,
+        i.country,
+        i.province,
+        i.city,
+        i.postal_code,
+        i.vehicle_year,
+        i.vehicle_make,
+        i.vehicle_model,
+        i.vehicle_vin,
+        i.concern,
+        to_millis(i.created_at),
+    ])?;
+    Ok(())
+}
+
+pub fn get_intake(conn: &Connection, id: &str) -> rusqlite::Result<Option<Intake>> {
+    conn.prepare_cached(
+        "SELECT id, customer_name, customer_email, customer_phone, location_country, \
+         location_province, location_city, location_postal_code, vehicle_year, vehicle_make, \
+         vehicle_model, vehicle_vin, concern, created_at FROM intakes WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok(Intake {
+            id: r.get(0)?,
+            customer_name: r.get(1)?,
+            customer_email: r.get(2)?,
+            customer_phone: r.get(3)?,
+            country: r.get(4)?,
+            province: r.get(5)?,
+            city: r.get(6)?,
+            postal_code: r.get(7)?,
+            vehicle_year: r.get(8)?,
+            vehicle_make: r.get(9)?,
+            vehicle_model: r.get(10)?,
+            vehicle_vin: r.get(11)?,
+            concern: r.get(12)?,
+            created_at: from_millis(r.get(13)?),
+        })
+    })
+    .optional()
+}
+
+pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
+        .exists([id])
+}
+
+pub fn insert(conn: &Connection, s: &Session) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sessions (id, intake_id, status, payment_method, urgent, request_type, \
+         requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, \
+         matched_mechanic_id, metadata, created_at, released_at, matched_at, completed_at, \
+         cancelled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+         ?16, ?17)",
+    )?
+    .execute(params![
+        s.id,
+        s.intake_id,
+        s.status,
+        s.payment_method,
+        s.urgent,
+        s.request_type,
+        to_json(&s.requested_brands),
+        s.preferred_mechanic_id,
+        s.waiver_signed,
+        s.payment_confirmed,
+        s.matched_mechanic_id,
+        to_json(&s.metadata),
+        to_millis(s.created_at),
+        s.released_at.map(to_millis),
+        s.matched_at.map(to_millis),
+        s.completed_at.map(to_millis),
+        s.cancelled_at.map(to_millis),
+    ])?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, intake_id, status, payment_method, urgent, request_type, \
+    requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, \
+    matched_mechanic_id, metadata, created_at, released_at, matched_at, completed_at, cancelled_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
+    let metadata: String = r.get(11)?;
+    Ok(Session {
+        id: r.get(0)?,
+        intake_id: r.get(1)?,
+        status: r.get(2)?,
+        payment_method: r.get(3)?,
+        urgent: r.get(4)?,
+        request_type: r.get(5)?,
+        requested_brands: json_list(r.get(6)?)?,
+        preferred_mechanic_id: r.get(7)?,
+        waiver_signed: r.get(8)?,
+        payment_confirmed: r.get(9)?,
+        matched_mechanic_id: r.get(10)?,
+        metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+        created_at: from_millis(r.get(12)?),
+        released_at: r.get::<_, Option<i64>>(13)?.map(from_millis),
+        matched_at: r.get::<_, Option<i64>>(14)?.map(from_millis),
+        completed_at: r.get::<_, Option<i64>>(15)?.map(from_millis),
+        cancelled_at: r.get::<_, Option<i64>>(16)?.map(from_millis),
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
+}
+
+/// Sessions in any of `statuses`, newest first, at most `limit`.
+pub fn list_by_status(
+    conn: &Connection,
+    statuses: &[SessionStatus],
+    limit: usize,
+) -> rusqlite::Result<Vec<Session>> {
+    let wanted: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE status IN (SELECT value FROM json_each(?1)) \
+         ORDER BY created_at DESC, id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![to_json(&wanted), limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// Waiting sessions that named `mechanic` as their preferred mechanic.
+pub fn waiting_preferring(conn: &Connection, mechanic: &str) -> rusqlite::Result<Vec<Session>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE preferred_mechanic_id = ?1 AND status = 'waiting' \
+         ORDER BY created_at, id"
+    ))?;
+    let rows = stmt.query_map([mechanic], from_row)?;
+    rows.collect()
+}
+
+/// Moves a session from one of `from` to `to`; false when it was not in one of them (someone
+/// else moved it first).
+pub fn transition(
+    conn: &Connection,
+    id: &str,
+    from: &[SessionStatus],
+    to: SessionStatus,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let column = match to {
+        SessionStatus::Waiting => "released_at",
+        SessionStatus::Matched => "matched_at",
+        SessionStatus::Completed => "completed_at",
+        SessionStatus::Cancelled => "cancelled_at",
+        SessionStatus::Pending => "created_at",
+    };
+    let wanted: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let changed = conn
+        .prepare_cached(&format!(
+            "UPDATE sessions SET status = ?2, {column} = ?3 \
+             WHERE id = ?1 AND status IN (SELECT value FROM json_each(?4))"
+        ))?
+        .execute(params![id, to, to_millis(now), to_json(&wanted)])?;
+    Ok(changed == 1)
+}
+
+pub fn set_matched_mechanic(conn: &Connection, id: &str, mechanic: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE sessions SET matched_mechanic_id = ?2 WHERE id = ?1")?
+        .execute([id, mechanic])?;
+    Ok(())
+}
+
+pub fn set_gate(
+    conn: &Connection,
+    id: &str,
+    waiver_signed: bool,
+    payment_confirmed: bool,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE sessions SET waiver_signed = ?2, payment_confirmed = ?3 WHERE id = ?1",
+    )?
+    .execute(params![id, waiver_signed, payment_confirmed])?;
+    Ok(())
+}
+
+pub fn set_preferred(conn: &Connection, id: &str, mechanic: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE sessions SET preferred_mechanic_id = ?2 WHERE id = ?1")?
+        .execute([id, mechanic])?;
+    Ok(())
+}
+
+/// Counts sessions per status, for the console's header.
+pub fn count_by_status(conn: &Connection) -> rusqlite::Result<Vec<(SessionStatus, i64)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT status, COUNT(*) FROM sessions GROUP BY status ORDER BY status")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}

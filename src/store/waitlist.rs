@@ -1,0 +1,169 @@
+//! The customer waitlist and its notification outbox.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::to_json;
+use crate::clock::{from_millis, to_millis};
+use crate::model::{Channel, Notification, WaitlistEntry};
+
+const COLUMNS: &str = "id, session_id, customer_name, customer_email, customer_phone, notify_via, \
+    status, created_at, expires_at, notified_at, notified_mechanic_id";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<WaitlistEntry> {
+    let via: String = r.get(5)?;
+    let notify_via: Vec<Channel> = serde_json::from_str(&via).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(WaitlistEntry {
+        id: r.get(0)?,
+        session_id: r.get(1)?,
+        customer_name: r.get(2)?,
+        customer_email: r.get(3)?,
+        customer_phone: r.get(4)?,
+        notify_via,
+        status: r.get(6)?,
+        created_at: from_millis(r.get(7)?),
+        expires_at: from_millis(r.get(8)?),
+        notified_at: r.get::<_, Option<i64>>(9)?.map(from_millis),
+        notified_mechanic_id: r.get(10)?,
+    })
+}
+
+pub fn insert(conn: &Connection, e: &WaitlistEntry) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO customer_waitlist ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?
+    .execute(params![
+        e.id,
+        e.session_id,
+        e.customer_name,
+        e.customer_email,
+        e.customer_phone,
+        to_json(&e.notify_via),
+        e.status,
+        to_millis(e.created_at),
+        to_millis(e.expires_at),
+        e.notified_at.map(to_millis),
+        e.notified_mechanic_id,
+    ])?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<WaitlistEntry>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM customer_waitlist WHERE id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()
+}
+
+pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM customer_waitlist WHERE id = ?1")?
+        .exists([id])
+}
+
+/// Entries newest first, at most `limit`.
+pub fn list(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<WaitlistEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM customer_waitlist ORDER BY created_at DESC, id DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// Waiting entries that have not expired at `now`, oldest first.
+pub fn waiting(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<WaitlistEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM customer_waitlist WHERE status = 'waiting' AND expires_at > ?1 \
+         ORDER BY created_at, id"
+    ))?;
+    let rows = stmt.query_map([to_millis(now)], from_row)?;
+    rows.collect()
+}
+
+pub fn mark_notified(
+    conn: &Connection,
+    id: &str,
+    mechanic: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE customer_waitlist SET status = 'notified', notified_at = ?3, \
+             notified_mechanic_id = ?2 WHERE id = ?1 AND status = 'waiting' AND expires_at > ?3",
+        )?
+        .execute(params![id, mechanic, to_millis(now)])?;
+    Ok(n == 1)
+}
+
+pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE customer_waitlist SET status = 'expired' \
+         WHERE status = 'waiting' AND expires_at <= ?1 RETURNING id",
+    )?;
+    let rows = stmt.query_map([to_millis(now)], |r| r.get(0))?;
+    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+pub fn cancel(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE customer_waitlist SET status = 'cancelled' WHERE id = ?1 AND status = 'waiting'",
+        )?
+        .execute([id])?;
+    Ok(n == 1)
+}
+
+/// Cancels the waiting entries of a session (it was cancelled); returns their ids.
+pub fn cancel_for_session(conn: &Connection, session: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE customer_waitlist SET status = 'cancelled' \
+         WHERE session_id = ?1 AND status = 'waiting' RETURNING id",
+    )?;
+    let rows = stmt.query_map([session], |r| r.get(0))?;
+    rows.collect()
+}
+
+pub fn insert_notification(
+    conn: &Connection,
+    waitlist_id: &str,
+    channel: Channel,
+    recipient: &str,
+    message: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO notifications (waitlist_id, channel, recipient, message, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        waitlist_id,
+        channel,
+        recipient,
+        message,
+        to_millis(now)
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The outbox, newest first, at most `limit`.
+pub fn notifications(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Notification>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, waitlist_id, channel, recipient, message, created_at FROM notifications \
+         ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(Notification {
+            id: r.get(0)?,
+            waitlist_id: r.get(1)?,
+            channel: r.get(2)?,
+            recipient: r.get(3)?,
+            message: r.get(4)?,
+            created_at: from_millis(r.get(5)?),
+        })
+    })?;
+    rows.collect()
+}
