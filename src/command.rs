@@ -301,14 +301,12 @@ fn fields_of<T: serde::de::DeserializeOwned>(fields: Value) -> Result<T, Dispatc
     serde_path_to_error::deserialize(fields).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        // An unknown or missing field is reported at its parent; name the field itself.
+        // A missing field is reported at its parent (an unknown one at itself): name the field.
         let field = quoted_field(&inner)
-            .map(|f| {
-                if path == "." {
-                    f.to_string()
-                } else {
-                    format!("{path}.{f}")
-                }
+            .map(|f| match path.as_str() {
+                "." => f.to_string(),
+                p if p == f || p.ends_with(&format!(".{f}")) => p.to_string(),
+                p => format!("{p}.{f}"),
             })
             .unwrap_or(path);
         let field = if field == "." { String::new() } else { field };

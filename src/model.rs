@@ -60,6 +60,7 @@ text_enum!(CertificationType {
 text_enum!(PaymentMethod { Free = "free", Credit = "credit", Paid = "paid" });
 text_enum!(RequestType { General = "general", BrandSpecialist = "brand_specialist" });
 
+#[allow(clippy::derivable_impls)] // declared through text_enum!, which takes no variant attributes
 impl Default for RequestType {
     fn default() -> Self {
         RequestType::General
