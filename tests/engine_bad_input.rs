@@ -9,7 +9,10 @@ use serde_json::json;
 fn ready() -> pitwall::engine::Engine {
     let mut e = engine();
     roster(&mut e);
-    ok(&mut e, mechanic("low", true, json!({"profile_completion_score": 50})));
+    ok(
+        &mut e,
+        mechanic("low", true, json!({"profile_completion_score": 50})),
+    );
     ok(&mut e, intake("S1", json!({})));
     e
 }
@@ -19,21 +22,48 @@ fn intake_validation_names_each_field() {
     let mut e = ready();
     let long = "x".repeat(4001);
     let cases = [
-        (json!({"customer": {"name": "  ", "email": "a@b.ca"}}), "customer.name"),
+        (
+            json!({"customer": {"name": "  ", "email": "a@b.ca"}}),
+            "customer.name",
+        ),
         (json!({"customer": {"name": "A"}}), "customer.email"),
-        (json!({"customer": {"name": "A", "email": "nope"}}), "customer.email"),
-        (json!({"customer": {"name": "A", "phone": "call me maybe"}}), "customer.phone"),
-        (json!({"customer": {"name": "x".repeat(201), "email": "a@b.ca"}}), "customer.name"),
+        (
+            json!({"customer": {"name": "A", "email": "nope"}}),
+            "customer.email",
+        ),
+        (
+            json!({"customer": {"name": "A", "phone": "call me maybe"}}),
+            "customer.phone",
+        ),
+        (
+            json!({"customer": {"name": "x".repeat(201), "email": "a@b.ca"}}),
+            "customer.name",
+        ),
         (json!({"concern": "   "}), "concern"),
         (json!({"concern": long}), "concern"),
-        (json!({"location": {"postal_code": "M5V 3L9"}}), "location.country"),
-        (json!({"location": {"country": "Canada"}}), "location.postal_code"),
-        (json!({"location": {"country": "Canada", "postal_code": "90210"}}), "location.postal_code"),
-        (json!({"location": {"country": "US", "postal_code": "M5V 3L9"}}), "location.postal_code"),
+        (
+            json!({"location": {"postal_code": "M5V 3L9"}}),
+            "location.country",
+        ),
+        (
+            json!({"location": {"country": "Canada"}}),
+            "location.postal_code",
+        ),
+        (
+            json!({"location": {"country": "Canada", "postal_code": "90210"}}),
+            "location.postal_code",
+        ),
+        (
+            json!({"location": {"country": "US", "postal_code": "M5V 3L9"}}),
+            "location.postal_code",
+        ),
         (json!({"payment_method": null}), "payment_method"),
         (json!({"payment_method": "bitcoin"}), "payment_method"),
         (json!({"request_type": "brand_specialist"}), "brands"),
-        (json!({"request_type": "brand_specialist", "brands": [""]}), "brands[0]"),
+        (
+            json!({"request_type": "brand_specialist", "brands": [""]}),
+            "brands[0]",
+        ),
         (json!({"request_type": "psychic"}), "request_type"),
         (json!({"vehicle": {"year": 1800}}), "vehicle.year"),
         (json!({"vehicle": {"vin": "x".repeat(18)}}), "vehicle.vin"),
@@ -49,7 +79,11 @@ fn intake_validation_names_each_field() {
         let err = refused(&mut e, cmd, ErrorCode::InvalidInput);
         assert_eq!(err.field.as_deref(), Some(field), "{extra}: {err:?}");
     }
-    let err = refused(&mut e, intake("S9", json!({"preferred_mechanic": "ghost"})), ErrorCode::NotFound);
+    let err = refused(
+        &mut e,
+        intake("S9", json!({"preferred_mechanic": "ghost"})),
+        ErrorCode::NotFound,
+    );
     assert_eq!(err.field.as_deref(), Some("preferred_mechanic"));
 }
 
@@ -57,52 +91,161 @@ fn intake_validation_names_each_field() {
 fn lifecycle_errors_carry_their_codes() {
     let mut e = ready();
     let cases = [
-        (json!({"cmd": "accept", "session": "nope", "mechanic": "t1"}), ErrorCode::NotFound),
-        (json!({"cmd": "accept", "session": "S1", "mechanic": "nobody"}), ErrorCode::NotFound),
-        (json!({"cmd": "accept", "session": "S1", "mechanic": "low"}), ErrorCode::NotEligible),
-        (json!({"cmd": "accept", "session": "S1", "mechanic": "off"}), ErrorCode::Offline),
-        (json!({"cmd": "accept", "session": "S1", "mechanic": "t4"}), ErrorCode::NotOffered),
-        (json!({"cmd": "decline", "session": "S1", "mechanic": "t4"}), ErrorCode::NotOffered),
-        (json!({"cmd": "complete", "session": "S1"}), ErrorCode::InvalidState),
-        (json!({"cmd": "sign_waiver", "session": "S1"}), ErrorCode::InvalidState),
-        (json!({"cmd": "clock_in", "mechanic": "t1"}), ErrorCode::InvalidState),
-        (json!({"cmd": "clock_out", "mechanic": "off"}), ErrorCode::InvalidState),
-        (json!({"cmd": "clock_in", "mechanic": "ghost"}), ErrorCode::NotFound),
-        (json!({"cmd": "session", "id": "ghost"}), ErrorCode::NotFound),
-        (json!({"cmd": "cancel_waitlist", "id": "ghost"}), ErrorCode::NotFound),
-        (json!({"cmd": "join_waitlist", "session": "ghost"}), ErrorCode::NotFound),
+        (
+            json!({"cmd": "accept", "session": "nope", "mechanic": "t1"}),
+            ErrorCode::NotFound,
+        ),
+        (
+            json!({"cmd": "accept", "session": "S1", "mechanic": "nobody"}),
+            ErrorCode::NotFound,
+        ),
+        (
+            json!({"cmd": "accept", "session": "S1", "mechanic": "low"}),
+            ErrorCode::NotEligible,
+        ),
+        (
+            json!({"cmd": "accept", "session": "S1", "mechanic": "off"}),
+            ErrorCode::Offline,
+        ),
+        (
+            json!({"cmd": "accept", "session": "S1", "mechanic": "t4"}),
+            ErrorCode::NotOffered,
+        ),
+        (
+            json!({"cmd": "decline", "session": "S1", "mechanic": "t4"}),
+            ErrorCode::NotOffered,
+        ),
+        (
+            json!({"cmd": "complete", "session": "S1"}),
+            ErrorCode::InvalidState,
+        ),
+        (
+            json!({"cmd": "sign_waiver", "session": "S1"}),
+            ErrorCode::InvalidState,
+        ),
+        (
+            json!({"cmd": "clock_in", "mechanic": "t1"}),
+            ErrorCode::InvalidState,
+        ),
+        (
+            json!({"cmd": "clock_out", "mechanic": "off"}),
+            ErrorCode::InvalidState,
+        ),
+        (
+            json!({"cmd": "clock_in", "mechanic": "ghost"}),
+            ErrorCode::NotFound,
+        ),
+        (
+            json!({"cmd": "session", "id": "ghost"}),
+            ErrorCode::NotFound,
+        ),
+        (
+            json!({"cmd": "cancel_waitlist", "id": "ghost"}),
+            ErrorCode::NotFound,
+        ),
+        (
+            json!({"cmd": "join_waitlist", "session": "ghost"}),
+            ErrorCode::NotFound,
+        ),
         (json!({"cmd": "join_waitlist"}), ErrorCode::InvalidInput),
-        (json!({"cmd": "join_waitlist", "customer": {"name": "A", "email": "a@b.ca"}, "notify_via": ["sms"]}), ErrorCode::InvalidInput),
-        (json!({"cmd": "join_waitlist", "customer": {"name": "A", "email": "a@b.ca"}, "notify_via": []}), ErrorCode::InvalidInput),
-        (json!({"cmd": "join_waitlist", "customer": {"name": "A", "email": "a@b.ca"}, "notify_via": ["fax"]}), ErrorCode::InvalidInput),
-        (json!({"cmd": "set_flag", "rollout_percent": 101}), ErrorCode::InvalidInput),
-        (json!({"cmd": "advance", "seconds": -5}), ErrorCode::InvalidInput),
+        (
+            json!({"cmd": "join_waitlist", "customer": {"name": "A", "email": "a@b.ca"}, "notify_via": ["sms"]}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "join_waitlist", "customer": {"name": "A", "email": "a@b.ca"}, "notify_via": []}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "join_waitlist", "customer": {"name": "A", "email": "a@b.ca"}, "notify_via": ["fax"]}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "set_flag", "rollout_percent": 101}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "advance", "seconds": -5}),
+            ErrorCode::InvalidInput,
+        ),
         (json!({"cmd": "advance"}), ErrorCode::InvalidInput),
-        (json!({"cmd": "set_preferred", "session": "S1", "mechanic": "low"}), ErrorCode::NotEligible),
-        (json!({"cmd": "load_seeds", "path": "/nonexistent/seeds.json"}), ErrorCode::NotFound),
-        (json!({"cmd": "add_mechanic", "name": ""}), ErrorCode::InvalidInput),
-        (json!({"cmd": "add_mechanic", "id": "t1", "name": "Dup"}), ErrorCode::InvalidInput),
-        (json!({"cmd": "add_mechanic", "name": "R", "rating": 7.5}), ErrorCode::InvalidInput),
-        (json!({"cmd": "add_mechanic", "name": "R", "profile_completion_score": 101}), ErrorCode::InvalidInput),
-        (json!({"cmd": "add_mechanic", "name": "R", "country": "Canada", "postal_code": "ZZZ"}), ErrorCode::InvalidInput),
-        (json!({"cmd": "add_mechanic", "name": "R", "account_status": "retired"}), ErrorCode::InvalidInput),
-        (json!({"cmd": "add_mechanic", "name": "R", "service_keywords": ["a\u{1b}[2J"]}), ErrorCode::InvalidInput),
+        (
+            json!({"cmd": "set_preferred", "session": "S1", "mechanic": "low"}),
+            ErrorCode::NotEligible,
+        ),
+        (
+            json!({"cmd": "load_seeds", "path": "/nonexistent/seeds.json"}),
+            ErrorCode::NotFound,
+        ),
+        (
+            json!({"cmd": "add_mechanic", "name": ""}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "add_mechanic", "id": "t1", "name": "Dup"}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "add_mechanic", "name": "R", "rating": 7.5}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "add_mechanic", "name": "R", "profile_completion_score": 101}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "add_mechanic", "name": "R", "country": "Canada", "postal_code": "ZZZ"}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "add_mechanic", "name": "R", "account_status": "retired"}),
+            ErrorCode::InvalidInput,
+        ),
+        (
+            json!({"cmd": "add_mechanic", "name": "R", "service_keywords": ["a\u{1b}[2J"]}),
+            ErrorCode::InvalidInput,
+        ),
     ];
     for (cmd, code) in cases {
         refused(&mut e, cmd, code);
     }
-    ok(&mut e, json!({"cmd": "accept", "session": "S1", "mechanic": "t1"}));
-    refused(&mut e, json!({"cmd": "accept", "session": "S1", "mechanic": "t2"}), ErrorCode::AlreadyTaken);
-    refused(&mut e, json!({"cmd": "decline", "session": "S1", "mechanic": "t2"}), ErrorCode::AlreadyTaken);
-    refused(&mut e, json!({"cmd": "join_waitlist", "session": "S1"}), ErrorCode::InvalidState);
+    ok(
+        &mut e,
+        json!({"cmd": "accept", "session": "S1", "mechanic": "t1"}),
+    );
+    refused(
+        &mut e,
+        json!({"cmd": "accept", "session": "S1", "mechanic": "t2"}),
+        ErrorCode::AlreadyTaken,
+    );
+    refused(
+        &mut e,
+        json!({"cmd": "decline", "session": "S1", "mechanic": "t2"}),
+        ErrorCode::AlreadyTaken,
+    );
+    refused(
+        &mut e,
+        json!({"cmd": "join_waitlist", "session": "S1"}),
+        ErrorCode::InvalidState,
+    );
     ok(&mut e, intake("S2", json!({})));
     ok(&mut e, json!({"cmd": "advance", "seconds": 60}));
     ok(&mut e, json!({"cmd": "clock_in", "mechanic": "off"}));
-    ok(&mut e, json!({"cmd": "set_preferred", "session": "S2", "mechanic": "off"}));
-    ok(&mut e, json!({"cmd": "decline", "session": "S2", "mechanic": "t2"}));
+    ok(
+        &mut e,
+        json!({"cmd": "set_preferred", "session": "S2", "mechanic": "off"}),
+    );
+    ok(
+        &mut e,
+        json!({"cmd": "decline", "session": "S2", "mechanic": "t2"}),
+    );
     ok(&mut e, json!({"cmd": "advance", "seconds": 60}));
     ok(&mut e, json!({"cmd": "cancel", "session": "S2"}));
-    refused(&mut e, json!({"cmd": "cancel", "session": "S2"}), ErrorCode::InvalidState);
+    refused(
+        &mut e,
+        json!({"cmd": "cancel", "session": "S2"}),
+        ErrorCode::InvalidState,
+    );
 }
 
 #[test]
@@ -115,7 +258,11 @@ fn an_offer_that_lapsed_is_expired_not_missing() {
     ok(&mut e, json!({"cmd": "advance", "seconds": 30}));
     // 14:02: t1's offer lapsed; the broadcast is open, so t1 takes it instead.
     ok(&mut e, json!({"cmd": "clock_out", "mechanic": "t2"}));
-    refused(&mut e, json!({"cmd": "decline", "session": "S1", "mechanic": "t1"}), ErrorCode::Expired);
+    refused(
+        &mut e,
+        json!({"cmd": "decline", "session": "S1", "mechanic": "t1"}),
+        ErrorCode::Expired,
+    );
 }
 
 #[test]
@@ -128,10 +275,18 @@ fn a_seed_file_with_one_bad_record_loads_nothing() {
         r#"[{"id":"a","name":"Good"},{"id":"b","name":"Bad","rating":9}]"#,
     )
     .unwrap();
-    let err = refused(&mut e, json!({"cmd": "load_seeds", "path": path}), ErrorCode::InvalidInput);
+    let err = refused(
+        &mut e,
+        json!({"cmd": "load_seeds", "path": path}),
+        ErrorCode::InvalidInput,
+    );
     assert_eq!(err.field.as_deref(), Some("[1].rating"));
     std::fs::write(&path, r#"[{"id":"a","name":"Good"},{"id":"b","name":5}]"#).unwrap();
-    let err = refused(&mut e, json!({"cmd": "load_seeds", "path": path}), ErrorCode::InvalidInput);
+    let err = refused(
+        &mut e,
+        json!({"cmd": "load_seeds", "path": path}),
+        ErrorCode::InvalidInput,
+    );
     assert_eq!(err.field.as_deref(), Some("[1].name"));
 }
 
@@ -144,7 +299,10 @@ fn protocol_errors_change_nothing() {
         ("[]", "parse_error"),
         (r#"{"cmd":"teleport"}"#, "unknown_command"),
         (r#"{"cmd":"accept"}"#, "invalid_input"),
-        (r#"{"cmd":"accept","session":"S1","mechanic":"t1","extra":true}"#, "invalid_input"),
+        (
+            r#"{"cmd":"accept","session":"S1","mechanic":"t1","extra":true}"#,
+            "invalid_input",
+        ),
     ] {
         let (okay, response) = pitwall::headless::respond(&mut e, line);
         assert!(!okay);
@@ -163,8 +321,13 @@ fn customer_text_is_stored_as_given() {
     ok(&mut e, intake("S2", json!({"concern": concern})));
     let stored: String = e
         .connection()
-        .query_row("SELECT concern FROM intakes WHERE id = 'S2'", [], |r| r.get(0))
+        .query_row("SELECT concern FROM intakes WHERE id = 'S2'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(stored, concern);
-    assert_eq!(pitwall::text::inert(&stored), "brakes \u{FFFD}[31mRED\u{FFFD} and \u{FFFD}reversed");
+    assert_eq!(
+        pitwall::text::inert(&stored),
+        "brakes \u{FFFD}[31mRED\u{FFFD} and \u{FFFD}reversed"
+    );
 }

@@ -33,7 +33,11 @@ fn run_script(script: &Path) -> (String, i32) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run pitwall");
-    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut text = String::new();
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let mut v: Value = serde_json::from_str(line).expect("every output line is JSON");
@@ -56,7 +60,12 @@ fn check(script: &Path, expected: &Path, code: i32) {
     for (i, (a, w)) in actual.lines().zip(want.lines()).enumerate() {
         assert_eq!(a, w, "{} line {} differs", script.display(), i + 1);
     }
-    assert_eq!(actual.lines().count(), want.lines().count(), "{} line count", script.display());
+    assert_eq!(
+        actual.lines().count(),
+        want.lines().count(),
+        "{} line count",
+        script.display()
+    );
 }
 
 fn root() -> PathBuf {

@@ -93,12 +93,18 @@ fn shift_rows() {
     let c = general("");
     let on = Candidate::new(bare("a"));
     let s = score(&c, &on);
-    assert_eq!((s.score, s.explain(&c)[0].reason.as_str()), (50, "Available now"));
+    assert_eq!(
+        (s.score, s.explain(&c)[0].reason.as_str()),
+        (50, "Available now")
+    );
     let mut m = bare("b");
     m.currently_on_shift = false;
     let off = Candidate::new(m);
     let s = score(&c, &off);
-    assert_eq!((s.score, s.explain(&c)[0].reason.as_str()), (20, "Available soon"));
+    assert_eq!(
+        (s.score, s.explain(&c)[0].reason.as_str()),
+        (20, "Available soon")
+    );
 }
 
 #[test]
@@ -109,7 +115,10 @@ fn keyword_row_counts_each_keyword_on_one_line() {
     m.service_keywords = vec!["Check Engine Light".into(), "brake".into()];
     assert_eq!(
         extras(&c, m),
-        pair("Expert in: check engine light, brake repair, brake pad replacement", 45)
+        pair(
+            "Expert in: check engine light, brake repair, brake pad replacement",
+            45
+        )
     );
     let mut m = bare("b");
     // The mechanic's keyword contains the extracted one.
@@ -133,7 +142,11 @@ fn brand_row_only_for_brand_requests() {
     m.is_brand_specialist = true;
     m.brand_specializations = vec!["BMW".into(), "Mini".into(), "Audi".into()];
     assert_eq!(extras(&c, m.clone()), pair("BMW/Audi specialist", 30));
-    assert_eq!(extras(&general(""), m), vec![], "a general request gives no brand points");
+    assert_eq!(
+        extras(&general(""), m),
+        vec![],
+        "a general request gives no brand points"
+    );
 }
 
 #[test]
@@ -273,7 +286,11 @@ fn location_rows_us_and_outside() {
     let sf_any = located("US", "94103", "San Francisco", false);
     assert_eq!(extras(&sf_any, at("Canada", "M5V 3L9", "Toronto")), vec![]);
     let unknown = general("");
-    assert_eq!(extras(&unknown, at("Canada", "M5V 3L9", "Toronto")), vec![], "customer country unknown");
+    assert_eq!(
+        extras(&unknown, at("Canada", "M5V 3L9", "Toronto")),
+        vec![],
+        "customer country unknown"
+    );
 }
 
 #[test]
@@ -342,7 +359,10 @@ fn eligibility_filters_before_scoring() {
         today: today(),
         ..CriteriaInput::default()
     });
-    assert!(!is_eligible(&tesla, &Candidate::new(ok.clone())), "not a specialist");
+    assert!(
+        !is_eligible(&tesla, &Candidate::new(ok.clone())),
+        "not a specialist"
+    );
     let mut bmw = ok.clone();
     bmw.is_brand_specialist = true;
     bmw.brand_specializations = vec!["BMW".into()];
@@ -350,7 +370,10 @@ fn eligibility_filters_before_scoring() {
     let mut t = ok;
     t.is_brand_specialist = true;
     t.brand_specializations = vec!["TESLA".into()];
-    assert!(is_eligible(&tesla, &Candidate::new(t)), "brands compare case-insensitively");
+    assert!(
+        is_eligible(&tesla, &Candidate::new(t)),
+        "brands compare case-insensitively"
+    );
 }
 
 #[test]
@@ -391,14 +414,25 @@ fn ranking_order_is_score_shift_rating_id() {
         .iter()
         .map(|m| (m.mechanic().id.as_str(), m.score))
         .collect();
-    assert_eq!(order, [("o", 53), ("b", 50), ("a", 50), ("z", 50), ("t", 49)]);
-    let on_shift: Vec<&str> = ranking.top_on_shift.iter().map(|m| m.mechanic().id.as_str()).collect();
+    assert_eq!(
+        order,
+        [("o", 53), ("b", 50), ("a", 50), ("z", 50), ("t", 49)]
+    );
+    let on_shift: Vec<&str> = ranking
+        .top_on_shift
+        .iter()
+        .map(|m| m.mechanic().id.as_str())
+        .collect();
     assert_eq!(on_shift, ["b", "a", "z"]);
     assert_eq!((ranking.total, ranking.on_shift), (5, 3));
     assert!(!ranking.all_offline());
 
     let limited = rank(&c, &roster, 2, 1);
-    let ids: Vec<&str> = limited.top.iter().map(|m| m.mechanic().id.as_str()).collect();
+    let ids: Vec<&str> = limited
+        .top
+        .iter()
+        .map(|m| m.mechanic().id.as_str())
+        .collect();
     assert_eq!(ids, ["o", "b"], "a limit keeps the best, in order");
 }
 
@@ -412,7 +446,11 @@ fn ties_on_score_put_on_shift_first() {
     off.rating = 4.0;
     let roster = vec![Candidate::new(off), Candidate::new(on)];
     let ranking = rank(&c, &roster, 10, 3);
-    let ids: Vec<&str> = ranking.top.iter().map(|m| m.mechanic().id.as_str()).collect();
+    let ids: Vec<&str> = ranking
+        .top
+        .iter()
+        .map(|m| m.mechanic().id.as_str())
+        .collect();
     assert_eq!(ids, ["b", "a"]);
     assert_eq!(ranking.top[0].score, ranking.top[1].score);
 }
@@ -424,5 +462,8 @@ fn all_offline_means_eligible_exist_and_none_on_shift() {
     off.currently_on_shift = false;
     let roster = vec![Candidate::new(off)];
     assert!(rank(&c, &roster, 10, 3).all_offline());
-    assert!(!rank(&c, &[], 10, 3).all_offline(), "nobody eligible is not 'all offline'");
+    assert!(
+        !rank(&c, &[], 10, 3).all_offline(),
+        "nobody eligible is not 'all offline'"
+    );
 }

@@ -16,7 +16,9 @@ pub fn engine() -> Engine {
 pub fn run(engine: &mut Engine, command: Value) -> Result<Value, DispatchError> {
     let line = command.to_string();
     let cmd = parse_line(&line).map_err(|r| r.error)?;
-    engine.execute(cmd).map(|o| serde_json::to_value(o).unwrap())
+    engine
+        .execute(cmd)
+        .map(|o| serde_json::to_value(o).unwrap())
 }
 
 pub fn ok(engine: &mut Engine, command: Value) -> Value {
@@ -39,7 +41,11 @@ pub fn refused(engine: &mut Engine, command: Value, code: ErrorCode) -> Dispatch
     let e = err(engine, command.clone());
     assert_eq!(e.code, code, "{command}: {e:?}");
     assert!(!e.message.is_empty());
-    assert_eq!(dump(engine), before, "{command} was refused but changed the database");
+    assert_eq!(
+        dump(engine),
+        before,
+        "{command} was refused but changed the database"
+    );
     e
 }
 
@@ -55,7 +61,9 @@ pub fn dump(engine: &Engine) -> String {
         .unwrap();
     let mut out = String::new();
     for table in tables {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY rowid")).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+            .unwrap();
         let n = stmt.column_count();
         let mut rows = stmt.query([]).unwrap();
         out.push_str(&format!("[{table}]\n"));
@@ -118,11 +126,26 @@ pub fn merge(base: &mut Value, extra: Value) {
 
 /// Five mechanics: t1 > t2 > t3 > t4 on shift in score order, `off` off shift.
 pub fn roster(engine: &mut Engine) {
-    ok(engine, mechanic("t1", true, json!({"years_experience": 12, "rating": 4.9})));
-    ok(engine, mechanic("t2", true, json!({"years_experience": 12, "rating": 4.1})));
-    ok(engine, mechanic("t3", true, json!({"years_experience": 6, "rating": 4.1})));
-    ok(engine, mechanic("t4", true, json!({"years_experience": 2, "rating": 3.0})));
-    ok(engine, mechanic("off", false, json!({"years_experience": 20, "rating": 5.0})));
+    ok(
+        engine,
+        mechanic("t1", true, json!({"years_experience": 12, "rating": 4.9})),
+    );
+    ok(
+        engine,
+        mechanic("t2", true, json!({"years_experience": 12, "rating": 4.1})),
+    );
+    ok(
+        engine,
+        mechanic("t3", true, json!({"years_experience": 6, "rating": 4.1})),
+    );
+    ok(
+        engine,
+        mechanic("t4", true, json!({"years_experience": 2, "rating": 3.0})),
+    );
+    ok(
+        engine,
+        mechanic("off", false, json!({"years_experience": 20, "rating": 5.0})),
+    );
 }
 
 pub fn status_of(engine: &mut Engine, assignment: &str) -> String {

@@ -1,0 +1,184 @@
+//! Two real `pitwall headless` processes accept the same sessions at once on one database
+//! file: every session must have exactly one winner, in the output and in the database.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+const SESSIONS: usize = 150;
+
+fn pitwall(db: &std::path::Path, script: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["headless", "--db"])
+        .arg(db)
+        .arg("--script")
+        .arg(script)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pitwall")
+}
+
+/// The session index an accept response is about (`S12.t1` → 12; failures carry no id, so
+/// their order is used through the message).
+fn line_session(line: &Value) -> usize {
+    let text = if line["ok"] == true {
+        line["session"]["id"].as_str().unwrap().to_string()
+    } else {
+        line["error"]["message"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    text.trim_start_matches('S').parse().unwrap()
+}
+
+fn write_script(path: &std::path::Path, lines: &[Value]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn two_processes_never_both_win_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("race.db");
+
+    let mut setup = Vec::new();
+    for id in ["a", "b"] {
+        setup.push(
+            json!({"cmd": "add_mechanic", "id": id, "name": id, "country": "Canada",
+            "postal_code": "M5V 1A1", "profile_completion_score": 90, "currently_on_shift": true}),
+        );
+    }
+    for i in 0..SESSIONS {
+        setup.push(json!({"cmd": "intake", "id": format!("S{i}"),
+            "customer": {"name": "C", "email": "c@example.com"},
+            "location": {"country": "Canada", "postal_code": "M5V 3L9"},
+            "concern": "check engine light", "payment_method": "free"}));
+    }
+    let setup_path = dir.path().join("setup.jsonl");
+    write_script(&setup_path, &setup);
+    let out = pitwall(&db, &setup_path).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Both processes start, open the database and answer a first `now` before either gets its
+    // accepts: a barrier, so they really run at the same time. a goes up the sessions, b comes
+    // down, so they meet and fight over the ones in the middle.
+    let mut children: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_pitwall"))
+                .args(["headless", "--db"])
+                .arg(&db)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start pitwall")
+        })
+        .collect();
+    let mut racers = Vec::new();
+    for (child, mechanic) in children.iter_mut().zip(["a", "b"]) {
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", json!({"cmd": "now"})).unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        assert!(first.contains("\"ok\":true"), "{first}");
+        racers.push((mechanic, stdin, reader));
+    }
+    // Each racer gets a writer and a reader thread, so neither pipe can fill up and stall it.
+    let handles: Vec<_> = racers
+        .into_iter()
+        .map(|(mechanic, mut stdin, reader)| {
+            let order: Vec<usize> = if mechanic == "a" {
+                (0..SESSIONS).collect()
+            } else {
+                (0..SESSIONS).rev().collect()
+            };
+            let text: String = order
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}\n",
+                        json!({"cmd": "accept", "session": format!("S{i}"), "mechanic": mechanic})
+                    )
+                })
+                .collect();
+            let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()).unwrap());
+            let reader = std::thread::spawn(move || -> Vec<Value> {
+                reader
+                    .lines()
+                    .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+                    .collect()
+            });
+            (writer, reader)
+        })
+        .collect();
+    let outputs: Vec<Vec<Value>> = handles
+        .into_iter()
+        .map(|(writer, reader)| {
+            writer.join().unwrap();
+            reader.join().unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let mut winners = vec![None; SESSIONS];
+    for (racer, lines) in ["a", "b"].iter().zip(&outputs) {
+        assert_eq!(lines.len(), SESSIONS);
+        for line in lines {
+            let i: usize = line_session(line);
+            if line["ok"] == true {
+                assert!(winners[i].is_none(), "S{i} won twice");
+                winners[i] = Some(*racer);
+            } else {
+                assert_eq!(line["error"]["code"], "already_taken", "S{i}: {line}");
+            }
+        }
+    }
+    assert!(
+        winners.iter().all(Option::is_some),
+        "every session has a winner"
+    );
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for (i, winner) in winners.iter().enumerate() {
+        let (status, matched): (String, String) = conn
+            .query_row(
+                "SELECT status, matched_mechanic_id FROM sessions WHERE id = ?1",
+                [format!("S{i}")],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (status.as_str(), Some(matched.as_str())),
+            ("matched", *winner)
+        );
+        let accepted: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1 AND status = 'accepted'",
+                [format!("S{i}")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(accepted, 1);
+    }
+    let a_wins = winners.iter().filter(|w| **w == Some("a")).count();
+    eprintln!("a won {a_wins}, b won {}", SESSIONS - a_wins);
+}
