@@ -14,6 +14,7 @@ pub mod model;
 pub mod paths;
 pub mod report;
 pub mod store;
+pub mod synth;
 pub mod text;
 
 /// The demo roster, embedded so a fresh install has mechanics to dispatch to.

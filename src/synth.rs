@@ -1,0 +1,168 @@
+//! Synthetic rosters and intakes for benchmarks and load tests: deterministic (a fixed-seed
+//! xorshift), realistic in shape (Canadian cities with real postal prefixes, canonical service
+//! keywords, a share of brand specialists, on and off shift).
+
+use serde_json::{Value, json};
+
+use crate::command::{Customer, IntakeRequest, Location, Vehicle};
+use crate::matching::canonical_keywords;
+use crate::model::{PaymentMethod, RequestType};
+
+/// City, province, postal prefixes.
+const CITIES: &[(&str, &str, &[&str])] = &[
+    ("Toronto", "ON", &["M5V", "M4C", "M6J", "M5A"]),
+    ("Ottawa", "ON", &["K1P", "K2G", "K1N"]),
+    ("Montréal", "QC", &["H2X", "H3B", "H4A"]),
+    ("Québec City", "QC", &["G1R", "G1K"]),
+    ("Vancouver", "BC", &["V6B", "V5K", "V6H"]),
+    ("Calgary", "AB", &["T2P", "T3A"]),
+    ("Edmonton", "AB", &["T5J", "T6E"]),
+    ("Winnipeg", "MB", &["R3C", "R2M"]),
+    ("Halifax", "NS", &["B3H", "B3K"]),
+];
+
+const BRANDS: &[&str] = &[
+    "BMW",
+    "Tesla",
+    "Mercedes-Benz",
+    "Audi",
+    "Porsche",
+    "Toyota",
+    "Honda",
+    "Ford",
+    "Volvo",
+];
+
+const CONCERNS: &[&str] = &[
+    "My check engine light is on",
+    "Brakes grinding when I stop, and the ABS light came on",
+    "Need an oil change and tire rotation",
+    "A/C blows warm air since last week",
+    "Car won't start in the cold, battery maybe",
+    "Transmission slipping between second and third gear",
+    "Engine overheating on the highway",
+    "Install a remote starter and a dashcam",
+    "Steering wheel shakes, maybe alignment or a tie rod",
+    "Loud exhaust and a rattle under the car",
+    "Timing belt due at 160k, also spark plugs",
+    "Airbag light stays on after a fender bender",
+    "Electrical problem: dash lights flicker",
+    "Fuel pump whines and the car stalls",
+    "Want a backup camera and new stereo",
+];
+
+/// A small, fast, deterministic generator.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+fn postal(rng: &mut Rng, prefix: &str) -> String {
+    let letter = (b'A' + rng.below(26) as u8) as char;
+    format!("{prefix} {}{letter}{}", rng.below(10), rng.below(10))
+}
+
+/// `n` mechanics in the seeds format (add_mechanic objects), ids `g000001`…
+pub fn roster(n: usize, seed: u64) -> Vec<Value> {
+    let mut rng = Rng::new(seed);
+    let keywords: Vec<&str> = canonical_keywords().collect();
+    (0..n)
+        .map(|i| {
+            let (city, province, prefixes) = *rng.pick(CITIES);
+            let prefix = *rng.pick(prefixes);
+            let specialist = rng.chance(12);
+            let brands: Vec<&str> = if specialist { vec![*rng.pick(BRANDS)] } else { vec![] };
+            let own: Vec<&str> = (0..2 + rng.below(4)).map(|_| *rng.pick(&keywords)).collect();
+            json!({
+                "id": format!("g{i:06}"),
+                "name": format!("Mechanic {i}"),
+                "email": format!("mechanic{i}@example.ca"),
+                "city": city,
+                "state_province": province,
+                "country": "Canada",
+                "postal_code": postal(&mut rng, prefix),
+                "years_experience": rng.below(30),
+                "rating": (30 + rng.below(21)) as f64 / 10.0,
+                "completed_sessions": rng.below(400),
+                "profile_completion_score": 60 + rng.below(41),
+                "account_status": if rng.chance(95) { "approved" } else { "suspended" },
+                "currently_on_shift": rng.chance(40),
+                "certification_type": if rng.chance(50) { Value::from("red_seal") } else { Value::Null },
+                "red_seal_certified": rng.chance(10),
+                "is_brand_specialist": specialist,
+                "brand_specializations": brands,
+                "service_keywords": own,
+            })
+        })
+        .collect()
+}
+
+/// A stream of varied intakes (concerns, cities, a share of brand requests and paid sessions).
+pub fn intakes(n: usize, seed: u64) -> Vec<IntakeRequest> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let (city, province, prefixes) = *rng.pick(CITIES);
+            let prefix = *rng.pick(prefixes);
+            let brand_request = rng.chance(15);
+            IntakeRequest {
+                customer: Customer {
+                    name: format!("Customer {i}"),
+                    email: Some(format!("customer{i}@example.com")),
+                    phone: None,
+                },
+                location: Location {
+                    country: Some("Canada".into()),
+                    province: Some(province.into()),
+                    city: Some(city.into()),
+                    postal_code: Some(postal(&mut rng, prefix)),
+                },
+                vehicle: Vehicle {
+                    year: Some(2010 + rng.below(16) as i64),
+                    ..Vehicle::default()
+                },
+                concern: rng.pick(CONCERNS).to_string(),
+                payment_method: Some(*rng.pick(&[
+                    PaymentMethod::Free,
+                    PaymentMethod::Credit,
+                    PaymentMethod::Paid,
+                ])),
+                request_type: if brand_request {
+                    RequestType::BrandSpecialist
+                } else {
+                    RequestType::General
+                },
+                brands: if brand_request {
+                    vec![rng.pick(BRANDS).to_string()]
+                } else {
+                    vec![]
+                },
+                ..IntakeRequest::default()
+            }
+        })
+        .collect()
+}
