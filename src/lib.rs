@@ -16,6 +16,7 @@ pub mod report;
 pub mod store;
 pub mod synth;
 pub mod text;
+pub mod tui;
 
 /// The demo roster, embedded so a fresh install has mechanics to dispatch to.
 pub const DEMO_ROSTER: &str = include_str!("../seeds/mechanics.json");

@@ -82,12 +82,7 @@ fn main() -> ExitCode {
         Some(Cmd::Report { json }) => {
             report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
         }
-        None => {
-            eprintln!(
-                "pitwall: the console is not built yet; use `pitwall headless` or `pitwall report`."
-            );
-            ExitCode::from(2)
-        }
+        None => console(cli.db, &paths),
     }
 }
 
@@ -155,6 +150,32 @@ fn report(db: PathBuf, json: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.message),
+    }
+}
+
+/// The console: default database in the data directory, created with the demo roster on first
+/// run; logs to a rolling file there, never to the screen.
+fn console(db: Option<PathBuf>, paths: &pitwall::paths::Paths) -> ExitCode {
+    if let Err(e) = paths.create_private_dirs() {
+        return fail(&format!("cannot create {}: {e}", paths.data_dir.display()));
+    }
+    let _log_guard = pitwall::paths::start_file_logging(&paths.log_dir);
+    let db = db.unwrap_or_else(|| paths.database.clone());
+    let first_run = !db.exists();
+    if first_run {
+        match Engine::open(Some(&db), Clock::System) {
+            Ok(mut engine) => {
+                if let Err(e) = engine.load_seeds(pitwall::DEMO_ROSTER) {
+                    return fail(&format!("cannot load the demo roster: {}", e.message));
+                }
+                tracing::info!(db = %db.display(), "created database with the demo roster");
+            }
+            Err(e) => return fail(&e.to_string()),
+        }
+    }
+    match pitwall::tui::run(&db) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
     }
 }
 

@@ -35,3 +35,38 @@ impl Paths {
         )
     }
 }
+
+impl Paths {
+    /// The data and log directories, readable by their owner only: they hold customer data.
+    pub fn create_private_dirs(&self) -> std::io::Result<()> {
+        for dir in [&self.data_dir, &self.log_dir] {
+            std::fs::create_dir_all(dir)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Logs to `pitwall.log.YYYY-MM-DD` in `dir`, at info level unless `PITWALL_LOG` says otherwise
+/// (e.g. `debug`). The guard flushes the log when dropped; keep it alive while the app runs.
+pub fn start_file_logging(
+    dir: &std::path::Path,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let appender = tracing_appender::rolling::daily(dir, "pitwall.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let level = std::env::var("PITWALL_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_max_level(level)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

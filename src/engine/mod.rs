@@ -8,6 +8,7 @@ mod offers;
 pub mod outcome;
 mod tick;
 pub mod validate;
+pub mod views;
 mod waitlist;
 
 use std::path::Path;

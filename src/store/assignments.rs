@@ -261,3 +261,26 @@ pub fn open_broadcasts(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Resul
     let rows = stmt.query_map([to_millis(now)], from_row)?;
     rows.collect()
 }
+
+/// Assignments of many sessions in one query (the console's session list).
+pub fn for_sessions(conn: &Connection, sessions: &[&str]) -> rusqlite::Result<Vec<Assignment>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM session_assignments \
+         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY session_id, created_at, rowid"
+    ))?;
+    let rows = stmt.query_map([to_json(&sessions)], from_row)?;
+    rows.collect()
+}
+
+/// Live targeted offers per mechanic (the roster's queue-size column).
+pub fn live_offer_counts(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT mechanic_id, COUNT(*) FROM session_assignments \
+         WHERE status = 'offered' AND match_type = 'targeted' AND expires_at > ?1 GROUP BY mechanic_id",
+    )?;
+    let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}

@@ -211,3 +211,32 @@ pub fn count_by_status(conn: &Connection) -> rusqlite::Result<Vec<(SessionStatus
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
+
+/// Intakes of many sessions in one query.
+pub fn intakes_for(conn: &Connection, ids: &[&str]) -> rusqlite::Result<Vec<Intake>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, customer_name, customer_email, customer_phone, location_country, \
+         location_province, location_city, location_postal_code, vehicle_year, vehicle_make, \
+         vehicle_model, vehicle_vin, concern, created_at FROM intakes \
+         WHERE id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt.query_map([to_json(&ids)], |r| {
+        Ok(Intake {
+            id: r.get(0)?,
+            customer_name: r.get(1)?,
+            customer_email: r.get(2)?,
+            customer_phone: r.get(3)?,
+            country: r.get(4)?,
+            province: r.get(5)?,
+            city: r.get(6)?,
+            postal_code: r.get(7)?,
+            vehicle_year: r.get(8)?,
+            vehicle_make: r.get(9)?,
+            vehicle_model: r.get(10)?,
+            vehicle_vin: r.get(11)?,
+            concern: r.get(12)?,
+            created_at: from_millis(r.get(13)?),
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,107 @@
+//! Read models for the console: one consistent snapshot of what the panes show, loaded in one
+//! read transaction. Lists are bounded, so a database with years of history stays quick.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::Engine;
+use crate::error::DispatchResult;
+use crate::model::{
+    Assignment, Intake, Mechanic, Notification, Session, SessionStatus, WaitlistEntry,
+};
+use crate::report::Metrics;
+use crate::store;
+
+/// Sessions shown in the queues pane at most.
+pub const SESSION_LIMIT: usize = 500;
+const LIST_LIMIT: usize = 200;
+
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub now: Option<DateTime<Utc>>,
+    /// Pending, waiting and matched sessions, newest first.
+    pub sessions: Vec<SessionRow>,
+    pub counts: HashMap<SessionStatus, i64>,
+    pub roster: Vec<RosterRow>,
+    pub waitlist: Vec<WaitlistEntry>,
+    pub notifications: Vec<Notification>,
+    pub metrics: Option<Metrics>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub session: Session,
+    pub intake: Option<Intake>,
+    pub assignments: Vec<Assignment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RosterRow {
+    pub mechanic: Mechanic,
+    pub live_offers: i64,
+}
+
+impl Engine {
+    /// Everything the console shows, from one snapshot. Metrics are the costliest part and
+    /// are loaded only when asked for.
+    pub fn snapshot(&mut self, with_metrics: bool) -> DispatchResult<Snapshot> {
+        let now = self.now();
+        self.read(|ctx| {
+            let conn = ctx.conn();
+            let active = [
+                SessionStatus::Pending,
+                SessionStatus::Waiting,
+                SessionStatus::Matched,
+            ];
+            let sessions = store::sessions::list_by_status(conn, &active, SESSION_LIMIT)?;
+            let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+            let mut assignments: HashMap<String, Vec<Assignment>> = HashMap::new();
+            for a in store::assignments::for_sessions(conn, &ids)? {
+                assignments.entry(a.session_id.clone()).or_default().push(a);
+            }
+            let mut intakes: HashMap<String, Intake> = store::sessions::intakes_for(conn, &ids)?
+                .into_iter()
+                .map(|i| (i.id.clone(), i))
+                .collect();
+            let rows = sessions
+                .into_iter()
+                .map(|session| SessionRow {
+                    intake: intakes.remove(&session.intake_id),
+                    assignments: assignments.remove(&session.id).unwrap_or_default(),
+                    session,
+                })
+                .collect();
+            let offers: HashMap<String, i64> = store::assignments::live_offer_counts(conn, now)?
+                .into_iter()
+                .collect();
+            let roster = store::mechanics::all(conn)?
+                .into_iter()
+                .map(|m| RosterRow {
+                    live_offers: offers.get(&m.id).copied().unwrap_or(0),
+                    mechanic: m,
+                })
+                .collect();
+            Ok(Snapshot {
+                now: Some(now),
+                sessions: rows,
+                counts: store::sessions::count_by_status(conn)?
+                    .into_iter()
+                    .collect(),
+                roster,
+                waitlist: store::waitlist::list(conn, LIST_LIMIT)?,
+                notifications: store::waitlist::notifications(conn, LIST_LIMIT)?,
+                metrics: if with_metrics {
+                    Some(Metrics::from_figures(&store::report::figures(conn)?))
+                } else {
+                    None
+                },
+            })
+        })
+    }
+
+    /// Changes when any connection — this process or another — commits to the database.
+    pub fn data_version(&self) -> DispatchResult<i64> {
+        Ok(store::data_version(self.connection())?)
+    }
+}

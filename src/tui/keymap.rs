@@ -1,0 +1,350 @@
+//! The one keymap. Every binding is listed once, here; the footer and the `?` help overlay are
+//! both generated from these tables, so help can never drift from the keys.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::Pane;
+
+/// Everything a key can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Quit,
+    NextPane,
+    PrevPane,
+    GoPane(Pane),
+    Help,
+    Filter,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    ToggleBell,
+    // Intake
+    Edit,
+    Toggle,
+    Submit,
+    NewIntake,
+    BrowseOffline,
+    JoinWaitlist,
+    ScheduleLater,
+    // Editing a field
+    NextField,
+    PrevField,
+    StopEditing,
+    ClearField,
+    // Queues
+    Accept,
+    Decline,
+    CancelSession,
+    Complete,
+    Detail,
+    SignWaiver,
+    ConfirmPayment,
+    // Mechanics
+    ClockToggle,
+    OnlineOnly,
+    // Waitlist
+    CancelEntry,
+    // Dialogs
+    Yes,
+    No,
+    Back,
+    Choose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+const fn k(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: false,
+    }
+}
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: true,
+    }
+}
+const fn code(code: KeyCode) -> Key {
+    Key { code, ctrl: false }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// How the key is written in the footer and help.
+    pub label: &'static str,
+    /// What it does, in a few words.
+    pub help: &'static str,
+    pub op: Op,
+    /// Shown in the footer (the help overlay shows everything).
+    pub footer: bool,
+}
+
+const fn b(keys: &'static [Key], label: &'static str, help: &'static str, op: Op) -> Binding {
+    Binding {
+        keys,
+        label,
+        help,
+        op,
+        footer: true,
+    }
+}
+const fn hidden(keys: &'static [Key], label: &'static str, help: &'static str, op: Op) -> Binding {
+    Binding {
+        keys,
+        label,
+        help,
+        op,
+        footer: false,
+    }
+}
+
+/// Where a table of bindings applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Pane(Pane),
+    Editing,
+    Filter,
+    Confirm,
+    Picker,
+    Detail,
+    Help,
+}
+
+pub const GLOBAL: &[Binding] = &[
+    b(&[code(KeyCode::Tab)], "Tab", "next pane", Op::NextPane),
+    hidden(
+        &[code(KeyCode::BackTab)],
+        "S-Tab",
+        "previous pane",
+        Op::PrevPane,
+    ),
+    hidden(&[k('1')], "1", "Intake pane", Op::GoPane(Pane::Intake)),
+    hidden(&[k('2')], "2", "Queues pane", Op::GoPane(Pane::Queues)),
+    hidden(
+        &[k('3')],
+        "3",
+        "Mechanics pane",
+        Op::GoPane(Pane::Mechanics),
+    ),
+    hidden(&[k('4')], "4", "Waitlist pane", Op::GoPane(Pane::Waitlist)),
+    hidden(&[k('5')], "5", "Metrics pane", Op::GoPane(Pane::Metrics)),
+    hidden(&[code(KeyCode::Up), k('k')], "↑/k", "move up", Op::Up),
+    hidden(&[code(KeyCode::Down), k('j')], "↓/j", "move down", Op::Down),
+    hidden(&[code(KeyCode::PageUp)], "PgUp", "page up", Op::PageUp),
+    hidden(
+        &[code(KeyCode::PageDown)],
+        "PgDn",
+        "page down",
+        Op::PageDown,
+    ),
+    hidden(&[k('!')], "!", "terminal bell on/off", Op::ToggleBell),
+    b(&[k('?')], "?", "help", Op::Help),
+    b(&[k('q'), ctrl('c')], "q", "quit", Op::Quit),
+];
+
+const INTAKE: &[Binding] = &[
+    b(
+        &[code(KeyCode::Enter), k('i')],
+        "Enter",
+        "edit field",
+        Op::Edit,
+    ),
+    b(&[k(' ')], "Space", "toggle / cycle", Op::Toggle),
+    b(&[ctrl('s')], "^S", "submit", Op::Submit),
+    b(&[k('n')], "n", "new intake", Op::NewIntake),
+    hidden(
+        &[k('b')],
+        "b",
+        "offline card: browse offline mechanics",
+        Op::BrowseOffline,
+    ),
+    hidden(
+        &[k('w')],
+        "w",
+        "offline card: join waitlist",
+        Op::JoinWaitlist,
+    ),
+    hidden(
+        &[k('s')],
+        "s",
+        "offline card: schedule for later",
+        Op::ScheduleLater,
+    ),
+];
+
+const QUEUES: &[Binding] = &[
+    hidden(
+        &[code(KeyCode::Left), k('h')],
+        "←/h",
+        "previous offer",
+        Op::Left,
+    ),
+    hidden(
+        &[code(KeyCode::Right), k('l')],
+        "→/l",
+        "next offer",
+        Op::Right,
+    ),
+    b(&[k('a')], "a", "accept as mechanic", Op::Accept),
+    b(&[k('d')], "d", "decline offer", Op::Decline),
+    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
+    b(&[k('c')], "c", "complete", Op::Complete),
+    b(&[k('x')], "x", "cancel session", Op::CancelSession),
+    hidden(&[k('w')], "w", "sign waiver", Op::SignWaiver),
+    hidden(&[k('p')], "p", "confirm payment", Op::ConfirmPayment),
+    b(&[k('/')], "/", "filter", Op::Filter),
+];
+
+const MECHANICS: &[Binding] = &[
+    b(&[k(' ')], "Space", "clock in/out", Op::ClockToggle),
+    b(&[k('o')], "o", "online only", Op::OnlineOnly),
+    b(&[k('/')], "/", "filter", Op::Filter),
+];
+
+const WAITLIST: &[Binding] = &[
+    b(&[k('x')], "x", "cancel entry", Op::CancelEntry),
+    b(&[k('!')], "!", "bell on/off", Op::ToggleBell),
+];
+
+const METRICS: &[Binding] = &[];
+
+const EDITING: &[Binding] = &[
+    b(
+        &[
+            code(KeyCode::Enter),
+            code(KeyCode::Tab),
+            code(KeyCode::Down),
+        ],
+        "Enter",
+        "next field",
+        Op::NextField,
+    ),
+    hidden(
+        &[code(KeyCode::Up), code(KeyCode::BackTab)],
+        "↑",
+        "previous field",
+        Op::PrevField,
+    ),
+    b(&[code(KeyCode::Left)], "←", "previous choice", Op::Left),
+    b(&[code(KeyCode::Right)], "→", "next choice", Op::Right),
+    b(&[ctrl('u')], "^U", "clear field", Op::ClearField),
+    b(&[ctrl('s')], "^S", "submit", Op::Submit),
+    b(
+        &[code(KeyCode::Esc)],
+        "Esc",
+        "stop editing",
+        Op::StopEditing,
+    ),
+];
+
+const FILTER: &[Binding] = &[
+    b(&[code(KeyCode::Enter)], "Enter", "keep filter", Op::Choose),
+    b(&[code(KeyCode::Esc)], "Esc", "clear filter", Op::Back),
+];
+
+const CONFIRM: &[Binding] = &[
+    b(&[k('y')], "y", "yes", Op::Yes),
+    b(&[k('n'), code(KeyCode::Esc)], "n/Esc", "no", Op::No),
+];
+
+const PICKER: &[Binding] = &[
+    hidden(&[code(KeyCode::Up), k('k')], "↑/k", "up", Op::Up),
+    hidden(&[code(KeyCode::Down), k('j')], "↓/j", "down", Op::Down),
+    b(&[code(KeyCode::Enter)], "Enter", "choose", Op::Choose),
+    b(&[code(KeyCode::Esc)], "Esc", "back", Op::Back),
+];
+
+const DETAIL: &[Binding] = &[
+    hidden(&[code(KeyCode::Up), k('k')], "↑/k", "scroll up", Op::Up),
+    hidden(
+        &[code(KeyCode::Down), k('j')],
+        "↓/j",
+        "scroll down",
+        Op::Down,
+    ),
+    b(
+        &[code(KeyCode::Esc), code(KeyCode::Enter), k('q')],
+        "Esc",
+        "close",
+        Op::Back,
+    ),
+];
+
+const HELP: &[Binding] = &[b(
+    &[code(KeyCode::Esc), k('?'), k('q')],
+    "Esc",
+    "close help",
+    Op::Back,
+)];
+
+pub fn table(scope: Scope) -> &'static [Binding] {
+    match scope {
+        Scope::Global => GLOBAL,
+        Scope::Pane(Pane::Intake) => INTAKE,
+        Scope::Pane(Pane::Queues) => QUEUES,
+        Scope::Pane(Pane::Mechanics) => MECHANICS,
+        Scope::Pane(Pane::Waitlist) => WAITLIST,
+        Scope::Pane(Pane::Metrics) => METRICS,
+        Scope::Editing => EDITING,
+        Scope::Filter => FILTER,
+        Scope::Confirm => CONFIRM,
+        Scope::Picker => PICKER,
+        Scope::Detail => DETAIL,
+        Scope::Help => HELP,
+    }
+}
+
+/// The op a key asks for within the given scopes, first match wins.
+pub fn lookup(scopes: &[Scope], key: &KeyEvent) -> Option<Op> {
+    let pressed = Key {
+        code: match key.code {
+            // Some terminals report Shift+letter as an uppercase char with SHIFT set.
+            KeyCode::Char(c) => KeyCode::Char(c),
+            other => other,
+        },
+        ctrl: key.modifiers.contains(KeyModifiers::CONTROL),
+    };
+    scopes
+        .iter()
+        .flat_map(|s| table(*s).iter())
+        .find(|binding| binding.keys.contains(&pressed))
+        .map(|binding| binding.op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_key_is_bound_twice_within_what_one_mode_sees() {
+        let panes = [
+            Pane::Intake,
+            Pane::Queues,
+            Pane::Mechanics,
+            Pane::Waitlist,
+            Pane::Metrics,
+        ];
+        for pane in panes {
+            let mut seen: Vec<(Key, Op)> = Vec::new();
+            for binding in table(Scope::Pane(pane)).iter().chain(GLOBAL) {
+                for key in binding.keys {
+                    if let Some((_, op)) = seen.iter().find(|(k, _)| k == key) {
+                        // A pane may take over a global key only to mean the same thing.
+                        assert_eq!(*op, binding.op, "{pane:?}: {key:?} bound twice");
+                    }
+                    seen.push((*key, binding.op));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The dispatcher console (SPEC §10): Elm-style — `App` state, an `Action` per event, a pure
+//! `update` returning effects, and `render` reading state. The runtime here owns the terminal,
+//! the engine and the timers, and is the only place effects are carried out.
+
+pub mod app;
+pub mod keymap;
+pub mod panes;
+pub mod render;
+pub mod theme;
+pub mod widgets;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+
+use self::app::{Action, App, Effect};
+use crate::engine::Engine;
+
+/// Carries out effects against the engine until none are left, feeding results back into
+/// `update`. Returns false when the console should quit. Shared by the real loop and tests.
+pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn FnMut()) -> bool {
+    let mut queue = vec![action];
+    let mut refresh = false;
+    while let Some(action) = queue.pop() {
+        for effect in app::update(app, action) {
+            match effect {
+                Effect::Quit => return false,
+                Effect::Bell => bell(),
+                Effect::Refresh => refresh = true,
+                Effect::Run(request) => {
+                    let writes = !matches!(request.command, crate::command::Command::Browse(_));
+                    let result = engine.execute(request.command);
+                    refresh |= writes;
+                    queue.push(Action::Done(request.purpose, result));
+                }
+            }
+        }
+        if queue.is_empty() && refresh {
+            refresh = false;
+            match engine.snapshot(app.wants_metrics()) {
+                Ok(snapshot) => queue.push(Action::Snapshot(Box::new(snapshot))),
+                Err(e) => app.error(format!("Could not read the database: {}", e.message)),
+            }
+        }
+    }
+    true
+}
+
+/// Runs the console until the dispatcher quits.
+pub fn run(db: &Path) -> Result<(), String> {
+    let mut engine =
+        Engine::open(Some(db), crate::clock::Clock::System).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    // ratatui::init installs a panic hook that restores the terminal before the panic message.
+    let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    let result = runtime.block_on(event_loop(&mut terminal, &mut engine));
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    engine: &mut Engine,
+) -> Result<(), String> {
+    let size = terminal.size().map_err(|e| e.to_string())?;
+    let mut app = App::new(engine.now(), theme::Theme::from_env());
+    app.size = (size.width, size.height);
+    let mut ring = || {
+        let _ = std::io::stdout().write_all(b"\x07");
+        let _ = std::io::stdout().flush();
+    };
+    drive(&mut app, engine, Action::Clock(engine.now()), &mut ring);
+    let first = engine.snapshot(false).map_err(|e| e.message)?;
+    drive(
+        &mut app,
+        engine,
+        Action::Snapshot(Box::new(first)),
+        &mut ring,
+    );
+
+    // Terminal events arrive from a blocking reader thread; ticks from tokio timers.
+    let (keys_tx, mut keys) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        while let Ok(ev) = event::read() {
+            if keys_tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut poll = tokio::time::interval(Duration::from_millis(400));
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut version = engine.data_version().unwrap_or(0);
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal
+                .draw(|f| render::render(&app, f))
+                .map_err(|e| e.to_string())?;
+            dirty = false;
+        }
+        tokio::select! {
+            ev = keys.recv() => {
+                let Some(ev) = ev else { return Ok(()) };
+                let action = match ev {
+                    Event::Key(k) if k.kind != KeyEventKind::Release => Action::Key(k),
+                    Event::Resize(w, h) => Action::Resize(w, h),
+                    _ => continue,
+                };
+                if !drive(&mut app, engine, action, &mut ring) {
+                    return Ok(());
+                }
+                dirty = true;
+            }
+            _ = tick.tick() => {
+                // The engine tick: expiries and broadcast openings, then the countdowns move.
+                let changed = match engine.tick() {
+                    Ok(t) => !t.is_empty(),
+                    Err(e) => {
+                        tracing::error!(error = %e.message, "tick failed");
+                        false
+                    }
+                };
+                drive(&mut app, engine, Action::Clock(engine.now()), &mut ring);
+                if changed {
+                    refresh(&mut app, engine, &mut ring);
+                }
+                dirty = true;
+            }
+            _ = poll.tick() => {
+                // Another pitwall process committed: show its changes.
+                let now = engine.data_version().unwrap_or(version);
+                if now != version {
+                    version = now;
+                    refresh(&mut app, engine, &mut ring);
+                    dirty = true;
+                }
+            }
+        }
+    }
+}
+
+fn refresh(app: &mut App, engine: &mut Engine, ring: &mut dyn FnMut()) {
+    match engine.snapshot(app.wants_metrics()) {
+        Ok(s) => {
+            drive(app, engine, Action::Snapshot(Box::new(s)), ring);
+        }
+        Err(e) => app.error(format!("Could not read the database: {}", e.message)),
+    }
+}

@@ -1,0 +1,192 @@
+//! The mechanics pane: the roster with shift status, clock in/out, completion, certification,
+//! location, specialties and live offers; filter by text and online only.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Cell, Row, Table, TableState};
+
+use crate::command::{Command, MechanicRef};
+use crate::engine::views::RosterRow;
+use crate::text::inert;
+use crate::tui::app::{App, Effect, Mode, Purpose, Request};
+use crate::tui::keymap::Op;
+use crate::tui::theme::Tone;
+
+#[derive(Debug, Clone, Default)]
+pub struct MechanicsState {
+    pub selected: usize,
+    pub filter: String,
+    pub online_only: bool,
+}
+
+pub fn visible(app: &App) -> Vec<&RosterRow> {
+    let needle = app.mechanics.filter.to_lowercase();
+    app.data
+        .roster
+        .iter()
+        .filter(|r| !app.mechanics.online_only || r.mechanic.currently_on_shift)
+        .filter(|r| {
+            let m = &r.mechanic;
+            needle.is_empty()
+                || [
+                    Some(&m.id),
+                    Some(&m.name),
+                    m.city.as_ref(),
+                    m.state_province.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .chain(m.service_keywords.iter())
+                .chain(m.brand_specializations.iter())
+                .any(|s| s.to_lowercase().contains(&needle))
+        })
+        .collect()
+}
+
+pub fn clamp(app: &mut App) {
+    let n = visible(app).len();
+    app.mechanics.selected = app.mechanics.selected.min(n.saturating_sub(1));
+}
+
+pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
+    let n = visible(app).len();
+    match op {
+        Op::Up => app.mechanics.selected = app.mechanics.selected.saturating_sub(1),
+        Op::Down => app.mechanics.selected = (app.mechanics.selected + 1).min(n.saturating_sub(1)),
+        Op::PageUp => app.mechanics.selected = app.mechanics.selected.saturating_sub(10),
+        Op::PageDown => {
+            app.mechanics.selected = (app.mechanics.selected + 10).min(n.saturating_sub(1))
+        }
+        Op::Filter => app.mode = Mode::Filter,
+        Op::OnlineOnly => {
+            app.mechanics.online_only = !app.mechanics.online_only;
+            app.mechanics.selected = 0;
+        }
+        Op::ClockToggle => {
+            if let Some(row) = visible(app).get(app.mechanics.selected) {
+                let m = &row.mechanic;
+                let r = MechanicRef {
+                    mechanic: m.id.clone(),
+                };
+                let name = inert(&m.name).into_owned();
+                let (command, done) = if m.currently_on_shift {
+                    (Command::ClockOut(r), format!("{name} clocked out"))
+                } else {
+                    (Command::ClockIn(r), format!("{name} clocked in"))
+                };
+                return vec![Effect::Run(Request {
+                    command,
+                    purpose: Purpose::Act(done),
+                })];
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let rows = visible(app);
+    let today = app.now.date_naive();
+    let wide = area.width >= 110;
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let m = &r.mechanic;
+            let shift = if m.currently_on_shift {
+                Span::styled("● on ", t.style(Tone::Good))
+            } else {
+                Span::styled("○ off", t.style(Tone::Dim))
+            };
+            let completion = if m.can_accept_sessions() {
+                Span::raw(format!("{:>3}%", m.profile_completion_score))
+            } else {
+                Span::styled(
+                    format!("{:>3}% ✗", m.profile_completion_score),
+                    t.style(Tone::Warn),
+                )
+            };
+            let cert = m.certification(today).map_or("—".to_string(), |c| {
+                if c.legacy {
+                    format!("{}*", c.label)
+                } else {
+                    c.label.to_string()
+                }
+            });
+            let place = match (&m.city, &m.state_province) {
+                (Some(c), Some(p)) => format!("{c}, {p}"),
+                (Some(c), None) => c.clone(),
+                _ => String::new(),
+            };
+            let mut specialties: Vec<String> = m.brand_specializations.clone();
+            specialties.extend(m.service_keywords.iter().cloned());
+            let mut cells = vec![
+                Cell::from(shift),
+                Cell::from(inert(&m.name).into_owned()),
+                Cell::from(inert(&place).into_owned()),
+                Cell::from(completion),
+                Cell::from(cert),
+                Cell::from(if r.live_offers > 0 {
+                    r.live_offers.to_string()
+                } else {
+                    String::new()
+                }),
+            ];
+            if wide {
+                cells.push(Cell::from(format!("{:.1}", m.rating)));
+            }
+            cells.push(Cell::from(inert(&specialties.join(", ")).into_owned()));
+            let row = Row::new(cells);
+            if m.account_status != crate::model::AccountStatus::Approved {
+                row.style(t.style(Tone::Dim))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(5),
+        Constraint::Length(20),
+        Constraint::Length(16),
+        Constraint::Length(6),
+        Constraint::Length(12),
+        Constraint::Length(3),
+    ];
+    let mut header = vec!["Shift", "Name", "Location", "Prof.", "Certified", "Q"];
+    if wide {
+        widths.push(Constraint::Length(4));
+        header.push("★");
+    }
+    widths.push(Constraint::Min(10));
+    header.push("Specialties");
+    let on = app
+        .data
+        .roster
+        .iter()
+        .filter(|r| r.mechanic.currently_on_shift)
+        .count();
+    let mut title = format!(" Mechanics · {on} on shift of {} ", app.data.roster.len());
+    if app.mechanics.online_only {
+        title.push_str("· online only ");
+    }
+    if !app.mechanics.filter.is_empty() || app.mode == Mode::Filter {
+        title.push_str(&format!(
+            "· filter: {}{} ",
+            inert(&app.mechanics.filter),
+            if app.mode == Mode::Filter { "▏" } else { "" }
+        ));
+    }
+    let table = Table::new(table_rows, widths)
+        .header(Row::new(header).style(t.style(Tone::Dim)))
+        .row_highlight_style(t.style(Tone::Selected))
+        .block(
+            Block::bordered()
+                .title(title)
+                .title_style(t.style(Tone::Title)),
+        );
+    let mut state =
+        TableState::default().with_selected((!rows.is_empty()).then_some(app.mechanics.selected));
+    frame.render_stateful_widget(table, area, &mut state);
+}

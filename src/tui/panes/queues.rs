@@ -1,0 +1,461 @@
+//! The queues pane: live sessions with their offers (tier badge, score, reasons, countdown),
+//! the broadcast held or open, and acting as a mechanic: accept, decline, complete, cancel.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use crate::command::{Command, SessionMechanic, SessionRef};
+use crate::engine::views::SessionRow;
+use crate::model::{Assignment, AssignmentStatus, SessionStatus};
+use crate::text::inert;
+use crate::tui::app::{App, Confirm, Effect, Mode, Picker, Purpose, Request};
+use crate::tui::keymap::Op;
+use crate::tui::theme::Tone;
+use crate::tui::widgets::{countdown, tier_badge};
+
+#[derive(Debug, Clone, Default)]
+pub struct QueuesState {
+    pub selected: usize,
+    pub offer: usize,
+    pub filter: String,
+}
+
+/// Sessions passing the filter (id, customer, city, concern, status; any case).
+pub fn visible(app: &App) -> Vec<&SessionRow> {
+    let needle = app.queues.filter.to_lowercase();
+    app.data
+        .sessions
+        .iter()
+        .filter(|row| {
+            if needle.is_empty() {
+                return true;
+            }
+            let intake = row.intake.as_ref();
+            [
+                Some(row.session.id.as_str()),
+                Some(row.session.status.as_str()),
+                intake.map(|i| i.customer_name.as_str()),
+                intake.and_then(|i| i.city.as_deref()),
+                intake.map(|i| i.concern.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|text| text.to_lowercase().contains(&needle))
+        })
+        .collect()
+}
+
+pub fn selected(app: &App) -> Option<&SessionRow> {
+    visible(app).get(app.queues.selected).copied()
+}
+
+fn selected_offer(app: &App) -> Option<(&SessionRow, &Assignment)> {
+    let row = selected(app)?;
+    row.assignments.get(app.queues.offer).map(|a| (row, a))
+}
+
+pub fn clamp(app: &mut App) {
+    let n = visible(app).len();
+    app.queues.selected = app.queues.selected.min(n.saturating_sub(1));
+    let offers = selected(app).map_or(0, |r| r.assignments.len());
+    app.queues.offer = app.queues.offer.min(offers.saturating_sub(1));
+}
+
+fn run(command: Command, done: String) -> Vec<Effect> {
+    vec![Effect::Run(Request {
+        command,
+        purpose: Purpose::Act(done),
+    })]
+}
+
+fn name_of(app: &App, mechanic: &str) -> String {
+    app.data
+        .roster
+        .iter()
+        .find(|r| r.mechanic.id == mechanic)
+        .map_or_else(|| mechanic.to_string(), |r| r.mechanic.name.clone())
+}
+
+pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
+    let count = visible(app).len();
+    match op {
+        Op::Up => {
+            app.queues.selected = app.queues.selected.saturating_sub(1);
+            app.queues.offer = 0;
+        }
+        Op::Down => {
+            app.queues.selected = (app.queues.selected + 1).min(count.saturating_sub(1));
+            app.queues.offer = 0;
+        }
+        Op::PageUp => app.queues.selected = app.queues.selected.saturating_sub(10),
+        Op::PageDown => {
+            app.queues.selected = (app.queues.selected + 10).min(count.saturating_sub(1))
+        }
+        Op::Left => app.queues.offer = app.queues.offer.saturating_sub(1),
+        Op::Right => app.queues.offer += 1,
+        Op::Filter => app.mode = Mode::Filter,
+        Op::Detail if selected(app).is_some() => app.mode = Mode::Detail { scroll: 0 },
+        Op::Accept => return accept(app),
+        Op::Decline => {
+            if let Some((row, offer)) = selected_offer(app) {
+                let Some(mechanic) = offer.mechanic_id.clone().filter(|_| !offer.is_broadcast())
+                else {
+                    app.error("Only a targeted offer can be declined; pick one with ←/→");
+                    return Vec::new();
+                };
+                let session = row.session.id.clone();
+                let done = format!(
+                    "{} declined {}",
+                    inert(&name_of(app, &mechanic)),
+                    inert(&session)
+                );
+                return run(
+                    Command::Decline(SessionMechanic { session, mechanic }),
+                    done,
+                );
+            }
+        }
+        Op::Complete => {
+            if let Some(row) = selected(app) {
+                let session = row.session.id.clone();
+                let done = format!("Session {} completed", inert(&session));
+                return run(Command::Complete(SessionRef { session }), done);
+            }
+        }
+        Op::CancelSession => {
+            if let Some(row) = selected(app) {
+                app.mode = Mode::Confirm(Confirm::CancelSession(row.session.id.clone()));
+            }
+        }
+        Op::SignWaiver | Op::ConfirmPayment => {
+            if let Some(row) = selected(app) {
+                let session = row.session.id.clone();
+                let r = SessionRef {
+                    session: session.clone(),
+                };
+                return if op == Op::SignWaiver {
+                    run(
+                        Command::SignWaiver(r),
+                        format!("Waiver signed for {}", inert(&session)),
+                    )
+                } else {
+                    run(
+                        Command::ConfirmPayment(r),
+                        format!("Payment confirmed for {}", inert(&session)),
+                    )
+                };
+            }
+        }
+        _ => {}
+    }
+    clamp(app);
+    Vec::new()
+}
+
+/// Accept as the selected offer's mechanic; for the broadcast, choose who takes it.
+fn accept(app: &mut App) -> Vec<Effect> {
+    let Some((row, offer)) = selected_offer(app) else {
+        app.error("Select a session and one of its offers first");
+        return Vec::new();
+    };
+    let session = row.session.id.clone();
+    if let (false, Some(mechanic)) = (offer.is_broadcast(), offer.mechanic_id.clone()) {
+        let done = format!(
+            "{} accepted {}",
+            inert(&name_of(app, &mechanic)),
+            inert(&session)
+        );
+        return run(Command::Accept(SessionMechanic { session, mechanic }), done);
+    }
+    let mut mechanics: Vec<&crate::model::Mechanic> = app
+        .data
+        .roster
+        .iter()
+        .map(|r| &r.mechanic)
+        .filter(|m| m.currently_on_shift && m.can_accept_sessions())
+        .collect();
+    mechanics.sort_by(|a, b| a.name.cmp(&b.name));
+    if mechanics.is_empty() {
+        app.error("Nobody eligible is on shift to take the broadcast");
+        return Vec::new();
+    }
+    app.mode = Mode::Picker(Picker {
+        session,
+        mechanics: mechanics.iter().map(|m| m.id.clone()).collect(),
+        selected: 0,
+    });
+    Vec::new()
+}
+
+pub fn picker_key(app: &mut App, op: Option<Op>, mut picker: Picker) -> Vec<Effect> {
+    match op {
+        Some(Op::Up) => picker.selected = picker.selected.saturating_sub(1),
+        Some(Op::Down) => {
+            picker.selected = (picker.selected + 1).min(picker.mechanics.len().saturating_sub(1))
+        }
+        Some(Op::Back) => {
+            app.mode = Mode::Normal;
+            return Vec::new();
+        }
+        Some(Op::Choose) => {
+            app.mode = Mode::Normal;
+            let Some(mechanic) = picker.mechanics.get(picker.selected).cloned() else {
+                return Vec::new();
+            };
+            let done = format!(
+                "{} took {} from the broadcast",
+                inert(&name_of(app, &mechanic)),
+                inert(&picker.session)
+            );
+            return run(
+                Command::Accept(SessionMechanic {
+                    session: picker.session,
+                    mechanic,
+                }),
+                done,
+            );
+        }
+        _ => {}
+    }
+    app.mode = Mode::Picker(picker);
+    Vec::new()
+}
+
+fn status_cell(app: &App, status: SessionStatus) -> Span<'static> {
+    let t = &app.theme;
+    match status {
+        SessionStatus::Pending => Span::styled("◌ pending", t.style(Tone::Warn)),
+        SessionStatus::Waiting => Span::styled("● waiting", t.style(Tone::Info)),
+        SessionStatus::Matched => Span::styled("✓ matched", t.style(Tone::Good)),
+        SessionStatus::Completed => Span::styled("✓ done", t.style(Tone::Dim)),
+        SessionStatus::Cancelled => Span::styled("✗ cancelled", t.style(Tone::Dim)),
+    }
+}
+
+/// The session's most pressing clock: its soonest live offer, or its broadcast.
+fn next_clock(app: &App, row: &SessionRow) -> Span<'static> {
+    let t = &app.theme;
+    match row.session.status {
+        SessionStatus::Pending => return Span::styled("gate", t.style(Tone::Warn)),
+        SessionStatus::Matched => return Span::styled("taken", t.style(Tone::Good)),
+        _ => {}
+    }
+    if let Some(deadline) = row
+        .assignments
+        .iter()
+        .filter(|a| a.is_live_offer(app.now))
+        .filter_map(|a| a.expires_at)
+        .min()
+    {
+        return countdown(t, deadline, app.now);
+    }
+    if row.assignments.iter().any(|a| a.is_open_broadcast(app.now)) {
+        return Span::styled("open", t.style(Tone::Accent));
+    }
+    Span::styled("—", t.style(Tone::Dim))
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    let clean = inert(s);
+    if clean.chars().count() <= n {
+        clean.into_owned()
+    } else {
+        format!(
+            "{}…",
+            clean.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let rows = visible(app);
+    let [list, offers] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let wide = area.width >= 110;
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .map(|row| {
+            let intake = row.intake.as_ref();
+            let urgent = if row.session.urgent {
+                Span::styled("URGENT", t.style(Tone::Urgent))
+            } else {
+                Span::raw("")
+            };
+            let mut cells = vec![
+                Cell::from(status_cell(app, row.session.status)),
+                Cell::from(truncate(&row.session.id, 14)),
+                Cell::from(truncate(
+                    intake.map_or("", |i| i.customer_name.as_str()),
+                    16,
+                )),
+                Cell::from(truncate(
+                    intake.and_then(|i| i.city.as_deref()).unwrap_or(""),
+                    12,
+                )),
+                Cell::from(next_clock(app, row)),
+                Cell::from(urgent),
+            ];
+            if wide {
+                cells.push(Cell::from(truncate(
+                    intake.map_or("", |i| i.concern.as_str()),
+                    40,
+                )));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(14),
+        Constraint::Length(16),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(6),
+    ];
+    let mut header = vec!["Status", "Session", "Customer", "City", "Clock", ""];
+    if wide {
+        widths.push(Constraint::Min(20));
+        header.push("Concern");
+    }
+    let filter = if app.queues.filter.is_empty() && app.mode != Mode::Filter {
+        String::new()
+    } else {
+        format!(
+            " · filter: {}{}",
+            inert(&app.queues.filter),
+            if app.mode == Mode::Filter { "▏" } else { "" }
+        )
+    };
+    let title = format!(" Sessions ({}){filter} ", rows.len());
+    let table = Table::new(table_rows, widths)
+        .header(Row::new(header).style(t.style(Tone::Dim)))
+        .row_highlight_style(t.style(Tone::Selected))
+        .block(
+            Block::bordered()
+                .title(title)
+                .title_style(t.style(Tone::Title)),
+        );
+    let mut state =
+        TableState::default().with_selected((!rows.is_empty()).then_some(app.queues.selected));
+    frame.render_stateful_widget(table, list, &mut state);
+
+    let block = Block::bordered()
+        .title(" Offers  ←/→ select · a accept · d decline ")
+        .title_style(t.style(Tone::Title));
+    let Some(row) = rows.get(app.queues.selected) else {
+        let empty = Paragraph::new(Line::from(Span::styled(
+            "No live sessions. Take an intake in pane 1.",
+            t.style(Tone::Dim),
+        )));
+        frame.render_widget(empty.block(block), offers);
+        return;
+    };
+    frame.render_widget(
+        Paragraph::new(offer_lines(app, row))
+            .wrap(Wrap { trim: false })
+            .block(block),
+        offers,
+    );
+}
+
+fn offer_lines(app: &App, row: &SessionRow) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    let concern = row
+        .intake
+        .as_ref()
+        .map_or(String::new(), |i| truncate(&i.concern, 200));
+    lines.push(Line::from(vec![
+        Span::styled(
+            format!("{} ", truncate(&row.session.id, 24)),
+            t.style(Tone::Title),
+        ),
+        Span::raw(concern),
+    ]));
+    if row.session.status == SessionStatus::Pending {
+        let missing = if !row.session.waiver_signed {
+            "waiver (w)"
+        } else {
+            "payment (p)"
+        };
+        lines.push(Line::from(Span::styled(
+            format!("Held: waiting for {missing}"),
+            t.style(Tone::Warn),
+        )));
+    }
+    for (i, a) in row.assignments.iter().enumerate() {
+        let chosen = i == app.queues.offer;
+        let who = match (&a.mechanic_id, a.is_broadcast()) {
+            (_, true) if a.status == AssignmentStatus::Accepted => {
+                format!(
+                    "broadcast → {}",
+                    name_of(app, a.mechanic_id.as_deref().unwrap_or("?"))
+                )
+            }
+            (_, true) => "broadcast".to_string(),
+            (Some(m), false) => name_of(app, m),
+            (None, false) => "?".to_string(),
+        };
+        let mut spans = vec![
+            Span::raw(if chosen { "› " } else { "  " }),
+            tier_badge(t, a.tier()),
+            Span::raw(format!(
+                " {:>4} ",
+                a.match_score.map_or(String::new(), |s| s.to_string())
+            )),
+            Span::raw(format!("{:<24} ", truncate(&who, 24))),
+        ];
+        spans.push(match (a.status, a.is_broadcast()) {
+            (AssignmentStatus::Offered, false) => match a.expires_at {
+                Some(e) if e > app.now => countdown(t, e, app.now),
+                _ => Span::styled("expired", t.style(Tone::Dim)),
+            },
+            (AssignmentStatus::Queued, true) if a.is_open_broadcast(app.now) => {
+                Span::styled("OPEN to all", t.style(Tone::Accent))
+            }
+            (AssignmentStatus::Offered, true) => Span::styled("OPEN to all", t.style(Tone::Accent)),
+            (AssignmentStatus::Queued, true) => match a.active_from {
+                Some(from) => {
+                    let mut s = countdown(t, from, app.now);
+                    s.content = format!("held · opens in {}", s.content).into();
+                    s
+                }
+                None => Span::styled("held until release", t.style(Tone::Dim)),
+            },
+            (AssignmentStatus::Queued, false) => {
+                Span::styled("held until release", t.style(Tone::Dim))
+            }
+            (AssignmentStatus::Accepted, _) => Span::styled("✓ accepted", t.style(Tone::Good)),
+            (status, _) => Span::styled(
+                format!(
+                    "{status}{}",
+                    a.closed_reason
+                        .as_deref()
+                        .map(|r| format!(" ({})", r.replace('_', " ")))
+                        .unwrap_or_default()
+                ),
+                t.style(Tone::Dim),
+            ),
+        });
+        let line = Line::from(spans);
+        lines.push(if chosen {
+            line.style(t.style(Tone::Selected))
+        } else {
+            line
+        });
+    }
+    if let Some(a) = row
+        .assignments
+        .get(app.queues.offer)
+        .filter(|a| !a.match_reasons.is_empty())
+    {
+        lines.push(Line::from(Span::styled(
+            format!("Why: {}", a.match_reasons.join(" · ")),
+            t.style(Tone::Dim),
+        )));
+    }
+    lines
+}

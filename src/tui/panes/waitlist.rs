@@ -1,0 +1,145 @@
+//! The waitlist pane: entries with status and time left, and the feed of notifications sent.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+use crate::model::WaitlistStatus;
+use crate::text::inert;
+use crate::tui::app::{App, Confirm, Effect, Mode};
+use crate::tui::keymap::Op;
+use crate::tui::theme::Tone;
+
+#[derive(Debug, Clone, Default)]
+pub struct WaitlistState {
+    pub selected: usize,
+}
+
+pub fn clamp(app: &mut App) {
+    let n = app.data.waitlist.len();
+    app.waitlist.selected = app.waitlist.selected.min(n.saturating_sub(1));
+}
+
+pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
+    let n = app.data.waitlist.len();
+    match op {
+        Op::Up => app.waitlist.selected = app.waitlist.selected.saturating_sub(1),
+        Op::Down => app.waitlist.selected = (app.waitlist.selected + 1).min(n.saturating_sub(1)),
+        Op::CancelEntry => match app.data.waitlist.get(app.waitlist.selected) {
+            Some(e) if e.status == WaitlistStatus::Waiting => {
+                app.mode = Mode::Confirm(Confirm::CancelEntry(e.id.clone()));
+            }
+            Some(_) => app.error("Only a waiting entry can be cancelled"),
+            None => {}
+        },
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn time_left(app: &App, e: &crate::model::WaitlistEntry) -> String {
+    if e.status != WaitlistStatus::Waiting {
+        return String::new();
+    }
+    let mins = (e.expires_at - app.now).num_minutes().max(0);
+    format!("{}h{:02}m", mins / 60, mins % 60)
+}
+
+pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let [entries, feed] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    let rows: Vec<Row> = app
+        .data
+        .waitlist
+        .iter()
+        .map(|e| {
+            let status = match e.status {
+                WaitlistStatus::Waiting => Span::styled("⏳ waiting", t.style(Tone::Warn)),
+                WaitlistStatus::Notified => Span::styled("✓ notified", t.style(Tone::Good)),
+                WaitlistStatus::Expired => Span::styled("✗ expired", t.style(Tone::Dim)),
+                WaitlistStatus::Cancelled => Span::styled("✗ cancelled", t.style(Tone::Dim)),
+            };
+            let via: Vec<&str> = e.notify_via.iter().map(|c| c.as_str()).collect();
+            Row::new(vec![
+                Cell::from(status),
+                Cell::from(inert(&e.customer_name).into_owned()),
+                Cell::from(inert(e.session_id.as_deref().unwrap_or("—")).into_owned()),
+                Cell::from(via.join("+")),
+                Cell::from(time_left(app, e)),
+                Cell::from(
+                    e.notified_mechanic_id
+                        .as_deref()
+                        .map(|m| inert(m).into_owned())
+                        .unwrap_or_default(),
+                ),
+            ])
+        })
+        .collect();
+    let waiting = app
+        .data
+        .waitlist
+        .iter()
+        .filter(|e| e.status == WaitlistStatus::Waiting)
+        .count();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(12),
+            Constraint::Length(18),
+            Constraint::Length(14),
+            Constraint::Length(15),
+            Constraint::Length(7),
+            Constraint::Min(8),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "Status",
+            "Customer",
+            "Session",
+            "Notify via",
+            "Left",
+            "Mechanic",
+        ])
+        .style(t.style(Tone::Dim)),
+    )
+    .row_highlight_style(t.style(Tone::Selected))
+    .block(
+        Block::bordered()
+            .title(format!(" Waitlist · {waiting} waiting "))
+            .title_style(t.style(Tone::Title)),
+    );
+    let mut state = TableState::default()
+        .with_selected((!app.data.waitlist.is_empty()).then_some(app.waitlist.selected));
+    frame.render_stateful_widget(table, entries, &mut state);
+
+    let lines: Vec<Line> = if app.data.notifications.is_empty() {
+        vec![Line::from(Span::styled(
+            "No notifications yet. They are sent the moment a mechanic clocks in.",
+            t.style(Tone::Dim),
+        ))]
+    } else {
+        app.data
+            .notifications
+            .iter()
+            .map(|n| {
+                Line::from(vec![
+                    Span::styled(
+                        n.created_at.format("%H:%M:%S ").to_string(),
+                        t.style(Tone::Dim),
+                    ),
+                    Span::styled(format!("{:<5} ", n.channel.as_str()), t.style(Tone::Info)),
+                    Span::raw(format!("{} · ", inert(&n.recipient))),
+                    Span::raw(inert(&n.message).into_owned()),
+                ])
+            })
+            .collect()
+    };
+    let bell = if app.bell { "bell on" } else { "bell off" };
+    let block = Block::bordered()
+        .title(format!(" Notifications sent · {bell} "))
+        .title_style(t.style(Tone::Title));
+    frame.render_widget(Paragraph::new(lines).block(block), feed);
+}

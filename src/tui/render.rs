@@ -1,0 +1,387 @@
+//! Drawing from state: header with panes and clock, the current pane, a status line, the
+//! footer generated from the keymap, and any overlay on top. Reads `App`, changes nothing.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::app::{App, Confirm, Mode, Pane, ToastKind};
+use super::keymap::{self, Scope};
+use super::panes::{intake, mechanics, metrics, queues, waitlist};
+use super::theme::Tone;
+use crate::model::{SessionStatus, Tier};
+use crate::text::inert;
+
+pub fn render(app: &App, frame: &mut Frame<'_>) {
+    let area = frame.area();
+    if app.too_small()
+        || area.width < super::app::MIN_SIZE.0
+        || area.height < super::app::MIN_SIZE.1
+    {
+        let (w, h) = super::app::MIN_SIZE;
+        let text = vec![
+            Line::from(Span::styled(
+                "Terminal too small",
+                app.theme.style(Tone::Warn),
+            )),
+            Line::from(format!(
+                "pitwall needs {w}×{h}; this one is {}×{}.",
+                area.width, area.height
+            )),
+            Line::from("Enlarge the window, or press q to quit."),
+        ];
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(10),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(app, frame, header);
+    match app.pane {
+        Pane::Intake => intake::render(app, frame, body),
+        Pane::Queues => queues::render(app, frame, body),
+        Pane::Mechanics => mechanics::render(app, frame, body),
+        Pane::Waitlist => waitlist::render(app, frame, body),
+        Pane::Metrics => metrics::render(app, frame, body),
+    }
+    render_status(app, frame, status);
+    render_footer(app, frame, footer);
+    match &app.mode {
+        Mode::Help => render_help(app, frame, area),
+        Mode::Confirm(c) => render_confirm(app, c, frame, area),
+        Mode::Picker(p) => render_picker(app, p, frame, area),
+        Mode::Detail { scroll } => render_detail(app, *scroll, frame, area),
+        _ => {}
+    }
+}
+
+fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(" pitwall ", t.style(Tone::Title))];
+    for (i, pane) in Pane::ALL.iter().enumerate() {
+        let label = format!(" {} {} ", i + 1, pane.title());
+        spans.push(if *pane == app.pane {
+            Span::styled(label, t.style(Tone::Selected))
+        } else {
+            Span::styled(label, t.style(Tone::Dim))
+        });
+    }
+    let count = |s: SessionStatus| app.data.counts.get(&s).copied().unwrap_or(0);
+    let right = format!(
+        "waiting {} · matched {} · on shift {}  {} ",
+        count(SessionStatus::Waiting),
+        count(SessionStatus::Matched),
+        app.data
+            .roster
+            .iter()
+            .filter(|r| r.mechanic.currently_on_shift)
+            .count(),
+        app.now.format("%H:%M:%S UTC"),
+    );
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let pad = (area.width as usize).saturating_sub(used + right.chars().count());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(right, t.style(Tone::Dim)));
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let line = match (&app.toast, &app.alert) {
+        (Some(toast), _) => {
+            let (mark, tone) = match toast.kind {
+                ToastKind::Info => ("✓", Tone::Good),
+                ToastKind::Error => ("✗", Tone::Error),
+            };
+            Line::from(Span::styled(
+                format!(" {mark} {}", inert(&toast.text)),
+                t.style(tone),
+            ))
+        }
+        (None, Some(alert)) => Line::from(Span::styled(
+            format!(" 🔔 {alert}  (Esc dismisses)"),
+            t.style(Tone::Warn),
+        )),
+        (None, None) => Line::default(),
+    };
+    frame.render_widget(line, area);
+}
+
+/// The footer lists the keys of the current mode, from the same tables as the help.
+fn render_footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    for scope in app.scopes() {
+        for binding in keymap::table(scope).iter().filter(|b| b.footer) {
+            spans.push(Span::styled(
+                format!(" {}", binding.label),
+                t.style(Tone::Key),
+            ));
+            spans.push(Span::styled(
+                format!(" {} ", binding.help),
+                t.style(Tone::Dim),
+            ));
+        }
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    let mut section = |title: &str, scope: Scope| {
+        let bindings = keymap::table(scope);
+        if bindings.is_empty() {
+            return;
+        }
+        lines.push(Line::from(Span::styled(
+            title.to_string(),
+            t.style(Tone::Title),
+        )));
+        for b in bindings {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<8}", b.label), t.style(Tone::Key)),
+                Span::raw(b.help),
+            ]));
+        }
+    };
+    section("Everywhere (1–5 switch panes)", Scope::Global);
+    section(&format!("{} pane", app.pane.title()), Scope::Pane(app.pane));
+    if app.pane == Pane::Intake {
+        section("Editing a field", Scope::Editing);
+    }
+    let popup = centered(area, 60, area.height.saturating_sub(4));
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered()
+        .title(" Help · Esc closes ")
+        .title_style(t.style(Tone::Title));
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+fn render_confirm(app: &App, confirm: &Confirm, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let question = match confirm {
+        Confirm::CancelSession(id) => format!(
+            "Cancel session {}? Every open offer is withdrawn and its waitlist entries cancelled.",
+            inert(id)
+        ),
+        Confirm::CancelEntry(id) => format!("Cancel waitlist entry {}?", inert(id)),
+    };
+    let popup = centered(area, 56, 7);
+    frame.render_widget(Clear, popup);
+    let lines = vec![
+        Line::from(question),
+        Line::default(),
+        Line::from(vec![
+            Span::styled(" y ", t.style(Tone::Key)),
+            Span::raw("yes, cancel    "),
+            Span::styled(" n/Esc ", t.style(Tone::Key)),
+            Span::raw("no, keep it"),
+        ]),
+    ];
+    let block = Block::bordered()
+        .title(" Confirm ")
+        .title_style(t.style(Tone::Warn));
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+        popup,
+    );
+}
+
+fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let popup = centered(
+        area,
+        50,
+        (picker.mechanics.len() as u16 + 3).min(area.height - 2),
+    );
+    frame.render_widget(Clear, popup);
+    let visible = popup.height.saturating_sub(3) as usize;
+    let first = (picker.selected + 1).saturating_sub(visible);
+    let mut lines = vec![Line::from(Span::styled(
+        format!("Who takes {} from the broadcast?", inert(&picker.session)),
+        t.style(Tone::Dim),
+    ))];
+    for (i, id) in picker
+        .mechanics
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+    {
+        let name = app
+            .data
+            .roster
+            .iter()
+            .find(|r| &r.mechanic.id == id)
+            .map_or(id.as_str(), |r| r.mechanic.name.as_str());
+        let line = Line::from(format!(
+            "{} {}",
+            if i == picker.selected { "›" } else { " " },
+            inert(name)
+        ));
+        lines.push(if i == picker.selected {
+            line.style(t.style(Tone::Selected))
+        } else {
+            line
+        });
+    }
+    let block = Block::bordered()
+        .title(" Accept as ")
+        .title_style(t.style(Tone::Title));
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+/// Everything about the selected session, with the full score breakdown of every match.
+fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let Some(row) = queues::selected(app) else {
+        return;
+    };
+    let s = &row.session;
+    let mut lines = Vec::new();
+    if let Some(i) = &row.intake {
+        lines.push(Line::from(vec![
+            Span::styled("Customer  ", t.style(Tone::Dim)),
+            Span::raw(format!(
+                "{} · {} · {}",
+                inert(&i.customer_name),
+                inert(
+                    i.customer_email
+                        .as_deref()
+                        .or(i.customer_phone.as_deref())
+                        .unwrap_or("—")
+                ),
+                inert(
+                    &[
+                        i.city.as_deref(),
+                        i.province.as_deref(),
+                        Some(&i.postal_code)
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                ),
+            )),
+        ]));
+        let vehicle = [
+            i.vehicle_year.map(|y| y.to_string()),
+            i.vehicle_make.clone(),
+            i.vehicle_model.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        lines.push(Line::from(vec![
+            Span::styled("Vehicle   ", t.style(Tone::Dim)),
+            Span::raw(inert(&vehicle).into_owned()),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("Concern   ", t.style(Tone::Dim)),
+            Span::raw(inert(&i.concern).into_owned()),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        Span::styled("Session   ", t.style(Tone::Dim)),
+        Span::raw(format!(
+            "{} · {} · {} · {}{}",
+            inert(&s.id),
+            s.status,
+            s.payment_method,
+            s.request_type,
+            if s.urgent { " · URGENT" } else { "" }
+        )),
+    ]));
+    let meta = &s.metadata;
+    if let Some(k) = meta.get("extracted_keywords").and_then(|v| v.as_array()) {
+        let words: Vec<&str> = k.iter().filter_map(|w| w.as_str()).collect();
+        lines.push(Line::from(vec![
+            Span::styled("Keywords  ", t.style(Tone::Dim)),
+            Span::raw(words.join(", ")),
+        ]));
+    }
+    if let Some(e) = meta.get("matching_error").and_then(|v| v.as_str()) {
+        lines.push(Line::from(Span::styled(
+            format!("Matching failed: {}", inert(e)),
+            t.style(Tone::Error),
+        )));
+    }
+    lines.push(Line::default());
+    let top = meta
+        .pointer("/matching_results/top")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if top.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No match scores (smart matching did not run).",
+            t.style(Tone::Dim),
+        )));
+    }
+    for m in &top {
+        let id = m.get("mechanic_id").and_then(|v| v.as_str()).unwrap_or("?");
+        let score = m.get("score").and_then(|v| v.as_i64()).unwrap_or(0);
+        let name = app
+            .data
+            .roster
+            .iter()
+            .find(|r| r.mechanic.id == id)
+            .map_or(id, |r| r.mechanic.name.as_str());
+        lines.push(Line::from(vec![
+            super::widgets::tier_badge(t, Tier::of_score(score)),
+            Span::styled(
+                format!(" {score:>3}  {}", inert(name)),
+                t.style(Tone::Title),
+            ),
+        ]));
+        for r in m
+            .get("reasons")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let points = r.get("points").and_then(|v| v.as_i64()).unwrap_or(0);
+            let reason = r.get("reason").and_then(|v| v.as_str()).unwrap_or("");
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("      {points:>+4}  "),
+                    t.style(if points < 0 { Tone::Warn } else { Tone::Good }),
+                ),
+                Span::raw(inert(reason).into_owned()),
+            ]));
+        }
+    }
+    let popup = centered(
+        area,
+        area.width.saturating_sub(6).min(100),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered()
+        .title(" Session detail · ↑/↓ scroll · Esc closes ")
+        .title_style(t.style(Tone::Title));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(block),
+        popup,
+    );
+}

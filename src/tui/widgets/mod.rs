@@ -1,0 +1,66 @@
+//! Small shared pieces: the tier badge and the countdown. Both carry their meaning in text as
+//! well as colour.
+
+use chrono::{DateTime, Utc};
+use ratatui::text::Span;
+
+use super::theme::{Theme, Tone};
+use crate::model::Tier;
+
+/// `[HIGH]`, `[GOOD]`, `[STD ]`, `[ALL ]` — same width, so columns line up.
+pub fn tier_badge(theme: &Theme, tier: Tier) -> Span<'static> {
+    let (text, tone) = match tier {
+        Tier::High => ("[HIGH]", Tone::Good),
+        Tier::Good => ("[GOOD]", Tone::Info),
+        Tier::Standard => ("[STD ]", Tone::Dim),
+        Tier::Broadcast => ("[ALL ]", Tone::Accent),
+    };
+    Span::styled(text, theme.style(tone))
+}
+
+/// Seconds until `deadline` as `m:ss`, marked `!` under 30 s and `!!` under 10 s (and coloured
+/// accordingly); `expired` once past.
+pub fn countdown(theme: &Theme, deadline: DateTime<Utc>, now: DateTime<Utc>) -> Span<'static> {
+    let left = (deadline - now).num_milliseconds();
+    if left <= 0 {
+        return Span::styled("expired", theme.style(Tone::Dim));
+    }
+    let secs = (left + 999) / 1000;
+    let text = format!("{}:{:02}", secs / 60, secs % 60);
+    match secs {
+        0..=10 => Span::styled(format!("{text} !!"), theme.style(Tone::Urgent)),
+        11..=30 => Span::styled(format!("{text} !"), theme.style(Tone::Warn)),
+        _ => Span::styled(text, theme.style(Tone::Good)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use ratatui::style::Color;
+
+    #[test]
+    fn countdown_turns_urgent_near_zero_in_text_and_colour() {
+        let theme = Theme { color: true };
+        let now = Utc::now();
+        let calm = countdown(&theme, now + Duration::seconds(95), now);
+        assert_eq!(
+            (calm.content.as_ref(), calm.style.fg),
+            ("1:35", Some(Color::Green))
+        );
+        let soon = countdown(&theme, now + Duration::seconds(25), now);
+        assert_eq!(
+            (soon.content.as_ref(), soon.style.fg),
+            ("0:25 !", Some(Color::Yellow))
+        );
+        let now_now = countdown(&theme, now + Duration::seconds(4), now);
+        assert_eq!(
+            (now_now.content.as_ref(), now_now.style.fg),
+            ("0:04 !!", Some(Color::Red))
+        );
+        assert_eq!(countdown(&theme, now, now).content, "expired");
+        let mono = countdown(&Theme { color: false }, now + Duration::seconds(4), now);
+        assert_eq!((mono.content.as_ref(), mono.style.fg), ("0:04 !!", None));
+    }
+}
