@@ -165,21 +165,11 @@ const INTAKE: &[Binding] = &[
     hidden(
         &[k('b')],
         "b",
-        "offline card: browse offline mechanics",
+        "offline: browse mechanics",
         Op::BrowseOffline,
     ),
-    hidden(
-        &[k('w')],
-        "w",
-        "offline card: join waitlist",
-        Op::JoinWaitlist,
-    ),
-    hidden(
-        &[k('s')],
-        "s",
-        "offline card: schedule for later",
-        Op::ScheduleLater,
-    ),
+    hidden(&[k('w')], "w", "offline: join waitlist", Op::JoinWaitlist),
+    hidden(&[k('s')], "s", "offline: schedule later", Op::ScheduleLater),
 ];
 
 const QUEUES: &[Binding] = &[

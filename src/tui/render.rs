@@ -72,18 +72,25 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
         });
     }
     let count = |s: SessionStatus| app.data.counts.get(&s).copied().unwrap_or(0);
-    let right = format!(
-        "waiting {} · matched {} · on shift {}  {} ",
-        count(SessionStatus::Waiting),
-        count(SessionStatus::Matched),
-        app.data
-            .roster
-            .iter()
-            .filter(|r| r.mechanic.currently_on_shift)
-            .count(),
-        app.now.format("%H:%M:%S UTC"),
-    );
+    let on_shift = app
+        .data
+        .roster
+        .iter()
+        .filter(|r| r.mechanic.currently_on_shift)
+        .count();
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let room = (area.width as usize).saturating_sub(used);
+    let (waiting, matched) = (count(SessionStatus::Waiting), count(SessionStatus::Matched));
+    let clock = app.now.format("%H:%M:%S");
+    // The fullest summary that fits.
+    let right = [
+        format!("waiting {waiting} · matched {matched} · on shift {on_shift}  {clock} UTC "),
+        format!("W{waiting} M{matched} ●{on_shift} {clock} "),
+        format!("{clock} "),
+    ]
+    .into_iter()
+    .find(|r| r.chars().count() < room)
+    .unwrap_or_default();
     let pad = (area.width as usize).saturating_sub(used + right.chars().count());
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::styled(right, t.style(Tone::Dim)));
@@ -92,24 +99,24 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
 
 fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let line = match (&app.toast, &app.alert) {
-        (Some(toast), _) => {
-            let (mark, tone) = match toast.kind {
-                ToastKind::Info => ("✓", Tone::Good),
-                ToastKind::Error => ("✗", Tone::Error),
-            };
-            Line::from(Span::styled(
-                format!(" {mark} {}", inert(&toast.text)),
-                t.style(tone),
-            ))
-        }
-        (None, Some(alert)) => Line::from(Span::styled(
-            format!(" 🔔 {alert}  (Esc dismisses)"),
+    let mut spans = Vec::new();
+    if let Some(toast) = &app.toast {
+        let (mark, tone) = match toast.kind {
+            ToastKind::Info => ("✓", Tone::Good),
+            ToastKind::Error => ("✗", Tone::Error),
+        };
+        spans.push(Span::styled(
+            format!(" {mark} {}", inert(&toast.text)),
+            t.style(tone),
+        ));
+    }
+    if let Some(alert) = &app.alert {
+        spans.push(Span::styled(
+            format!("  🔔 {alert} (Esc dismisses)"),
             t.style(Tone::Warn),
-        )),
-        (None, None) => Line::default(),
-    };
-    frame.render_widget(line, area);
+        ));
+    }
+    frame.render_widget(Line::from(spans), area);
 }
 
 /// The footer lists the keys of the current mode, from the same tables as the help.
@@ -143,8 +150,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let mut lines = Vec::new();
-    let mut section = |title: &str, scope: Scope| {
+    let section = |title: &str, scope: Scope, lines: &mut Vec<Line<'static>>| {
         let bindings = keymap::table(scope);
         if bindings.is_empty() {
             return;
@@ -153,24 +159,47 @@ fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
             title.to_string(),
             t.style(Tone::Title),
         )));
+        let mut panes_listed = false;
         for b in bindings {
+            // The five pane keys read better as one line.
+            let (label, help) = match b.op {
+                keymap::Op::GoPane(_) if panes_listed => continue,
+                keymap::Op::GoPane(_) => {
+                    panes_listed = true;
+                    ("1–5", "switch to pane")
+                }
+                _ => (b.label, b.help),
+            };
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<8}", b.label), t.style(Tone::Key)),
-                Span::raw(b.help),
+                Span::styled(format!("  {label:<7} "), t.style(Tone::Key)),
+                Span::raw(help),
             ]));
         }
     };
-    section("Everywhere (1–5 switch panes)", Scope::Global);
-    section(&format!("{} pane", app.pane.title()), Scope::Pane(app.pane));
+    let mut left = Vec::new();
+    section("Everywhere", Scope::Global, &mut left);
+    let mut right = Vec::new();
+    section(
+        &format!("{} pane", app.pane.title()),
+        Scope::Pane(app.pane),
+        &mut right,
+    );
     if app.pane == Pane::Intake {
-        section("Editing a field", Scope::Editing);
+        right.push(Line::default());
+        section("Editing a field", Scope::Editing, &mut right);
     }
-    let popup = centered(area, 60, area.height.saturating_sub(4));
+    let height = (left.len().max(right.len()) as u16 + 2).min(area.height.saturating_sub(2));
+    let popup = centered(area, 78, height);
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(" Help · Esc closes ")
         .title_style(t.style(Tone::Title));
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [l, r] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(inner);
+    frame.render_widget(Paragraph::new(left), l);
+    frame.render_widget(Paragraph::new(right), r);
 }
 
 fn render_confirm(app: &App, confirm: &Confirm, frame: &mut Frame<'_>, area: Rect) {

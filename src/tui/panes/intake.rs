@@ -263,14 +263,24 @@ fn preview(app: &App) -> Vec<Effect> {
     }
 }
 
+/// Sessions taken at the console get short ids a dispatcher can read out on the phone
+/// (`S-7F3A9C`); should one ever collide, the engine refuses it and the next try draws another.
+fn session_id() -> String {
+    let hex = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    format!("S-{}", &hex[..6])
+}
+
 fn submit(app: &mut App) -> Vec<Effect> {
     app.mode = Mode::Normal;
     app.intake.errors.clear();
     match app.intake.request() {
-        Ok(req) => vec![Effect::Run(Request {
-            command: Command::Intake(req),
-            purpose: Purpose::Submit,
-        })],
+        Ok(mut req) => {
+            req.id = Some(session_id());
+            vec![Effect::Run(Request {
+                command: Command::Intake(req),
+                purpose: Purpose::Submit,
+            })]
+        }
         Err((field, message)) => {
             app.intake.focus = index_of(&field);
             app.error(message.clone());
@@ -520,6 +530,8 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
             vec![Effect::Refresh]
         }
         Ok(_) => Vec::new(),
+        // A short console id collided with an existing session: draw another.
+        Err(e) if e.field.as_deref() == Some("id") => submit(app),
         Err(e) => {
             if let Some(field) = e.field.as_deref() {
                 let field = if field.starts_with("brands") {
@@ -721,7 +733,12 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let block = Block::bordered()
         .title(" Live preview ")
         .title_style(t.style(Tone::Title));
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
 }
 
 fn match_line(app: &App, m: &MatchView) -> Line<'static> {
@@ -783,9 +800,13 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
                     .iter()
                     .find(|m| m.mechanic == offer.mechanic)
                     .map_or(offer.mechanic.clone(), |m| m.name.clone());
+                let room = (area.width as usize)
+                    .saturating_sub(2 + 6 + 6 + 9)
+                    .clamp(8, 24);
+                let name: String = inert(&name).chars().take(room).collect();
                 let mut spans = vec![
                     tier_badge(t, Tier::of_score(offer.score)),
-                    Span::raw(format!(" {:>3}  {:<22} ", offer.score, inert(&name))),
+                    Span::raw(format!(" {:>3}  {name:<room$} ", offer.score)),
                 ];
                 match offer
                     .expires_at

@@ -13,7 +13,7 @@ use crate::tui::theme::Tone;
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let [figures, chart] =
-        Layout::horizontal([Constraint::Length(52), Constraint::Min(24)]).areas(area);
+        Layout::horizontal([Constraint::Length(58), Constraint::Min(24)]).areas(area);
     let Some(m) = &app.data.metrics else {
         let p = Paragraph::new(Span::styled("Loading figures…", t.style(Tone::Dim)));
         frame.render_widget(p.block(Block::bordered().title(" Metrics ")), area);
@@ -28,7 +28,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     };
     let row = |label: &str, value: String, mark: Span<'static>| {
         Line::from(vec![
-            Span::styled(format!("{label:<30}"), t.style(Tone::Dim)),
+            Span::styled(format!("{label:<33}"), t.style(Tone::Dim)),
             Span::raw(value),
             mark,
         ])

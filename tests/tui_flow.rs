@@ -1,0 +1,213 @@
+//! The console driven through `update` with real keys, on an in-memory database with the manual
+//! clock: whole flows, checked on the rendered screen and in the database.
+
+mod console;
+
+use console::Console;
+use pitwall::model::SessionStatus;
+
+#[test]
+fn intake_to_offers_to_accept() {
+    let mut c = Console::demo();
+    c.fill_intake(&[
+        ("Ava Chen", true),
+        ("ava@example.com", true),
+        ("416 555 0100", true),
+        ("", true),
+        ("ON", true),
+        ("Toronto", true),
+        ("M5V 3L9", true),
+        ("2019", true),
+        ("Honda", true),
+        ("Civic", true),
+        ("Check engine light is on", false),
+    ]);
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("Keywords  check engine light"), "{screen}");
+    assert!(screen.contains("[HIGH] 230  Daniel Okafor"), "{screen}");
+    c.ctrl('s');
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("Offered to (2 minutes to accept):"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Daniel Okafor") && screen.contains("2:00"),
+        "{screen}"
+    );
+    assert!(screen.contains("opens in 2:00"), "{screen}");
+
+    c.key('2');
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("● waiting") && screen.contains("Ava Chen"),
+        "{screen}"
+    );
+    assert!(screen.contains("› [HIGH]  230 Daniel Okafor"), "{screen}");
+    c.advance(30);
+    assert!(c.screen(120, 40).contains("1:30"));
+    c.key('l'); // the second offer
+    c.key('a');
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("accepted"), "{screen}");
+    let session = c.only_session();
+    assert_eq!(session.status, SessionStatus::Matched);
+    assert_eq!(session.matched_mechanic_id.as_deref(), Some("m-tor-03"));
+}
+
+#[test]
+fn a_countdown_expires_into_an_open_broadcast_anyone_can_take() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
+    c.key('2');
+    c.advance(100);
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("0:20 !"),
+        "urgent countdown carries a mark: {screen}"
+    );
+    c.advance(20);
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("expired (timeout)"), "{screen}");
+    assert!(screen.contains("OPEN to all"), "{screen}");
+    c.key('l');
+    c.key('l');
+    c.key('l'); // the broadcast row
+    c.key('a');
+    assert!(
+        c.screen(120, 40).contains("Who takes"),
+        "a picker asks who takes the broadcast"
+    );
+    c.key('j');
+    c.enter();
+    assert_eq!(c.only_session().status, SessionStatus::Matched);
+    assert!(c.screen(120, 40).contains("from the broadcast"));
+}
+
+#[test]
+fn all_offline_card_waitlist_and_clock_in_notification() {
+    let mut c = Console::demo();
+    c.brand_intake("Halifax", "B3H 1A1", "Volvo engine misfire", "Volvo");
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("All mechanics currently offline"),
+        "{screen}"
+    );
+    assert!(screen.contains("[b] Browse offline mechanics"));
+    assert!(screen.contains("[w] Join waitlist"));
+    assert!(screen.contains("[s] Schedule for later"));
+
+    c.key('s');
+    assert!(
+        c.screen(120, 40)
+            .contains("Scheduling is not available yet")
+    );
+
+    c.key('b');
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("› ○ off [HIGH]") && screen.contains("Siobhan MacNeil"),
+        "{screen}"
+    );
+    c.enter();
+    assert!(c.screen(120, 40).contains("Preferred mechanic set"));
+    assert_eq!(
+        c.only_session().preferred_mechanic_id.as_deref(),
+        Some("m-hfx-01")
+    );
+
+    c.key('w');
+    c.key('j');
+    c.key(' '); // sms too
+    c.enter();
+    assert!(c.screen(120, 40).contains("Joined the waitlist"));
+
+    c.key('3');
+    c.key('/');
+    c.type_text("siobhan");
+    c.enter();
+    c.key(' '); // clock in
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("Siobhan MacNeil clocked in"), "{screen}");
+    assert!(
+        screen.contains("🔔"),
+        "a visible cue for the notification: {screen}"
+    );
+    assert_eq!(c.bells, 1);
+
+    c.key('4');
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("✓ notified"), "{screen}");
+    assert!(
+        screen.contains("sms") && screen.contains("A mechanic is online now: Siobhan MacNeil"),
+        "{screen}"
+    );
+    // Her preferred-mechanic offer is live.
+    c.key('2');
+    assert!(c.screen(120, 40).contains("Siobhan MacNeil"));
+}
+
+#[test]
+fn field_errors_point_at_the_field_and_nothing_is_written() {
+    let mut c = Console::demo();
+    c.fill_intake(&[("Ava", true), ("not-an-email", false)]);
+    c.ctrl('s');
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("✗ Email"), "{screen}");
+    assert!(
+        screen.contains("must look like name@example.com"),
+        "{screen}"
+    );
+    assert!(c.sessions().is_empty());
+    c.fill_intake(&[]);
+}
+
+#[test]
+fn destructive_actions_ask_first_and_esc_backs_out() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "brakes");
+    c.key('2');
+    c.key('x');
+    assert!(c.screen(120, 40).contains("Cancel session"));
+    c.key('n');
+    assert_eq!(c.only_session().status, SessionStatus::Waiting);
+    c.key('x');
+    c.key('y');
+    assert_eq!(
+        c.sessions().len(),
+        0,
+        "a cancelled session leaves the live list"
+    );
+    c.key('?');
+    assert!(c.screen(120, 40).contains("Help · Esc closes"));
+    c.esc();
+    assert!(!c.screen(120, 40).contains("Help · Esc closes"));
+    assert!(!c.quit_requested());
+    c.key('q');
+    assert!(c.quit_requested());
+}
+
+#[test]
+fn customer_text_never_reaches_the_screen_with_control_characters() {
+    let mut c = Console::demo();
+    c.quick_intake(
+        "Toronto",
+        "M5V 3L9",
+        "brakes \u{1b}[2J\u{1b}]0;pwned\u{7} squeal",
+    );
+    c.key('2');
+    let screen = c.screen(120, 40);
+    assert!(
+        !screen.chars().any(|ch| ch.is_control() && ch != '\n'),
+        "{screen:?}"
+    );
+    assert!(screen.contains("brakes �[2J�]0;pwned� squeal"), "{screen}");
+}
+
+#[test]
+fn below_the_minimum_size_the_console_says_so() {
+    let mut c = Console::demo();
+    let screen = c.screen(60, 20);
+    assert!(screen.contains("Terminal too small"), "{screen}");
+    assert!(screen.contains("80×24"));
+}
