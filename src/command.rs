@@ -187,6 +187,21 @@ macro_rules! commands {
             /// Every command name of the protocol.
             pub const NAMES: &'static [&'static str] = &[$($name),+];
 
+            /// Commands that only read: a front end need not refresh its view after them.
+            pub fn is_read_only(&self) -> bool {
+                matches!(
+                    self,
+                    Command::Browse(_)
+                        | Command::Queue(_)
+                        | Command::Session(_)
+                        | Command::Waitlist(_)
+                        | Command::Notifications(_)
+                        | Command::Mechanics(_)
+                        | Command::Now(_)
+                        | Command::Report(_)
+                )
+            }
+
             pub fn name(&self) -> &'static str {
                 match self { $(Command::$variant(_) => $name),+ }
             }

@@ -14,7 +14,11 @@ fn snap(c: &mut Console, name: &str) {
     for (w, h) in SIZES {
         let screen = c.screen(w, h);
         insta::with_settings!({
-            filters => vec![(r"[0-9a-f]{8}-[0-9a-f]{1,4}[0-9a-f-]*", "<id>")],
+            filters => vec![
+                (r"S-[0-9A-F]{6}", "S-XXXXXX"),
+                // Measured, so different on every run.
+                (r"(Matcher p50 / p95 / max\s+)\S.*? ms", "$1<measured>"),
+            ],
             prepend_module_to_snapshot => false,
         }, {
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);

@@ -128,19 +128,33 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>> {
         .optional()
 }
 
-/// Sessions in any of `statuses`, newest first, at most `limit`.
+/// Sessions in any of `statuses`, newest first, at most `limit`, without their matching
+/// results. One indexed query per status
+/// (each reads at most `limit` rows in index order) merged here, rather than one query that
+/// would sort every session of those statuses.
 pub fn list_by_status(
     conn: &Connection,
     statuses: &[SessionStatus],
     limit: usize,
 ) -> rusqlite::Result<Vec<Session>> {
-    let wanted: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    // The matching results (most of a session's metadata) are left out: lists never show
+    // them, and the detail view loads its one session in full.
+    let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE status IN (SELECT value FROM json_each(?1)) \
-         ORDER BY created_at DESC, id DESC LIMIT ?2"
+        "SELECT {light} FROM sessions WHERE status = ?1 \
+         ORDER BY created_at DESC, rowid DESC LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![to_json(&wanted), limit as i64], from_row)?;
-    rows.collect()
+    let mut all = Vec::new();
+    for status in statuses {
+        let rows = stmt.query_map(params![status, limit as i64], from_row)?;
+        for row in rows {
+            all.push(row?);
+        }
+    }
+    // Stable: equal times keep the order of `statuses`, then insertion order.
+    all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    all.truncate(limit);
+    Ok(all)
 }
 
 /// Waiting sessions that named `mechanic` as their preferred mechanic.

@@ -89,6 +89,8 @@ pub enum Purpose {
     /// The intake form's live keyword and match preview.
     Preview,
     Submit,
+    /// The session detail overlay's full record.
+    Detail,
     /// Any other action; the text is the confirmation shown on success.
     Act(String),
 }
@@ -387,6 +389,17 @@ fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>)
             Vec::new()
         }
         Purpose::Submit => intake::submit_done(app, result),
+        Purpose::Detail => {
+            match result {
+                Ok(Outcome::Session(detail)) => {
+                    app.queues.detail = Some(detail.session);
+                    app.mode = Mode::Detail { scroll: 0 };
+                }
+                Ok(_) => {}
+                Err(e) => app.error(e.message),
+            }
+            Vec::new()
+        }
         Purpose::Act(text) => match result {
             Ok(outcome) => {
                 intake::act_done(app, &outcome);

@@ -30,7 +30,7 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
                 Effect::Bell => bell(),
                 Effect::Refresh => refresh = true,
                 Effect::Run(request) => {
-                    let writes = !matches!(request.command, crate::command::Command::Browse(_));
+                    let writes = !request.command.is_read_only();
                     let result = engine.execute(request.command);
                     refresh |= writes;
                     queue.push(Action::Done(request.purpose, result));

@@ -279,12 +279,16 @@ fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, 
 /// Everything about the selected session, with the full score breakdown of every match.
 fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let Some(row) = queues::selected(app) else {
+    let Some(detail) = &app.queues.detail else {
         return;
     };
-    let s = &row.session;
+    let s = &detail.session;
+    let intake = queues::visible(app)
+        .into_iter()
+        .find(|r| r.session.id == s.id)
+        .and_then(|r| r.intake.clone());
     let mut lines = Vec::new();
-    if let Some(i) = &row.intake {
+    if let Some(i) = &intake {
         lines.push(Line::from(vec![
             Span::styled("Customer  ", t.style(Tone::Dim)),
             Span::raw(format!(

@@ -20,6 +20,8 @@ pub struct QueuesState {
     pub selected: usize,
     pub offer: usize,
     pub filter: String,
+    /// The session shown in the detail overlay, loaded in full when it opens.
+    pub detail: Option<crate::engine::SessionDetail>,
 }
 
 /// Sessions passing the filter (id, customer, city, concern, status; any case).
@@ -96,7 +98,17 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::Left => app.queues.offer = app.queues.offer.saturating_sub(1),
         Op::Right => app.queues.offer += 1,
         Op::Filter => app.mode = Mode::Filter,
-        Op::Detail if selected(app).is_some() => app.mode = Mode::Detail { scroll: 0 },
+        Op::Detail => {
+            if let Some(row) = selected(app) {
+                let command = Command::Session(crate::command::IdRef {
+                    id: row.session.id.clone(),
+                });
+                return vec![Effect::Run(Request {
+                    command,
+                    purpose: Purpose::Detail,
+                })];
+            }
+        }
         Op::Accept => return accept(app),
         Op::Decline => {
             if let Some((row, offer)) = selected_offer(app) {
