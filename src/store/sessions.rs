@@ -152,7 +152,7 @@ pub fn list_by_status(
         }
     }
     // Stable: equal times keep the order of `statuses`, then insertion order.
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    all.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     all.truncate(limit);
     Ok(all)
 }
