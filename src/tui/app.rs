@@ -146,6 +146,8 @@ pub struct App {
     pub toast: Option<Toast>,
     /// A visible cue for something that arrived (notification, high-priority offer).
     pub alert: Option<String>,
+    /// When the toast or alert appeared; both fade after [`CUE_SECONDS`].
+    cue_at: Option<DateTime<Utc>>,
     pub bell: bool,
     pub intake: intake::IntakeState,
     pub queues: queues::QueuesState,
@@ -154,6 +156,9 @@ pub struct App {
     seen_notifications: Option<i64>,
     seen_offers: Option<HashSet<String>>,
 }
+
+/// Seconds a toast or alert stays on the status line.
+pub const CUE_SECONDS: i64 = 8;
 
 /// The smallest terminal the console lays out in.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
@@ -169,6 +174,7 @@ impl App {
             size: (120, 40),
             toast: None,
             alert: None,
+            cue_at: None,
             bell: true,
             intake: intake::IntakeState::default(),
             queues: queues::QueuesState::default(),
@@ -225,6 +231,14 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Clock(now) => {
             app.now = now;
+            if app
+                .cue_at
+                .is_some_and(|at| (now - at).num_seconds() >= CUE_SECONDS)
+            {
+                app.toast = None;
+                app.alert = None;
+                app.cue_at = None;
+            }
             Vec::new()
         }
         Action::Snapshot(snapshot) => absorb(app, *snapshot),
@@ -455,6 +469,7 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     }
     if !cues.is_empty() {
         app.alert = Some(cues.join(" · "));
+        app.cue_at = Some(app.now);
         if app.bell {
             effects.push(Effect::Bell);
         }

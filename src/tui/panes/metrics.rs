@@ -21,6 +21,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     };
     let pct = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.0}%", v * 100.0));
     let num = |v: Option<f64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v:.1}{unit}"));
+    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.3}"));
     let goal = |ok: Option<bool>| match ok {
         Some(true) => Span::styled(" ✓", t.style(Tone::Good)),
         Some(false) => Span::styled(" ✗ below goal", t.style(Tone::Warn)),
@@ -58,12 +59,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         ),
         Line::default(),
         row(
-            "Matcher p50 / p95 / max",
+            "Matcher ms, p50 / p95 / max",
             format!(
                 "{} / {} / {}",
-                num(m.matcher_latency_ms.p50, ""),
-                num(m.matcher_latency_ms.p95, ""),
-                num(m.matcher_latency_ms.max, " ms")
+                ms(m.matcher_latency_ms.p50),
+                ms(m.matcher_latency_ms.p95),
+                ms(m.matcher_latency_ms.max)
             ),
             Span::raw(""),
         ),

@@ -38,6 +38,17 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     Vec::new()
 }
 
+fn mechanic_name(app: &App, id: Option<&str>) -> String {
+    let Some(id) = id else { return String::new() };
+    let name = app
+        .data
+        .roster
+        .iter()
+        .find(|r| r.mechanic.id == id)
+        .map_or(id, |r| r.mechanic.name.as_str());
+    inert(name).into_owned()
+}
+
 fn time_left(app: &App, e: &crate::model::WaitlistEntry) -> String {
     if e.status != WaitlistStatus::Waiting {
         return String::new();
@@ -68,12 +79,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 Cell::from(inert(e.session_id.as_deref().unwrap_or("—")).into_owned()),
                 Cell::from(via.join("+")),
                 Cell::from(time_left(app, e)),
-                Cell::from(
-                    e.notified_mechanic_id
-                        .as_deref()
-                        .map(|m| inert(m).into_owned())
-                        .unwrap_or_default(),
-                ),
+                Cell::from(mechanic_name(app, e.notified_mechanic_id.as_deref())),
             ])
         })
         .collect();
