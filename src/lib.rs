@@ -4,6 +4,7 @@
 //! ([`matching`]) and an injected [`clock::Clock`]; two front ends drive it with the same
 //! [`command::Command`]s: the headless JSON-lines mode and the console.
 
+pub mod admin;
 pub mod clock;
 pub mod command;
 pub mod engine;

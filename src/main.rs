@@ -41,6 +41,17 @@ enum Cmd {
         #[arg(long)]
         start: Option<String>,
     },
+    /// Check the database: SQLite integrity and the domain invariants. Exit 1 on a violation.
+    Check {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent copy of the database to PATH (safe while consoles are running).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: PathBuf,
+    },
     /// Print the success metrics computed from the database.
     Report {
         /// JSON instead of text.
@@ -81,6 +92,17 @@ fn main() -> ExitCode {
         }) => headless(cli.db, script, clock, start),
         Some(Cmd::Report { json }) => {
             report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
+        }
+        Some(Cmd::Check { json }) => check(cli.db.unwrap_or_else(|| paths.database.clone()), json),
+        Some(Cmd::Backup { path }) => {
+            let db = cli.db.unwrap_or_else(|| paths.database.clone());
+            match pitwall::admin::backup(&db, &path) {
+                Ok(()) => {
+                    println!("backed up {} to {}", db.display(), path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
         }
         None => console(cli.db, &paths),
     }
@@ -126,6 +148,27 @@ fn headless(
         // Output closed (a coprocess went away): the commands it saw were all answered.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(1),
         Err(e) => fail(&format!("I/O error: {e}")),
+    }
+}
+
+fn check(db: PathBuf, json: bool) -> ExitCode {
+    match pitwall::admin::check(&db) {
+        Ok(report) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("plain data")
+                );
+            } else {
+                print!("{}", report.to_text());
+            }
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => fail(&e),
     }
 }
 

@@ -2,6 +2,7 @@
 //! in one transaction (`BEGIN IMMEDIATE` for writes) and calls the functions here with it.
 
 pub mod assignments;
+pub mod check;
 pub mod events;
 pub mod mechanics;
 mod migrate;
@@ -71,7 +72,7 @@ pub fn open(path: Option<&Path>) -> Result<Connection, OpenError> {
 }
 
 /// Creates a new database file readable by its owner only; customer data lives in it.
-fn create_private(path: &Path) {
+pub(crate) fn create_private(path: &Path) {
     if path.exists() {
         return;
     }

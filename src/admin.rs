@@ -1,0 +1,128 @@
+//! Operator commands: `pitwall check` (integrity and domain invariants) and `pitwall backup`
+//! (a consistent online copy through SQLite's backup API, safe while consoles are running).
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use rusqlite::backup::{Backup, StepResult};
+
+use crate::store::{self, check::Violation};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckReport {
+    pub integrity: Option<String>,
+    pub foreign_keys: Vec<String>,
+    pub violations: Vec<Violation>,
+    pub rules_checked: usize,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.integrity.is_none() && self.foreign_keys.is_empty() && self.violations.is_empty()
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        match &self.integrity {
+            None => out.push_str("✓ SQLite integrity check: ok\n"),
+            Some(problem) => out.push_str(&format!("✗ SQLite integrity check: {problem}\n")),
+        }
+        if self.foreign_keys.is_empty() {
+            out.push_str("✓ foreign keys: ok\n");
+        } else {
+            out.push_str(&format!(
+                "✗ foreign keys broken: {}\n",
+                self.foreign_keys.join(", ")
+            ));
+        }
+        for rule in store::check::rules() {
+            match self.violations.iter().find(|v| v.rule == rule) {
+                None => out.push_str(&format!("✓ {rule}\n")),
+                Some(v) => {
+                    let shown: Vec<String> = v
+                        .ids
+                        .iter()
+                        .take(10)
+                        .map(|id| crate::text::inert(id).into_owned())
+                        .collect();
+                    let more = if v.ids.len() > 10 {
+                        format!(" and {} more", v.ids.len() - 10)
+                    } else {
+                        String::new()
+                    };
+                    out.push_str(&format!("✗ {rule}: {}{more}\n", shown.join(", ")));
+                }
+            }
+        }
+        out.push_str(if self.ok() {
+            "All checks passed.\n"
+        } else {
+            "Problems found.\n"
+        });
+        out
+    }
+}
+
+/// Checks a database file without changing it (it is opened read-only).
+pub fn check(path: &Path) -> Result<CheckReport, String> {
+    if !path.exists() {
+        return Err(format!("no database at {}", path.display()));
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    conn.busy_timeout(store::BUSY_TIMEOUT)
+        .map_err(|e| e.to_string())?;
+    let run = || -> rusqlite::Result<CheckReport> {
+        // One read transaction: every rule sees the same moment, even with writers running.
+        conn.execute_batch("BEGIN")?;
+        let report = CheckReport {
+            integrity: store::check::integrity(&conn)?,
+            foreign_keys: store::check::foreign_keys(&conn)?,
+            violations: store::check::invariants(&conn)?,
+            rules_checked: store::check::rules().count(),
+        };
+        conn.execute_batch("COMMIT")?;
+        Ok(report)
+    };
+    run().map_err(|e| format!("cannot check {}: {e}", path.display()))
+}
+
+/// Copies a live database to `dest` (which must not exist yet) in one consistent step.
+pub fn backup(source: &Path, dest: &Path) -> Result<(), String> {
+    if !source.exists() {
+        return Err(format!("no database at {}", source.display()));
+    }
+    if dest.exists() {
+        return Err(format!(
+            "{} already exists; choose a new file",
+            dest.display()
+        ));
+    }
+    let src = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+    src.busy_timeout(store::BUSY_TIMEOUT)
+        .map_err(|e| e.to_string())?;
+    store::create_private(dest);
+    let result = (|| -> Result<(), String> {
+        let mut dst =
+            Connection::open(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+        let backup = Backup::new(&src, &mut dst).map_err(|e| e.to_string())?;
+        // All pages in one step: the copy is one snapshot of the source. Busy or locked means a
+        // writer holds the file for a moment; wait and try again.
+        for _ in 0..100 {
+            match backup.step(-1).map_err(|e| e.to_string())? {
+                StepResult::Done => return Ok(()),
+                StepResult::More | StepResult::Busy | StepResult::Locked => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        Err("the database stayed busy; try again".into())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    result
+}

@@ -1,0 +1,134 @@
+//! `pitwall check`: SQLite's own integrity check plus the domain invariants every engine
+//! operation must preserve. Each rule is one query returning the offending ids.
+
+use rusqlite::Connection;
+
+/// One broken invariant, with the rows that break it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub ids: Vec<String>,
+}
+
+/// (rule, query returning offending ids). Read together they are the invariants of SPEC §2–§6.
+const RULES: &[(&str, &str)] = &[
+    (
+        "every session has exactly one broadcast",
+        "SELECT s.id FROM sessions s WHERE (SELECT COUNT(*) FROM session_assignments a \
+         WHERE a.session_id = s.id AND a.match_type = 'broadcast') <> 1",
+    ),
+    (
+        "at most one accepted assignment per session",
+        "SELECT session_id FROM session_assignments WHERE status = 'accepted' \
+         GROUP BY session_id HAVING COUNT(*) > 1",
+    ),
+    (
+        "a matched or completed session has exactly one accepted assignment, by its mechanic",
+        "SELECT s.id FROM sessions s WHERE s.status IN ('matched', 'completed') AND ( \
+           s.matched_mechanic_id IS NULL OR s.matched_at IS NULL \
+           OR (SELECT COUNT(*) FROM session_assignments a WHERE a.session_id = s.id \
+               AND a.status = 'accepted' AND a.mechanic_id = s.matched_mechanic_id) <> 1)",
+    ),
+    (
+        "an accepted assignment belongs to a matched, completed or cancelled session",
+        "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
+         WHERE a.status = 'accepted' AND (s.status NOT IN ('matched', 'completed', 'cancelled') \
+           OR a.mechanic_id IS NULL OR a.accepted_at IS NULL)",
+    ),
+    (
+        "no live targeted offer on a session that is not waiting",
+        "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
+         WHERE a.match_type = 'targeted' AND ( \
+           (a.status = 'offered' AND s.status <> 'waiting') \
+           OR (a.status = 'queued' AND s.status <> 'pending'))",
+    ),
+    (
+        "no open broadcast on a session that is matched, completed or cancelled",
+        "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
+         WHERE a.match_type = 'broadcast' AND a.status IN ('queued', 'offered') \
+           AND s.status NOT IN ('pending', 'waiting')",
+    ),
+    (
+        "a live targeted offer has its mechanic, offer time and deadline",
+        "SELECT id FROM session_assignments WHERE match_type = 'targeted' AND status = 'offered' \
+         AND (mechanic_id IS NULL OR offered_at IS NULL OR expires_at IS NULL)",
+    ),
+    (
+        "an expired, declined or cancelled assignment records when and why it closed",
+        "SELECT id FROM session_assignments WHERE status IN ('expired', 'declined', 'cancelled') \
+         AND (closed_at IS NULL OR closed_reason IS NULL)",
+    ),
+    (
+        "a released session has its release time; a pending one has none",
+        "SELECT id FROM sessions WHERE (status IN ('waiting', 'matched', 'completed') \
+         AND released_at IS NULL) OR (status = 'pending' AND released_at IS NOT NULL)",
+    ),
+    (
+        "a notified waitlist entry records when and by whom",
+        "SELECT id FROM customer_waitlist WHERE status = 'notified' \
+         AND (notified_at IS NULL OR notified_mechanic_id IS NULL OR notified_at > expires_at)",
+    ),
+    (
+        "an entry that was never notified has no notification time",
+        "SELECT id FROM customer_waitlist WHERE status IN ('waiting', 'expired') \
+         AND (notified_at IS NOT NULL OR notified_mechanic_id IS NOT NULL)",
+    ),
+    (
+        "a waitlist entry expires 24 hours after it was made",
+        "SELECT id FROM customer_waitlist WHERE expires_at - created_at <> 86400000",
+    ),
+    (
+        "every notification belongs to a notified entry",
+        "SELECT CAST(n.id AS TEXT) FROM notifications n LEFT JOIN customer_waitlist w \
+         ON w.id = n.waitlist_id WHERE w.id IS NULL OR w.status <> 'notified'",
+    ),
+    (
+        "is_available mirrors currently_on_shift",
+        "SELECT id FROM mechanics WHERE is_available <> currently_on_shift",
+    ),
+];
+
+/// SQLite's integrity check: `None` when it says ok.
+pub fn integrity(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let lines: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(if lines == ["ok"] {
+        None
+    } else {
+        Some(lines.join("; "))
+    })
+}
+
+pub fn foreign_keys(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(format!(
+            "{} row {}",
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?
+        ))
+    })?;
+    rows.collect()
+}
+
+/// Every domain rule with the ids that break it; empty when all hold.
+pub fn invariants(conn: &Connection) -> rusqlite::Result<Vec<Violation>> {
+    let mut out = Vec::new();
+    for (rule, sql) in RULES {
+        let mut stmt = conn.prepare(sql)?;
+        let ids: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if !ids.is_empty() {
+            out.push(Violation { rule, ids });
+        }
+    }
+    Ok(out)
+}
+
+/// The rules checked, for the report.
+pub fn rules() -> impl Iterator<Item = &'static str> {
+    RULES.iter().map(|(rule, _)| *rule)
+}

@@ -1,0 +1,193 @@
+//! `pitwall check` finds broken invariants; `pitwall backup` copies a live database; schema
+//! versions from the future are refused and an empty file is migrated.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use pitwall::clock::Clock;
+use pitwall::engine::Engine;
+use serde_json::json;
+
+fn pitwall(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn file_engine(path: &std::path::Path) -> Engine {
+    Engine::open(Some(path), Clock::manual_default()).unwrap()
+}
+
+#[test]
+fn check_passes_on_a_busy_database_and_names_each_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let db_arg = db.to_str().unwrap();
+    {
+        let mut e = file_engine(&db);
+        roster(&mut e);
+        ok(&mut e, intake("S1", json!({})));
+        ok(
+            &mut e,
+            json!({"cmd": "accept", "session": "S1", "mechanic": "t1"}),
+        );
+        ok(&mut e, intake("S2", json!({})));
+        ok(
+            &mut e,
+            json!({"cmd": "join_waitlist", "id": "W1", "session": "S2"}),
+        );
+        ok(&mut e, json!({"cmd": "clock_in", "mechanic": "off"}));
+        ok(&mut e, json!({"cmd": "advance", "seconds": 200}));
+    }
+    let out = pitwall(&["check", "--db", db_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("All checks passed."));
+
+    // Break three invariants behind the engine's back.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE sessions SET matched_mechanic_id = 't2' WHERE id = 'S1';
+         DELETE FROM session_assignments WHERE id = 'S2.b';
+         UPDATE mechanics SET is_available = 1 - is_available WHERE id = 't3';",
+    )
+    .unwrap();
+    drop(conn);
+    let out = pitwall(&["check", "--db", db_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("✗ every session has exactly one broadcast: S2"),
+        "{text}"
+    );
+    assert!(text.contains("✗ a matched or completed session has exactly one accepted assignment, by its mechanic: S1"), "{text}");
+    assert!(
+        text.contains("✗ is_available mirrors currently_on_shift: t3"),
+        "{text}"
+    );
+    let json_out = pitwall(&["check", "--db", db_arg, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(v["violations"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn check_on_a_missing_file_cannot_start() {
+    let out = pitwall(&["check", "--db", "/nonexistent/p.db"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
+}
+
+#[test]
+fn a_database_from_a_newer_pitwall_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("future.db");
+    drop(file_engine(&db));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Engine::open(Some(&db), Clock::manual_default())
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("newer pitwall (schema version 99"),
+        "{err}"
+    );
+    let out = pitwall(&["headless", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("upgrade pitwall"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 99, "left as it was");
+}
+
+#[test]
+fn an_old_empty_file_is_migrated_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 0")
+        .unwrap();
+    let mut e = file_engine(&db);
+    ok(&mut e, mechanic("m", true, json!({})));
+    let v: i64 = e
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, pitwall::store::SCHEMA_VERSION);
+}
+
+#[test]
+fn backup_copies_a_database_while_another_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let script = dir.path().join("load.jsonl");
+    let mut lines = vec![r#"{"cmd":"load_seeds","path":"seeds/mechanics.json"}"#.to_string()];
+    for i in 0..3000 {
+        lines.push(format!(
+            r#"{{"cmd":"intake","id":"L{i}","customer":{{"name":"C","email":"c@example.com"}},"location":{{"country":"Canada","postal_code":"M5V 3L9"}},"concern":"brakes","payment_method":"free"}}"#
+        ));
+    }
+    std::fs::write(&script, lines.join("\n")).unwrap();
+    let mut writer = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args([
+            "headless",
+            "--db",
+            db.to_str().unwrap(),
+            "--script",
+            script.to_str().unwrap(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let copy = dir.path().join("copy.db");
+    let out = pitwall(&[
+        "backup",
+        copy.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    writer.wait().unwrap();
+    let check = pitwall(&["check", "--db", copy.to_str().unwrap()]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM mechanics", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 44);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // Never overwrites.
+    let again = pitwall(&[
+        "backup",
+        copy.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+}
