@@ -37,7 +37,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         nasty_text().prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
@@ -50,9 +51,26 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 const FIELD_NAMES: &[&str] = &[
-    "id", "session", "mechanic", "customer", "location", "concern", "payment_method", "brands",
-    "request_type", "notify_via", "seconds", "enabled", "rollout_percent", "path", "name",
-    "rating", "postal_code", "country", "preferred_mechanic", "urgent",
+    "id",
+    "session",
+    "mechanic",
+    "customer",
+    "location",
+    "concern",
+    "payment_method",
+    "brands",
+    "request_type",
+    "notify_via",
+    "seconds",
+    "enabled",
+    "rollout_percent",
+    "path",
+    "name",
+    "rating",
+    "postal_code",
+    "country",
+    "preferred_mechanic",
+    "urgent",
 ];
 
 fn command_object() -> impl Strategy<Value = Value> {

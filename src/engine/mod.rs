@@ -185,7 +185,7 @@ impl Ctx<'_> {
         self.tx
     }
 
-    /// The roster prepared for scoring, reloaded only when a mechanic changed since the last
+    /// The eligible roster prepared for scoring, reloaded only when a mechanic changed since the last
     /// load (in this process or another).
     fn roster(&mut self) -> rusqlite::Result<Arc<Vec<Candidate>>> {
         let generation = store::mechanics::roster_generation(self.tx)?;
@@ -193,7 +193,7 @@ impl Ctx<'_> {
             return Ok(Arc::clone(&r.candidates));
         }
         let candidates: Arc<Vec<Candidate>> = Arc::new(
-            store::mechanics::all(self.tx)?
+            store::mechanics::eligible(self.tx)?
                 .into_iter()
                 .map(Candidate::new)
                 .collect(),

@@ -139,16 +139,16 @@ pub fn decline(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Res
     Ok(n == 1)
 }
 
+pub const EXPIRE_DUE: &str = "UPDATE session_assignments SET status = 'expired', \
+    closed_reason = 'timeout', closed_at = expires_at \
+    WHERE status = 'offered' AND expires_at <= ?1 RETURNING id, session_id";
+
 /// Targeted offers past their deadline become `expired`; returns (assignment, session) pairs.
 pub fn expire_due(
     conn: &Connection,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE session_assignments SET status = 'expired', closed_reason = 'timeout', \
-         closed_at = expires_at WHERE status = 'offered' AND expires_at <= ?1 \
-         RETURNING id, session_id",
-    )?;
+    let mut stmt = conn.prepare_cached(EXPIRE_DUE)?;
     let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
     pairs.sort();
@@ -174,16 +174,18 @@ pub fn withdraw_targeted(
     Ok(pairs)
 }
 
+pub const ACTIVATE_DUE_BROADCASTS: &str = "UPDATE session_assignments \
+    SET status = 'offered', offered_at = ?1 \
+    WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 \
+    AND EXISTS (SELECT 1 FROM sessions s \
+        WHERE s.id = session_assignments.session_id AND s.status = 'waiting') RETURNING id";
+
 /// Held broadcasts of waiting sessions whose `active_from` has come become active.
 pub fn activate_due_broadcasts(
     conn: &Connection,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE session_assignments SET status = 'offered', offered_at = ?1 \
-         WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 \
-         AND session_id IN (SELECT id FROM sessions WHERE status = 'waiting') RETURNING id",
-    )?;
+    let mut stmt = conn.prepare_cached(ACTIVATE_DUE_BROADCASTS)?;
     let rows = stmt.query_map([to_millis(now)], |r| r.get(0))?;
     let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
     ids.sort();
@@ -231,35 +233,66 @@ pub fn release(
     Ok(())
 }
 
-/// A mechanic's targeted offers (live or held) and accepted sessions, on sessions still in play.
+/// A mechanic's live targeted offers and accepted sessions still in play, by the index on
+/// (mechanic_id, status).
+pub fn mine_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM session_assignments a WHERE mechanic_id = ?1 \
+         AND ((status = 'offered' AND match_type = 'targeted' AND expires_at > ?2) \
+              OR (status = 'accepted' AND EXISTS \
+                  (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'matched')))"
+    )
+}
+
+/// Queue order (SPEC §5): priority (high first), then newest first.
+fn queue_order(rows: &mut [Assignment]) {
+    let rank = |p: crate::model::Priority| match p {
+        crate::model::Priority::High => 0,
+        crate::model::Priority::Normal => 1,
+        crate::model::Priority::Low => 2,
+    };
+    rows.sort_by(|a, b| {
+        rank(a.priority)
+            .cmp(&rank(b.priority))
+            .then(b.created_at.cmp(&a.created_at))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
 pub fn mine(
     conn: &Connection,
     mechanic: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<Assignment>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM session_assignments a WHERE mechanic_id = ?1 \
-         AND ((status = 'offered' AND match_type = 'targeted' AND expires_at > ?2) \
-              OR (status = 'accepted' AND EXISTS \
-                  (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'matched'))) \
-         ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END, \
-                  created_at DESC, id"
-    ))?;
-    let rows = stmt.query_map(params![mechanic, to_millis(now)], from_row)?;
-    rows.collect()
+    let mut stmt = conn.prepare_cached(&mine_sql())?;
+    let mut rows: Vec<Assignment> = stmt
+        .query_map(params![mechanic, to_millis(now)], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    queue_order(&mut rows);
+    Ok(rows)
 }
 
-/// Broadcasts open at `now` on waiting sessions (activated, or due and not yet ticked).
+/// Broadcasts open at `now` on waiting sessions: activated ones, and held ones already due that
+/// no tick has opened yet — two halves, each served by its own partial index.
+pub fn open_broadcasts_sql() -> String {
+    let waiting =
+        "EXISTS (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'waiting')";
+    format!(
+        "SELECT {COLUMNS} FROM session_assignments a \
+         WHERE status = 'offered' AND match_type = 'broadcast' AND {waiting} \
+         UNION ALL \
+         SELECT {COLUMNS} FROM session_assignments a \
+         WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 AND {waiting}"
+    )
+}
+
 pub fn open_broadcasts(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Assignment>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM session_assignments a WHERE match_type = 'broadcast' \
-         AND (status = 'offered' OR (status = 'queued' AND active_from <= ?1)) \
-         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'waiting') \
-         ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END, \
-                  created_at DESC, id"
-    ))?;
-    let rows = stmt.query_map([to_millis(now)], from_row)?;
-    rows.collect()
+    let mut stmt = conn.prepare_cached(&open_broadcasts_sql())?;
+    let mut rows: Vec<Assignment> = stmt
+        .query_map([to_millis(now)], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    queue_order(&mut rows);
+    Ok(rows)
 }
 
 /// Assignments of many sessions in one query (the console's session list).

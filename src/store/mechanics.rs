@@ -101,6 +101,22 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Mechanic>> {
         .optional()
 }
 
+/// Mechanics who can accept sessions (approved, profile at least 80 % complete), by the
+/// `mechanics_eligible` index: the roster matching works on.
+pub fn eligible_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM mechanics \
+         WHERE account_status = 'approved' AND profile_completion_score >= {}",
+        crate::model::MIN_PROFILE_COMPLETION
+    )
+}
+
+pub fn eligible(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {
+    let mut stmt = conn.prepare_cached(&eligible_sql())?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
 /// The whole roster, by id.
 pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics ORDER BY id"))?;

@@ -118,3 +118,82 @@ pub(crate) fn json_list(text: Option<String>) -> rusqlite::Result<Vec<String>> {
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data always serialises")
 }
+
+#[cfg(test)]
+mod query_plans {
+    //! The hot queries must use their indexes: a schema change that turns one into a table
+    //! scan fails here, not in production at 100,000 sessions.
+
+    use super::*;
+
+    fn plan(conn: &Connection, sql: &str, params: usize) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Integer(0); params];
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join(" | ")
+    }
+
+    #[test]
+    fn hot_queries_use_their_indexes() {
+        let conn = open(None).unwrap();
+        let cases: Vec<(&str, String, usize, &[&str])> = vec![
+            (
+                "due expiries",
+                assignments::EXPIRE_DUE.to_string(),
+                1,
+                &["assignments_due"],
+            ),
+            (
+                "due broadcasts",
+                assignments::ACTIVATE_DUE_BROADCASTS.to_string(),
+                1,
+                &["assignments_broadcast_held"],
+            ),
+            (
+                "open broadcasts",
+                assignments::open_broadcasts_sql(),
+                1,
+                &["assignments_broadcast_open", "assignments_broadcast_held"],
+            ),
+            (
+                "a mechanic's queue",
+                assignments::mine_sql(),
+                2,
+                &["assignments_by_mechanic"],
+            ),
+            (
+                "eligible mechanics",
+                mechanics::eligible_sql(),
+                0,
+                &["mechanics_eligible"],
+            ),
+            (
+                "waitlist expiry",
+                waitlist::EXPIRE_DUE.to_string(),
+                1,
+                &["waitlist_waiting"],
+            ),
+        ];
+        for (name, sql, params, indexes) in cases {
+            let plan = plan(&conn, &sql, params);
+            for index in indexes {
+                assert!(
+                    plan.contains(index),
+                    "{name}: expected {index}, plan: {plan}"
+                );
+            }
+            // Walking a partial index end to end is fine (it holds only the rows in play);
+            // walking a table is not.
+            for step in plan.split(" | ") {
+                assert!(
+                    !step.starts_with("SCAN")
+                        || step.contains("USING INDEX")
+                        || step.contains("USING COVERING INDEX"),
+                    "{name} scans a table: {plan}"
+                );
+            }
+        }
+    }
+}

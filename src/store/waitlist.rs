@@ -97,11 +97,11 @@ pub fn mark_notified(
     Ok(n == 1)
 }
 
+pub const EXPIRE_DUE: &str = "UPDATE customer_waitlist SET status = 'expired' \
+    WHERE status = 'waiting' AND expires_at <= ?1 RETURNING id";
+
 pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE customer_waitlist SET status = 'expired' \
-         WHERE status = 'waiting' AND expires_at <= ?1 RETURNING id",
-    )?;
+    let mut stmt = conn.prepare_cached(EXPIRE_DUE)?;
     let rows = stmt.query_map([to_millis(now)], |r| r.get(0))?;
     let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
     ids.sort();
