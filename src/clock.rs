@@ -23,7 +23,7 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match self {
             Clock::System => from_millis(Utc::now().timestamp_millis()),
-            Clock::Manual(t) => *t,
+            Clock::Manual(t) => from_millis(t.timestamp_millis()),
         }
     }
 
@@ -55,8 +55,4 @@ pub fn from_millis(ms: i64) -> DateTime<Utc> {
 /// RFC 3339 UTC with a `Z`, fractional seconds only when there are any.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-pub fn rfc3339_millis(ms: i64) -> String {
-    rfc3339(from_millis(ms))
 }

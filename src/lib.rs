@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod clock;
 pub mod command;
+pub mod country;
 pub mod engine;
 pub mod error;
 pub mod headless;

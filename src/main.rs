@@ -204,17 +204,14 @@ fn console(db: Option<PathBuf>, paths: &pitwall::paths::Paths) -> ExitCode {
     }
     let _log_guard = pitwall::paths::start_file_logging(&paths.log_dir);
     let db = db.unwrap_or_else(|| paths.database.clone());
-    let first_run = !db.exists();
-    if first_run {
-        match Engine::open(Some(&db), Clock::System) {
-            Ok(mut engine) => {
-                if let Err(e) = engine.load_seeds(pitwall::DEMO_ROSTER) {
-                    return fail(&format!("cannot load the demo roster: {}", e.message));
-                }
-                tracing::info!(db = %db.display(), "created database with the demo roster");
-            }
-            Err(e) => return fail(&e.to_string()),
-        }
+    // A database nobody has used yet (no events at all) gets the demo roster, in one
+    // transaction; a crash before it committed simply seeds again next time.
+    match Engine::open(Some(&db), Clock::System).map(|mut e| e.seed_if_unused(pitwall::DEMO_ROSTER))
+    {
+        Ok(Ok(true)) => tracing::info!(db = %db.display(), "new database: loaded the demo roster"),
+        Ok(Ok(false)) => {}
+        Ok(Err(e)) => return fail(&format!("cannot load the demo roster: {}", e.message)),
+        Err(e) => return fail(&e.to_string()),
     }
     match pitwall::tui::run(&db) {
         Ok(()) => ExitCode::SUCCESS,

@@ -139,7 +139,8 @@ impl Mechanic {
     }
 
     /// The certification a customer is shown, read from the current fields first and the legacy
-    /// Red Seal fields as a fallback (SPEC §1 dual read). `None` when uncertified or expired.
+    /// Red Seal fields as a fallback (SPEC §1 dual read), also when the current one expired.
+    /// `None` when neither holds.
     pub fn certification(&self, today: NaiveDate) -> Option<Certification> {
         if let Some(kind) = self.certification_type {
             let valid = self.certification_expiry.is_none_or(|d| d >= today);
@@ -151,8 +152,8 @@ impl Mechanic {
                     legacy: false,
                 });
             }
-            return None;
         }
+        // SPEC §3: "certification_type set and not expired, *or* legacy red_seal_certified".
         if self.red_seal_certified {
             return Some(Certification {
                 label: certification_label(CertificationType::RedSeal),
@@ -284,10 +285,19 @@ pub struct Session {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
+/// The release gate (SPEC §4.7): the waiver signed, and for `paid` also the payment confirmed.
+pub fn gate_clear(waiver_signed: bool, method: PaymentMethod, payment_confirmed: bool) -> bool {
+    waiver_signed && (method != PaymentMethod::Paid || payment_confirmed)
+}
+
 impl Session {
-    /// Released sessions have their offers live (SPEC §4.7).
+    /// Released sessions have their offers live.
     pub fn gate_clear(&self) -> bool {
-        self.waiver_signed && (self.payment_method != PaymentMethod::Paid || self.payment_confirmed)
+        gate_clear(
+            self.waiver_signed,
+            self.payment_method,
+            self.payment_confirmed,
+        )
     }
 }
 

@@ -191,3 +191,16 @@ fn backup_copies_a_database_while_another_process_writes() {
     ]);
     assert_eq!(again.status.code(), Some(2));
 }
+
+#[test]
+fn a_negative_schema_version_is_refused_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("odd.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = -1")
+        .unwrap();
+    let out = pitwall(&["headless", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no pitwall ever wrote"));
+}

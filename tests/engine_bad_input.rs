@@ -331,3 +331,28 @@ fn customer_text_is_stored_as_given() {
         "brakes \u{FFFD}[31mRED\u{FFFD} and \u{FFFD}reversed"
     );
 }
+
+#[test]
+fn load_seeds_refuses_what_is_not_a_regular_file() {
+    let mut e = engine();
+    let err = refused(
+        &mut e,
+        json!({"cmd": "load_seeds", "path": "/dev/zero"}),
+        ErrorCode::InvalidInput,
+    );
+    assert_eq!(err.field.as_deref(), Some("path"));
+    let dir = tempfile::tempdir().unwrap();
+    refused(
+        &mut e,
+        json!({"cmd": "load_seeds", "path": dir.path()}),
+        ErrorCode::InvalidInput,
+    );
+    let file = dir.path().join("not-a-list.json");
+    std::fs::write(&file, r#"{"id": "x"}"#).unwrap();
+    let err = refused(
+        &mut e,
+        json!({"cmd": "load_seeds", "path": file}),
+        ErrorCode::InvalidInput,
+    );
+    assert_eq!(err.field.as_deref(), Some("path"));
+}

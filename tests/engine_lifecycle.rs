@@ -868,3 +868,67 @@ fn generated_ids_are_uuids_and_returned() {
     let out = ok(&mut e, i);
     assert!(uuid::Uuid::parse_str(out["session"]["id"].as_str().unwrap()).is_ok());
 }
+
+#[test]
+fn a_preferred_mechanic_who_clocked_in_while_the_session_was_held_is_offered_at_release() {
+    let mut e = engine();
+    ok(&mut e, mechanic("b", false, json!({})));
+    ok(&mut e, mechanic("a", true, json!({})));
+    ok(
+        &mut e,
+        intake(
+            "P1",
+            json!({"payment_method": "paid", "payment_confirmed": false, "preferred_mechanic": "b"}),
+        ),
+    );
+    assert_eq!(
+        ok(&mut e, json!({"cmd": "clock_in", "mechanic": "b"}))["offers"],
+        json!([]),
+        "held: nothing to offer yet"
+    );
+    ok(&mut e, json!({"cmd": "confirm_payment", "session": "P1"}));
+    let q = ok(&mut e, json!({"cmd": "queue", "mechanic": "b"}));
+    assert_eq!(ids(&q["mine"]), ["P1.t2"]);
+    assert_eq!(q["mine"][0]["seconds_left"], 120);
+    let s = ok(&mut e, json!({"cmd": "session", "id": "P1"}));
+    assert_eq!(
+        s["session"]["assignments"][2]["metadata"]["reason"],
+        "preferred_mechanic"
+    );
+}
+
+#[test]
+fn an_expired_certification_falls_back_to_the_legacy_red_seal() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        mechanic(
+            "d",
+            true,
+            json!({"certification_type": "ase", "certification_expiry": "2020-01-01", "red_seal_certified": true}),
+        ),
+    );
+    ok(
+        &mut e,
+        mechanic(
+            "x",
+            true,
+            json!({"certification_type": "ase", "certification_expiry": "2020-01-01"}),
+        ),
+    );
+    let out = ok(&mut e, intake("S1", json!({})));
+    let certified = |id: &str| {
+        out["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["mechanic"] == id)
+            .unwrap()["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["reason"] == "Professionally Certified")
+    };
+    assert!(certified("d"));
+    assert!(!certified("x"));
+}

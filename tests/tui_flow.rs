@@ -211,3 +211,39 @@ fn below_the_minimum_size_the_console_says_so() {
     assert!(screen.contains("Terminal too small"), "{screen}");
     assert!(screen.contains("80×24"));
 }
+
+#[test]
+fn acting_on_a_session_elsewhere_leaves_the_intake_result_alone() {
+    let mut c = Console::demo();
+    c.key('1');
+    c.app.intake.set("customer.name", "Held Customer");
+    c.app.intake.set("customer.email", "held@example.com");
+    c.app.intake.set("location.postal_code", "M5V 3L9");
+    c.app.intake.set("concern", "brakes");
+    c.app.intake.set("waiver_signed", "no");
+    c.ctrl('s');
+    assert!(
+        c.screen(120, 40)
+            .contains("Held until the waiver / payment clears")
+    );
+    assert_eq!(
+        c.app.intake.get("customer.name"),
+        "",
+        "the form starts over after a submit"
+    );
+    c.key('2');
+    c.key('w');
+    c.key('1');
+    let screen = c.screen(120, 40);
+    assert!(
+        !screen.contains("Preferred mechanic set")
+            && !screen.contains("All mechanics currently offline"),
+        "{screen}"
+    );
+    c.ctrl('s');
+    assert_eq!(
+        c.sessions().len(),
+        1,
+        "a second ^S on the empty form files nothing"
+    );
+}

@@ -292,8 +292,11 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         tracing::error!(session = %intake.id, %reason, "matching failed; falling back to broadcast");
     }
 
-    let release =
-        req.waiver_signed && (valid.payment_method != PaymentMethod::Paid || req.payment_confirmed);
+    let release = crate::model::gate_clear(
+        req.waiver_signed,
+        valid.payment_method,
+        req.payment_confirmed,
+    );
     let matches = ranking
         .as_ref()
         .map(|r| views(&criteria, &r.top))
@@ -344,6 +347,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
 
     // Targeted offers: the best three on shift, plus a preferred mechanic who is on shift and
     // eligible. Nothing targeted when matching failed: the session falls back to broadcast.
+    let mut added_preferred: Option<usize> = None;
     let mut chosen: Vec<Match<'_>> = ranking
         .as_ref()
         .map(|r| r.top_on_shift.clone())
@@ -356,12 +360,17 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
             && c.on_shift()
             && matching::is_eligible(&criteria, c)
         {
+            added_preferred = Some(chosen.len());
             chosen.push(matching::score(&criteria, c));
         }
     }
     let mut targeted = Vec::with_capacity(chosen.len());
     for (i, m) in chosen.iter().enumerate() {
-        let assignment = targeted_offer(&session.id, i + 1, &criteria, m, release, now);
+        let mut assignment = targeted_offer(&session.id, i + 1, &criteria, m, release, now);
+        if added_preferred == Some(i) {
+            // Not among the best three on shift: there because the customer asked for him.
+            assignment.metadata["reason"] = json!("preferred_mechanic");
+        }
         store::assignments::insert(ctx.conn(), &assignment)?;
         ctx.event(
             "offer_created",

@@ -1,7 +1,5 @@
 //! The roster: adding mechanics, loading seeds, and clocking in and out.
 
-use std::path::Path;
-
 use super::validate::{self, MAX_NAME, MAX_SHORT_TEXT};
 use super::{Ctx, Engine, invalid_state};
 use crate::command::AddMechanic;
@@ -28,49 +26,59 @@ impl Engine {
 
     /// Loads a JSON array of `add_mechanic` objects, all or nothing.
     pub fn load_seeds_file(&mut self, path: &str) -> DispatchResult<CountOutcome> {
-        let file = Path::new(path);
-        let size = std::fs::metadata(file)
-            .map_err(|e| {
-                DispatchError::new(
-                    ErrorCode::NotFound,
-                    format!("Cannot read seed file {path}: {e}."),
-                )
-                .with_field("path")
-            })?
-            .len();
-        if size > MAX_SEED_BYTES {
+        use std::io::Read;
+        let cannot = |e: std::io::Error| {
+            DispatchError::new(
+                ErrorCode::NotFound,
+                format!("Cannot read seed file {path}: {e}."),
+            )
+            .with_field("path")
+        };
+        let meta = std::fs::metadata(path).map_err(cannot)?;
+        // Only regular files: a device or a pipe could be endless or block forever.
+        if !meta.is_file() {
             return Err(DispatchError::invalid(
                 "path",
-                format!("The seed file is {size} bytes; the limit is {MAX_SEED_BYTES}."),
+                format!("{path} is not a regular file."),
             ));
         }
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            DispatchError::invalid("path", format!("Cannot read seed file {path}: {e}."))
-        })?;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .map_err(cannot)?
+            .take(MAX_SEED_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                DispatchError::invalid("path", format!("Cannot read seed file {path}: {e}."))
+            })?;
+        if text.len() as u64 > MAX_SEED_BYTES {
+            return Err(DispatchError::invalid(
+                "path",
+                format!("The seed file is larger than the {MAX_SEED_BYTES}-byte limit."),
+            ));
+        }
         self.load_seeds(&text)
     }
 
     /// Loads seeds from JSON text (the console embeds the demo roster this way).
     pub fn load_seeds(&mut self, json: &str) -> DispatchResult<CountOutcome> {
-        let mut de = serde_json::Deserializer::from_str(json);
-        let seeds: Vec<AddMechanic> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            DispatchError::invalid(
-                e.path().to_string(),
-                format!(
-                    "The seed file is not a list of mechanics: {} at {}.",
-                    e.inner(),
-                    e.path()
-                ),
-            )
-        })?;
+        let seeds = parse_seeds(json)?;
         let count = seeds.len();
-        self.write(|ctx| {
-            for (i, seed) in seeds.into_iter().enumerate() {
-                add(ctx, seed, &format!("[{i}]."))?;
-            }
-            Ok(())
-        })?;
+        self.write(|ctx| add_all(ctx, seeds))?;
         Ok(CountOutcome { count })
+    }
+
+    /// Loads seeds only into a database nobody has used yet, deciding and loading in one write
+    /// transaction, so two consoles starting together on a new file seed it once. True when it
+    /// loaded them.
+    pub fn seed_if_unused(&mut self, json: &str) -> DispatchResult<bool> {
+        let seeds = parse_seeds(json)?;
+        self.write(|ctx| {
+            if !store::events::none_yet(ctx.conn())? {
+                return Ok(false);
+            }
+            add_all(ctx, seeds)?;
+            Ok(true)
+        })
     }
 
     pub fn mechanics(&mut self) -> DispatchResult<MechanicsOutcome> {
@@ -152,6 +160,28 @@ impl Engine {
             })
         })
     }
+}
+
+fn parse_seeds(json: &str) -> DispatchResult<Vec<AddMechanic>> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let at = e.path().to_string();
+        DispatchError::invalid(
+            if at == "." { "path".to_string() } else { at },
+            format!(
+                "The seed file is not a list of mechanics: {} at {}.",
+                e.inner(),
+                e.path()
+            ),
+        )
+    })
+}
+
+fn add_all(ctx: &mut Ctx<'_>, seeds: Vec<AddMechanic>) -> DispatchResult<()> {
+    for (i, seed) in seeds.into_iter().enumerate() {
+        add(ctx, seed, &format!("[{i}]."))?;
+    }
+    Ok(())
 }
 
 /// Validates and inserts one mechanic; `prefix` locates the record in a seed file.

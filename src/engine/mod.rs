@@ -138,8 +138,10 @@ impl Engine {
         behavior: TransactionBehavior,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
     ) -> DispatchResult<T> {
-        let now = self.clock.now();
         let tx = begin(&mut self.conn, behavior)?;
+        // Read the clock once the lock is held: a command that waited for another process is
+        // judged at the moment it runs, not the moment it asked.
+        let now = self.clock.now();
         let mut ctx = Ctx {
             tx: &tx,
             now,

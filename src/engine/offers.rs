@@ -291,6 +291,23 @@ impl Ctx<'_> {
     /// who clocked out meanwhile were already withdrawn by their clock-out.
     fn release(&mut self, session: &Session) -> DispatchResult<()> {
         let now = self.now;
+        // A preferred mechanic who came on shift while the session was held gets his offer now
+        // (SPEC §4.4): clock-in only offers waiting sessions. Queued now, live with the rest below.
+        if let Some(preferred) = session.preferred_mechanic_id.as_deref() {
+            let has_offer = store::assignments::for_session(self.conn(), &session.id)?
+                .iter()
+                .any(|a| {
+                    a.mechanic_id.as_deref() == Some(preferred)
+                        && a.match_type == MatchType::Targeted
+                        && a.status == AssignmentStatus::Queued
+                });
+            if let Some(m) = store::mechanics::get(self.conn(), preferred)?
+                && m.currently_on_shift
+                && !has_offer
+            {
+                self.offer_to_held(session, &m)?;
+            }
+        }
         let live = store::assignments::for_session(self.conn(), &session.id)?
             .iter()
             .any(|a| a.match_type == MatchType::Targeted && a.status == AssignmentStatus::Queued);
@@ -511,12 +528,30 @@ impl Ctx<'_> {
         Ok(offers)
     }
 
+    /// A held (queued) targeted offer on a pending session; `release` starts its clock.
+    fn offer_to_held(
+        &mut self,
+        session: &Session,
+        mechanic: &Mechanic,
+    ) -> DispatchResult<Option<String>> {
+        self.make_offer(session, mechanic, false)
+    }
+
     /// A fresh two-minute targeted offer of a waiting session to one mechanic, unless he is not
     /// eligible for it or already holds a live one.
     fn offer_to(
         &mut self,
         session: &Session,
         mechanic: &Mechanic,
+    ) -> DispatchResult<Option<String>> {
+        self.make_offer(session, mechanic, true)
+    }
+
+    fn make_offer(
+        &mut self,
+        session: &Session,
+        mechanic: &Mechanic,
+        live: bool,
     ) -> DispatchResult<Option<String>> {
         let now = self.now;
         let criteria = session_criteria(session, now);
@@ -537,7 +572,7 @@ impl Ctx<'_> {
             .count()
             + 1;
         let scored = matching::score(&criteria, &candidate);
-        let mut offer = targeted_offer(&session.id, n, &criteria, &scored, true, now);
+        let mut offer = targeted_offer(&session.id, n, &criteria, &scored, live, now);
         offer.metadata["reason"] = serde_json::json!("preferred_mechanic");
         debug_assert_eq!(offer.id, targeted_id(&session.id, n));
         store::assignments::insert(self.conn(), &offer)?;

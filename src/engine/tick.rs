@@ -2,8 +2,6 @@
 //! second by the console and on `advance` / `tick` in headless mode; idempotent, so two
 //! processes ticking the same database do no harm.
 
-use chrono::Duration;
-
 use super::{Ctx, Engine, invalid_state};
 use crate::clock::rfc3339;
 use crate::command::SetFlag;
@@ -69,24 +67,6 @@ impl Engine {
     pub fn report(&mut self) -> DispatchResult<Metrics> {
         self.read(|ctx| Ok(Metrics::from_figures(&store::report::figures(ctx.conn())?)))
     }
-
-    /// Seconds until the earliest pending deadline (offer expiry, broadcast opening, waitlist
-    /// expiry), so a front end can sleep instead of polling.
-    pub fn next_deadline(&mut self) -> DispatchResult<Option<Duration>> {
-        let now = self.now();
-        self.read(|ctx| {
-            let next: Option<i64> = ctx.conn().query_row(
-                "SELECT MIN(t) FROM ( \
-                   SELECT MIN(expires_at) AS t FROM session_assignments WHERE status = 'offered' \
-                   UNION ALL SELECT MIN(active_from) FROM session_assignments \
-                     WHERE status = 'queued' AND match_type = 'broadcast' \
-                   UNION ALL SELECT MIN(expires_at) FROM customer_waitlist WHERE status = 'waiting')",
-                [],
-                |r| r.get(0),
-            )?;
-            Ok(next.map(|t| crate::clock::from_millis(t) - now))
-        })
-    }
 }
 
 fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
@@ -113,10 +93,11 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
             out.activated.push(id);
         }
     }
-    for id in store::assignments::activate_due_broadcasts(ctx.conn(), now)? {
+    for (id, session) in store::assignments::activate_due_broadcasts(ctx.conn(), now)? {
         ctx.event(
             "broadcast_activated",
             Subject {
+                session: Some(&session),
                 assignment: Some(&id),
                 ..Default::default()
             },

@@ -22,10 +22,10 @@ pub fn id(field: &str, value: &str) -> DispatchResult<()> {
             format!("The {field} must be 1 to {MAX_ID} characters long."),
         ));
     }
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if crate::text::has_control(value) {
         return Err(DispatchError::invalid(
             field,
-            format!("The {field} may hold only printable characters without spaces."),
+            format!("The {field} may hold only printable characters."),
         ));
     }
     Ok(())
@@ -127,15 +127,9 @@ pub enum PostalRule {
 }
 
 pub fn postal_rule(country: &str) -> PostalRule {
-    let key: String = country
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter(|c| !matches!(c, '.' | ' '))
-        .collect();
-    match key.as_str() {
-        "ca" | "can" | "canada" => PostalRule::Canada,
-        "us" | "usa" | "unitedstates" | "unitedstatesofamerica" => PostalRule::UnitedStates,
+    match crate::country::Country::parse(country) {
+        Some(crate::country::Country::Canada) => PostalRule::Canada,
+        Some(crate::country::Country::UnitedStates) => PostalRule::UnitedStates,
         _ => PostalRule::Other,
     }
 }

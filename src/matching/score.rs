@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 
 use chrono::NaiveDate;
 
+use crate::country::{Country, postal_prefix};
 use crate::model::{Mechanic, RequestType};
 
 /// What an intake asks for, prepared once per intake so scoring each mechanic is cheap.
@@ -109,60 +110,6 @@ impl Candidate {
     pub fn on_shift(&self) -> bool {
         self.mechanic.currently_on_shift
     }
-}
-
-/// Normalised country: common spellings and codes of Canada and the US fold together.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Country {
-    Canada,
-    UnitedStates,
-    Other(String),
-}
-
-impl Country {
-    fn parse(raw: &str) -> Option<Country> {
-        let key: String = raw
-            .trim()
-            .to_lowercase()
-            .chars()
-            .filter(|c| !matches!(c, '.' | ' '))
-            .collect();
-        match key.as_str() {
-            "" => None,
-            "ca" | "can" | "canada" => Some(Country::Canada),
-            "us" | "usa" | "unitedstates" | "unitedstatesofamerica" => Some(Country::UnitedStates),
-            _ => Some(Country::Other(raw.trim().to_string())),
-        }
-    }
-
-    fn display(&self) -> &str {
-        match self {
-            Country::Canada => "Canada",
-            Country::UnitedStates => "United States",
-            Country::Other(name) => name,
-        }
-    }
-
-    fn same_as(&self, other: &Country) -> bool {
-        match (self, other) {
-            (Country::Other(a), Country::Other(b)) => a.eq_ignore_ascii_case(b),
-            (a, b) => a == b,
-        }
-    }
-}
-
-/// Canada: the FSA (first three characters); US: the first three digits; elsewhere the first
-/// three characters. Spaces ignored, upper-cased.
-fn postal_prefix(country: &Country, code: &str) -> Option<String> {
-    let cleaned = code
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase());
-    let prefix: String = match country {
-        Country::UnitedStates => cleaned.filter(char::is_ascii_digit).take(3).collect(),
-        _ => cleaned.take(3).collect(),
-    };
-    (!prefix.is_empty()).then_some(prefix)
 }
 
 fn nonempty_lower(s: Option<&str>) -> Option<String> {

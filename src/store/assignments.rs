@@ -65,14 +65,6 @@ pub fn insert(conn: &Connection, a: &Assignment) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Assignment>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM session_assignments WHERE id = ?1"
-    ))?
-    .query_row([id], from_row)
-    .optional()
-}
-
 /// A session's assignments in the order they were made.
 pub fn for_session(conn: &Connection, session: &str) -> rusqlite::Result<Vec<Assignment>> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -80,11 +72,6 @@ pub fn for_session(conn: &Connection, session: &str) -> rusqlite::Result<Vec<Ass
     ))?;
     let rows = stmt.query_map([session], from_row)?;
     rows.collect()
-}
-
-pub fn count_for_session(conn: &Connection, session: &str) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1")?
-        .query_row([session], |r| r.get(0))
 }
 
 /// The accepting transaction's one write that matters: false when the row was no longer open,
@@ -178,18 +165,19 @@ pub const ACTIVATE_DUE_BROADCASTS: &str = "UPDATE session_assignments \
     SET status = 'offered', offered_at = ?1 \
     WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 \
     AND EXISTS (SELECT 1 FROM sessions s \
-        WHERE s.id = session_assignments.session_id AND s.status = 'waiting') RETURNING id";
+        WHERE s.id = session_assignments.session_id AND s.status = 'waiting') \
+    RETURNING id, session_id";
 
 /// Held broadcasts of waiting sessions whose `active_from` has come become active.
 pub fn activate_due_broadcasts(
     conn: &Connection,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<String>> {
+) -> rusqlite::Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(ACTIVATE_DUE_BROADCASTS)?;
-    let rows = stmt.query_map([to_millis(now)], |r| r.get(0))?;
-    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
-    ids.sort();
-    Ok(ids)
+    let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    pairs.sort();
+    Ok(pairs)
 }
 
 /// Activates a waiting session's held broadcast at once when no targeted offer of it is live
@@ -233,7 +221,8 @@ pub fn release(
     Ok(())
 }
 
-/// A mechanic's live targeted offers and accepted sessions still in play, by the index on
+/// A mechanic's live targeted offers and accepted sessions still in play (held offers of
+/// unreleased sessions are not shown: their clocks have not started), by the index on
 /// (mechanic_id, status).
 pub fn mine_sql() -> String {
     format!(

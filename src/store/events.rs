@@ -38,6 +38,13 @@ pub fn record(
     Ok(())
 }
 
+/// True when nothing was ever recorded: a database no one has used yet.
+pub fn none_yet(conn: &Connection) -> rusqlite::Result<bool> {
+    Ok(!conn
+        .prepare_cached("SELECT 1 FROM events LIMIT 1")?
+        .exists([])?)
+}
+
 /// (kind, session, mechanic, assignment) of every event, oldest first; for tests and audits.
 pub type EventRow = (String, Option<String>, Option<String>, Option<String>);
 

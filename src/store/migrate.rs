@@ -21,6 +21,12 @@ pub fn migrate(conn: &Connection, label: &str) -> Result<(), OpenError> {
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(setup)?;
+    if found < 0 {
+        return Err(OpenError::UnknownVersion {
+            path: label.to_string(),
+            found,
+        });
+    }
     if found > SCHEMA_VERSION {
         return Err(OpenError::TooNew {
             path: label.to_string(),

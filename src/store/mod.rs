@@ -36,6 +36,10 @@ pub enum OpenError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "database {path} has schema version {found}, which no pitwall ever wrote; is it a pitwall database?"
+    )]
+    UnknownVersion { path: String, found: i64 },
     #[error("cannot prepare database {path}: {source}")]
     Setup {
         path: String,

@@ -33,30 +33,34 @@ pub fn insert_intake(conn: &Connection, i: &Intake) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn get_intake(conn: &Connection, id: &str) -> rusqlite::Result<Option<Intake>> {
-    conn.prepare_cached(
-        "SELECT id, customer_name, customer_email, customer_phone, location_country, \
-         location_province, location_city, location_postal_code, vehicle_year, vehicle_make, \
-         vehicle_model, vehicle_vin, concern, created_at FROM intakes WHERE id = ?1",
-    )?
-    .query_row([id], |r| {
-        Ok(Intake {
-            id: r.get(0)?,
-            customer_name: r.get(1)?,
-            customer_email: r.get(2)?,
-            customer_phone: r.get(3)?,
-            country: r.get(4)?,
-            province: r.get(5)?,
-            city: r.get(6)?,
-            postal_code: r.get(7)?,
-            vehicle_year: r.get(8)?,
-            vehicle_make: r.get(9)?,
-            vehicle_model: r.get(10)?,
-            vehicle_vin: r.get(11)?,
-            concern: r.get(12)?,
-            created_at: from_millis(r.get(13)?),
-        })
+const INTAKE_COLUMNS: &str = "id, customer_name, customer_email, customer_phone, \
+    location_country, location_province, location_city, location_postal_code, vehicle_year, \
+    vehicle_make, vehicle_model, vehicle_vin, concern, created_at";
+
+fn intake_from_row(r: &Row<'_>) -> rusqlite::Result<Intake> {
+    Ok(Intake {
+        id: r.get(0)?,
+        customer_name: r.get(1)?,
+        customer_email: r.get(2)?,
+        customer_phone: r.get(3)?,
+        country: r.get(4)?,
+        province: r.get(5)?,
+        city: r.get(6)?,
+        postal_code: r.get(7)?,
+        vehicle_year: r.get(8)?,
+        vehicle_make: r.get(9)?,
+        vehicle_model: r.get(10)?,
+        vehicle_vin: r.get(11)?,
+        concern: r.get(12)?,
+        created_at: from_millis(r.get(13)?),
     })
+}
+
+pub fn get_intake(conn: &Connection, id: &str) -> rusqlite::Result<Option<Intake>> {
+    conn.prepare_cached(&format!(
+        "SELECT {INTAKE_COLUMNS} FROM intakes WHERE id = ?1"
+    ))?
+    .query_row([id], intake_from_row)
     .optional()
 }
 
@@ -228,29 +232,9 @@ pub fn count_by_status(conn: &Connection) -> rusqlite::Result<Vec<(SessionStatus
 
 /// Intakes of many sessions in one query.
 pub fn intakes_for(conn: &Connection, ids: &[&str]) -> rusqlite::Result<Vec<Intake>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, customer_name, customer_email, customer_phone, location_country, \
-         location_province, location_city, location_postal_code, vehicle_year, vehicle_make, \
-         vehicle_model, vehicle_vin, concern, created_at FROM intakes \
-         WHERE id IN (SELECT value FROM json_each(?1))",
-    )?;
-    let rows = stmt.query_map([to_json(&ids)], |r| {
-        Ok(Intake {
-            id: r.get(0)?,
-            customer_name: r.get(1)?,
-            customer_email: r.get(2)?,
-            customer_phone: r.get(3)?,
-            country: r.get(4)?,
-            province: r.get(5)?,
-            city: r.get(6)?,
-            postal_code: r.get(7)?,
-            vehicle_year: r.get(8)?,
-            vehicle_make: r.get(9)?,
-            vehicle_model: r.get(10)?,
-            vehicle_vin: r.get(11)?,
-            concern: r.get(12)?,
-            created_at: from_millis(r.get(13)?),
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INTAKE_COLUMNS} FROM intakes WHERE id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let rows = stmt.query_map([to_json(&ids)], intake_from_row)?;
     rows.collect()
 }

@@ -91,6 +91,9 @@ pub enum Purpose {
     Submit,
     /// The session detail overlay's full record.
     Detail,
+    /// A choice on the offline card (preferred mechanic, waitlist); the text is the note shown
+    /// on the card and in the status line.
+    OfflineChoice(String),
     /// Any other action; the text is the confirmation shown on success.
     Act(String),
 }
@@ -322,9 +325,14 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// Esc in normal mode: first it dismisses the status line's cue, then it backs out of what the
+/// pane shows.
 fn back_out(app: &mut App) -> Vec<Effect> {
-    app.alert = None;
-    app.toast = None;
+    if app.alert.is_some() || app.toast.is_some() {
+        app.alert = None;
+        app.toast = None;
+        return Vec::new();
+    }
     if app.pane == Pane::Intake {
         intake::back(app);
     }
@@ -414,9 +422,14 @@ fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>)
             }
             Vec::new()
         }
+        Purpose::OfflineChoice(text) => {
+            if result.is_ok() {
+                intake::offline_choice_done(app, &text);
+            }
+            done(app, Purpose::Act(text), result)
+        }
         Purpose::Act(text) => match result {
-            Ok(outcome) => {
-                intake::act_done(app, &outcome);
+            Ok(_) => {
                 app.info(text);
                 vec![Effect::Refresh]
             }

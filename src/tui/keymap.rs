@@ -297,11 +297,7 @@ pub fn table(scope: Scope) -> &'static [Binding] {
 /// The op a key asks for within the given scopes, first match wins.
 pub fn lookup(scopes: &[Scope], key: &KeyEvent) -> Option<Op> {
     let pressed = Key {
-        code: match key.code {
-            // Some terminals report Shift+letter as an uppercase char with SHIFT set.
-            KeyCode::Char(c) => KeyCode::Char(c),
-            other => other,
-        },
+        code: key.code,
         ctrl: key.modifiers.contains(KeyModifiers::CONTROL),
     };
     scopes

@@ -119,22 +119,50 @@ fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Line::from(spans), area);
 }
 
-/// The footer lists the keys of the current mode, from the same tables as the help.
+/// The footer lists the keys of the current mode, from the same tables as the help. The
+/// everywhere-keys (help, quit) sit at the right and are never cut; the pane's keys fill the
+/// rest, as many as fit.
 fn render_footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let mut spans = Vec::new();
+    let spans_of = |scope: Scope| -> Vec<Vec<Span<'static>>> {
+        keymap::table(scope)
+            .iter()
+            .filter(|b| b.footer)
+            .map(|b| {
+                vec![
+                    Span::styled(format!(" {}", b.label), t.style(Tone::Key)),
+                    Span::styled(format!(" {} ", b.help), t.style(Tone::Dim)),
+                ]
+            })
+            .collect()
+    };
+    let width = |items: &[Vec<Span<'static>>]| -> usize {
+        items
+            .iter()
+            .flatten()
+            .map(|s| s.content.chars().count())
+            .sum()
+    };
+    let mut left = Vec::new();
+    let mut right = Vec::new();
     for scope in app.scopes() {
-        for binding in keymap::table(scope).iter().filter(|b| b.footer) {
-            spans.push(Span::styled(
-                format!(" {}", binding.label),
-                t.style(Tone::Key),
-            ));
-            spans.push(Span::styled(
-                format!(" {} ", binding.help),
-                t.style(Tone::Dim),
-            ));
+        if scope == Scope::Global {
+            right.extend(spans_of(scope));
+        } else {
+            left.extend(spans_of(scope));
         }
     }
+    let room = area.width as usize;
+    while width(&left) + width(&right) > room && !left.is_empty() {
+        left.pop();
+    }
+    while width(&right) > room && !right.is_empty() {
+        right.remove(0);
+    }
+    let pad = room.saturating_sub(width(&left) + width(&right));
+    let mut spans: Vec<Span> = left.into_iter().flatten().collect();
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.extend(right.into_iter().flatten());
     frame.render_widget(Line::from(spans), area);
 }
 

@@ -387,14 +387,16 @@ fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
             });
             Vec::new()
         }
+        // Space and the like belong to the card while it is open, not to the form behind it.
+        (Offline::Browse { .. } | Offline::Card | Offline::Scheduled, Op::Toggle) => Vec::new(),
         (Offline::Browse { selected }, Op::Edit) => match offline.get(selected) {
             Some(m) => vec![Effect::Run(Request {
                 command: Command::SetPreferred(SessionMechanic {
                     session,
                     mechanic: m.mechanic.clone(),
                 }),
-                purpose: Purpose::Act(format!(
-                    "{} will get this session as soon as they clock in",
+                purpose: Purpose::OfflineChoice(format!(
+                    "Preferred mechanic set: {} gets this session on clock-in",
                     inert(&m.name)
                 )),
             })],
@@ -439,9 +441,8 @@ fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
                     customer: None,
                     notify_via: Some(via),
                 }),
-                purpose: Purpose::Act(
-                    "Customer joined the waitlist; they will be notified when a mechanic clocks in"
-                        .into(),
+                purpose: Purpose::OfflineChoice(
+                    "Joined the waitlist: notified when a mechanic clocks in".into(),
                 ),
             })]
         }
@@ -522,6 +523,13 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
     match result {
         Ok(Outcome::Intake(outcome)) => {
             app.info(format!("Session {} created", inert(&outcome.session.id)));
+            // The form starts over (a second ^S must not file the same customer twice); the
+            // result card keeps what was submitted.
+            let preview = app.intake.preview.take();
+            app.intake = IntakeState {
+                preview,
+                ..IntakeState::default()
+            };
             app.intake.result = Some(Submitted {
                 offline: outcome.all_offline.then_some(Offline::Card),
                 outcome: *outcome,
@@ -552,24 +560,12 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
     }
 }
 
-/// Follow-ups of the offline card land back on the card.
-pub fn act_done(app: &mut App, outcome: &Outcome) {
-    let Some(result) = app.intake.result.as_mut() else {
-        return;
-    };
-    let note = match outcome {
-        Outcome::SessionStatus(s) if s.session.id == result.outcome.session.id => {
-            "Preferred mechanic set"
-        }
-        Outcome::Entry(e)
-            if e.entry.session_id.as_deref() == Some(result.outcome.session.id.as_str()) =>
-        {
-            "Joined the waitlist"
-        }
-        _ => return,
-    };
-    result.follow_up = Some(note.to_string());
-    result.offline = Some(Offline::Card);
+/// A choice made on the offline card is noted on the card, which goes back to its menu.
+pub fn offline_choice_done(app: &mut App, note: &str) {
+    if let Some(result) = app.intake.result.as_mut() {
+        result.follow_up = Some(note.to_string());
+        result.offline = Some(Offline::Card);
+    }
 }
 
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
@@ -788,6 +784,11 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
                     "No targeted offers.",
                     t.style(Tone::Warn),
                 )));
+            } else if o.session.status == crate::model::SessionStatus::Pending {
+                lines.push(Line::from(Span::styled(
+                    "Held until the waiver / payment clears (Queues: w, p); then offered to:",
+                    t.style(Tone::Warn),
+                )));
             } else {
                 lines.push(Line::from(Span::styled(
                     "Offered to (2 minutes to accept):",
@@ -865,6 +866,42 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
     );
 }
 
+/// A short profile of a mechanic the customer might wait for.
+fn profile_lines(app: &App, m: &MatchView) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let Some(row) = app.data.roster.iter().find(|r| r.mechanic.id == m.mechanic) else {
+        return Vec::new();
+    };
+    let mech = &row.mechanic;
+    let place = [mech.city.as_deref(), mech.state_province.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cert = mech
+        .certification(app.now.date_naive())
+        .map_or("not certified", |c| c.label);
+    let mut specialties = mech.brand_specializations.clone();
+    specialties.extend(mech.service_keywords.iter().cloned());
+    vec![
+        Line::from(Span::styled(
+            format!(
+                "    {} · {} yrs · ★{:.1} · {} · {} sessions",
+                inert(&place),
+                mech.years_experience,
+                mech.rating,
+                cert,
+                mech.completed_sessions
+            ),
+            t.style(Tone::Dim),
+        )),
+        Line::from(Span::styled(
+            format!("    {}", inert(&specialties.join(", "))),
+            t.style(Tone::Dim),
+        )),
+    ]
+}
+
 fn offline_lines(app: &App, o: &IntakeOutcome, stage: &Offline, lines: &mut Vec<Line<'static>>) {
     let t = &app.theme;
     lines.push(Line::from(Span::styled(
@@ -913,10 +950,12 @@ fn offline_lines(app: &App, o: &IntakeOutcome, stage: &Offline, lines: &mut Vec<
                 if i == *selected {
                     line = line.style(t.style(Tone::Selected));
                     line.spans.insert(0, Span::raw("› "));
+                    lines.push(line);
+                    lines.extend(profile_lines(app, m));
                 } else {
                     line.spans.insert(0, Span::raw("  "));
+                    lines.push(line);
                 }
-                lines.push(line);
             }
         }
         Offline::Waitlist { channels, selected } => {

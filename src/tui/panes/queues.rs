@@ -465,7 +465,7 @@ fn offer_lines(app: &App, row: &SessionRow) -> Vec<Line<'static>> {
         .filter(|a| !a.match_reasons.is_empty())
     {
         lines.push(Line::from(Span::styled(
-            format!("Why: {}", a.match_reasons.join(" · ")),
+            format!("Why: {}", inert(&a.match_reasons.join(" · "))),
             t.style(Tone::Dim),
         )));
     }
