@@ -56,7 +56,7 @@ CREATE TABLE intakes (
     vehicle_vin          TEXT,
     concern              TEXT NOT NULL,
     created_at           INTEGER NOT NULL
-);
+) WITHOUT ROWID;  -- read only by id: one b-tree, not a table plus its primary-key index
 
 CREATE TABLE sessions (
     id                  TEXT PRIMARY KEY,
@@ -102,13 +102,14 @@ CREATE TABLE session_assignments (
     metadata      TEXT NOT NULL DEFAULT '{}',
     created_at    INTEGER NOT NULL,
     -- metadata.match_type stays the one source; this column only makes it indexable.
-    match_type    TEXT GENERATED ALWAYS AS (json_extract(metadata, '$.match_type')) VIRTUAL
+    match_type    TEXT GENERATED ALWAYS AS (json_extract(metadata, '$.match_type')) STORED
 );
 
 -- Exactly one winner per session, held by the database rather than by code.
 CREATE UNIQUE INDEX assignments_one_accepted ON session_assignments (session_id)
     WHERE status = 'accepted';
-CREATE INDEX assignments_by_session ON session_assignments (session_id, status);
+-- By session only: offers change status often, and a session has a handful of rows.
+CREATE INDEX assignments_by_session ON session_assignments (session_id);
 CREATE INDEX assignments_by_mechanic ON session_assignments (mechanic_id, status)
     WHERE mechanic_id IS NOT NULL;
 -- Due expiries: live targeted offers by deadline.
@@ -167,8 +168,7 @@ CREATE TABLE events (
     waitlist_id   TEXT,
     detail        TEXT
 );
-
-CREATE INDEX events_by_session ON events (session_id) WHERE session_id IS NOT NULL;
+-- No secondary index: the log is written on every change and read rarely (audits scan it).
 
 -- Bumped by every change to the roster, so a process can keep the roster in memory and reload it
 -- only when it (or another process) changed it.

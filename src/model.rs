@@ -138,6 +138,13 @@ impl Mechanic {
             && self.profile_completion_score >= MIN_PROFILE_COMPLETION
     }
 
+    /// Whether the certification row of the scoring table applies (SPEC §3), without building
+    /// the label: scoring asks this of every mechanic for every intake.
+    pub fn is_certified(&self, today: NaiveDate) -> bool {
+        (self.certification_type.is_some() && self.certification_expiry.is_none_or(|d| d >= today))
+            || self.red_seal_certified
+    }
+
     /// The certification a customer is shown, read from the current fields first and the legacy
     /// Red Seal fields as a fallback (SPEC §1 dual read), also when the current one expired.
     /// `None` when neither holds.

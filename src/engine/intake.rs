@@ -16,7 +16,7 @@ use crate::engine::outcome::{
 use crate::error::{DispatchError, DispatchResult};
 use crate::matching::{self, Candidate, Criteria, CriteriaInput, Match, Ranking};
 use crate::model::{
-    Assignment, AssignmentStatus, Intake, MatchType, PaymentMethod, Priority, RequestType, Session,
+    Assignment, AssignmentStatus, Intake, MatchType, PaymentMethod, Priority, RequestType,
     SessionStatus, Tier,
 };
 use crate::store::{self, events::Subject};
@@ -311,28 +311,24 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         &matches,
         valid.payment_method,
     );
-    let session = Session {
-        id: intake.id.clone(),
-        intake_id: intake.id.clone(),
-        status: if release {
-            SessionStatus::Waiting
-        } else {
-            SessionStatus::Pending
-        },
+    let status = if release {
+        SessionStatus::Waiting
+    } else {
+        SessionStatus::Pending
+    };
+    let session = store::sessions::NewSession {
+        id: &intake.id,
+        status,
         payment_method: valid.payment_method,
         urgent: req.urgent,
         request_type: req.request_type,
-        requested_brands: valid.brands.clone(),
-        preferred_mechanic_id: req.preferred_mechanic.clone(),
+        requested_brands: &valid.brands,
+        preferred_mechanic_id: req.preferred_mechanic.as_deref(),
         waiver_signed: req.waiver_signed,
         payment_confirmed: req.payment_confirmed,
-        matched_mechanic_id: None,
-        metadata,
+        metadata: &metadata,
         created_at: now,
         released_at: release.then_some(now),
-        matched_at: None,
-        completed_at: None,
-        cancelled_at: None,
     };
     store::sessions::insert_intake(ctx.conn(), &intake)?;
     store::sessions::insert(ctx.conn(), &session)?;
@@ -419,7 +415,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
 
     Ok(IntakeOutcome {
         session: SessionBrief {
-            id: session.id.clone(),
+            id: session.id.to_string(),
             status: session.status,
         },
         keywords,
@@ -435,55 +431,88 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
     })
 }
 
+/// A session's metadata (SPEC §4.2–4.3), serialised as it stands.
+#[derive(serde::Serialize)]
+struct SessionMetadata<'a> {
+    source: &'static str,
+    payment_method: PaymentMethod,
+    urgent: bool,
+    customer_country: &'a str,
+    customer_province: Option<&'a str>,
+    customer_city: Option<&'a str>,
+    customer_postal_code: &'a str,
+    prefer_local: bool,
+    extracted_keywords: &'a [&'static str],
+    smart_matching: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matching_error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matching_latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matching_results: Option<MatchingResults<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct MatchingResults<'a> {
+    total_matches: usize,
+    top: Vec<TopMatch<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct TopMatch<'a> {
+    mechanic_id: &'a str,
+    score: i64,
+    on_shift: bool,
+    reasons: &'a [matching::ScoredReason],
+}
+
 #[allow(clippy::too_many_arguments)]
 fn session_metadata(
     req: &IntakeRequest,
     intake: &Intake,
-    keywords: &[&str],
+    keywords: &[&'static str],
     smart: bool,
     run: &MatcherRun,
     ranking: Option<&Ranking<'_>>,
     matches: &[MatchView],
     payment_method: PaymentMethod,
-) -> serde_json::Value {
-    let mut meta = json!({
-        "source": "intake",
-        "payment_method": payment_method,
-        "urgent": req.urgent,
-        "customer_country": intake.country,
-        "customer_province": intake.province,
-        "customer_city": intake.city,
-        "customer_postal_code": intake.postal_code,
-        "prefer_local": req.prefer_local,
-        "extracted_keywords": keywords,
-        "smart_matching": smart,
-    });
-    let obj = meta.as_object_mut().expect("a JSON object literal");
-    match run {
-        MatcherRun::Skipped => {}
-        MatcherRun::Failed(reason) => {
-            obj.insert("matching_error".into(), json!(reason));
-        }
-        MatcherRun::Ran { latency_ms } => {
-            obj.insert(
-                "matching_latency_ms".into(),
-                json!((latency_ms * 1000.0).round() / 1000.0),
-            );
-            obj.insert(
-                "matching_results".into(),
-                json!({
-                    "total_matches": ranking.map_or(0, |r| r.total),
-                    "top": matches.iter().map(|m| json!({
-                        "mechanic_id": m.mechanic,
-                        "score": m.score,
-                        "on_shift": m.on_shift,
-                        "reasons": m.reasons,
-                    })).collect::<Vec<_>>(),
-                }),
-            );
-        }
-    }
-    meta
+) -> String {
+    let (matching_error, matching_latency_ms, matching_results) = match run {
+        MatcherRun::Skipped => (None, None, None),
+        MatcherRun::Failed(reason) => (Some(reason.as_str()), None, None),
+        MatcherRun::Ran { latency_ms } => (
+            None,
+            Some((latency_ms * 1000.0).round() / 1000.0),
+            Some(MatchingResults {
+                total_matches: ranking.map_or(0, |r| r.total),
+                top: matches
+                    .iter()
+                    .map(|m| TopMatch {
+                        mechanic_id: &m.mechanic,
+                        score: m.score,
+                        on_shift: m.on_shift,
+                        reasons: &m.reasons,
+                    })
+                    .collect(),
+            }),
+        ),
+    };
+    let meta = SessionMetadata {
+        source: "intake",
+        payment_method,
+        urgent: req.urgent,
+        customer_country: &intake.country,
+        customer_province: intake.province.as_deref(),
+        customer_city: intake.city.as_deref(),
+        customer_postal_code: &intake.postal_code,
+        prefer_local: req.prefer_local,
+        extracted_keywords: keywords,
+        smart_matching: smart,
+        matching_error,
+        matching_latency_ms,
+        matching_results,
+    };
+    serde_json::to_string(&meta).expect("plain data always serialises")
 }
 
 /// Assignment ids are derived from the session's: `S.t1`, `S.t2`, … for targeted offers and

@@ -150,8 +150,9 @@ impl Engine {
                         ..Default::default()
                     },
                 )?;
-                ctx.activate_if_uncovered(session)?;
             }
+            let sessions: Vec<&str> = withdrawn.iter().map(|(_, s)| s.as_str()).collect();
+            ctx.activate_if_uncovered(&sessions)?;
             Ok(MechanicOutcome {
                 mechanic: ctx.mechanic(id)?.into(),
                 notified: None,

@@ -146,8 +146,10 @@ impl Engine {
             tx: &tx,
             now,
             roster: &mut self.roster,
+            events: Vec::new(),
         };
         let value = f(&mut ctx)?;
+        store::events::record_all(&tx, &ctx.events)?;
         tx.commit()?;
         Ok(value)
     }
@@ -180,6 +182,8 @@ pub(crate) struct Ctx<'a> {
     tx: &'a Transaction<'a>,
     now: DateTime<Utc>,
     roster: &'a mut Option<Roster>,
+    /// The audit rows of this transaction, written just before it commits.
+    events: Vec<store::events::Event>,
 }
 
 impl Ctx<'_> {
@@ -207,17 +211,30 @@ impl Ctx<'_> {
         Ok(candidates)
     }
 
-    fn event(&self, kind: &str, subject: store::events::Subject<'_>) -> rusqlite::Result<()> {
-        store::events::record(self.tx, self.now, kind, subject, None)
+    /// Notes a state change for the audit log; written with the rest at commit.
+    fn event(
+        &mut self,
+        kind: &'static str,
+        subject: store::events::Subject<'_>,
+    ) -> rusqlite::Result<()> {
+        self.events
+            .push(store::events::Event::new(self.now, kind, subject, None));
+        Ok(())
     }
 
     fn event_with(
-        &self,
-        kind: &str,
+        &mut self,
+        kind: &'static str,
         subject: store::events::Subject<'_>,
         detail: serde_json::Value,
     ) -> rusqlite::Result<()> {
-        store::events::record(self.tx, self.now, kind, subject, Some(&detail))
+        self.events.push(store::events::Event::new(
+            self.now,
+            kind,
+            subject,
+            Some(detail.to_string()),
+        ));
+        Ok(())
     }
 
     fn session(&self, id: &str) -> DispatchResult<Session> {

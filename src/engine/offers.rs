@@ -486,7 +486,7 @@ impl Ctx<'_> {
                 ..Default::default()
             },
         )?;
-        self.activate_if_uncovered(session_id)?;
+        self.activate_if_uncovered(&[session_id])?;
         Ok(AssignmentOutcome {
             assignment: offer.id.clone(),
             session: SessionBrief {
@@ -496,24 +496,27 @@ impl Ctx<'_> {
         })
     }
 
-    /// Opens a session's broadcast at once when no targeted offer of it is live.
+    /// Opens the broadcasts of these sessions at once where no targeted offer is live any more;
+    /// returns the broadcasts opened.
     pub(super) fn activate_if_uncovered(
         &mut self,
-        session: &str,
-    ) -> DispatchResult<Option<String>> {
-        let activated =
-            store::assignments::activate_broadcast_if_uncovered(self.conn(), session, self.now)?;
-        if let Some(id) = &activated {
+        sessions: &[&str],
+    ) -> DispatchResult<Vec<String>> {
+        let mut opened = Vec::new();
+        for (id, session) in
+            store::assignments::activate_uncovered_broadcasts(self.conn(), sessions, self.now)?
+        {
             self.event(
                 "broadcast_activated",
                 Subject {
-                    session: Some(session),
-                    assignment: Some(id),
+                    session: Some(&session),
+                    assignment: Some(&id),
                     ..Default::default()
                 },
             )?;
+            opened.push(id);
         }
-        Ok(activated)
+        Ok(opened)
     }
 
     /// On clock-in: a targeted offer on every waiting session that names this mechanic.

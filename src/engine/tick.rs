@@ -87,12 +87,9 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         )?;
     }
     let mut sessions: Vec<&str> = expired.iter().map(|(_, s)| s.as_str()).collect();
+    sessions.sort_unstable();
     sessions.dedup();
-    for session in sessions {
-        if let Some(id) = ctx.activate_if_uncovered(session)? {
-            out.activated.push(id);
-        }
-    }
+    out.activated.extend(ctx.activate_if_uncovered(&sessions)?);
     for (id, session) in store::assignments::activate_due_broadcasts(ctx.conn(), now)? {
         ctx.event(
             "broadcast_activated",

@@ -251,9 +251,17 @@ const RULES: &[Rule] = &[
     },
 ];
 
+// Matching keeps "which canonical keywords" as bits of a u64.
+const _: () = assert!(RULES.len() <= 64, "canonical keywords must fit a u64 mask");
+
 /// Every canonical keyword, in rule order (for forms, docs and tests).
 pub fn canonical_keywords() -> impl Iterator<Item = &'static str> {
     RULES.iter().map(|r| r.keyword)
+}
+
+/// The position of a canonical keyword in rule order.
+pub fn canonical_index(keyword: &str) -> Option<usize> {
+    RULES.iter().position(|r| r.keyword == keyword)
 }
 
 /// The canonical keywords a concern mentions, de-duplicated, in rule order.

@@ -6,7 +6,7 @@ mod score;
 #[cfg(test)]
 mod tests;
 
-pub use keywords::{canonical_keywords, extract_keywords};
+pub use keywords::{canonical_index, canonical_keywords, extract_keywords};
 pub use score::{
     Candidate, Criteria, CriteriaInput, Match, Ranking, Reason, ScoredReason, compare, is_eligible,
     rank, score,

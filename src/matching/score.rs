@@ -14,7 +14,8 @@ use crate::model::{Mechanic, RequestType};
 #[derive(Debug, Clone)]
 pub struct Criteria {
     keywords: Vec<&'static str>,
-    keywords_lower: Vec<String>,
+    /// The keywords as bits in canonical order (see [`Candidate::knows`]).
+    keyword_mask: u64,
     request_type: RequestType,
     brands_lower: Vec<String>,
     country: Option<Country>,
@@ -46,7 +47,11 @@ impl Criteria {
             _ => None,
         };
         Criteria {
-            keywords_lower: input.keywords.iter().map(|k| k.to_lowercase()).collect(),
+            keyword_mask: input
+                .keywords
+                .iter()
+                .filter_map(|k| super::canonical_index(k))
+                .fold(0, |mask, i| mask | (1 << i)),
             keywords: input.keywords,
             request_type: input.request_type.unwrap_or(RequestType::General),
             brands_lower: input
@@ -72,7 +77,9 @@ impl Criteria {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub mechanic: Mechanic,
-    keywords_lower: Vec<String>,
+    /// Bit i: the mechanic's service keywords cover canonical keyword i (one contains the
+    /// other, any case). Worked out once per roster load, so scoring is a single AND.
+    knows: u64,
     brands_lower: Vec<String>,
     country: Option<Country>,
     postal_prefix: Option<String>,
@@ -88,12 +95,7 @@ impl Candidate {
             _ => None,
         };
         Candidate {
-            keywords_lower: mechanic
-                .service_keywords
-                .iter()
-                .map(|k| k.trim().to_lowercase())
-                .filter(|k| !k.is_empty())
-                .collect(),
+            knows: knows(&mechanic.service_keywords),
             brands_lower: mechanic
                 .brand_specializations
                 .iter()
@@ -112,6 +114,25 @@ impl Candidate {
     }
 }
 
+/// Which canonical keywords a mechanic's own keywords cover (SPEC §3: one contains the other,
+/// case-insensitively; blank keywords cover nothing).
+fn knows(own: &[String]) -> u64 {
+    let own: Vec<String> = own
+        .iter()
+        .map(|k| k.trim().to_lowercase())
+        .filter(|k| !k.is_empty())
+        .collect();
+    super::canonical_keywords()
+        .enumerate()
+        .fold(0, |mask, (i, canonical)| {
+            let canonical = canonical.to_lowercase();
+            let covered = own
+                .iter()
+                .any(|k| k.contains(canonical.as_str()) || canonical.contains(k.as_str()));
+            if covered { mask | (1 << i) } else { mask }
+        })
+}
+
 fn nonempty_lower(s: Option<&str>) -> Option<String> {
     s.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty())
 }
@@ -121,7 +142,7 @@ fn nonempty_lower(s: Option<&str>) -> Option<String> {
 pub enum Reason {
     OnShift,
     OffShift,
-    /// Bit i set: the criteria's keyword i matched.
+    /// Bit i set: canonical keyword i was asked for and the mechanic covers it.
     Expert(u64),
     /// Bit i set: the mechanic's brand i was requested.
     Brand(u64),
@@ -183,7 +204,8 @@ impl Reason {
             Reason::OnShift => "Available now".into(),
             Reason::OffShift => "Available soon".into(),
             Reason::Expert(mask) => {
-                format!("Expert in: {}", pick(&criteria.keywords, mask).join(", "))
+                let canonical: Vec<&str> = super::canonical_keywords().collect();
+                format!("Expert in: {}", pick(&canonical, mask).join(", "))
             }
             Reason::Brand(mask) => {
                 let brands: Vec<&str> = pick(&m.brand_specializations, mask)
@@ -325,16 +347,7 @@ pub fn score<'m>(criteria: &Criteria, candidate: &'m Candidate) -> Match<'m> {
         Reason::OffShift
     });
 
-    let mut expert = 0u64;
-    for (i, keyword) in criteria.keywords_lower.iter().enumerate().take(64) {
-        let knows = candidate
-            .keywords_lower
-            .iter()
-            .any(|own| own.contains(keyword.as_str()) || keyword.contains(own.as_str()));
-        if knows {
-            expert |= 1 << i;
-        }
-    }
+    let expert = criteria.keyword_mask & candidate.knows;
     if expert != 0 {
         reasons.push(Reason::Expert(expert));
     }
@@ -355,7 +368,7 @@ pub fn score<'m>(criteria: &Criteria, candidate: &'m Candidate) -> Match<'m> {
     if let Some(i) = RATINGS.iter().position(|(min, _, _)| m.rating >= *min) {
         reasons.push(Reason::Rating(i as u8));
     }
-    if m.certification(criteria.today).is_some() {
+    if m.is_certified(criteria.today) {
         reasons.push(Reason::Certified);
     }
     if let Some(i) = PROFILE

@@ -3,7 +3,7 @@
 //! is the last word on who won a session.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use rusqlite::{Connection, ErrorCode, Row, params};
 
 use super::{json_list, to_json};
 use crate::clock::{from_millis, to_millis};
@@ -180,23 +180,38 @@ pub fn activate_due_broadcasts(
     Ok(pairs)
 }
 
-/// Activates a waiting session's held broadcast at once when no targeted offer of it is live
-/// any more (all declined, expired or withdrawn). Returns the broadcast's id if it changed.
-pub fn activate_broadcast_if_uncovered(
+/// Opens, at once, the held broadcast of every listed waiting session that has no live
+/// targeted offer any more (all declined, expired or withdrawn); returns (broadcast, session).
+/// Both lookups go through the per-session index: left to itself the planner may walk every
+/// held broadcast or every live offer instead, which turns a tick after a burst of expiries
+/// quadratic.
+pub const ACTIVATE_UNCOVERED: &str = "UPDATE session_assignments \
+    INDEXED BY assignments_by_session \
+    SET status = 'offered', offered_at = ?2, active_from = ?2 \
+    WHERE session_id IN (SELECT value FROM json_each(?1)) \
+    AND status = 'queued' AND match_type = 'broadcast' \
+    AND EXISTS (SELECT 1 FROM sessions s \
+        WHERE s.id = session_assignments.session_id AND s.status = 'waiting') \
+    AND NOT EXISTS (SELECT 1 FROM session_assignments t INDEXED BY assignments_by_session \
+        WHERE t.session_id = session_assignments.session_id AND t.status = 'offered' \
+        AND t.match_type = 'targeted' AND t.expires_at > ?2) \
+    RETURNING id, session_id";
+
+pub fn activate_uncovered_broadcasts(
     conn: &Connection,
-    session: &str,
+    sessions: &[&str],
     now: DateTime<Utc>,
-) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached(
-        "UPDATE session_assignments SET status = 'offered', offered_at = ?2, active_from = ?2 \
-         WHERE session_id = ?1 AND status = 'queued' AND match_type = 'broadcast' \
-         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?1 AND s.status = 'waiting') \
-         AND NOT EXISTS (SELECT 1 FROM session_assignments t WHERE t.session_id = ?1 \
-             AND t.match_type = 'targeted' AND t.status = 'offered' AND t.expires_at > ?2) \
-         RETURNING id",
-    )?
-    .query_row(params![session, to_millis(now)], |r| r.get(0))
-    .optional()
+) -> rusqlite::Result<Vec<(String, String)>> {
+    if sessions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(ACTIVATE_UNCOVERED)?;
+    let rows = stmt.query_map(params![to_json(&sessions), to_millis(now)], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    pairs.sort();
+    Ok(pairs)
 }
 
 /// Starts the clocks of a released session: held targeted offers become live until `expires`,

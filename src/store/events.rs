@@ -2,7 +2,7 @@
 //! change itself, so the log never claims something that was rolled back.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use crate::clock::to_millis;
 
@@ -15,26 +15,64 @@ pub struct Subject<'a> {
     pub waitlist: Option<&'a str>,
 }
 
-pub fn record(
-    conn: &Connection,
-    at: DateTime<Utc>,
-    kind: &str,
-    subject: Subject<'_>,
-    detail: Option<&serde_json::Value>,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO events (at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        to_millis(at),
-        kind,
-        subject.session,
-        subject.mechanic,
-        subject.assignment,
-        subject.waitlist,
-        detail.map(|d| d.to_string()),
-    ])?;
+/// One audit row, owned, waiting to be written with the rest of its transaction's events.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub kind: &'static str,
+    pub session: Option<String>,
+    pub mechanic: Option<String>,
+    pub assignment: Option<String>,
+    pub waitlist: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl Event {
+    pub fn new(
+        at: DateTime<Utc>,
+        kind: &'static str,
+        subject: Subject<'_>,
+        detail: Option<String>,
+    ) -> Event {
+        Event {
+            at,
+            kind,
+            session: subject.session.map(str::to_string),
+            mechanic: subject.mechanic.map(str::to_string),
+            assignment: subject.assignment.map(str::to_string),
+            waitlist: subject.waitlist.map(str::to_string),
+            detail,
+        }
+    }
+}
+
+/// Rows per multi-row INSERT: a tick that expires thousands of offers writes them in few
+/// statements.
+const BATCH: usize = 32;
+
+/// Writes events in order, `BATCH` rows per statement.
+pub fn record_all(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
+    for chunk in events.chunks(BATCH) {
+        let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO events (at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail) \
+             VALUES {placeholders}"
+        ))?;
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
+        let times: Vec<i64> = chunk.iter().map(|e| to_millis(e.at)).collect();
+        for (e, at) in chunk.iter().zip(&times) {
+            values.extend_from_slice(&[
+                at,
+                &e.kind,
+                &e.session,
+                &e.mechanic,
+                &e.assignment,
+                &e.waitlist,
+                &e.detail,
+            ]);
+        }
+        stmt.execute(values.as_slice())?;
+    }
     Ok(())
 }
 

@@ -62,7 +62,7 @@ pub fn dump(engine: &Engine) -> String {
     let mut out = String::new();
     for table in tables {
         let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
             .unwrap();
         let n = stmt.column_count();
         let mut rows = stmt.query([]).unwrap();

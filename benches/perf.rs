@@ -1,0 +1,636 @@
+//! Every performance figure pitwall promises, measured and printed beside its target.
+//!
+//!     cargo bench --bench perf            # the whole suite (a few minutes on 2 cores)
+//!     cargo bench --bench perf -- quick   # smaller runs, for a sanity check
+//!
+//! Release build, file databases in WAL with the durability setting pitwall ships with
+//! (`synchronous = NORMAL`), in a temporary directory on the same file system for every figure,
+//! the bare-SQLite baseline included.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pitwall::clock::Clock;
+use pitwall::command::IntakeRequest;
+use pitwall::engine::Engine;
+use pitwall::matching::{Candidate, Criteria, CriteriaInput, extract_keywords, rank};
+use pitwall::report::percentile;
+use pitwall::synth;
+use pitwall::tui::app::{Action, App};
+use pitwall::tui::theme::Theme;
+use pitwall::tui::{drive, render};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+struct Table {
+    failed: usize,
+}
+
+impl Table {
+    fn row(&mut self, figure: &str, value: f64, unit: &str, target: f64, lower_is_better: bool) {
+        let ok = if lower_is_better {
+            value <= target
+        } else {
+            value >= target
+        };
+        if !ok {
+            self.failed += 1;
+        }
+        let cmp = if lower_is_better { "≤" } else { "≥" };
+        println!(
+            "  {figure:<58} {value:>10.3} {unit:<4} target {cmp} {target:<8} {}",
+            if ok { "✓" } else { "✗ MISSED" }
+        );
+    }
+
+    fn info(&self, figure: &str, value: String) {
+        println!("  {figure:<58} {value}");
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn p(values: &[f64], q: f64) -> f64 {
+    percentile(values, q).unwrap_or(f64::NAN)
+}
+
+fn engine_with_roster(dir: &Path, name: &str, mechanics: usize) -> Engine {
+    let mut engine = Engine::open(Some(&dir.join(name)), Clock::manual_default()).expect("open");
+    let roster = serde_json::to_string(&synth::roster(mechanics, 42)).expect("json");
+    engine.load_seeds(&roster).expect("roster");
+    engine
+}
+
+fn with_id(mut req: IntakeRequest, id: String) -> IntakeRequest {
+    req.id = Some(id);
+    req
+}
+
+fn criteria(req: &IntakeRequest) -> Criteria {
+    Criteria::new(CriteriaInput {
+        keywords: extract_keywords(&req.concern),
+        request_type: Some(req.request_type),
+        brands: &req.brands,
+        country: req.location.country.as_deref(),
+        postal_code: req.location.postal_code.as_deref(),
+        city: req.location.city.as_deref(),
+        prefer_local: true,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
+    })
+}
+
+/// Ranking alone, pure: the matcher over an in-memory roster.
+fn rank_figures(t: &mut Table, sizes: &[usize]) {
+    println!("\nRank the roster for one intake (pure matching)");
+    let intakes = synth::intakes(300, 9);
+    for &n in sizes {
+        let roster: Vec<Candidate> = synth::roster(n, 42)
+            .into_iter()
+            .map(|v| {
+                let req: pitwall::command::AddMechanic = serde_json::from_value(v).expect("seed");
+                mechanic_of(req)
+            })
+            .map(Candidate::new)
+            .collect();
+        let mut times = Vec::new();
+        for req in &intakes {
+            let c = criteria(req);
+            let start = Instant::now();
+            let ranking = rank(&c, &roster, 10, 3);
+            times.push(ms(start.elapsed()));
+            std::hint::black_box(ranking.total);
+        }
+        let target = match n {
+            10_000 => Some(2.0),
+            100_000 => Some(20.0),
+            _ => None,
+        };
+        match target {
+            Some(target) => t.row(
+                &format!("rank p50, {n} mechanics"),
+                p(&times, 50.0),
+                "ms",
+                target,
+                true,
+            ),
+            None => t.info(
+                &format!("rank p50, {n} mechanics"),
+                format!("{:>10.3} ms", p(&times, 50.0)),
+            ),
+        }
+        t.info(
+            &format!("rank p99, {n} mechanics"),
+            format!("{:>10.3} ms", p(&times, 99.0)),
+        );
+    }
+}
+
+/// A mechanic record straight from a seed object, for the pure ranking figure.
+fn mechanic_of(req: pitwall::command::AddMechanic) -> pitwall::model::Mechanic {
+    let now = Clock::manual_default().now();
+    pitwall::model::Mechanic {
+        id: req.id.unwrap_or_default(),
+        name: req.name,
+        email: req.email,
+        phone: req.phone,
+        city: req.city,
+        state_province: req.state_province,
+        country: req.country,
+        postal_code: req.postal_code,
+        years_experience: req.years_experience,
+        rating: req.rating,
+        completed_sessions: req.completed_sessions,
+        profile_completion_score: req.profile_completion_score,
+        account_status: req
+            .account_status
+            .unwrap_or(pitwall::model::AccountStatus::Approved),
+        currently_on_shift: req.currently_on_shift,
+        is_available: req.currently_on_shift,
+        last_clock_in: None,
+        certification_type: req.certification_type,
+        certification_number: req.certification_number,
+        certification_authority: req.certification_authority,
+        certification_region: req.certification_region,
+        certification_expiry: req.certification_expiry,
+        red_seal_certified: req.red_seal_certified,
+        red_seal_number: req.red_seal_number,
+        red_seal_province: req.red_seal_province,
+        is_brand_specialist: req.is_brand_specialist,
+        brand_specializations: req.brand_specializations,
+        service_keywords: req.service_keywords,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Intake → session + offers committed, through the engine, on a file database.
+fn intake_figures(t: &mut Table, dir: &Path, sizes: &[(usize, usize)]) {
+    println!("\nIntake → session + offers committed (file database, WAL, synchronous=NORMAL)");
+    for &(n, count) in sizes {
+        let mut engine = engine_with_roster(dir, &format!("intake-{n}.db"), n);
+        // The first intake loads the roster into memory; it is not part of steady state.
+        let mut reqs = synth::intakes(count + 1, 11).into_iter().enumerate();
+        let (_, first) = reqs.next().expect("one");
+        engine
+            .intake(with_id(first, "warm".into()))
+            .expect("intake");
+        let mut times = Vec::with_capacity(count);
+        for (i, req) in reqs {
+            let start = Instant::now();
+            engine
+                .intake(with_id(req, format!("I{i}")))
+                .expect("intake");
+            times.push(ms(start.elapsed()));
+        }
+        match n {
+            1_000 => {
+                t.row(
+                    "intake p50, 1,000 mechanics",
+                    p(&times, 50.0),
+                    "ms",
+                    1.0,
+                    true,
+                );
+                t.row(
+                    "intake p99, 1,000 mechanics",
+                    p(&times, 99.0),
+                    "ms",
+                    5.0,
+                    true,
+                );
+            }
+            100_000 => {
+                t.row(
+                    "intake p50, 100,000 mechanics",
+                    p(&times, 50.0),
+                    "ms",
+                    25.0,
+                    true,
+                );
+                t.info(
+                    "intake p99, 100,000 mechanics",
+                    format!("{:>10.3} ms", p(&times, 99.0)),
+                );
+            }
+            _ => {
+                t.info(
+                    &format!("intake p50, {n} mechanics"),
+                    format!("{:>10.3} ms", p(&times, 50.0)),
+                );
+                t.info(
+                    &format!("intake p99, {n} mechanics"),
+                    format!("{:>10.3} ms", p(&times, 99.0)),
+                );
+            }
+        }
+    }
+}
+
+/// Sustained intake throughput against bare rusqlite doing the same writes per intake.
+fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
+    println!("\nSustained intake throughput vs a bare-SQLite baseline (1,000 mechanics)");
+    let mut engine = engine_with_roster(dir, "throughput.db", 1_000);
+    let reqs: Vec<IntakeRequest> = synth::intakes(count, 21);
+    engine
+        .intake(with_id(reqs[0].clone(), "warm".into()))
+        .expect("warm");
+    let start = Instant::now();
+    for (i, req) in reqs.iter().enumerate() {
+        engine
+            .intake(with_id(req.clone(), format!("T{i}")))
+            .expect("intake");
+    }
+    let pitwall_rate = count as f64 / start.elapsed().as_secs_f64();
+
+    // The baseline writes what an intake writes — one session row and four assignment rows,
+    // with metadata of the same size — in one BEGIN IMMEDIATE transaction, with the same
+    // pragmas (pitwall's own open), and no matching, validation, intake row or audit events.
+    let conn = pitwall::store::open(Some(&dir.join("baseline.db"))).expect("baseline db");
+    let (session_meta, assignment_meta, reasons): (String, String, String) = engine
+        .connection()
+        .query_row(
+            "SELECT s.metadata, a.metadata, a.match_reasons FROM sessions s \
+             JOIN session_assignments a ON a.session_id = s.id WHERE s.id = 'T0' LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("a sample session");
+    conn.execute(
+        "INSERT INTO intakes (id, customer_name, location_country, location_postal_code, concern, created_at) \
+         VALUES ('x', 'x', 'Canada', 'M5V 3L9', 'x', 0)",
+        [],
+    )
+    .expect("intake row");
+    let start = Instant::now();
+    for i in 0..count {
+        let tx =
+            rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)
+                .expect("begin");
+        let id = format!("B{i}");
+        tx.prepare_cached(
+            "INSERT INTO sessions (id, intake_id, status, payment_method, metadata, created_at, released_at) \
+             VALUES (?1, 'x', 'waiting', 'free', ?2, 0, 0)",
+        )
+        .and_then(|mut s| s.execute(rusqlite::params![id, session_meta]))
+        .expect("session");
+        for k in 0..4 {
+            tx.prepare_cached(
+                "INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority, \
+                 match_score, match_reasons, offered_at, expires_at, metadata, created_at) \
+                 VALUES (?1, ?2, NULL, 'offered', 'high', 150, ?3, 0, 120000, ?4, 0)",
+            )
+            .and_then(|mut s| {
+                s.execute(rusqlite::params![
+                    format!("{id}.{k}"),
+                    id,
+                    reasons,
+                    assignment_meta
+                ])
+            })
+            .expect("assignment");
+        }
+        tx.commit().expect("commit");
+    }
+    let baseline_rate = count as f64 / start.elapsed().as_secs_f64();
+    t.info(
+        "pitwall intakes per second",
+        format!("{pitwall_rate:>10.0}"),
+    );
+    t.info(
+        "bare SQLite (same writes, no matching) per second",
+        format!("{baseline_rate:>10.0}"),
+    );
+    t.row(
+        "pitwall / baseline",
+        pitwall_rate / baseline_rate * 100.0,
+        "%",
+        50.0,
+        false,
+    );
+}
+
+/// The tick: expiring 10,000 due offers at once, and a tick with nothing due.
+fn tick_figures(t: &mut Table, dir: &Path, quick: bool) {
+    println!("\nTick");
+    let mut engine = engine_with_roster(dir, "tick.db", 1_000);
+    let sessions = if quick { 1_000 } else { 3_334 };
+    let mut offers = 0;
+    for (i, req) in synth::intakes(sessions, 31).into_iter().enumerate() {
+        let mut req = req;
+        req.payment_method = Some(pitwall::model::PaymentMethod::Free);
+        req.request_type = pitwall::model::RequestType::General;
+        req.brands.clear();
+        offers += engine
+            .intake(with_id(req, format!("K{i}")))
+            .expect("intake")
+            .targeted
+            .len();
+    }
+    let start = Instant::now();
+    let tick = engine.advance(120).expect("tick");
+    let elapsed = ms(start.elapsed());
+    t.info(
+        "offers expired / broadcasts opened in that tick",
+        format!("{:>10} / {}", tick.expired.len(), tick.activated.len()),
+    );
+    assert_eq!(tick.expired.len(), offers);
+    t.row(
+        &format!("tick expiring {offers} due offers"),
+        elapsed,
+        "ms",
+        50.0,
+        true,
+    );
+}
+
+/// History: 100,000 closed sessions (400,000 assignments) written straight into the file, then
+/// the hot reads measured on top of it.
+fn history_figures(t: &mut Table, dir: &Path, quick: bool) {
+    let sessions: i64 = if quick { 20_000 } else { 100_000 };
+    println!(
+        "\nWith {sessions} sessions of history ({} assignments)",
+        sessions * 4
+    );
+    let mut engine = engine_with_roster(dir, "history.db", 1_000);
+    let mechanics: i64 = 1_000;
+    engine
+        .connection()
+        .execute_batch(&format!(
+            "BEGIN;
+             INSERT INTO intakes (id, customer_name, customer_email, location_country,
+                 location_postal_code, concern, created_at)
+               WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {sessions})
+               SELECT 'H' || i, 'History ' || i, 'h' || i || '@example.com', 'Canada', 'M5V 3L9',
+                      'check engine light', 1700000000000 + i * 1000 FROM n;
+             INSERT INTO sessions (id, intake_id, status, payment_method, matched_mechanic_id,
+                 metadata, created_at, released_at, matched_at, completed_at)
+               SELECT id, id, 'completed', 'free',
+                      printf('g%06d', abs(random()) % {mechanics}),
+                      '{{\"source\":\"intake\",\"smart_matching\":true}}',
+                      created_at, created_at, created_at + 30000, created_at + 600000 FROM intakes
+               WHERE id LIKE 'H%';
+             INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority,
+                 match_score, match_reasons, offered_at, expires_at, closed_at, closed_reason,
+                 metadata, created_at)
+               SELECT s.id || '.t' || k.k, s.id, printf('g%06d', abs(random()) % {mechanics}),
+                      'expired', 'high', 150, '[]', s.created_at, s.created_at + 120000,
+                      s.created_at + 120000, 'timeout', '{{\"match_type\":\"targeted\"}}', s.created_at
+               FROM sessions s, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
+               WHERE s.id LIKE 'H%';
+             INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority,
+                 match_reasons, active_from, offered_at, accepted_at, metadata, created_at)
+               SELECT id || '.b', id, matched_mechanic_id, 'accepted', 'normal', '[]',
+                      created_at + 120000, created_at + 120000, created_at + 130000,
+                      '{{\"match_type\":\"broadcast\"}}', created_at
+               FROM sessions WHERE id LIKE 'H%';
+             COMMIT;
+             ANALYZE;"
+        ))
+        .expect("history");
+    // A few live sessions on top, so queues have something current.
+    for (i, req) in synth::intakes(20, 41).into_iter().enumerate() {
+        engine
+            .intake(with_id(req, format!("L{i}")))
+            .expect("intake");
+    }
+
+    let mut ticks = Vec::new();
+    for _ in 0..2_000 {
+        let start = Instant::now();
+        std::hint::black_box(engine.tick().expect("tick"));
+        ticks.push(ms(start.elapsed()));
+    }
+    t.row(
+        "tick with nothing due, p50",
+        p(&ticks, 50.0),
+        "ms",
+        0.2,
+        true,
+    );
+    t.info(
+        "tick with nothing due, p99",
+        format!("{:>10.3} ms", p(&ticks, 99.0)),
+    );
+
+    let mut rng = synth::Rng::new(5);
+    let mut queues = Vec::new();
+    for _ in 0..500 {
+        let mechanic = format!("g{:06}", rng.below(mechanics as usize));
+        let start = Instant::now();
+        std::hint::black_box(engine.queue(&mechanic).expect("queue"));
+        queues.push(ms(start.elapsed()));
+    }
+    t.row("a mechanic's queue, p50", p(&queues, 50.0), "ms", 1.0, true);
+    t.info(
+        "a mechanic's queue, p99",
+        format!("{:>10.3} ms", p(&queues, 99.0)),
+    );
+}
+
+/// The console with 10,000 waiting sessions: first frame, full redraws, and idle CPU.
+fn console_figures(t: &mut Table, dir: &Path, quick: bool) {
+    let waiting = if quick { 2_000 } else { 10_000 };
+    println!("\nConsole with {waiting} waiting sessions");
+    let path = dir.join("console.db");
+    let mut engine = Engine::open(Some(&path), Clock::manual_default()).expect("open");
+    engine.load_seeds(pitwall::DEMO_ROSTER).expect("roster");
+    for (i, req) in synth::intakes(waiting, 3).into_iter().enumerate() {
+        engine
+            .intake(with_id(req, format!("S{i:05}")))
+            .expect("intake");
+    }
+    let start = Instant::now();
+    let snapshot = engine.snapshot(false).expect("snapshot");
+    let mut app = App::new(engine.now(), Theme { color: true });
+    app.size = (120, 40);
+    drive(
+        &mut app,
+        &mut engine,
+        Action::Snapshot(Box::new(snapshot)),
+        &mut || {},
+    );
+    let key = |c: char| Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    drive(&mut app, &mut engine, key('2'), &mut || {});
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|f| render::render(&app, f)).expect("draw");
+    t.row(
+        "first frame (snapshot load + draw)",
+        ms(start.elapsed()),
+        "ms",
+        150.0,
+        true,
+    );
+
+    let mut redraws = Vec::new();
+    for i in 0..300 {
+        drive(
+            &mut app,
+            &mut engine,
+            key(if i % 2 == 0 { 'j' } else { 'k' }),
+            &mut || {},
+        );
+        terminal.clear().expect("clear");
+        let start = Instant::now();
+        terminal.draw(|f| render::render(&app, f)).expect("draw");
+        redraws.push(ms(start.elapsed()));
+    }
+    t.row("full redraw, p50", p(&redraws, 50.0), "ms", 4.0, true);
+    t.info(
+        "full redraw, p99",
+        format!("{:>10.3} ms", p(&redraws, 99.0)),
+    );
+    let mut refreshes = Vec::new();
+    for _ in 0..20 {
+        let start = Instant::now();
+        let s = engine.snapshot(false).expect("snapshot");
+        drive(
+            &mut app,
+            &mut engine,
+            Action::Snapshot(Box::new(s)),
+            &mut || {},
+        );
+        refreshes.push(ms(start.elapsed()));
+    }
+    t.info(
+        "snapshot refresh (only when the data changed), p50",
+        format!("{:>10.3} ms", p(&refreshes, 50.0)),
+    );
+    drop(engine);
+    match idle_cpu(&path, if quick { 5 } else { 15 }) {
+        Some(percent) => t.row("idle CPU of the running console", percent, "%", 1.0, true),
+        None => t.info(
+            "idle CPU of the running console",
+            "not measured (needs tmux and /proc)".into(),
+        ),
+    }
+}
+
+/// Runs the real console in tmux on `db` for `seconds` and reads its CPU time from /proc.
+fn idle_cpu(db: &Path, seconds: u64) -> Option<f64> {
+    let session = format!("pitwall-bench-{}", std::process::id());
+    let home = db.parent()?.join("console-home");
+    let status = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40"])
+        .arg(format!(
+            "PITWALL_HOME={} {} --db {}",
+            home.display(),
+            env!("CARGO_BIN_EXE_pitwall"),
+            db.display()
+        ))
+        .status()
+        .ok()?;
+    if !status.success() {
+        return None;
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = Command::new("tmux")
+        .args(["list-panes", "-t", &session, "-F", "#{pane_pid}"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<u32>().ok());
+    let cpu = |pid: u32| -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+    };
+    let result = pid.and_then(|pid| {
+        let before = cpu(pid)?;
+        std::thread::sleep(Duration::from_secs(seconds));
+        let after = cpu(pid)?;
+        Some((after - before) / 100.0 / seconds as f64 * 100.0)
+    });
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .status();
+    result
+}
+
+/// Peak memory of a `pitwall headless` process dispatching over 100,000 mechanics.
+fn memory_figure(t: &mut Table, dir: &Path, quick: bool) {
+    let n = if quick { 20_000 } else { 100_000 };
+    println!("\nPeak memory");
+    let path = dir.join("memory.db");
+    drop(engine_with_roster(dir, "memory.db", n));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["headless", "--db"])
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pitwall headless");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    for (i, mut req) in synth::intakes(50, 51).into_iter().enumerate() {
+        req.id = Some(format!("M{i}"));
+        let line = serde_json::to_string(&pitwall::command::Command::Intake(req)).expect("json");
+        writeln!(stdin, "{line}").expect("write");
+        let mut response = String::new();
+        out.read_line(&mut response).expect("read");
+        assert!(response.contains("\"ok\":true"), "{response}");
+    }
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let peak_kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    drop(stdin);
+    child.wait().expect("exit");
+    t.row(
+        &format!("peak memory, {n} mechanics, 50 intakes"),
+        peak_kb / 1024.0,
+        "MB",
+        100.0,
+        true,
+    );
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = Instant::now();
+    let mut t = Table { failed: 0 };
+    println!(
+        "pitwall performance figures{}",
+        if quick { " (quick)" } else { "" }
+    );
+    let sizes: &[usize] = if quick {
+        &[1_000, 10_000]
+    } else {
+        &[1_000, 10_000, 100_000]
+    };
+    rank_figures(&mut t, sizes);
+    let intake_sizes: &[(usize, usize)] = if quick {
+        &[(1_000, 500), (10_000, 200)]
+    } else {
+        &[(1_000, 2_000), (10_000, 500), (100_000, 200)]
+    };
+    intake_figures(&mut t, dir.path(), intake_sizes);
+    throughput_figures(&mut t, dir.path(), if quick { 500 } else { 3_000 });
+    tick_figures(&mut t, dir.path(), quick);
+    history_figures(&mut t, dir.path(), quick);
+    console_figures(&mut t, dir.path(), quick);
+    memory_figure(&mut t, dir.path(), quick);
+    println!(
+        "\n{} in {:.0} s; {}",
+        if t.failed == 0 {
+            "All targets met"
+        } else {
+            "Some targets missed"
+        },
+        started.elapsed().as_secs_f64(),
+        if t.failed == 0 {
+            "✓".to_string()
+        } else {
+            format!("{} missed", t.failed)
+        }
+    );
+}
