@@ -2,6 +2,8 @@
 //!
 //!     cargo bench --bench perf            # the whole suite (a few minutes on 2 cores)
 //!     cargo bench --bench perf -- quick   # smaller runs, for a sanity check
+//!     cargo bench --bench perf -- tick    # only the sections named (rank, intake, throughput,
+//!                                         # tick, history, console, memory)
 //!
 //! Release build, file databases in WAL with the durability setting pitwall ships with
 //! (`synchronous = NORMAL`), in a temporary directory on the same file system for every figure,
@@ -231,7 +233,8 @@ fn intake_figures(t: &mut Table, dir: &Path, sizes: &[(usize, usize)]) {
     }
 }
 
-/// Sustained intake throughput against bare rusqlite doing the same writes per intake.
+/// Sustained intake throughput against bare rusqlite doing the same writes per intake. The two
+/// alternate in rounds, so both see the same state of the disk and page cache.
 fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
     println!("\nSustained intake throughput vs a bare-SQLite baseline (1,000 mechanics)");
     let mut engine = engine_with_roster(dir, "throughput.db", 1_000);
@@ -239,23 +242,22 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
     engine
         .intake(with_id(reqs[0].clone(), "warm".into()))
         .expect("warm");
-    let start = Instant::now();
-    for (i, req) in reqs.iter().enumerate() {
-        engine
-            .intake(with_id(req.clone(), format!("T{i}")))
-            .expect("intake");
-    }
-    let pitwall_rate = count as f64 / start.elapsed().as_secs_f64();
 
     // The baseline writes what an intake writes — one session row and four assignment rows,
     // with metadata of the same size — in one BEGIN IMMEDIATE transaction, with the same
-    // pragmas (pitwall's own open), and no matching, validation, intake row or audit events.
-    let conn = pitwall::store::open(Some(&dir.join("baseline.db"))).expect("baseline db");
+    // pragmas (pitwall's own open) and the same background checkpointer, and no matching,
+    // validation, intake row or audit events.
+    let baseline_path = dir.join("baseline.db");
+    let conn = pitwall::store::open(Some(&baseline_path)).expect("baseline db");
+    let _checkpointer =
+        pitwall::store::checkpoint::Checkpointer::start(&baseline_path).expect("checkpointer");
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .expect("pragma");
     let (session_meta, assignment_meta, reasons): (String, String, String) = engine
         .connection()
         .query_row(
             "SELECT s.metadata, a.metadata, a.match_reasons FROM sessions s \
-             JOIN session_assignments a ON a.session_id = s.id WHERE s.id = 'T0' LIMIT 1",
+             JOIN session_assignments a ON a.session_id = s.id WHERE s.id = 'warm' LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -266,8 +268,16 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
         [],
     )
     .expect("intake row");
-    let start = Instant::now();
-    for i in 0..count {
+    conn.execute_batch(
+        "INSERT INTO mechanics (id, name, created_at, updated_at) \
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999) \
+         SELECT printf('g%06d', i), 'M', 0, 0 FROM n",
+    )
+    .expect("mechanics");
+    // The same rows as an intake writes: three targeted offers to mechanics of the roster and
+    // one held broadcast.
+    let mut rng = synth::Rng::new(99);
+    let mut baseline_intake = |i: usize| {
         let tx =
             rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)
                 .expect("begin");
@@ -278,25 +288,53 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
         )
         .and_then(|mut s| s.execute(rusqlite::params![id, session_meta]))
         .expect("session");
-        for k in 0..4 {
+        for k in 1..=3 {
+            let mechanic = format!("g{:06}", rng.below(1_000));
             tx.prepare_cached(
                 "INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority, \
                  match_score, match_reasons, offered_at, expires_at, metadata, created_at) \
-                 VALUES (?1, ?2, NULL, 'offered', 'high', 150, ?3, 0, 120000, ?4, 0)",
+                 VALUES (?1, ?2, ?3, 'offered', 'high', 150, ?4, 0, 120000, ?5, 0)",
             )
             .and_then(|mut s| {
                 s.execute(rusqlite::params![
-                    format!("{id}.{k}"),
+                    format!("{id}.t{k}"),
                     id,
+                    mechanic,
                     reasons,
                     assignment_meta
                 ])
             })
             .expect("assignment");
         }
+        tx.prepare_cached(
+            "INSERT INTO session_assignments (id, session_id, status, priority, match_reasons, \
+             active_from, metadata, created_at) \
+             VALUES (?1, ?2, 'queued', 'normal', '[]', 120000, '{\"match_type\":\"broadcast\"}', 0)",
+        )
+        .and_then(|mut s| s.execute(rusqlite::params![format!("{id}.b"), id]))
+        .expect("broadcast");
         tx.commit().expect("commit");
+    };
+    let rounds = 4;
+    let per_round = count / rounds;
+    let (mut pitwall_time, mut baseline_time) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..rounds {
+        let start = Instant::now();
+        for i in round * per_round..(round + 1) * per_round {
+            engine
+                .intake(with_id(reqs[i].clone(), format!("T{i}")))
+                .expect("intake");
+        }
+        pitwall_time += start.elapsed();
+        let start = Instant::now();
+        for i in round * per_round..(round + 1) * per_round {
+            baseline_intake(i);
+        }
+        baseline_time += start.elapsed();
     }
-    let baseline_rate = count as f64 / start.elapsed().as_secs_f64();
+    let done = (rounds * per_round) as f64;
+    let pitwall_rate = done / pitwall_time.as_secs_f64();
+    let baseline_rate = done / baseline_time.as_secs_f64();
     t.info(
         "pitwall intakes per second",
         format!("{pitwall_rate:>10.0}"),
@@ -607,18 +645,37 @@ fn main() {
     } else {
         &[1_000, 10_000, 100_000]
     };
-    rank_figures(&mut t, sizes);
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-') && a != "quick")
+        .collect();
+    let run = |section: &str| named.is_empty() || named.iter().any(|n| n == section);
+    if run("rank") {
+        rank_figures(&mut t, sizes);
+    }
     let intake_sizes: &[(usize, usize)] = if quick {
         &[(1_000, 500), (10_000, 200)]
     } else {
         &[(1_000, 2_000), (10_000, 500), (100_000, 200)]
     };
-    intake_figures(&mut t, dir.path(), intake_sizes);
-    throughput_figures(&mut t, dir.path(), if quick { 500 } else { 3_000 });
-    tick_figures(&mut t, dir.path(), quick);
-    history_figures(&mut t, dir.path(), quick);
-    console_figures(&mut t, dir.path(), quick);
-    memory_figure(&mut t, dir.path(), quick);
+    if run("intake") {
+        intake_figures(&mut t, dir.path(), intake_sizes);
+    }
+    if run("throughput") {
+        throughput_figures(&mut t, dir.path(), if quick { 500 } else { 3_000 });
+    }
+    if run("tick") {
+        tick_figures(&mut t, dir.path(), quick);
+    }
+    if run("history") {
+        history_figures(&mut t, dir.path(), quick);
+    }
+    if run("console") {
+        console_figures(&mut t, dir.path(), quick);
+    }
+    if run("memory") {
+        memory_figure(&mut t, dir.path(), quick);
+    }
     println!(
         "\n{} in {:.0} s; {}",
         if t.failed == 0 {

@@ -335,7 +335,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
     ctx.event_with(
         "session_created",
         Subject {
-            session: Some(&session.id),
+            session: Some(session.id),
             ..Default::default()
         },
         json!({"status": session.status, "smart_matching": smart}),
@@ -362,7 +362,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
     }
     let mut targeted = Vec::with_capacity(chosen.len());
     for (i, m) in chosen.iter().enumerate() {
-        let mut assignment = targeted_offer(&session.id, i + 1, &criteria, m, release, now);
+        let mut assignment = targeted_offer(session.id, i + 1, &criteria, m, release, now);
         if added_preferred == Some(i) {
             // Not among the best three on shift: there because the customer asked for him.
             assignment.metadata["reason"] = json!("preferred_mechanic");
@@ -371,7 +371,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         ctx.event(
             "offer_created",
             Subject {
-                session: Some(&session.id),
+                session: Some(session.id),
                 mechanic: assignment.mechanic_id.as_deref(),
                 assignment: Some(&assignment.id),
                 ..Default::default()
@@ -392,12 +392,12 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         (MatcherRun::Ran { .. }, Some(r)) if r.total == 0 => BroadcastReason::NoMatches,
         (MatcherRun::Ran { .. }, _) => BroadcastReason::NoOnlineMatches,
     };
-    let broadcast = broadcast_offer(&session.id, reason, !targeted.is_empty(), release, now);
+    let broadcast = broadcast_offer(session.id, reason, !targeted.is_empty(), release, now);
     store::assignments::insert(ctx.conn(), &broadcast)?;
     ctx.event_with(
         "broadcast_created",
         Subject {
-            session: Some(&session.id),
+            session: Some(session.id),
             assignment: Some(&broadcast.id),
             ..Default::default()
         },
@@ -407,7 +407,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         ctx.event(
             "session_released",
             Subject {
-                session: Some(&session.id),
+                session: Some(session.id),
                 ..Default::default()
             },
         )?;

@@ -39,6 +39,9 @@ pub struct Engine {
     conn: Connection,
     clock: Clock,
     roster: Option<Roster>,
+    /// Checkpoints the WAL in the background for file databases; dropped (and joined) with
+    /// the engine.
+    _checkpointer: Option<store::checkpoint::Checkpointer>,
 }
 
 /// The roster as last loaded, with the generation it was loaded at.
@@ -50,7 +53,15 @@ struct Roster {
 impl Engine {
     /// Opens a database file (`None`: in memory) with the given clock.
     pub fn open(path: Option<&Path>, clock: Clock) -> Result<Engine, store::OpenError> {
-        Ok(Engine::with_connection(store::open(path)?, clock))
+        let conn = store::open(path)?;
+        let checkpointer = path.and_then(store::checkpoint::Checkpointer::start);
+        if checkpointer.is_some() {
+            // Our commits no longer checkpoint; the background thread does.
+            let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+        }
+        let mut engine = Engine::with_connection(conn, clock);
+        engine._checkpointer = checkpointer;
+        Ok(engine)
     }
 
     pub fn with_connection(conn: Connection, clock: Clock) -> Engine {
@@ -58,6 +69,7 @@ impl Engine {
             conn,
             clock,
             roster: None,
+            _checkpointer: None,
         }
     }
 

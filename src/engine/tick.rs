@@ -86,10 +86,8 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
             },
         )?;
     }
-    let mut sessions: Vec<&str> = expired.iter().map(|(_, s)| s.as_str()).collect();
-    sessions.sort_unstable();
-    sessions.dedup();
-    out.activated.extend(ctx.activate_if_uncovered(&sessions)?);
+    // Broadcasts whose time has come open first, in one statement by their index; then the
+    // sessions that just lost their last live offer before that time.
     for (id, session) in store::assignments::activate_due_broadcasts(ctx.conn(), now)? {
         ctx.event(
             "broadcast_activated",
@@ -101,6 +99,10 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         )?;
         out.activated.push(id);
     }
+    let mut sessions: Vec<&str> = expired.iter().map(|(_, s)| s.as_str()).collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    out.activated.extend(ctx.activate_if_uncovered(&sessions)?);
     out.activated.sort();
     for id in store::waitlist::expire_due(ctx.conn(), now)? {
         ctx.event(

@@ -3,6 +3,7 @@
 
 pub mod assignments;
 pub mod check;
+pub mod checkpoint;
 pub mod events;
 pub mod mechanics;
 mod migrate;
