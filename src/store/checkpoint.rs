@@ -28,16 +28,11 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("pitwall-checkpoint".into())
             .spawn(move || {
-                loop {
-                    match stopped.recv_timeout(EVERY) {
-                        Err(RecvTimeoutError::Timeout) => {
-                            if let Err(e) =
-                                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                            {
-                                tracing::warn!(error = %e, "background checkpoint failed");
-                            }
-                        }
-                        _ => break,
+                // Until the engine drops its end of the channel.
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(EVERY) {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "background checkpoint failed");
                     }
                 }
             })
