@@ -320,9 +320,14 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
     let (mut pitwall_time, mut baseline_time) = (Duration::ZERO, Duration::ZERO);
     for round in 0..rounds {
         let start = Instant::now();
-        for i in round * per_round..(round + 1) * per_round {
+        for (i, req) in reqs
+            .iter()
+            .enumerate()
+            .skip(round * per_round)
+            .take(per_round)
+        {
             engine
-                .intake(with_id(reqs[i].clone(), format!("T{i}")))
+                .intake(with_id(req.clone(), format!("T{i}")))
                 .expect("intake");
         }
         pitwall_time += start.elapsed();
