@@ -502,10 +502,18 @@ impl Ctx<'_> {
         &mut self,
         sessions: &[&str],
     ) -> DispatchResult<Vec<String>> {
-        let mut opened = Vec::new();
-        for (id, session) in
-            store::assignments::activate_uncovered_broadcasts(self.conn(), sessions, self.now)?
-        {
+        let opened =
+            store::assignments::activate_uncovered_broadcasts(self.conn(), sessions, self.now)?;
+        self.broadcasts_opened(opened)
+    }
+
+    /// Records opened broadcasts, (broadcast, session) pairs, in the audit log; their ids.
+    pub(super) fn broadcasts_opened(
+        &mut self,
+        opened: Vec<(String, String)>,
+    ) -> DispatchResult<Vec<String>> {
+        let mut ids = Vec::with_capacity(opened.len());
+        for (id, session) in opened {
             self.event(
                 "broadcast_activated",
                 Subject {
@@ -514,9 +522,9 @@ impl Ctx<'_> {
                     ..Default::default()
                 },
             )?;
-            opened.push(id);
+            ids.push(id);
         }
-        Ok(opened)
+        Ok(ids)
     }
 
     /// On clock-in: a targeted offer on every waiting session that names this mechanic.

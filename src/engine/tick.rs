@@ -88,17 +88,8 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
     }
     // Broadcasts whose time has come open first, in one statement by their index; then the
     // sessions that just lost their last live offer before that time.
-    for (id, session) in store::assignments::activate_due_broadcasts(ctx.conn(), now)? {
-        ctx.event(
-            "broadcast_activated",
-            Subject {
-                session: Some(&session),
-                assignment: Some(&id),
-                ..Default::default()
-            },
-        )?;
-        out.activated.push(id);
-    }
+    let due = store::assignments::activate_due_broadcasts(ctx.conn(), now)?;
+    out.activated.extend(ctx.broadcasts_opened(due)?);
     let mut sessions: Vec<&str> = expired.iter().map(|(_, s)| s.as_str()).collect();
     sessions.sort_unstable();
     sessions.dedup();

@@ -219,6 +219,15 @@ impl App {
         });
     }
 
+    /// A mechanic's name from the roster, or the id when the roster does not have him.
+    pub fn mechanic_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.data
+            .roster
+            .iter()
+            .find(|r| r.mechanic.id == id)
+            .map_or(id, |r| r.mechanic.name.as_str())
+    }
+
     /// Whether the metrics pane needs figures in the next snapshot.
     pub fn wants_metrics(&self) -> bool {
         self.pane == Pane::Metrics

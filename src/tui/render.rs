@@ -1,6 +1,7 @@
 //! Drawing from state: header with panes and clock, the current pane, a status line, the
 //! footer generated from the keymap, and any overlay on top. Reads `App`, changes nothing.
 
+use crate::tui::widgets::panel;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -219,9 +220,7 @@ fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let height = (left.len().max(right.len()) as u16 + 2).min(area.height.saturating_sub(2));
     let popup = centered(area, 78, height);
     frame.render_widget(Clear, popup);
-    let block = Block::bordered()
-        .title(" Help · Esc closes ")
-        .title_style(t.style(Tone::Title));
+    let block = panel(t, " Help · Esc closes ");
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let [l, r] =
@@ -298,9 +297,7 @@ fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, 
             line
         });
     }
-    let block = Block::bordered()
-        .title(" Accept as ")
-        .title_style(t.style(Tone::Title));
+    let block = panel(t, " Accept as ");
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
@@ -399,12 +396,7 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
     for m in &top {
         let id = m.get("mechanic_id").and_then(|v| v.as_str()).unwrap_or("?");
         let score = m.get("score").and_then(|v| v.as_i64()).unwrap_or(0);
-        let name = app
-            .data
-            .roster
-            .iter()
-            .find(|r| r.mechanic.id == id)
-            .map_or(id, |r| r.mechanic.name.as_str());
+        let name = app.mechanic_name(id);
         lines.push(Line::from(vec![
             super::widgets::tier_badge(t, Tier::of_score(score)),
             Span::styled(
@@ -435,9 +427,7 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
         area.height.saturating_sub(2),
     );
     frame.render_widget(Clear, popup);
-    let block = Block::bordered()
-        .title(" Session detail · ↑/↓ scroll · Esc closes ")
-        .title_style(t.style(Tone::Title));
+    let block = panel(t, " Session detail · ↑/↓ scroll · Esc closes ");
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::command::{
     Command, Customer, IntakeRequest, JoinWaitlist, Location, SessionMechanic, Vehicle,
@@ -19,7 +19,7 @@ use crate::text::inert;
 use crate::tui::app::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
-use crate::tui::widgets::{countdown, tier_badge};
+use crate::tui::widgets::{countdown, panel, tier_badge};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -669,9 +669,7 @@ fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         " Intake "
     };
-    let block = Block::bordered()
-        .title(title)
-        .title_style(t.style(Tone::Title));
+    let block = panel(t, title);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -726,9 +724,7 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
             }
         }
     }
-    let block = Block::bordered()
-        .title(" Live preview ")
-        .title_style(t.style(Tone::Title));
+    let block = panel(t, " Live preview ");
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -855,9 +851,7 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
             )));
         }
     }
-    let block = Block::bordered()
-        .title(" Result ")
-        .title_style(t.style(Tone::Title));
+    let block = panel(t, " Result ");
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -1,10 +1,11 @@
 //! The mechanics pane: the roster with shift status, clock in/out, completion, certification,
 //! location, specialties and live offers; filter by text and online only.
 
+use crate::tui::widgets::panel;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Cell, Row, Table, TableState};
+use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use crate::command::{Command, MechanicRef};
 use crate::engine::views::RosterRow;
@@ -181,11 +182,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let table = Table::new(table_rows, widths)
         .header(Row::new(header).style(t.style(Tone::Dim)))
         .row_highlight_style(t.style(Tone::Selected))
-        .block(
-            Block::bordered()
-                .title(title)
-                .title_style(t.style(Tone::Title)),
-        );
+        .block(panel(t, title));
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(app.mechanics.selected));
     frame.render_stateful_widget(table, area, &mut state);

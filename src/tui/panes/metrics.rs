@@ -1,5 +1,6 @@
 //! The metrics pane: SPEC §9 figures beside their goals, and match scores by tier.
 
+use crate::tui::widgets::panel;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -99,11 +100,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         row("  expired", m.waitlist.expired.to_string(), Span::raw("")),
     ];
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered()
-                .title(" Success metrics ")
-                .title_style(t.style(Tone::Title)),
-        ),
+        Paragraph::new(lines).block(panel(t, " Success metrics ")),
         figures,
     );
 
@@ -131,10 +128,6 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .data(BarGroup::default().bars(&bars))
         .bar_width(4)
         .bar_gap(1)
-        .block(
-            Block::bordered()
-                .title(title)
-                .title_style(t.style(Tone::Title)),
-        );
+        .block(panel(t, title));
     frame.render_widget(chart_widget, chart);
 }

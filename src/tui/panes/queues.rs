@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::command::{Command, SessionMechanic, SessionRef};
 use crate::engine::views::SessionRow;
@@ -13,7 +13,7 @@ use crate::text::inert;
 use crate::tui::app::{App, Confirm, Effect, Mode, Picker, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
-use crate::tui::widgets::{countdown, tier_badge};
+use crate::tui::widgets::{countdown, panel, tier_badge};
 
 #[derive(Debug, Clone, Default)]
 pub struct QueuesState {
@@ -72,14 +72,6 @@ fn run(command: Command, done: String) -> Vec<Effect> {
     })]
 }
 
-fn name_of(app: &App, mechanic: &str) -> String {
-    app.data
-        .roster
-        .iter()
-        .find(|r| r.mechanic.id == mechanic)
-        .map_or_else(|| mechanic.to_string(), |r| r.mechanic.name.clone())
-}
-
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let count = visible(app).len();
     match op {
@@ -120,7 +112,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
                 let session = row.session.id.clone();
                 let done = format!(
                     "{} declined {}",
-                    inert(&name_of(app, &mechanic)),
+                    inert(app.mechanic_name(&mechanic)),
                     inert(&session)
                 );
                 return run(
@@ -176,7 +168,7 @@ fn accept(app: &mut App) -> Vec<Effect> {
     if let (false, Some(mechanic)) = (offer.is_broadcast(), offer.mechanic_id.clone()) {
         let done = format!(
             "{} accepted {}",
-            inert(&name_of(app, &mechanic)),
+            inert(app.mechanic_name(&mechanic)),
             inert(&session)
         );
         return run(Command::Accept(SessionMechanic { session, mechanic }), done);
@@ -218,7 +210,7 @@ pub fn picker_key(app: &mut App, op: Option<Op>, mut picker: Picker) -> Vec<Effe
             };
             let done = format!(
                 "{} took {} from the broadcast",
-                inert(&name_of(app, &mechanic)),
+                inert(app.mechanic_name(&mechanic)),
                 inert(&picker.session)
             );
             return run(
@@ -345,18 +337,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let table = Table::new(table_rows, widths)
         .header(Row::new(header).style(t.style(Tone::Dim)))
         .row_highlight_style(t.style(Tone::Selected))
-        .block(
-            Block::bordered()
-                .title(title)
-                .title_style(t.style(Tone::Title)),
-        );
+        .block(panel(t, title));
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(app.queues.selected));
     frame.render_stateful_widget(table, list, &mut state);
 
-    let block = Block::bordered()
-        .title(" Offers  ←/→ select · a accept · d decline ")
-        .title_style(t.style(Tone::Title));
+    let block = panel(t, " Offers  ←/→ select · a accept · d decline ");
     let Some(row) = rows.get(app.queues.selected) else {
         let empty = Paragraph::new(Line::from(Span::styled(
             "No live sessions. Take an intake in pane 1.",
@@ -404,11 +390,11 @@ fn offer_lines(app: &App, row: &SessionRow) -> Vec<Line<'static>> {
             (_, true) if a.status == AssignmentStatus::Accepted => {
                 format!(
                     "broadcast → {}",
-                    name_of(app, a.mechanic_id.as_deref().unwrap_or("?"))
+                    app.mechanic_name(a.mechanic_id.as_deref().unwrap_or("?"))
                 )
             }
             (_, true) => "broadcast".to_string(),
-            (Some(m), false) => name_of(app, m),
+            (Some(m), false) => app.mechanic_name(m).to_string(),
             (None, false) => "?".to_string(),
         };
         let mut spans = vec![

@@ -1,9 +1,10 @@
 //! The waitlist pane: entries with status and time left, and the feed of notifications sent.
 
+use crate::tui::widgets::panel;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::model::WaitlistStatus;
 use crate::text::inert;
@@ -38,17 +39,6 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     Vec::new()
 }
 
-fn mechanic_name(app: &App, id: Option<&str>) -> String {
-    let Some(id) = id else { return String::new() };
-    let name = app
-        .data
-        .roster
-        .iter()
-        .find(|r| r.mechanic.id == id)
-        .map_or(id, |r| r.mechanic.name.as_str());
-    inert(name).into_owned()
-}
-
 fn time_left(app: &App, e: &crate::model::WaitlistEntry) -> String {
     if e.status != WaitlistStatus::Waiting {
         return String::new();
@@ -79,7 +69,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 Cell::from(inert(e.session_id.as_deref().unwrap_or("—")).into_owned()),
                 Cell::from(via.join("+")),
                 Cell::from(time_left(app, e)),
-                Cell::from(mechanic_name(app, e.notified_mechanic_id.as_deref())),
+                Cell::from(
+                    e.notified_mechanic_id
+                        .as_deref()
+                        .map(|id| inert(app.mechanic_name(id)).into_owned())
+                        .unwrap_or_default(),
+                ),
             ])
         })
         .collect();
@@ -112,11 +107,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .style(t.style(Tone::Dim)),
     )
     .row_highlight_style(t.style(Tone::Selected))
-    .block(
-        Block::bordered()
-            .title(format!(" Waitlist · {waiting} waiting "))
-            .title_style(t.style(Tone::Title)),
-    );
+    .block(panel(t, format!(" Waitlist · {waiting} waiting ")));
     let mut state = TableState::default()
         .with_selected((!app.data.waitlist.is_empty()).then_some(app.waitlist.selected));
     frame.render_stateful_widget(table, entries, &mut state);
@@ -144,8 +135,6 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             .collect()
     };
     let bell = if app.bell { "bell on" } else { "bell off" };
-    let block = Block::bordered()
-        .title(format!(" Notifications sent · {bell} "))
-        .title_style(t.style(Tone::Title));
+    let block = panel(t, format!(" Notifications sent · {bell} "));
     frame.render_widget(Paragraph::new(lines).block(block), feed);
 }

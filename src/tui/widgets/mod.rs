@@ -3,9 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use ratatui::text::Span;
+use ratatui::widgets::Block;
 
 use super::theme::{Theme, Tone};
 use crate::model::Tier;
+
+/// A bordered pane section with its title in the title colour.
+pub fn panel<'a>(theme: &Theme, title: impl Into<ratatui::text::Line<'a>>) -> Block<'a> {
+    Block::bordered()
+        .title(title)
+        .title_style(theme.style(Tone::Title))
+}
 
 /// `[HIGH]`, `[GOOD]`, `[STD ]`, `[ALL ]` — same width, so columns line up.
 pub fn tier_badge(theme: &Theme, tier: Tier) -> Span<'static> {
