@@ -57,6 +57,7 @@ pub fn start_file_logging(
     dir: &std::path::Path,
 ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let appender = tracing_appender::rolling::daily(dir, "pitwall.log");
+    restrict_logs(dir);
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let level = std::env::var("PITWALL_LOG")
         .ok()
@@ -69,4 +70,16 @@ pub fn start_file_logging(
         .try_init()
         .ok()?;
     Some(guard)
+}
+
+/// Log files readable by their owner only (the directory already is). The appender creates
+/// files with the default mode, so tighten any that exist when logging starts.
+fn restrict_logs(dir: &std::path::Path) {
+    #[cfg(unix)]
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in entries.flatten() {
+            let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600));
+        }
+    }
 }

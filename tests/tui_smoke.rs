@@ -81,5 +81,20 @@ fn console_starts_draws_and_quits_cleanly() {
         assert_eq!(mode, 0o600, "the database is readable by its owner only");
         let logs = home.path().join("logs");
         assert!(Path::new(&logs).is_dir());
+        let dir_mode = std::fs::metadata(&logs).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700, "the log directory is private");
+        let files: Vec<_> = std::fs::read_dir(&logs).unwrap().flatten().collect();
+        assert!(!files.is_empty(), "the console logged its start");
+        for file in files {
+            let mode = file.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                mode,
+                0o600,
+                "{:?} is readable by its owner only",
+                file.path()
+            );
+            let text = std::fs::read_to_string(file.path()).unwrap();
+            assert!(text.contains("demo roster"), "{text}");
+        }
     }
 }

@@ -86,8 +86,24 @@ impl Engine {
         &self.conn
     }
 
-    /// Runs one command in one transaction.
+    /// Runs one command in one transaction. Logs what ran and, for a refusal, its code and
+    /// field — never the message, which can quote what the customer typed.
     pub fn execute(&mut self, command: Command) -> DispatchResult<Outcome> {
+        let name = command.name();
+        let result = self.run(command);
+        match &result {
+            Ok(_) => tracing::debug!(cmd = name, "done"),
+            Err(e) => tracing::info!(
+                cmd = name,
+                code = e.code.as_str(),
+                field = e.field.as_deref().unwrap_or("-"),
+                "refused"
+            ),
+        }
+        result
+    }
+
+    fn run(&mut self, command: Command) -> DispatchResult<Outcome> {
         use Command as C;
         match command {
             C::AddMechanic(req) => self
