@@ -247,3 +247,30 @@ fn acting_on_a_session_elsewhere_leaves_the_intake_result_alone() {
         "a second ^S on the empty form files nothing"
     );
 }
+
+#[test]
+fn losing_typed_work_or_live_offers_asks_first() {
+    let mut c = Console::demo();
+    c.fill_intake(&[("Half Typed", false)]);
+    c.key('n');
+    assert!(c.screen(120, 40).contains("Start a new intake?"));
+    c.key('n');
+    assert_eq!(c.app.intake.get("customer.name"), "Half Typed", "kept");
+    c.key('n');
+    c.key('y');
+    assert_eq!(c.app.intake.get("customer.name"), "");
+
+    c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
+    c.key('3');
+    c.key('/');
+    c.type_text("m-tor-01");
+    c.enter();
+    c.key(' ');
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("Clock out Daniel Okafor?") && screen.contains("1 live offer"),
+        "{screen}"
+    );
+    c.key('y');
+    assert!(c.screen(120, 40).contains("Daniel Okafor clocked out"));
+}

@@ -74,6 +74,14 @@ pub enum Mode {
 pub enum Confirm {
     CancelSession(String),
     CancelEntry(String),
+    /// Clocking out a mechanic who holds live offers withdraws them.
+    ClockOut {
+        mechanic: String,
+        name: String,
+        offers: i64,
+    },
+    /// Starting a new intake throws away what the form holds.
+    ClearForm,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -388,6 +396,14 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
         Some(Op::Yes) => {
             app.mode = Mode::Normal;
             let (command, done) = match confirm {
+                Confirm::ClearForm => {
+                    intake::clear(app);
+                    return Vec::new();
+                }
+                Confirm::ClockOut { mechanic, name, .. } => (
+                    Command::ClockOut(crate::command::MechanicRef { mechanic }),
+                    format!("{} clocked out", crate::text::inert(&name)),
+                ),
                 Confirm::CancelSession(id) => (
                     Command::Cancel(crate::command::SessionRef {
                         session: id.clone(),

@@ -237,6 +237,12 @@ fn render_confirm(app: &App, confirm: &Confirm, frame: &mut Frame<'_>, area: Rec
             inert(id)
         ),
         Confirm::CancelEntry(id) => format!("Cancel waitlist entry {}?", inert(id)),
+        Confirm::ClockOut { name, offers, .. } => format!(
+            "Clock out {}? Their {offers} live offer{} will be withdrawn.",
+            inert(name),
+            if *offers == 1 { "" } else { "s" }
+        ),
+        Confirm::ClearForm => "Start a new intake? What the form holds now is discarded.".into(),
     };
     let popup = centered(area, 56, 7);
     frame.render_widget(Clear, popup);
@@ -245,7 +251,7 @@ fn render_confirm(app: &App, confirm: &Confirm, frame: &mut Frame<'_>, area: Rec
         Line::default(),
         Line::from(vec![
             Span::styled(" y ", t.style(Tone::Key)),
-            Span::raw("yes, cancel    "),
+            Span::raw("yes    "),
             Span::styled(" n/Esc ", t.style(Tone::Key)),
             Span::raw("no, keep it"),
         ]),

@@ -335,8 +335,11 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::Toggle => return cycle(app, true),
         Op::Submit => return submit(app),
         Op::NewIntake => {
-            app.intake = IntakeState::default();
-            app.info("New intake");
+            if app.intake.values != IntakeState::default().values {
+                app.mode = Mode::Confirm(crate::tui::app::Confirm::ClearForm);
+            } else {
+                clear(app);
+            }
         }
         Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater => {
             app.info("These choices appear when every matching mechanic is offline.");
@@ -558,6 +561,12 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
             Vec::new()
         }
     }
+}
+
+/// A fresh form and no result.
+pub fn clear(app: &mut App) {
+    app.intake = IntakeState::default();
+    app.info("New intake");
 }
 
 /// A choice made on the offline card is noted on the card, which goes back to its menu.

@@ -71,6 +71,14 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
                     mechanic: m.id.clone(),
                 };
                 let name = inert(&m.name).into_owned();
+                if m.currently_on_shift && row.live_offers > 0 {
+                    app.mode = Mode::Confirm(crate::tui::app::Confirm::ClockOut {
+                        mechanic: m.id.clone(),
+                        name: m.name.clone(),
+                        offers: row.live_offers,
+                    });
+                    return Vec::new();
+                }
                 let (command, done) = if m.currently_on_shift {
                     (Command::ClockOut(r), format!("{name} clocked out"))
                 } else {
