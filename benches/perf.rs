@@ -681,6 +681,11 @@ fn main() {
     if run("memory") {
         memory_figure(&mut t, dir.path(), quick);
     }
+    if quick {
+        println!(
+            "\n(quick: smaller sizes than the targets name; run without `quick` for the real verdicts)"
+        );
+    }
     println!(
         "\n{} in {:.0} s; {}",
         if t.failed == 0 {

@@ -11,22 +11,25 @@ use crate::store::{self, check::Violation};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckReport {
-    pub integrity: Option<String>,
+    /// SQLite's own verdict: "ok", or what it found.
+    pub integrity: String,
     pub foreign_keys: Vec<String>,
     pub violations: Vec<Violation>,
+    /// Domain rules checked, besides the integrity check and the foreign keys.
     pub rules_checked: usize,
 }
 
 impl CheckReport {
     pub fn ok(&self) -> bool {
-        self.integrity.is_none() && self.foreign_keys.is_empty() && self.violations.is_empty()
+        self.integrity == "ok" && self.foreign_keys.is_empty() && self.violations.is_empty()
     }
 
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        match &self.integrity {
-            None => out.push_str("✓ SQLite integrity check: ok\n"),
-            Some(problem) => out.push_str(&format!("✗ SQLite integrity check: {problem}\n")),
+        if self.integrity == "ok" {
+            out.push_str("✓ SQLite integrity check: ok\n");
+        } else {
+            out.push_str(&format!("✗ SQLite integrity check: {}\n", self.integrity));
         }
         if self.foreign_keys.is_empty() {
             out.push_str("✓ foreign keys: ok\n");
@@ -77,7 +80,7 @@ pub fn check(path: &Path) -> Result<CheckReport, String> {
         // One read transaction: every rule sees the same moment, even with writers running.
         conn.execute_batch("BEGIN")?;
         let report = CheckReport {
-            integrity: store::check::integrity(&conn)?,
+            integrity: store::check::integrity(&conn)?.unwrap_or_else(|| "ok".into()),
             foreign_keys: store::check::foreign_keys(&conn)?,
             violations: store::check::invariants(&conn)?,
             rules_checked: store::check::rules().count(),

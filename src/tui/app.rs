@@ -166,6 +166,8 @@ pub struct App {
     pub waitlist: waitlist::WaitlistState,
     seen_notifications: Option<i64>,
     seen_offers: Option<HashSet<String>>,
+    /// Sessions this console created: their offers are no news to the dispatcher who made them.
+    pub own_sessions: HashSet<String>,
 }
 
 /// Seconds a toast or alert stays on the status line.
@@ -193,6 +195,7 @@ impl App {
             waitlist: waitlist::WaitlistState::default(),
             seen_notifications: None,
             seen_offers: None,
+            own_sessions: HashSet::new(),
         }
     }
 
@@ -479,6 +482,7 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
         .iter()
         .flat_map(|s| s.assignments.iter())
         .filter(|a| a.is_live_offer(app.now) && a.priority == crate::model::Priority::High)
+        .filter(|a| !app.own_sessions.contains(&a.session_id))
         .map(|a| a.id.clone())
         .collect();
     let mut effects = Vec::new();

@@ -526,6 +526,7 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
     match result {
         Ok(Outcome::Intake(outcome)) => {
             app.info(format!("Session {} created", inert(&outcome.session.id)));
+            app.own_sessions.insert(outcome.session.id.clone());
             // The form starts over (a second ^S must not file the same customer twice); the
             // result card keeps what was submitted.
             let preview = app.intake.preview.take();

@@ -157,13 +157,13 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .collect();
     let mut widths = vec![
         Constraint::Length(5),
-        Constraint::Length(20),
+        Constraint::Length(22),
         Constraint::Length(16),
         Constraint::Length(6),
         Constraint::Length(12),
-        Constraint::Length(3),
+        Constraint::Length(4),
     ];
-    let mut header = vec!["Shift", "Name", "Location", "Prof.", "Certified", "Q"];
+    let mut header = vec!["Shift", "Name", "Location", "Prof.", "Certified", "Off."];
     if wide {
         widths.push(Constraint::Length(4));
         header.push("★");
@@ -176,7 +176,10 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .iter()
         .filter(|r| r.mechanic.currently_on_shift)
         .count();
-    let mut title = format!(" Mechanics · {on} on shift of {} ", app.data.roster.len());
+    let mut title = format!(
+        " Mechanics · {on} on shift of {} · ✗ cannot take sessions · * legacy Red Seal · Off. live offers ",
+        app.data.roster.len()
+    );
     if app.mechanics.online_only {
         title.push_str("· online only ");
     }
