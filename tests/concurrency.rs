@@ -3,8 +3,10 @@
 //! each contested session exactly one winner.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
+
+mod common;
 
 use pitwall::synth::Rng;
 use serde_json::{Value, json};
@@ -85,59 +87,8 @@ fn four_processes_share_one_database_safely() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    // Start all four, wait until each has opened the database, then let them loose together.
-    let mut children: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_pitwall"))
-                .args(["headless", "--db"])
-                .arg(&db)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let mut pipes = Vec::new();
-    for child in &mut children {
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{}", json!({"cmd": "now"})).unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        reader.read_line(&mut first).unwrap();
-        pipes.push((stdin, reader));
-    }
     let scripts: Vec<Vec<Value>> = (0..PROCESSES).map(worker_script).collect();
-    let handles: Vec<_> = pipes
-        .into_iter()
-        .zip(scripts.clone())
-        .map(|((mut stdin, reader), script)| {
-            let text: String = script.iter().map(|l| format!("{l}\n")).collect();
-            let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()).unwrap());
-            let reader = std::thread::spawn(move || {
-                reader
-                    .lines()
-                    .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-                    .collect::<Vec<_>>()
-            });
-            (writer, reader)
-        })
-        .collect();
-    let outputs: Vec<Vec<Value>> = handles
-        .into_iter()
-        .map(|(w, r)| {
-            w.join().unwrap();
-            r.join().unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let outputs = common::processes::run_together(&db, &scripts);
 
     let mut winners: HashMap<String, Vec<String>> = HashMap::new();
     let mut accepts_ok = 0;

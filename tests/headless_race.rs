@@ -1,12 +1,13 @@
 //! Two real `pitwall headless` processes accept the same sessions at once on one database
 //! file: every session must have exactly one winner, in the output and in the database.
 
-use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+
+mod common;
 
 use serde_json::{Value, json};
 
-const SESSIONS: usize = 150;
+const SESSIONS: usize = 600;
 
 fn pitwall(db: &std::path::Path, script: &std::path::Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_pitwall"))
@@ -69,75 +70,22 @@ fn two_processes_never_both_win_a_session() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    // Both processes start, open the database and answer a first `now` before either gets its
-    // accepts: a barrier, so they really run at the same time. a goes up the sessions, b comes
-    // down, so they meet and fight over the ones in the middle.
-    let mut children: Vec<_> = ["a", "b"]
+    // a goes up the sessions, b comes down: they meet and fight over the ones in the middle.
+    let scripts: Vec<Vec<Value>> = ["a", "b"]
         .iter()
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_pitwall"))
-                .args(["headless", "--db"])
-                .arg(&db)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start pitwall")
-        })
-        .collect();
-    let mut racers = Vec::new();
-    for (child, mechanic) in children.iter_mut().zip(["a", "b"]) {
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{}", json!({"cmd": "now"})).unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        reader.read_line(&mut first).unwrap();
-        assert!(first.contains("\"ok\":true"), "{first}");
-        racers.push((mechanic, stdin, reader));
-    }
-    // Each racer gets a writer and a reader thread, so neither pipe can fill up and stall it.
-    let handles: Vec<_> = racers
-        .into_iter()
-        .map(|(mechanic, mut stdin, reader)| {
-            let order: Vec<usize> = if mechanic == "a" {
+        .map(|mechanic| {
+            let order: Vec<usize> = if *mechanic == "a" {
                 (0..SESSIONS).collect()
             } else {
                 (0..SESSIONS).rev().collect()
             };
-            let text: String = order
+            order
                 .iter()
-                .map(|i| {
-                    format!(
-                        "{}\n",
-                        json!({"cmd": "accept", "session": format!("S{i}"), "mechanic": mechanic})
-                    )
-                })
-                .collect();
-            let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()).unwrap());
-            let reader = std::thread::spawn(move || -> Vec<Value> {
-                reader
-                    .lines()
-                    .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-                    .collect()
-            });
-            (writer, reader)
+                .map(|i| json!({"cmd": "accept", "session": format!("S{i}"), "mechanic": mechanic}))
+                .collect()
         })
         .collect();
-    let outputs: Vec<Vec<Value>> = handles
-        .into_iter()
-        .map(|(writer, reader)| {
-            writer.join().unwrap();
-            reader.join().unwrap()
-        })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let outputs = common::processes::run_together(&db, &scripts);
 
     let mut winners = vec![None; SESSIONS];
     for (racer, lines) in ["a", "b"].iter().zip(&outputs) {

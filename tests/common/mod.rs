@@ -2,6 +2,8 @@
 //! script would send, and a dump of every table to prove a rejected command changed nothing.
 #![allow(dead_code)]
 
+pub mod processes;
+
 use pitwall::clock::Clock;
 use pitwall::command::parse_line;
 use pitwall::engine::Engine;
