@@ -183,7 +183,7 @@ impl Engine {
     }
 }
 
-/// Begins a transaction. The busy timeout already waits for other writers; should SQLite still
+/// Begins a transaction. The busy handler already waits for other writers; should SQLite still
 /// answer busy (it can, under heavy contention between processes), try a few more times before
 /// letting the caller see it.
 fn begin(conn: &mut Connection, behavior: TransactionBehavior) -> DispatchResult<Transaction<'_>> {

@@ -94,7 +94,7 @@ pub(crate) fn create_private(path: &Path) {
 
 /// WAL so readers never block the writer; `synchronous = NORMAL`, which in WAL mode keeps every
 /// committed transaction through a process crash (a power loss may lose the last few); a busy
-/// timeout so two processes queue for the write lock instead of failing.
+/// handler so two processes take turns at the write lock instead of failing.
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_handler(Some(wait_for_lock))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
