@@ -204,3 +204,46 @@ fn a_negative_schema_version_is_refused_not_a_panic() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no pitwall ever wrote"));
 }
+
+#[test]
+fn report_prints_the_metrics_as_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    {
+        let mut e = file_engine(&db);
+        roster(&mut e);
+        ok(
+            &mut e,
+            intake(
+                "S1",
+                json!({"customer": {"name": "\u{1b}[2JEvil", "email": "e@example.com"}}),
+            ),
+        );
+        ok(
+            &mut e,
+            json!({"cmd": "accept", "session": "S1", "mechanic": "t1"}),
+        );
+    }
+    let text = pitwall(&["report", "--db", db.to_str().unwrap()]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("Sessions                         1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("through targeted offers        100.0 %  ✓ goal met"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "no control characters reach the terminal"
+    );
+    let json_out = pitwall(&["report", "--db", db.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(v["sessions_total"], 1);
+    assert_eq!(v["accepts_total"], 1);
+    assert_eq!(v["avg_accepted_targeted_score"], 209.0);
+    let missing = pitwall(&["report", "--db", "/nonexistent/r.db"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
