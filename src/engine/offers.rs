@@ -291,26 +291,24 @@ impl Ctx<'_> {
     /// who clocked out meanwhile were already withdrawn by their clock-out.
     fn release(&mut self, session: &Session) -> DispatchResult<()> {
         let now = self.now;
+        let held: Vec<Assignment> = store::assignments::for_session(self.conn(), &session.id)?
+            .into_iter()
+            .filter(|a| a.match_type == MatchType::Targeted && a.status == AssignmentStatus::Queued)
+            .collect();
+        let mut live = !held.is_empty();
         // A preferred mechanic who came on shift while the session was held gets his offer now
         // (SPEC §4.4): clock-in only offers waiting sessions. Queued now, live with the rest below.
         if let Some(preferred) = session.preferred_mechanic_id.as_deref() {
-            let has_offer = store::assignments::for_session(self.conn(), &session.id)?
+            let has_offer = held
                 .iter()
-                .any(|a| {
-                    a.mechanic_id.as_deref() == Some(preferred)
-                        && a.match_type == MatchType::Targeted
-                        && a.status == AssignmentStatus::Queued
-                });
+                .any(|a| a.mechanic_id.as_deref() == Some(preferred));
             if let Some(m) = store::mechanics::get(self.conn(), preferred)?
                 && m.currently_on_shift
                 && !has_offer
             {
-                self.offer_to_held(session, &m)?;
+                live |= self.offer_to_held(session, &m)?.is_some();
             }
         }
-        let live = store::assignments::for_session(self.conn(), &session.id)?
-            .iter()
-            .any(|a| a.match_type == MatchType::Targeted && a.status == AssignmentStatus::Queued);
         let broadcast_from = if live { now + OFFER_WINDOW } else { now };
         store::assignments::release(
             self.conn(),
