@@ -161,14 +161,15 @@ pub fn withdraw_targeted(
     Ok(pairs)
 }
 
+/// No session lookup: a held broadcast gets its `active_from` only when its session is released
+/// (waiting), and is closed when the session is matched or cancelled (`pitwall check` holds both
+/// rules), so every held broadcast with an opening time belongs to a waiting session.
 pub const ACTIVATE_DUE_BROADCASTS: &str = "UPDATE session_assignments \
     SET status = 'offered', offered_at = ?1 \
     WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 \
-    AND EXISTS (SELECT 1 FROM sessions s \
-        WHERE s.id = session_assignments.session_id AND s.status = 'waiting') \
     RETURNING id, session_id";
 
-/// Held broadcasts of waiting sessions whose `active_from` has come become active.
+/// Held broadcasts whose `active_from` has come become active.
 pub fn activate_due_broadcasts(
     conn: &Connection,
     now: DateTime<Utc>,

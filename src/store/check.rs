@@ -49,6 +49,12 @@ const RULES: &[(&str, &str)] = &[
            AND s.status NOT IN ('pending', 'waiting')",
     ),
     (
+        "a held broadcast has an opening time only once its session is released",
+        "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
+         WHERE a.match_type = 'broadcast' AND a.status = 'queued' \
+           AND a.active_from IS NOT NULL AND s.status <> 'waiting'",
+    ),
+    (
         "a live targeted offer has its mechanic, offer time and deadline",
         "SELECT id FROM session_assignments WHERE match_type = 'targeted' AND status = 'offered' \
          AND (mechanic_id IS NULL OR offered_at IS NULL OR expires_at IS NULL)",
