@@ -84,25 +84,28 @@ CREATE INDEX sessions_by_status ON sessions (status, created_at);
 CREATE INDEX sessions_by_preferred ON sessions (preferred_mechanic_id, status)
     WHERE preferred_mechanic_id IS NOT NULL;
 
+-- An assignment (SPEC §2) is split in two: the state every status change rewrites here, and what
+-- the offer was made on (match_reasons, metadata) in assignment_details, written once. A tick
+-- that expires 10,000 offers rewrites 10,000 of these rows, so they are kept narrow.
 CREATE TABLE session_assignments (
-    id            TEXT PRIMARY KEY,
+    seq           INTEGER PRIMARY KEY,                      -- creation order; details hang off it
+    id            TEXT NOT NULL UNIQUE,
     session_id    TEXT NOT NULL REFERENCES sessions (id),
     mechanic_id   TEXT REFERENCES mechanics (id),          -- NULL while a broadcast is open
+    -- The one source of metadata.match_type: assignment_details keeps the rest of the metadata
+    -- and store::assignments puts match_type back when it reads an assignment.
+    match_type    TEXT NOT NULL CHECK (match_type IN ('targeted', 'broadcast')),
     status        TEXT NOT NULL
                   CHECK (status IN ('queued', 'offered', 'accepted', 'declined', 'expired', 'cancelled')),
     priority      TEXT NOT NULL CHECK (priority IN ('high', 'normal', 'low')),
     match_score   INTEGER,
-    match_reasons TEXT NOT NULL DEFAULT '[]',
     offered_at    INTEGER,
     expires_at    INTEGER,                                  -- targeted offers
     active_from   INTEGER,                                  -- broadcasts
     accepted_at   INTEGER,
     closed_at     INTEGER,
     closed_reason TEXT,
-    metadata      TEXT NOT NULL DEFAULT '{}',
-    created_at    INTEGER NOT NULL,
-    -- metadata.match_type stays the one source; this column only makes it indexable.
-    match_type    TEXT GENERATED ALWAYS AS (json_extract(metadata, '$.match_type')) STORED
+    created_at    INTEGER NOT NULL
 );
 
 -- Exactly one winner per session, held by the database rather than by code.
@@ -110,8 +113,13 @@ CREATE UNIQUE INDEX assignments_one_accepted ON session_assignments (session_id)
     WHERE status = 'accepted';
 -- By session only: offers change status often, and a session has a handful of rows.
 CREATE INDEX assignments_by_session ON session_assignments (session_id);
-CREATE INDEX assignments_by_mechanic ON session_assignments (mechanic_id, status)
-    WHERE mechanic_id IS NOT NULL;
+-- A mechanic's open offers (his queue, withdrawal at clock-out) and his accepted sessions, in
+-- two partial indexes: an offer that expires or is declined only leaves the first, and nothing
+-- is written for the history a mechanic builds up.
+CREATE INDEX assignments_open_by_mechanic ON session_assignments (mechanic_id)
+    WHERE status IN ('queued', 'offered') AND mechanic_id IS NOT NULL;
+CREATE INDEX assignments_accepted_by_mechanic ON session_assignments (mechanic_id)
+    WHERE status = 'accepted' AND mechanic_id IS NOT NULL;
 -- Due expiries: live targeted offers by deadline.
 CREATE INDEX assignments_due ON session_assignments (expires_at) WHERE status = 'offered';
 -- Held broadcasts by the moment they open (the tick), and open broadcasts (every queue read).
@@ -119,6 +127,22 @@ CREATE INDEX assignments_broadcast_held ON session_assignments (active_from)
     WHERE status = 'queued' AND match_type = 'broadcast';
 CREATE INDEX assignments_broadcast_open ON session_assignments (created_at)
     WHERE status = 'offered' AND match_type = 'broadcast';
+
+-- What an offer was made on; never updated. Keyed by the assignment's seq, so an intake appends
+-- to the end of this table instead of touching a page somewhere in its middle.
+CREATE TABLE assignment_details (
+    assignment_seq INTEGER PRIMARY KEY REFERENCES session_assignments (seq),
+    match_reasons  TEXT NOT NULL DEFAULT '[]',
+    metadata       TEXT NOT NULL DEFAULT '{}'               -- all of it but match_type
+);
+
+-- SPEC §2's assignment whole, for anyone reading the file with SQL.
+CREATE VIEW session_assignments_full AS
+    SELECT a.id, a.session_id, a.mechanic_id, a.status, a.priority, a.match_score,
+           d.match_reasons, a.offered_at, a.expires_at, a.active_from, a.accepted_at,
+           a.closed_at, a.closed_reason,
+           json_set(d.metadata, '$.match_type', a.match_type) AS metadata, a.created_at
+    FROM session_assignments a JOIN assignment_details d ON d.assignment_seq = a.seq;
 
 CREATE TABLE customer_waitlist (
     id                   TEXT PRIMARY KEY,

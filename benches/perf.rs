@@ -253,11 +253,23 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
         pitwall::store::checkpoint::Checkpointer::start(&baseline_path).expect("checkpointer");
     conn.pragma_update(None, "wal_autocheckpoint", 0)
         .expect("pragma");
+    let broadcast_meta: String = engine
+        .connection()
+        .query_row(
+            "SELECT d.metadata FROM session_assignments a \
+             JOIN assignment_details d ON d.assignment_seq = a.seq \
+             WHERE a.session_id = 'warm' AND a.match_type = 'broadcast'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the sample's broadcast");
     let (session_meta, assignment_meta, reasons): (String, String, String) = engine
         .connection()
         .query_row(
-            "SELECT s.metadata, a.metadata, a.match_reasons FROM sessions s \
-             JOIN session_assignments a ON a.session_id = s.id WHERE s.id = 'warm' LIMIT 1",
+            "SELECT s.metadata, d.metadata, d.match_reasons FROM sessions s \
+             JOIN session_assignments a ON a.session_id = s.id \
+             JOIN assignment_details d ON d.assignment_seq = a.seq \
+             WHERE s.id = 'warm' AND a.match_type = 'targeted' LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -288,31 +300,47 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
         )
         .and_then(|mut s| s.execute(rusqlite::params![id, session_meta]))
         .expect("session");
-        for k in 1..=3 {
-            let mechanic = format!("g{:06}", rng.below(1_000));
+        // An assignment is stored as two rows (its state and its details), as pitwall's
+        // schema has it; the baseline writes both, like pitwall.
+        let assignment = |id: String, mechanic: Option<String>, reasons: &str, meta: &str| {
+            let offered = mechanic.is_some();
             tx.prepare_cached(
-                "INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority, \
-                 match_score, match_reasons, offered_at, expires_at, metadata, created_at) \
-                 VALUES (?1, ?2, ?3, 'offered', 'high', 150, ?4, 0, 120000, ?5, 0)",
+                "INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status, \
+                 priority, match_score, offered_at, expires_at, active_from, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
             )
             .and_then(|mut s| {
                 s.execute(rusqlite::params![
-                    format!("{id}.t{k}"),
                     id,
+                    format!("B{i}"),
                     mechanic,
-                    reasons,
-                    assignment_meta
+                    if offered { "targeted" } else { "broadcast" },
+                    if offered { "offered" } else { "queued" },
+                    if offered { "high" } else { "normal" },
+                    offered.then_some(150),
+                    offered.then_some(0),
+                    offered.then_some(120_000),
+                    (!offered).then_some(120_000),
                 ])
             })
             .expect("assignment");
+            tx.prepare_cached(
+                "INSERT INTO assignment_details (assignment_seq, match_reasons, metadata) \
+                 VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(rusqlite::params![tx.last_insert_rowid(), reasons, meta]))
+            .expect("details");
+        };
+        for k in 1..=3 {
+            let mechanic = format!("g{:06}", rng.below(1_000));
+            assignment(
+                format!("{id}.t{k}"),
+                Some(mechanic),
+                &reasons,
+                &assignment_meta,
+            );
         }
-        tx.prepare_cached(
-            "INSERT INTO session_assignments (id, session_id, status, priority, match_reasons, \
-             active_from, metadata, created_at) \
-             VALUES (?1, ?2, 'queued', 'normal', '[]', 120000, '{\"match_type\":\"broadcast\"}', 0)",
-        )
-        .and_then(|mut s| s.execute(rusqlite::params![format!("{id}.b"), id]))
-        .expect("broadcast");
+        assignment(format!("{id}.b"), None, "[]", &broadcast_meta);
         tx.commit().expect("commit");
     };
     let rounds = 4;
@@ -430,20 +458,21 @@ fn history_figures(t: &mut Table, dir: &Path, quick: bool) {
                       '{{\"source\":\"intake\",\"smart_matching\":true}}',
                       created_at, created_at, created_at + 30000, created_at + 600000 FROM intakes
                WHERE id LIKE 'H%';
-             INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority,
-                 match_score, match_reasons, offered_at, expires_at, closed_at, closed_reason,
-                 metadata, created_at)
+             INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status,
+                 priority, match_score, offered_at, expires_at, closed_at, closed_reason,
+                 created_at)
                SELECT s.id || '.t' || k.k, s.id, printf('g%06d', abs(random()) % {mechanics}),
-                      'expired', 'high', 150, '[]', s.created_at, s.created_at + 120000,
-                      s.created_at + 120000, 'timeout', '{{\"match_type\":\"targeted\"}}', s.created_at
+                      'targeted', 'expired', 'high', 150, s.created_at, s.created_at + 120000,
+                      s.created_at + 120000, 'timeout', s.created_at
                FROM sessions s, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
                WHERE s.id LIKE 'H%';
-             INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority,
-                 match_reasons, active_from, offered_at, accepted_at, metadata, created_at)
-               SELECT id || '.b', id, matched_mechanic_id, 'accepted', 'normal', '[]',
-                      created_at + 120000, created_at + 120000, created_at + 130000,
-                      '{{\"match_type\":\"broadcast\"}}', created_at
+             INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status,
+                 priority, active_from, offered_at, accepted_at, created_at)
+               SELECT id || '.b', id, matched_mechanic_id, 'broadcast', 'accepted', 'normal',
+                      created_at + 120000, created_at + 120000, created_at + 130000, created_at
                FROM sessions WHERE id LIKE 'H%';
+             INSERT INTO assignment_details (assignment_seq, match_reasons, metadata)
+               SELECT seq, '[]', '{{}}' FROM session_assignments WHERE session_id LIKE 'H%';
              COMMIT;
              ANALYZE;"
         ))

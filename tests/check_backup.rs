@@ -50,13 +50,18 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("All checks passed."));
 
-    // Break three invariants behind the engine's back.
+    // Break four invariants behind the engine's back.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch(
+    let seq = |id: &str| format!("(SELECT seq FROM session_assignments WHERE id = '{id}')");
+    conn.execute_batch(&format!(
         "UPDATE sessions SET matched_mechanic_id = 't2' WHERE id = 'S1';
+         DELETE FROM assignment_details WHERE assignment_seq = {b};
          DELETE FROM session_assignments WHERE id = 'S2.b';
+         DELETE FROM assignment_details WHERE assignment_seq = {t};
          UPDATE mechanics SET is_available = 1 - is_available WHERE id = 't3';",
-    )
+        b = seq("S2.b"),
+        t = seq("S1.t1"),
+    ))
     .unwrap();
     drop(conn);
     let out = pitwall(&["check", "--db", db_arg]);
@@ -71,9 +76,13 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
         text.contains("✗ is_available mirrors currently_on_shift: t3"),
         "{text}"
     );
+    assert!(
+        text.contains("✗ every assignment has its details: S1.t1"),
+        "{text}"
+    );
     let json_out = pitwall(&["check", "--db", db_arg, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json_out.stdout).unwrap();
-    assert_eq!(v["violations"].as_array().unwrap().len(), 3);
+    assert_eq!(v["violations"].as_array().unwrap().len(), 4);
 }
 
 #[test]

@@ -1,20 +1,33 @@
 //! Offers. Every state change is one conditional UPDATE (`... AND status = 'offered'`): zero rows
 //! changed means another transaction got there first. The unique partial index on accepted rows
 //! is the last word on who won a session.
+//!
+//! An assignment is stored in two rows (schema.sql says why): its state in `session_assignments`
+//! and what it was made on in `assignment_details`. This module is the only place that knows;
+//! everything above it sees one `Assignment`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, Row, params};
+use serde::ser::{Serialize, Serializer};
 
 use super::{json_list, to_json};
 use crate::clock::{from_millis, to_millis};
-use crate::model::Assignment;
+use crate::model::{Assignment, MatchType};
 
-const COLUMNS: &str = "id, session_id, mechanic_id, status, priority, match_score, \
-    match_reasons, offered_at, expires_at, active_from, accepted_at, closed_at, closed_reason, \
-    metadata, created_at, match_type";
+/// An assignment's columns, read from `session_assignments a` joined to its details `d` (FROM).
+const COLUMNS: &str = "a.id, a.session_id, a.mechanic_id, a.status, a.priority, a.match_score, \
+    d.match_reasons, a.offered_at, a.expires_at, a.active_from, a.accepted_at, a.closed_at, \
+    a.closed_reason, d.metadata, a.created_at, a.match_type";
+const FROM: &str = "session_assignments a JOIN assignment_details d ON d.assignment_seq = a.seq";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
     let metadata: String = r.get(13)?;
+    let match_type: MatchType = r.get(15)?;
+    let mut metadata: serde_json::Value =
+        serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null);
+    if let Some(object) = metadata.as_object_mut() {
+        object.insert("match_type".into(), match_type.as_str().into());
+    }
     let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
         Ok(r.get::<_, Option<i64>>(i)?.map(from_millis))
     };
@@ -32,35 +45,58 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
         accepted_at: time(10)?,
         closed_at: time(11)?,
         closed_reason: r.get(12)?,
-        metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+        metadata,
         created_at: from_millis(r.get(14)?),
-        match_type: r.get(15)?,
+        match_type,
     })
+}
+
+/// An assignment's metadata as stored: all of it but `match_type`, whose one home is the
+/// `match_type` column.
+struct StoredMetadata<'a>(&'a serde_json::Value);
+
+impl Serialize for StoredMetadata<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_object() {
+            Some(object) => {
+                serializer.collect_map(object.iter().filter(|(key, _)| *key != "match_type"))
+            }
+            None => self.0.serialize(serializer),
+        }
+    }
 }
 
 pub fn insert(conn: &Connection, a: &Assignment) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO session_assignments (id, session_id, mechanic_id, status, priority, \
-         match_score, match_reasons, offered_at, expires_at, active_from, accepted_at, closed_at, \
-         closed_reason, metadata, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status, \
+         priority, match_score, offered_at, expires_at, active_from, accepted_at, closed_at, \
+         closed_reason, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         a.id,
         a.session_id,
         a.mechanic_id,
+        a.match_type,
         a.status,
         a.priority,
         a.match_score,
-        to_json(&a.match_reasons),
         a.offered_at.map(to_millis),
         a.expires_at.map(to_millis),
         a.active_from.map(to_millis),
         a.accepted_at.map(to_millis),
         a.closed_at.map(to_millis),
         a.closed_reason,
-        to_json(&a.metadata),
         to_millis(a.created_at),
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO assignment_details (assignment_seq, match_reasons, metadata) \
+         VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![
+        conn.last_insert_rowid(),
+        to_json(&a.match_reasons),
+        to_json(&StoredMetadata(&a.metadata)),
     ])?;
     Ok(())
 }
@@ -68,7 +104,7 @@ pub fn insert(conn: &Connection, a: &Assignment) -> rusqlite::Result<()> {
 /// A session's assignments in the order they were made.
 pub fn for_session(conn: &Connection, session: &str) -> rusqlite::Result<Vec<Assignment>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM session_assignments WHERE session_id = ?1 ORDER BY created_at, rowid"
+        "SELECT {COLUMNS} FROM {FROM} WHERE a.session_id = ?1 ORDER BY a.created_at, a.seq"
     ))?;
     let rows = stmt.query_map([session], from_row)?;
     rows.collect()
@@ -238,14 +274,17 @@ pub fn release(
 }
 
 /// A mechanic's live targeted offers and accepted sessions still in play (held offers of
-/// unreleased sessions are not shown: their clocks have not started), by the index on
-/// (mechanic_id, status).
+/// unreleased sessions are not shown: their clocks have not started). Each half names the
+/// predicate of its partial index word for word, as SQLite needs to use it.
 pub fn mine_sql() -> String {
     format!(
-        "SELECT {COLUMNS} FROM session_assignments a WHERE mechanic_id = ?1 \
-         AND ((status = 'offered' AND match_type = 'targeted' AND expires_at > ?2) \
-              OR (status = 'accepted' AND EXISTS \
-                  (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'matched')))"
+        "SELECT {COLUMNS} FROM {FROM} WHERE a.mechanic_id = ?1 \
+         AND a.status IN ('queued', 'offered') AND a.mechanic_id IS NOT NULL \
+         AND a.status = 'offered' AND a.match_type = 'targeted' AND a.expires_at > ?2 \
+         UNION ALL \
+         SELECT {COLUMNS} FROM {FROM} WHERE a.mechanic_id = ?1 \
+         AND a.status = 'accepted' AND a.mechanic_id IS NOT NULL \
+         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'matched')"
     )
 }
 
@@ -283,11 +322,12 @@ pub fn open_broadcasts_sql() -> String {
     let waiting =
         "EXISTS (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'waiting')";
     format!(
-        "SELECT {COLUMNS} FROM session_assignments a \
-         WHERE status = 'offered' AND match_type = 'broadcast' AND {waiting} \
+        "SELECT {COLUMNS} FROM {FROM} \
+         WHERE a.status = 'offered' AND a.match_type = 'broadcast' AND {waiting} \
          UNION ALL \
-         SELECT {COLUMNS} FROM session_assignments a \
-         WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 AND {waiting}"
+         SELECT {COLUMNS} FROM {FROM} \
+         WHERE a.status = 'queued' AND a.match_type = 'broadcast' AND a.active_from <= ?1 \
+         AND {waiting}"
     )
 }
 
@@ -303,8 +343,8 @@ pub fn open_broadcasts(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Resul
 /// Assignments of many sessions in one query (the console's session list).
 pub fn for_sessions(conn: &Connection, sessions: &[&str]) -> rusqlite::Result<Vec<Assignment>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM session_assignments \
-         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY session_id, created_at, rowid"
+        "SELECT {COLUMNS} FROM {FROM} WHERE a.session_id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY a.session_id, a.created_at, a.seq"
     ))?;
     let rows = stmt.query_map([to_json(&sessions)], from_row)?;
     rows.collect()

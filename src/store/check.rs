@@ -18,6 +18,11 @@ const RULES: &[(&str, &str)] = &[
          WHERE a.session_id = s.id AND a.match_type = 'broadcast') <> 1",
     ),
     (
+        "every assignment has its details",
+        "SELECT a.id FROM session_assignments a LEFT JOIN assignment_details d \
+         ON d.assignment_seq = a.seq WHERE d.assignment_seq IS NULL",
+    ),
+    (
         "at most one accepted assignment per session",
         "SELECT session_id FROM session_assignments WHERE status = 'accepted' \
          GROUP BY session_id HAVING COUNT(*) > 1",

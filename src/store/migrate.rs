@@ -1,6 +1,7 @@
-//! Schema migrations keyed by `PRAGMA user_version`. Version 1 is schema.sql; later versions
-//! append steps here. Each upgrade runs in one transaction, so a crash never leaves a
-//! half-migrated file.
+//! Schema migrations keyed by `PRAGMA user_version`. A new file gets schema.sql, the whole
+//! current schema, in one step; a file of an older version gets the upgrades in `migrations/`
+//! from its version on. Either runs in one transaction, so a crash never leaves a half-migrated
+//! file.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -8,43 +9,49 @@ use super::OpenError;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 
-/// Steps from version i to i+1; the first creates everything.
-const STEPS: &[&str] = &[SCHEMA];
+/// `UPGRADES[i]` takes a file from version i + 1 to i + 2. A schema change edits schema.sql and
+/// appends its upgrade here; `tests/migrations.rs` checks the two agree.
+const UPGRADES: &[&str] = &[include_str!("../../migrations/0002_narrow_assignments.sql")];
 
-pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
+pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;
 
 pub fn migrate(conn: &Connection, label: &str) -> Result<(), OpenError> {
     let setup = |source| OpenError::Setup {
         path: label.to_string(),
         source,
     };
-    let found: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(setup)?;
-    if found < 0 {
-        return Err(OpenError::UnknownVersion {
-            path: label.to_string(),
-            found,
-        });
-    }
-    if found > SCHEMA_VERSION {
-        return Err(OpenError::TooNew {
-            path: label.to_string(),
-            found,
-            known: SCHEMA_VERSION,
-        });
-    }
-    if found == SCHEMA_VERSION {
+    let version = |conn: &Connection| -> Result<i64, OpenError> {
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(setup)?;
+        if found < 0 {
+            return Err(OpenError::UnknownVersion {
+                path: label.to_string(),
+                found,
+            });
+        }
+        if found > SCHEMA_VERSION {
+            return Err(OpenError::TooNew {
+                path: label.to_string(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        Ok(found)
+    };
+    if version(conn)? == SCHEMA_VERSION {
         return Ok(());
     }
     // The connection is not shared yet, so an unchecked transaction is fine; IMMEDIATE makes a
-    // second process opening the same new file wait rather than race the creation.
+    // second process opening the same new file wait rather than race the creation. The version
+    // is read again under the lock: that process may have migrated the file meanwhile.
     let mut conn_tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
         .map_err(setup)?;
-    let found: i64 = conn_tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(setup)?;
-    for step in &STEPS[found as usize..] {
+    let steps: &[&str] = match version(&conn_tx)? {
+        0 => &[SCHEMA],
+        found => &UPGRADES[found as usize - 1..],
+    };
+    for step in steps {
         conn_tx.execute_batch(step).map_err(setup)?;
     }
     conn_tx

@@ -190,7 +190,10 @@ mod query_plans {
                 "a mechanic's queue",
                 assignments::mine_sql(),
                 2,
-                &["assignments_by_mechanic"],
+                &[
+                    "assignments_open_by_mechanic",
+                    "assignments_accepted_by_mechanic",
+                ],
             ),
             (
                 "eligible mechanics",
