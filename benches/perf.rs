@@ -369,7 +369,6 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
         }
         let baseline_round = start.elapsed();
         ratios.push(baseline_round.as_secs_f64() / pitwall_round.as_secs_f64() * 100.0);
-        eprintln!("round {round}: pitwall {:?} baseline {:?}", pitwall_round, baseline_round);
         pitwall_time += pitwall_round;
         baseline_time += baseline_round;
     }

@@ -24,6 +24,8 @@ pub struct Criteria {
     city_lower: Option<String>,
     prefer_local: bool,
     today: NaiveDate,
+    /// The location as [`Keys`], compared against each mechanic's in the ranking pass.
+    keys: Keys,
 }
 
 /// The inputs of [`Criteria::new`].
@@ -46,7 +48,13 @@ impl Criteria {
             (Some(c), Some(code)) => postal_prefix(c, code),
             _ => None,
         };
+        let city_lower = nonempty_lower(input.city);
         Criteria {
+            keys: Keys::new(
+                country.as_ref(),
+                postal_prefix.as_deref(),
+                city_lower.as_deref(),
+            ),
             keyword_mask: input
                 .keywords
                 .iter()
@@ -62,7 +70,7 @@ impl Criteria {
             country_display: country.as_ref().map(|c| c.display().to_string()),
             country,
             postal_prefix,
-            city_lower: nonempty_lower(input.city),
+            city_lower,
             prefer_local: input.prefer_local,
             today: input.today,
         }
@@ -76,15 +84,13 @@ impl Criteria {
 /// A mechanic prepared for scoring: lower-cased and normalised once per roster load.
 #[derive(Debug, Clone)]
 pub struct Candidate {
+    /// Everything the ranking pass reads, packed together (see [`Hot`]).
+    hot: Hot,
     pub mechanic: Mechanic,
-    /// Bit i: the mechanic's service keywords cover canonical keyword i (one contains the
-    /// other, any case). Worked out once per roster load, so scoring is a single AND.
-    knows: u64,
     brands_lower: Vec<String>,
     country: Option<Country>,
     postal_prefix: Option<String>,
     city_lower: Option<String>,
-    can_accept: bool,
 }
 
 impl Candidate {
@@ -94,15 +100,27 @@ impl Candidate {
             (Some(c), Some(code)) => postal_prefix(c, code),
             _ => None,
         };
+        let city_lower = nonempty_lower(mechanic.city.as_deref());
         Candidate {
-            knows: knows(&mechanic.service_keywords),
+            hot: Hot {
+                knows: knows(&mechanic.service_keywords),
+                fixed_points: fixed_points(&mechanic),
+                certified_until: certified_until(&mechanic),
+                keys: Keys::new(
+                    country.as_ref(),
+                    postal_prefix.as_deref(),
+                    city_lower.as_deref(),
+                ),
+                on_shift: mechanic.currently_on_shift,
+                can_accept: mechanic.can_accept_sessions(),
+                brand_specialist: mechanic.is_brand_specialist,
+            },
             brands_lower: mechanic
                 .brand_specializations
                 .iter()
                 .map(|b| b.trim().to_lowercase())
                 .collect(),
-            city_lower: nonempty_lower(mechanic.city.as_deref()),
-            can_accept: mechanic.can_accept_sessions(),
+            city_lower,
             country,
             postal_prefix,
             mechanic,
@@ -110,7 +128,103 @@ impl Candidate {
     }
 
     pub fn on_shift(&self) -> bool {
-        self.mechanic.currently_on_shift
+        self.hot.on_shift
+    }
+}
+
+/// What the ranking pass needs of a mechanic, in one small value inside the candidate: scoring
+/// 100,000 mechanics then walks a cache line or two per mechanic instead of chasing the
+/// strings of a whole `Mechanic`. [`score_value`] reads only this; [`score`] (reasons and all)
+/// runs for the winners alone, and a test holds the two to the same number for every mechanic.
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    /// Bit i: the mechanic's service keywords cover canonical keyword i (one contains the
+    /// other, any case). Worked out once per roster load, so scoring is a single AND.
+    knows: u64,
+    /// Points of the rows that depend on the mechanic alone: years, rating, profile, sessions.
+    fixed_points: i64,
+    /// The last day the certification row applies (`NaiveDate::MIN`: never).
+    certified_until: NaiveDate,
+    keys: Keys,
+    on_shift: bool,
+    can_accept: bool,
+    brand_specialist: bool,
+}
+
+/// A location as numbers that are equal whenever the strings are: a country code (or a hash of
+/// a country's name), the postal prefix packed exactly (three characters of 21 bits), a hash of
+/// the lower-cased city. Unequal numbers mean unequal strings; equal hashes are confirmed on
+/// the strings themselves, so a collision can cost time, never a wrong score.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Keys {
+    /// 0: none; 1: Canada; 2: United States; otherwise a hash of the name, top bit set.
+    country: u64,
+    /// 0: none; else each character + 1 in 21 bits, first character highest.
+    postal: u64,
+    /// 0: none; else a hash of the lower-cased city, top bit set.
+    city: u64,
+}
+
+const HASHED: u64 = 1 << 63;
+
+impl Keys {
+    fn new(country: Option<&Country>, postal: Option<&str>, city: Option<&str>) -> Keys {
+        Keys {
+            country: match country {
+                None => 0,
+                Some(Country::Canada) => 1,
+                Some(Country::UnitedStates) => 2,
+                // `same_as` ignores ASCII case, so the hash does too.
+                Some(Country::Other(name)) => {
+                    fnv1a(name.bytes().map(|b| b.to_ascii_lowercase())) | HASHED
+                }
+            },
+            postal: postal.map_or(0, |p| {
+                p.chars()
+                    .take(3)
+                    .fold(0, |key, c| (key << 21) | (u64::from(c) + 1))
+                    << (21 * (3 - p.chars().take(3).count()))
+            }),
+            city: city.map_or(0, |c| fnv1a(c.bytes()) | HASHED),
+        }
+    }
+
+    /// The first character of the postal prefix (0: none).
+    fn region(self) -> u64 {
+        self.postal >> 42
+    }
+}
+
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn fixed_points(m: &Mechanic) -> i64 {
+    let years = YEARS.iter().find(|(min, _, _)| m.years_experience >= *min);
+    let rating = RATINGS.iter().find(|(min, _, _)| m.rating >= *min);
+    let profile = PROFILE
+        .iter()
+        .find(|(min, _, _)| m.profile_completion_score >= *min);
+    let sessions = SESSIONS
+        .iter()
+        .find(|(min, _, _)| m.completed_sessions >= *min);
+    years.map_or(0, |r| r.1)
+        + rating.map_or(0, |r| r.1)
+        + profile.map_or(0, |r| r.1)
+        + sessions.map_or(0, |r| r.1)
+}
+
+/// The last day [`Mechanic::is_certified`] holds.
+fn certified_until(m: &Mechanic) -> NaiveDate {
+    if m.red_seal_certified || (m.certification_type.is_some() && m.certification_expiry.is_none())
+    {
+        NaiveDate::MAX
+    } else if m.certification_type.is_some() {
+        m.certification_expiry.unwrap_or(NaiveDate::MIN)
+    } else {
+        NaiveDate::MIN
     }
 }
 
@@ -315,13 +429,13 @@ impl Match<'_> {
 /// Whether a mechanic may take this intake at all (filter before scoring): can accept sessions,
 /// and for a brand-specialist request, specialises in a requested brand.
 pub fn is_eligible(criteria: &Criteria, candidate: &Candidate) -> bool {
-    if !candidate.can_accept {
+    if !candidate.hot.can_accept {
         return false;
     }
     match criteria.request_type {
         RequestType::General => true,
         RequestType::BrandSpecialist => {
-            candidate.mechanic.is_brand_specialist && brand_mask(criteria, candidate) != 0
+            candidate.hot.brand_specialist && brand_mask(criteria, candidate) != 0
         }
     }
 }
@@ -347,7 +461,7 @@ pub fn score<'m>(criteria: &Criteria, candidate: &'m Candidate) -> Match<'m> {
         Reason::OffShift
     });
 
-    let expert = criteria.keyword_mask & candidate.knows;
+    let expert = criteria.keyword_mask & candidate.hot.knows;
     if expert != 0 {
         reasons.push(Reason::Expert(expert));
     }
@@ -413,6 +527,56 @@ pub fn score<'m>(criteria: &Criteria, candidate: &'m Candidate) -> Match<'m> {
     }
 }
 
+/// The number [`score`] gives, from [`Hot`] alone and without the reasons: the ranking pass
+/// runs this for every mechanic, and [`score`] only for the winners.
+pub(super) fn score_value(criteria: &Criteria, candidate: &Candidate) -> i64 {
+    let hot = &candidate.hot;
+    let mut points = hot.fixed_points + if hot.on_shift { 50 } else { 20 };
+    points += 15 * i64::from((criteria.keyword_mask & hot.knows).count_ones());
+    if criteria.request_type == RequestType::BrandSpecialist
+        && hot.brand_specialist
+        && brand_mask(criteria, candidate) != 0
+    {
+        points += 30;
+    }
+    if hot.certified_until >= criteria.today {
+        points += 10;
+    }
+    let (theirs, ours) = (criteria.keys, hot.keys);
+    if theirs.country != 0 && ours.country != 0 {
+        if same_country(criteria, candidate) {
+            points += 25;
+            if theirs.postal != 0 && ours.postal != 0 {
+                if theirs.postal == ours.postal {
+                    points += 40;
+                } else if theirs.region() == ours.region() {
+                    points += 15;
+                }
+            }
+            if criteria.prefer_local
+                && theirs.city != 0
+                && theirs.city == ours.city
+                && criteria.city_lower == candidate.city_lower
+            {
+                points += 35;
+            }
+        } else if criteria.prefer_local {
+            points -= 20;
+        }
+    }
+    points
+}
+
+/// Both countries known and the same: by code, or by name when a hash matched.
+fn same_country(criteria: &Criteria, candidate: &Candidate) -> bool {
+    let key = criteria.keys.country;
+    if key != candidate.hot.keys.country {
+        return false;
+    }
+    key & HASHED == 0
+        || matches!((&criteria.country, &candidate.country), (Some(a), Some(b)) if a.same_as(b))
+}
+
 /// SPEC §3 order: score descending, on shift first, rating descending, id ascending.
 pub fn compare(a: &Match<'_>, b: &Match<'_>) -> Ordering {
     order((a.score, a.candidate), (b.score, b.candidate))
@@ -461,10 +625,9 @@ pub fn rank<'m>(
         if !is_eligible(criteria, candidate) {
             continue;
         }
-        let scored = score(criteria, candidate).score;
-        let key = (scored, i as u32);
+        let key = (score_value(criteria, candidate), i as u32);
         all.push(key);
-        if candidate.on_shift() {
+        if candidate.hot.on_shift {
             on_shift.push(key);
         }
     }

@@ -467,3 +467,130 @@ fn all_offline_means_eligible_exist_and_none_on_shift() {
         "nobody eligible is not 'all offline'"
     );
 }
+
+mod ranking_pass {
+    //! The ranking pass scores every mechanic with `score_value`, from packed keys and hashes;
+    //! the reasons come from `score`. They must give the same number for every mechanic and
+    //! every intake, including the spellings that fold together and the near misses that must
+    //! not (case, accents, short postal codes, unknown countries).
+
+    use super::*;
+    use crate::matching::score::score_value;
+    use proptest::prelude::*;
+
+    const COUNTRIES: &[&str] = &[
+        "",
+        "Canada",
+        "canada",
+        "CA",
+        "US",
+        "usa",
+        "France",
+        "FRANCE",
+        "france ",
+        "Fr",
+        "Ελλάδα",
+        "ελλάδα",
+    ];
+    const POSTAL: &[&str] = &[
+        "", "M5V 3L9", "m5v", "M5", "M", "M5W 1E6", "K1A 0B1", "90210", "9021", "90", "ÉÉÉ1", "ÉÉ",
+        "75008",
+    ];
+    const CITIES: &[&str] = &[
+        "",
+        "Toronto",
+        "toronto ",
+        " TORONTO",
+        "Ottawa",
+        "Montréal",
+        "MONTRÉAL",
+        "Paris",
+    ];
+    const BRANDS: &[&str] = &["BMW", "bmw ", "Tesla", "Audi"];
+    const CONCERNS: &[&str] = &[
+        "",
+        "check engine light and brake pads",
+        "A/C blows warm, oil change due",
+        "BMW transmission diagnostic",
+        "remote starter installation",
+    ];
+
+    fn pick<'a>(pool: &[&'a str], i: usize) -> Option<&'a str> {
+        Some(pool[i % pool.len()]).filter(|s| !s.is_empty())
+    }
+
+    prop_compose! {
+        fn mechanic()(
+            place in (0..COUNTRIES.len(), 0..POSTAL.len(), 0..CITIES.len()),
+            years in 0i64..25, rating in 0u8..=50, profile in 60i64..=100, sessions in 0i64..80,
+            cert in (0u8..3, 0i64..4, any::<bool>()),
+            shift in any::<bool>(), suspended in any::<bool>(),
+            brands in (any::<bool>(), proptest::collection::vec(0..BRANDS.len(), 0..3)),
+            keywords in proptest::collection::vec(0usize..40, 0..5),
+        ) -> Mechanic {
+            let canonical: Vec<&str> = crate::matching::canonical_keywords().collect();
+            let mut m = bare("m");
+            m.country = pick(COUNTRIES, place.0).map(str::to_string);
+            m.postal_code = pick(POSTAL, place.1).map(str::to_string);
+            m.city = pick(CITIES, place.2).map(str::to_string);
+            m.years_experience = years;
+            m.rating = f64::from(rating) / 10.0;
+            m.profile_completion_score = profile;
+            m.completed_sessions = sessions;
+            m.certification_type = (cert.0 > 0).then_some(CertificationType::Ase);
+            m.certification_expiry = match cert.1 {
+                0 => None,
+                days => today().checked_add_signed(chrono::Duration::days(days - 2)),
+            };
+            m.red_seal_certified = cert.2;
+            m.currently_on_shift = shift;
+            if suspended {
+                m.account_status = AccountStatus::Suspended;
+            }
+            m.is_brand_specialist = brands.0;
+            m.brand_specializations = brands.1.iter().map(|&i| BRANDS[i].to_string()).collect();
+            m.service_keywords = keywords
+                .iter()
+                .map(|&i| canonical.get(i).map_or("junk", |k| k).to_string())
+                .collect();
+            m
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn score_value_is_the_score_of_the_full_scoring(
+            m in mechanic(),
+            place in (0..COUNTRIES.len(), 0..POSTAL.len(), 0..CITIES.len()),
+            concern in 0..CONCERNS.len(),
+            brand_request in proptest::option::of(proptest::collection::vec(0..BRANDS.len(), 1..3)),
+            prefer_local in any::<bool>(),
+        ) {
+            let brands: Vec<String> = brand_request
+                .iter()
+                .flatten()
+                .map(|&i| BRANDS[i].to_string())
+                .collect();
+            let criteria = Criteria::new(CriteriaInput {
+                keywords: extract_keywords(CONCERNS[concern]),
+                request_type: Some(if brand_request.is_some() {
+                    RequestType::BrandSpecialist
+                } else {
+                    RequestType::General
+                }),
+                brands: &brands,
+                country: pick(COUNTRIES, place.0),
+                postal_code: pick(POSTAL, place.1),
+                city: pick(CITIES, place.2),
+                prefer_local,
+                today: today(),
+            });
+            let candidate = Candidate::new(m);
+            prop_assert_eq!(
+                score_value(&criteria, &candidate),
+                score(&criteria, &candidate).score
+            );
+        }
+    }
+}
