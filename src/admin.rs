@@ -76,6 +76,7 @@ pub fn check(path: &Path) -> Result<CheckReport, String> {
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     conn.busy_timeout(store::BUSY_TIMEOUT)
         .map_err(|e| e.to_string())?;
+    check_version(&conn, path)?;
     let run = || -> rusqlite::Result<CheckReport> {
         // One read transaction: every rule sees the same moment, even with writers running.
         conn.execute_batch("BEGIN")?;
@@ -89,6 +90,29 @@ pub fn check(path: &Path) -> Result<CheckReport, String> {
         Ok(report)
     };
     run().map_err(|e| format!("cannot check {}: {e}", path.display()))
+}
+
+/// The rules are written for the current schema: a file of another version is named as such
+/// rather than failing on a table it does not have. (Checking never upgrades: it writes nothing.)
+fn check_version(conn: &Connection, path: &Path) -> Result<(), String> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let known = store::SCHEMA_VERSION;
+    match found {
+        v if v == known => Ok(()),
+        0 => Err(format!("{} is not a pitwall database", path.display())),
+        v if (1..known).contains(&v) => Err(format!(
+            "{} has schema version {v}, older than this pitwall's {known}; open it once with \
+             this pitwall (pitwall --db {}) to upgrade it, then check it",
+            path.display(),
+            path.display()
+        )),
+        v => Err(format!(
+            "{} has schema version {v}, which this pitwall (version {known}) does not know",
+            path.display()
+        )),
+    }
 }
 
 /// Copies a live database to `dest` (which must not exist yet) in one consistent step.

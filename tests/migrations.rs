@@ -172,3 +172,29 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+#[test]
+fn check_names_an_older_file_instead_of_failing_on_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v1.db");
+    let v1 = Connection::open(&old).unwrap();
+    v1.execute_batch(SCHEMA_V1).unwrap();
+    v1.pragma_update(None, "user_version", 1).unwrap();
+    drop(v1);
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["check", "--db", old.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        said.contains("schema version 1, older than this pitwall's 2"),
+        "{said}"
+    );
+    // Checking wrote nothing: the file is still at version 1.
+    let version: i64 = Connection::open(&old)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+}
