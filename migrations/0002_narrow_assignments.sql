@@ -66,8 +66,10 @@ CREATE INDEX assignments_open_by_mechanic ON session_assignments (mechanic_id)
     WHERE status IN ('queued', 'offered') AND mechanic_id IS NOT NULL;
 CREATE INDEX assignments_accepted_by_mechanic ON session_assignments (mechanic_id)
     WHERE status = 'accepted' AND mechanic_id IS NOT NULL;
--- Due expiries: live targeted offers by deadline.
-CREATE INDEX assignments_due ON session_assignments (expires_at) WHERE status = 'offered';
+-- Due expiries: live targeted offers by deadline (an open broadcast has no deadline, so opening
+-- one writes nothing here).
+CREATE INDEX assignments_due ON session_assignments (expires_at)
+    WHERE status = 'offered' AND expires_at IS NOT NULL;
 -- Held broadcasts by the moment they open (the tick), and open broadcasts (every queue read).
 CREATE INDEX assignments_broadcast_held ON session_assignments (active_from)
     WHERE status = 'queued' AND match_type = 'broadcast';

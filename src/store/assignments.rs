@@ -350,15 +350,15 @@ pub fn for_sessions(conn: &Connection, sessions: &[&str]) -> rusqlite::Result<Ve
     rows.collect()
 }
 
+pub const LIVE_OFFER_COUNTS: &str = "SELECT mechanic_id, COUNT(*) FROM session_assignments \
+    WHERE status = 'offered' AND match_type = 'targeted' AND expires_at > ?1 GROUP BY mechanic_id";
+
 /// Live targeted offers per mechanic (the roster's queue-size column).
 pub fn live_offer_counts(
     conn: &Connection,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT mechanic_id, COUNT(*) FROM session_assignments \
-         WHERE status = 'offered' AND match_type = 'targeted' AND expires_at > ?1 GROUP BY mechanic_id",
-    )?;
+    let mut stmt = conn.prepare_cached(LIVE_OFFER_COUNTS)?;
     let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

@@ -176,6 +176,12 @@ mod query_plans {
                 &["assignments_due"],
             ),
             (
+                "live offers per mechanic",
+                assignments::LIVE_OFFER_COUNTS.to_string(),
+                1,
+                &["assignments_due"],
+            ),
+            (
                 "due broadcasts",
                 assignments::ACTIVATE_DUE_BROADCASTS.to_string(),
                 1,
