@@ -140,7 +140,7 @@ CREATE TABLE assignment_details (
 
 -- SPEC §2's assignment whole, for anyone reading the file with SQL.
 CREATE VIEW session_assignments_full AS
-    SELECT a.id, a.session_id, a.mechanic_id, a.status, a.priority, a.match_score,
+    SELECT a.id, a.session_id, a.mechanic_id, a.match_type, a.status, a.priority, a.match_score,
            d.match_reasons, a.offered_at, a.expires_at, a.active_from, a.accepted_at,
            a.closed_at, a.closed_reason,
            json_set(d.metadata, '$.match_type', a.match_type) AS metadata, a.created_at

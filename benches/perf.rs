@@ -1,6 +1,7 @@
 //! Every performance figure pitwall promises, measured and printed beside its target.
 //!
-//!     cargo bench --bench perf            # the whole suite (a few minutes on 2 cores)
+//!     cargo bench --bench perf            # the whole suite (about 40 s, after a first
+//!                                         # build of 2–3 minutes on 2 cores)
 //!     cargo bench --bench perf -- quick   # smaller runs, for a sanity check
 //!     cargo bench --bench perf -- tick    # only the sections named (rank, intake, throughput,
 //!                                         # tick, history, console, memory)
@@ -343,31 +344,39 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
         assignment(format!("{id}.b"), None, "[]", &broadcast_meta);
         tx.commit().expect("commit");
     };
-    // Short rounds, alternating, each pitwall round paired with the baseline round after it:
-    // the machine's drift (page-cache writeback, the checkpointer catching up) hits both sides
-    // of a pair alike, and the median pair ignores a round that one such stall landed in.
+    // Short rounds in pairs, one pitwall round and one baseline round over the same ids, the
+    // side that goes first alternating from pair to pair: the machine's drift (page-cache
+    // writeback, a checkpointer catching up) hits both sides of a pair alike, and the median pair
+    // ignores a round that one such stall landed in.
     let rounds = 12;
     let per_round = count / rounds;
     let (mut pitwall_time, mut baseline_time) = (Duration::ZERO, Duration::ZERO);
     let mut ratios = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        let start = Instant::now();
-        for (i, req) in reqs
-            .iter()
-            .enumerate()
-            .skip(round * per_round)
-            .take(per_round)
-        {
-            engine
-                .intake(with_id(req.clone(), format!("T{i}")))
-                .expect("intake");
-        }
-        let pitwall_round = start.elapsed();
-        let start = Instant::now();
-        for i in round * per_round..(round + 1) * per_round {
-            baseline_intake(i);
-        }
-        let baseline_round = start.elapsed();
+        let ids = round * per_round..(round + 1) * per_round;
+        let mut pitwall_round = || {
+            let start = Instant::now();
+            for i in ids.clone() {
+                engine
+                    .intake(with_id(reqs[i].clone(), format!("T{i}")))
+                    .expect("intake");
+            }
+            start.elapsed()
+        };
+        let mut baseline_round = || {
+            let start = Instant::now();
+            for i in ids.clone() {
+                baseline_intake(i);
+            }
+            start.elapsed()
+        };
+        let (pitwall_round, baseline_round) = if round % 2 == 0 {
+            let p = pitwall_round();
+            (p, baseline_round())
+        } else {
+            let b = baseline_round();
+            (pitwall_round(), b)
+        };
         ratios.push(baseline_round.as_secs_f64() / pitwall_round.as_secs_f64() * 100.0);
         pitwall_time += pitwall_round;
         baseline_time += baseline_round;
@@ -397,7 +406,8 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
 }
 
 /// The tick: expiring 10,000 due offers at once (the median of several such ticks, each on a
-/// fresh batch of sessions, so the figure is not one noisy sample), and a tick with nothing due.
+/// fresh batch of sessions, so the figure is not one noisy sample). The tick with nothing due is
+/// measured on a large history, in `history_figures`.
 fn tick_figures(t: &mut Table, dir: &Path, quick: bool) {
     println!("\nTick");
     let mut engine = engine_with_roster(dir, "tick.db", 1_000);

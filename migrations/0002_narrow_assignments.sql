@@ -2,7 +2,7 @@
 -- row every status change rewrites is narrow; match_type becomes a plain column (it was generated
 -- from metadata) and leaves the stored metadata; seq (the old rowid) keeps rows in their order.
 -- Every statement below that creates something is copied from schema.sql, which a test compares
--- against a file upgraded from version 1.
+-- against a file upgraded from version 1. Never edit this file once a release has shipped it.
 
 ALTER TABLE session_assignments RENAME TO session_assignments_v1;
 DROP INDEX assignments_one_accepted;
@@ -78,7 +78,7 @@ CREATE INDEX assignments_broadcast_open ON session_assignments (created_at)
 
 -- SPEC §2's assignment whole, for anyone reading the file with SQL.
 CREATE VIEW session_assignments_full AS
-    SELECT a.id, a.session_id, a.mechanic_id, a.status, a.priority, a.match_score,
+    SELECT a.id, a.session_id, a.mechanic_id, a.match_type, a.status, a.priority, a.match_score,
            d.match_reasons, a.offered_at, a.expires_at, a.active_from, a.accepted_at,
            a.closed_at, a.closed_reason,
            json_set(d.metadata, '$.match_type', a.match_type) AS metadata, a.created_at

@@ -103,8 +103,9 @@ fn check_version(conn: &Connection, path: &Path) -> Result<(), String> {
         v if v == known => Ok(()),
         0 => Err(format!("{} is not a pitwall database", path.display())),
         v if (1..known).contains(&v) => Err(format!(
-            "{} has schema version {v}, older than this pitwall's {known}; open it once with \
-             this pitwall (pitwall --db {}) to upgrade it, then check it",
+            "{} has schema version {v}, older than this pitwall's {known}; any command that \
+             opens it upgrades it (pitwall report --db {} does, without a terminal), then check \
+             it again",
             path.display(),
             path.display()
         )),

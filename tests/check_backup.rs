@@ -41,6 +41,7 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
         );
         ok(&mut e, json!({"cmd": "clock_in", "mechanic": "off"}));
         ok(&mut e, json!({"cmd": "advance", "seconds": 200}));
+        ok(&mut e, intake("S3", json!({"waiver_signed": false})));
     }
     let out = pitwall(&["check", "--db", db_arg]);
     assert!(
@@ -50,7 +51,7 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("All checks passed."));
 
-    // Break four invariants behind the engine's back.
+    // Break five invariants behind the engine's back.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let seq = |id: &str| format!("(SELECT seq FROM session_assignments WHERE id = '{id}')");
     conn.execute_batch(&format!(
@@ -58,6 +59,7 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
          DELETE FROM assignment_details WHERE assignment_seq = {b};
          DELETE FROM session_assignments WHERE id = 'S2.b';
          DELETE FROM assignment_details WHERE assignment_seq = {t};
+         UPDATE session_assignments SET active_from = 0 WHERE id = 'S3.b';
          UPDATE mechanics SET is_available = 1 - is_available WHERE id = 't3';",
         b = seq("S2.b"),
         t = seq("S1.t1"),
@@ -80,9 +82,15 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
         text.contains("✗ every assignment has its details: S1.t1"),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "✗ a held broadcast has an opening time only once its session is released: S3.b"
+        ),
+        "{text}"
+    );
     let json_out = pitwall(&["check", "--db", db_arg, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json_out.stdout).unwrap();
-    assert_eq!(v["violations"].as_array().unwrap().len(), 4);
+    assert_eq!(v["violations"].as_array().unwrap().len(), 5);
 }
 
 #[test]

@@ -13,6 +13,8 @@ use std::path::Path;
 
 /// Version 1's schema.sql, as the first release shipped it.
 const SCHEMA_V1: &str = include_str!("fixtures/schema_v1.sql");
+/// The current version's schema.sql, frozen: files in the field have exactly this.
+const SCHEMA_V2: &str = include_str!("fixtures/schema_v2.sql");
 
 fn open(path: &Path) -> Engine {
     Engine::open(Some(path), Clock::manual_default()).expect("open")
@@ -123,6 +125,27 @@ fn a_new_file_is_at_the_current_version() {
     assert_eq!(SCHEMA_VERSION, 2);
 }
 
+/// Changing schema.sql without a new version would leave files already at this version with a
+/// different schema than new ones, and no upgrade would ever fix them. A schema change bumps the
+/// version: schema.sql changes, `migrations/` gains the step, and this test moves to a new
+/// frozen copy.
+#[test]
+fn the_schema_of_a_released_version_never_changes() {
+    assert_eq!(
+        SCHEMA_VERSION, 2,
+        "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
+    );
+    let frozen = Connection::open_in_memory().unwrap();
+    frozen.execute_batch(SCHEMA_V2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(
+        schema(fresh.connection()),
+        schema(&frozen),
+        "schema.sql differs from version {SCHEMA_VERSION} as released: add an upgrade step instead"
+    );
+}
+
 #[test]
 fn a_version_1_file_upgrades_to_the_schema_a_new_file_gets() {
     let dir = tempfile::tempdir().unwrap();
@@ -197,4 +220,44 @@ fn check_names_an_older_file_instead_of_failing_on_its_tables() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, 1);
+}
+
+#[test]
+fn a_version_1_row_the_upgrade_cannot_carry_is_named_and_the_file_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v1.db");
+    let mut engine = open(&dir.path().join("current.db"));
+    busy(&mut engine);
+    as_version_1(&engine, &old);
+    drop(engine);
+    // A hand edit: S2.t1's metadata loses its match_type (v1 derived the column from it).
+    let v1 = Connection::open(&old).unwrap();
+    v1.execute(
+        "UPDATE session_assignments SET metadata = '{\"reason\":\"top_match\"}' WHERE id = 'S2.t1'",
+        [],
+    )
+    .unwrap();
+    let before = v1
+        .query_row("SELECT COUNT(*) FROM session_assignments", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    drop(v1);
+
+    let err = Engine::open(Some(&old), Clock::manual_default())
+        .err()
+        .expect("refused");
+    let said = err.to_string();
+    assert!(said.contains("cannot upgrade"), "{said}");
+    assert!(said.contains("S2.t1"), "{said}");
+
+    let v1 = Connection::open(&old).unwrap();
+    let version: i64 = v1
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    let after: i64 = v1
+        .query_row("SELECT COUNT(*) FROM session_assignments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, before);
 }

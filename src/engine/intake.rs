@@ -352,7 +352,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         let failed = matches!(run, MatcherRun::Failed(_));
         if !failed
             && !chosen.iter().any(|m| &m.mechanic().id == preferred)
-            && let Some(c) = roster.iter().find(|c| &c.mechanic.id == preferred)
+            && let Some(c) = roster.iter().find(|c| &c.mechanic().id == preferred)
             && c.on_shift()
             && matching::is_eligible(&criteria, c)
         {
@@ -533,7 +533,7 @@ pub(crate) fn targeted_offer(
     Assignment {
         id: targeted_id(session, n),
         session_id: session.to_string(),
-        mechanic_id: Some(candidate.mechanic.id.clone()),
+        mechanic_id: Some(candidate.mechanic().id.clone()),
         status: if live {
             AssignmentStatus::Offered
         } else {
@@ -550,7 +550,7 @@ pub(crate) fn targeted_offer(
         closed_reason: None,
         metadata: json!({
             "match_type": "targeted",
-            "is_brand_specialist": candidate.mechanic.is_brand_specialist,
+            "is_brand_specialist": candidate.mechanic().is_brand_specialist,
             "is_local_match": m.reasons.as_slice().iter().any(|r| matches!(r, matching::Reason::Local | matching::Reason::SameArea)),
             "reason": "top_match",
         }),

@@ -86,7 +86,7 @@ impl Criteria {
 pub struct Candidate {
     /// Everything the ranking pass reads, packed together (see [`Hot`]).
     hot: Hot,
-    pub mechanic: Mechanic,
+    mechanic: Mechanic,
     brands_lower: Vec<String>,
     country: Option<Country>,
     postal_prefix: Option<String>,
@@ -125,6 +125,11 @@ impl Candidate {
             postal_prefix,
             mechanic,
         }
+    }
+
+    /// Read-only: [`Hot`] copies some of its fields, so a candidate is never changed in place.
+    pub fn mechanic(&self) -> &Mechanic {
+        &self.mechanic
     }
 
     pub fn on_shift(&self) -> bool {
@@ -180,6 +185,7 @@ impl Keys {
                 }
             },
             postal: postal.map_or(0, |p| {
+                debug_assert!(!p.is_empty(), "postal_prefix never yields an empty prefix");
                 p.chars()
                     .take(3)
                     .fold(0, |key, c| (key << 21) | (u64::from(c) + 1))
@@ -644,7 +650,11 @@ pub fn rank<'m>(
         }
         keys.sort_unstable_by(cmp);
         keys.iter()
-            .map(|(_, i)| score(criteria, &roster[*i as usize]))
+            .map(|&(value, i)| {
+                let winner = score(criteria, &roster[i as usize]);
+                debug_assert_eq!(winner.score, value, "score_value disagrees with score");
+                winner
+            })
             .collect()
     };
     let (total, on_shift_count) = (all.len(), on_shift.len());

@@ -15,10 +15,13 @@ use crate::clock::{from_millis, to_millis};
 use crate::model::{Assignment, MatchType};
 
 /// An assignment's columns, read from `session_assignments a` joined to its details `d` (FROM).
+/// A left join: an assignment whose details row went missing (`pitwall check` reports it) stays
+/// visible to reads, and so acceptable, like every other.
 const COLUMNS: &str = "a.id, a.session_id, a.mechanic_id, a.status, a.priority, a.match_score, \
-    d.match_reasons, a.offered_at, a.expires_at, a.active_from, a.accepted_at, a.closed_at, \
-    a.closed_reason, d.metadata, a.created_at, a.match_type";
-const FROM: &str = "session_assignments a JOIN assignment_details d ON d.assignment_seq = a.seq";
+    COALESCE(d.match_reasons, '[]'), a.offered_at, a.expires_at, a.active_from, a.accepted_at, \
+    a.closed_at, a.closed_reason, COALESCE(d.metadata, '{}'), a.created_at, a.match_type";
+const FROM: &str =
+    "session_assignments a LEFT JOIN assignment_details d ON d.assignment_seq = a.seq";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
     let metadata: String = r.get(13)?;
@@ -67,13 +70,13 @@ impl Serialize for StoredMetadata<'_> {
 }
 
 pub fn insert(conn: &Connection, a: &Assignment) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+    let mut insert = conn.prepare_cached(
         "INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status, \
          priority, match_score, offered_at, expires_at, active_from, accepted_at, closed_at, \
          closed_reason, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING seq",
+    )?;
+    let row = params![
         a.id,
         a.session_id,
         a.mechanic_id,
@@ -88,13 +91,14 @@ pub fn insert(conn: &Connection, a: &Assignment) -> rusqlite::Result<()> {
         a.closed_at.map(to_millis),
         a.closed_reason,
         to_millis(a.created_at),
-    ])?;
+    ];
+    let seq: i64 = insert.query_row(row, |r| r.get(0))?;
     conn.prepare_cached(
         "INSERT INTO assignment_details (assignment_seq, match_reasons, metadata) \
          VALUES (?1, ?2, ?3)",
     )?
     .execute(params![
-        conn.last_insert_rowid(),
+        seq,
         to_json(&a.match_reasons),
         to_json(&StoredMetadata(&a.metadata)),
     ])?;
@@ -198,8 +202,10 @@ pub fn withdraw_targeted(
 }
 
 /// No session lookup: a held broadcast gets its `active_from` only when its session is released
-/// (waiting), and is closed when the session is matched or cancelled (`pitwall check` holds both
-/// rules), so every held broadcast with an opening time belongs to a waiting session.
+/// (waiting), and every way out of waiting closes the session's open assignments (`close_open`),
+/// so a held broadcast with an opening time belongs to a waiting session. `pitwall check` checks
+/// both rules. ([`ACTIVATE_UNCOVERED`] cannot rely on this and keeps its lookup: a clock-out
+/// withdraws held offers of *pending* sessions too, whose broadcasts have no opening time yet.)
 pub const ACTIVATE_DUE_BROADCASTS: &str = "UPDATE session_assignments \
     SET status = 'offered', offered_at = ?1 \
     WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 \

@@ -9,9 +9,27 @@ use super::OpenError;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 
+/// One step from a version to the next.
+struct Upgrade {
+    sql: &'static str,
+    /// Rows the step cannot carry over: a query returning their ids (at most a few), and why.
+    /// pitwall never writes such rows; a hand-edited file may hold them, and is then refused
+    /// whole and untouched rather than upgraded with a guess.
+    refuse_if: Option<(&'static str, &'static str)>,
+}
+
 /// `UPGRADES[i]` takes a file from version i + 1 to i + 2. A schema change edits schema.sql and
-/// appends its upgrade here; `tests/migrations.rs` checks the two agree.
-const UPGRADES: &[&str] = &[include_str!("../../migrations/0002_narrow_assignments.sql")];
+/// appends its upgrade here; `tests/migrations.rs` checks the two agree. Never edit a step once
+/// a release has shipped it: files in the field are already past it.
+const UPGRADES: &[Upgrade] = &[Upgrade {
+    sql: include_str!("../../migrations/0002_narrow_assignments.sql"),
+    refuse_if: Some((
+        "SELECT COALESCE(id, 'row ' || rowid) FROM session_assignments \
+         WHERE id IS NULL OR match_type IS NULL OR match_type NOT IN ('targeted', 'broadcast') \
+         LIMIT 5",
+        "assignments without an id, or whose metadata.match_type is not targeted or broadcast",
+    )),
+}];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;
 
@@ -47,16 +65,45 @@ pub fn migrate(conn: &Connection, label: &str) -> Result<(), OpenError> {
     // is read again under the lock: that process may have migrated the file meanwhile.
     let mut conn_tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
         .map_err(setup)?;
-    let steps: &[&str] = match version(&conn_tx)? {
-        0 => &[SCHEMA],
-        found => &UPGRADES[found as usize - 1..],
-    };
-    for step in steps {
-        conn_tx.execute_batch(step).map_err(setup)?;
+    match version(&conn_tx)? {
+        0 => conn_tx.execute_batch(SCHEMA).map_err(setup)?,
+        found => {
+            for (step, from) in UPGRADES[found as usize - 1..].iter().zip(found..) {
+                refuse_what_cannot_upgrade(&conn_tx, step, from, label)?;
+                conn_tx.execute_batch(step.sql).map_err(setup)?;
+            }
+        }
     }
     conn_tx
         .pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(setup)?;
     conn_tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
     conn_tx.commit().map_err(setup)
+}
+
+fn refuse_what_cannot_upgrade(
+    conn: &Connection,
+    step: &Upgrade,
+    from: i64,
+    label: &str,
+) -> Result<(), OpenError> {
+    let Some((query, why)) = step.refuse_if else {
+        return Ok(());
+    };
+    let ids: Vec<String> = conn
+        .prepare(query)
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+        .map_err(|source| OpenError::Setup {
+            path: label.to_string(),
+            source,
+        })?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Err(OpenError::CannotUpgrade {
+        path: label.to_string(),
+        from,
+        why,
+        ids: ids.join(", "),
+    })
 }

@@ -183,7 +183,9 @@ pub fn waiting_preferring(conn: &Connection, mechanic: &str) -> rusqlite::Result
 }
 
 /// Moves a session from one of `from` to `to`; false when it was not in one of them (someone
-/// else moved it first).
+/// else moved it first). Leaving `waiting` must close the session's open assignments in the same
+/// transaction (`assignments::close_open`): the tick opens held broadcasts without looking at
+/// their session.
 pub fn transition(
     conn: &Connection,
     id: &str,
