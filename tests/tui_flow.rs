@@ -188,6 +188,37 @@ fn destructive_actions_ask_first_and_esc_backs_out() {
 }
 
 #[test]
+fn completing_a_matched_session_asks_first() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "brakes");
+    c.key('2');
+    c.key('a'); // the first offer
+    assert_eq!(c.only_session().status, SessionStatus::Matched);
+    c.key('c');
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("Mark session"), "{screen}");
+    assert!(screen.contains("cannot be undone"), "{screen}");
+    c.esc();
+    assert_eq!(c.only_session().status, SessionStatus::Matched);
+    assert!(c.screen(120, 40).contains("Nothing changed"));
+    c.key('c');
+    c.key('y');
+    assert_eq!(c.only_session().status, SessionStatus::Completed);
+    assert!(c.screen(120, 40).contains("completed"));
+}
+
+#[test]
+fn completing_a_session_nobody_took_is_refused_without_asking() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "brakes");
+    c.key('2');
+    c.key('c');
+    let screen = c.screen(120, 40);
+    assert!(!screen.contains("Mark session"), "{screen}");
+    assert_eq!(c.only_session().status, SessionStatus::Waiting);
+}
+
+#[test]
 fn customer_text_never_reaches_the_screen_with_control_characters() {
     let mut c = Console::demo();
     c.quick_intake(

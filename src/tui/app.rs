@@ -73,6 +73,8 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirm {
     CancelSession(String),
+    /// Completing a matched session ends it for good (it leaves every live list).
+    CompleteSession(String),
     CancelEntry(String),
     /// Clocking out a mechanic who holds live offers withdraws them.
     ClockOut {
@@ -412,6 +414,12 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
                         session: id.clone(),
                     }),
                     format!("Session {} cancelled", crate::text::inert(&id)),
+                ),
+                Confirm::CompleteSession(id) => (
+                    Command::Complete(crate::command::SessionRef {
+                        session: id.clone(),
+                    }),
+                    format!("Session {} completed", crate::text::inert(&id)),
                 ),
                 Confirm::CancelEntry(id) => (
                     Command::CancelWaitlist(crate::command::IdRef { id: id.clone() }),

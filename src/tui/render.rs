@@ -236,6 +236,10 @@ fn render_confirm(app: &App, confirm: &Confirm, frame: &mut Frame<'_>, area: Rec
             "Cancel session {}? Every open offer is withdrawn and its waitlist entries cancelled.",
             inert(id)
         ),
+        Confirm::CompleteSession(id) => format!(
+            "Mark session {} completed? It leaves the live lists; this cannot be undone.",
+            inert(id)
+        ),
         Confirm::CancelEntry(id) => format!("Cancel waitlist entry {}?", inert(id)),
         Confirm::ClockOut { name, offers, .. } => format!(
             "Clock out {}? Their {offers} live offer{} will be withdrawn.",

@@ -124,8 +124,14 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::Complete => {
             if let Some(row) = selected(app) {
                 let session = row.session.id.clone();
-                let done = format!("Session {} completed", inert(&session));
-                return run(Command::Complete(SessionRef { session }), done);
+                // Only a matched session can be completed, and that cannot be undone: ask.
+                // Anything else goes straight to the engine, which says why not.
+                if row.session.status == SessionStatus::Matched {
+                    app.mode = Mode::Confirm(Confirm::CompleteSession(session));
+                } else {
+                    let done = format!("Session {} completed", inert(&session));
+                    return run(Command::Complete(SessionRef { session }), done);
+                }
             }
         }
         Op::CancelSession => {
