@@ -1,8 +1,10 @@
 //! Making customer text safe to show. Text is stored exactly as given (SPEC §7); it is made
 //! inert only where it meets a terminal, so no escape sequence a customer types can move the
-//! cursor, recolour the console or retitle the window.
+//! cursor, recolour the console or retitle the window. Also: how names sort for a reader.
 
 use std::borrow::Cow;
+
+use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 /// Control characters (C0, DEL, C1) and bidirectional overrides become U+FFFD; everything else is
 /// kept. Borrowed when nothing needed replacing, which is almost always.
@@ -26,9 +28,44 @@ pub fn has_control(s: &str) -> bool {
     s.chars().any(is_unsafe)
 }
 
+/// The key names sort by in a list a dispatcher scans: accents and case set aside, so "Émilie"
+/// stands among the E's and "émilie" beside "Emilie" (byte order would put both after "Zoe").
+pub fn name_order_key(name: &str) -> String {
+    name.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_sort_as_a_reader_looks_them_up() {
+        let mut names = vec![
+            "Zoe",
+            "Émilie Gagnon",
+            "Yusuf",
+            "eve",
+            "Ève",
+            "Daniel",
+            "Éa",
+        ];
+        names.sort_by_key(|n| name_order_key(n));
+        assert_eq!(
+            names,
+            [
+                "Daniel",
+                "Éa",
+                "Émilie Gagnon",
+                "eve",
+                "Ève",
+                "Yusuf",
+                "Zoe"
+            ]
+        );
+    }
 
     #[test]
     fn escapes_and_controls_become_replacement_characters() {

@@ -186,7 +186,7 @@ fn accept(app: &mut App) -> Vec<Effect> {
         .map(|r| &r.mechanic)
         .filter(|m| m.currently_on_shift && m.can_accept_sessions())
         .collect();
-    mechanics.sort_by(|a, b| a.name.cmp(&b.name));
+    mechanics.sort_by_cached_key(|m| (crate::text::name_order_key(&m.name), m.id.clone()));
     if mechanics.is_empty() {
         app.error("Nobody eligible is on shift to take the broadcast");
         return Vec::new();
