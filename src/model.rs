@@ -141,8 +141,18 @@ impl Mechanic {
     /// Whether the certification row of the scoring table applies (SPEC §3), without building
     /// the label: scoring asks this of every mechanic for every intake.
     pub fn is_certified(&self, today: NaiveDate) -> bool {
-        (self.certification_type.is_some() && self.certification_expiry.is_none_or(|d| d >= today))
-            || self.red_seal_certified
+        self.certified_until() >= today
+    }
+
+    /// The last day the certification row applies: a current certification until it expires
+    /// (for good if it never does), the legacy Red Seal for good; `NaiveDate::MIN` when neither.
+    pub fn certified_until(&self) -> NaiveDate {
+        match (self.certification_type, self.certification_expiry) {
+            _ if self.red_seal_certified => NaiveDate::MAX,
+            (Some(_), None) => NaiveDate::MAX,
+            (Some(_), Some(expiry)) => expiry,
+            (None, _) => NaiveDate::MIN,
+        }
     }
 
     /// The certification a customer is shown, read from the current fields first and the legacy

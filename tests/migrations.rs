@@ -16,6 +16,21 @@ const SCHEMA_V1: &str = include_str!("fixtures/schema_v1.sql");
 /// The current version's schema.sql, frozen: files in the field have exactly this.
 const SCHEMA_V2: &str = include_str!("fixtures/schema_v2.sql");
 
+/// An empty file as the first release created it.
+fn empty_version_1(path: &Path) {
+    let v1 = Connection::open(path).unwrap();
+    v1.execute_batch(SCHEMA_V1).unwrap();
+    v1.pragma_update(None, "user_version", 1).unwrap();
+}
+
+/// `pitwall check` on a file, run as a user would.
+fn check(path: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["check", "--db", path.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
 fn open(path: &Path) -> Engine {
     Engine::open(Some(path), Clock::manual_default()).expect("open")
 }
@@ -75,10 +90,7 @@ fn busy(engine: &mut Engine) {
 /// Writes `engine`'s data into a new version-1 file at `path`, as the first release stored it:
 /// match_reasons and metadata (with match_type) on the assignment row.
 fn as_version_1(engine: &Engine, path: &Path) {
-    let v1 = Connection::open(path).unwrap();
-    v1.execute_batch(SCHEMA_V1).unwrap();
-    v1.pragma_update(None, "user_version", 1).unwrap();
-    drop(v1);
+    empty_version_1(path);
     let conn = engine.connection();
     conn.execute("ATTACH DATABASE ?1 AS v1", [path.to_str().unwrap()])
         .unwrap();
@@ -150,10 +162,7 @@ fn the_schema_of_a_released_version_never_changes() {
 fn a_version_1_file_upgrades_to_the_schema_a_new_file_gets() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("v1.db");
-    let v1 = Connection::open(&old).unwrap();
-    v1.execute_batch(SCHEMA_V1).unwrap();
-    v1.pragma_update(None, "user_version", 1).unwrap();
-    drop(v1);
+    empty_version_1(&old);
 
     let upgraded = open(&old);
     let fresh = open(&dir.path().join("new.db"));
@@ -185,10 +194,7 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
         json!({"cmd": "accept", "session": "S4", "mechanic": "t1"}),
     );
 
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["check", "--db", old.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let check = check(&old);
     assert!(
         check.status.success(),
         "{}",
@@ -200,14 +206,8 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
 fn check_names_an_older_file_instead_of_failing_on_its_tables() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("v1.db");
-    let v1 = Connection::open(&old).unwrap();
-    v1.execute_batch(SCHEMA_V1).unwrap();
-    v1.pragma_update(None, "user_version", 1).unwrap();
-    drop(v1);
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["check", "--db", old.to_str().unwrap()])
-        .output()
-        .unwrap();
+    empty_version_1(&old);
+    let check = check(&old);
     assert_eq!(check.status.code(), Some(2));
     let said = String::from_utf8_lossy(&check.stderr);
     assert!(

@@ -91,15 +91,16 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
     // Broadcasts whose time has come open first, in one statement by their index; then the
     // sessions that just lost their last live offer before that time.
     let due = store::assignments::activate_due_broadcasts(ctx.conn(), now)?;
-    let opened: HashSet<&str> = due.iter().map(|(_, s)| s.as_str()).collect();
-    let mut sessions: Vec<&str> = expired
-        .iter()
-        .map(|(_, s)| s.as_str())
-        .filter(|s| !opened.contains(s))
-        .collect();
+    let mut sessions: Vec<&str> = {
+        let opened: HashSet<&str> = due.iter().map(|(_, s)| s.as_str()).collect();
+        expired
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .filter(|s| !opened.contains(s))
+            .collect()
+    };
     sessions.sort_unstable();
     sessions.dedup();
-    drop(opened);
     out.activated.extend(ctx.broadcasts_opened(due)?);
     out.activated.extend(ctx.activate_if_uncovered(&sessions)?);
     out.activated.sort();

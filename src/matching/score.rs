@@ -105,7 +105,7 @@ impl Candidate {
             hot: Hot {
                 knows: knows(&mechanic.service_keywords),
                 fixed_points: fixed_points(&mechanic),
-                certified_until: certified_until(&mechanic),
+                certified_until: mechanic.certified_until(),
                 keys: Keys::new(
                     country.as_ref(),
                     postal_prefix.as_deref(),
@@ -186,10 +186,10 @@ impl Keys {
             },
             postal: postal.map_or(0, |p| {
                 debug_assert!(!p.is_empty(), "postal_prefix never yields an empty prefix");
-                p.chars()
-                    .take(3)
-                    .fold(0, |key, c| (key << 21) | (u64::from(c) + 1))
-                    << (21 * (3 - p.chars().take(3).count()))
+                let (key, len) = p.chars().take(3).fold((0, 0), |(key, len), c| {
+                    ((key << 21) | (u64::from(c) + 1), len + 1)
+                });
+                key << (21 * (3 - len))
             }),
             city: city.map_or(0, |c| fnv1a(c.bytes()) | HASHED),
         }
@@ -207,31 +207,26 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
     })
 }
 
+/// The points of the rows that depend on the mechanic alone, as [`score`] would add them.
 fn fixed_points(m: &Mechanic) -> i64 {
-    let years = YEARS.iter().find(|(min, _, _)| m.years_experience >= *min);
-    let rating = RATINGS.iter().find(|(min, _, _)| m.rating >= *min);
-    let profile = PROFILE
-        .iter()
-        .find(|(min, _, _)| m.profile_completion_score >= *min);
-    let sessions = SESSIONS
-        .iter()
-        .find(|(min, _, _)| m.completed_sessions >= *min);
-    years.map_or(0, |r| r.1)
-        + rating.map_or(0, |r| r.1)
-        + profile.map_or(0, |r| r.1)
-        + sessions.map_or(0, |r| r.1)
+    [
+        tier(&YEARS, m.years_experience).map(Reason::Years),
+        tier(&RATINGS, m.rating).map(Reason::Rating),
+        tier(&PROFILE, m.profile_completion_score).map(Reason::Profile),
+        tier(&SESSIONS, m.completed_sessions).map(Reason::Sessions),
+    ]
+    .into_iter()
+    .flatten()
+    .map(Reason::points)
+    .sum()
 }
 
-/// The last day [`Mechanic::is_certified`] holds.
-fn certified_until(m: &Mechanic) -> NaiveDate {
-    if m.red_seal_certified || (m.certification_type.is_some() && m.certification_expiry.is_none())
-    {
-        NaiveDate::MAX
-    } else if m.certification_type.is_some() {
-        m.certification_expiry.unwrap_or(NaiveDate::MIN)
-    } else {
-        NaiveDate::MIN
-    }
+/// The first row of a tiered table (best first) whose minimum `value` reaches.
+fn tier<T: PartialOrd>(table: &[(T, i64, &str)], value: T) -> Option<u8> {
+    table
+        .iter()
+        .position(|(min, _, _)| value >= *min)
+        .map(|i| i as u8)
 }
 
 /// Which canonical keywords a mechanic's own keywords cover (SPEC §3: one contains the other,
@@ -479,29 +474,20 @@ pub fn score<'m>(criteria: &Criteria, candidate: &'m Candidate) -> Match<'m> {
         }
     }
 
-    if let Some(i) = YEARS
-        .iter()
-        .position(|(min, _, _)| m.years_experience >= *min)
-    {
-        reasons.push(Reason::Years(i as u8));
+    if let Some(i) = tier(&YEARS, m.years_experience) {
+        reasons.push(Reason::Years(i));
     }
-    if let Some(i) = RATINGS.iter().position(|(min, _, _)| m.rating >= *min) {
-        reasons.push(Reason::Rating(i as u8));
+    if let Some(i) = tier(&RATINGS, m.rating) {
+        reasons.push(Reason::Rating(i));
     }
     if m.is_certified(criteria.today) {
         reasons.push(Reason::Certified);
     }
-    if let Some(i) = PROFILE
-        .iter()
-        .position(|(min, _, _)| m.profile_completion_score >= *min)
-    {
-        reasons.push(Reason::Profile(i as u8));
+    if let Some(i) = tier(&PROFILE, m.profile_completion_score) {
+        reasons.push(Reason::Profile(i));
     }
-    if let Some(i) = SESSIONS
-        .iter()
-        .position(|(min, _, _)| m.completed_sessions >= *min)
-    {
-        reasons.push(Reason::Sessions(i as u8));
+    if let Some(i) = tier(&SESSIONS, m.completed_sessions) {
+        reasons.push(Reason::Sessions(i));
     }
 
     if let (Some(theirs), Some(ours)) = (&criteria.country, &candidate.country) {
