@@ -34,11 +34,13 @@ CREATE TABLE mechanics (
     brand_specializations    TEXT NOT NULL DEFAULT '[]',
     service_keywords         TEXT NOT NULL DEFAULT '[]',
     created_at               INTEGER NOT NULL,
-    updated_at               INTEGER NOT NULL
+    updated_at               INTEGER NOT NULL,
+    -- Matched sessions he may hold at once (SPEC §5 capacity); at that many he is busy.
+    max_active_sessions      INTEGER NOT NULL DEFAULT 1
+                             CHECK (max_active_sessions BETWEEN 1 AND 10000)
 );
 
--- Eligible mechanics (approved, completion >= 80) and who is on shift.
-CREATE INDEX mechanics_eligible ON mechanics (account_status, profile_completion_score);
+-- Who is on shift. (The roster is read whole, so eligibility needs no index.)
 CREATE INDEX mechanics_on_shift ON mechanics (currently_on_shift) WHERE currently_on_shift = 1;
 
 CREATE TABLE intakes (
@@ -77,10 +79,19 @@ CREATE TABLE sessions (
     released_at         INTEGER,
     matched_at          INTEGER,
     completed_at        INTEGER,
-    cancelled_at        INTEGER
+    cancelled_at        INTEGER,
+    -- When a session still waiting long after its release was escalated (SPEC §5); also in
+    -- metadata.escalated_at. The column serves the tick's index.
+    escalated_at        INTEGER
 );
 
 CREATE INDEX sessions_by_status ON sessions (status, created_at);
+-- A mechanic's matched sessions: how busy he is (capacity), read on every accept and offer.
+CREATE INDEX sessions_matched_by_mechanic ON sessions (matched_mechanic_id)
+    WHERE status = 'matched';
+-- Waiting sessions not escalated yet, by release time: the tick's escalation scan.
+CREATE INDEX sessions_to_escalate ON sessions (released_at)
+    WHERE status = 'waiting' AND escalated_at IS NULL;
 CREATE INDEX sessions_by_preferred ON sessions (preferred_mechanic_id, status)
     WHERE preferred_mechanic_id IS NOT NULL;
 
@@ -181,7 +192,16 @@ CREATE TABLE settings (
 
 INSERT INTO settings (key, value) VALUES
     ('enable_smart_matching', 'on'),
-    ('smart_matching_rollout_percent', '100');
+    ('smart_matching_rollout_percent', '100'),
+    ('escalate_after_seconds', '600');
+
+-- Targeted offers a mechanic let expire unanswered in a row (SPEC §5): at three the tick clocks
+-- him out. Kept out of the mechanics table so counting never touches the roster (whose every
+-- change makes each process reload it). No row: no unanswered offers since his last answer.
+CREATE TABLE unanswered_offers (
+    mechanic_id TEXT PRIMARY KEY REFERENCES mechanics (id),
+    streak      INTEGER NOT NULL CHECK (streak > 0)
+) WITHOUT ROWID;
 
 -- Append-only audit log of every state change.
 CREATE TABLE events (

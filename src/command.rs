@@ -43,6 +43,8 @@ pub struct AddMechanic {
     pub is_brand_specialist: bool,
     pub brand_specializations: Vec<String>,
     pub service_keywords: Vec<String>,
+    /// Matched sessions at once, 1–10,000; 1 when not given.
+    pub max_active_sessions: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +164,14 @@ pub struct SetFlag {
     pub rollout_percent: Option<i64>,
 }
 
+/// `set_setting`: one dispatch setting by name (today `escalate_after_seconds`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSetting {
+    pub name: String,
+    pub value: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
@@ -197,6 +207,7 @@ macro_rules! commands {
                         | Command::Waitlist(_)
                         | Command::Notifications(_)
                         | Command::Mechanics(_)
+                        | Command::Eligibility(_)
                         | Command::Now(_)
                         | Command::Report(_)
                 )
@@ -237,7 +248,9 @@ commands! {
     "notifications" => Notifications(NoInput),
     "set_preferred" => SetPreferred(SessionMechanic),
     "mechanics" => Mechanics(NoInput),
+    "eligibility" => Eligibility(SessionRef),
     "set_flag" => SetFlag(SetFlag),
+    "set_setting" => SetSetting(SetSetting),
     "advance" => Advance(Advance),
     "tick" => Tick(NoInput),
     "now" => Now(NoInput),

@@ -125,13 +125,67 @@ pub struct Mechanic {
     pub is_brand_specialist: bool,
     pub brand_specializations: Vec<String>,
     pub service_keywords: Vec<String>,
+    /// Matched sessions he may hold at once; at that many he is busy (SPEC §5).
+    pub max_active_sessions: i64,
     #[serde(serialize_with = "ser_time")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "ser_time")]
     pub updated_at: DateTime<Utc>,
 }
 
+/// Why a mechanic is left out of an intake's ranking before scoring (SPEC §3 "why not"), or
+/// cannot take a session now. The first four leave him out of the ranking; the last two keep
+/// him in it but without an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhyNot {
+    Suspended,
+    PendingApproval,
+    ProfileIncomplete,
+    NotBrandSpecialist,
+    OffShift,
+    Busy,
+}
+
+impl WhyNot {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhyNot::Suspended => "suspended",
+            WhyNot::PendingApproval => "pending_approval",
+            WhyNot::ProfileIncomplete => "profile_incomplete",
+            WhyNot::NotBrandSpecialist => "not_brand_specialist",
+            WhyNot::OffShift => "off_shift",
+            WhyNot::Busy => "busy",
+        }
+    }
+
+    /// What a dispatcher reads beside the mechanic's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            WhyNot::Suspended => "suspended",
+            WhyNot::PendingApproval => "pending approval",
+            WhyNot::ProfileIncomplete => "profile under 80 %",
+            WhyNot::NotBrandSpecialist => "not a specialist in the brand",
+            WhyNot::OffShift => "off shift",
+            WhyNot::Busy => "busy (at capacity)",
+        }
+    }
+}
+
 impl Mechanic {
+    /// Why he can take no session at all, whatever it asks for: his account or his profile.
+    /// `None` exactly when [`Mechanic::can_accept_sessions`].
+    pub fn account_exclusion(&self) -> Option<WhyNot> {
+        match self.account_status {
+            AccountStatus::Suspended => Some(WhyNot::Suspended),
+            AccountStatus::Pending => Some(WhyNot::PendingApproval),
+            AccountStatus::Approved if self.profile_completion_score < MIN_PROFILE_COMPLETION => {
+                Some(WhyNot::ProfileIncomplete)
+            }
+            AccountStatus::Approved => None,
+        }
+    }
+
     /// Derived, never stored: approved and a profile at least 80 % complete.
     pub fn can_accept_sessions(&self) -> bool {
         self.account_status == AccountStatus::Approved

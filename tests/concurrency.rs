@@ -59,7 +59,8 @@ fn four_processes_share_one_database_safely() {
             setup.push(json!({"cmd": "add_mechanic", "id": format!("p{p}m{k}"), "name": format!("P{p} M{k}"),
                 "city": "Toronto", "country": "Canada", "postal_code": "M5V 1A1",
                 "profile_completion_score": 90, "currently_on_shift": true,
-                "service_keywords": ["check engine light"], "years_experience": p * 3 + k}));
+                "service_keywords": ["check engine light"], "years_experience": p * 3 + k,
+                "max_active_sessions": 10_000}));
         }
     }
     // Half the shared sessions have targeted offers, half are broadcast-only (open to all).
@@ -98,7 +99,7 @@ fn four_processes_share_one_database_safely() {
             let code = response["error"]["code"].as_str().unwrap_or("");
             assert_ne!(code, "internal", "{command} → {response}");
             assert!(
-                !response.to_string().contains("locked"),
+                !response.to_string().contains("database is locked"),
                 "{command} → {response}"
             );
             if command["cmd"] == "accept" && response["ok"] == true {

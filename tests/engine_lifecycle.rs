@@ -766,9 +766,12 @@ fn queues_order_by_priority_then_newest_with_seconds_left() {
         &mut e,
         json!({"cmd": "accept", "session": "S1", "mechanic": "t1"}),
     );
+    // Busy now (capacity 1): his offer of S2 is withdrawn, and no broadcast is open to him.
     let q = ok(&mut e, json!({"cmd": "queue", "mechanic": "t1"}));
-    assert_eq!(ids(&q["mine"]), ["S2.t1", "S1.t1"]);
-    assert_eq!(q["mine"][1]["status"], "accepted");
+    assert_eq!(ids(&q["mine"]), ["S1.t1"]);
+    assert_eq!(q["mine"][0]["status"], "accepted");
+    assert_eq!(ids(&q["open"]), Vec::<String>::new());
+    assert_eq!(status_of(&mut e, "S2.t1"), "expired");
     refused(
         &mut e,
         json!({"cmd": "queue", "mechanic": "nobody"}),

@@ -11,7 +11,8 @@ use super::{Ctx, Engine, OFFER_WINDOW, TARGETED_OFFERS, TOP_MATCHES};
 use crate::clock::rfc3339;
 use crate::command::IntakeRequest;
 use crate::engine::outcome::{
-    BroadcastView, BrowseOutcome, IntakeOutcome, MatchView, SessionBrief, TargetedView,
+    BroadcastView, BrowseOutcome, ExcludedView, IntakeOutcome, MatchView, SessionBrief,
+    TargetedView,
 };
 use crate::error::{DispatchError, DispatchResult};
 use crate::matching::{self, Candidate, Criteria, CriteriaInput, Match, Ranking};
@@ -34,6 +35,7 @@ enum BroadcastReason {
     Fallback,
     NoMatches,
     NoOnlineMatches,
+    AllMatchesBusy,
     SmartMatchingDisabled,
     MatchingFailed,
 }
@@ -44,6 +46,7 @@ impl BroadcastReason {
             BroadcastReason::Fallback => "fallback_if_no_targeted_accepts",
             BroadcastReason::NoMatches => "no_matches_found",
             BroadcastReason::NoOnlineMatches => "no_online_matches",
+            BroadcastReason::AllMatchesBusy => "all_matches_busy",
             BroadcastReason::SmartMatchingDisabled => "smart_matching_disabled",
             BroadcastReason::MatchingFailed => "matching_failed",
         }
@@ -69,11 +72,15 @@ impl Engine {
         self.read(|ctx| {
             let criteria = criteria(req, &brands, keywords.clone(), ctx.now);
             let roster = ctx.roster()?;
-            let ranking = matching::rank(&criteria, &roster, limit, 0);
+            let busy = ctx.busy_indices(&roster)?;
+            let ranking = matching::rank(&criteria, &roster, &busy, limit, 0);
             Ok(BrowseOutcome {
                 keywords,
                 matches: views(&criteria, &ranking.top),
                 all_offline: ranking.all_offline(),
+                all_busy: ranking.all_busy(),
+                excluded: excluded_views(&ranking),
+                excluded_total: ranking.excluded_total,
                 total_matches: ranking.total,
             })
         })
@@ -97,6 +104,7 @@ fn criteria(
         keywords,
         request_type: Some(req.request_type),
         brands,
+        vehicle_make: req.vehicle.make.as_deref(),
         country: req.location.country.as_deref(),
         postal_code: req.location.postal_code.as_deref(),
         city: req.location.city.as_deref(),
@@ -116,8 +124,21 @@ fn view(criteria: &Criteria, m: &Match<'_>) -> MatchView {
         score: m.score,
         tier: Tier::of_score(m.score),
         on_shift: m.candidate.on_shift(),
+        busy: m.busy,
         reasons: m.explain(criteria),
     }
+}
+
+fn excluded_views(ranking: &Ranking<'_>) -> Vec<ExcludedView> {
+    ranking
+        .excluded
+        .iter()
+        .map(|(c, why)| ExcludedView {
+            mechanic: c.mechanic().id.clone(),
+            name: c.mechanic().name.clone(),
+            reason: *why,
+        })
+        .collect()
 }
 
 fn validate_intake(ctx: &Ctx<'_>, req: &IntakeRequest) -> DispatchResult<ValidIntake> {
@@ -267,15 +288,18 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
 
     // The roster is needed for matching and for a preferred mechanic; a failure to load it is
     // a matcher failure, never an intake failure.
-    let roster: Result<std::sync::Arc<Vec<Candidate>>, String> =
-        ctx.roster().map_err(|e| e.to_string());
+    let roster: Result<(std::sync::Arc<Vec<Candidate>>, Vec<u32>), String> = ctx
+        .roster()
+        .and_then(|roster| Ok((ctx.busy_indices(&roster)?, roster)))
+        .map(|(busy, roster)| (roster, busy))
+        .map_err(|e| e.to_string());
     let started = Instant::now();
     let (run, ranking) = match (&roster, smart) {
         (_, false) => (MatcherRun::Skipped, None),
         (Err(e), true) => (MatcherRun::Failed(e.clone()), None),
-        (Ok(roster), true) => {
+        (Ok((roster, busy)), true) => {
             let ranked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                matching::rank(&criteria, roster, TOP_MATCHES, TARGETED_OFFERS)
+                matching::rank(&criteria, roster, busy, TOP_MATCHES, TARGETED_OFFERS)
             }));
             match ranked {
                 Ok(r) => (
@@ -341,21 +365,24 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         json!({"status": session.status, "smart_matching": smart}),
     )?;
 
-    // Targeted offers: the best three on shift, plus a preferred mechanic who is on shift and
-    // eligible. Nothing targeted when matching failed: the session falls back to broadcast.
+    // Targeted offers: the best three on shift and not busy, plus a preferred mechanic who is
+    // on shift, eligible and not busy. Nothing targeted when matching failed: the session falls
+    // back to broadcast.
     let mut added_preferred: Option<usize> = None;
     let mut chosen: Vec<Match<'_>> = ranking
         .as_ref()
         .map(|r| r.top_on_shift.clone())
         .unwrap_or_default();
-    if let (Some(preferred), Ok(roster)) = (&req.preferred_mechanic, &roster) {
+    if let (Some(preferred), Ok((roster, busy))) = (&req.preferred_mechanic, &roster) {
         let failed = matches!(run, MatcherRun::Failed(_));
         if !failed
             && !chosen.iter().any(|m| &m.mechanic().id == preferred)
-            && let Some(c) = roster.iter().find(|c| &c.mechanic().id == preferred)
-            && c.on_shift()
-            && matching::is_eligible(&criteria, c)
+            && let Ok(i) = roster.binary_search_by(|c| c.mechanic().id.cmp(preferred))
+            && roster[i].on_shift()
+            && busy.binary_search(&(i as u32)).is_err()
+            && matching::is_eligible(&criteria, &roster[i])
         {
+            let c = &roster[i];
             added_preferred = Some(chosen.len());
             chosen.push(matching::score(&criteria, c));
         }
@@ -390,6 +417,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         (MatcherRun::Skipped, _) => BroadcastReason::SmartMatchingDisabled,
         (MatcherRun::Failed(_), _) => BroadcastReason::MatchingFailed,
         (MatcherRun::Ran { .. }, Some(r)) if r.total == 0 => BroadcastReason::NoMatches,
+        (MatcherRun::Ran { .. }, Some(r)) if r.all_busy() => BroadcastReason::AllMatchesBusy,
         (MatcherRun::Ran { .. }, _) => BroadcastReason::NoOnlineMatches,
     };
     let broadcast = broadcast_offer(session.id, reason, !targeted.is_empty(), release, now);
@@ -428,6 +456,9 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
             reason: reason.as_str().to_string(),
         },
         all_offline: ranking.as_ref().is_some_and(Ranking::all_offline),
+        all_busy: ranking.as_ref().is_some_and(Ranking::all_busy),
+        excluded: ranking.as_ref().map(excluded_views).unwrap_or_default(),
+        excluded_total: ranking.as_ref().map_or(0, |r| r.excluded_total),
     })
 }
 
@@ -441,6 +472,8 @@ struct SessionMetadata<'a> {
     customer_province: Option<&'a str>,
     customer_city: Option<&'a str>,
     customer_postal_code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vehicle_make: Option<&'a str>,
     prefer_local: bool,
     extracted_keywords: &'a [&'static str],
     smart_matching: bool,
@@ -505,6 +538,7 @@ fn session_metadata(
         customer_province: intake.province.as_deref(),
         customer_city: intake.city.as_deref(),
         customer_postal_code: &intake.postal_code,
+        vehicle_make: intake.vehicle_make.as_deref(),
         prefer_local: req.prefer_local,
         extracted_keywords: keywords,
         smart_matching: smart,

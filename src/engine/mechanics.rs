@@ -19,6 +19,7 @@ impl Engine {
                 mechanic: mechanic.into(),
                 notified: None,
                 offers: None,
+                open: None,
                 withdrawn: None,
             })
         })
@@ -110,13 +111,16 @@ impl Engine {
                     ..Default::default()
                 },
             )?;
+            store::mechanics::reset_unanswered(ctx.conn(), id)?;
             let mechanic = ctx.mechanic(id)?;
-            let notified = ctx.notify_waitlist(&mechanic)?;
-            let offers = ctx.offer_preferred_sessions(&mechanic)?;
+            let (notified, mut offers) = ctx.notify_waitlist(&mechanic)?;
+            offers.extend(ctx.offer_preferred_sessions(&mechanic)?);
+            let open = ctx.open_broadcasts_for(&mechanic)?.len();
             Ok(MechanicOutcome {
                 mechanic: mechanic.into(),
                 notified: Some(notified),
                 offers: Some(offers),
+                open: Some(open),
                 withdrawn: None,
             })
         })
@@ -139,25 +143,13 @@ impl Engine {
                     ..Default::default()
                 },
             )?;
-            let withdrawn = store::assignments::withdraw_targeted(ctx.conn(), id, ctx.now)?;
-            for (assignment, session) in &withdrawn {
-                ctx.event(
-                    "offer_withdrawn",
-                    Subject {
-                        session: Some(session),
-                        mechanic: Some(id),
-                        assignment: Some(assignment),
-                        ..Default::default()
-                    },
-                )?;
-            }
-            let sessions: Vec<&str> = withdrawn.iter().map(|(_, s)| s.as_str()).collect();
-            ctx.activate_if_uncovered(&sessions)?;
+            let (withdrawn, _) = ctx.withdraw_offers(id, "clocked_out")?;
             Ok(MechanicOutcome {
                 mechanic: ctx.mechanic(id)?.into(),
                 notified: None,
                 offers: None,
-                withdrawn: Some(withdrawn.into_iter().map(|(a, _)| a).collect()),
+                open: None,
+                withdrawn: Some(withdrawn),
             })
         })
     }
@@ -277,6 +269,13 @@ fn add(ctx: &mut Ctx<'_>, req: AddMechanic, prefix: &str) -> DispatchResult<Mech
             &req.brand_specializations,
         )?,
         service_keywords: validate::labels(&f("service_keywords"), &req.service_keywords)?,
+        max_active_sessions: validate::range(
+            &f("max_active_sessions"),
+            "maximum of active sessions",
+            req.max_active_sessions.unwrap_or(1),
+            1,
+            10_000,
+        )?,
         created_at: ctx.now,
         updated_at: ctx.now,
         id,

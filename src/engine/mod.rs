@@ -141,6 +141,8 @@ impl Engine {
             C::Waitlist(_) => self.waitlist().map(Outcome::Entries),
             C::Notifications(_) => self.notifications().map(Outcome::Notifications),
             C::SetFlag(req) => self.set_flag(req).map(Outcome::Flag),
+            C::SetSetting(req) => self.set_setting(req).map(Outcome::Settings),
+            C::Eligibility(req) => self.eligibility(&req.session).map(Outcome::Eligibility),
             C::Advance(req) => self.advance(req.seconds).map(Outcome::Tick),
             C::Tick(_) => self.tick().map(Outcome::Tick),
             C::Now(_) => Ok(Outcome::Now(NowOutcome {
@@ -219,24 +221,64 @@ impl Ctx<'_> {
         self.tx
     }
 
-    /// The eligible roster prepared for scoring, reloaded only when a mechanic changed since the last
-    /// load (in this process or another).
+    /// The whole roster prepared for scoring, sorted by id, reloaded only when a mechanic
+    /// changed since the last load (in this process or another).
     fn roster(&mut self) -> rusqlite::Result<Arc<Vec<Candidate>>> {
         let generation = store::mechanics::roster_generation(self.tx)?;
         if let Some(r) = self.roster.as_ref().filter(|r| r.generation == generation) {
             return Ok(Arc::clone(&r.candidates));
         }
-        let candidates: Arc<Vec<Candidate>> = Arc::new(
-            store::mechanics::eligible(self.tx)?
-                .into_iter()
-                .map(Candidate::new)
-                .collect(),
-        );
+        let mut candidates: Vec<Candidate> = store::mechanics::all(self.tx)?
+            .into_iter()
+            .map(Candidate::new)
+            .collect();
+        // `all` reads by id already; sorting again (linear on sorted input) makes the order
+        // this code relies on (see `busy_indices`) independent of the query.
+        candidates.sort_by(|a, b| a.mechanic().id.cmp(&b.mechanic().id));
+        let candidates = Arc::new(candidates);
         *self.roster = Some(Roster {
             generation,
             candidates: Arc::clone(&candidates),
         });
         Ok(candidates)
+    }
+
+    /// The roster indices of busy mechanics, sorted, for [`crate::matching::rank`].
+    fn busy_indices(&self, roster: &[Candidate]) -> rusqlite::Result<Vec<u32>> {
+        let mut indices: Vec<u32> = store::mechanics::busy(self.tx)?
+            .iter()
+            .filter_map(|id| {
+                roster
+                    .binary_search_by(|c| c.mechanic().id.as_str().cmp(id))
+                    .ok()
+            })
+            .map(|i| i as u32)
+            .collect();
+        indices.sort_unstable();
+        Ok(indices)
+    }
+
+    /// At his capacity: as many matched sessions as he may hold at once (SPEC §5).
+    fn is_busy(&self, mechanic: &crate::model::Mechanic) -> rusqlite::Result<bool> {
+        Ok(store::mechanics::active_sessions(self.tx, &mechanic.id)? >= mechanic.max_active_sessions)
+    }
+
+    /// Why this mechanic cannot take this session now — the one rule the accept, every offer,
+    /// the waitlist, a mechanic's queue and the console's broadcast picker all ask. `None`: he
+    /// may take it (given an offer he holds, or its broadcast once open).
+    fn why_not(
+        &self,
+        mechanic: &crate::model::Mechanic,
+        criteria: &Criteria,
+    ) -> rusqlite::Result<Option<crate::model::WhyNot>> {
+        use crate::model::WhyNot;
+        if let Some(why) = crate::matching::exclusion(criteria, &Candidate::new(mechanic.clone())) {
+            return Ok(Some(why));
+        }
+        if !mechanic.currently_on_shift {
+            return Ok(Some(WhyNot::OffShift));
+        }
+        Ok(self.is_busy(mechanic)?.then_some(WhyNot::Busy))
     }
 
     /// Notes a state change for the audit log; written with the rest at commit.
@@ -295,6 +337,7 @@ pub(crate) fn session_criteria(session: &Session, now: DateTime<Utc>) -> Criteri
         keywords,
         request_type: Some(session.request_type),
         brands: &session.requested_brands,
+        vehicle_make: text("vehicle_make"),
         country: text("customer_country"),
         postal_code: text("customer_postal_code"),
         city: text("customer_city"),

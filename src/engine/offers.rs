@@ -6,12 +6,15 @@ use chrono::{DateTime, Utc};
 use super::intake::{targeted_id, targeted_offer};
 use super::{Ctx, Engine, OFFER_WINDOW, invalid_state, session_criteria};
 use crate::engine::outcome::{
-    AssignmentOutcome, QueueOutcome, QueueRow, SessionBrief, SessionDetail, SessionOutcome,
+    AssignmentOutcome, EligibilityOutcome, EligibilityRow, QueueOutcome, QueueRow, SessionBrief,
+    SessionDetail, SessionOutcome,
     SessionStatusOutcome,
 };
 use crate::error::{DispatchError, DispatchResult, ErrorCode};
 use crate::matching::{self, Candidate};
-use crate::model::{Assignment, AssignmentStatus, MatchType, Mechanic, Session, SessionStatus};
+use crate::model::{
+    Assignment, AssignmentStatus, MatchType, Mechanic, Session, SessionStatus, WhyNot,
+};
 use crate::store::{self, events::Subject};
 use crate::text::inert;
 
@@ -99,16 +102,7 @@ impl Engine {
                     },
                 )?;
             }
-            for entry in store::waitlist::cancel_for_session(ctx.conn(), id)? {
-                ctx.event(
-                    "waitlist_cancelled",
-                    Subject {
-                        session: Some(id),
-                        waitlist: Some(&entry),
-                        ..Default::default()
-                    },
-                )?;
-            }
+            ctx.cancel_waitlist_of(id)?;
             ctx.event(
                 "session_cancelled",
                 Subject {
@@ -175,22 +169,12 @@ impl Engine {
                 .iter()
                 .map(|a| queue_row(a, now))
                 .collect();
-            let mut open = Vec::new();
-            if m.currently_on_shift && m.can_accept_sessions() {
-                let candidate = Candidate::new(m);
-                for broadcast in store::assignments::open_broadcasts(ctx.conn(), now)? {
-                    if mine.iter().any(|r| r.session == broadcast.session_id) {
-                        continue;
-                    }
-                    let Some(session) = store::sessions::get(ctx.conn(), &broadcast.session_id)?
-                    else {
-                        continue;
-                    };
-                    if matching::is_eligible(&session_criteria(&session, now), &candidate) {
-                        open.push(queue_row(&broadcast, now));
-                    }
-                }
-            }
+            let open = ctx
+                .open_broadcasts_for(&m)?
+                .iter()
+                .filter(|b| !mine.iter().any(|r| r.session == b.session_id))
+                .map(|b| queue_row(b, now))
+                .collect();
             Ok(QueueOutcome { mine, open })
         })
     }
@@ -239,13 +223,33 @@ fn queue_row(a: &Assignment, now: DateTime<Utc>) -> QueueRow {
 }
 
 fn not_eligible(m: &Mechanic, s: &Session) -> DispatchError {
-    let why = if !m.can_accept_sessions() {
-        "is not approved or has a profile under 80 % complete".to_string()
-    } else {
-        format!("does not specialise in {}", s.requested_brands.join("/"))
+    let why = match m.account_exclusion() {
+        Some(WhyNot::Suspended) => "is suspended".to_string(),
+        Some(WhyNot::PendingApproval) => "is not approved yet".to_string(),
+        Some(_) => "has a profile under 80 % complete".to_string(),
+        None => format!(
+            "does not specialise in {}",
+            inert(&s.requested_brands.join("/"))
+        ),
     };
     DispatchError::new(ErrorCode::NotEligible, format!("{} {why}.", inert(&m.name)))
         .with_field("mechanic")
+}
+
+fn at_capacity(m: &Mechanic) -> DispatchError {
+    let sessions = if m.max_active_sessions == 1 {
+        "a session".to_string()
+    } else {
+        format!("{} sessions", m.max_active_sessions)
+    };
+    DispatchError::new(
+        ErrorCode::AtCapacity,
+        format!(
+            "{} already has {sessions} in progress; complete one before accepting another.",
+            inert(&m.name)
+        ),
+    )
+    .with_field("mechanic")
 }
 
 impl Ctx<'_> {
@@ -349,18 +353,20 @@ impl Ctx<'_> {
             )));
         }
         let criteria = session_criteria(&session, now);
-        if !matching::is_eligible(&criteria, &Candidate::new(mechanic.clone())) {
-            return Err(not_eligible(&mechanic, &session));
-        }
-        if !mechanic.currently_on_shift {
-            return Err(DispatchError::new(
-                ErrorCode::Offline,
-                format!(
-                    "{} is not on shift; clock in before accepting.",
-                    inert(&mechanic.name)
-                ),
-            )
-            .with_field("mechanic"));
+        match self.why_not(&mechanic, &criteria)? {
+            None => {}
+            Some(WhyNot::OffShift) => {
+                return Err(DispatchError::new(
+                    ErrorCode::Offline,
+                    format!(
+                        "{} is not on shift; clock in before accepting.",
+                        inert(&mechanic.name)
+                    ),
+                )
+                .with_field("mechanic"));
+            }
+            Some(WhyNot::Busy) => return Err(at_capacity(&mechanic)),
+            Some(_) => return Err(not_eligible(&mechanic, &session)),
         }
         let assignments = store::assignments::for_session(self.conn(), session_id)?;
         let own = assignments.iter().filter(|a| {
@@ -418,6 +424,13 @@ impl Ctx<'_> {
             },
             serde_json::json!({"match_type": via.match_type, "closed": closed}),
         )?;
+        store::mechanics::reset_unanswered(self.conn(), mechanic_id)?;
+        self.cancel_waitlist_of(session_id)?;
+        if self.is_busy(&mechanic)? {
+            // Full now: his other offers go, so their sessions need not wait out his two
+            // minutes (their broadcasts may open at once).
+            self.withdraw_offers(mechanic_id, "busy")?;
+        }
         Ok(AssignmentOutcome {
             assignment: via.id.clone(),
             session: SessionBrief {
@@ -475,6 +488,7 @@ impl Ctx<'_> {
                 "That offer has already lapsed.",
             ));
         }
+        store::mechanics::reset_unanswered(self.conn(), mechanic_id)?;
         self.event(
             "offer_declined",
             Subject {
@@ -492,6 +506,68 @@ impl Ctx<'_> {
                 status: session.status,
             },
         })
+    }
+
+    /// The broadcasts open now that this mechanic may take: none while he is off shift, busy or
+    /// unable to take sessions; otherwise those whose session's rules admit him.
+    pub(super) fn open_broadcasts_for(&mut self, m: &Mechanic) -> DispatchResult<Vec<Assignment>> {
+        if !m.currently_on_shift || !m.can_accept_sessions() || self.is_busy(m)? {
+            return Ok(Vec::new());
+        }
+        let now = self.now;
+        let candidate = Candidate::new(m.clone());
+        let mut open = Vec::new();
+        for broadcast in store::assignments::open_broadcasts(self.conn(), now)? {
+            let Some(session) = store::sessions::get(self.conn(), &broadcast.session_id)? else {
+                continue;
+            };
+            if matching::is_eligible(&session_criteria(&session, now), &candidate) {
+                open.push(broadcast);
+            }
+        }
+        Ok(open)
+    }
+
+    /// Withdraws a mechanic's live and held targeted offers (he clocked out, or is busy now),
+    /// opening the broadcasts of sessions left with no live offer; the offers withdrawn and the
+    /// broadcasts opened.
+    pub(super) fn withdraw_offers(
+        &mut self,
+        mechanic: &str,
+        reason: &'static str,
+    ) -> DispatchResult<(Vec<String>, Vec<String>)> {
+        let withdrawn =
+            store::assignments::withdraw_targeted(self.conn(), mechanic, reason, self.now)?;
+        for (assignment, session) in &withdrawn {
+            self.event_with(
+                "offer_withdrawn",
+                Subject {
+                    session: Some(session),
+                    mechanic: Some(mechanic),
+                    assignment: Some(assignment),
+                    ..Default::default()
+                },
+                serde_json::json!({ "reason": reason }),
+            )?;
+        }
+        let sessions: Vec<&str> = withdrawn.iter().map(|(_, s)| s.as_str()).collect();
+        let opened = self.activate_if_uncovered(&sessions)?;
+        Ok((withdrawn.into_iter().map(|(a, _)| a).collect(), opened))
+    }
+
+    /// A session was matched or cancelled: its waitlist entries still waiting are closed.
+    pub(super) fn cancel_waitlist_of(&mut self, session: &str) -> DispatchResult<()> {
+        for entry in store::waitlist::cancel_for_session(self.conn(), session)? {
+            self.event(
+                "waitlist_cancelled",
+                Subject {
+                    session: Some(session),
+                    waitlist: Some(&entry),
+                    ..Default::default()
+                },
+            )?;
+        }
+        Ok(())
     }
 
     /// Opens the broadcasts of these sessions at once where no targeted offer is live any more;
@@ -548,7 +624,7 @@ impl Ctx<'_> {
 
     /// A fresh two-minute targeted offer of a waiting session to one mechanic, unless he is not
     /// eligible for it or already holds a live one.
-    fn offer_to(
+    pub(super) fn offer_to(
         &mut self,
         session: &Session,
         mechanic: &Mechanic,
@@ -565,8 +641,11 @@ impl Ctx<'_> {
         let now = self.now;
         let criteria = session_criteria(session, now);
         let candidate = Candidate::new(mechanic.clone());
-        if !matching::is_eligible(&criteria, &candidate) {
-            return Ok(None);
+        // Off shift is no bar to a held offer: the mechanic may clock in before the release.
+        match self.why_not(mechanic, &criteria)? {
+            None => {}
+            Some(WhyNot::OffShift) if !live => {}
+            Some(_) => return Ok(None),
         }
         let existing = store::assignments::for_session(self.conn(), &session.id)?;
         if existing
@@ -606,4 +685,41 @@ fn already_taken(session: &Session) -> DispatchError {
             inert(&session.id)
         ),
     )
+}
+
+impl Engine {
+    /// Every mechanic with whether he may take this session now and, if not, why (SPEC §3, §5):
+    /// the same [`Ctx::why_not`] the accept obeys.
+    pub fn eligibility(&mut self, session: &str) -> DispatchResult<EligibilityOutcome> {
+        self.read(|ctx| {
+            let s = ctx.session(session).map_err(|e| e.with_field("session"))?;
+            let criteria = session_criteria(&s, ctx.now);
+            let mut rows = Vec::new();
+            for m in store::mechanics::all(ctx.conn())? {
+                let why = ctx.why_not(&m, &criteria)?;
+                let score = matching::score(&criteria, &Candidate::new(m.clone())).score;
+                rows.push(EligibilityRow {
+                    may_take: why.is_none(),
+                    reason: why,
+                    score,
+                    city: m.city,
+                    brands: m.brand_specializations,
+                    keywords: m.service_keywords,
+                    name: m.name,
+                    mechanic: m.id,
+                });
+            }
+            rows.sort_by(|a, b| {
+                b.may_take
+                    .cmp(&a.may_take)
+                    .then_with(|| if a.may_take { b.score.cmp(&a.score) } else { std::cmp::Ordering::Equal })
+                    .then_with(|| a.name.cmp(&b.name))
+                    .then_with(|| a.mechanic.cmp(&b.mechanic))
+            });
+            Ok(EligibilityOutcome {
+                session: s.id,
+                mechanics: rows,
+            })
+        })
+    }
 }

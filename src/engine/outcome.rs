@@ -26,6 +26,8 @@ pub enum Outcome {
     Entries(EntriesOutcome),
     Notifications(NotificationsOutcome),
     Flag(FlagOutcome),
+    Settings(SettingsOutcome),
+    Eligibility(EligibilityOutcome),
     Tick(TickOutcome),
     Now(NowOutcome),
     Report(Box<Metrics>),
@@ -54,9 +56,13 @@ pub struct MechanicOutcome {
     /// clock_in: waitlist entries notified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notified: Option<Vec<String>>,
-    /// clock_in: targeted offers made on sessions that prefer this mechanic.
+    /// clock_in: targeted offers made on sessions that prefer this mechanic or whose waitlist
+    /// entry he woke.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offers: Option<Vec<String>>,
+    /// clock_in: open broadcasts he may take now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open: Option<usize>,
     /// clock_out: live targeted offers withdrawn.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<Vec<String>>,
@@ -85,7 +91,17 @@ pub struct MatchView {
     pub score: i64,
     pub tier: Tier,
     pub on_shift: bool,
+    /// At capacity: ranked, but offered nothing.
+    pub busy: bool,
     pub reasons: Vec<ScoredReason>,
+}
+
+/// A mechanic left out before scoring, and why (SPEC §3 "why not").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExcludedView {
+    pub mechanic: String,
+    pub name: String,
+    pub reason: crate::model::WhyNot,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,6 +129,9 @@ pub struct IntakeOutcome {
     pub targeted: Vec<TargetedView>,
     pub broadcast: BroadcastView,
     pub all_offline: bool,
+    pub all_busy: bool,
+    pub excluded: Vec<ExcludedView>,
+    pub excluded_total: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,6 +139,9 @@ pub struct BrowseOutcome {
     pub keywords: Vec<&'static str>,
     pub matches: Vec<MatchView>,
     pub all_offline: bool,
+    pub all_busy: bool,
+    pub excluded: Vec<ExcludedView>,
+    pub excluded_total: usize,
     /// Eligible mechanics in all (the list shows the best of them).
     pub total_matches: usize,
 }
@@ -189,17 +211,58 @@ pub struct FlagOutcome {
     pub flag: SmartMatching,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsOutcome {
+    pub settings: Settings,
+}
+
+/// The dispatch settings a supervisor tunes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    pub escalate_after_seconds: i64,
+}
+
+/// Who may take a session now, and why not the others: the engine's own rule, which the
+/// console's broadcast picker shows instead of guessing.
+#[derive(Debug, Clone, Serialize)]
+pub struct EligibilityOutcome {
+    pub session: String,
+    /// Those who may take it first (best score first), then the others by name.
+    pub mechanics: Vec<EligibilityRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EligibilityRow {
+    pub mechanic: String,
+    pub name: String,
+    pub city: Option<String>,
+    pub brands: Vec<String>,
+    pub keywords: Vec<String>,
+    pub score: i64,
+    pub may_take: bool,
+    /// Why not, when he may not.
+    pub reason: Option<crate::model::WhyNot>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TickOutcome {
     pub now: String,
     pub expired: Vec<String>,
     pub activated: Vec<String>,
     pub waitlist_expired: Vec<String>,
+    /// Mechanics clocked out for leaving three offers in a row unanswered.
+    pub auto_clocked_out: Vec<String>,
+    /// Sessions still waiting long after their release, escalated now.
+    pub escalated: Vec<String>,
 }
 
 impl TickOutcome {
     pub fn is_empty(&self) -> bool {
-        self.expired.is_empty() && self.activated.is_empty() && self.waitlist_expired.is_empty()
+        self.expired.is_empty()
+            && self.activated.is_empty()
+            && self.waitlist_expired.is_empty()
+            && self.auto_clocked_out.is_empty()
+            && self.escalated.is_empty()
     }
 }
 

@@ -6,11 +6,14 @@ use std::collections::HashSet;
 
 use super::{Ctx, Engine, invalid_state};
 use crate::clock::rfc3339;
-use crate::command::SetFlag;
-use crate::engine::outcome::{FlagOutcome, TickOutcome};
+use crate::command::{SetFlag, SetSetting};
+use crate::engine::outcome::{FlagOutcome, Settings, SettingsOutcome, TickOutcome};
 use crate::error::{DispatchError, DispatchResult};
 use crate::report::Metrics;
 use crate::store::{self, events::Subject, settings::SmartMatching};
+
+/// Targeted offers in a row a mechanic may leave unanswered before the tick clocks him out.
+pub const UNANSWERED_LIMIT: i64 = 3;
 
 /// The longest single `advance` (a year), so a typo cannot overflow the calendar.
 const MAX_ADVANCE_SECONDS: i64 = 366 * 24 * 3600;
@@ -66,6 +69,38 @@ impl Engine {
         })
     }
 
+    pub fn set_setting(&mut self, req: SetSetting) -> DispatchResult<SettingsOutcome> {
+        if req.name != "escalate_after_seconds" {
+            return Err(DispatchError::invalid(
+                "name",
+                format!(
+                    "Unknown setting \"{}\"; the settings are: escalate_after_seconds.",
+                    crate::text::inert(&req.name)
+                ),
+            ));
+        }
+        let max = store::settings::ESCALATE_AFTER_MAX;
+        if !(1..=max).contains(&req.value) {
+            return Err(DispatchError::invalid(
+                "value",
+                format!("escalate_after_seconds must be between 1 and {max}."),
+            ));
+        }
+        self.write(|ctx| {
+            store::settings::set_escalate_after_seconds(ctx.conn(), req.value)?;
+            ctx.event_with(
+                "setting_changed",
+                Subject::default(),
+                serde_json::json!({ "name": req.name, "value": req.value }),
+            )?;
+            Ok(SettingsOutcome {
+                settings: Settings {
+                    escalate_after_seconds: req.value,
+                },
+            })
+        })
+    }
+
     pub fn report(&mut self) -> DispatchResult<Metrics> {
         self.read(|ctx| Ok(Metrics::from_figures(&store::report::figures(ctx.conn())?)))
     }
@@ -78,16 +113,20 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         ..TickOutcome::default()
     };
     let expired = store::assignments::expire_due(ctx.conn(), now)?;
-    for (assignment, session) in &expired {
+    for lapsed in &expired {
         ctx.event(
             "offer_expired",
             Subject {
-                session: Some(session),
-                assignment: Some(assignment),
+                session: Some(&lapsed.session),
+                mechanic: Some(&lapsed.mechanic),
+                assignment: Some(&lapsed.assignment),
                 ..Default::default()
             },
         )?;
     }
+    let (clocked_out, opened) = clock_out_unanswering(ctx, &expired)?;
+    out.auto_clocked_out = clocked_out;
+    out.activated.extend(opened);
     // Broadcasts whose time has come open first, in one statement by their index; then the
     // sessions that just lost their last live offer before that time.
     let due = store::assignments::activate_due_broadcasts(ctx.conn(), now)?;
@@ -95,7 +134,7 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         let opened: HashSet<&str> = due.iter().map(|(_, s)| s.as_str()).collect();
         expired
             .iter()
-            .map(|(_, s)| s.as_str())
+            .map(|l| l.session.as_str())
             .filter(|s| !opened.contains(s))
             .collect()
     };
@@ -114,6 +153,69 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         )?;
         out.waitlist_expired.push(id);
     }
-    out.expired = expired.into_iter().map(|(a, _)| a).collect();
+    out.escalated = escalate_overdue(ctx)?;
+    out.expired = expired.into_iter().map(|l| l.assignment).collect();
     Ok(out)
+}
+
+/// Three targeted offers in a row that expire unanswered clock a mechanic out (SPEC §5): a phone
+/// left in a locker must not hold the top of every ranking. The streak lives in the database,
+/// so it survives restarts and counts the same whichever process ticks. Returns the mechanics
+/// clocked out and the broadcasts their withdrawn offers opened.
+fn clock_out_unanswering(
+    ctx: &mut Ctx<'_>,
+    expired: &[store::assignments::Lapsed],
+) -> DispatchResult<(Vec<String>, Vec<String>)> {
+    let mut per_mechanic: Vec<(&str, i64)> = Vec::new();
+    let mut by_mechanic: Vec<&str> = expired.iter().map(|l| l.mechanic.as_str()).collect();
+    by_mechanic.sort_unstable();
+    for id in by_mechanic {
+        match per_mechanic.last_mut() {
+            Some((last, n)) if *last == id => *n += 1,
+            _ => per_mechanic.push((id, 1)),
+        }
+    }
+    let (mut clocked_out, mut opened) = (Vec::new(), Vec::new());
+    for (id, count) in per_mechanic {
+        let streak = store::mechanics::add_unanswered(ctx.conn(), id, count)?;
+        if streak < UNANSWERED_LIMIT {
+            continue;
+        }
+        store::mechanics::reset_unanswered(ctx.conn(), id)?;
+        if !store::mechanics::set_on_shift(ctx.conn(), id, false, ctx.now)? {
+            continue;
+        }
+        ctx.event_with(
+            "auto_clock_out",
+            Subject {
+                mechanic: Some(id),
+                ..Default::default()
+            },
+            serde_json::json!({ "unanswered": streak }),
+        )?;
+        let (_, activated) = ctx.withdraw_offers(id, "clocked_out")?;
+        opened.extend(activated);
+        clocked_out.push(id.to_string());
+    }
+    Ok((clocked_out, opened))
+}
+
+/// Sessions still waiting `escalate_after_seconds` after their release are escalated, once.
+fn escalate_overdue(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
+    let after = store::settings::escalate_after_seconds(ctx.conn())?;
+    let Some(cutoff) = ctx.now.checked_sub_signed(chrono::Duration::seconds(after)) else {
+        return Ok(Vec::new());
+    };
+    let escalated = store::sessions::escalate_released_before(ctx.conn(), cutoff, ctx.now)?;
+    for id in &escalated {
+        ctx.event_with(
+            "session_escalated",
+            Subject {
+                session: Some(id),
+                ..Default::default()
+            },
+            serde_json::json!({ "after_seconds": after }),
+        )?;
+    }
+    Ok(escalated)
 }

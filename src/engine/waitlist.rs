@@ -1,7 +1,8 @@
 //! The waitlist (SPEC §6): join, notify on clock-in, cancel. Expiry is the tick's.
 
 use super::validate::{self, MAX_NAME};
-use super::{Ctx, Engine, WAITLIST_TTL, invalid_state};
+use super::{Ctx, Engine, WAITLIST_TTL, invalid_state, session_criteria};
+use crate::matching::{self, Candidate};
 use crate::command::{Customer, JoinWaitlist};
 use crate::engine::outcome::{EntriesOutcome, EntryOutcome, NotificationsOutcome};
 use crate::error::{DispatchError, DispatchResult};
@@ -171,9 +172,20 @@ impl Engine {
 }
 
 impl Ctx<'_> {
-    /// Every waiting, unexpired entry becomes `notified`, with one outbox row per channel.
-    pub(super) fn notify_waitlist(&mut self, mechanic: &Mechanic) -> DispatchResult<Vec<String>> {
+    /// A mechanic clocked in: every waiting, unexpired entry he can serve becomes `notified`,
+    /// with one outbox row per channel, and he gets a targeted offer on its session (SPEC §6).
+    /// He can serve an entry when he can take sessions and is not busy, and, for an entry that
+    /// names a session, that session is waiting and he is eligible for it. Entries he cannot
+    /// serve keep waiting for someone who can. Returns the entries notified and the offers made.
+    pub(super) fn notify_waitlist(
+        &mut self,
+        mechanic: &Mechanic,
+    ) -> DispatchResult<(Vec<String>, Vec<String>)> {
         let mut notified = Vec::new();
+        let mut offers = Vec::new();
+        if !mechanic.can_accept_sessions() || self.is_busy(mechanic)? {
+            return Ok((notified, offers));
+        }
         let place = mechanic
             .city
             .as_deref()
@@ -184,6 +196,29 @@ impl Ctx<'_> {
             mechanic.name
         );
         for entry in store::waitlist::waiting(self.conn(), self.now)? {
+            let session = match entry.session_id.as_deref() {
+                None => None,
+                Some(id) => match store::sessions::get(self.conn(), id)? {
+                    None => continue,
+                    Some(s) => Some(s),
+                },
+            };
+            if let Some(s) = &session {
+                match s.status {
+                    SessionStatus::Waiting => {}
+                    // Not released yet: nobody can take it, so nobody is told.
+                    SessionStatus::Pending => continue,
+                    // Matched or cancelled without closing the entry (a file from before this
+                    // rule): nothing to wait for any more.
+                    _ => {
+                        self.cancel_waitlist_of(&s.id)?;
+                        continue;
+                    }
+                }
+                if !matching::is_eligible(&session_criteria(s, self.now), &Candidate::new(mechanic.clone())) {
+                    continue;
+                }
+            }
             if !store::waitlist::mark_notified(self.conn(), &entry.id, &mechanic.id, self.now)? {
                 continue;
             }
@@ -217,7 +252,10 @@ impl Ctx<'_> {
                 },
             )?;
             notified.push(entry.id);
+            if let Some(s) = &session {
+                offers.extend(self.offer_to(s, mechanic)?);
+            }
         }
-        Ok(notified)
+        Ok((notified, offers))
     }
 }

@@ -8,6 +8,6 @@ mod tests;
 
 pub use keywords::{canonical_index, canonical_keywords, extract_keywords};
 pub use score::{
-    Candidate, Criteria, CriteriaInput, Match, Ranking, Reason, ScoredReason, compare, is_eligible,
-    rank, score,
+    Candidate, Criteria, CriteriaInput, EXCLUDED_LISTED, Match, Ranking, Reason, ScoredReason,
+    compare, exclusion, is_eligible, rank, score,
 };

@@ -8,7 +8,10 @@ use std::cmp::Ordering;
 use chrono::NaiveDate;
 
 use crate::country::{Country, postal_prefix};
-use crate::model::{Mechanic, RequestType};
+use crate::model::{Mechanic, RequestType, WhyNot};
+
+/// Mechanics named in an intake's why-not list at most (SPEC §3); the total is counted anyway.
+pub const EXCLUDED_LISTED: usize = 20;
 
 /// What an intake asks for, prepared once per intake so scoring each mechanic is cheap.
 #[derive(Debug, Clone)]
@@ -18,6 +21,10 @@ pub struct Criteria {
     keyword_mask: u64,
     request_type: RequestType,
     brands_lower: Vec<String>,
+    /// The vehicle's make, lower-cased, for the "Knows Honda" row of a general request, and
+    /// its bit in [`Hot::brand_bits`].
+    make_lower: Option<String>,
+    make_bit: u64,
     country: Option<Country>,
     country_display: Option<String>,
     postal_prefix: Option<String>,
@@ -34,6 +41,7 @@ pub struct CriteriaInput<'a> {
     pub keywords: Vec<&'static str>,
     pub request_type: Option<RequestType>,
     pub brands: &'a [String],
+    pub vehicle_make: Option<&'a str>,
     pub country: Option<&'a str>,
     pub postal_code: Option<&'a str>,
     pub city: Option<&'a str>,
@@ -49,7 +57,10 @@ impl Criteria {
             _ => None,
         };
         let city_lower = nonempty_lower(input.city);
+        let make_lower = nonempty_lower(input.vehicle_make);
         Criteria {
+            make_bit: make_lower.as_deref().map_or(0, brand_bit),
+            make_lower,
             keys: Keys::new(
                 country.as_ref(),
                 postal_prefix.as_deref(),
@@ -101,6 +112,11 @@ impl Candidate {
             _ => None,
         };
         let city_lower = nonempty_lower(mechanic.city.as_deref());
+        let brands_lower: Vec<String> = mechanic
+            .brand_specializations
+            .iter()
+            .map(|b| b.trim().to_lowercase())
+            .collect();
         Candidate {
             hot: Hot {
                 knows: knows(&mechanic.service_keywords),
@@ -114,12 +130,9 @@ impl Candidate {
                 on_shift: mechanic.currently_on_shift,
                 can_accept: mechanic.can_accept_sessions(),
                 brand_specialist: mechanic.is_brand_specialist,
+                brand_bits: brands_lower.iter().fold(0, |bits, b| bits | brand_bit(b)),
             },
-            brands_lower: mechanic
-                .brand_specializations
-                .iter()
-                .map(|b| b.trim().to_lowercase())
-                .collect(),
+            brands_lower,
             city_lower,
             country,
             postal_prefix,
@@ -154,6 +167,14 @@ struct Hot {
     on_shift: bool,
     can_accept: bool,
     brand_specialist: bool,
+    /// One bit per brand the mechanic knows ([`brand_bit`]): a vehicle's make is compared as
+    /// strings only when its bit is here, so the make row costs the ranking pass one AND.
+    brand_bits: u64,
+}
+
+/// A brand's bit among 64, from a hash of its lower-cased name.
+fn brand_bit(brand_lower: &str) -> u64 {
+    1 << (fnv1a(brand_lower.bytes()) % 64)
 }
 
 /// A location as numbers that are equal whenever the strings are: a country code (or a hash of
@@ -261,6 +282,8 @@ pub enum Reason {
     Expert(u64),
     /// Bit i set: the mechanic's brand i was requested.
     Brand(u64),
+    /// A general request whose vehicle make is the mechanic's brand i.
+    KnowsMake(u8),
     Years(u8),
     Rating(u8),
     Certified,
@@ -300,6 +323,7 @@ impl Reason {
             Reason::OffShift => 20,
             Reason::Expert(mask) => 15 * i64::from(mask.count_ones()),
             Reason::Brand(_) => 30,
+            Reason::KnowsMake(_) => 20,
             Reason::Years(i) => YEARS[usize::from(i)].1,
             Reason::Rating(i) => RATINGS[usize::from(i)].1,
             Reason::Certified => 10,
@@ -329,6 +353,12 @@ impl Reason {
                     .collect();
                 format!("{} specialist", brands.join("/"))
             }
+            Reason::KnowsMake(i) => format!(
+                "Knows {}",
+                m.brand_specializations
+                    .get(usize::from(i))
+                    .map_or("", |b| b.trim())
+            ),
             Reason::Years(i) => YEARS[usize::from(i)].2.into(),
             Reason::Rating(i) => RATINGS[usize::from(i)].2.into(),
             Reason::Certified => "Professionally Certified".into(),
@@ -407,6 +437,9 @@ pub struct Match<'m> {
     pub candidate: &'m Candidate,
     pub score: i64,
     pub reasons: Reasons,
+    /// At capacity: ranked, but offered nothing (SPEC §3). Set by [`rank`]; [`score`] alone
+    /// knows nothing of sessions and leaves it false.
+    pub busy: bool,
 }
 
 impl Match<'_> {
@@ -430,15 +463,41 @@ impl Match<'_> {
 /// Whether a mechanic may take this intake at all (filter before scoring): can accept sessions,
 /// and for a brand-specialist request, specialises in a requested brand.
 pub fn is_eligible(criteria: &Criteria, candidate: &Candidate) -> bool {
-    if !candidate.hot.can_accept {
-        return false;
+    candidate.hot.can_accept && brand_rule_holds(criteria, candidate)
+}
+
+/// Why a mechanic is left out of this intake before scoring; `None` when he is eligible.
+pub fn exclusion(criteria: &Criteria, candidate: &Candidate) -> Option<WhyNot> {
+    if let Some(why) = candidate.mechanic.account_exclusion() {
+        return Some(why);
     }
+    (!brand_rule_holds(criteria, candidate)).then_some(WhyNot::NotBrandSpecialist)
+}
+
+/// SPEC §3's brand rule: a brand-specialist request only for a specialist in a requested brand.
+fn brand_rule_holds(criteria: &Criteria, candidate: &Candidate) -> bool {
     match criteria.request_type {
         RequestType::General => true,
         RequestType::BrandSpecialist => {
             candidate.hot.brand_specialist && brand_mask(criteria, candidate) != 0
         }
     }
+}
+
+/// The index of the mechanic's brand that is the vehicle's make, on a general request.
+fn known_make(criteria: &Criteria, candidate: &Candidate) -> Option<u8> {
+    if criteria.request_type != RequestType::General
+        || criteria.make_bit & candidate.hot.brand_bits == 0
+    {
+        return None;
+    }
+    let make = criteria.make_lower.as_deref()?;
+    candidate
+        .brands_lower
+        .iter()
+        .take(usize::from(u8::MAX))
+        .position(|b| b == make)
+        .map(|i| i as u8)
 }
 
 fn brand_mask(criteria: &Criteria, candidate: &Candidate) -> u64 {
@@ -472,6 +531,9 @@ pub fn score<'m>(criteria: &Criteria, candidate: &'m Candidate) -> Match<'m> {
         if brands != 0 {
             reasons.push(Reason::Brand(brands));
         }
+    }
+    if let Some(i) = known_make(criteria, candidate) {
+        reasons.push(Reason::KnowsMake(i));
     }
 
     if let Some(i) = tier(&YEARS, m.years_experience) {
@@ -516,6 +578,7 @@ pub fn score<'m>(criteria: &Criteria, candidate: &'m Candidate) -> Match<'m> {
         candidate,
         score,
         reasons,
+        busy: false,
     }
 }
 
@@ -530,6 +593,9 @@ pub(super) fn score_value(criteria: &Criteria, candidate: &Candidate) -> i64 {
         && brand_mask(criteria, candidate) != 0
     {
         points += 30;
+    }
+    if known_make(criteria, candidate).is_some() {
+        points += 20;
     }
     if hot.certified_until >= criteria.today {
         points += 10;
@@ -587,12 +653,19 @@ fn order(a: (i64, &Candidate), b: (i64, &Candidate)) -> Ordering {
 pub struct Ranking<'m> {
     /// Eligible mechanics.
     pub total: usize,
-    /// Eligible mechanics on shift.
+    /// Eligible mechanics on shift, busy or not.
     pub on_shift: usize,
-    /// The best `limit` eligible mechanics, in order.
+    /// Eligible mechanics on shift with room for another session.
+    pub on_shift_free: usize,
+    /// The best `limit` eligible mechanics, in order, busy ones flagged.
     pub top: Vec<Match<'m>>,
-    /// The best `on_shift_limit` eligible mechanics that are on shift, in order.
+    /// The best `on_shift_limit` eligible mechanics that are on shift and not busy, in order:
+    /// who gets a targeted offer.
     pub top_on_shift: Vec<Match<'m>>,
+    /// The first [`EXCLUDED_LISTED`] mechanics left out before scoring, in roster order, and why.
+    pub excluded: Vec<(&'m Candidate, WhyNot)>,
+    /// Every mechanic left out before scoring.
+    pub excluded_total: usize,
 }
 
 impl Ranking<'_> {
@@ -600,27 +673,49 @@ impl Ranking<'_> {
     pub fn all_offline(&self) -> bool {
         self.total > 0 && self.on_shift == 0
     }
+
+    /// Eligible mechanics are on shift and every one of them is busy.
+    pub fn all_busy(&self) -> bool {
+        self.on_shift > 0 && self.on_shift_free == 0
+    }
 }
 
 /// Scores every eligible mechanic and keeps the best `limit` overall and the best
-/// `on_shift_limit` on shift. Only scores are kept for the whole roster; the winners are
-/// re-scored for their reasons, so memory stays flat however large the roster.
+/// `on_shift_limit` on shift and not busy. `busy` holds the roster indices of busy mechanics,
+/// sorted; it is consulted only for eligible mechanics on shift. Only scores are kept for the
+/// whole roster; the winners are re-scored for their reasons, so memory stays flat however
+/// large the roster.
 pub fn rank<'m>(
     criteria: &Criteria,
     roster: &'m [Candidate],
+    busy: &[u32],
     limit: usize,
     on_shift_limit: usize,
 ) -> Ranking<'m> {
+    debug_assert!(busy.is_sorted(), "busy indices are sorted");
+    let is_busy = |i: u32| !busy.is_empty() && busy.binary_search(&i).is_ok();
     let mut all: Vec<(i64, u32)> = Vec::with_capacity(roster.len());
-    let mut on_shift: Vec<(i64, u32)> = Vec::new();
+    let mut on_shift_free: Vec<(i64, u32)> = Vec::new();
+    let mut on_shift = 0;
+    let mut excluded = Vec::new();
+    let mut excluded_total = 0;
     for (i, candidate) in roster.iter().enumerate() {
         if !is_eligible(criteria, candidate) {
+            excluded_total += 1;
+            if excluded.len() < EXCLUDED_LISTED
+                && let Some(why) = exclusion(criteria, candidate)
+            {
+                excluded.push((candidate, why));
+            }
             continue;
         }
         let key = (score_value(criteria, candidate), i as u32);
         all.push(key);
         if candidate.hot.on_shift {
-            on_shift.push(key);
+            on_shift += 1;
+            if !is_busy(key.1) {
+                on_shift_free.push(key);
+            }
         }
     }
     let best = |mut keys: Vec<(i64, u32)>, n: usize| -> Vec<Match<'m>> {
@@ -637,17 +732,21 @@ pub fn rank<'m>(
         keys.sort_unstable_by(cmp);
         keys.iter()
             .map(|&(value, i)| {
-                let winner = score(criteria, &roster[i as usize]);
+                let mut winner = score(criteria, &roster[i as usize]);
                 debug_assert_eq!(winner.score, value, "score_value disagrees with score");
+                winner.busy = roster[i as usize].hot.on_shift && is_busy(i);
                 winner
             })
             .collect()
     };
-    let (total, on_shift_count) = (all.len(), on_shift.len());
+    let (total, free) = (all.len(), on_shift_free.len());
     Ranking {
         total,
-        on_shift: on_shift_count,
+        on_shift,
+        on_shift_free: free,
         top: best(all, limit),
-        top_on_shift: best(on_shift, on_shift_limit),
+        top_on_shift: best(on_shift_free, on_shift_limit),
+        excluded,
+        excluded_total,
     }
 }

@@ -41,6 +41,7 @@ fn bare(id: &str) -> Mechanic {
         is_brand_specialist: false,
         brand_specializations: vec![],
         service_keywords: vec![],
+        max_active_sessions: 1,
         created_at: t,
         updated_at: t,
     }
@@ -300,6 +301,7 @@ fn reasons_follow_table_order_and_sum_to_the_score() {
         keywords: extract_keywords("BMW check engine light"),
         request_type: Some(RequestType::BrandSpecialist),
         brands: &brands,
+        vehicle_make: None,
         country: Some("Canada"),
         postal_code: Some("M5V 3L9"),
         city: Some("Toronto"),
@@ -408,7 +410,7 @@ fn ranking_order_is_score_shift_rating_id() {
         .into_iter()
         .map(Candidate::new)
         .collect();
-    let ranking = rank(&c, &roster, 10, 3);
+    let ranking = rank(&c, &roster, &[], 10, 3);
     let order: Vec<(&str, i64)> = ranking
         .top
         .iter()
@@ -427,7 +429,7 @@ fn ranking_order_is_score_shift_rating_id() {
     assert_eq!((ranking.total, ranking.on_shift), (5, 3));
     assert!(!ranking.all_offline());
 
-    let limited = rank(&c, &roster, 2, 1);
+    let limited = rank(&c, &roster, &[], 2, 1);
     let ids: Vec<&str> = limited
         .top
         .iter()
@@ -445,7 +447,7 @@ fn ties_on_score_put_on_shift_first() {
     off.years_experience = 10;
     off.rating = 4.0;
     let roster = vec![Candidate::new(off), Candidate::new(on)];
-    let ranking = rank(&c, &roster, 10, 3);
+    let ranking = rank(&c, &roster, &[], 10, 3);
     let ids: Vec<&str> = ranking
         .top
         .iter()
@@ -461,9 +463,9 @@ fn all_offline_means_eligible_exist_and_none_on_shift() {
     let mut off = bare("a");
     off.currently_on_shift = false;
     let roster = vec![Candidate::new(off)];
-    assert!(rank(&c, &roster, 10, 3).all_offline());
+    assert!(rank(&c, &roster, &[], 10, 3).all_offline());
     assert!(
-        !rank(&c, &[], 10, 3).all_offline(),
+        !rank(&c, &[], &[], 10, 3).all_offline(),
         "nobody eligible is not 'all offline'"
     );
 }
@@ -565,6 +567,7 @@ mod ranking_pass {
             place in (0..COUNTRIES.len(), 0..POSTAL.len(), 0..CITIES.len()),
             concern in 0..CONCERNS.len(),
             brand_request in proptest::option::of(proptest::collection::vec(0..BRANDS.len(), 1..3)),
+            make in proptest::option::of(0..BRANDS.len()),
             prefer_local in any::<bool>(),
         ) {
             let brands: Vec<String> = brand_request
@@ -580,6 +583,7 @@ mod ranking_pass {
                     RequestType::General
                 }),
                 brands: &brands,
+                vehicle_make: make.map(|i| BRANDS[i]),
                 country: pick(COUNTRIES, place.0),
                 postal_code: pick(POSTAL, place.1),
                 city: pick(CITIES, place.2),

@@ -168,32 +168,45 @@ pub fn decline(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Res
 
 pub const EXPIRE_DUE: &str = "UPDATE session_assignments SET status = 'expired', \
     closed_reason = 'timeout', closed_at = expires_at \
-    WHERE status = 'offered' AND expires_at <= ?1 RETURNING id, session_id";
+    WHERE status = 'offered' AND expires_at <= ?1 RETURNING id, session_id, mechanic_id";
 
-/// Targeted offers past their deadline become `expired`; returns (assignment, session) pairs.
-pub fn expire_due(
-    conn: &Connection,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare_cached(EXPIRE_DUE)?;
-    let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
-    pairs.sort();
-    Ok(pairs)
+/// A targeted offer that lapsed unanswered.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Lapsed {
+    pub assignment: String,
+    pub session: String,
+    pub mechanic: String,
 }
 
-/// Withdraws a mechanic's live (or not yet released) targeted offers when he clocks out.
+/// Targeted offers past their deadline become `expired`; returns them by assignment id.
+pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Lapsed>> {
+    let mut stmt = conn.prepare_cached(EXPIRE_DUE)?;
+    let rows = stmt.query_map([to_millis(now)], |r| {
+        Ok(Lapsed {
+            assignment: r.get(0)?,
+            session: r.get(1)?,
+            mechanic: r.get(2)?,
+        })
+    })?;
+    let mut lapsed: Vec<Lapsed> = rows.collect::<rusqlite::Result<_>>()?;
+    lapsed.sort();
+    Ok(lapsed)
+}
+
+/// Withdraws a mechanic's live (or not yet released) targeted offers: he clocked out
+/// (`clocked_out`) or has no room for another session (`busy`).
 pub fn withdraw_targeted(
     conn: &Connection,
     mechanic: &str,
+    reason: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(
-        "UPDATE session_assignments SET status = 'expired', closed_reason = 'clocked_out', \
+        "UPDATE session_assignments SET status = 'expired', closed_reason = ?3, \
          closed_at = ?2 WHERE mechanic_id = ?1 AND status IN ('queued', 'offered') \
          AND match_type = 'targeted' RETURNING id, session_id",
     )?;
-    let rows = stmt.query_map(params![mechanic, to_millis(now)], |r| {
+    let rows = stmt.query_map(params![mechanic, to_millis(now), reason], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
     let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;

@@ -12,7 +12,7 @@ const COLUMNS: &str = "id, name, email, phone, city, state_province, country, po
     currently_on_shift, is_available, last_clock_in, certification_type, certification_number, \
     certification_authority, certification_region, certification_expiry, red_seal_certified, \
     red_seal_number, red_seal_province, is_brand_specialist, brand_specializations, \
-    service_keywords, created_at, updated_at";
+    service_keywords, created_at, updated_at, max_active_sessions";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
     let expiry: Option<String> = r.get(20)?;
@@ -46,6 +46,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
         service_keywords: json_list(r.get(26)?)?,
         created_at: from_millis(r.get(27)?),
         updated_at: from_millis(r.get(28)?),
+        max_active_sessions: r.get(29)?,
     })
 }
 
@@ -58,7 +59,7 @@ pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO mechanics ({COLUMNS}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
     ))?
     .execute(params![
         m.id,
@@ -91,6 +92,7 @@ pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
         to_json(&m.service_keywords),
         to_millis(m.created_at),
         to_millis(m.updated_at),
+        m.max_active_sessions,
     ])?;
     Ok(())
 }
@@ -101,23 +103,8 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Mechanic>> {
         .optional()
 }
 
-/// Mechanics who can accept sessions (approved, profile at least 80 % complete), by the
-/// `mechanics_eligible` index: the roster matching works on.
-pub fn eligible_sql() -> String {
-    format!(
-        "SELECT {COLUMNS} FROM mechanics \
-         WHERE account_status = 'approved' AND profile_completion_score >= {}",
-        crate::model::MIN_PROFILE_COMPLETION
-    )
-}
-
-pub fn eligible(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {
-    let mut stmt = conn.prepare_cached(&eligible_sql())?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
-}
-
-/// The whole roster, by id.
+/// The whole roster, by id: matching ranks the eligible and names the others with the reason
+/// they were left out.
 pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics ORDER BY id"))?;
     let rows = stmt.query_map([], from_row)?;
@@ -153,6 +140,53 @@ pub fn add_completed_session(
     )?
     .execute(params![id, to_millis(now)])?;
     Ok(())
+}
+
+/// Sessions a mechanic holds now (matched, not completed or cancelled): at his
+/// `max_active_sessions` he is busy. By the `sessions_matched_by_mechanic` index.
+pub fn active_sessions(conn: &Connection, id: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached(ACTIVE_SESSIONS)?
+        .query_row([id], |r| r.get(0))
+}
+
+pub const ACTIVE_SESSIONS: &str =
+    "SELECT COUNT(*) FROM sessions WHERE matched_mechanic_id = ?1 AND status = 'matched'";
+
+pub const BUSY: &str = "SELECT s.matched_mechanic_id FROM sessions s INDEXED BY sessions_matched_by_mechanic \
+    JOIN mechanics m ON m.id = s.matched_mechanic_id \
+    WHERE s.status = 'matched' GROUP BY s.matched_mechanic_id \
+    HAVING COUNT(*) >= MAX(m.max_active_sessions)";
+
+/// Every busy mechanic's id: one walk of the matched sessions (the partial index holds only
+/// those), so it costs what is in play now, not the history.
+pub fn busy(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(BUSY)?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Adds a mechanic's offers that just expired unanswered to his streak; returns the streak.
+pub fn add_unanswered(conn: &Connection, id: &str, count: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO unanswered_offers (mechanic_id, streak) VALUES (?1, ?2) \
+         ON CONFLICT (mechanic_id) DO UPDATE SET streak = streak + excluded.streak \
+         RETURNING streak",
+    )?
+    .query_row(params![id, count], |r| r.get(0))
+}
+
+/// He answered (accept, decline) or clocked in: the streak starts again.
+pub fn reset_unanswered(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM unanswered_offers WHERE mechanic_id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Unanswered offers in a row, per mechanic with any (the console's roster).
+pub fn unanswered_streaks(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached("SELECT mechanic_id, streak FROM unanswered_offers")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 /// Changes whenever any mechanic row changes, in this process or another.

@@ -21,15 +21,21 @@ struct Upgrade {
 /// `UPGRADES[i]` takes a file from version i + 1 to i + 2. A schema change edits schema.sql and
 /// appends its upgrade here; `tests/migrations.rs` checks the two agree. Never edit a step once
 /// a release has shipped it: files in the field are already past it.
-const UPGRADES: &[Upgrade] = &[Upgrade {
-    sql: include_str!("../../migrations/0002_narrow_assignments.sql"),
-    refuse_if: Some((
-        "SELECT COALESCE(id, 'row ' || rowid) FROM session_assignments \
-         WHERE id IS NULL OR match_type IS NULL OR match_type NOT IN ('targeted', 'broadcast') \
-         LIMIT 5",
-        "assignments without an id, or whose metadata.match_type is not targeted or broadcast",
-    )),
-}];
+const UPGRADES: &[Upgrade] = &[
+    Upgrade {
+        sql: include_str!("../../migrations/0002_narrow_assignments.sql"),
+        refuse_if: Some((
+            "SELECT COALESCE(id, 'row ' || rowid) FROM session_assignments \
+             WHERE id IS NULL OR match_type IS NULL OR match_type NOT IN ('targeted', 'broadcast') \
+             LIMIT 5",
+            "assignments without an id, or whose metadata.match_type is not targeted or broadcast",
+        )),
+    },
+    Upgrade {
+        sql: include_str!("../../migrations/0003_dispatch_rules.sql"),
+        refuse_if: None,
+    },
+];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;
 

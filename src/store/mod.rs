@@ -214,10 +214,22 @@ mod query_plans {
                 ],
             ),
             (
-                "eligible mechanics",
-                mechanics::eligible_sql(),
+                "a mechanic's active sessions",
+                mechanics::ACTIVE_SESSIONS.to_string(),
+                1,
+                &["sessions_matched_by_mechanic"],
+            ),
+            (
+                "busy mechanics",
+                mechanics::BUSY.to_string(),
                 0,
-                &["mechanics_eligible"],
+                &["sessions_matched_by_mechanic"],
+            ),
+            (
+                "sessions to escalate",
+                sessions::ESCALATE.to_string(),
+                3,
+                &["sessions_to_escalate"],
             ),
             (
                 "waitlist expiry",

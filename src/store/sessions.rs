@@ -251,3 +251,38 @@ pub fn intakes_for(conn: &Connection, ids: &[&str]) -> rusqlite::Result<Vec<Inta
     let rows = stmt.query_map([to_json(&ids)], intake_from_row)?;
     rows.collect()
 }
+
+pub const ESCALATE: &str = "UPDATE sessions INDEXED BY sessions_to_escalate \
+    SET escalated_at = ?2, metadata = json_set(metadata, '$.escalated_at', ?3) \
+    WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 RETURNING id";
+
+/// Escalates every waiting session released at or before `released_by` and not escalated yet
+/// (by the `sessions_to_escalate` index); returns their ids.
+pub fn escalate_released_before(
+    conn: &Connection,
+    released_by: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(ESCALATE)?;
+    let rows = stmt.query_map(
+        params![
+            to_millis(released_by),
+            to_millis(now),
+            crate::clock::rfc3339(now)
+        ],
+        |r| r.get(0),
+    )?;
+    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Waiting sessions that were escalated, oldest release first (the console pins them).
+pub fn escalated_waiting(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM sessions WHERE status = 'waiting' AND escalated_at IS NOT NULL \
+         ORDER BY released_at, id",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}

@@ -1,4 +1,4 @@
-//! Feature flags (SPEC §2 settings).
+//! Feature flags and dispatch settings (SPEC §2, §5).
 
 use rusqlite::{Connection, params};
 
@@ -41,5 +41,31 @@ pub fn set_smart_matching(conn: &Connection, flag: SmartMatching) -> rusqlite::R
         "smart_matching_rollout_percent",
         flag.rollout_percent.to_string()
     ])?;
+    Ok(())
+}
+
+/// How long a released session may wait before it is escalated (SPEC §5).
+pub const ESCALATE_AFTER_DEFAULT: i64 = 600;
+/// The longest escalation delay a supervisor may set: a day.
+pub const ESCALATE_AFTER_MAX: i64 = 86_400;
+
+pub fn escalate_after_seconds(conn: &Connection) -> rusqlite::Result<i64> {
+    use rusqlite::OptionalExtension;
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM settings WHERE key = 'escalate_after_seconds'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(value
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| (1..=ESCALATE_AFTER_MAX).contains(v))
+        .unwrap_or(ESCALATE_AFTER_DEFAULT))
+}
+
+pub fn set_escalate_after_seconds(conn: &Connection, seconds: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES ('escalate_after_seconds', ?1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([seconds.to_string()])?;
     Ok(())
 }
