@@ -264,3 +264,100 @@ fn report_prints_the_metrics_as_text_and_json() {
     let missing = pitwall(&["report", "--db", "/nonexistent/r.db"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// The invariants of the dispatch rules (SPEC §5, §6): each broken behind the engine's back is
+/// named, with the rows at fault.
+#[test]
+fn check_names_broken_dispatch_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rules.db");
+    let db_arg = db.to_str().unwrap();
+    {
+        let mut e = file_engine(&db);
+        roster(&mut e);
+        ok(
+            &mut e,
+            json!({"cmd": "add_mechanic", "id": "volvo", "name": "Volvo Vic",
+                "profile_completion_score": 90, "is_brand_specialist": true,
+                "brand_specializations": ["Volvo"]}),
+        );
+        ok(&mut e, intake("S1", json!({})));
+        ok(
+            &mut e,
+            json!({"cmd": "accept", "session": "S1", "mechanic": "t1"}),
+        );
+        ok(&mut e, intake("S2", json!({})));
+        ok(
+            &mut e,
+            intake(
+                "V1",
+                json!({"request_type": "brand_specialist", "brands": ["Volvo"]}),
+            ),
+        );
+        ok(
+            &mut e,
+            json!({"cmd": "join_waitlist", "id": "W1", "session": "V1"}),
+        );
+        ok(&mut e, json!({"cmd": "clock_in", "mechanic": "volvo"}));
+        ok(
+            &mut e,
+            json!({"cmd": "set_setting", "name": "escalate_after_seconds", "value": 60}),
+        );
+        ok(&mut e, json!({"cmd": "advance", "seconds": 61}));
+    }
+    let out = pitwall(&["check", "--db", db_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        // t2 (capacity 1) matched to two sessions, still holding a live offer (S2.t1); the
+        // Volvo entry woken by t3, who is no Volvo specialist; V1's escalation stamp removed.
+        "UPDATE sessions SET status = 'matched', matched_mechanic_id = 't2', matched_at = 0
+           WHERE id IN ('S1', 'S2');
+         UPDATE session_assignments SET mechanic_id = 't2' WHERE id = 'S1.t1';
+         UPDATE session_assignments SET status = 'offered', expires_at = 1 WHERE id = 'S2.t3';
+         UPDATE customer_waitlist SET notified_mechanic_id = 't3' WHERE id = 'W1';
+         UPDATE sessions SET metadata = json_remove(metadata, '$.escalated_at') WHERE id = 'V1';",
+    )
+    .unwrap();
+    drop(conn);
+    let out = pitwall(&["check", "--db", db_arg, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let broken = |rule: &str| -> Vec<String> {
+        v["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["rule"] == rule)
+            .map(|x| {
+                x["ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        broken("no mechanic is matched to more sessions than his capacity"),
+        ["t2"]
+    );
+    assert!(
+        broken("no live or held targeted offer for a busy mechanic").contains(&"S2.t1".to_string()),
+        "{v}"
+    );
+    assert_eq!(
+        broken("a notified entry's mechanic could take its session"),
+        ["W1"]
+    );
+    assert_eq!(
+        broken("an escalated session records it in its metadata"),
+        ["V1"]
+    );
+}

@@ -52,7 +52,8 @@ fn two_processes_never_both_win_a_session() {
     for id in ["a", "b"] {
         setup.push(
             json!({"cmd": "add_mechanic", "id": id, "name": id, "country": "Canada",
-            "postal_code": "M5V 1A1", "profile_completion_score": 90, "currently_on_shift": true}),
+            "postal_code": "M5V 1A1", "profile_completion_score": 90, "currently_on_shift": true,
+            "max_active_sessions": 10_000}),
         );
     }
     for i in 0..SESSIONS {
@@ -129,4 +130,68 @@ fn two_processes_never_both_win_a_session() {
     }
     let a_wins = winners.iter().filter(|w| **w == Some("a")).count();
     eprintln!("a won {a_wins}, b won {}", SESSIONS - a_wins);
+}
+
+/// Capacity holds across processes too: each capacity-1 mechanic is asked, by two processes at
+/// once, to accept two different sessions. Exactly one of the two accepts wins; the other is
+/// refused `at_capacity`, and the database never shows him matched twice.
+#[test]
+fn two_processes_never_fill_a_mechanic_beyond_his_capacity() {
+    const MECHANICS: usize = 150;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("capacity.db");
+
+    // Broadcast-only sessions (smart matching off): every one is open to every mechanic at once.
+    let mut setup = vec![json!({"cmd": "set_flag", "enabled": false})];
+    for k in 0..MECHANICS {
+        setup.push(
+            json!({"cmd": "add_mechanic", "id": format!("m{k}"), "name": format!("M{k}"),
+            "country": "Canada", "postal_code": "M5V 1A1", "profile_completion_score": 90,
+            "currently_on_shift": true}),
+        );
+    }
+    for i in 0..2 * MECHANICS {
+        setup.push(json!({"cmd": "intake", "id": format!("S{i}"),
+            "customer": {"name": "C", "email": "c@example.com"},
+            "location": {"country": "Canada", "postal_code": "M5V 3L9"},
+            "concern": "check engine light", "payment_method": "free"}));
+    }
+    let setup_path = dir.path().join("setup.jsonl");
+    write_script(&setup_path, &setup);
+    let out = pitwall(&db, &setup_path).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Process 0 accepts S(2k) as mk while process 1 accepts S(2k+1) as mk.
+    let scripts: Vec<Vec<Value>> = (0..2)
+        .map(|p| {
+            (0..MECHANICS)
+                .map(|k| json!({"cmd": "accept", "session": format!("S{}", 2 * k + p), "mechanic": format!("m{k}")}))
+                .collect()
+        })
+        .collect();
+    let outputs = common::processes::run_together(&db, &scripts);
+
+    for k in 0..MECHANICS {
+        let answers = [&outputs[0][k], &outputs[1][k]];
+        let won = answers.iter().filter(|a| a["ok"] == true).count();
+        assert_eq!(won, 1, "m{k}: {answers:?}");
+        let lost = answers.iter().find(|a| a["ok"] != true).unwrap();
+        assert_eq!(lost["error"]["code"], "at_capacity", "m{k}: {lost}");
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let most: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM sessions \
+             WHERE status = 'matched' GROUP BY matched_mechanic_id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(most, 1);
+    let report = pitwall::admin::check(&db).unwrap();
+    assert!(report.ok(), "{}", report.to_text());
 }

@@ -13,14 +13,23 @@ use std::path::Path;
 
 /// Version 1's schema.sql, as the first release shipped it.
 const SCHEMA_V1: &str = include_str!("fixtures/schema_v1.sql");
-/// The current version's schema.sql, frozen: files in the field have exactly this.
+/// Version 2's schema.sql, as released.
 const SCHEMA_V2: &str = include_str!("fixtures/schema_v2.sql");
+/// The current version's schema.sql, frozen: files in the field have exactly this.
+const SCHEMA_V3: &str = include_str!("fixtures/schema_v3.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
     let v1 = Connection::open(path).unwrap();
     v1.execute_batch(SCHEMA_V1).unwrap();
     v1.pragma_update(None, "user_version", 1).unwrap();
+}
+
+/// An empty file as version 2 created it.
+fn empty_version_2(path: &Path) {
+    let v2 = Connection::open(path).unwrap();
+    v2.execute_batch(SCHEMA_V2).unwrap();
+    v2.pragma_update(None, "user_version", 2).unwrap();
 }
 
 /// `pitwall check` on a file, run as a user would.
@@ -51,11 +60,16 @@ fn schema(conn: &Connection) -> Vec<(String, String, String)> {
                 .lines()
                 .map(|line| line.split("--").next().unwrap_or(""))
                 .collect();
+            // Spacing around punctuation is not schema: `ALTER TABLE … ADD COLUMN` writes
+            // `x INTEGER , y INTEGER)` where schema.sql says `x INTEGER,\n y INTEGER\n)`.
             let sql = code
                 .join(" ")
                 .split_whitespace()
                 .collect::<Vec<_>>()
-                .join(" ");
+                .join(" ")
+                .replace(" ,", ",")
+                .replace(" )", ")")
+                .replace("( ", "(");
             (kind, name, sql)
         })
         .collect()
@@ -97,9 +111,19 @@ fn as_version_1(engine: &Engine, path: &Path) {
     conn.execute_batch(
         "BEGIN;
          DELETE FROM v1.settings;
-         INSERT INTO v1.mechanics SELECT * FROM main.mechanics;
+         INSERT INTO v1.mechanics SELECT id, name, email, phone, city, state_province, country,
+             postal_code, years_experience, rating, completed_sessions, profile_completion_score,
+             account_status, currently_on_shift, is_available, last_clock_in, certification_type,
+             certification_number, certification_authority, certification_region,
+             certification_expiry, red_seal_certified, red_seal_number, red_seal_province,
+             is_brand_specialist, brand_specializations, service_keywords, created_at, updated_at
+           FROM main.mechanics;
          INSERT INTO v1.intakes SELECT * FROM main.intakes;
-         INSERT INTO v1.sessions SELECT * FROM main.sessions;
+         INSERT INTO v1.sessions SELECT id, intake_id, status, payment_method, urgent,
+             request_type, requested_brands, preferred_mechanic_id, waiver_signed,
+             payment_confirmed, matched_mechanic_id, metadata, created_at, released_at,
+             matched_at, completed_at, cancelled_at
+           FROM main.sessions;
          INSERT INTO v1.session_assignments (rowid, id, session_id, mechanic_id, status, priority,
              match_score, match_reasons, offered_at, expires_at, active_from, accepted_at,
              closed_at, closed_reason, metadata, created_at)
@@ -110,7 +134,8 @@ fn as_version_1(engine: &Engine, path: &Path) {
            JOIN main.session_assignments a ON a.id = f.id ORDER BY a.seq;
          INSERT INTO v1.customer_waitlist SELECT * FROM main.customer_waitlist;
          INSERT INTO v1.notifications SELECT * FROM main.notifications;
-         INSERT INTO v1.settings SELECT * FROM main.settings;
+         INSERT INTO v1.settings SELECT * FROM main.settings
+           WHERE key <> 'escalate_after_seconds';
          INSERT INTO v1.events SELECT * FROM main.events;
          INSERT OR REPLACE INTO v1.roster_generation SELECT * FROM main.roster_generation;
          COMMIT;
@@ -134,7 +159,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -144,11 +169,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 2,
+        SCHEMA_VERSION, 3,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V2).unwrap();
+    frozen.execute_batch(SCHEMA_V3).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -170,6 +195,35 @@ fn a_version_1_file_upgrades_to_the_schema_a_new_file_gets() {
 }
 
 #[test]
+fn a_version_2_file_upgrades_to_the_schema_a_new_file_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v2.db");
+    empty_version_2(&old);
+
+    let mut upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    // The new setting is there with its default, and the rules work on the upgraded file.
+    let setting: String = upgraded
+        .connection()
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'escalate_after_seconds'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(setting, "600");
+    roster(&mut upgraded);
+    ok(&mut upgraded, intake("S1", json!({})));
+    ok(
+        &mut upgraded,
+        json!({"cmd": "accept", "session": "S1", "mechanic": "t1"}),
+    );
+    let t = ok(&mut upgraded, json!({"cmd": "advance", "seconds": 600}));
+    assert_eq!(t["escalated"], json!([]));
+}
+
+#[test]
 fn a_version_1_file_keeps_every_row_and_reads_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let current = dir.path().join("current.db");
@@ -179,6 +233,11 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
     let mut engine = open(&current);
     busy(&mut engine);
     as_version_1(&engine, &old);
+    // Version 1 kept no unanswered-offer streaks: an upgraded file starts with none.
+    engine
+        .connection()
+        .execute("DELETE FROM unanswered_offers", [])
+        .unwrap();
     let expected = sessions(&mut engine, &ids);
     let expected_rows = common::dump(&engine);
     drop(engine);
@@ -187,7 +246,8 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
     assert_eq!(sessions(&mut upgraded, &ids), expected);
     // Row for row, seq and all: the upgrade kept the order assignments were made in.
     assert_eq!(common::dump(&upgraded), expected_rows);
-    // And the engine goes on working on it.
+    // And the engine goes on working on it (t1 finishes S1 first: one session at a time).
+    ok(&mut upgraded, json!({"cmd": "complete", "session": "S1"}));
     ok(&mut upgraded, intake("S4", json!({})));
     ok(
         &mut upgraded,
@@ -211,7 +271,7 @@ fn check_names_an_older_file_instead_of_failing_on_its_tables() {
     assert_eq!(check.status.code(), Some(2));
     let said = String::from_utf8_lossy(&check.stderr);
     assert!(
-        said.contains("schema version 1, older than this pitwall's 2"),
+        said.contains("schema version 1, older than this pitwall's 3"),
         "{said}"
     );
     // Checking wrote nothing: the file is still at version 1.

@@ -260,7 +260,8 @@ impl Ctx<'_> {
 
     /// At his capacity: as many matched sessions as he may hold at once (SPEC §5).
     fn is_busy(&self, mechanic: &crate::model::Mechanic) -> rusqlite::Result<bool> {
-        Ok(store::mechanics::active_sessions(self.tx, &mechanic.id)? >= mechanic.max_active_sessions)
+        Ok(store::mechanics::active_sessions(self.tx, &mechanic.id)?
+            >= mechanic.max_active_sessions)
     }
 
     /// Why this mechanic cannot take this session now — the one rule the accept, every offer,

@@ -7,8 +7,7 @@ use super::intake::{targeted_id, targeted_offer};
 use super::{Ctx, Engine, OFFER_WINDOW, invalid_state, session_criteria};
 use crate::engine::outcome::{
     AssignmentOutcome, EligibilityOutcome, EligibilityRow, QueueOutcome, QueueRow, SessionBrief,
-    SessionDetail, SessionOutcome,
-    SessionStatusOutcome,
+    SessionDetail, SessionOutcome, SessionStatusOutcome,
 };
 use crate::error::{DispatchError, DispatchResult, ErrorCode};
 use crate::matching::{self, Candidate};
@@ -712,7 +711,13 @@ impl Engine {
             rows.sort_by(|a, b| {
                 b.may_take
                     .cmp(&a.may_take)
-                    .then_with(|| if a.may_take { b.score.cmp(&a.score) } else { std::cmp::Ordering::Equal })
+                    .then_with(|| {
+                        if a.may_take {
+                            b.score.cmp(&a.score)
+                        } else {
+                            std::cmp::Ordering::Equal
+                        }
+                    })
                     .then_with(|| a.name.cmp(&b.name))
                     .then_with(|| a.mechanic.cmp(&b.mechanic))
             });

@@ -2,10 +2,10 @@
 
 use super::validate::{self, MAX_NAME};
 use super::{Ctx, Engine, WAITLIST_TTL, invalid_state, session_criteria};
-use crate::matching::{self, Candidate};
 use crate::command::{Customer, JoinWaitlist};
 use crate::engine::outcome::{EntriesOutcome, EntryOutcome, NotificationsOutcome};
 use crate::error::{DispatchError, DispatchResult};
+use crate::matching::{self, Candidate};
 use crate::model::{Channel, Mechanic, SessionStatus, WaitlistEntry, WaitlistStatus};
 use crate::store::{self, events::Subject};
 use crate::text::inert;
@@ -215,7 +215,10 @@ impl Ctx<'_> {
                         continue;
                     }
                 }
-                if !matching::is_eligible(&session_criteria(s, self.now), &Candidate::new(mechanic.clone())) {
+                if !matching::is_eligible(
+                    &session_criteria(s, self.now),
+                    &Candidate::new(mechanic.clone()),
+                ) {
                     continue;
                 }
             }

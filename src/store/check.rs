@@ -97,6 +97,38 @@ const RULES: &[(&str, &str)] = &[
         "is_available mirrors currently_on_shift",
         "SELECT id FROM mechanics WHERE is_available <> currently_on_shift",
     ),
+    (
+        "no mechanic is matched to more sessions than his capacity",
+        "SELECT s.matched_mechanic_id FROM sessions s JOIN mechanics m \
+         ON m.id = s.matched_mechanic_id WHERE s.status = 'matched' \
+         GROUP BY s.matched_mechanic_id HAVING COUNT(*) > MAX(m.max_active_sessions)",
+    ),
+    (
+        "no live or held targeted offer for a busy mechanic",
+        "SELECT a.id FROM session_assignments a JOIN mechanics m ON m.id = a.mechanic_id \
+         WHERE a.match_type = 'targeted' AND a.status IN ('queued', 'offered') \
+         AND (SELECT COUNT(*) FROM sessions s WHERE s.matched_mechanic_id = m.id \
+              AND s.status = 'matched') >= m.max_active_sessions",
+    ),
+    // Accounts and brands never change after a mechanic is added, so who he is now is who he
+    // was when he woke the entry. Brands compare as the engine does, trimmed and without case
+    // (SQLite's lower() folds ASCII only; a non-ASCII brand differing in case would be named
+    // here although the engine matched it).
+    (
+        "a notified entry's mechanic could take its session",
+        "SELECT w.id FROM customer_waitlist w JOIN sessions s ON s.id = w.session_id \
+         JOIN mechanics m ON m.id = w.notified_mechanic_id WHERE w.status = 'notified' AND ( \
+           m.account_status <> 'approved' OR m.profile_completion_score < 80 \
+           OR (s.request_type = 'brand_specialist' AND (m.is_brand_specialist = 0 \
+             OR NOT EXISTS (SELECT 1 FROM json_each(s.requested_brands) r, \
+               json_each(m.brand_specializations) b \
+               WHERE lower(trim(r.value)) = lower(trim(b.value))))))",
+    ),
+    (
+        "an escalated session records it in its metadata",
+        "SELECT id FROM sessions WHERE (escalated_at IS NULL) <> \
+         (json_extract(metadata, '$.escalated_at') IS NULL)",
+    ),
 ];
 
 /// SQLite's integrity check: `None` when it says ok.
