@@ -106,7 +106,7 @@ fn all_offline_card_waitlist_and_clock_in_notification() {
     c.key('b');
     let screen = c.screen(120, 40);
     assert!(
-        screen.contains("› ○ off [HIGH]") && screen.contains("Siobhan MacNeil"),
+        screen.contains("› ○ off  [HIGH]") && screen.contains("Siobhan MacNeil"),
         "{screen}"
     );
     c.enter();

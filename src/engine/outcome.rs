@@ -231,7 +231,7 @@ pub struct EligibilityOutcome {
     pub mechanics: Vec<EligibilityRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EligibilityRow {
     pub mechanic: String,
     pub name: String,

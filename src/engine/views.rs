@@ -36,10 +36,29 @@ pub struct SessionRow {
     pub assignments: Vec<Assignment>,
 }
 
+impl SessionRow {
+    /// Still waiting after it was escalated (SPEC §5): the dispatcher must look at it.
+    pub fn escalated(&self) -> bool {
+        self.session.status == SessionStatus::Waiting
+            && self.session.metadata.get("escalated_at").is_some()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RosterRow {
     pub mechanic: Mechanic,
     pub live_offers: i64,
+    /// Matched sessions he holds now.
+    pub active_sessions: i64,
+    /// Targeted offers he let expire in a row (three clock him out).
+    pub unanswered: i64,
+}
+
+impl RosterRow {
+    /// At capacity: no offers, no broadcasts until a session ends.
+    pub fn busy(&self) -> bool {
+        self.active_sessions >= self.mechanic.max_active_sessions
+    }
 }
 
 impl Engine {
@@ -64,7 +83,7 @@ impl Engine {
                 .into_iter()
                 .map(|i| (i.id.clone(), i))
                 .collect();
-            let rows = sessions
+            let mut rows: Vec<SessionRow> = sessions
                 .into_iter()
                 .map(|session| SessionRow {
                     intake: intakes.remove(&session.intake_id),
@@ -72,13 +91,28 @@ impl Engine {
                     session,
                 })
                 .collect();
+            // Escalated sessions are pinned to the top, longest waiting first; the rest keep
+            // their order (newest first).
+            rows.sort_by_key(|r| {
+                (
+                    !r.escalated(),
+                    r.escalated().then_some(r.session.released_at).flatten(),
+                )
+            });
             let offers: HashMap<String, i64> = store::assignments::live_offer_counts(conn, now)?
+                .into_iter()
+                .collect();
+            let active: HashMap<String, i64> =
+                store::mechanics::active_counts(conn)?.into_iter().collect();
+            let unanswered: HashMap<String, i64> = store::mechanics::unanswered_streaks(conn)?
                 .into_iter()
                 .collect();
             let roster = store::mechanics::all(conn)?
                 .into_iter()
                 .map(|m| RosterRow {
                     live_offers: offers.get(&m.id).copied().unwrap_or(0),
+                    active_sessions: active.get(&m.id).copied().unwrap_or(0),
+                    unanswered: unanswered.get(&m.id).copied().unwrap_or(0),
                     mechanic: m,
                 })
                 .collect();

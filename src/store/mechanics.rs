@@ -165,6 +165,16 @@ pub fn busy(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
+/// Matched sessions per mechanic holding any (the console's roster).
+pub fn active_counts(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT matched_mechanic_id, COUNT(*) FROM sessions INDEXED BY sessions_matched_by_mechanic \
+         WHERE status = 'matched' GROUP BY matched_mechanic_id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// Adds a mechanic's offers that just expired unanswered to his streak; returns the streak.
 pub fn add_unanswered(conn: &Connection, id: &str, count: i64) -> rusqlite::Result<i64> {
     conn.prepare_cached(

@@ -86,10 +86,12 @@ pub enum Confirm {
     ClearForm,
 }
 
+/// The broadcast's "accept as" list: only mechanics the engine says may take the session now
+/// (its `eligibility` command), best match first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Picker {
     pub session: String,
-    pub mechanics: Vec<String>,
+    pub mechanics: Vec<crate::engine::EligibilityRow>,
     pub selected: usize,
 }
 
@@ -101,6 +103,8 @@ pub enum Purpose {
     Submit,
     /// The session detail overlay's full record.
     Detail,
+    /// Who may take a session's broadcast, for the "accept as" picker.
+    Pick,
     /// A choice on the offline card (preferred mechanic, waitlist); the text is the note shown
     /// on the card and in the status line.
     OfflineChoice(String),
@@ -453,6 +457,14 @@ fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>)
                     app.queues.detail = Some(detail.session);
                     app.mode = Mode::Detail { scroll: 0 };
                 }
+                Ok(_) => {}
+                Err(e) => app.error(e.message),
+            }
+            Vec::new()
+        }
+        Purpose::Pick => {
+            match result {
+                Ok(Outcome::Eligibility(e)) => queues::open_picker(app, e),
                 Ok(_) => {}
                 Err(e) => app.error(e.message),
             }

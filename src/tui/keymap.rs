@@ -29,6 +29,8 @@ pub enum Op {
     BrowseOffline,
     JoinWaitlist,
     ScheduleLater,
+    /// Show who was not considered for the intake, and why.
+    WhyNot,
     // Editing a field
     NextField,
     PrevField,
@@ -162,6 +164,7 @@ const INTAKE: &[Binding] = &[
     b(&[k(' ')], "Space", "toggle / cycle", Op::Toggle),
     b(&[ctrl('s')], "^S", "submit", Op::Submit),
     b(&[k('n')], "n", "new intake", Op::NewIntake),
+    b(&[k('e')], "e", "not considered: why", Op::WhyNot),
     hidden(
         &[k('b')],
         "b",

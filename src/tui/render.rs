@@ -84,10 +84,21 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let (waiting, matched) = (count(SessionStatus::Waiting), count(SessionStatus::Matched));
     let clock = app.now.format("%H:%M:%S");
     // The fullest summary that fits.
+    let escalated = app.data.sessions.iter().filter(|r| r.escalated()).count();
+    let (esc_long, esc_short) = if escalated > 0 {
+        (
+            format!("⚠ {escalated} escalated · "),
+            format!("⚠{escalated} "),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     let right = [
-        format!("waiting {waiting} · matched {matched} · on shift {on_shift}  {clock} UTC "),
-        format!("W{waiting} M{matched} ●{on_shift} {clock} "),
-        format!("{clock} "),
+        format!(
+            "{esc_long}waiting {waiting} · matched {matched} · on shift {on_shift}  {clock} UTC "
+        ),
+        format!("{esc_short}W{waiting} M{matched} ●{on_shift} {clock} "),
+        format!("{esc_short}{clock} "),
     ]
     .into_iter()
     .find(|r| r.chars().count() < room)
@@ -273,7 +284,7 @@ fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, 
     let t = &app.theme;
     let popup = centered(
         area,
-        50,
+        70,
         (picker.mechanics.len() as u16 + 3).min(area.height - 2),
     );
     frame.render_widget(Clear, popup);
@@ -283,23 +294,27 @@ fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, 
         format!("Who takes {} from the broadcast?", inert(&picker.session)),
         t.style(Tone::Dim),
     ))];
-    for (i, id) in picker
+    for (i, m) in picker
         .mechanics
         .iter()
         .enumerate()
         .skip(first)
         .take(visible)
     {
-        let name = app
-            .data
-            .roster
+        // Name, city and what he knows: enough to tell two mechanics apart at a glance.
+        let specialties: Vec<&str> = m
+            .brands
             .iter()
-            .find(|r| &r.mechanic.id == id)
-            .map_or(id.as_str(), |r| r.mechanic.name.as_str());
+            .chain(m.keywords.iter())
+            .map(String::as_str)
+            .collect();
         let line = Line::from(format!(
-            "{} {}",
+            "{} {:<22} {:<12} {:>3}  {}",
             if i == picker.selected { "›" } else { " " },
-            inert(name)
+            inert(&m.name),
+            inert(m.city.as_deref().unwrap_or("—")),
+            m.score,
+            inert(&specialties.join(", "))
         ));
         lines.push(if i == picker.selected {
             line.style(t.style(Tone::Selected))

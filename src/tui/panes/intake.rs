@@ -167,6 +167,8 @@ pub struct IntakeState {
     pub errors: HashMap<String, String>,
     pub preview: Option<BrowseOutcome>,
     pub result: Option<Submitted>,
+    /// The preview lists the mechanics left out, with why, instead of the best matches.
+    pub show_excluded: bool,
 }
 
 impl Default for IntakeState {
@@ -184,6 +186,7 @@ impl Default for IntakeState {
             errors: HashMap::new(),
             preview: None,
             result: None,
+            show_excluded: false,
         }
     }
 }
@@ -344,6 +347,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater => {
             app.info("These choices appear when every matching mechanic is offline.");
         }
+        Op::WhyNot => app.intake.show_excluded = !app.intake.show_excluded,
         _ => {}
     }
     Vec::new()
@@ -716,21 +720,50 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 Span::styled("Keywords  ", t.style(Tone::Dim)),
                 Span::styled(keywords, t.style(Tone::Info)),
             ]));
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "{} eligible mechanics{}",
-                    p.total_matches,
-                    if p.all_offline {
-                        " — all offline"
+            let state = if p.all_offline {
+                " — all offline"
+            } else if p.all_busy {
+                " — all on shift are busy"
+            } else {
+                ""
+            };
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{} eligible mechanics{state}", p.total_matches),
+                    t.style(if state.is_empty() {
+                        Tone::Dim
                     } else {
-                        ""
-                    }
+                        Tone::Warn
+                    }),
                 ),
-                t.style(if p.all_offline { Tone::Warn } else { Tone::Dim }),
-            )));
+                Span::styled(
+                    format!(" · not considered: {} (e: why)", p.excluded_total),
+                    t.style(Tone::Dim),
+                ),
+            ]));
             lines.push(Line::default());
-            for m in &p.matches {
-                lines.push(match_line(app, m));
+            if app.intake.show_excluded {
+                lines.push(Line::from(Span::styled(
+                    "Not considered (e: back to the matches)",
+                    t.style(Tone::Dim),
+                )));
+                for x in &p.excluded {
+                    lines.push(Line::from(vec![
+                        Span::raw(format!("  {} ", inert(&x.name))),
+                        Span::styled(x.reason.label(), t.style(Tone::Warn)),
+                    ]));
+                }
+                let more = p.excluded_total.saturating_sub(p.excluded.len());
+                if more > 0 {
+                    lines.push(Line::from(Span::styled(
+                        format!("  … and {more} more"),
+                        t.style(Tone::Dim),
+                    )));
+                }
+            } else {
+                for m in &p.matches {
+                    lines.push(match_line(app, m));
+                }
             }
         }
     }
@@ -745,10 +778,12 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
 
 fn match_line(app: &App, m: &MatchView) -> Line<'static> {
     let t = &app.theme;
-    let (dot, tone) = if m.on_shift {
-        ("● on ", Tone::Good)
+    let (dot, tone) = if m.on_shift && m.busy {
+        ("◐ busy", Tone::Warn)
+    } else if m.on_shift {
+        ("● on  ", Tone::Good)
     } else {
-        ("○ off", Tone::Dim)
+        ("○ off ", Tone::Dim)
     };
     Line::from(vec![
         Span::styled(format!("{dot} "), t.style(tone)),

@@ -104,7 +104,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .iter()
         .map(|r| {
             let m = &r.mechanic;
-            let shift = if m.currently_on_shift {
+            let shift = if m.currently_on_shift && r.busy() {
+                Span::styled("◐ busy", t.style(Tone::Warn))
+            } else if m.currently_on_shift {
                 Span::styled("● on ", t.style(Tone::Good))
             } else {
                 Span::styled("○ off", t.style(Tone::Dim))
@@ -131,6 +133,13 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             };
             let mut specialties: Vec<String> = m.brand_specializations.clone();
             specialties.extend(m.service_keywords.iter().cloned());
+
+            // Why he is in no ranking, said where the dispatcher looks for him.
+            let note = match m.account_exclusion() {
+                Some(why) => format!("✗ {} — ", why.label()),
+                None if r.unanswered > 0 => format!("{} unanswered — ", r.unanswered),
+                None => String::new(),
+            };
             let mut cells = vec![
                 Cell::from(shift),
                 Cell::from(inert(&m.name).into_owned()),
@@ -146,7 +155,10 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             if wide {
                 cells.push(Cell::from(format!("{:.1}", m.rating)));
             }
-            cells.push(Cell::from(inert(&specialties.join(", ")).into_owned()));
+            cells.push(Cell::from(format!(
+                "{note}{}",
+                inert(&specialties.join(", "))
+            )));
             let row = Row::new(cells);
             if m.account_status != crate::model::AccountStatus::Approved {
                 row.style(t.style(Tone::Dim))
@@ -156,7 +168,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         })
         .collect();
     let mut widths = vec![
-        Constraint::Length(5),
+        Constraint::Length(6),
         Constraint::Length(22),
         Constraint::Length(16),
         Constraint::Length(6),

@@ -179,24 +179,32 @@ fn accept(app: &mut App) -> Vec<Effect> {
         );
         return run(Command::Accept(SessionMechanic { session, mechanic }), done);
     }
-    let mut mechanics: Vec<&crate::model::Mechanic> = app
-        .data
-        .roster
-        .iter()
-        .map(|r| &r.mechanic)
-        .filter(|m| m.currently_on_shift && m.can_accept_sessions())
+    // The engine says who may take it: the same rule the accept will apply.
+    vec![Effect::Run(Request {
+        command: Command::Eligibility(crate::command::SessionRef { session }),
+        purpose: Purpose::Pick,
+    })]
+}
+
+/// Opens the "accept as" picker on the mechanics who may take the session now.
+pub fn open_picker(app: &mut App, eligibility: crate::engine::EligibilityOutcome) {
+    let mechanics: Vec<_> = eligibility
+        .mechanics
+        .into_iter()
+        .filter(|m| m.may_take)
         .collect();
-    mechanics.sort_by_cached_key(|m| (crate::text::name_order_key(&m.name), m.id.clone()));
     if mechanics.is_empty() {
-        app.error("Nobody eligible is on shift to take the broadcast");
-        return Vec::new();
+        app.error(format!(
+            "Nobody on shift may take {} now (off shift, busy, or not eligible)",
+            inert(&eligibility.session)
+        ));
+        return;
     }
     app.mode = Mode::Picker(Picker {
-        session,
-        mechanics: mechanics.iter().map(|m| m.id.clone()).collect(),
+        session: eligibility.session,
+        mechanics,
         selected: 0,
     });
-    Vec::new()
 }
 
 pub fn picker_key(app: &mut App, op: Option<Op>, mut picker: Picker) -> Vec<Effect> {
@@ -211,7 +219,11 @@ pub fn picker_key(app: &mut App, op: Option<Op>, mut picker: Picker) -> Vec<Effe
         }
         Some(Op::Choose) => {
             app.mode = Mode::Normal;
-            let Some(mechanic) = picker.mechanics.get(picker.selected).cloned() else {
+            let Some(mechanic) = picker
+                .mechanics
+                .get(picker.selected)
+                .map(|m| m.mechanic.clone())
+            else {
                 return Vec::new();
             };
             let done = format!(
@@ -289,7 +301,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .iter()
         .map(|row| {
             let intake = row.intake.as_ref();
-            let urgent = if row.session.urgent {
+            let urgent = if row.escalated() {
+                Span::styled("⚠ ESC", t.style(Tone::Urgent))
+            } else if row.session.urgent {
                 Span::styled("URGENT", t.style(Tone::Urgent))
             } else {
                 Span::raw("")
@@ -339,7 +353,13 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             if app.mode == Mode::Filter { "▏" } else { "" }
         )
     };
-    let title = format!(" Sessions ({}){filter} ", rows.len());
+    let escalated = rows.iter().filter(|r| r.escalated()).count();
+    let alert = if escalated > 0 {
+        format!(" · ⚠ {escalated} escalated: waiting too long, pinned on top")
+    } else {
+        String::new()
+    };
+    let title = format!(" Sessions ({}){alert}{filter} ", rows.len());
     let table = Table::new(table_rows, widths)
         .header(Row::new(header).style(t.style(Tone::Dim)))
         .row_highlight_style(t.style(Tone::Selected))
