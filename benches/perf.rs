@@ -79,6 +79,7 @@ fn criteria(req: &IntakeRequest) -> Criteria {
         keywords: extract_keywords(&req.concern),
         request_type: Some(req.request_type),
         brands: &req.brands,
+        vehicle_make: req.vehicle.make.as_deref(),
         country: req.location.country.as_deref(),
         postal_code: req.location.postal_code.as_deref(),
         city: req.location.city.as_deref(),
@@ -166,6 +167,7 @@ fn mechanic_of(req: pitwall::command::AddMechanic) -> pitwall::model::Mechanic {
         is_brand_specialist: req.is_brand_specialist,
         brand_specializations: req.brand_specializations,
         service_keywords: req.service_keywords,
+        max_active_sessions: req.max_active_sessions.unwrap_or(1),
         created_at: now,
         updated_at: now,
     }

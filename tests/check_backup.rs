@@ -51,7 +51,7 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("All checks passed."));
 
-    // Break five invariants behind the engine's back.
+    // Break five invariants behind the engine's back (one edit breaks a sixth).
     let conn = rusqlite::Connection::open(&db).unwrap();
     let seq = |id: &str| format!("(SELECT seq FROM session_assignments WHERE id = '{id}')");
     conn.execute_batch(&format!(
@@ -88,9 +88,14 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
         ),
         "{text}"
     );
+    // S1 now names t2 as its mechanic: that fills his one place while he holds S3.t2.
+    assert!(
+        text.contains("✗ no live or held targeted offer for a busy mechanic: S3.t2"),
+        "{text}"
+    );
     let json_out = pitwall(&["check", "--db", db_arg, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json_out.stdout).unwrap();
-    assert_eq!(v["violations"].as_array().unwrap().len(), 5);
+    assert_eq!(v["violations"].as_array().unwrap().len(), 6);
 }
 
 #[test]

@@ -175,8 +175,8 @@ fn two_processes_never_fill_a_mechanic_beyond_his_capacity() {
         .collect();
     let outputs = common::processes::run_together(&db, &scripts);
 
-    for k in 0..MECHANICS {
-        let answers = [&outputs[0][k], &outputs[1][k]];
+    for (k, answers) in outputs[0].iter().zip(&outputs[1]).enumerate() {
+        let answers = [answers.0, answers.1];
         let won = answers.iter().filter(|a| a["ok"] == true).count();
         assert_eq!(won, 1, "m{k}: {answers:?}");
         let lost = answers.iter().find(|a| a["ok"] != true).unwrap();
