@@ -305,3 +305,38 @@ fn losing_typed_work_or_live_offers_asks_first() {
     c.key('y');
     assert!(c.screen(120, 40).contains("Daniel Okafor clocked out"));
 }
+
+#[test]
+fn a_session_waiting_too_long_is_escalated_pinned_and_announced_once() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
+    c.key('2');
+    c.advance(599);
+    assert!(!c.screen(120, 40).contains("ESC"));
+    c.advance(1);
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("⚠ ESC"), "{screen}");
+    assert!(screen.contains("⚠ 1 escalated"), "{screen}");
+    assert!(
+        screen.contains("1 session waiting too long: escalated"),
+        "the status line says so: {screen}"
+    );
+}
+
+#[test]
+fn the_preview_lists_who_was_not_considered_and_why() {
+    let mut c = Console::demo();
+    c.fill_intake(&[("Ava Chen", true), ("ava@example.com", true)]);
+    c.esc();
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("not considered: 8 (e: why)"), "{screen}");
+    c.key('e');
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("Nathalie Bouchard — suspended"), "{screen}");
+    assert!(
+        screen.contains("Hannah Goldberg — pending approval"),
+        "{screen}"
+    );
+    c.key('e');
+    assert!(!c.screen(120, 40).contains("Not considered ("));
+}

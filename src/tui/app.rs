@@ -172,6 +172,8 @@ pub struct App {
     pub waitlist: waitlist::WaitlistState,
     seen_notifications: Option<i64>,
     seen_offers: Option<HashSet<String>>,
+    /// Escalated sessions already announced, so each is announced once.
+    seen_escalated: Option<HashSet<String>>,
     /// Sessions this console created: their offers are no news to the dispatcher who made them.
     pub own_sessions: HashSet<String>,
 }
@@ -201,6 +203,7 @@ impl App {
             waitlist: waitlist::WaitlistState::default(),
             seen_notifications: None,
             seen_offers: None,
+            seen_escalated: None,
             own_sessions: HashSet::new(),
         }
     }
@@ -505,8 +508,23 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
         .filter(|a| !app.own_sessions.contains(&a.session_id))
         .map(|a| a.id.clone())
         .collect();
+    let escalated: HashSet<String> = snapshot
+        .sessions
+        .iter()
+        .filter(|s| s.escalated())
+        .map(|s| s.session.id.clone())
+        .collect();
     let mut effects = Vec::new();
     let mut cues = Vec::new();
+    if let Some(seen) = &app.seen_escalated {
+        let fresh = escalated.difference(seen).count();
+        if fresh > 0 {
+            cues.push(format!(
+                "⚠ {fresh} session{} waiting too long: escalated (pane 2)",
+                if fresh == 1 { "" } else { "s" }
+            ));
+        }
+    }
     if let Some(seen) = app.seen_notifications {
         let fresh = snapshot
             .notifications
@@ -538,6 +556,7 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     }
     app.seen_notifications = Some(newest_notification.max(app.seen_notifications.unwrap_or(0)));
     app.seen_offers = Some(high_offers);
+    app.seen_escalated = Some(escalated);
     if let Some(now) = snapshot.now {
         app.now = now;
     }

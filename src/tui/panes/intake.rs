@@ -749,7 +749,7 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 )));
                 for x in &p.excluded {
                     lines.push(Line::from(vec![
-                        Span::raw(format!("  {} ", inert(&x.name))),
+                        Span::raw(format!("  {} — ", inert(&x.name))),
                         Span::styled(x.reason.label(), t.style(Tone::Warn)),
                     ]));
                 }
