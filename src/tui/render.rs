@@ -1,11 +1,11 @@
 //! Drawing from state: header with panes and clock, the current pane, a status line, the
 //! footer generated from the keymap, and any overlay on top. Reads `App`, changes nothing.
 
-use crate::tui::widgets::panel;
+use crate::tui::widgets::{clear_overlay, panel};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::app::{App, Confirm, Mode, Pane, ToastKind};
 use super::keymap::{self, Scope};
@@ -219,7 +219,7 @@ fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
     }
     let height = (left.len().max(right.len()) as u16 + 2).min(area.height.saturating_sub(2));
     let popup = centered(area, 78, height);
-    frame.render_widget(Clear, popup);
+    clear_overlay(frame, popup);
     let block = panel(t, " Help · Esc closes ");
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
@@ -249,7 +249,7 @@ fn render_confirm(app: &App, confirm: &Confirm, frame: &mut Frame<'_>, area: Rec
         Confirm::ClearForm => "Start a new intake? What the form holds now is discarded.".into(),
     };
     let popup = centered(area, 56, 7);
-    frame.render_widget(Clear, popup);
+    clear_overlay(frame, popup);
     let lines = vec![
         Line::from(question),
         Line::default(),
@@ -276,7 +276,7 @@ fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, 
         50,
         (picker.mechanics.len() as u16 + 3).min(area.height - 2),
     );
-    frame.render_widget(Clear, popup);
+    clear_overlay(frame, popup);
     let visible = popup.height.saturating_sub(3) as usize;
     let first = (picker.selected + 1).saturating_sub(visible);
     let mut lines = vec![Line::from(Span::styled(
@@ -436,7 +436,7 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
         area.width.saturating_sub(6).min(100),
         area.height.saturating_sub(2),
     );
-    frame.render_widget(Clear, popup);
+    clear_overlay(frame, popup);
     let block = panel(t, " Session detail · ↑/↓ scroll · Esc closes ");
     frame.render_widget(
         Paragraph::new(lines)
