@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use crate::command::{Command, MechanicRef};
 use crate::engine::views::RosterRow;
-use crate::text::inert;
+use crate::text::{fit, inert};
 use crate::tui::app::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
@@ -133,8 +133,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             specialties.extend(m.service_keywords.iter().cloned());
             let mut cells = vec![
                 Cell::from(shift),
-                Cell::from(inert(&m.name).into_owned()),
-                Cell::from(inert(&place).into_owned()),
+                Cell::from(fit(&m.name, 22).into_owned()),
+                Cell::from(fit(&place, 16).into_owned()),
                 Cell::from(completion),
                 Cell::from(cert),
                 Cell::from(if r.live_offers > 0 {
@@ -146,7 +146,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             if wide {
                 cells.push(Cell::from(format!("{:.1}", m.rating)));
             }
-            cells.push(Cell::from(inert(&specialties.join(", ")).into_owned()));
+            cells.push(Cell::from(
+                fit(&specialties.join(", "), usize::from(area.width)).into_owned(),
+            ));
             let row = Row::new(cells);
             if m.account_status != crate::model::AccountStatus::Approved {
                 row.style(t.style(Tone::Dim))
@@ -186,7 +188,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     if !app.mechanics.filter.is_empty() || app.mode == Mode::Filter {
         title.push_str(&format!(
             "· filter: {}{} ",
-            inert(&app.mechanics.filter),
+            fit(&app.mechanics.filter, 30),
             if app.mode == Mode::Filter { "▏" } else { "" }
         ));
     }

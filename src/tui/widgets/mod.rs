@@ -18,6 +18,11 @@ pub fn panel<'a>(theme: &Theme, title: impl Into<ratatui::text::Line<'a>>) -> Bl
         .title_style(theme.style(Tone::Title))
 }
 
+/// The columns inside a bordered block drawn on `area`: what a line in it may take.
+pub fn inner_width(area: Rect) -> usize {
+    usize::from(area.width.saturating_sub(2))
+}
+
 /// Clears `area` for an overlay. A wide character just left of it would reach under the
 /// overlay's left border: ratatui would then skip drawing that border cell (it takes it for the
 /// character's right half) and the terminal would keep showing the character across it. So such
