@@ -80,8 +80,29 @@ pub fn for_screen(s: &str) -> Cow<'_, str> {
             plain.push(c);
         }
     }
-    let mut out = String::with_capacity(plain.len());
-    for cluster in plain.graphemes(true) {
+    // Dropping or replacing a cluster can join its neighbours into a new one (two Hangul
+    // leading consonants either side of a dropped mark), so check again until nothing changes;
+    // every pass that changes something removes or replaces code points, so this ends quickly.
+    let mut out = check_clusters(&plain);
+    for _ in 0..8 {
+        let again = check_clusters(&out);
+        if again == out {
+            break;
+        }
+        out = again;
+    }
+    if out == s {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+/// One pass over the clusters of `text`: each kept if ratatui and a terminal agree on its width
+/// (and it is at most two columns), dropped if both make it zero, else replaced by U+FFFD.
+fn check_clusters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for cluster in text.graphemes(true) {
         let end = cluster
             .char_indices()
             .nth(MAX_CLUSTER_CHARS)
@@ -95,11 +116,7 @@ pub fn for_screen(s: &str) -> Cow<'_, str> {
             _ => out.push('\u{FFFD}'),
         }
     }
-    if out == s {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(out)
-    }
+    out
 }
 
 /// Code points one grapheme cluster may keep on screen (a letter and a few marks: enough for
@@ -107,7 +124,8 @@ pub fn for_screen(s: &str) -> Cow<'_, str> {
 pub const MAX_CLUSTER_CHARS: usize = 4;
 
 /// Format characters (category Cf) other than the bidirectional controls [`inert`] replaces, and
-/// what else only changes how its neighbours look: variation selectors, skin-tone modifiers.
+/// what else only changes how its neighbours look: variation selectors, skin-tone modifiers, the
+/// reserved default-ignorable plane-14 code points.
 fn is_invisible_format(c: char) -> bool {
     matches!(c,
         '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}'
@@ -116,7 +134,7 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
         | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
         | '\u{1D173}'..='\u{1D17A}' | '\u{1F3FB}'..='\u{1F3FF}'
-        | '\u{E0000}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}')
+        | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// `A`–`Z` for a regional indicator symbol.
@@ -297,6 +315,59 @@ mod tests {
         }
         assert_eq!(for_screen(&shown), shown, "idempotent");
         assert_eq!(width(hostile), terminal_columns(&shown));
+    }
+
+    /// Text mixing anything at all with the code points that make widths ambiguous.
+    fn hostile_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let tricky = prop::sample::select(vec![
+            '\u{200D}',
+            '\u{FE0F}',
+            '\u{FE0E}',
+            '\u{AD}',
+            '\u{200B}',
+            '\u{202E}',
+            '\u{2067}',
+            '\u{1F1E8}',
+            '\u{1F1E6}',
+            '\u{1F3FD}',
+            '\u{20E3}',
+            '\u{301}',
+            '\u{E0067}',
+            '\u{1F469}',
+            '\u{1F527}',
+            '\u{2764}',
+            '\u{754C}',
+            '\u{1100}',
+            '\u{1161}',
+            '\u{915}',
+            '\u{94D}',
+            '\u{17D2}',
+            '\u{FF9E}',
+            'a',
+            ' ',
+            '1',
+        ]);
+        prop::collection::vec(prop_oneof![any::<char>(), tricky], 0..40).prop_map(String::from_iter)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_shown_in_cells_of_one_agreed_width(
+            s in hostile_text(),
+            columns in 0usize..30,
+        ) {
+            let shown = for_screen(&s);
+            for cluster in shown.graphemes(true) {
+                let w = cluster_width(cluster);
+                proptest::prop_assert_eq!(w, terminal_columns(cluster), "{:?}", cluster);
+                proptest::prop_assert!((1..=2).contains(&w), "{:?}", cluster);
+                proptest::prop_assert!(cluster.chars().count() <= MAX_CLUSTER_CHARS);
+            }
+            proptest::prop_assert!(width(&fit(&s, columns)) <= columns);
+            proptest::prop_assert!(width(&fit_end(&s, columns)) <= columns);
+            proptest::prop_assert_eq!(width(&pad(&s, columns)), columns);
+        }
     }
 
     #[test]
