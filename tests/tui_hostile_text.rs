@@ -236,7 +236,8 @@ fn snap(c: &mut Console, name: &str) {
     }
 }
 
-/// Lines of the screen holding a tier badge must end in an intact countdown (`m:ss`).
+/// At least `expected` lines holding a tier badge show an intact countdown (`m:ss`), at both
+/// sizes.
 fn assert_countdowns(c: &mut Console, what: &str, expected: usize) {
     for (w, h) in SIZES {
         let screen = c.screen(w, h);
@@ -354,14 +355,16 @@ fn hostile_roster_and_customer_text_keep_every_row_intact() {
         .intake
         .result
         .as_ref()
-        .map(|r| r.outcome.session.id.clone());
-    if let Some(id) = waitlisted {
-        sql(
-            &mut c,
-            "UPDATE customer_waitlist SET customer_name = ?1 WHERE session_id = ?2",
-            &[&format!("{FAMILY} {}", long_word("Ü")), &id],
-        );
-    }
+        .expect("the offline card")
+        .outcome
+        .session
+        .id
+        .clone();
+    sql(
+        &mut c,
+        "UPDATE customer_waitlist SET customer_name = ?1 WHERE session_id = ?2",
+        &[&format!("{FAMILY} {}", long_word("Ü")), &waitlisted],
+    );
     c.key('3');
     c.key('/');
     c.type_text("m-hfx-01");
@@ -370,6 +373,7 @@ fn hostile_roster_and_customer_text_keep_every_row_intact() {
     check(&mut c, "clock-in toast", &[]);
     c.key('4');
     check(&mut c, "waitlist", &[]);
+    snap(&mut c, "hostile_waitlist");
     c.key('3');
     c.key('/');
     c.esc();
