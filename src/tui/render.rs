@@ -1,18 +1,18 @@
 //! Drawing from state: header with panes and clock, the current pane, a status line, the
 //! footer generated from the keymap, and any overlay on top. Reads `App`, changes nothing.
 
-use crate::tui::widgets::panel;
+use crate::tui::widgets::{clear_overlay, panel};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::app::{App, Confirm, Mode, Pane, ToastKind};
 use super::keymap::{self, Scope};
 use super::panes::{intake, mechanics, metrics, queues, waitlist};
 use super::theme::Tone;
 use crate::model::{SessionStatus, Tier};
-use crate::text::inert;
+use crate::text::{fit, for_screen, pad, width};
 
 pub fn render(app: &App, frame: &mut Frame<'_>) {
     let area = frame.area();
@@ -79,7 +79,7 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .iter()
         .filter(|r| r.mechanic.currently_on_shift)
         .count();
-    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let used: usize = spans.iter().map(|s| width(&s.content)).sum();
     let room = (area.width as usize).saturating_sub(used);
     let (waiting, matched) = (count(SessionStatus::Waiting), count(SessionStatus::Matched));
     let clock = app.now.format("%H:%M:%S");
@@ -101,9 +101,9 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
         format!("{esc_short}{clock} "),
     ]
     .into_iter()
-    .find(|r| r.chars().count() < room)
+    .find(|r| width(r) < room)
     .unwrap_or_default();
-    let pad = (area.width as usize).saturating_sub(used + right.chars().count());
+    let pad = (area.width as usize).saturating_sub(used + width(&right));
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::styled(right, t.style(Tone::Dim)));
     frame.render_widget(Line::from(spans), area);
@@ -118,13 +118,16 @@ fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
             ToastKind::Error => ("✗", Tone::Error),
         };
         spans.push(Span::styled(
-            format!(" {mark} {}", inert(&toast.text)),
+            format!(
+                " {mark} {}",
+                fit(&toast.text, usize::from(area.width).saturating_sub(3))
+            ),
             t.style(tone),
         ));
     }
     if let Some(alert) = &app.alert {
         spans.push(Span::styled(
-            format!("  🔔 {alert} (Esc dismisses)"),
+            format!("  🔔 {} (Esc dismisses)", for_screen(alert)),
             t.style(Tone::Warn),
         ));
     }
@@ -148,12 +151,8 @@ fn render_footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
             })
             .collect()
     };
-    let width = |items: &[Vec<Span<'static>>]| -> usize {
-        items
-            .iter()
-            .flatten()
-            .map(|s| s.content.chars().count())
-            .sum()
+    let columns = |items: &[Vec<Span<'static>>]| -> usize {
+        items.iter().flatten().map(|s| width(&s.content)).sum()
     };
     let mut left = Vec::new();
     let mut right = Vec::new();
@@ -165,13 +164,13 @@ fn render_footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
         }
     }
     let room = area.width as usize;
-    while width(&left) + width(&right) > room && !left.is_empty() {
+    while columns(&left) + columns(&right) > room && !left.is_empty() {
         left.pop();
     }
-    while width(&right) > room && !right.is_empty() {
+    while columns(&right) > room && !right.is_empty() {
         right.remove(0);
     }
-    let pad = room.saturating_sub(width(&left) + width(&right));
+    let pad = room.saturating_sub(columns(&left) + columns(&right));
     let mut spans: Vec<Span> = left.into_iter().flatten().collect();
     spans.push(Span::raw(" ".repeat(pad)));
     spans.extend(right.into_iter().flatten());
@@ -230,7 +229,7 @@ fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
     }
     let height = (left.len().max(right.len()) as u16 + 2).min(area.height.saturating_sub(2));
     let popup = centered(area, 78, height);
-    frame.render_widget(Clear, popup);
+    clear_overlay(frame, popup);
     let block = panel(t, " Help · Esc closes ");
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
@@ -245,22 +244,22 @@ fn render_confirm(app: &App, confirm: &Confirm, frame: &mut Frame<'_>, area: Rec
     let question = match confirm {
         Confirm::CancelSession(id) => format!(
             "Cancel session {}? Every open offer is withdrawn and its waitlist entries cancelled.",
-            inert(id)
+            fit(id, 24)
         ),
         Confirm::CompleteSession(id) => format!(
             "Mark session {} completed? It leaves the live lists; this cannot be undone.",
-            inert(id)
+            fit(id, 24)
         ),
-        Confirm::CancelEntry(id) => format!("Cancel waitlist entry {}?", inert(id)),
+        Confirm::CancelEntry(id) => format!("Cancel waitlist entry {}?", fit(id, 24)),
         Confirm::ClockOut { name, offers, .. } => format!(
             "Clock out {}? Their {offers} live offer{} will be withdrawn.",
-            inert(name),
+            fit(name, 40),
             if *offers == 1 { "" } else { "s" }
         ),
         Confirm::ClearForm => "Start a new intake? What the form holds now is discarded.".into(),
     };
     let popup = centered(area, 56, 7);
-    frame.render_widget(Clear, popup);
+    clear_overlay(frame, popup);
     let lines = vec![
         Line::from(question),
         Line::default(),
@@ -287,11 +286,11 @@ fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, 
         70,
         (picker.mechanics.len() as u16 + 3).min(area.height - 2),
     );
-    frame.render_widget(Clear, popup);
+    clear_overlay(frame, popup);
     let visible = popup.height.saturating_sub(3) as usize;
     let first = (picker.selected + 1).saturating_sub(visible);
     let mut lines = vec![Line::from(Span::styled(
-        format!("Who takes {} from the broadcast?", inert(&picker.session)),
+        format!("Who takes {} from the broadcast?", fit(&picker.session, 20)),
         t.style(Tone::Dim),
     ))];
     for (i, m) in picker
@@ -308,13 +307,16 @@ fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, 
             .chain(m.keywords.iter())
             .map(String::as_str)
             .collect();
+        // Name, city and score in fixed columns (cut and padded by display width), the rest
+        // of the row for specialties.
+        let room = usize::from(popup.width).saturating_sub(4);
         let line = Line::from(format!(
-            "{} {:<22} {:<12} {:>3}  {}",
+            "{} {} {} {:>3}  {}",
             if i == picker.selected { "›" } else { " " },
-            inert(&m.name),
-            inert(m.city.as_deref().unwrap_or("—")),
+            pad(&m.name, 22),
+            pad(m.city.as_deref().unwrap_or("—"), 12),
             m.score,
-            inert(&specialties.join(", "))
+            fit(&specialties.join(", "), room.saturating_sub(42))
         ));
         lines.push(if i == picker.selected {
             line.style(t.style(Tone::Selected))
@@ -343,14 +345,15 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
             Span::styled("Customer  ", t.style(Tone::Dim)),
             Span::raw(format!(
                 "{} · {} · {}",
-                inert(&i.customer_name),
-                inert(
+                fit(&i.customer_name, 60),
+                fit(
                     i.customer_email
                         .as_deref()
                         .or(i.customer_phone.as_deref())
-                        .unwrap_or("—")
+                        .unwrap_or("—"),
+                    60
                 ),
-                inert(
+                fit(
                     &[
                         i.city.as_deref(),
                         i.province.as_deref(),
@@ -359,7 +362,8 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
                     .into_iter()
                     .flatten()
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                    60
                 ),
             )),
         ]));
@@ -374,18 +378,18 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
         .join(" ");
         lines.push(Line::from(vec![
             Span::styled("Vehicle   ", t.style(Tone::Dim)),
-            Span::raw(inert(&vehicle).into_owned()),
+            Span::raw(fit(&vehicle, 60).into_owned()),
         ]));
         lines.push(Line::from(vec![
             Span::styled("Concern   ", t.style(Tone::Dim)),
-            Span::raw(inert(&i.concern).into_owned()),
+            Span::raw(for_screen(&i.concern).into_owned()),
         ]));
     }
     lines.push(Line::from(vec![
         Span::styled("Session   ", t.style(Tone::Dim)),
         Span::raw(format!(
             "{} · {} · {} · {}{}",
-            inert(&s.id),
+            fit(&s.id, 24),
             s.status,
             s.payment_method,
             s.request_type,
@@ -397,12 +401,12 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
         let words: Vec<&str> = k.iter().filter_map(|w| w.as_str()).collect();
         lines.push(Line::from(vec![
             Span::styled("Keywords  ", t.style(Tone::Dim)),
-            Span::raw(words.join(", ")),
+            Span::raw(for_screen(&words.join(", ")).into_owned()),
         ]));
     }
     if let Some(e) = meta.get("matching_error").and_then(|v| v.as_str()) {
         lines.push(Line::from(Span::styled(
-            format!("Matching failed: {}", inert(e)),
+            format!("Matching failed: {}", for_screen(e)),
             t.style(Tone::Error),
         )));
     }
@@ -425,7 +429,7 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
         lines.push(Line::from(vec![
             super::widgets::tier_badge(t, Tier::of_score(score)),
             Span::styled(
-                format!(" {score:>3}  {}", inert(name)),
+                format!(" {score:>3}  {}", fit(name, 60)),
                 t.style(Tone::Title),
             ),
         ]));
@@ -442,7 +446,7 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
                     format!("      {points:>+4}  "),
                     t.style(if points < 0 { Tone::Warn } else { Tone::Good }),
                 ),
-                Span::raw(inert(reason).into_owned()),
+                Span::raw(for_screen(reason).into_owned()),
             ]));
         }
     }
@@ -451,7 +455,7 @@ fn render_detail(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
         area.width.saturating_sub(6).min(100),
         area.height.saturating_sub(2),
     );
-    frame.render_widget(Clear, popup);
+    clear_overlay(frame, popup);
     let block = panel(t, " Session detail · ↑/↓ scroll · Esc closes ");
     frame.render_widget(
         Paragraph::new(lines)

@@ -189,11 +189,8 @@ impl Console {
     }
 }
 
-/// Wide symbols (🔔) occupy two cells; the second holds a blank the screen must skip.
+/// Wide symbols (🔔, ⏳, 界) occupy two cells; the second holds a blank the screen must skip.
+/// ratatui's own measure, so the text is what a terminal shows.
 fn unicode_width(symbol: &str) -> usize {
-    if symbol.chars().any(|c| c as u32 >= 0x1F300) {
-        2
-    } else {
-        1
-    }
+    usize::from(ratatui::buffer::CellWidth::cell_width(symbol)).max(1)
 }

@@ -15,11 +15,11 @@ use crate::command::{
 use crate::engine::{BrowseOutcome, IntakeOutcome, MatchView, Outcome};
 use crate::error::DispatchError;
 use crate::model::{Channel, PaymentMethod, RequestType, Tier};
-use crate::text::inert;
+use crate::text::{fit, fit_end, for_screen, inert, pad};
 use crate::tui::app::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
-use crate::tui::widgets::{countdown, panel, tier_badge};
+use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -605,37 +605,25 @@ fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut lines = Vec::new();
     for (i, field) in FIELDS.iter().enumerate().skip(first) {
         let focused = i == app.intake.focus;
-        let value = inert(&app.intake.values[i]).into_owned();
+        let value = &app.intake.values[i];
         let shown = match field.kind {
-            Kind::Choice(_) => format!("‹ {value} ›"),
+            Kind::Choice(_) => format!("‹ {} ›", fit(value, width.saturating_sub(24))),
             Kind::Flag => {
-                if value == "yes" {
+                if value.as_str() == "yes" {
                     "[x] yes".into()
                 } else {
                     "[ ] no".into()
                 }
             }
             Kind::Text(_) => {
+                // The label takes 20 columns, the cursor one.
                 let room = width.saturating_sub(21);
-                let chars: Vec<char> = value.chars().collect();
                 // While typing, show the end of a long value; otherwise its start.
-                let mut s: String = if chars.len() > room && focused && editing {
-                    format!(
-                        "…{}",
-                        chars[chars.len() - room + 1..].iter().collect::<String>()
-                    )
-                } else if chars.len() > room {
-                    format!(
-                        "{}…",
-                        chars[..room.saturating_sub(1)].iter().collect::<String>()
-                    )
-                } else {
-                    value.clone()
-                };
                 if focused && editing {
-                    s.push('▏');
+                    format!("{}▏", fit_end(value, room))
+                } else {
+                    fit(value, room).into_owned()
                 }
-                s
             }
         };
         let error = app.intake.errors.contains_key(field.key);
@@ -691,7 +679,7 @@ fn field_error(app: &App) -> Option<Line<'static>> {
     let field = FIELDS.get(app.intake.focus)?;
     let message = app.intake.errors.get(field.key)?;
     Some(Line::from(Span::styled(
-        format!("✗ {}: {}", field.label, message),
+        format!("✗ {}: {}", field.label, for_screen(message)),
         app.theme.style(Tone::Error),
     )))
 }
@@ -749,7 +737,10 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 )));
                 for x in &p.excluded {
                     lines.push(Line::from(vec![
-                        Span::raw(format!("  {} — ", inert(&x.name))),
+                        Span::raw(format!(
+                            "  {} — ",
+                            fit(&x.name, inner_width(area).saturating_sub(24))
+                        )),
                         Span::styled(x.reason.label(), t.style(Tone::Warn)),
                     ]));
                 }
@@ -762,7 +753,7 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 }
             } else {
                 for m in &p.matches {
-                    lines.push(match_line(app, m));
+                    lines.push(match_line(app, m, inner_width(area)));
                 }
             }
         }
@@ -776,7 +767,9 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
     );
 }
 
-fn match_line(app: &App, m: &MatchView) -> Line<'static> {
+/// One matching mechanic on one row of `room` columns: the name gets what the shift mark, badge
+/// and score (19 columns) leave.
+fn match_line(app: &App, m: &MatchView, room: usize) -> Line<'static> {
     let t = &app.theme;
     let (dot, tone) = if m.on_shift && m.busy {
         ("◐ busy", Tone::Warn)
@@ -789,7 +782,7 @@ fn match_line(app: &App, m: &MatchView) -> Line<'static> {
         Span::styled(format!("{dot} "), t.style(tone)),
         tier_badge(t, m.tier),
         Span::raw(format!(" {:>3}  ", m.score)),
-        Span::raw(inert(&m.name).into_owned()),
+        Span::raw(fit(&m.name, room.saturating_sub(19)).into_owned()),
     ])
 }
 
@@ -798,12 +791,12 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
     let o = &result.outcome;
     let mut lines = vec![Line::from(vec![
         Span::styled("Session ", t.style(Tone::Dim)),
-        Span::styled(inert(&o.session.id).into_owned(), t.style(Tone::Title)),
+        Span::styled(fit(&o.session.id, 24).into_owned(), t.style(Tone::Title)),
         Span::styled(format!("  {}", o.session.status), t.style(Tone::Info)),
     ])];
     if let Some(note) = &result.follow_up {
         lines.push(Line::from(Span::styled(
-            format!("✓ {note}"),
+            format!("✓ {}", fit(note, inner_width(area).saturating_sub(2))),
             t.style(Tone::Good),
         )));
     }
@@ -818,7 +811,7 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
     ]));
     lines.push(Line::default());
     match &result.offline {
-        Some(stage) => offline_lines(app, o, stage, &mut lines),
+        Some(stage) => offline_lines(app, o, stage, inner_width(area), &mut lines),
         None => {
             if o.targeted.is_empty() {
                 lines.push(Line::from(Span::styled(
@@ -845,10 +838,9 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
                 let room = (area.width as usize)
                     .saturating_sub(2 + 6 + 6 + 9)
                     .clamp(8, 24);
-                let name: String = inert(&name).chars().take(room).collect();
                 let mut spans = vec![
                     tier_badge(t, Tier::of_score(offer.score)),
-                    Span::raw(format!(" {:>3}  {name:<room$} ", offer.score)),
+                    Span::raw(format!(" {:>3}  {} ", offer.score, pad(&name, room))),
                 ];
                 match offer
                     .expires_at
@@ -906,7 +898,7 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
 }
 
 /// A short profile of a mechanic the customer might wait for.
-fn profile_lines(app: &App, m: &MatchView) -> Vec<Line<'static>> {
+fn profile_lines(app: &App, m: &MatchView, room: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let Some(row) = app.data.roster.iter().find(|r| r.mechanic.id == m.mechanic) else {
         return Vec::new();
@@ -926,7 +918,7 @@ fn profile_lines(app: &App, m: &MatchView) -> Vec<Line<'static>> {
         Line::from(Span::styled(
             format!(
                 "    {} · {} yrs · ★{:.1} · {} · {} sessions",
-                inert(&place),
+                fit(&place, 40),
                 mech.years_experience,
                 mech.rating,
                 cert,
@@ -935,13 +927,20 @@ fn profile_lines(app: &App, m: &MatchView) -> Vec<Line<'static>> {
             t.style(Tone::Dim),
         )),
         Line::from(Span::styled(
-            format!("    {}", inert(&specialties.join(", "))),
+            // Wrapped, but a few lines at most.
+            format!("    {}", fit(&specialties.join(", "), 2 * room)),
             t.style(Tone::Dim),
         )),
     ]
 }
 
-fn offline_lines(app: &App, o: &IntakeOutcome, stage: &Offline, lines: &mut Vec<Line<'static>>) {
+fn offline_lines(
+    app: &App,
+    o: &IntakeOutcome,
+    stage: &Offline,
+    room: usize,
+    lines: &mut Vec<Line<'static>>,
+) {
     let t = &app.theme;
     lines.push(Line::from(Span::styled(
         "⚠ All mechanics currently offline",
@@ -985,12 +984,13 @@ fn offline_lines(app: &App, o: &IntakeOutcome, stage: &Offline, lines: &mut Vec<
                 t.style(Tone::Dim),
             )));
             for (i, m) in o.matches.iter().filter(|m| !m.on_shift).enumerate() {
-                let mut line = match_line(app, m);
+                // Two columns for the selection mark.
+                let mut line = match_line(app, m, room.saturating_sub(2));
                 if i == *selected {
                     line = line.style(t.style(Tone::Selected));
                     line.spans.insert(0, Span::raw("› "));
                     lines.push(line);
-                    lines.extend(profile_lines(app, m));
+                    lines.extend(profile_lines(app, m, room));
                 } else {
                     line.spans.insert(0, Span::raw("  "));
                     lines.push(line);

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use crate::command::{Command, MechanicRef};
 use crate::engine::views::RosterRow;
-use crate::text::inert;
+use crate::text::{fit, inert};
 use crate::tui::app::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
@@ -142,8 +142,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             };
             let mut cells = vec![
                 Cell::from(shift),
-                Cell::from(inert(&m.name).into_owned()),
-                Cell::from(inert(&place).into_owned()),
+                Cell::from(fit(&m.name, 22).into_owned()),
+                Cell::from(fit(&place, 16).into_owned()),
                 Cell::from(completion),
                 Cell::from(cert),
                 Cell::from(if r.live_offers > 0 {
@@ -157,7 +157,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             }
             cells.push(Cell::from(format!(
                 "{note}{}",
-                inert(&specialties.join(", "))
+                fit(&specialties.join(", "), usize::from(area.width))
             )));
             let row = Row::new(cells);
             if m.account_status != crate::model::AccountStatus::Approved {
@@ -198,7 +198,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     if !app.mechanics.filter.is_empty() || app.mode == Mode::Filter {
         title.push_str(&format!(
             "· filter: {}{} ",
-            inert(&app.mechanics.filter),
+            fit(&app.mechanics.filter, 30),
             if app.mode == Mode::Filter { "▏" } else { "" }
         ));
     }

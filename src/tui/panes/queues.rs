@@ -9,11 +9,11 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use crate::command::{Command, SessionMechanic, SessionRef};
 use crate::engine::views::SessionRow;
 use crate::model::{Assignment, AssignmentStatus, SessionStatus};
-use crate::text::inert;
+use crate::text::{fit, for_screen, inert, pad, width};
 use crate::tui::app::{App, Confirm, Effect, Mode, Picker, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
-use crate::tui::widgets::{countdown, panel, tier_badge};
+use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
 
 #[derive(Debug, Clone, Default)]
 pub struct QueuesState {
@@ -279,16 +279,9 @@ fn next_clock(app: &App, row: &SessionRow) -> Span<'static> {
     Span::styled("—", t.style(Tone::Dim))
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    let clean = inert(s);
-    if clean.chars().count() <= n {
-        clean.into_owned()
-    } else {
-        format!(
-            "{}…",
-            clean.chars().take(n.saturating_sub(1)).collect::<String>()
-        )
-    }
+/// At most `columns` columns of customer text, cut by display width.
+fn truncate(s: &str, columns: usize) -> String {
+    fit(s, columns).into_owned()
 }
 
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
@@ -349,7 +342,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         format!(
             " · filter: {}{}",
-            inert(&app.queues.filter),
+            fit(&app.queues.filter, 30),
             if app.mode == Mode::Filter { "▏" } else { "" }
         )
     };
@@ -378,25 +371,24 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         return;
     };
     frame.render_widget(
-        Paragraph::new(offer_lines(app, row))
+        Paragraph::new(offer_lines(app, row, inner_width(offers)))
             .wrap(Wrap { trim: false })
             .block(block),
         offers,
     );
 }
 
-fn offer_lines(app: &App, row: &SessionRow) -> Vec<Line<'static>> {
+/// The selected session's offers; the first line (id and concern) is cut to `room` columns so
+/// that a long concern cannot push the offers out of sight.
+fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut lines = Vec::new();
-    let concern = row
-        .intake
-        .as_ref()
-        .map_or(String::new(), |i| truncate(&i.concern, 200));
+    let id = format!("{} ", truncate(&row.session.id, 24));
+    let concern = row.intake.as_ref().map_or(String::new(), |i| {
+        truncate(&i.concern, room.saturating_sub(width(&id)))
+    });
     lines.push(Line::from(vec![
-        Span::styled(
-            format!("{} ", truncate(&row.session.id, 24)),
-            t.style(Tone::Title),
-        ),
+        Span::styled(id, t.style(Tone::Title)),
         Span::raw(concern),
     ]));
     if row.session.status == SessionStatus::Pending {
@@ -430,7 +422,7 @@ fn offer_lines(app: &App, row: &SessionRow) -> Vec<Line<'static>> {
                 " {:>4} ",
                 a.match_score.map_or(String::new(), |s| s.to_string())
             )),
-            Span::raw(format!("{:<24} ", truncate(&who, 24))),
+            Span::raw(format!("{} ", pad(&who, 24))),
         ];
         spans.push(match (a.status, a.is_broadcast()) {
             (AssignmentStatus::Offered, false) => match a.expires_at {
@@ -458,7 +450,7 @@ fn offer_lines(app: &App, row: &SessionRow) -> Vec<Line<'static>> {
                     "{status}{}",
                     a.closed_reason
                         .as_deref()
-                        .map(|r| format!(" ({})", r.replace('_', " ")))
+                        .map(|r| format!(" ({})", fit(&r.replace('_', " "), 40)))
                         .unwrap_or_default()
                 ),
                 t.style(Tone::Dim),
@@ -477,7 +469,7 @@ fn offer_lines(app: &App, row: &SessionRow) -> Vec<Line<'static>> {
         .filter(|a| !a.match_reasons.is_empty())
     {
         lines.push(Line::from(Span::styled(
-            format!("Why: {}", inert(&a.match_reasons.join(" · "))),
+            format!("Why: {}", for_screen(&a.match_reasons.join(" · "))),
             t.style(Tone::Dim),
         )));
     }

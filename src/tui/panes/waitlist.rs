@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::model::WaitlistStatus;
-use crate::text::inert;
+use crate::text::fit;
 use crate::tui::app::{App, Confirm, Effect, Mode};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
@@ -65,14 +65,14 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             let via: Vec<&str> = e.notify_via.iter().map(|c| c.as_str()).collect();
             Row::new(vec![
                 Cell::from(status),
-                Cell::from(inert(&e.customer_name).into_owned()),
-                Cell::from(inert(e.session_id.as_deref().unwrap_or("—")).into_owned()),
+                Cell::from(fit(&e.customer_name, 18).into_owned()),
+                Cell::from(fit(e.session_id.as_deref().unwrap_or("—"), 14).into_owned()),
                 Cell::from(via.join("+")),
                 Cell::from(time_left(app, e)),
                 Cell::from(
                     e.notified_mechanic_id
                         .as_deref()
-                        .map(|id| inert(app.mechanic_name(id)).into_owned())
+                        .map(|id| fit(app.mechanic_name(id), usize::from(area.width)).into_owned())
                         .unwrap_or_default(),
                 ),
             ])
@@ -128,8 +128,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
                         t.style(Tone::Dim),
                     ),
                     Span::styled(format!("{:<5} ", n.channel.as_str()), t.style(Tone::Info)),
-                    Span::raw(format!("{} · ", inert(&n.recipient))),
-                    Span::raw(inert(&n.message).into_owned()),
+                    Span::raw(format!("{} · ", fit(&n.recipient, 40))),
+                    Span::raw(fit(&n.message, usize::from(feed.width)).into_owned()),
                 ])
             })
             .collect()

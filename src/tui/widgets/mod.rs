@@ -2,8 +2,11 @@
 //! well as colour.
 
 use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::buffer::CellWidth;
+use ratatui::layout::Rect;
 use ratatui::text::Span;
-use ratatui::widgets::Block;
+use ratatui::widgets::{Block, Clear};
 
 use super::theme::{Theme, Tone};
 use crate::model::Tier;
@@ -13,6 +16,30 @@ pub fn panel<'a>(theme: &Theme, title: impl Into<ratatui::text::Line<'a>>) -> Bl
     Block::bordered()
         .title(title)
         .title_style(theme.style(Tone::Title))
+}
+
+/// The columns inside a bordered block drawn on `area`: what a line in it may take.
+pub fn inner_width(area: Rect) -> usize {
+    usize::from(area.width.saturating_sub(2))
+}
+
+/// Clears `area` for an overlay. A wide character just left of it would reach under the
+/// overlay's left border: ratatui would then skip drawing that border cell (it takes it for the
+/// character's right half) and the terminal would keep showing the character across it. So such
+/// a character gives way to a blank.
+pub fn clear_overlay(frame: &mut Frame<'_>, area: Rect) {
+    frame.render_widget(Clear, area);
+    let Some(left) = area.x.checked_sub(1) else {
+        return;
+    };
+    let buffer = frame.buffer_mut();
+    for y in area.top()..area.bottom() {
+        if let Some(cell) = buffer.cell_mut((left, y))
+            && cell.cell_width() > 1
+        {
+            cell.set_symbol(" ");
+        }
+    }
 }
 
 /// `[HIGH]`, `[GOOD]`, `[STD ]`, `[ALL ]` — same width, so columns line up.
