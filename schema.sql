@@ -80,8 +80,8 @@ CREATE TABLE sessions (
     matched_at          INTEGER,
     completed_at        INTEGER,
     cancelled_at        INTEGER,
-    -- When a session still waiting long after its release was escalated (SPEC §5); also in
-    -- metadata.escalated_at. The column serves the tick's index.
+    -- When a session still waiting long after its release was escalated (SPEC §5); reads show
+    -- it as metadata.escalated_at. A column, so escalating writes an integer, not the metadata.
     escalated_at        INTEGER
 );
 

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pitwall::clock::Clock;
-use pitwall::command::IntakeRequest;
+use pitwall::command::{IntakeRequest, SetSetting};
 use pitwall::engine::Engine;
 use pitwall::matching::{Candidate, Criteria, CriteriaInput, extract_keywords, rank};
 use pitwall::report::percentile;
@@ -413,9 +413,17 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
 fn tick_figures(t: &mut Table, dir: &Path, quick: bool) {
     println!("\nTick");
     let mut engine = engine_with_roster(dir, "tick.db", 1_000);
+    // Escalation is measured on its own below: here the rounds' sessions (nobody accepts them)
+    // must not reach the escalation delay inside a measured expiry tick.
+    engine
+        .set_setting(SetSetting {
+            name: "escalate_after_seconds".into(),
+            value: 86_400,
+        })
+        .expect("setting");
     let (sessions, rounds) = if quick { (1_000, 1) } else { (3_334, 5) };
     let mut ticks = Vec::with_capacity(rounds);
-    let (mut expired, mut activated) = (0, 0);
+    let (mut expired, mut activated, mut clocked_out) = (0, 0, 0);
     for round in 0..rounds {
         let mut offers = 0;
         for (i, req) in synth::intakes(sessions, 31 + round as u64)
@@ -437,7 +445,31 @@ fn tick_figures(t: &mut Table, dir: &Path, quick: bool) {
         ticks.push(ms(start.elapsed()));
         assert_eq!(tick.expired.len(), offers);
         (expired, activated) = (offers, tick.activated.len());
+        clocked_out = tick.auto_clocked_out.len();
+        // Three unanswered offers in a row clock a mechanic out (SPEC §5); the next round's
+        // mechanics are back on shift, so every round expires as many offers.
+        for mechanic in tick.auto_clocked_out {
+            engine.clock_in(&mechanic).expect("clock in");
+        }
     }
+    t.info(
+        "mechanics clocked out for unanswered offers per tick (last)",
+        format!("{clocked_out:>10}"),
+    );
+    // Every session of those rounds still waits: one tick escalates them all at once.
+    engine
+        .set_setting(SetSetting {
+            name: "escalate_after_seconds".into(),
+            value: 1,
+        })
+        .expect("setting");
+    let start = Instant::now();
+    let tick = engine.advance(1).expect("tick");
+    let escalating = ms(start.elapsed());
+    t.info(
+        &format!("tick escalating {} waiting sessions", tick.escalated.len()),
+        format!("{escalating:>10.3} ms"),
+    );
     t.info(
         "offers expired / broadcasts opened per tick (last)",
         format!("{expired:>10} / {activated}"),

@@ -320,13 +320,13 @@ fn check_names_broken_dispatch_rules() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
         // t2 (capacity 1) matched to two sessions, still holding a live offer (S2.t1); the
-        // Volvo entry woken by t3, who is no Volvo specialist; V1's escalation stamp removed.
+        // Volvo entry woken by t3, who is no Volvo specialist; V1 escalated before its release.
         "UPDATE sessions SET status = 'matched', matched_mechanic_id = 't2', matched_at = 0
            WHERE id IN ('S1', 'S2');
          UPDATE session_assignments SET mechanic_id = 't2' WHERE id = 'S1.t1';
          UPDATE session_assignments SET status = 'offered', expires_at = 1 WHERE id = 'S2.t3';
          UPDATE customer_waitlist SET notified_mechanic_id = 't3' WHERE id = 'W1';
-         UPDATE sessions SET metadata = json_remove(metadata, '$.escalated_at') WHERE id = 'V1';",
+         UPDATE sessions SET escalated_at = released_at - 1 WHERE id = 'V1';",
     )
     .unwrap();
     drop(conn);
@@ -362,7 +362,7 @@ fn check_names_broken_dispatch_rules() {
         ["W1"]
     );
     assert_eq!(
-        broken("an escalated session records it in its metadata"),
+        broken("only a released session is escalated, after its release"),
         ["V1"]
     );
 }

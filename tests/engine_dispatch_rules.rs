@@ -421,7 +421,9 @@ fn the_why_not_list_names_who_was_left_out() {
         ),
     );
     assert_eq!(s["excluded_total"], 4);
-    assert_eq!(s["excluded"][0]["reason"], "not_brand_specialist");
+    // Those who can take no session come first, then those this request rules out.
+    assert_eq!(s["excluded"][3]["mechanic"], "a-ok");
+    assert_eq!(s["excluded"][3]["reason"], "not_brand_specialist");
 
     // At most twenty are named; the total counts all.
     for i in 0..25 {

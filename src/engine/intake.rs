@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::validate::{self, MAX_CONCERN, MAX_NAME, MAX_SHORT_TEXT};
-use super::{Ctx, Engine, OFFER_WINDOW, TARGETED_OFFERS, TOP_MATCHES};
+use super::{Ctx, Engine, OFFER_WINDOW, PreparedRoster, TARGETED_OFFERS, TOP_MATCHES};
 use crate::clock::rfc3339;
 use crate::command::IntakeRequest;
 use crate::engine::outcome::{
@@ -15,7 +15,7 @@ use crate::engine::outcome::{
     TargetedView,
 };
 use crate::error::{DispatchError, DispatchResult};
-use crate::matching::{self, Candidate, Criteria, CriteriaInput, Match, Ranking};
+use crate::matching::{self, Criteria, CriteriaInput, Match, Ranking};
 use crate::model::{
     Assignment, AssignmentStatus, Intake, MatchType, PaymentMethod, Priority, RequestType,
     SessionStatus, Tier,
@@ -72,15 +72,16 @@ impl Engine {
         self.read(|ctx| {
             let criteria = criteria(req, &brands, keywords.clone(), ctx.now);
             let roster = ctx.roster()?;
-            let busy = ctx.busy_indices(&roster)?;
-            let ranking = matching::rank(&criteria, &roster, &busy, limit, 0);
+            let busy = ctx.busy_indices(&roster.candidates)?;
+            let ranking = matching::rank(&criteria, &roster.candidates, &busy, limit, 0);
+            let (excluded, excluded_total) = excluded(&roster, &ranking);
             Ok(BrowseOutcome {
                 keywords,
                 matches: views(&criteria, &ranking.top),
                 all_offline: ranking.all_offline(),
                 all_busy: ranking.all_busy(),
-                excluded: excluded_views(&ranking),
-                excluded_total: ranking.excluded_total,
+                excluded,
+                excluded_total,
                 total_matches: ranking.total,
             })
         })
@@ -129,16 +130,21 @@ fn view(criteria: &Criteria, m: &Match<'_>) -> MatchView {
     }
 }
 
-fn excluded_views(ranking: &Ranking<'_>) -> Vec<ExcludedView> {
-    ranking
-        .excluded
+/// Who was left out and why: those who can take no session at all (by id), then those this
+/// request rules out (by id); the first [`matching::EXCLUDED_LISTED`], and how many in all.
+fn excluded(roster: &PreparedRoster, ranking: &Ranking<'_>) -> (Vec<ExcludedView>, usize) {
+    let listed = roster
+        .unavailable
         .iter()
-        .map(|(c, why)| ExcludedView {
+        .cloned()
+        .chain(ranking.excluded.iter().map(|(c, why)| ExcludedView {
             mechanic: c.mechanic().id.clone(),
             name: c.mechanic().name.clone(),
             reason: *why,
-        })
-        .collect()
+        }))
+        .take(matching::EXCLUDED_LISTED)
+        .collect();
+    (listed, roster.unavailable.len() + ranking.excluded_total)
 }
 
 fn validate_intake(ctx: &Ctx<'_>, req: &IntakeRequest) -> DispatchResult<ValidIntake> {
@@ -288,9 +294,9 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
 
     // The roster is needed for matching and for a preferred mechanic; a failure to load it is
     // a matcher failure, never an intake failure.
-    let roster: Result<(std::sync::Arc<Vec<Candidate>>, Vec<u32>), String> = ctx
+    let roster: Result<(std::sync::Arc<PreparedRoster>, Vec<u32>), String> = ctx
         .roster()
-        .and_then(|roster| Ok((ctx.busy_indices(&roster)?, roster)))
+        .and_then(|roster| Ok((ctx.busy_indices(&roster.candidates)?, roster)))
         .map(|(busy, roster)| (roster, busy))
         .map_err(|e| e.to_string());
     let started = Instant::now();
@@ -299,7 +305,13 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         (Err(e), true) => (MatcherRun::Failed(e.clone()), None),
         (Ok((roster, busy)), true) => {
             let ranked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                matching::rank(&criteria, roster, busy, TOP_MATCHES, TARGETED_OFFERS)
+                matching::rank(
+                    &criteria,
+                    &roster.candidates,
+                    busy,
+                    TOP_MATCHES,
+                    TARGETED_OFFERS,
+                )
             }));
             match ranked {
                 Ok(r) => (
@@ -316,6 +328,10 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         tracing::error!(session = %intake.id, %reason, "matching failed; falling back to broadcast");
     }
 
+    let (excluded, excluded_total) = match (&roster, &ranking) {
+        (Ok((roster, _)), Some(ranking)) => excluded(roster, ranking),
+        _ => (Vec::new(), 0),
+    };
     let release = crate::model::gate_clear(
         req.waiver_signed,
         valid.payment_method,
@@ -377,12 +393,14 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         let failed = matches!(run, MatcherRun::Failed(_));
         if !failed
             && !chosen.iter().any(|m| &m.mechanic().id == preferred)
-            && let Ok(i) = roster.binary_search_by(|c| c.mechanic().id.cmp(preferred))
-            && roster[i].on_shift()
+            && let Ok(i) = roster
+                .candidates
+                .binary_search_by(|c| c.mechanic().id.cmp(preferred))
+            && roster.candidates[i].on_shift()
             && busy.binary_search(&(i as u32)).is_err()
-            && matching::is_eligible(&criteria, &roster[i])
+            && matching::is_eligible(&criteria, &roster.candidates[i])
         {
-            let c = &roster[i];
+            let c = &roster.candidates[i];
             added_preferred = Some(chosen.len());
             chosen.push(matching::score(&criteria, c));
         }
@@ -457,8 +475,8 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         },
         all_offline: ranking.as_ref().is_some_and(Ranking::all_offline),
         all_busy: ranking.as_ref().is_some_and(Ranking::all_busy),
-        excluded: ranking.as_ref().map(excluded_views).unwrap_or_default(),
-        excluded_total: ranking.as_ref().map_or(0, |r| r.excluded_total),
+        excluded,
+        excluded_total,
     })
 }
 

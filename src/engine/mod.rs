@@ -47,7 +47,17 @@ pub struct Engine {
 /// The roster as last loaded, with the generation it was loaded at.
 struct Roster {
     generation: i64,
-    candidates: Arc<Vec<Candidate>>,
+    prepared: Arc<PreparedRoster>,
+}
+
+/// The roster split once per load: those who can take sessions, prepared for scoring, and the
+/// others with the reason (their account or profile). Ranking walks only the first: half of a
+/// roster may be unable to take sessions, and every intake would otherwise step over them.
+pub(crate) struct PreparedRoster {
+    /// Mechanics who can accept sessions, sorted by id (see `busy_indices`).
+    pub candidates: Vec<Candidate>,
+    /// Mechanics who cannot, by id, with why (SPEC §3 "why not").
+    pub unavailable: Vec<ExcludedView>,
 }
 
 impl Engine {
@@ -221,26 +231,37 @@ impl Ctx<'_> {
         self.tx
     }
 
-    /// The whole roster prepared for scoring, sorted by id, reloaded only when a mechanic
-    /// changed since the last load (in this process or another).
-    fn roster(&mut self) -> rusqlite::Result<Arc<Vec<Candidate>>> {
+    /// The roster prepared for scoring, reloaded only when a mechanic changed since the last
+    /// load (in this process or another).
+    fn roster(&mut self) -> rusqlite::Result<Arc<PreparedRoster>> {
         let generation = store::mechanics::roster_generation(self.tx)?;
         if let Some(r) = self.roster.as_ref().filter(|r| r.generation == generation) {
-            return Ok(Arc::clone(&r.candidates));
+            return Ok(Arc::clone(&r.prepared));
         }
-        let mut candidates: Vec<Candidate> = store::mechanics::all(self.tx)?
-            .into_iter()
-            .map(Candidate::new)
-            .collect();
+        let mut candidates = Vec::new();
+        let mut unavailable = Vec::new();
+        for m in store::mechanics::all(self.tx)? {
+            match m.account_exclusion() {
+                None => candidates.push(Candidate::new(m)),
+                Some(reason) => unavailable.push(ExcludedView {
+                    mechanic: m.id,
+                    name: m.name,
+                    reason,
+                }),
+            }
+        }
         // `all` reads by id already; sorting again (linear on sorted input) makes the order
         // this code relies on (see `busy_indices`) independent of the query.
         candidates.sort_by(|a, b| a.mechanic().id.cmp(&b.mechanic().id));
-        let candidates = Arc::new(candidates);
+        let prepared = Arc::new(PreparedRoster {
+            candidates,
+            unavailable,
+        });
         *self.roster = Some(Roster {
             generation,
-            candidates: Arc::clone(&candidates),
+            prepared: Arc::clone(&prepared),
         });
-        Ok(candidates)
+        Ok(prepared)
     }
 
     /// The roster indices of busy mechanics, sorted, for [`crate::matching::rank`].

@@ -125,9 +125,9 @@ const RULES: &[(&str, &str)] = &[
                WHERE lower(trim(r.value)) = lower(trim(b.value))))))",
     ),
     (
-        "an escalated session records it in its metadata",
-        "SELECT id FROM sessions WHERE (escalated_at IS NULL) <> \
-         (json_extract(metadata, '$.escalated_at') IS NULL)",
+        "only a released session is escalated, after its release",
+        "SELECT id FROM sessions WHERE escalated_at IS NOT NULL \
+         AND (released_at IS NULL OR escalated_at < released_at)",
     ),
 ];
 

@@ -228,7 +228,7 @@ mod query_plans {
             (
                 "sessions to escalate",
                 sessions::ESCALATE.to_string(),
-                3,
+                2,
                 &["sessions_to_escalate"],
             ),
             (

@@ -112,10 +112,21 @@ pub fn insert(conn: &Connection, s: &NewSession<'_>) -> rusqlite::Result<()> {
 
 const COLUMNS: &str = "id, intake_id, status, payment_method, urgent, request_type, \
     requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, \
-    matched_mechanic_id, metadata, created_at, released_at, matched_at, completed_at, cancelled_at";
+    matched_mechanic_id, metadata, created_at, released_at, matched_at, completed_at, cancelled_at, \
+    escalated_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     let metadata: String = r.get(11)?;
+    let mut metadata: serde_json::Value =
+        serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null);
+    // metadata.escalated_at (SPEC §5) has its one home in the `escalated_at` column: escalating
+    // a session writes an integer, not its whole metadata (a tick may escalate thousands).
+    if let (Some(object), Some(at)) = (metadata.as_object_mut(), r.get::<_, Option<i64>>(17)?) {
+        object.insert(
+            "escalated_at".into(),
+            crate::clock::rfc3339(from_millis(at)).into(),
+        );
+    }
     Ok(Session {
         id: r.get(0)?,
         intake_id: r.get(1)?,
@@ -128,7 +139,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         waiver_signed: r.get(8)?,
         payment_confirmed: r.get(9)?,
         matched_mechanic_id: r.get(10)?,
-        metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+        metadata,
         created_at: from_millis(r.get(12)?),
         released_at: r.get::<_, Option<i64>>(13)?.map(from_millis),
         matched_at: r.get::<_, Option<i64>>(14)?.map(from_millis),
@@ -253,7 +264,7 @@ pub fn intakes_for(conn: &Connection, ids: &[&str]) -> rusqlite::Result<Vec<Inta
 }
 
 pub const ESCALATE: &str = "UPDATE sessions INDEXED BY sessions_to_escalate \
-    SET escalated_at = ?2, metadata = json_set(metadata, '$.escalated_at', ?3) \
+    SET escalated_at = ?2 \
     WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 RETURNING id";
 
 /// Escalates every waiting session released at or before `released_by` and not escalated yet
@@ -264,14 +275,9 @@ pub fn escalate_released_before(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(ESCALATE)?;
-    let rows = stmt.query_map(
-        params![
-            to_millis(released_by),
-            to_millis(now),
-            crate::clock::rfc3339(now)
-        ],
-        |r| r.get(0),
-    )?;
+    let rows = stmt.query_map(params![to_millis(released_by), to_millis(now)], |r| {
+        r.get(0)
+    })?;
     let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
     ids.sort();
     Ok(ids)
