@@ -179,14 +179,20 @@ fn validate_intake(ctx: &Ctx<'_>, req: &IntakeRequest) -> DispatchResult<ValidIn
         let next_year = i64::from(chrono::Datelike::year(&ctx.now)) + 1;
         validate::range("vehicle.year", "vehicle year", year, 1900, next_year)?;
     }
-    if let Some(preferred) = &req.preferred_mechanic
-        && !store::mechanics::exists(ctx.conn(), preferred)?
-    {
-        return Err(DispatchError::not_found(
-            "preferred_mechanic",
-            "mechanic",
-            preferred,
-        ));
+    if let Some(preferred) = &req.preferred_mechanic {
+        // The same rule, code and sentence as `set_preferred`: a mechanic who may not take the
+        // session cannot be preferred for it.
+        let Some(m) = store::mechanics::get(ctx.conn(), preferred)? else {
+            return Err(DispatchError::not_found(
+                "preferred_mechanic",
+                "mechanic",
+                preferred,
+            ));
+        };
+        let criteria = criteria(req, &brands, Vec::new(), ctx.now);
+        if !matching::is_eligible(&criteria, &Candidate::new(m.clone())) {
+            return Err(super::offers::ineligible(&m, &brands).with_field("preferred_mechanic"));
+        }
     }
     let vin = validate::optional("vehicle.vin", "VIN", req.vehicle.vin.as_deref(), 17)?;
     Ok(ValidIntake {

@@ -239,13 +239,18 @@ fn queue_row(a: &Assignment, now: DateTime<Utc>) -> QueueRow {
 }
 
 fn not_eligible(m: &Mechanic, s: &Session) -> DispatchError {
+    ineligible(m, &s.requested_brands).with_field("mechanic")
+}
+
+/// Why a mechanic may not take a session asking for `brands` (one sentence for every command
+/// that names him: `set_preferred`, `intake`'s preferred mechanic, accept).
+pub(super) fn ineligible(m: &Mechanic, brands: &[String]) -> DispatchError {
     let why = if !m.can_accept_sessions() {
         "is not approved or has a profile under 80 % complete".to_string()
     } else {
-        format!("does not specialise in {}", s.requested_brands.join("/"))
+        format!("does not specialise in {}", brands.join("/"))
     };
     DispatchError::new(ErrorCode::NotEligible, format!("{} {why}.", inert(&m.name)))
-        .with_field("mechanic")
 }
 
 impl Ctx<'_> {
