@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::validate::{self, MAX_CONCERN, MAX_NAME, MAX_SHORT_TEXT};
 use super::{Ctx, Engine, OFFER_WINDOW, TARGETED_OFFERS, TOP_MATCHES};
-use crate::clock::rfc3339;
+use crate::clock::{later, rfc3339};
 use crate::command::IntakeRequest;
 use crate::engine::outcome::{
     BroadcastView, BrowseOutcome, IntakeOutcome, MatchView, SessionBrief, TargetedView,
@@ -549,7 +549,7 @@ pub(crate) fn targeted_offer(
         match_score: Some(m.score),
         match_reasons: m.explain(criteria).into_iter().map(|r| r.reason).collect(),
         offered_at: live.then_some(now),
-        expires_at: live.then_some(now + OFFER_WINDOW),
+        expires_at: live.then_some(later(now, OFFER_WINDOW)),
         active_from: None,
         accepted_at: None,
         closed_at: None,
@@ -582,7 +582,7 @@ fn broadcast_offer(
         match_reasons: Vec::new(),
         offered_at: None,
         expires_at: None,
-        active_from: released.then(|| if held { now + OFFER_WINDOW } else { now }),
+        active_from: released.then(|| if held { later(now, OFFER_WINDOW) } else { now }),
         accepted_at: None,
         closed_at: None,
         closed_reason: None,

@@ -314,12 +314,16 @@ impl Ctx<'_> {
                 live |= self.offer_to_held(session, &m)?.is_some();
             }
         }
-        let broadcast_from = if live { now + OFFER_WINDOW } else { now };
+        let broadcast_from = if live {
+            crate::clock::later(now, OFFER_WINDOW)
+        } else {
+            now
+        };
         store::assignments::release(
             self.conn(),
             &session.id,
             now,
-            now + OFFER_WINDOW,
+            crate::clock::later(now, OFFER_WINDOW),
             broadcast_from,
         )?;
         store::sessions::transition(
