@@ -74,7 +74,7 @@ pub fn check(path: &Path) -> Result<CheckReport, String> {
     }
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    conn.busy_timeout(store::BUSY_TIMEOUT)
+    conn.busy_timeout(store::busy_timeout())
         .map_err(|e| e.to_string())?;
     check_version(&conn, path)?;
     let run = || -> rusqlite::Result<CheckReport> {
@@ -129,7 +129,7 @@ pub fn backup(source: &Path, dest: &Path) -> Result<(), String> {
     }
     let src = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
-    src.busy_timeout(store::BUSY_TIMEOUT)
+    src.busy_timeout(store::busy_timeout())
         .map_err(|e| e.to_string())?;
     store::create_private(dest);
     let result = (|| -> Result<(), String> {

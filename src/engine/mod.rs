@@ -183,22 +183,20 @@ impl Engine {
     }
 }
 
-/// Begins a transaction. The busy handler already waits for other writers; should SQLite still
-/// answer busy (it can, under heavy contention between processes), try a few more times before
-/// letting the caller see it.
+/// Begins a transaction. The busy handler waits for other writers, up to the one documented
+/// wait ([`store::lock_wait`]); past it the command answers `busy`. SQLite answers some lock
+/// conflicts at once without calling the handler: those are tried again, but only within the
+/// same wait, never on top of it.
 fn begin(conn: &mut Connection, behavior: TransactionBehavior) -> DispatchResult<Transaction<'_>> {
     let conn: &Connection = conn;
-    let mut attempts = 0;
+    let started = std::time::Instant::now();
     loop {
         // `new_unchecked` only because the `&mut` borrow cannot be re-taken in a loop; holding
         // `&mut Connection` above guarantees no other transaction is open on it.
         match Transaction::new_unchecked(conn, behavior) {
             Ok(tx) => return Ok(tx),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempts < 3 =>
-            {
-                attempts += 1;
-                tracing::warn!(attempts, "database busy; retrying");
+            Err(e) if store::is_busy(&e) && started.elapsed() < store::lock_wait() => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
             Err(e) => return Err(e.into()),
         }

@@ -23,7 +23,7 @@ impl Checkpointer {
     /// (the writer then keeps SQLite's automatic checkpoints).
     pub fn start(path: &Path) -> Option<Checkpointer> {
         let conn = Connection::open(path).ok()?;
-        conn.busy_timeout(super::BUSY_TIMEOUT).ok()?;
+        conn.busy_timeout(super::busy_timeout()).ok()?;
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("pitwall-checkpoint".into())
