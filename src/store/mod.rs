@@ -72,6 +72,11 @@ pub const CACHE_KIB: i64 = 8 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The path cannot hold a database, in words a user acts on (SPEC §11).
+    #[error("cannot open database {path}: {why}")]
+    Unusable { path: String, why: String },
+    #[error("{path} is not a pitwall database; pitwall left it untouched")]
+    NotPitwall { path: String },
     #[error("cannot open database {path}: {source}")]
     Open {
         path: String,
@@ -106,9 +111,15 @@ pub enum OpenError {
 }
 
 /// Opens (creating if needed) a database file, or an in-memory one when `path` is `None`, and
-/// brings its schema up to date.
+/// brings its schema up to date. A file that is neither empty nor a pitwall database is refused
+/// before anything is written to it: no WAL switch (which rewrites the header), no schema.
 pub fn open(path: Option<&Path>) -> Result<Connection, OpenError> {
     let label = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
+    if let Some(p) = path
+        && let Some(why) = path_problem(p, true)
+    {
+        return Err(OpenError::Unusable { path: label, why });
+    }
     let mut conn = match path {
         Some(p) => {
             create_private(p);
@@ -121,16 +132,158 @@ pub fn open(path: Option<&Path>) -> Result<Connection, OpenError> {
         }
         None => Connection::open_in_memory(),
     }
-    .map_err(|source| OpenError::Open {
-        path: label.clone(),
-        source,
-    })?;
+    .map_err(|source| opening_failed(path, &label, source))?;
+    conn.busy_handler(Some(wait_for_lock))
+        .map_err(|source| opening_failed(path, &label, source))?;
+    inspect(&conn, &label)?;
     configure(&mut conn).map_err(|source| OpenError::Setup {
         path: label.clone(),
         source,
     })?;
     migrate(&conn, &label)?;
     Ok(conn)
+}
+
+/// What a file holds, read without writing a byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// Nothing yet (an empty file, or SQLite without a table): it becomes a new database.
+    Empty,
+    /// A pitwall database of this schema version.
+    Pitwall(i64),
+}
+
+/// Tables every pitwall schema version has had; a file claiming a version without them is not
+/// a pitwall database.
+const CORE_TABLES: &[&str] = &[
+    "mechanics",
+    "intakes",
+    "sessions",
+    "session_assignments",
+    "customer_waitlist",
+    "notifications",
+    "settings",
+    "events",
+    "roster_generation",
+];
+
+/// Tells a new file and a pitwall database from anything else, by reading only. Anything with
+/// tables of its own but no pitwall version (user_version 0), or a version without pitwall's
+/// tables, or not SQLite at all, is [`OpenError::NotPitwall`].
+pub fn inspect(conn: &Connection, label: &str) -> Result<Contents, OpenError> {
+    let not_pitwall = || OpenError::NotPitwall {
+        path: label.to_string(),
+    };
+    let read = |e: rusqlite::Error| match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            not_pitwall()
+        }
+        _ if is_busy(&e) => OpenError::Unusable {
+            path: label.to_string(),
+            why: "another program keeps it locked; try again in a moment".into(),
+        },
+        _ => OpenError::Setup {
+            path: label.to_string(),
+            source: e,
+        },
+    };
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(read)?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+        .map_err(read)?;
+    match version {
+        0 if tables.is_empty() => Ok(Contents::Empty),
+        0 => Err(not_pitwall()),
+        v if v > 0 && CORE_TABLES.iter().all(|t| tables.iter().any(|n| n == t)) => {
+            Ok(Contents::Pitwall(v))
+        }
+        // Negative or unknown versions are named by the migration; a version without the
+        // tables is someone else's numbering.
+        v if v < 0 => Ok(Contents::Pitwall(v)),
+        _ => Err(not_pitwall()),
+    }
+}
+
+/// Why `path` cannot be a database file, in words a user acts on (SPEC §11), or `None` when
+/// it looks usable. `create`: a missing file is fine (it will be made).
+pub fn path_problem(path: &Path, create: bool) -> Option<String> {
+    use std::io::ErrorKind;
+    if path.is_dir() {
+        return Some(format!(
+            "it is a directory, not a file; name a file in it, such as {}",
+            path.join("pitwall.db").display()
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(path) {
+        Ok(_) => match std::fs::File::open(path) {
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => Some(
+                "permission denied: you may not read it (ask its owner, or check its mode)".into(),
+            ),
+            _ => None,
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            if !parent.exists() {
+                Some(format!("the directory {} does not exist", parent.display()))
+            } else if !parent.is_dir() {
+                Some(format!("{} is not a directory", parent.display()))
+            } else if !create {
+                Some("there is no such file".into())
+            } else {
+                None
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => Some(format!(
+            "permission denied: you may not look into {}",
+            parent.display()
+        )),
+        Err(e) if e.kind() == ErrorKind::NotADirectory => {
+            Some(format!("{} is not a directory", parent.display()))
+        }
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// SQLite's "unable to open database file", said in words that name the cause when the path
+/// shows it.
+fn opening_failed(path: Option<&Path>, label: &str, source: rusqlite::Error) -> OpenError {
+    let why = path.and_then(|p| {
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !p.exists() {
+            Some(format!(
+                "cannot create it: permission denied in {}",
+                parent.display()
+            ))
+        } else if std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(p)
+            .is_err()
+        {
+            Some("permission denied: you may not write to it".into())
+        } else {
+            None
+        }
+    });
+    match why {
+        Some(why) => OpenError::Unusable {
+            path: label.to_string(),
+            why,
+        },
+        None => OpenError::Open {
+            path: label.to_string(),
+            source,
+        },
+    }
 }
 
 /// Creates a new database file readable by its owner only; customer data lives in it.
@@ -153,7 +306,6 @@ pub(crate) fn create_private(path: &Path) {
 /// committed transaction through a process crash (a power loss may lose the last few); a busy
 /// handler so two processes take turns at the write lock instead of failing.
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.busy_handler(Some(wait_for_lock))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
