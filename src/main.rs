@@ -183,8 +183,8 @@ fn check(db: PathBuf, json: bool) -> ExitCode {
 }
 
 fn report(db: PathBuf, json: bool) -> ExitCode {
-    if !db.exists() {
-        return fail(&format!("no database at {}", db.display()));
+    if let Some(why) = pitwall::store::path_problem(&db, false) {
+        return fail(&format!("cannot open database {}: {why}", db.display()));
     }
     let mut engine = match Engine::open(Some(&db), Clock::System) {
         Ok(engine) => engine,
@@ -203,6 +203,16 @@ fn report(db: PathBuf, json: bool) -> ExitCode {
 /// The console: default database in the data directory, created with the demo roster on first
 /// run; logs to a rolling file there, never to the screen.
 fn console(db: Option<PathBuf>, paths: &pitwall::paths::Paths) -> ExitCode {
+    // Before the database: without a terminal the console cannot start, and a new file must not
+    // get the schema and the demo roster on the way to saying so.
+    let tty = std::io::stdout().is_terminal()
+        && (std::io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_ok());
+    if !tty {
+        return fail(
+            "the console needs a terminal; for scripts use pitwall headless, pitwall report or \
+             pitwall check",
+        );
+    }
     if let Err(e) = paths.create_private_dirs() {
         return fail(&format!("cannot create {}: {e}", paths.data_dir.display()));
     }
