@@ -44,6 +44,18 @@ pub struct Engine {
     _checkpointer: Option<store::checkpoint::Checkpointer>,
 }
 
+/// The checkpointer's connection closes before the writer's, so the writer is the last
+/// connection of this process to the file: SQLite's final checkpoint on close then copies every
+/// committed transaction from the writer's own handle on the WAL into the database. Closed the
+/// other way round, a `-wal` file deleted while pitwall ran (an operator mistake SQLite warns
+/// against) took every acknowledged command since the last checkpoint with it: the checkpointer
+/// had opened a new, empty WAL at that path and checkpointed from that.
+impl Drop for Engine {
+    fn drop(&mut self) {
+        drop(self._checkpointer.take());
+    }
+}
+
 /// The roster as last loaded, with the generation it was loaded at.
 struct Roster {
     generation: i64,
