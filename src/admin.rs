@@ -83,7 +83,13 @@ pub fn check(path: &Path) -> Result<CheckReport, String> {
         conn.execute_batch("COMMIT")?;
         Ok(report)
     };
-    run().map_err(|e| format!("cannot check {}: {e}", path.display()))
+    run().map_err(|e| {
+        if store::wal_vanished(path, &e) {
+            format!("cannot check {}: {}", path.display(), store::WAL_VANISHED)
+        } else {
+            format!("cannot check {}: {e}", path.display())
+        }
+    })
 }
 
 /// The rules are written for the current schema: a file of another version is named as such

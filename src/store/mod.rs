@@ -182,6 +182,10 @@ pub fn inspect(conn: &Connection, label: &str) -> Result<Contents, OpenError> {
             path: label.to_string(),
             why: "another program keeps it locked; try again in a moment".into(),
         },
+        _ if wal_vanished(Path::new(label), &e) => OpenError::Unusable {
+            path: label.to_string(),
+            why: WAL_VANISHED.into(),
+        },
         _ => OpenError::Setup {
             path: label.to_string(),
             source: e,
@@ -205,6 +209,27 @@ pub fn inspect(conn: &Connection, label: &str) -> Result<Contents, OpenError> {
         v if v < 0 => Ok(Contents::Pitwall(v)),
         _ => Err(not_pitwall()),
     }
+}
+
+pub const WAL_VANISHED: &str = "its -wal file is gone while SQLite's index (-shm) still counts \
+     committed transactions in it: it was deleted while pitwall ran. Let that pitwall quit normally \
+     (the last connection to close writes the transactions back), then check again; never delete \
+     -wal or -shm files";
+
+/// Whether SQLite's "disk I/O error" on `path` is the trace of a deleted WAL: the shared index
+/// (`-shm`) is there and counts frames, but the `-wal` file they are in is missing or empty, so
+/// reading them comes up short. SQLite tells this much only as an I/O error; the files beside
+/// the database say which one it is.
+pub fn wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
+    let io = matches!(err, rusqlite::Error::SqliteFailure(e, _)
+        if e.code == rusqlite::ErrorCode::SystemIoFailure);
+    let beside = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    io && beside("-shm").exists()
+        && std::fs::metadata(beside("-wal")).map_or(true, |m| m.len() == 0)
 }
 
 /// Why `path` cannot be a database file, in words a user acts on (SPEC §11), or `None` when
