@@ -191,6 +191,7 @@ fn paths_that_cannot_be_a_database_are_named_in_plain_words() {
     for (db, expect) in [
         (missing_dir, "no-such-dir does not exist"),
         (a_dir, "is a directory, not a file"),
+        ("/dev/null", "not a regular file"),
     ] {
         for args in every_opener(db, copy.to_str().unwrap()) {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();

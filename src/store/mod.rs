@@ -247,6 +247,9 @@ pub fn path_problem(path: &Path, create: bool) -> Option<String> {
         _ => Path::new("."),
     };
     match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            Some("it is not a regular file (a device or a pipe cannot hold a database)".into())
+        }
         Ok(_) => match std::fs::File::open(path) {
             Err(e) if e.kind() == ErrorKind::PermissionDenied => Some(
                 "permission denied: you may not read it (ask its owner, or check its mode)".into(),
