@@ -67,6 +67,7 @@ pub fn is_busy(err: &rusqlite::Error) -> bool {
             if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
 }
+
 /// Page cache per connection, in KiB (SQLite's default is 2 MiB).
 pub const CACHE_KIB: i64 = 8 * 1024;
 
@@ -218,11 +219,11 @@ pub const WAL_VANISHED: &str = "its -wal file is gone while SQLite's index (-shm
 
 /// Whether SQLite's "disk I/O error" on `path` is the trace of a deleted WAL: the shared index
 /// (`-shm`) is there and counts frames, but the `-wal` file they are in is missing or empty, so
-/// reading them comes up short. SQLite tells this much only as an I/O error; the files beside
-/// the database say which one it is.
+/// reading them comes up short (`SQLITE_IOERR_SHORT_READ`). SQLite tells this much only as an
+/// I/O error; the files beside the database say which one it is.
 pub fn wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
     let io = matches!(err, rusqlite::Error::SqliteFailure(e, _)
-        if e.code == rusqlite::ErrorCode::SystemIoFailure);
+        if e.extended_code == rusqlite::ffi::SQLITE_IOERR_SHORT_READ);
     let beside = |suffix: &str| {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
