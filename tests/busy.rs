@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const WAIT_MS: u64 = 400;
+const WAIT_MS: u64 = 500;
 
 fn mechanic(id: &str) -> Value {
     json!({"cmd": "add_mechanic", "id": id, "name": format!("M {id}"), "email": "m@example.ca",
@@ -92,10 +92,7 @@ fn a_write_blocked_past_the_wait_answers_busy_once() {
     // Two refused writes: each waited the wait once, not once per retry.
     let wait = Duration::from_millis(WAIT_MS);
     assert!(elapsed >= 2 * wait, "{elapsed:?}");
-    assert!(
-        elapsed < 2 * wait + Duration::from_millis(1500),
-        "{elapsed:?}"
-    );
+    assert!(elapsed < 2 * wait + Duration::from_secs(2), "{elapsed:?}");
 
     drop(lock);
     let (lines, _) = headless(&db, &[mechanic("m1")], Duration::from_secs(20));
