@@ -69,13 +69,7 @@ impl CheckReport {
 
 /// Checks a database file without changing it (it is opened read-only).
 pub fn check(path: &Path) -> Result<CheckReport, String> {
-    if !path.exists() {
-        return Err(format!("no database at {}", path.display()));
-    }
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    conn.busy_timeout(store::BUSY_TIMEOUT)
-        .map_err(|e| e.to_string())?;
+    let conn = open_read_only(path)?;
     check_version(&conn, path)?;
     let run = || -> rusqlite::Result<CheckReport> {
         // One read transaction: every rule sees the same moment, even with writers running.
@@ -89,19 +83,31 @@ pub fn check(path: &Path) -> Result<CheckReport, String> {
         conn.execute_batch("COMMIT")?;
         Ok(report)
     };
-    run().map_err(|e| format!("cannot check {}: {e}", path.display()))
+    run().map_err(|e| {
+        if store::wal_vanished(path, &e) {
+            format!("cannot check {}: {}", path.display(), store::WAL_VANISHED)
+        } else {
+            format!("cannot check {}: {e}", path.display())
+        }
+    })
 }
 
 /// The rules are written for the current schema: a file of another version is named as such
 /// rather than failing on a table it does not have. (Checking never upgrades: it writes nothing.)
 fn check_version(conn: &Connection, path: &Path) -> Result<(), String> {
-    let found: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let found = match store::inspect(conn, &path.display().to_string()) {
+        Ok(store::Contents::Pitwall(v)) => v,
+        Ok(store::Contents::Empty) => {
+            return Err(format!(
+                "{} is empty: not a pitwall database yet (any other command makes it one)",
+                path.display()
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let known = store::SCHEMA_VERSION;
     match found {
         v if v == known => Ok(()),
-        0 => Err(format!("{} is not a pitwall database", path.display())),
         v if (1..known).contains(&v) => Err(format!(
             "{} has schema version {v}, older than this pitwall's {known}; any command that \
              opens it upgrades it (pitwall report --db {} does, without a terminal), then check \
@@ -116,21 +122,39 @@ fn check_version(conn: &Connection, path: &Path) -> Result<(), String> {
     }
 }
 
+/// Opens an existing database file read-only; a path that cannot be one is named in words a
+/// user acts on (SPEC §11).
+fn open_read_only(path: &Path) -> Result<Connection, String> {
+    let label = path.display();
+    if let Some(why) = store::path_problem(path, false) {
+        return Err(format!("cannot open database {label}: {why}"));
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open database {label}: {e}"))?;
+    conn.busy_timeout(store::busy_timeout())
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
 /// Copies a live database to `dest` (which must not exist yet) in one consistent step.
 pub fn backup(source: &Path, dest: &Path) -> Result<(), String> {
-    if !source.exists() {
-        return Err(format!("no database at {}", source.display()));
-    }
     if dest.exists() {
         return Err(format!(
             "{} already exists; choose a new file",
             dest.display()
         ));
     }
-    let src = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
-    src.busy_timeout(store::BUSY_TIMEOUT)
-        .map_err(|e| e.to_string())?;
+    if let Some(why) = store::path_problem(dest, true) {
+        return Err(format!(
+            "cannot write the backup to {}: {why}",
+            dest.display()
+        ));
+    }
+    let src = open_read_only(source)?;
+    // A copy of someone else's file is not a pitwall backup; say so rather than copy it.
+    if let Err(e) = store::inspect(&src, &source.display().to_string()) {
+        return Err(e.to_string());
+    }
     store::create_private(dest);
     let result = (|| -> Result<(), String> {
         let mut dst =

@@ -1,7 +1,7 @@
 //! The one injectable clock (SPEC §1): system time in the console, a manual clock in headless
 //! mode and tests, so every rule about time can be tested without sleeping.
 
-use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone, Utc};
 
 #[derive(Debug, Clone)]
 pub enum Clock {
@@ -31,16 +31,35 @@ impl Clock {
         matches!(self, Clock::Manual(_))
     }
 
-    /// Moves a manual clock forward; a system clock cannot be moved.
+    /// Moves a manual clock forward, never past [`end_of_time`]; a system clock cannot be
+    /// moved. The engine refuses an `advance` that would pass the end before calling this.
     pub fn advance(&mut self, seconds: i64) -> bool {
         match self {
             Clock::System => false,
             Clock::Manual(t) => {
-                *t += Duration::seconds(seconds);
+                *t = later(
+                    *t,
+                    TimeDelta::try_seconds(seconds).unwrap_or(TimeDelta::MAX),
+                );
                 true
             }
         }
     }
+}
+
+/// The last instant pitwall keeps: 9999-12-31T23:59:59Z, the end of what RFC 3339 can write
+/// (SPEC §7). The manual clock never passes it, and deadlines computed near it stop at it.
+pub fn end_of_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+        .single()
+        .expect("a valid fixed date")
+}
+
+/// `t + d`, or [`end_of_time`] when that would pass it: a deadline near the end of the calendar
+/// is the end, never an overflow panic or a time RFC 3339 cannot write.
+pub fn later(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
+    t.checked_add_signed(d)
+        .map_or_else(end_of_time, |t| t.min(end_of_time()))
 }
 
 /// Database representation of an instant: milliseconds since the Unix epoch, UTC.
@@ -55,4 +74,27 @@ pub fn from_millis(ms: i64) -> DateTime<Utc> {
 /// RFC 3339 UTC with a `Z`, fractional seconds only when there are any.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_stops_at_the_end_of_rfc_3339() {
+        let near = end_of_time() - TimeDelta::seconds(10);
+        assert_eq!(
+            later(near, TimeDelta::seconds(5)),
+            near + TimeDelta::seconds(5)
+        );
+        assert_eq!(later(near, TimeDelta::hours(24)), end_of_time());
+        assert_eq!(
+            later(DateTime::<Utc>::MAX_UTC, TimeDelta::MAX),
+            end_of_time()
+        );
+        let mut clock = Clock::Manual(near);
+        clock.advance(i64::MAX);
+        assert_eq!(clock.now(), end_of_time());
+        assert_eq!(rfc3339(clock.now()), "9999-12-31T23:59:59Z");
+    }
 }

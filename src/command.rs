@@ -280,7 +280,7 @@ pub fn parse_line(line: &str) -> Result<Command, Rejected> {
             ),
         ));
     }
-    let value: Value = serde_json::from_str(line).map_err(|e| {
+    let value: Value = crate::json::from_str(line).map_err(|e| {
         reject(
             None,
             DispatchError::new(ErrorCode::ParseError, format!("Not valid JSON: {e}.")),

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     InvalidState,
     UnknownCommand,
     ParseError,
+    /// Another program held the database past the documented wait; nothing changed.
+    Busy,
     Internal,
 }
 
@@ -35,6 +37,7 @@ impl ErrorCode {
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::UnknownCommand => "unknown_command",
             ErrorCode::ParseError => "parse_error",
+            ErrorCode::Busy => "busy",
             ErrorCode::Internal => "internal",
         }
     }
@@ -75,6 +78,23 @@ impl DispatchError {
         }
     }
 
+    /// Another program held the database for the whole wait (SPEC §7).
+    pub fn busy() -> Self {
+        let wait = crate::store::lock_wait();
+        let wait = if wait >= std::time::Duration::from_secs(1) {
+            format!("{} seconds", wait.as_secs())
+        } else {
+            format!("{} ms", wait.as_millis())
+        };
+        DispatchError::new(
+            ErrorCode::Busy,
+            format!(
+                "The database is busy: another program kept it locked for {wait}. Nothing was \
+                 changed; try again in a moment."
+            ),
+        )
+    }
+
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
@@ -83,6 +103,10 @@ impl DispatchError {
 
 impl From<rusqlite::Error> for DispatchError {
     fn from(err: rusqlite::Error) -> Self {
+        if crate::store::is_busy(&err) {
+            tracing::warn!("database busy: another program held the lock past the wait");
+            return DispatchError::busy();
+        }
         tracing::error!(error = %err, "database error");
         DispatchError::new(
             ErrorCode::Internal,

@@ -114,6 +114,8 @@ pub fn run(
     Ok(summary)
 }
 
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 enum Line {
     Text(String),
     TooLong(usize),
@@ -125,17 +127,28 @@ enum Line {
 struct CappedLines<R> {
     input: R,
     cap: usize,
+    /// Still before the first line, where a UTF-8 byte-order mark is skipped (SPEC §7):
+    /// editors on some systems start every file with one.
+    first: bool,
 }
 
 impl<R: BufRead> CappedLines<R> {
     fn new(input: R, cap: usize) -> Self {
-        CappedLines { input, cap }
+        CappedLines {
+            input,
+            cap,
+            first: true,
+        }
     }
 
     fn next_line(&mut self) -> std::io::Result<Option<Line>> {
         let mut buf: Vec<u8> = Vec::new();
         let mut total = 0usize;
         let mut saw_any = false;
+        if std::mem::take(&mut self.first) && self.input.fill_buf()?.starts_with(BOM) {
+            self.input.consume(BOM.len());
+            saw_any = true;
+        }
         loop {
             let chunk = self.input.fill_buf()?;
             if chunk.is_empty() {
@@ -198,5 +211,13 @@ mod tests {
         );
         assert_eq!(lines(b"\xff\xfe\n", 8), ["<not utf8>"]);
         assert!(lines(b"", 8).is_empty());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_before_the_first_line_only() {
+        assert_eq!(lines(b"\xEF\xBB\xBFa\nb", 10), ["a", "b"]);
+        assert_eq!(lines(b"\xEF\xBB\xBF", 10), [""]);
+        assert_eq!(lines(b"a\n\xEF\xBB\xBFb", 10), ["a", "\u{feff}b"]);
+        assert_eq!(lines(b"\xEF\xBB\xBF0123456789", 10), ["0123456789"]);
     }
 }

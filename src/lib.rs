@@ -11,6 +11,7 @@ pub mod country;
 pub mod engine;
 pub mod error;
 pub mod headless;
+pub mod json;
 pub mod matching;
 pub mod model;
 pub mod paths;

@@ -1,6 +1,6 @@
 //! The `pitwall` command line (SPEC §11): thin — parse flags, set up logging, hand over.
 
-use std::io::{BufReader, IsTerminal};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -81,8 +81,10 @@ fn main() -> ExitCode {
     };
     let paths = pitwall::paths::Paths::discover();
     if cli.version {
-        print!("{}", paths.describe(env!("CARGO_PKG_VERSION")));
-        return ExitCode::SUCCESS;
+        return emit(
+            &paths.describe(env!("CARGO_PKG_VERSION")),
+            ExitCode::SUCCESS,
+        );
     }
     match cli.command {
         Some(Cmd::Headless {
@@ -97,10 +99,10 @@ fn main() -> ExitCode {
         Some(Cmd::Backup { path }) => {
             let db = cli.db.unwrap_or_else(|| paths.database.clone());
             match pitwall::admin::backup(&db, &path) {
-                Ok(()) => {
-                    println!("backed up {} to {}", db.display(), path.display());
-                    ExitCode::SUCCESS
-                }
+                Ok(()) => emit(
+                    &format!("backed up {} to {}\n", db.display(), path.display()),
+                    ExitCode::SUCCESS,
+                ),
                 Err(e) => fail(&e),
             }
         }
@@ -119,6 +121,12 @@ fn headless(
         (ClockKind::System, None) => Clock::System,
         (ClockKind::Manual, None) => Clock::manual_default(),
         (ClockKind::Manual, Some(s)) => match DateTime::parse_from_rfc3339(&s) {
+            // An offset can put a 9999 date past the end in UTC.
+            Ok(t) if t.with_timezone(&Utc) > pitwall::clock::end_of_time() => {
+                return fail(&format!(
+                    "--start {s:?} is after 9999-12-31T23:59:59Z, the last time pitwall keeps"
+                ));
+            }
             Ok(t) => Clock::Manual(t.with_timezone(&Utc)),
             Err(e) => return fail(&format!("--start {s:?} is not an RFC 3339 time: {e}")),
         },
@@ -136,7 +144,8 @@ fn headless(
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
-                eprintln!(
+                let _ = writeln!(
+                    std::io::stderr(),
                     "pitwall headless: reading JSON commands from the terminal; Ctrl-D ends."
                 );
             }
@@ -146,7 +155,10 @@ fn headless(
     match result {
         Ok(summary) => ExitCode::from(summary.exit_code() as u8),
         // Output closed (a coprocess went away): the commands it saw were all answered.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(1),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            let _ = writeln!(std::io::stderr(), "pitwall: output closed; stopped reading");
+            ExitCode::from(1)
+        }
         Err(e) => fail(&format!("I/O error: {e}")),
     }
 }
@@ -154,44 +166,36 @@ fn headless(
 fn check(db: PathBuf, json: bool) -> ExitCode {
     match pitwall::admin::check(&db) {
         Ok(report) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).expect("plain data")
-                );
+            let text = if json {
+                serde_json::to_string_pretty(&report).expect("plain data") + "\n"
             } else {
-                print!("{}", report.to_text());
-            }
-            if report.ok() {
+                report.to_text()
+            };
+            let code = if report.ok() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
-            }
+            };
+            emit(&text, code)
         }
         Err(e) => fail(&e),
     }
 }
 
 fn report(db: PathBuf, json: bool) -> ExitCode {
-    if !db.exists() {
-        return fail(&format!("no database at {}", db.display()));
+    if let Some(why) = pitwall::store::path_problem(&db, false) {
+        return fail(&format!("cannot open database {}: {why}", db.display()));
     }
     let mut engine = match Engine::open(Some(&db), Clock::System) {
         Ok(engine) => engine,
         Err(e) => return fail(&e.to_string()),
     };
     match engine.report() {
-        Ok(metrics) if json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&metrics).expect("plain data")
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(metrics) => {
-            print!("{}", metrics.to_text());
-            ExitCode::SUCCESS
-        }
+        Ok(metrics) if json => emit(
+            &(serde_json::to_string_pretty(&metrics).expect("plain data") + "\n"),
+            ExitCode::SUCCESS,
+        ),
+        Ok(metrics) => emit(&metrics.to_text(), ExitCode::SUCCESS),
         Err(e) => fail(&e.message),
     }
 }
@@ -199,6 +203,16 @@ fn report(db: PathBuf, json: bool) -> ExitCode {
 /// The console: default database in the data directory, created with the demo roster on first
 /// run; logs to a rolling file there, never to the screen.
 fn console(db: Option<PathBuf>, paths: &pitwall::paths::Paths) -> ExitCode {
+    // Before the database: without a terminal the console cannot start, and a new file must not
+    // get the schema and the demo roster on the way to saying so.
+    let tty = std::io::stdout().is_terminal()
+        && (std::io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_ok());
+    if !tty {
+        return fail(
+            "the console needs a terminal; for scripts use pitwall headless, pitwall report or \
+             pitwall check",
+        );
+    }
     if let Err(e) = paths.create_private_dirs() {
         return fail(&format!("cannot create {}: {e}", paths.data_dir.display()));
     }
@@ -219,7 +233,18 @@ fn console(db: Option<PathBuf>, paths: &pitwall::paths::Paths) -> ExitCode {
     }
 }
 
+/// Writes a command's output to stdout. A full disk or a closed pipe ends the command with an
+/// error exit and a message, never a panic (`print!` panics when stdout cannot be written).
+fn emit(text: &str, code: ExitCode) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => code,
+        Err(e) => fail(&format!("cannot write the output: {e}")),
+    }
+}
+
 fn fail(message: &str) -> ExitCode {
-    eprintln!("pitwall: {message}");
+    // Not eprintln!, which panics when stderr is closed too.
+    let _ = writeln!(std::io::stderr(), "pitwall: {message}");
     ExitCode::from(2)
 }

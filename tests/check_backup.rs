@@ -102,7 +102,9 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
 fn check_on_a_missing_file_cannot_start() {
     let out = pitwall(&["check", "--db", "/nonexistent/p.db"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the directory /nonexistent does not exist")
+    );
 }
 
 #[test]

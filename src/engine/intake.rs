@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::validate::{self, MAX_CONCERN, MAX_NAME, MAX_SHORT_TEXT};
 use super::{Ctx, Engine, OFFER_WINDOW, PreparedRoster, TARGETED_OFFERS, TOP_MATCHES};
-use crate::clock::rfc3339;
+use crate::clock::{later, rfc3339};
 use crate::command::IntakeRequest;
 use crate::engine::outcome::{
     BroadcastView, BrowseOutcome, ExcludedView, IntakeOutcome, MatchView, SessionBrief,
@@ -206,14 +206,20 @@ fn validate_intake(ctx: &Ctx<'_>, req: &IntakeRequest) -> DispatchResult<ValidIn
         let next_year = i64::from(chrono::Datelike::year(&ctx.now)) + 1;
         validate::range("vehicle.year", "vehicle year", year, 1900, next_year)?;
     }
-    if let Some(preferred) = &req.preferred_mechanic
-        && !store::mechanics::exists(ctx.conn(), preferred)?
-    {
-        return Err(DispatchError::not_found(
-            "preferred_mechanic",
-            "mechanic",
-            preferred,
-        ));
+    if let Some(preferred) = &req.preferred_mechanic {
+        // The same rule, code and sentence as `set_preferred`: a mechanic who may not take the
+        // session cannot be preferred for it.
+        let Some(m) = store::mechanics::get(ctx.conn(), preferred)? else {
+            return Err(DispatchError::not_found(
+                "preferred_mechanic",
+                "mechanic",
+                preferred,
+            ));
+        };
+        let criteria = criteria(req, &brands, Vec::new(), ctx.now);
+        if !matching::is_eligible(&criteria, &matching::Candidate::new(m.clone())) {
+            return Err(super::offers::ineligible(&m, &brands).with_field("preferred_mechanic"));
+        }
     }
     let vin = validate::optional("vehicle.vin", "VIN", req.vehicle.vin.as_deref(), 17)?;
     Ok(ValidIntake {
@@ -595,7 +601,7 @@ pub(crate) fn targeted_offer(
         match_score: Some(m.score),
         match_reasons: m.explain(criteria).into_iter().map(|r| r.reason).collect(),
         offered_at: live.then_some(now),
-        expires_at: live.then_some(now + OFFER_WINDOW),
+        expires_at: live.then_some(later(now, OFFER_WINDOW)),
         active_from: None,
         accepted_at: None,
         closed_at: None,
@@ -628,7 +634,7 @@ fn broadcast_offer(
         match_reasons: Vec::new(),
         offered_at: None,
         expires_at: None,
-        active_from: released.then(|| if held { now + OFFER_WINDOW } else { now }),
+        active_from: released.then(|| if held { later(now, OFFER_WINDOW) } else { now }),
         accepted_at: None,
         closed_at: None,
         closed_reason: None,

@@ -25,38 +25,11 @@ impl Engine {
         })
     }
 
-    /// Loads a JSON array of `add_mechanic` objects, all or nothing.
+    /// Loads a JSON array of `add_mechanic` objects, all or nothing. The file is read with a
+    /// size bound and without waiting: a device, a pipe, or a file that reports itself regular
+    /// but never ends (`/proc/kmsg`) is refused, never hung on (SPEC §7).
     pub fn load_seeds_file(&mut self, path: &str) -> DispatchResult<CountOutcome> {
-        use std::io::Read;
-        let cannot = |e: std::io::Error| {
-            DispatchError::new(
-                ErrorCode::NotFound,
-                format!("Cannot read seed file {path}: {e}."),
-            )
-            .with_field("path")
-        };
-        let meta = std::fs::metadata(path).map_err(cannot)?;
-        // Only regular files: a device or a pipe could be endless or block forever.
-        if !meta.is_file() {
-            return Err(DispatchError::invalid(
-                "path",
-                format!("{path} is not a regular file."),
-            ));
-        }
-        let mut text = String::new();
-        std::fs::File::open(path)
-            .map_err(cannot)?
-            .take(MAX_SEED_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| {
-                DispatchError::invalid("path", format!("Cannot read seed file {path}: {e}."))
-            })?;
-        if text.len() as u64 > MAX_SEED_BYTES {
-            return Err(DispatchError::invalid(
-                "path",
-                format!("The seed file is larger than the {MAX_SEED_BYTES}-byte limit."),
-            ));
-        }
+        let text = read_seed_file(path)?;
         self.load_seeds(&text)
     }
 
@@ -155,9 +128,66 @@ impl Engine {
     }
 }
 
+/// The text of a seed file, at most [`MAX_SEED_BYTES`], read without blocking.
+fn read_seed_file(path: &str) -> DispatchResult<String> {
+    use std::io::Read;
+    let shown = crate::text::inert(path);
+    let cannot = |e: std::io::Error| {
+        DispatchError::new(
+            ErrorCode::NotFound,
+            format!("Cannot read seed file {shown}: {e}."),
+        )
+        .with_field("path")
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Non-blocking: opening a FIFO does not wait for a writer, and a file that has no more to
+    // give yet answers "would block" instead of holding the command (and the database) forever.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(cannot)?;
+    // Only regular files, judged on the file opened (not the path, which could change between).
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(DispatchError::invalid(
+            "path",
+            format!("{shown} is not a regular file."),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SEED_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            let why = if e.kind() == std::io::ErrorKind::WouldBlock {
+                "it did not end (a file that is still being written, or never ends)".to_string()
+            } else {
+                e.to_string()
+            };
+            DispatchError::invalid("path", format!("Cannot read seed file {shown}: {why}."))
+        })?;
+    if bytes.len() as u64 > MAX_SEED_BYTES {
+        return Err(DispatchError::invalid(
+            "path",
+            format!("The seed file is larger than the {MAX_SEED_BYTES}-byte limit."),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        DispatchError::invalid("path", format!("The seed file {shown} is not UTF-8 text."))
+    })
+}
+
+/// Exactly one JSON array of mechanics, then the end: anything after it (a second array) is
+/// refused rather than silently dropped, and a key twice in a record is refused as in commands.
 fn parse_seeds(json: &str) -> DispatchResult<Vec<AddMechanic>> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = crate::json::from_str(json).map_err(|e| {
+        DispatchError::invalid(
+            "path",
+            format!("The seed file is not one JSON list of mechanics: {e}."),
+        )
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let at = e.path().to_string();
         DispatchError::invalid(
             if at == "." { "path".to_string() } else { at },

@@ -44,6 +44,18 @@ pub struct Engine {
     _checkpointer: Option<store::checkpoint::Checkpointer>,
 }
 
+/// The checkpointer's connection closes before the writer's, so the writer is the last
+/// connection of this process to the file: SQLite's final checkpoint on close then copies every
+/// committed transaction from the writer's own handle on the WAL into the database. Closed the
+/// other way round, a `-wal` file deleted while pitwall ran (an operator mistake SQLite warns
+/// against) took every acknowledged command since the last checkpoint with it: the checkpointer
+/// had opened a new, empty WAL at that path and checkpointed from that.
+impl Drop for Engine {
+    fn drop(&mut self) {
+        drop(self._checkpointer.take());
+    }
+}
+
 /// The roster as last loaded, with the generation it was loaded at.
 struct Roster {
     generation: i64,
@@ -195,22 +207,20 @@ impl Engine {
     }
 }
 
-/// Begins a transaction. The busy handler already waits for other writers; should SQLite still
-/// answer busy (it can, under heavy contention between processes), try a few more times before
-/// letting the caller see it.
+/// Begins a transaction. The busy handler waits for other writers, up to the one documented
+/// wait ([`store::lock_wait`]); past it the command answers `busy`. SQLite answers some lock
+/// conflicts at once without calling the handler: those are tried again, but only within the
+/// same wait, never on top of it.
 fn begin(conn: &mut Connection, behavior: TransactionBehavior) -> DispatchResult<Transaction<'_>> {
     let conn: &Connection = conn;
-    let mut attempts = 0;
+    let started = std::time::Instant::now();
     loop {
         // `new_unchecked` only because the `&mut` borrow cannot be re-taken in a loop; holding
         // `&mut Connection` above guarantees no other transaction is open on it.
         match Transaction::new_unchecked(conn, behavior) {
             Ok(tx) => return Ok(tx),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempts < 3 =>
-            {
-                attempts += 1;
-                tracing::warn!(attempts, "database busy; retrying");
+            Err(e) if store::is_busy(&e) && started.elapsed() < store::lock_wait() => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
             Err(e) => return Err(e.into()),
         }

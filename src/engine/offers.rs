@@ -222,17 +222,19 @@ fn queue_row(a: &Assignment, now: DateTime<Utc>) -> QueueRow {
 }
 
 fn not_eligible(m: &Mechanic, s: &Session) -> DispatchError {
+    ineligible(m, &s.requested_brands).with_field("mechanic")
+}
+
+/// Why a mechanic may not take a session asking for `brands` (one sentence for every command
+/// that names him: `set_preferred`, `intake`'s preferred mechanic, accept).
+pub(super) fn ineligible(m: &Mechanic, brands: &[String]) -> DispatchError {
     let why = match m.account_exclusion() {
         Some(WhyNot::Suspended) => "is suspended".to_string(),
         Some(WhyNot::PendingApproval) => "is not approved yet".to_string(),
         Some(_) => "has a profile under 80 % complete".to_string(),
-        None => format!(
-            "does not specialise in {}",
-            inert(&s.requested_brands.join("/"))
-        ),
+        None => format!("does not specialise in {}", inert(&brands.join("/"))),
     };
     DispatchError::new(ErrorCode::NotEligible, format!("{} {why}.", inert(&m.name)))
-        .with_field("mechanic")
 }
 
 fn at_capacity(m: &Mechanic) -> DispatchError {
@@ -312,12 +314,16 @@ impl Ctx<'_> {
                 live |= self.offer_to_held(session, &m)?.is_some();
             }
         }
-        let broadcast_from = if live { now + OFFER_WINDOW } else { now };
+        let broadcast_from = if live {
+            crate::clock::later(now, OFFER_WINDOW)
+        } else {
+            now
+        };
         store::assignments::release(
             self.conn(),
             &session.id,
             now,
-            now + OFFER_WINDOW,
+            crate::clock::later(now, OFFER_WINDOW),
             broadcast_from,
         )?;
         store::sessions::transition(

@@ -37,6 +37,18 @@ impl Engine {
                 format!("seconds must be between 0 and {MAX_ADVANCE_SECONDS}."),
             ));
         }
+        let end = crate::clock::end_of_time();
+        if (end - self.clock.now()).num_seconds() < seconds {
+            return Err(DispatchError::invalid(
+                "seconds",
+                format!(
+                    "The clock is at {}; {seconds} seconds more would pass {}, the last time \
+                     pitwall can keep.",
+                    rfc3339(self.clock.now()),
+                    rfc3339(end)
+                ),
+            ));
+        }
         let previous = self.clock.clone();
         self.clock.advance(seconds);
         let result = self.write(run_tick);

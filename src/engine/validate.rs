@@ -13,8 +13,13 @@ pub const MAX_CONCERN: usize = 4000;
 pub const MAX_SHORT_TEXT: usize = 120;
 pub const MAX_LIST_ITEMS: usize = 50;
 
-/// Caller-given ids: 1–64 printable characters.
+/// Caller-given ids: 1–64 printable characters that a person can see, read back and type again
+/// (SPEC §7). Refused: control and format characters (Unicode Cc and Cf: zero-width spaces, bidi
+/// marks, soft hyphens), line and paragraph separators, private-use and unassigned code points,
+/// whitespace at either end, and ids of nothing but spaces, combining marks or blank fillers —
+/// two such ids look alike on every screen while naming different records.
 pub fn id(field: &str, value: &str) -> DispatchResult<()> {
+    use unicode_properties::{GeneralCategory as G, GeneralCategoryGroup, UnicodeGeneralCategory};
     let len = value.chars().count();
     if len == 0 || len > MAX_ID {
         return Err(DispatchError::invalid(
@@ -22,10 +27,44 @@ pub fn id(field: &str, value: &str) -> DispatchResult<()> {
             format!("The {field} must be 1 to {MAX_ID} characters long."),
         ));
     }
-    if crate::text::has_control(value) {
+    let hidden = |c: char| {
+        c.general_category_group() == GeneralCategoryGroup::Other
+            || matches!(
+                c.general_category(),
+                G::LineSeparator | G::ParagraphSeparator
+            )
+    };
+    if value.chars().any(hidden) {
         return Err(DispatchError::invalid(
             field,
-            format!("The {field} may hold only printable characters."),
+            format!(
+                "The {field} may hold only printable characters (no control, format or \
+                 invisible characters)."
+            ),
+        ));
+    }
+    // Hangul fillers and the blank braille pattern are letters or symbols that print nothing.
+    let visible = |c: char| {
+        !c.is_whitespace()
+            && !matches!(
+                c.general_category_group(),
+                GeneralCategoryGroup::Mark | GeneralCategoryGroup::Separator
+            )
+            && !matches!(
+                c,
+                '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+            )
+    };
+    if !value.chars().any(visible) {
+        return Err(DispatchError::invalid(
+            field,
+            format!("The {field} must contain a visible character."),
+        ));
+    }
+    if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
+        return Err(DispatchError::invalid(
+            field,
+            format!("The {field} may not start or end with a space."),
         ));
     }
     Ok(())
@@ -253,6 +292,28 @@ mod tests {
         assert!(id("id", "").is_err());
         assert!(id("id", &"x".repeat(65)).is_err());
         assert!(id("id", "a\u{1b}b").is_err());
+        for bad in [
+            " ",
+            "\u{3000}",
+            "\u{200B}",
+            "S\u{200B}1",
+            "\u{200E}",
+            "S1\u{202E}",
+            "\u{FEFF}x",
+            "a\u{AD}b",
+            "\u{2028}",
+            "\u{E000}",
+            "\u{3164}",
+            "\u{301}",
+            " S1",
+            "S1 ",
+            "\u{E0041}",
+        ] {
+            assert!(id("id", bad).is_err(), "{bad:?}");
+        }
+        for good in ["S 1", "Ève-2", "m-tor-01", "会话1", "🚗", "e\u{301}"] {
+            assert!(id("id", good).is_ok(), "{good:?}");
+        }
         assert!(email("e", Some("a@b.ca")).unwrap().is_some());
         assert!(email("e", Some("not-an-email")).is_err());
         assert!(email("e", Some("")).unwrap().is_none());

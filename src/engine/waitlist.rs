@@ -113,7 +113,7 @@ impl Engine {
                 notify_via: channels,
                 status: WaitlistStatus::Waiting,
                 created_at: ctx.now,
-                expires_at: ctx.now + WAITLIST_TTL,
+                expires_at: crate::clock::later(ctx.now, WAITLIST_TTL),
                 notified_at: None,
                 notified_mechanic_id: None,
             };

@@ -23,16 +23,25 @@ impl Checkpointer {
     /// (the writer then keeps SQLite's automatic checkpoints).
     pub fn start(path: &Path) -> Option<Checkpointer> {
         let conn = Connection::open(path).ok()?;
-        conn.busy_timeout(super::BUSY_TIMEOUT).ok()?;
+        conn.busy_timeout(super::busy_timeout()).ok()?;
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("pitwall-checkpoint".into())
             .spawn(move || {
-                // Until the engine drops its end of the channel.
+                // Until the engine drops its end of the channel. A failure is logged when it
+                // starts and when it ends, not four times a second.
+                let mut failing = false;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(EVERY) {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(error = %e, "background checkpoint failed");
+                    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        Err(e) if !failing => {
+                            failing = true;
+                            tracing::warn!(error = %e, "background checkpoint failed");
+                        }
+                        Ok(()) if failing => {
+                            failing = false;
+                            tracing::info!("background checkpoints work again");
+                        }
+                        _ => {}
                     }
                 }
             })

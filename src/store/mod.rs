@@ -12,20 +12,72 @@ pub mod sessions;
 pub mod settings;
 pub mod waitlist;
 
+use std::cell::Cell;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
 pub use migrate::{SCHEMA_VERSION, migrate};
 
-/// How long a writer waits for another process's transaction before giving up.
+/// How long a writer waits for another process's transaction before giving up with `busy`
+/// (SPEC §7), unless `PITWALL_BUSY_TIMEOUT_MS` says otherwise (see [`busy_timeout`]).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The wait for another process's lock: [`BUSY_TIMEOUT`], or `PITWALL_BUSY_TIMEOUT_MS`
+/// milliseconds when that is set (tests use a short one; an operator may want a longer one).
+pub fn busy_timeout() -> Duration {
+    static TIMEOUT: OnceLock<Duration> = OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        std::env::var("PITWALL_BUSY_TIMEOUT_MS")
+            .ok()
+            .and_then(|ms| ms.trim().parse::<u64>().ok())
+            .map_or(BUSY_TIMEOUT, Duration::from_millis)
+    })
+}
+
+thread_local! {
+    /// A shorter wait for what runs inside [`with_lock_wait`] on this thread.
+    static LOCK_WAIT: Cell<Option<Duration>> = const { Cell::new(None) };
+    /// When the current wait for a lock began (the busy handler's attempt 0).
+    static WAIT_STARTED: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// How long a statement on this thread waits for another process's lock now.
+pub fn lock_wait() -> Duration {
+    LOCK_WAIT.get().unwrap_or_else(busy_timeout)
+}
+
+/// Runs `f` with lock waits of at most `limit` on this thread: for work that may as well be
+/// skipped while another program holds the database (the console's once-a-second tick), so it
+/// never holds up the dispatcher's keys for the whole [`busy_timeout`].
+pub fn with_lock_wait<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
+    let previous = LOCK_WAIT.replace(Some(limit.min(busy_timeout())));
+    let value = f();
+    LOCK_WAIT.set(previous);
+    value
+}
+
+/// True for SQLite's "another connection holds the lock" answers.
+pub fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// Page cache per connection, in KiB (SQLite's default is 2 MiB).
 pub const CACHE_KIB: i64 = 8 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The path cannot hold a database, in words a user acts on (SPEC §11).
+    #[error("cannot open database {path}: {why}")]
+    Unusable { path: String, why: String },
+    #[error("{path} is not a pitwall database; pitwall left it untouched")]
+    NotPitwall { path: String },
     #[error("cannot open database {path}: {source}")]
     Open {
         path: String,
@@ -60,9 +112,15 @@ pub enum OpenError {
 }
 
 /// Opens (creating if needed) a database file, or an in-memory one when `path` is `None`, and
-/// brings its schema up to date.
+/// brings its schema up to date. A file that is neither empty nor a pitwall database is refused
+/// before anything is written to it: no WAL switch (which rewrites the header), no schema.
 pub fn open(path: Option<&Path>) -> Result<Connection, OpenError> {
     let label = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
+    if let Some(p) = path
+        && let Some(why) = path_problem(p, true)
+    {
+        return Err(OpenError::Unusable { path: label, why });
+    }
     let mut conn = match path {
         Some(p) => {
             create_private(p);
@@ -75,16 +133,186 @@ pub fn open(path: Option<&Path>) -> Result<Connection, OpenError> {
         }
         None => Connection::open_in_memory(),
     }
-    .map_err(|source| OpenError::Open {
-        path: label.clone(),
-        source,
-    })?;
+    .map_err(|source| opening_failed(path, &label, source))?;
+    conn.busy_handler(Some(wait_for_lock))
+        .map_err(|source| opening_failed(path, &label, source))?;
+    inspect(&conn, &label)?;
     configure(&mut conn).map_err(|source| OpenError::Setup {
         path: label.clone(),
         source,
     })?;
     migrate(&conn, &label)?;
     Ok(conn)
+}
+
+/// What a file holds, read without writing a byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// Nothing yet (an empty file, or SQLite without a table): it becomes a new database.
+    Empty,
+    /// A pitwall database of this schema version.
+    Pitwall(i64),
+}
+
+/// Tables every pitwall schema version has had; a file claiming a version without them is not
+/// a pitwall database.
+const CORE_TABLES: &[&str] = &[
+    "mechanics",
+    "intakes",
+    "sessions",
+    "session_assignments",
+    "customer_waitlist",
+    "notifications",
+    "settings",
+    "events",
+    "roster_generation",
+];
+
+/// Tells a new file and a pitwall database from anything else, by reading only. Anything with
+/// tables of its own but no pitwall version (user_version 0), or a version without pitwall's
+/// tables, or not SQLite at all, is [`OpenError::NotPitwall`].
+pub fn inspect(conn: &Connection, label: &str) -> Result<Contents, OpenError> {
+    let not_pitwall = || OpenError::NotPitwall {
+        path: label.to_string(),
+    };
+    let read = |e: rusqlite::Error| match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            not_pitwall()
+        }
+        _ if is_busy(&e) => OpenError::Unusable {
+            path: label.to_string(),
+            why: "another program keeps it locked; try again in a moment".into(),
+        },
+        _ if wal_vanished(Path::new(label), &e) => OpenError::Unusable {
+            path: label.to_string(),
+            why: WAL_VANISHED.into(),
+        },
+        _ => OpenError::Setup {
+            path: label.to_string(),
+            source: e,
+        },
+    };
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(read)?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+        .map_err(read)?;
+    match version {
+        0 if tables.is_empty() => Ok(Contents::Empty),
+        0 => Err(not_pitwall()),
+        v if v > 0 && CORE_TABLES.iter().all(|t| tables.iter().any(|n| n == t)) => {
+            Ok(Contents::Pitwall(v))
+        }
+        // Negative or unknown versions are named by the migration; a version without the
+        // tables is someone else's numbering.
+        v if v < 0 => Ok(Contents::Pitwall(v)),
+        _ => Err(not_pitwall()),
+    }
+}
+
+pub const WAL_VANISHED: &str = "its -wal file is gone while SQLite's index (-shm) still counts \
+     committed transactions in it: it was deleted while pitwall ran. Let that pitwall quit normally \
+     (the last connection to close writes the transactions back), then check again; never delete \
+     -wal or -shm files";
+
+/// Whether SQLite's "disk I/O error" on `path` is the trace of a deleted WAL: the shared index
+/// (`-shm`) is there and counts frames, but the `-wal` file they are in is missing or empty, so
+/// reading them comes up short (`SQLITE_IOERR_SHORT_READ`). SQLite tells this much only as an
+/// I/O error; the files beside the database say which one it is.
+pub fn wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
+    let io = matches!(err, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == rusqlite::ffi::SQLITE_IOERR_SHORT_READ);
+    let beside = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    io && beside("-shm").exists()
+        && std::fs::metadata(beside("-wal")).map_or(true, |m| m.len() == 0)
+}
+
+/// Why `path` cannot be a database file, in words a user acts on (SPEC §11), or `None` when
+/// it looks usable. `create`: a missing file is fine (it will be made).
+pub fn path_problem(path: &Path, create: bool) -> Option<String> {
+    use std::io::ErrorKind;
+    if path.is_dir() {
+        return Some(format!(
+            "it is a directory, not a file; name a file in it, such as {}",
+            path.join("pitwall.db").display()
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            Some("it is not a regular file (a device or a pipe cannot hold a database)".into())
+        }
+        Ok(_) => match std::fs::File::open(path) {
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => Some(
+                "permission denied: you may not read it (ask its owner, or check its mode)".into(),
+            ),
+            _ => None,
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            if !parent.exists() {
+                Some(format!("the directory {} does not exist", parent.display()))
+            } else if !parent.is_dir() {
+                Some(format!("{} is not a directory", parent.display()))
+            } else if !create {
+                Some("there is no such file".into())
+            } else {
+                None
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => Some(format!(
+            "permission denied: you may not look into {}",
+            parent.display()
+        )),
+        Err(e) if e.kind() == ErrorKind::NotADirectory => {
+            Some(format!("{} is not a directory", parent.display()))
+        }
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// SQLite's "unable to open database file", said in words that name the cause when the path
+/// shows it.
+fn opening_failed(path: Option<&Path>, label: &str, source: rusqlite::Error) -> OpenError {
+    let why = path.and_then(|p| {
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !p.exists() {
+            Some(format!(
+                "cannot create it: permission denied in {}",
+                parent.display()
+            ))
+        } else if std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(p)
+            .is_err()
+        {
+            Some("permission denied: you may not write to it".into())
+        } else {
+            None
+        }
+    });
+    match why {
+        Some(why) => OpenError::Unusable {
+            path: label.to_string(),
+            why,
+        },
+        None => OpenError::Open {
+            path: label.to_string(),
+            source,
+        },
+    }
 }
 
 /// Creates a new database file readable by its owner only; customer data lives in it.
@@ -107,7 +335,6 @@ pub(crate) fn create_private(path: &Path) {
 /// committed transaction through a process crash (a power loss may lose the last few); a busy
 /// handler so two processes take turns at the write lock instead of failing.
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.busy_handler(Some(wait_for_lock))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -128,15 +355,24 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
 /// Waits for another process's write lock. SQLite's default handler backs off to 100 ms sleeps,
 /// so a process that keeps writing can starve another for seconds, and a dispatcher's accept
 /// waits far longer than the other transaction took. These waits stay short (0.1 → 2 ms) and
-/// give up after about `BUSY_TIMEOUT`.
+/// give up once [`lock_wait`] has passed since the first attempt: the one documented wait,
+/// after which the command answers `busy`.
 fn wait_for_lock(attempt: i32) -> bool {
     const STEP_CAP_MICROS: u64 = 2_000;
-    let micros = (100u64 << attempt.clamp(0, 5)).min(STEP_CAP_MICROS);
-    let give_up_after = BUSY_TIMEOUT.as_micros() as u64 / STEP_CAP_MICROS;
-    if attempt as u64 >= give_up_after {
+    let now = Instant::now();
+    let started = match WAIT_STARTED.get() {
+        Some(started) if attempt > 0 => started,
+        _ => {
+            WAIT_STARTED.set(Some(now));
+            now
+        }
+    };
+    let left = lock_wait().saturating_sub(now - started);
+    if left.is_zero() {
         return false;
     }
-    std::thread::sleep(std::time::Duration::from_micros(micros));
+    let step = Duration::from_micros((100u64 << attempt.clamp(0, 5)).min(STEP_CAP_MICROS));
+    std::thread::sleep(step.min(left));
     true
 }
 

@@ -63,6 +63,12 @@ pub fn run(db: &Path) -> Result<(), String> {
     result
 }
 
+/// How long the once-a-second tick waits for another program's lock before trying next time.
+const TICK_LOCK_WAIT: Duration = Duration::from_millis(100);
+
+const DATABASE_BUSY: &str =
+    "Database busy: another program is holding it; pitwall keeps trying. Nothing is lost.";
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     engine: &mut Engine,
@@ -98,6 +104,8 @@ async fn event_loop(
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut version = engine.data_version().unwrap_or(0);
     let mut dirty = true;
+    // Another program holds the database (the tick said `busy`); shown until a tick gets through.
+    let mut busy = false;
     loop {
         if dirty {
             terminal
@@ -120,8 +128,23 @@ async fn event_loop(
             }
             _ = tick.tick() => {
                 // The engine tick: expiries and broadcast openings, then the countdowns move.
-                let changed = match engine.tick() {
-                    Ok(t) => !t.is_empty(),
+                // It waits only briefly for another program's lock (the next tick tries again),
+                // so a held database shows in the status line instead of freezing the keys.
+                let changed = match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.tick()) {
+                    Ok(t) => {
+                        if std::mem::take(&mut busy) {
+                            tracing::info!("database available again");
+                            app.info("Database available again.");
+                        }
+                        !t.is_empty()
+                    }
+                    Err(e) if e.code == crate::error::ErrorCode::Busy => {
+                        if !std::mem::replace(&mut busy, true) {
+                            tracing::warn!("database busy: another program holds the lock");
+                        }
+                        app.error(DATABASE_BUSY);
+                        false
+                    }
                     Err(e) => {
                         tracing::error!(error = %e.message, "tick failed");
                         false
