@@ -88,7 +88,7 @@ impl Engine {
             let mechanic = ctx.mechanic(id)?;
             let (notified, mut offers) = ctx.notify_waitlist(&mechanic)?;
             offers.extend(ctx.offer_preferred_sessions(&mechanic)?);
-            let open = ctx.open_broadcasts_for(&mechanic)?.len();
+            let open = ctx.open_broadcast_count(&mechanic)?;
             Ok(MechanicOutcome {
                 mechanic: mechanic.into(),
                 notified: Some(notified),

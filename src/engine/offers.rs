@@ -10,9 +10,9 @@ use crate::engine::outcome::{
     SessionDetail, SessionOutcome, SessionStatusOutcome,
 };
 use crate::error::{DispatchError, DispatchResult, ErrorCode};
-use crate::matching::{self, Candidate};
+use crate::matching::{self, Candidate, Criteria, CriteriaInput};
 use crate::model::{
-    Assignment, AssignmentStatus, MatchType, Mechanic, Session, SessionStatus, WhyNot,
+    Assignment, AssignmentStatus, MatchType, Mechanic, RequestType, Session, SessionStatus, WhyNot,
 };
 use crate::store::{self, events::Subject};
 use crate::text::inert;
@@ -191,6 +191,20 @@ impl Engine {
             })
         })
     }
+}
+
+/// The session rules of §3 for a broadcast: any eligible mechanic for a general request; for a
+/// brand request, a specialist in one of its brands.
+fn may_take(candidate: &Candidate, request_type: RequestType, brands: &[String]) -> bool {
+    request_type == RequestType::General
+        || matching::is_eligible(
+            &Criteria::new(CriteriaInput {
+                request_type: Some(request_type),
+                brands,
+                ..CriteriaInput::default()
+            }),
+            candidate,
+        )
 }
 
 fn brief(id: &str, status: SessionStatus) -> SessionStatusOutcome {
@@ -519,18 +533,27 @@ impl Ctx<'_> {
         if !m.currently_on_shift || !m.can_accept_sessions() || self.is_busy(m)? {
             return Ok(Vec::new());
         }
-        let now = self.now;
         let candidate = Candidate::new(m.clone());
-        let mut open = Vec::new();
-        for broadcast in store::assignments::open_broadcasts(self.conn(), now)? {
-            let Some(session) = store::sessions::get(self.conn(), &broadcast.session_id)? else {
-                continue;
-            };
-            if matching::is_eligible(&session_criteria(&session, now), &candidate) {
-                open.push(broadcast);
-            }
+        Ok(store::assignments::open_broadcasts(self.conn(), self.now)?
+            .into_iter()
+            .filter(|b| may_take(&candidate, b.request_type, &b.brands))
+            .map(|b| b.assignment)
+            .collect())
+    }
+
+    /// How many open broadcasts this mechanic may take (clock-in's `open`): the rules only,
+    /// so a clock-in with thousands of broadcasts open reads no broadcast or session whole.
+    pub(super) fn open_broadcast_count(&mut self, m: &Mechanic) -> DispatchResult<usize> {
+        if !m.currently_on_shift || !m.can_accept_sessions() || self.is_busy(m)? {
+            return Ok(0);
         }
-        Ok(open)
+        let candidate = Candidate::new(m.clone());
+        Ok(
+            store::assignments::open_broadcast_rules(self.conn(), self.now)?
+                .iter()
+                .filter(|(request_type, brands)| may_take(&candidate, *request_type, brands))
+                .count(),
+        )
     }
 
     /// Withdraws a mechanic's live and held targeted offers (he clocked out, or is busy now),

@@ -309,17 +309,19 @@ pub fn mine_sql() -> String {
 
 /// Queue order (SPEC §5): priority (high first), then newest first.
 fn queue_order(rows: &mut [Assignment]) {
+    rows.sort_by(queue_cmp);
+}
+
+fn queue_cmp(a: &Assignment, b: &Assignment) -> std::cmp::Ordering {
     let rank = |p: crate::model::Priority| match p {
         crate::model::Priority::High => 0,
         crate::model::Priority::Normal => 1,
         crate::model::Priority::Low => 2,
     };
-    rows.sort_by(|a, b| {
-        rank(a.priority)
-            .cmp(&rank(b.priority))
-            .then(b.created_at.cmp(&a.created_at))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    rank(a.priority)
+        .cmp(&rank(b.priority))
+        .then(b.created_at.cmp(&a.created_at))
+        .then_with(|| a.id.cmp(&b.id))
 }
 
 pub fn mine(
@@ -335,28 +337,69 @@ pub fn mine(
     Ok(rows)
 }
 
-/// Broadcasts open at `now` on waiting sessions: activated ones, and held ones already due that
-/// no tick has opened yet — two halves, each served by its own partial index.
-pub fn open_broadcasts_sql() -> String {
-    let waiting =
-        "EXISTS (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'waiting')";
+/// Broadcasts open at `now` on waiting sessions (activated ones, and held ones already due that
+/// no tick has opened yet — two halves, each served by its own partial index), with what decides
+/// who may take them: the session's request type and brands (columns 16 and 17 after
+/// `columns`).
+pub fn open_broadcasts_sql_of(columns: &str) -> String {
+    // Broadcasts first, then their session (CROSS JOIN keeps that order): there are far fewer
+    // open broadcasts than waiting sessions.
+    let from = |index: &str| {
+        format!(
+            "session_assignments a INDEXED BY {index} CROSS JOIN sessions s ON s.id = a.session_id \
+             LEFT JOIN assignment_details d ON d.assignment_seq = a.seq"
+        )
+    };
     format!(
-        "SELECT {COLUMNS} FROM {FROM} \
-         WHERE a.status = 'offered' AND a.match_type = 'broadcast' AND {waiting} \
+        "SELECT {columns}, s.request_type, s.requested_brands FROM {open} \
+         WHERE a.status = 'offered' AND a.match_type = 'broadcast' AND s.status = 'waiting' \
          UNION ALL \
-         SELECT {COLUMNS} FROM {FROM} \
+         SELECT {columns}, s.request_type, s.requested_brands FROM {held} \
          WHERE a.status = 'queued' AND a.match_type = 'broadcast' AND a.active_from <= ?1 \
-         AND {waiting}"
+         AND s.status = 'waiting'",
+        open = from("assignments_broadcast_open"),
+        held = from("assignments_broadcast_held"),
     )
 }
 
-pub fn open_broadcasts(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Assignment>> {
+pub fn open_broadcasts_sql() -> String {
+    open_broadcasts_sql_of(COLUMNS)
+}
+
+/// An open broadcast and its session's rules of who may take it.
+pub struct OpenBroadcast {
+    pub assignment: Assignment,
+    pub request_type: crate::model::RequestType,
+    pub brands: Vec<String>,
+}
+
+pub fn open_broadcasts(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<OpenBroadcast>> {
     let mut stmt = conn.prepare_cached(&open_broadcasts_sql())?;
-    let mut rows: Vec<Assignment> = stmt
-        .query_map([to_millis(now)], from_row)?
+    let mut rows: Vec<OpenBroadcast> = stmt
+        .query_map([to_millis(now)], |r| {
+            Ok(OpenBroadcast {
+                assignment: from_row(r)?,
+                request_type: r.get(16)?,
+                brands: json_list(r.get(17)?)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    queue_order(&mut rows);
+    rows.sort_by(|a, b| queue_cmp(&a.assignment, &b.assignment));
     Ok(rows)
+}
+
+/// Only the rules of each open broadcast (request type, brands): enough to count those a
+/// mechanic may take, without reading the broadcasts themselves.
+pub fn open_broadcast_rules(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<(crate::model::RequestType, Vec<String>)>> {
+    let mut stmt = conn.prepare_cached(&open_broadcasts_sql_of("a.seq"))?;
+    let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(1)?, json_list(r.get(2)?)?)))?;
+    rows.collect()
 }
 
 /// Assignments of many sessions in one query (the console's session list).
