@@ -178,22 +178,18 @@ fn clock_out_unanswering(
     ctx: &mut Ctx<'_>,
     expired: &[store::assignments::Lapsed],
 ) -> DispatchResult<(Vec<String>, Vec<String>)> {
-    let mut per_mechanic: Vec<(&str, i64)> = Vec::new();
-    let mut by_mechanic: Vec<&str> = expired.iter().map(|l| l.mechanic.as_str()).collect();
-    by_mechanic.sort_unstable();
-    for id in by_mechanic {
-        match per_mechanic.last_mut() {
-            Some((last, n)) if *last == id => *n += 1,
-            _ => per_mechanic.push((id, 1)),
-        }
+    if expired.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
     }
+    let mut per_mechanic: std::collections::BTreeMap<&str, i64> = Default::default();
+    for lapsed in expired {
+        *per_mechanic.entry(&lapsed.mechanic).or_default() += 1;
+    }
+    // One statement for every mechanic, however many offers lapsed: a tick may expire 10,000.
+    let due = store::mechanics::add_unanswered_many(ctx.conn(), &per_mechanic, UNANSWERED_LIMIT)?;
     let (mut clocked_out, mut opened) = (Vec::new(), Vec::new());
-    for (id, count) in per_mechanic {
-        let streak = store::mechanics::add_unanswered(ctx.conn(), id, count)?;
-        if streak < UNANSWERED_LIMIT {
-            continue;
-        }
-        store::mechanics::reset_unanswered(ctx.conn(), id)?;
+    for (id, streak) in due {
+        let id = id.as_str();
         if !store::mechanics::set_on_shift(ctx.conn(), id, false, ctx.now)? {
             continue;
         }

@@ -175,14 +175,30 @@ pub fn active_counts(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> 
     rows.collect()
 }
 
-/// Adds a mechanic's offers that just expired unanswered to his streak; returns the streak.
-pub fn add_unanswered(conn: &Connection, id: &str, count: i64) -> rusqlite::Result<i64> {
+/// Adds offers that just expired unanswered to each mechanic's streak (`lapsed`: mechanic →
+/// offers), then takes out the streaks that reached `limit`, which start again; returns those
+/// mechanics with their streak, by id.
+pub fn add_unanswered_many(
+    conn: &Connection,
+    lapsed: &std::collections::BTreeMap<&str, i64>,
+    limit: i64,
+) -> rusqlite::Result<Vec<(String, i64)>> {
+    let lapsed = to_json(lapsed);
     conn.prepare_cached(
-        "INSERT INTO unanswered_offers (mechanic_id, streak) VALUES (?1, ?2) \
-         ON CONFLICT (mechanic_id) DO UPDATE SET streak = streak + excluded.streak \
-         RETURNING streak",
+        "INSERT INTO unanswered_offers (mechanic_id, streak) \
+         SELECT key, value FROM json_each(?1) WHERE true \
+         ON CONFLICT (mechanic_id) DO UPDATE SET streak = streak + excluded.streak",
     )?
-    .query_row(params![id, count], |r| r.get(0))
+    .execute([&lapsed])?;
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM unanswered_offers \
+         WHERE mechanic_id IN (SELECT key FROM json_each(?1)) AND streak >= ?2 \
+         RETURNING mechanic_id, streak",
+    )?;
+    let rows = stmt.query_map(params![lapsed, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut due: Vec<(String, i64)> = rows.collect::<rusqlite::Result<_>>()?;
+    due.sort();
+    Ok(due)
 }
 
 /// He answered (accept, decline) or clocked in: the streak starts again.
