@@ -124,19 +124,19 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         now: rfc3339(now),
         ..TickOutcome::default()
     };
-    let expired = store::assignments::expire_due(ctx.conn(), now)?;
-    for lapsed in &expired {
+    let lapsed = store::assignments::expire_due(ctx.conn(), now)?;
+    for (assignment, session) in &lapsed.offers {
         ctx.event(
             "offer_expired",
             Subject {
-                session: Some(&lapsed.session),
-                mechanic: Some(&lapsed.mechanic),
-                assignment: Some(&lapsed.assignment),
+                session: Some(session),
+                assignment: Some(assignment),
                 ..Default::default()
             },
         )?;
     }
-    let (clocked_out, opened) = clock_out_unanswering(ctx, &expired)?;
+    let (clocked_out, opened) = clock_out_unanswering(ctx, &lapsed.per_mechanic)?;
+    let expired = lapsed.offers;
     out.auto_clocked_out = clocked_out;
     out.activated.extend(opened);
     // Broadcasts whose time has come open first, in one statement by their index; then the
@@ -146,7 +146,7 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         let opened: HashSet<&str> = due.iter().map(|(_, s)| s.as_str()).collect();
         expired
             .iter()
-            .map(|l| l.session.as_str())
+            .map(|(_, s)| s.as_str())
             .filter(|s| !opened.contains(s))
             .collect()
     };
@@ -166,7 +166,7 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         out.waitlist_expired.push(id);
     }
     out.escalated = escalate_overdue(ctx)?;
-    out.expired = expired.into_iter().map(|l| l.assignment).collect();
+    out.expired = expired.into_iter().map(|(a, _)| a).collect();
     Ok(out)
 }
 
@@ -176,17 +176,13 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
 /// clocked out and the broadcasts their withdrawn offers opened.
 fn clock_out_unanswering(
     ctx: &mut Ctx<'_>,
-    expired: &[store::assignments::Lapsed],
+    per_mechanic: &std::collections::BTreeMap<String, i64>,
 ) -> DispatchResult<(Vec<String>, Vec<String>)> {
-    if expired.is_empty() {
+    if per_mechanic.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let mut per_mechanic: std::collections::BTreeMap<&str, i64> = Default::default();
-    for lapsed in expired {
-        *per_mechanic.entry(&lapsed.mechanic).or_default() += 1;
-    }
     // One statement for every mechanic, however many offers lapsed: a tick may expire 10,000.
-    let due = store::mechanics::add_unanswered_many(ctx.conn(), &per_mechanic, UNANSWERED_LIMIT)?;
+    let due = store::mechanics::add_unanswered_many(ctx.conn(), per_mechanic, UNANSWERED_LIMIT)?;
     let (mut clocked_out, mut opened) = (Vec::new(), Vec::new());
     for (id, streak) in due {
         let id = id.as_str();

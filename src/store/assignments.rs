@@ -170,26 +170,32 @@ pub const EXPIRE_DUE: &str = "UPDATE session_assignments SET status = 'expired',
     closed_reason = 'timeout', closed_at = expires_at \
     WHERE status = 'offered' AND expires_at <= ?1 RETURNING id, session_id, mechanic_id";
 
-/// A targeted offer that lapsed unanswered.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// The targeted offers one tick let lapse.
+#[derive(Debug, Default)]
 pub struct Lapsed {
-    pub assignment: String,
-    pub session: String,
-    pub mechanic: String,
+    /// (assignment, session) pairs, by assignment id.
+    pub offers: Vec<(String, String)>,
+    /// How many lapsed per mechanic.
+    pub per_mechanic: std::collections::BTreeMap<String, i64>,
 }
 
-/// Targeted offers past their deadline become `expired`; returns them by assignment id.
-pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Lapsed>> {
+/// Targeted offers past their deadline become `expired`. A tick may expire 10,000 offers of a
+/// few hundred mechanics, so each mechanic's id is copied once, not once per offer.
+pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Lapsed> {
     let mut stmt = conn.prepare_cached(EXPIRE_DUE)?;
-    let rows = stmt.query_map([to_millis(now)], |r| {
-        Ok(Lapsed {
-            assignment: r.get(0)?,
-            session: r.get(1)?,
-            mechanic: r.get(2)?,
-        })
-    })?;
-    let mut lapsed: Vec<Lapsed> = rows.collect::<rusqlite::Result<_>>()?;
-    lapsed.sort();
+    let mut rows = stmt.query([to_millis(now)])?;
+    let mut lapsed = Lapsed::default();
+    while let Some(r) = rows.next()? {
+        lapsed.offers.push((r.get(0)?, r.get(1)?));
+        let mechanic = r.get_ref(2)?.as_str()?;
+        match lapsed.per_mechanic.get_mut(mechanic) {
+            Some(n) => *n += 1,
+            None => {
+                lapsed.per_mechanic.insert(mechanic.to_string(), 1);
+            }
+        }
+    }
+    lapsed.offers.sort();
     Ok(lapsed)
 }
 

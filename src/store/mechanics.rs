@@ -180,7 +180,7 @@ pub fn active_counts(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> 
 /// mechanics with their streak, by id.
 pub fn add_unanswered_many(
     conn: &Connection,
-    lapsed: &std::collections::BTreeMap<&str, i64>,
+    lapsed: &std::collections::BTreeMap<String, i64>,
     limit: i64,
 ) -> rusqlite::Result<Vec<(String, i64)>> {
     let lapsed = to_json(lapsed);
