@@ -34,15 +34,7 @@ fn targeted_mechanics(outcome: &Value) -> Vec<String> {
 }
 
 fn closed_reason(e: &mut Engine, assignment: &str) -> Value {
-    let session = assignment.rsplit_once('.').unwrap().0;
-    let s = ok(e, json!({"cmd": "session", "id": session}));
-    s["session"]["assignments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == assignment)
-        .unwrap()["closed_reason"]
-        .clone()
+    assignment_field(e, assignment, "closed_reason")
 }
 
 #[test]

@@ -151,6 +151,14 @@ pub fn roster(engine: &mut Engine) {
 }
 
 pub fn status_of(engine: &mut Engine, assignment: &str) -> String {
+    assignment_field(engine, assignment, "status")
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// One field of an assignment, as the `session` command shows it.
+pub fn assignment_field(engine: &mut Engine, assignment: &str, field: &str) -> Value {
     let session = assignment.rsplit_once('.').unwrap().0;
     let s = ok(engine, json!({"cmd": "session", "id": session}));
     s["session"]["assignments"]
@@ -158,6 +166,6 @@ pub fn status_of(engine: &mut Engine, assignment: &str) -> String {
         .unwrap()
         .iter()
         .find(|a| a["id"] == assignment)
-        .map(|a| a["status"].as_str().unwrap().to_string())
+        .map(|a| a[field].clone())
         .unwrap_or_else(|| panic!("no assignment {assignment}"))
 }
