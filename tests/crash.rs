@@ -14,11 +14,12 @@ use serde_json::{Value, json};
 /// waitlist joins, completes, cancels and clock advances.
 fn script(rng: &mut Rng) -> Vec<Value> {
     let mut lines = vec![json!({"cmd": "set_flag", "enabled": false})];
+    // Room for many sessions each, so accepts keep landing (capacity is not what this tests).
     for m in 0..12 {
         lines.push(
             json!({"cmd": "add_mechanic", "id": format!("m{m}"), "name": format!("M{m}"),
             "country": "Canada", "postal_code": "M5V 1A1", "profile_completion_score": 90,
-            "currently_on_shift": true}),
+            "currently_on_shift": true, "max_active_sessions": 10_000}),
         );
     }
     for i in 0..1500 {
