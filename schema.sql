@@ -92,6 +92,9 @@ CREATE INDEX sessions_matched_by_mechanic ON sessions (matched_mechanic_id)
 -- Waiting sessions not escalated yet, by release time: the tick's escalation scan.
 CREATE INDEX sessions_to_escalate ON sessions (released_at)
     WHERE status = 'waiting' AND escalated_at IS NULL;
+-- Escalated sessions still waiting: the console pins them, however many others are live.
+CREATE INDEX sessions_escalated ON sessions (released_at)
+    WHERE status = 'waiting' AND escalated_at IS NOT NULL;
 CREATE INDEX sessions_by_preferred ON sessions (preferred_mechanic_id, status)
     WHERE preferred_mechanic_id IS NOT NULL;
 
@@ -193,7 +196,10 @@ CREATE TABLE settings (
 INSERT INTO settings (key, value) VALUES
     ('enable_smart_matching', 'on'),
     ('smart_matching_rollout_percent', '100'),
-    ('escalate_after_seconds', '600');
+    ('escalate_after_seconds', '600'),
+    -- Waitlist entries notified from this time on obey SPEC §6's rule (0: always did); a file
+    -- upgraded from version 2 holds the time of its upgrade. `pitwall check` reads it.
+    ('waitlist_rule_since', '0');
 
 -- Targeted offers a mechanic let expire unanswered in a row (SPEC §5): at three the tick clocks
 -- him out. Kept out of the mechanics table so counting never touches the roster (whose every

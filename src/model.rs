@@ -144,7 +144,10 @@ pub enum WhyNot {
     ProfileIncomplete,
     NotBrandSpecialist,
     OffShift,
-    Busy,
+    /// At capacity (SPEC §5 "busy"); named so as not to be taken for a locked database.
+    AtCapacity,
+    /// Holds no live offer of the session, and its broadcast is not open yet.
+    NotOffered,
 }
 
 impl WhyNot {
@@ -155,7 +158,8 @@ impl WhyNot {
             WhyNot::ProfileIncomplete => "profile_incomplete",
             WhyNot::NotBrandSpecialist => "not_brand_specialist",
             WhyNot::OffShift => "off_shift",
-            WhyNot::Busy => "busy",
+            WhyNot::AtCapacity => "at_capacity",
+            WhyNot::NotOffered => "not_offered",
         }
     }
 
@@ -167,7 +171,8 @@ impl WhyNot {
             WhyNot::ProfileIncomplete => "profile under 80 %",
             WhyNot::NotBrandSpecialist => "not a specialist in the brand",
             WhyNot::OffShift => "off shift",
-            WhyNot::Busy => "busy (at capacity)",
+            WhyNot::AtCapacity => "busy (at capacity)",
+            WhyNot::NotOffered => "no offer, and the broadcast is not open yet",
         }
     }
 }

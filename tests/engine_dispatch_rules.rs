@@ -458,14 +458,19 @@ fn a_general_request_favours_a_mechanic_who_knows_the_make() {
 fn eligibility_agrees_with_the_accept() {
     let mut e = engine();
     roster(&mut e);
-    ok(
-        &mut e,
-        mechanic(
-            "bmw",
-            true,
-            json!({"is_brand_specialist": true, "brand_specializations": ["BMW"]}),
-        ),
-    );
+    // Four BMW specialists on shift: the best three get targeted offers, the fourth must wait
+    // for the broadcast.
+    for (id, years) in [("bmw1", 20), ("bmw2", 15), ("bmw3", 12), ("bmw4", 1)] {
+        ok(
+            &mut e,
+            mechanic(
+                id,
+                true,
+                json!({"is_brand_specialist": true, "brand_specializations": ["BMW"],
+                    "years_experience": years}),
+            ),
+        );
+    }
     ok(
         &mut e,
         intake(
@@ -480,6 +485,10 @@ fn eligibility_agrees_with_the_accept() {
     );
     let el = ok(&mut e, json!({"cmd": "eligibility", "session": "S1"}));
     let rows = el["mechanics"].as_array().unwrap().clone();
+    let reason_of = |id: &str| rows.iter().find(|r| r["mechanic"] == id).unwrap()["reason"].clone();
+    assert_eq!(reason_of("bmw4"), "not_offered");
+    assert_eq!(reason_of("t2"), "not_brand_specialist");
+    assert_eq!(reason_of("off"), "not_brand_specialist");
     // Everyone it says may not take the session is refused by the accept, with the reason's
     // code; then the first it says may take it does.
     for row in rows.iter().filter(|r| r["may_take"] == false) {
@@ -490,18 +499,17 @@ fn eligibility_agrees_with_the_accept() {
         );
         let expected = match row["reason"].as_str().unwrap() {
             "off_shift" => ErrorCode::Offline,
-            "busy" => ErrorCode::AtCapacity,
+            "at_capacity" => ErrorCode::AtCapacity,
+            "not_offered" => ErrorCode::NotOffered,
             _ => ErrorCode::NotEligible,
         };
         assert_eq!(refusal.code, expected, "{row}");
     }
     let first = rows.iter().find(|r| r["may_take"] == true).unwrap();
-    assert_eq!(first["mechanic"], "bmw");
-    ok(
-        &mut e,
-        json!({"cmd": "accept", "session": "S1", "mechanic": "bmw"}),
-    );
-    let el = ok(&mut e, json!({"cmd": "eligibility", "session": "S2"}));
+    assert_eq!(first["mechanic"], "bmw1");
+    // t1 is busy with S2: for a general session he is listed at capacity.
+    ok(&mut e, intake("S3", json!({})));
+    let el = ok(&mut e, json!({"cmd": "eligibility", "session": "S3"}));
     let t1 = el["mechanics"]
         .as_array()
         .unwrap()
@@ -509,5 +517,100 @@ fn eligibility_agrees_with_the_accept() {
         .find(|r| r["mechanic"] == "t1")
         .unwrap()
         .clone();
-    assert_eq!(t1["reason"], "busy");
+    assert_eq!(t1["reason"], "at_capacity");
+    // Once the broadcast opens, bmw4 may take S1; a matched session is nobody's to take.
+    ok(&mut e, json!({"cmd": "advance", "seconds": 121}));
+    let el = ok(&mut e, json!({"cmd": "eligibility", "session": "S1"}));
+    assert!(
+        el["mechanics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["mechanic"] == "bmw4" && r["may_take"] == true)
+    );
+    ok(
+        &mut e,
+        json!({"cmd": "accept", "session": "S1", "mechanic": "bmw4"}),
+    );
+    let refusal = err(&mut e, json!({"cmd": "eligibility", "session": "S1"}));
+    assert_eq!(refusal.code, ErrorCode::InvalidState);
+}
+
+/// The console's snapshot shows at most 500 live sessions, newest first; an escalated session
+/// is the oldest waiting one, and must not fall off the end of that list.
+#[test]
+fn escalated_sessions_stay_pinned_however_many_are_live() {
+    let mut e = engine();
+    ok(&mut e, mechanic("m1", false, json!({})));
+    ok(&mut e, intake("OLD", json!({})));
+    ok(&mut e, json!({"cmd": "advance", "seconds": 600}));
+    for i in 0..pitwall::engine::views::SESSION_LIMIT {
+        ok(&mut e, intake(&format!("N{i}"), json!({})));
+    }
+    let snapshot = e.snapshot(false).unwrap();
+    assert_eq!(snapshot.escalated, 1);
+    assert_eq!(snapshot.sessions[0].session.id, "OLD");
+    assert!(snapshot.sessions[0].escalated());
+}
+
+/// A mechanic who finishes a session while on shift is as good as one clocking in: the waitlist
+/// entries he can serve are woken, and he is offered their sessions.
+#[test]
+fn a_mechanic_freed_by_a_completed_session_wakes_the_waitlist() {
+    let mut e = engine();
+    ok(&mut e, mechanic("solo", true, json!({})));
+    ok(&mut e, intake("S1", json!({})));
+    ok(
+        &mut e,
+        json!({"cmd": "accept", "session": "S1", "mechanic": "solo"}),
+    );
+    let s2 = ok(&mut e, intake("S2", json!({})));
+    assert_eq!(s2["all_busy"], true);
+    ok(
+        &mut e,
+        json!({"cmd": "join_waitlist", "id": "W2", "session": "S2"}),
+    );
+    // Busy: clocking out and in again wakes nothing, and no open broadcast is his.
+    ok(&mut e, json!({"cmd": "clock_out", "mechanic": "solo"}));
+    let c = ok(&mut e, json!({"cmd": "clock_in", "mechanic": "solo"}));
+    assert_eq!(
+        (&c["notified"], &c["offers"], &c["open"]),
+        (&json!([]), &json!([]), &json!(0))
+    );
+    ok(&mut e, json!({"cmd": "complete", "session": "S1"}));
+    let w = ok(&mut e, json!({"cmd": "waitlist"}));
+    assert_eq!(w["entries"][0]["status"], "notified");
+    assert_eq!(w["entries"][0]["notified_mechanic_id"], "solo");
+    assert_eq!(status_of(&mut e, "S2.t1"), "offered");
+}
+
+/// The streak starts again after an accept, and a held offer withdrawn because its mechanic
+/// became busy stays withdrawn when its session is released.
+#[test]
+fn an_accept_resets_the_streak_and_a_busy_mechanics_held_offer_stays_withdrawn() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        mechanic("m1", true, json!({"years_experience": 20})),
+    );
+    for i in 1..=2 {
+        ok(&mut e, intake(&format!("L{i}"), json!({})));
+        ok(&mut e, json!({"cmd": "advance", "seconds": 121}));
+    }
+    ok(&mut e, intake("H1", json!({"waiver_signed": false})));
+    ok(&mut e, intake("A1", json!({})));
+    ok(
+        &mut e,
+        json!({"cmd": "accept", "session": "A1", "mechanic": "m1"}),
+    );
+    assert_eq!(assignment_field(&mut e, "H1.t1", "closed_reason"), "busy");
+    ok(&mut e, json!({"cmd": "sign_waiver", "session": "H1"}));
+    assert_eq!(status_of(&mut e, "H1.t1"), "expired");
+    // Free again: two more lapses are not three in a row, thanks to the accept.
+    ok(&mut e, json!({"cmd": "complete", "session": "A1"}));
+    for i in 3..=4 {
+        ok(&mut e, intake(&format!("L{i}"), json!({})));
+        let t = ok(&mut e, json!({"cmd": "advance", "seconds": 121}));
+        assert_eq!(t["auto_clocked_out"], json!([]), "L{i}");
+    }
 }

@@ -135,7 +135,7 @@ fn as_version_1(engine: &Engine, path: &Path) {
          INSERT INTO v1.customer_waitlist SELECT * FROM main.customer_waitlist;
          INSERT INTO v1.notifications SELECT * FROM main.notifications;
          INSERT INTO v1.settings SELECT * FROM main.settings
-           WHERE key <> 'escalate_after_seconds';
+           WHERE key NOT IN ('escalate_after_seconds', 'waitlist_rule_since');
          INSERT INTO v1.events SELECT * FROM main.events;
          INSERT OR REPLACE INTO v1.roster_generation SELECT * FROM main.roster_generation;
          COMMIT;
@@ -223,6 +223,73 @@ fn a_version_2_file_upgrades_to_the_schema_a_new_file_gets() {
     assert_eq!(t["escalated"], json!([]));
 }
 
+/// A version-2 file in use when the dispatch rules arrive: a mechanic holding two sessions (no
+/// limit then) with a live offer besides, and a Volvo customer's entry woken by a suspended
+/// mechanic (any clock-in woke every entry). After the upgrade `check` passes: he keeps room for
+/// what he holds, his offer is withdrawn as busy, and the old entry is judged by the old rule.
+#[test]
+fn a_version_2_file_in_use_upgrades_to_one_that_check_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v2-in-use.db");
+    empty_version_2(&old);
+    let v2 = Connection::open(&old).unwrap();
+    v2.execute_batch(
+        "INSERT INTO mechanics (id, name, account_status, profile_completion_score,
+             currently_on_shift, is_available, created_at, updated_at)
+           VALUES ('m1', 'Two Jobs', 'approved', 90, 1, 1, 0, 0),
+                  ('m2', 'Suspended', 'suspended', 90, 1, 1, 0, 0);
+         INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+             concern, created_at)
+           VALUES ('S1', 'A', 'Canada', 'M5V 3L9', 'x', 0), ('S2', 'B', 'Canada', 'M5V 3L9', 'x', 0),
+                  ('S3', 'C', 'Canada', 'M5V 3L9', 'x', 0), ('S4', 'D', 'Canada', 'M5V 3L9', 'x', 0);
+         INSERT INTO sessions (id, intake_id, status, payment_method, request_type,
+             requested_brands, matched_mechanic_id, created_at, released_at, matched_at)
+           VALUES ('S1', 'S1', 'matched', 'free', 'general', '[]', 'm1', 0, 0, 1),
+                  ('S2', 'S2', 'matched', 'free', 'general', '[]', 'm1', 0, 0, 1),
+                  ('S3', 'S3', 'waiting', 'free', 'general', '[]', NULL, 0, 0, NULL),
+                  ('S4', 'S4', 'waiting', 'free', 'brand_specialist', '[\"Volvo\"]', NULL, 0, 0, NULL);
+         INSERT INTO session_assignments (seq, id, session_id, mechanic_id, match_type, status,
+             priority, offered_at, expires_at, accepted_at, active_from, created_at)
+           VALUES (1, 'S1.b', 'S1', 'm1', 'broadcast', 'accepted', 'normal', 0, NULL, 1, 0, 0),
+                  (2, 'S2.b', 'S2', 'm1', 'broadcast', 'accepted', 'normal', 0, NULL, 1, 0, 0),
+                  (3, 'S3.t1', 'S3', 'm1', 'targeted', 'offered', 'high', 0, 4102444800000, NULL, NULL, 0),
+                  (4, 'S3.b', 'S3', NULL, 'broadcast', 'queued', 'normal', NULL, NULL, NULL, 120000, 0),
+                  (5, 'S4.b', 'S4', NULL, 'broadcast', 'offered', 'normal', 0, NULL, NULL, 0, 0);
+         INSERT INTO assignment_details (assignment_seq) VALUES (1), (2), (3), (4), (5);
+         INSERT INTO customer_waitlist (id, session_id, customer_name, customer_email, status,
+             created_at, expires_at, notified_at, notified_mechanic_id)
+           VALUES ('W1', 'S4', 'D', 'd@example.com', 'notified', 0, 86400000, 5, 'm2');",
+    )
+    .unwrap();
+    drop(v2);
+
+    let upgraded = open(&old);
+    let conn = upgraded.connection();
+    let capacity: i64 = conn
+        .query_row(
+            "SELECT max_active_sessions FROM mechanics WHERE id = 'm1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(capacity, 2);
+    let (status, reason): (String, String) = conn
+        .query_row(
+            "SELECT status, closed_reason FROM session_assignments WHERE id = 'S3.t1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("expired", "busy"));
+    drop(upgraded);
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
 #[test]
 fn a_version_1_file_keeps_every_row_and_reads_the_same() {
     let dir = tempfile::tempdir().unwrap();
@@ -243,6 +310,14 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
     drop(engine);
 
     let mut upgraded = open(&old);
+    // The upgrade to version 3 records its own time there (a new file holds 0).
+    upgraded
+        .connection()
+        .execute(
+            "UPDATE settings SET value = '0' WHERE key = 'waitlist_rule_since'",
+            [],
+        )
+        .unwrap();
     assert_eq!(sessions(&mut upgraded, &ids), expected);
     // Row for row, seq and all: the upgrade kept the order assignments were made in.
     assert_eq!(common::dump(&upgraded), expected_rows);

@@ -136,7 +136,11 @@ fn excluded(roster: &PreparedRoster, ranking: &Ranking<'_>) -> (Vec<ExcludedView
     let listed = roster
         .unavailable
         .iter()
-        .cloned()
+        .map(|(m, why)| ExcludedView {
+            mechanic: m.id.clone(),
+            name: m.name.clone(),
+            reason: *why,
+        })
         .chain(ranking.excluded.iter().map(|(c, why)| ExcludedView {
             mechanic: c.mechanic().id.clone(),
             name: c.mechanic().name.clone(),

@@ -69,7 +69,7 @@ pub(crate) struct PreparedRoster {
     /// Mechanics who can accept sessions, sorted by id (see `busy_indices`).
     pub candidates: Vec<Candidate>,
     /// Mechanics who cannot, by id, with why (SPEC §3 "why not").
-    pub unavailable: Vec<ExcludedView>,
+    pub unavailable: Vec<(crate::model::Mechanic, crate::model::WhyNot)>,
 }
 
 impl Engine {
@@ -253,11 +253,7 @@ impl Ctx<'_> {
         for m in store::mechanics::all(self.tx)? {
             match m.account_exclusion() {
                 None => candidates.push(Candidate::new(m)),
-                Some(reason) => unavailable.push(ExcludedView {
-                    mechanic: m.id,
-                    name: m.name,
-                    reason,
-                }),
+                Some(reason) => unavailable.push((m, reason)),
             }
         }
         // `all` reads by id already; sorting again (linear on sorted input) makes the order
@@ -310,7 +306,7 @@ impl Ctx<'_> {
         if !mechanic.currently_on_shift {
             return Ok(Some(WhyNot::OffShift));
         }
-        Ok(self.is_busy(mechanic)?.then_some(WhyNot::Busy))
+        Ok(self.is_busy(mechanic)?.then_some(WhyNot::AtCapacity))
     }
 
     /// Notes a state change for the audit log; written with the rest at commit.

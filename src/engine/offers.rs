@@ -64,6 +64,8 @@ impl Engine {
                     ..Default::default()
                 },
             )?;
+            let mechanic = ctx.mechanic(mechanic)?;
+            ctx.freed(&mechanic)?;
             Ok(brief(id, SessionStatus::Completed))
         })
     }
@@ -109,6 +111,10 @@ impl Engine {
                     ..Default::default()
                 },
             )?;
+            if let Some(mechanic) = session.matched_mechanic_id.as_deref() {
+                let mechanic = ctx.mechanic(mechanic)?;
+                ctx.freed(&mechanic)?;
+            }
             Ok(brief(id, SessionStatus::Cancelled))
         })
     }
@@ -384,7 +390,7 @@ impl Ctx<'_> {
                 )
                 .with_field("mechanic"));
             }
-            Some(WhyNot::Busy) => return Err(at_capacity(&mechanic)),
+            Some(WhyNot::AtCapacity) => return Err(at_capacity(&mechanic)),
             Some(_) => return Err(not_eligible(&mechanic, &session)),
         }
         let assignments = store::assignments::for_session(self.conn(), session_id)?;
@@ -583,6 +589,17 @@ impl Ctx<'_> {
         Ok((withdrawn.into_iter().map(|(a, _)| a).collect(), opened))
     }
 
+    /// A mechanic's session ended (completed or cancelled): if he is on shift with room again,
+    /// he is as good as one clocking in (SPEC is silent; a dispatcher would expect this) — the
+    /// waitlist entries he can serve are woken and the sessions that named him get his offer.
+    pub(super) fn freed(&mut self, mechanic: &Mechanic) -> DispatchResult<()> {
+        if mechanic.currently_on_shift && !self.is_busy(mechanic)? {
+            self.notify_waitlist(mechanic)?;
+            self.offer_preferred_sessions(mechanic)?;
+        }
+        Ok(())
+    }
+
     /// A session was matched or cancelled: its waitlist entries still waiting are closed.
     pub(super) fn cancel_waitlist_of(&mut self, session: &str) -> DispatchResult<()> {
         for entry in store::waitlist::cancel_for_session(self.conn(), session)? {
@@ -720,33 +737,60 @@ impl Engine {
     /// the same [`Ctx::why_not`] the accept obeys.
     pub fn eligibility(&mut self, session: &str) -> DispatchResult<EligibilityOutcome> {
         self.read(|ctx| {
+            let now = ctx.now;
             let s = ctx.session(session).map_err(|e| e.with_field("session"))?;
-            let criteria = session_criteria(&s, ctx.now);
-            let mut rows = Vec::new();
-            for m in store::mechanics::all(ctx.conn())? {
-                let why = ctx.why_not(&m, &criteria)?;
-                let score = matching::score(&criteria, &Candidate::new(m.clone())).score;
-                rows.push(EligibilityRow {
-                    may_take: why.is_none(),
-                    reason: why,
-                    score,
-                    city: m.city,
-                    brands: m.brand_specializations,
-                    keywords: m.service_keywords,
-                    name: m.name,
-                    mechanic: m.id,
-                });
+            if s.status != SessionStatus::Waiting {
+                return Err(invalid_state(format!(
+                    "Session {} is {}; only a waiting session can be taken.",
+                    inert(session),
+                    s.status
+                ))
+                .with_field("session"));
+            }
+            let criteria = session_criteria(&s, now);
+            // The prepared roster and one busy query: no query per mechanic, whatever the roster.
+            let roster = ctx.roster()?;
+            let busy = ctx.busy_indices(&roster.candidates)?;
+            let assignments = store::assignments::for_session(ctx.conn(), session)?;
+            let broadcast_open = assignments.iter().any(|a| a.is_open_broadcast(now));
+            let holds_live_offer = |id: &str| {
+                assignments
+                    .iter()
+                    .any(|a| a.mechanic_id.as_deref() == Some(id) && a.is_live_offer(now))
+            };
+            let row = |m: &Mechanic, score: Option<i64>, reason: Option<WhyNot>| EligibilityRow {
+                mechanic: m.id.clone(),
+                name: m.name.clone(),
+                city: m.city.clone(),
+                brands: m.brand_specializations.clone(),
+                keywords: m.service_keywords.clone(),
+                score,
+                may_take: reason.is_none(),
+                reason,
+            };
+            let mut rows = Vec::with_capacity(roster.candidates.len() + roster.unavailable.len());
+            for (i, c) in roster.candidates.iter().enumerate() {
+                let m = c.mechanic();
+                // The order of Ctx::why_not, then how he would take it (accept's two routes).
+                let reason = matching::exclusion(&criteria, c)
+                    .or_else(|| (!m.currently_on_shift).then_some(WhyNot::OffShift))
+                    .or_else(|| {
+                        busy.binary_search(&(i as u32))
+                            .is_ok()
+                            .then_some(WhyNot::AtCapacity)
+                    })
+                    .or_else(|| {
+                        (!broadcast_open && !holds_live_offer(&m.id)).then_some(WhyNot::NotOffered)
+                    });
+                rows.push(row(m, Some(matching::score(&criteria, c).score), reason));
+            }
+            for (m, why) in &roster.unavailable {
+                rows.push(row(m, None, Some(*why)));
             }
             rows.sort_by(|a, b| {
                 b.may_take
                     .cmp(&a.may_take)
-                    .then_with(|| {
-                        if a.may_take {
-                            b.score.cmp(&a.score)
-                        } else {
-                            std::cmp::Ordering::Equal
-                        }
-                    })
+                    .then_with(|| b.score.cmp(&a.score))
                     .then_with(|| a.name.cmp(&b.name))
                     .then_with(|| a.mechanic.cmp(&b.mechanic))
             });

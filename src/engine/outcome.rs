@@ -238,7 +238,8 @@ pub struct EligibilityRow {
     pub city: Option<String>,
     pub brands: Vec<String>,
     pub keywords: Vec<String>,
-    pub score: i64,
+    /// The mechanic's score for this session; none for one who can take no session at all.
+    pub score: Option<i64>,
     pub may_take: bool,
     /// Why not, when he may not.
     pub reason: Option<crate::model::WhyNot>,

@@ -23,6 +23,8 @@ pub struct Snapshot {
     /// Pending, waiting and matched sessions, newest first.
     pub sessions: Vec<SessionRow>,
     pub counts: HashMap<SessionStatus, i64>,
+    /// Escalated sessions still waiting, all of them (the list pins at most SESSION_LIMIT).
+    pub escalated: i64,
     pub roster: Vec<RosterRow>,
     pub waitlist: Vec<WaitlistEntry>,
     pub notifications: Vec<Notification>,
@@ -73,7 +75,15 @@ impl Engine {
                 SessionStatus::Waiting,
                 SessionStatus::Matched,
             ];
-            let sessions = store::sessions::list_by_status(conn, &active, SESSION_LIMIT)?;
+            // Escalated sessions first, however old: they are the ones the dispatcher must see.
+            let mut sessions = store::sessions::escalated_waiting(conn, SESSION_LIMIT)?;
+            let pinned: std::collections::HashSet<String> =
+                sessions.iter().map(|s| s.id.clone()).collect();
+            sessions.extend(
+                store::sessions::list_by_status(conn, &active, SESSION_LIMIT)?
+                    .into_iter()
+                    .filter(|s| !pinned.contains(&s.id)),
+            );
             let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
             let mut assignments: HashMap<String, Vec<Assignment>> = HashMap::new();
             for a in store::assignments::for_sessions(conn, &ids)? {
@@ -83,7 +93,7 @@ impl Engine {
                 .into_iter()
                 .map(|i| (i.id.clone(), i))
                 .collect();
-            let mut rows: Vec<SessionRow> = sessions
+            let rows: Vec<SessionRow> = sessions
                 .into_iter()
                 .map(|session| SessionRow {
                     intake: intakes.remove(&session.intake_id),
@@ -91,14 +101,6 @@ impl Engine {
                     session,
                 })
                 .collect();
-            // Escalated sessions are pinned to the top, longest waiting first; the rest keep
-            // their order (newest first).
-            rows.sort_by_key(|r| {
-                (
-                    !r.escalated(),
-                    r.escalated().then_some(r.session.released_at).flatten(),
-                )
-            });
             let offers: HashMap<String, i64> = store::assignments::live_offer_counts(conn, now)?
                 .into_iter()
                 .collect();
@@ -122,6 +124,7 @@ impl Engine {
                 counts: store::sessions::count_by_status(conn)?
                     .into_iter()
                     .collect(),
+                escalated: store::sessions::escalated_count(conn)?,
                 roster,
                 waitlist: store::waitlist::list(conn, LIST_LIMIT)?,
                 notifications: store::waitlist::notifications(conn, LIST_LIMIT)?,

@@ -734,7 +734,7 @@ pub fn rank<'m>(
             .map(|&(value, i)| {
                 let mut winner = score(criteria, &roster[i as usize]);
                 debug_assert_eq!(winner.score, value, "score_value disagrees with score");
-                winner.busy = roster[i as usize].hot.on_shift && is_busy(i);
+                winner.busy = is_busy(i);
                 winner
             })
             .collect()

@@ -119,7 +119,9 @@ const RULES: &[(&str, &str)] = &[
     (
         "a notified entry's mechanic could take its session",
         "SELECT w.id FROM customer_waitlist w JOIN sessions s ON s.id = w.session_id \
-         JOIN mechanics m ON m.id = w.notified_mechanic_id WHERE w.status = 'notified' AND ( \
+         JOIN mechanics m ON m.id = w.notified_mechanic_id WHERE w.status = 'notified' \
+         AND w.notified_at >= COALESCE((SELECT CAST(value AS INTEGER) FROM settings \
+             WHERE key = 'waitlist_rule_since'), 0) AND ( \
            m.account_status <> 'approved' OR m.profile_completion_score < 80 \
            OR (s.request_type = 'brand_specialist' AND (m.is_brand_specialist = 0 \
              OR NOT EXISTS (SELECT 1 FROM json_each(s.requested_brands) r, \

@@ -462,6 +462,12 @@ mod query_plans {
                 &["sessions_matched_by_mechanic"],
             ),
             (
+                "escalated sessions",
+                format!("SELECT id {}", sessions::ESCALATED_WAITING),
+                1,
+                &["sessions_escalated"],
+            ),
+            (
                 "sessions to escalate",
                 sessions::ESCALATE.to_string(),
                 2,

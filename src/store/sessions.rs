@@ -183,10 +183,12 @@ pub fn list_by_status(
     Ok(all)
 }
 
-/// Waiting sessions that named `mechanic` as their preferred mechanic.
+/// Waiting sessions that named `mechanic` as their preferred mechanic (by their index: left to
+/// itself the planner walks every waiting session).
 pub fn waiting_preferring(conn: &Connection, mechanic: &str) -> rusqlite::Result<Vec<Session>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE preferred_mechanic_id = ?1 AND status = 'waiting' \
+        "SELECT {COLUMNS} FROM sessions INDEXED BY sessions_by_preferred \
+         WHERE preferred_mechanic_id = ?1 AND status = 'waiting' \
          ORDER BY created_at, id"
     ))?;
     let rows = stmt.query_map([mechanic], from_row)?;
@@ -283,12 +285,23 @@ pub fn escalate_released_before(
     Ok(ids)
 }
 
-/// Waiting sessions that were escalated, oldest release first (the console pins them).
-pub fn escalated_waiting(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM sessions WHERE status = 'waiting' AND escalated_at IS NOT NULL \
-         ORDER BY released_at, id",
-    )?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
+pub const ESCALATED_WAITING: &str = "FROM sessions INDEXED BY sessions_escalated \
+    WHERE status = 'waiting' AND escalated_at IS NOT NULL ORDER BY released_at, id LIMIT ?1";
+
+/// Escalated sessions still waiting, longest waiting first, at most `limit`, without their
+/// matching results (the console pins them above the newest sessions, however many there are).
+pub fn escalated_waiting(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Session>> {
+    let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
+    let mut stmt = conn.prepare_cached(&format!("SELECT {light} {ESCALATED_WAITING}"))?;
+    let rows = stmt.query_map([limit as i64], from_row)?;
     rows.collect()
+}
+
+/// How many escalated sessions are still waiting (the console's header).
+pub fn escalated_count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM sessions INDEXED BY sessions_escalated \
+         WHERE status = 'waiting' AND escalated_at IS NOT NULL",
+    )?
+    .query_row([], |r| r.get(0))
 }

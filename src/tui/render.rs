@@ -84,7 +84,7 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let (waiting, matched) = (count(SessionStatus::Waiting), count(SessionStatus::Matched));
     let clock = app.now.format("%H:%M:%S");
     // The fullest summary that fits.
-    let escalated = app.data.sessions.iter().filter(|r| r.escalated()).count();
+    let escalated = app.data.escalated;
     let (esc_long, esc_short) = if escalated > 0 {
         (
             format!("⚠ {escalated} escalated · "),
@@ -315,7 +315,7 @@ fn render_picker(app: &App, picker: &super::app::Picker, frame: &mut Frame<'_>, 
             if i == picker.selected { "›" } else { " " },
             pad(&m.name, 22),
             pad(m.city.as_deref().unwrap_or("—"), 12),
-            m.score,
+            m.score.unwrap_or(0),
             fit(&specialties.join(", "), room.saturating_sub(42))
         ));
         lines.push(if i == picker.selected {

@@ -179,6 +179,16 @@ fn accept(app: &mut App) -> Vec<Effect> {
         );
         return run(Command::Accept(SessionMechanic { session, mechanic }), done);
     }
+    if !offer.is_open_broadcast(app.now) {
+        let opens = offer
+            .active_from
+            .map(|t| format!(" at {}", t.format("%H:%M:%S")))
+            .unwrap_or_default();
+        app.error(format!(
+            "The broadcast opens{opens}; until then only the mechanics offered it can accept"
+        ));
+        return Vec::new();
+    }
     // The engine says who may take it: the same rule the accept will apply.
     vec![Effect::Run(Request {
         command: Command::Eligibility(crate::command::SessionRef { session }),
