@@ -340,3 +340,20 @@ fn the_preview_lists_who_was_not_considered_and_why() {
     c.key('e');
     assert!(!c.screen(120, 40).contains("Not considered ("));
 }
+
+#[test]
+fn the_picker_opens_only_on_an_open_broadcast() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
+    c.key('2');
+    c.key('l');
+    c.key('l');
+    c.key('l'); // the broadcast row, still held behind the targeted offers
+    c.key('a');
+    let screen = c.screen(120, 40);
+    assert!(!screen.contains("Who takes"), "{screen}");
+    assert!(
+        screen.contains("until then only the mechanics offered it can accept"),
+        "{screen}"
+    );
+}
