@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::keymap::{self, Op, Scope};
 use super::panes::{intake, mechanics, queues, waitlist};
@@ -41,6 +43,11 @@ impl Pane {
             Pane::Waitlist => "Waitlist",
             Pane::Metrics => "Metrics",
         }
+    }
+
+    /// How the pane's tab reads in the header.
+    pub fn tab_label(self) -> String {
+        format!(" {} {} ", self.index() + 1, self.title())
     }
 
     fn index(self) -> usize {
@@ -84,6 +91,8 @@ pub enum Confirm {
     },
     /// Starting a new intake throws away what the form holds.
     ClearForm,
+    /// Quitting (q or Ctrl-C) with a typed form would throw it away.
+    Quit,
 }
 
 /// The broadcast's "accept as" list: only mechanics the engine says may take the session now
@@ -134,6 +143,10 @@ pub enum Effect {
 #[derive(Debug)]
 pub enum Action {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): typed into the field being edited.
+    Paste(String),
+    /// A click or the wheel, where the terminal reports the mouse.
+    Mouse(MouseEvent),
     Resize(u16, u16),
     /// The clock moved (every second), so countdowns move.
     Clock(DateTime<Utc>),
@@ -216,7 +229,8 @@ impl App {
     pub fn scopes(&self) -> Vec<Scope> {
         match &self.mode {
             Mode::Normal => vec![Scope::Pane(self.pane), Scope::Global],
-            Mode::Editing => vec![Scope::Editing],
+            Mode::Editing if self.intake.focus_is_text() => vec![Scope::Editing],
+            Mode::Editing => vec![Scope::Choosing],
             Mode::Filter => vec![Scope::Filter],
             Mode::Help => vec![Scope::Help],
             Mode::Confirm(_) => vec![Scope::Confirm],
@@ -276,13 +290,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Snapshot(snapshot) => absorb(app, *snapshot),
         Action::Done(purpose, result) => done(app, purpose, result),
         Action::Key(key) => key_pressed(app, key),
+        Action::Paste(text) => intake::paste(app, &text),
+        Action::Mouse(event) => mouse(app, event),
     }
 }
 
 fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    // Ctrl-C always quits, whatever mode the console is in.
+    // Ctrl-C quits from any mode, but asks first when the form holds typed work; a second
+    // Ctrl-C at that question quits.
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-        return vec![Effect::Quit];
+        return quit(app);
     }
     let op = keymap::lookup(&app.scopes(), &key);
     match app.mode.clone() {
@@ -324,7 +341,7 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     };
     app.toast = None;
     match op {
-        Op::Quit => vec![Effect::Quit],
+        Op::Quit => quit(app),
         Op::Help => {
             app.mode = Mode::Help;
             Vec::new()
@@ -344,14 +361,120 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             });
             Vec::new()
         }
-        op => match app.pane {
-            Pane::Intake => intake::op(app, op),
-            Pane::Queues => queues::op(app, op),
-            Pane::Mechanics => mechanics::op(app, op),
-            Pane::Waitlist => waitlist::op(app, op),
-            Pane::Metrics => Vec::new(),
-        },
+        op => pane_op(app, op),
     }
+}
+
+/// The header's pane tabs as (first column, past-the-end column, pane): the header draws them
+/// from this same list.
+pub fn tab_spans() -> Vec<(u16, u16, Pane)> {
+    let mut x = width_u16(HEADER_TITLE);
+    Pane::ALL
+        .iter()
+        .map(|p| {
+            let w = width_u16(&p.tab_label());
+            let span = (x, x + w, *p);
+            x += w;
+            span
+        })
+        .collect()
+}
+
+/// The console's name at the left of the header.
+pub const HEADER_TITLE: &str = " pitwall ";
+
+fn width_u16(s: &str) -> u16 {
+    u16::try_from(crate::text::width(s)).unwrap_or(u16::MAX)
+}
+
+/// The mouse: a click on a pane tab switches to it, a click on a row selects it (a click on the
+/// selected row opens it, as Enter would), the wheel moves the list (or scrolls the overlay).
+fn mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
+    let (column, row) = (event.column, event.row);
+    let scroll = match event.kind {
+        MouseEventKind::ScrollUp => Some(Op::Up),
+        MouseEventKind::ScrollDown => Some(Op::Down),
+        _ => None,
+    };
+    if let Some(op) = scroll {
+        return match app.mode.clone() {
+            Mode::Normal => pane_op(app, op),
+            Mode::Detail { scroll } => {
+                app.mode = Mode::Detail {
+                    scroll: if op == Op::Up {
+                        scroll.saturating_sub(3)
+                    } else {
+                        scroll.saturating_add(3)
+                    },
+                };
+                Vec::new()
+            }
+            Mode::Picker(picker) => super::panes::queues::picker_key(app, Some(op), picker),
+            _ => Vec::new(),
+        };
+    }
+    if event.kind != MouseEventKind::Down(MouseButton::Left) || app.too_small() {
+        return Vec::new();
+    }
+    if !matches!(app.mode, Mode::Normal | Mode::Editing) {
+        return Vec::new();
+    }
+    if row == 0 {
+        if let Some((_, _, pane)) = tab_spans()
+            .into_iter()
+            .find(|(from, to, _)| (*from..*to).contains(&column))
+        {
+            app.mode = Mode::Normal;
+            return switch(app, pane);
+        }
+        return Vec::new();
+    }
+    // The body lies between the header and the status line and footer.
+    let body_height = app.size.1.saturating_sub(3);
+    if row > body_height {
+        return Vec::new();
+    }
+    let y = row - 1;
+    match app.pane {
+        Pane::Intake => intake::click(app, column, y, body_height),
+        Pane::Queues => queues::click(app, y, body_height),
+        Pane::Mechanics => mechanics::click(app, y, body_height),
+        Pane::Waitlist => waitlist::click(app, y, body_height),
+        Pane::Metrics => Vec::new(),
+    }
+}
+
+/// The row of a table (bordered, one header line, drawn from `top` within the body, `height`
+/// rows tall) under body row `y`, given the selected row: ratatui keeps the selection in view
+/// from the top, so the first row shown is the one that puts the selection last.
+pub fn table_row_at(y: u16, top: u16, height: u16, selected: usize, len: usize) -> Option<usize> {
+    let first_row = top + 2;
+    let shown = usize::from(height.saturating_sub(3));
+    if y < first_row || shown == 0 {
+        return None;
+    }
+    let offset = (selected + 1).saturating_sub(shown);
+    let i = offset + usize::from(y - first_row);
+    (i < len && usize::from(y - first_row) < shown).then_some(i)
+}
+
+fn pane_op(app: &mut App, op: Op) -> Vec<Effect> {
+    match app.pane {
+        Pane::Intake => intake::op(app, op),
+        Pane::Queues => queues::op(app, op),
+        Pane::Mechanics => mechanics::op(app, op),
+        Pane::Waitlist => waitlist::op(app, op),
+        Pane::Metrics => Vec::new(),
+    }
+}
+
+/// Quits, unless that would throw away a typed intake form: then it asks.
+fn quit(app: &mut App) -> Vec<Effect> {
+    if app.intake.is_dirty() && app.mode != Mode::Confirm(Confirm::Quit) {
+        app.mode = Mode::Confirm(Confirm::Quit);
+        return Vec::new();
+    }
+    vec![Effect::Quit]
 }
 
 /// Esc in normal mode: first it dismisses the status line's cue, then it backs out of what the
@@ -412,6 +535,7 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
                     intake::clear(app);
                     return Vec::new();
                 }
+                Confirm::Quit => return vec![Effect::Quit],
                 Confirm::ClockOut { mechanic, name, .. } => (
                     Command::ClockOut(crate::command::MechanicRef { mechanic }),
                     format!("{} clocked out", crate::text::inert(&name)),
@@ -559,6 +683,10 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     app.seen_escalated = Some(escalated);
     if let Some(now) = snapshot.now {
         app.now = now;
+    }
+    // The selection stays on its session when the list changes around it.
+    if app.queues.follow.is_none() {
+        app.queues.follow = queues::selected(app).map(|r| r.session.id.clone());
     }
     let metrics = snapshot
         .metrics

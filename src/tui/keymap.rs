@@ -36,6 +36,8 @@ pub enum Op {
     PrevField,
     StopEditing,
     ClearField,
+    /// Keys the text input handles itself (cursor movement, deletion): listed, never looked up.
+    Typing,
     // Queues
     Accept,
     Decline,
@@ -115,6 +117,7 @@ pub enum Scope {
     Global,
     Pane(Pane),
     Editing,
+    Choosing,
     Filter,
     Confirm,
     Picker,
@@ -176,18 +179,8 @@ const INTAKE: &[Binding] = &[
 ];
 
 const QUEUES: &[Binding] = &[
-    hidden(
-        &[code(KeyCode::Left), k('h')],
-        "←/h",
-        "previous offer",
-        Op::Left,
-    ),
-    hidden(
-        &[code(KeyCode::Right), k('l')],
-        "→/l",
-        "next offer",
-        Op::Right,
-    ),
+    b(&[code(KeyCode::Left), k('h')], "←", "sessions", Op::Left),
+    b(&[code(KeyCode::Right), k('l')], "→", "offers", Op::Right),
     b(&[k('a')], "a", "accept as mechanic", Op::Accept),
     b(&[k('d')], "d", "decline offer", Op::Decline),
     b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
@@ -211,7 +204,43 @@ const WAITLIST: &[Binding] = &[
 
 const METRICS: &[Binding] = &[];
 
+/// Typing into a text field. The cursor keys have no op of their own: whatever the table does
+/// not take goes to the text input (tui-input), so these rows only tell the footer and help.
 const EDITING: &[Binding] = &[
+    b(
+        &[
+            code(KeyCode::Enter),
+            code(KeyCode::Tab),
+            code(KeyCode::Down),
+        ],
+        "Enter",
+        "next field",
+        Op::NextField,
+    ),
+    hidden(
+        &[code(KeyCode::Up), code(KeyCode::BackTab)],
+        "↑",
+        "previous field",
+        Op::PrevField,
+    ),
+    b(&[], "←/→", "move", Op::Typing),
+    b(&[], "Home/End", "start/end", Op::Typing),
+    b(&[], "^←/^→", "word", Op::Typing),
+    b(&[], "Del/⌫", "delete", Op::Typing),
+    hidden(&[], "^W", "delete word before", Op::Typing),
+    hidden(&[], "^K", "delete to end", Op::Typing),
+    b(&[ctrl('u')], "^U", "clear", Op::ClearField),
+    b(&[ctrl('s')], "^S", "submit", Op::Submit),
+    b(
+        &[code(KeyCode::Esc)],
+        "Esc",
+        "stop editing",
+        Op::StopEditing,
+    ),
+];
+
+/// On a choice or yes/no field while editing the form.
+const CHOOSING: &[Binding] = &[
     b(
         &[
             code(KeyCode::Enter),
@@ -230,7 +259,7 @@ const EDITING: &[Binding] = &[
     ),
     b(&[code(KeyCode::Left)], "←", "previous choice", Op::Left),
     b(&[code(KeyCode::Right)], "→", "next choice", Op::Right),
-    b(&[ctrl('u')], "^U", "clear field", Op::ClearField),
+    b(&[], "Space", "cycle", Op::Typing),
     b(&[ctrl('s')], "^S", "submit", Op::Submit),
     b(
         &[code(KeyCode::Esc)],
@@ -289,6 +318,7 @@ pub fn table(scope: Scope) -> &'static [Binding] {
         Scope::Pane(Pane::Waitlist) => WAITLIST,
         Scope::Pane(Pane::Metrics) => METRICS,
         Scope::Editing => EDITING,
+        Scope::Choosing => CHOOSING,
         Scope::Filter => FILTER,
         Scope::Confirm => CONFIRM,
         Scope::Picker => PICKER,

@@ -58,7 +58,19 @@ pub fn run(db: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
     // ratatui::init installs a panic hook that restores the terminal before the panic message.
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    // Pasted text arrives whole (not as keys, where a line break would be Enter), and the mouse
+    // reports clicks and the wheel where the terminal can.
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::EnableBracketedPaste,
+        ratatui::crossterm::event::EnableMouseCapture
+    );
     let result = runtime.block_on(event_loop(&mut terminal, &mut engine));
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::DisableMouseCapture,
+        ratatui::crossterm::event::DisableBracketedPaste
+    );
     ratatui::restore();
     result
 }
@@ -119,6 +131,8 @@ async fn event_loop(
                 let action = match ev {
                     Event::Key(k) if k.kind != KeyEventKind::Release => Action::Key(k),
                     Event::Resize(w, h) => Action::Resize(w, h),
+                    Event::Paste(text) => Action::Paste(text),
+                    Event::Mouse(m) => Action::Mouse(m),
                     _ => continue,
                 };
                 if !drive(&mut app, engine, action, &mut ring) {

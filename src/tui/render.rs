@@ -63,9 +63,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
 
 fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let mut spans = vec![Span::styled(" pitwall ", t.style(Tone::Title))];
-    for (i, pane) in Pane::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, pane.title());
+    let mut spans = vec![Span::styled(super::app::HEADER_TITLE, t.style(Tone::Title))];
+    for pane in Pane::ALL.iter() {
+        let label = pane.tab_label();
         spans.push(if *pane == app.pane {
             Span::styled(label, t.style(Tone::Selected))
         } else {
@@ -257,6 +257,9 @@ fn render_confirm(app: &App, confirm: &Confirm, frame: &mut Frame<'_>, area: Rec
             if *offers == 1 { "" } else { "s" }
         ),
         Confirm::ClearForm => "Start a new intake? What the form holds now is discarded.".into(),
+        Confirm::Quit => {
+            "Quit pitwall? The intake form holds typed details that would be lost.".into()
+        }
     };
     let popup = centered(area, 56, 7);
     clear_overlay(frame, popup);

@@ -50,6 +50,15 @@ pub fn clamp(app: &mut App) {
     app.mechanics.selected = app.mechanics.selected.min(n.saturating_sub(1));
 }
 
+/// A click at body row `y` selects that mechanic.
+pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
+    let len = visible(app).len();
+    if let Some(i) = crate::tui::app::table_row_at(y, 0, height, app.mechanics.selected, len) {
+        app.mechanics.selected = i;
+    }
+    Vec::new()
+}
+
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let n = visible(app).len();
     match op {

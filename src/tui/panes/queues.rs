@@ -15,10 +15,23 @@ use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
 
+/// Which of the pane's two vertical lists ↑/↓ move in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Focus {
+    #[default]
+    Sessions,
+    Offers,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct QueuesState {
     pub selected: usize,
     pub offer: usize,
+    pub focus: Focus,
+    /// The session to select at the next snapshot: the one just created at this console, or
+    /// the one selected before the list changed under it (a new session sorted above it must
+    /// not move the selection onto another customer).
+    pub follow: Option<String>,
     pub filter: String,
     /// The session shown in the detail overlay, loaded in full when it opens.
     pub detail: Option<crate::engine::SessionDetail>,
@@ -59,6 +72,14 @@ fn selected_offer(app: &App) -> Option<(&SessionRow, &Assignment)> {
 }
 
 pub fn clamp(app: &mut App) {
+    if let Some(id) = app.queues.follow.take()
+        && let Some(i) = visible(app).iter().position(|r| r.session.id == id)
+    {
+        if i != app.queues.selected {
+            app.queues.offer = 0;
+        }
+        app.queues.selected = i;
+    }
     let n = visible(app).len();
     app.queues.selected = app.queues.selected.min(n.saturating_sub(1));
     let offers = selected(app).map_or(0, |r| r.assignments.len());
@@ -74,21 +95,35 @@ fn run(command: Command, done: String) -> Vec<Effect> {
 
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let count = visible(app).len();
-    match op {
-        Op::Up => {
+    let offers = selected(app).map_or(0, |r| r.assignments.len());
+    match (op, app.queues.focus) {
+        (Op::Up, Focus::Offers) => app.queues.offer = app.queues.offer.saturating_sub(1),
+        (Op::Down, Focus::Offers) => {
+            app.queues.offer = (app.queues.offer + 1).min(offers.saturating_sub(1))
+        }
+        (Op::Up, Focus::Sessions) => {
             app.queues.selected = app.queues.selected.saturating_sub(1);
             app.queues.offer = 0;
         }
-        Op::Down => {
+        (Op::Down, Focus::Sessions) => {
             app.queues.selected = (app.queues.selected + 1).min(count.saturating_sub(1));
             app.queues.offer = 0;
         }
-        Op::PageUp => app.queues.selected = app.queues.selected.saturating_sub(10),
-        Op::PageDown => {
+        (Op::PageUp, _) => app.queues.selected = app.queues.selected.saturating_sub(10),
+        (Op::PageDown, _) => {
             app.queues.selected = (app.queues.selected + 10).min(count.saturating_sub(1))
         }
-        Op::Left => app.queues.offer = app.queues.offer.saturating_sub(1),
-        Op::Right => app.queues.offer += 1,
+        (Op::Left, _) => app.queues.focus = Focus::Sessions,
+        (Op::Right, _) if offers > 0 => app.queues.focus = Focus::Offers,
+        _ => return act(app, op),
+    }
+    clamp(app);
+    Vec::new()
+}
+
+/// The pane's actions on the selected session and offer.
+fn act(app: &mut App, op: Op) -> Vec<Effect> {
+    match op {
         Op::Filter => app.mode = Mode::Filter,
         Op::Detail => {
             if let Some(row) = selected(app) {
@@ -106,7 +141,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
             if let Some((row, offer)) = selected_offer(app) {
                 let Some(mechanic) = offer.mechanic_id.clone().filter(|_| !offer.is_broadcast())
                 else {
-                    app.error("Only a targeted offer can be declined; pick one with ←/→");
+                    app.error("Only a targeted offer can be declined; pick one (→, then ↑/↓)");
                     return Vec::new();
                 };
                 let session = row.session.id.clone();
@@ -161,6 +196,40 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         _ => {}
     }
     clamp(app);
+    Vec::new()
+}
+
+/// The two lists' places within a body of `height` rows: the sessions above, the offers below.
+fn areas(height: u16) -> (Rect, Rect) {
+    let [list, offers] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+        .areas(Rect::new(0, 0, 1, height));
+    (list, offers)
+}
+
+/// A click at body row `y`: a session row selects it (the selected one opens its details), an
+/// offer row selects that offer.
+pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
+    let (list, offers) = areas(height);
+    let len = visible(app).len();
+    if let Some(i) = crate::tui::app::table_row_at(y, list.y, list.height, app.queues.selected, len)
+    {
+        app.queues.focus = Focus::Sessions;
+        if i == app.queues.selected {
+            return act(app, Op::Detail);
+        }
+        app.queues.selected = i;
+        app.queues.offer = 0;
+        return Vec::new();
+    }
+    let Some(row) = selected(app) else {
+        return Vec::new();
+    };
+    // Inside the border: the session's line, its held line if any, then one line per offer.
+    let first = offers.y + 2 + u16::from(row.session.status == SessionStatus::Pending);
+    if y >= first && usize::from(y - first) < row.assignments.len() {
+        app.queues.offer = usize::from(y - first);
+        app.queues.focus = Focus::Offers;
+    }
     Vec::new()
 }
 
@@ -287,8 +356,11 @@ fn truncate(s: &str, columns: usize) -> String {
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let rows = visible(app);
-    let [list, offers] =
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let (list, offers) = areas(area.height);
+    let (list, offers) = (
+        Rect::new(area.x, area.y + list.y, area.width, list.height),
+        Rect::new(area.x, area.y + offers.y, area.width, offers.height),
+    );
     let wide = area.width >= 110;
     let table_rows: Vec<Row> = rows
         .iter()
@@ -352,16 +424,30 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         String::new()
     };
-    let title = format!(" Sessions ({}){alert}{filter} ", rows.len());
+    let focus = if app.queues.focus == Focus::Sessions {
+        "▶ "
+    } else {
+        ""
+    };
+    let title = format!(" {focus}Sessions ({}){alert}{filter} ", rows.len());
     let table = Table::new(table_rows, widths)
         .header(Row::new(header).style(t.style(Tone::Dim)))
         .row_highlight_style(t.style(Tone::Selected))
+        .highlight_symbol("› ")
+        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
         .block(panel(t, title));
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(app.queues.selected));
     frame.render_stateful_widget(table, list, &mut state);
 
-    let block = panel(t, " Offers  ←/→ select · a accept · d decline ");
+    let block = panel(
+        t,
+        if app.queues.focus == Focus::Offers {
+            " ▶ Offers · ↑/↓ choose · a accept · d decline · ← back to sessions "
+        } else {
+            " Offers · → to choose one · a accept · d decline "
+        },
+    );
     let Some(row) = rows.get(app.queues.selected) else {
         let empty = Paragraph::new(Line::from(Span::styled(
             "No live sessions. Take an intake in pane 1.",
@@ -450,6 +536,8 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
                     "{status}{}",
                     a.closed_reason
                         .as_deref()
+                        // A reason that only repeats the status says nothing more.
+                        .filter(|r| *r != status.as_str())
                         .map(|r| format!(" ({})", fit(&r.replace('_', " "), 40)))
                         .unwrap_or_default()
                 ),
@@ -457,7 +545,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
             ),
         });
         let line = Line::from(spans);
-        lines.push(if chosen {
+        lines.push(if chosen && app.queues.focus == Focus::Offers {
             line.style(t.style(Tone::Selected))
         } else {
             line

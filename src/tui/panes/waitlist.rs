@@ -22,6 +22,19 @@ pub fn clamp(app: &mut App) {
     app.waitlist.selected = app.waitlist.selected.min(n.saturating_sub(1));
 }
 
+/// A click at body row `y` selects that entry.
+pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
+    let [entries, _] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
+        .areas(Rect::new(0, 0, 1, height));
+    let len = app.data.waitlist.len();
+    if let Some(i) =
+        crate::tui::app::table_row_at(y, entries.y, entries.height, app.waitlist.selected, len)
+    {
+        app.waitlist.selected = i;
+    }
+    Vec::new()
+}
+
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let n = app.data.waitlist.len();
     match op {

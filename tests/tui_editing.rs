@@ -1,0 +1,268 @@
+//! The console's text fields, submit errors, list selection and quitting, as a dispatcher meets
+//! them (SPEC §10 "What a dispatcher expects"): driven through `update` with real keys.
+
+mod console;
+
+use console::Console;
+use pitwall::tui::app::{Action, Confirm, Effect, Mode, update};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn press(c: &mut Console, code: KeyCode) {
+    c.press(code, KeyModifiers::NONE);
+}
+
+/// Starts editing the Customer field of a fresh form.
+fn edit_name(c: &mut Console) {
+    c.key('1');
+    while c.app.intake.focus > 0 {
+        press(c, KeyCode::Up);
+    }
+    c.enter();
+}
+
+#[test]
+fn a_text_field_edits_at_its_cursor() {
+    let mut c = Console::demo();
+    edit_name(&mut c);
+    c.type_text("Jonh Smith");
+    // Home, two to the right, Delete: the stray n goes; one more right, and n lands after h.
+    press(&mut c, KeyCode::Home);
+    press(&mut c, KeyCode::Right);
+    press(&mut c, KeyCode::Right);
+    press(&mut c, KeyCode::Delete);
+    press(&mut c, KeyCode::Right);
+    c.key('n');
+    assert_eq!(c.app.intake.get("customer.name"), "John Smith");
+    assert_eq!(c.app.intake.cursor("customer.name"), 4);
+    // End, a word back (Ctrl-←), Backspace at the cursor takes the space.
+    press(&mut c, KeyCode::End);
+    c.press(KeyCode::Left, KeyModifiers::CONTROL);
+    assert_eq!(c.app.intake.cursor("customer.name"), 5);
+    press(&mut c, KeyCode::Backspace);
+    assert_eq!(c.app.intake.get("customer.name"), "JohnSmith");
+    c.key(' ');
+    press(&mut c, KeyCode::Left);
+    press(&mut c, KeyCode::Left);
+    c.press(KeyCode::Right, KeyModifiers::CONTROL);
+    assert_eq!(
+        c.app.intake.cursor("customer.name"),
+        5,
+        "the start of the next word"
+    );
+    assert_eq!(c.app.intake.get("customer.name"), "John Smith");
+}
+
+#[test]
+fn the_cursor_is_visible_and_the_footer_shows_the_editing_keys() {
+    let mut c = Console::demo();
+    edit_name(&mut c);
+    c.type_text("Ava Chen");
+    press(&mut c, KeyCode::Home);
+    // Border, 21 columns of marks and label: the value starts at column 22, row 2.
+    c.terminal(120, 40)
+        .backend_mut()
+        .assert_cursor_position((22, 2));
+    press(&mut c, KeyCode::End);
+    c.terminal(120, 40)
+        .backend_mut()
+        .assert_cursor_position((30, 2));
+    for (w, h) in [(120, 40), (80, 24)] {
+        let screen = c.screen(w, h);
+        let footer = screen.lines().nth(usize::from(h) - 1).unwrap();
+        assert!(footer.contains("←/→ move"), "{footer}");
+        assert!(!footer.contains("previous choice"), "{footer}");
+        assert!(screen.contains("Intake · editing"), "{screen}");
+    }
+    // On a choice field the same keys choose.
+    for _ in 0..11 {
+        c.enter();
+    }
+    assert!(c.screen(120, 40).contains("← previous choice"));
+    press(&mut c, KeyCode::Right);
+    assert_eq!(c.app.intake.get("payment_method"), "credit");
+}
+
+#[test]
+fn paste_lands_at_the_cursor_as_one_line() {
+    let mut c = Console::demo();
+    edit_name(&mut c);
+    c.type_text("Chen");
+    press(&mut c, KeyCode::Home);
+    c.send(Action::Paste("Ava\n\u{1b}[31m ".into()));
+    assert_eq!(c.app.intake.get("customer.name"), "Ava [31m Chen");
+    // A paste past the field's limit is cut there, and says so.
+    c.ctrl('u');
+    c.send(Action::Paste("x".repeat(500)));
+    assert_eq!(c.app.intake.get("customer.name").chars().count(), 200);
+    assert!(c.screen(120, 40).contains("limited to 200"));
+}
+
+#[test]
+fn a_failed_submit_marks_every_invalid_field_at_once_and_keeps_focus_visible() {
+    let mut c = Console::demo();
+    c.fill_intake(&[
+        ("Ava", true),
+        ("ava@", true),
+        ("", true),
+        ("", true),
+        ("", true),
+        ("", true),
+        ("123", false),
+    ]);
+    c.ctrl('s');
+    assert!(c.sessions().is_empty());
+    for (w, h) in [(120, 40), (80, 24)] {
+        let screen = c.screen(w, h);
+        // The focus mark stands beside the error mark on the first field to fix.
+        assert!(screen.contains("›✗ Email"), "{screen}");
+        assert!(screen.contains(" ✗ Postal code"), "{screen}");
+        assert!(screen.contains(" ✗ Concern"), "{screen}");
+        assert!(screen.contains("3 fields need fixing"), "{screen}");
+    }
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("›✗ Email: The email address must look like"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" ✗ Concern: The concern is required."),
+        "{screen}"
+    );
+    // Fixing one leaves the others marked, and Enter goes on editing where the focus is.
+    c.enter();
+    c.ctrl('u');
+    c.type_text("ava@example.com");
+    let screen = c.screen(120, 40);
+    assert!(!screen.contains("✗ Email"), "{screen}");
+    assert!(screen.contains("✗ Postal code"), "{screen}");
+    assert_eq!(c.app.intake.get("customer.email"), "ava@example.com");
+}
+
+#[test]
+fn queues_offers_are_chosen_with_up_and_down_and_the_selection_is_marked_in_text() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
+    c.key('2');
+    let screen = c.screen(80, 24);
+    assert!(screen.contains("› ● waiting"), "{screen}");
+    assert!(screen.contains("▶ Sessions"), "{screen}");
+    c.key('l');
+    assert!(c.screen(80, 24).contains("▶ Offers"));
+    press(&mut c, KeyCode::Down);
+    assert_eq!(c.app.queues.offer, 1);
+    assert_eq!(c.app.queues.selected, 0, "↓ stays in the offers");
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("› [HIGH]  205 Tomasz Kowalczyk"),
+        "{screen}"
+    );
+    c.key('k');
+    assert_eq!(c.app.queues.offer, 0);
+    press(&mut c, KeyCode::Left);
+    assert!(c.screen(80, 24).contains("▶ Sessions"));
+}
+
+#[test]
+fn a_session_just_created_is_the_one_selected_in_queues() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "brakes");
+    c.quick_intake("Vancouver", "V6B 1A1", "Check engine light is on");
+    // A held one (payment not confirmed), made last: sorted elsewhere, selected all the same.
+    c.key('1');
+    c.key('n');
+    let form = &mut c.app.intake;
+    form.set("customer.name", "Zoe Paid");
+    form.set("customer.email", "zoe@example.com");
+    form.set("location.city", "Ottawa");
+    form.set("location.postal_code", "K1P 1J1");
+    form.set("concern", "brakes squeal");
+    form.set("payment_method", "paid");
+    form.set("payment_confirmed", "no");
+    c.ctrl('s');
+    let held = c
+        .app
+        .intake
+        .result
+        .as_ref()
+        .unwrap()
+        .outcome
+        .session
+        .id
+        .clone();
+    c.key('2');
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("› ◌ pending"), "{screen}");
+    c.key('p');
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains(&format!("Payment confirmed for {held}")),
+        "{screen}"
+    );
+    // The selection stays on that session while the list changes around it.
+    c.advance(1);
+    assert_eq!(
+        pitwall::tui::panes::queues::selected(&c.app).map(|r| r.session.id.clone()),
+        Some(held)
+    );
+}
+
+#[test]
+fn ctrl_c_and_q_ask_before_discarding_a_typed_form() {
+    let mut c = Console::demo();
+    edit_name(&mut c);
+    c.type_text("Ava");
+    c.ctrl('c');
+    assert!(!c.quit_requested());
+    let screen = c.screen(80, 24);
+    assert!(screen.contains("Quit pitwall?"), "{screen}");
+    c.key('n');
+    assert_eq!(c.app.intake.get("customer.name"), "Ava");
+    c.key('q');
+    assert!(!c.quit_requested());
+    c.key('y');
+    assert!(c.quit_requested());
+
+    // Twice Ctrl-C quits; an untouched form quits at once.
+    let mut c = Console::demo();
+    edit_name(&mut c);
+    c.type_text("Ava");
+    c.ctrl('c');
+    c.ctrl('c');
+    assert!(c.quit_requested());
+    let mut c = Console::demo();
+    c.ctrl('c');
+    assert!(c.quit_requested());
+}
+
+/// `update` is pure: keys in, state and effects out, no engine needed.
+#[test]
+fn update_returns_the_effects_it_wants_run() {
+    let c = Console::demo();
+    let mut app = c.app;
+    let key = |code, modifiers| Action::Key(KeyEvent::new(code, modifiers));
+    assert!(update(&mut app, key(KeyCode::Enter, KeyModifiers::NONE)).is_empty());
+    assert_eq!(app.mode, Mode::Editing);
+    // A name alone asks the engine for nothing (no preview on a name).
+    assert!(update(&mut app, key(KeyCode::Char('A'), KeyModifiers::SHIFT)).is_empty());
+    assert!(
+        update(&mut app, key(KeyCode::Char('c'), KeyModifiers::CONTROL)).is_empty(),
+        "a typed form is not thrown away at once"
+    );
+    assert_eq!(app.mode, Mode::Confirm(Confirm::Quit));
+    assert_eq!(
+        update(&mut app, key(KeyCode::Char('y'), KeyModifiers::NONE)),
+        vec![Effect::Quit]
+    );
+    // A submit with errors runs nothing; a good one runs exactly one intake command.
+    app.mode = Mode::Normal;
+    assert!(update(&mut app, key(KeyCode::Char('s'), KeyModifiers::CONTROL)).is_empty());
+    let form = &mut app.intake;
+    form.set("customer.email", "a@example.com");
+    form.set("location.postal_code", "M5V 3L9");
+    form.set("concern", "brakes");
+    let effects = update(&mut app, key(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Run(r)] if r.command.name() == "intake"),
+        "{effects:?}"
+    );
+}
