@@ -266,3 +266,38 @@ fn update_returns_the_effects_it_wants_run() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn a_read_only_database_is_said_once_in_the_status_line_and_not_logged_every_second() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "brakes");
+    c.engine
+        .connection()
+        .execute_batch("PRAGMA query_only = ON")
+        .unwrap();
+    let mut health = pitwall::tui::TickHealth::default();
+    for _ in 0..120 {
+        let _ = c.engine.advance(1);
+        pitwall::tui::engine_tick(&mut c.app, &mut c.engine, &mut health, &mut || {});
+    }
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("The database is read-only"), "{screen}");
+    assert_eq!(
+        health.logged, 1,
+        "one line for two minutes of failing ticks"
+    );
+    // An action says the same, in words, not 'internal' alone.
+    c.key('2');
+    c.key('x');
+    c.key('y');
+    assert!(c.screen(120, 40).contains("read-only"));
+    c.engine
+        .connection()
+        .execute_batch("PRAGMA query_only = OFF")
+        .unwrap();
+    for _ in 0..40 {
+        pitwall::tui::engine_tick(&mut c.app, &mut c.engine, &mut health, &mut || {});
+    }
+    assert!(c.screen(120, 40).contains("Database available again"));
+    assert_eq!(health.logged, 2);
+}

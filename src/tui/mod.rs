@@ -116,8 +116,7 @@ async fn event_loop(
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut version = engine.data_version().unwrap_or(0);
     let mut dirty = true;
-    // Another program holds the database (the tick said `busy`); shown until a tick gets through.
-    let mut busy = false;
+    let mut health = TickHealth::default();
     loop {
         if dirty {
             terminal
@@ -141,31 +140,7 @@ async fn event_loop(
                 dirty = true;
             }
             _ = tick.tick() => {
-                // The engine tick: expiries and broadcast openings, then the countdowns move.
-                // It waits only briefly for another program's lock (the next tick tries again),
-                // so a held database shows in the status line instead of freezing the keys.
-                let changed = match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.tick()) {
-                    Ok(t) => {
-                        if std::mem::take(&mut busy) {
-                            tracing::info!("database available again");
-                            app.info("Database available again.");
-                        }
-                        !t.is_empty()
-                    }
-                    Err(e) if e.code == crate::error::ErrorCode::Busy => {
-                        if !std::mem::replace(&mut busy, true) {
-                            tracing::warn!("database busy: another program holds the lock");
-                        }
-                        app.error(DATABASE_BUSY);
-                        false
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e.message, "tick failed");
-                        false
-                    }
-                };
-                drive(&mut app, engine, Action::Clock(engine.now()), &mut ring);
-                if changed {
+                if engine_tick(&mut app, engine, &mut health, &mut ring) {
                     refresh(&mut app, engine, &mut ring);
                 }
                 dirty = true;
@@ -181,6 +156,76 @@ async fn event_loop(
             }
         }
     }
+}
+
+/// What the once-a-second tick has seen of the database, so that a lasting problem (another
+/// program holding the lock, a read-only file, a vanished disk) shows in the status line while
+/// it lasts, is logged when it starts and when it ends — not every second — and is retried
+/// less and less often.
+#[derive(Debug, Default)]
+pub struct TickHealth {
+    busy: bool,
+    /// The failure being met, as said in the status line.
+    failing: Option<String>,
+    /// Ticks to let pass before trying again, and the current wait.
+    skip: u32,
+    backoff: u32,
+    /// Lines logged about the tick's health (tests hold this to a bound).
+    pub logged: usize,
+}
+
+/// The longest wait between two tries of a failing tick, in ticks (seconds).
+const MOST_BACKOFF: u32 = 32;
+
+/// One engine tick (expiries and broadcast openings), then the countdowns move. It waits only
+/// briefly for another program's lock, so a held database shows in the status line instead of
+/// freezing the keys. Returns whether the tick changed anything (the lists need reloading).
+pub fn engine_tick(
+    app: &mut App,
+    engine: &mut Engine,
+    health: &mut TickHealth,
+    ring: &mut dyn FnMut(),
+) -> bool {
+    if health.skip > 0 {
+        health.skip -= 1;
+        if let Some(problem) = &health.failing {
+            app.error(problem.clone());
+        }
+        drive(app, engine, Action::Clock(engine.now()), ring);
+        return false;
+    }
+    let changed = match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.tick()) {
+        Ok(t) => {
+            if std::mem::take(&mut health.busy) || health.failing.take().is_some() {
+                tracing::info!("database available again");
+                health.logged += 1;
+                app.info("Database available again.");
+            }
+            health.backoff = 0;
+            !t.is_empty()
+        }
+        Err(e) if e.code == crate::error::ErrorCode::Busy => {
+            if !std::mem::replace(&mut health.busy, true) {
+                tracing::warn!("database busy: another program holds the lock");
+                health.logged += 1;
+            }
+            app.error(DATABASE_BUSY);
+            false
+        }
+        Err(e) => {
+            if health.failing.as_deref() != Some(e.message.as_str()) {
+                tracing::error!(error = %e.message, "tick failed; retrying less often until it works");
+                health.logged += 1;
+            }
+            health.failing = Some(e.message.clone());
+            health.backoff = (health.backoff * 2).clamp(1, MOST_BACKOFF);
+            health.skip = health.backoff - 1;
+            app.error(e.message);
+            false
+        }
+    };
+    drive(app, engine, Action::Clock(engine.now()), ring);
+    changed
 }
 
 fn refresh(app: &mut App, engine: &mut Engine, ring: &mut dyn FnMut()) {
