@@ -256,7 +256,12 @@ fn report_prints_the_metrics_as_text_and_json() {
         "{text}"
     );
     assert!(
-        text.contains("through targeted offers        100.0 %  ✓ goal met"),
+        text.contains("through targeted offers        100.0 %  ✓ goal met (goal ≥ 80 %)"),
+        "{text}"
+    );
+    // Every judged figure names its goal, even before there is anything to judge.
+    assert!(
+        text.contains("(goal: targeted 2× faster)") && text.contains("(goal > 100)"),
         "{text}"
     );
     assert!(
