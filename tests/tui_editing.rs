@@ -301,3 +301,100 @@ fn a_read_only_database_is_said_once_in_the_status_line_and_not_logged_every_sec
     assert!(c.screen(120, 40).contains("Database available again"));
     assert_eq!(health.logged, 2);
 }
+
+#[test]
+fn mechanics_title_keeps_its_filter_and_enter_shows_every_specialty() {
+    let mut c = Console::demo();
+    c.key('3');
+    c.key('o');
+    c.key('/');
+    c.type_text("calgary");
+    c.enter();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let screen = c.screen(w, h);
+        let title = screen.lines().nth(1).unwrap();
+        assert!(
+            title.contains("on shift of 44 · online only · filter: calgary"),
+            "{title}"
+        );
+        assert!(
+            screen.contains("Enter"),
+            "the legend says Enter opens details: {screen}"
+        );
+    }
+    assert!(c.screen(120, 40).contains("* legacy Red Seal"));
+    c.enter();
+    let screen = c.screen(80, 24);
+    assert!(screen.contains("Connor Whitfield ·"), "{screen}");
+    let m = c
+        .app
+        .data
+        .roster
+        .iter()
+        .find(|r| r.mechanic.name == "Connor Whitfield")
+        .unwrap()
+        .mechanic
+        .clone();
+    let screen = c.screen(120, 40);
+    for s in m.brand_specializations.iter().chain(&m.service_keywords) {
+        assert!(screen.contains(s.as_str()), "{s}: {screen}");
+    }
+    c.esc();
+    assert!(!c.screen(120, 40).contains("Esc closes"));
+}
+
+/// The footer row as text and whether the cell under each character is dimmed.
+fn footer(c: &mut Console, w: u16, h: u16) -> (String, Vec<bool>) {
+    let terminal = c.terminal(w, h);
+    let buffer = terminal.backend().buffer();
+    let y = h - 1;
+    let mut text = String::new();
+    let mut dim = Vec::new();
+    for x in 0..w {
+        let cell = &buffer[(x, y)];
+        text.push_str(cell.symbol());
+        dim.push(cell.modifier.contains(ratatui::style::Modifier::DIM));
+    }
+    (text, dim)
+}
+
+#[test]
+fn the_footer_says_more_keys_exist_dims_what_cannot_act_and_shows_the_offline_card_keys() {
+    let mut c = Console::demo();
+    c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
+    c.key('2');
+    let (text, _) = footer(&mut c, 80, 24);
+    assert!(
+        text.contains(" … ") && text.contains("? all keys"),
+        "{text}"
+    );
+    let (text, dim) = footer(&mut c, 120, 40);
+    let at = text.find(" c complete").unwrap() + 1;
+    let col = text[..at].chars().count();
+    assert!(dim[col], "complete is dimmed for a waiting session: {text}");
+    let at = text.find(" a accept").unwrap() + 1;
+    assert!(!dim[text[..at].chars().count()], "{text}");
+    c.key('a');
+    let (text, dim) = footer(&mut c, 120, 40);
+    let at = text.find(" c complete").unwrap() + 1;
+    assert!(
+        !dim[text[..at].chars().count()],
+        "a matched session completes: {text}"
+    );
+
+    let mut c = Console::demo();
+    c.brand_intake("Halifax", "B3H 1A1", "Volvo engine misfire", "Volvo");
+    let (text, _) = footer(&mut c, 80, 24);
+    assert!(
+        text.contains("b browse offline")
+            && text.contains("w waitlist")
+            && text.contains("s schedule"),
+        "{text}"
+    );
+    c.key('w');
+    let (text, _) = footer(&mut c, 80, 24);
+    assert!(
+        text.contains("Enter join") && text.contains("Space channel on/off"),
+        "{text}"
+    );
+}

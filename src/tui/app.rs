@@ -74,6 +74,11 @@ pub enum Mode {
     Detail {
         scroll: u16,
     },
+    /// A mechanic's whole record, with its scroll offset.
+    Mechanic {
+        id: String,
+        scroll: u16,
+    },
 }
 
 /// A destructive action waiting for `y`.
@@ -235,7 +240,7 @@ impl App {
             Mode::Help => vec![Scope::Help],
             Mode::Confirm(_) => vec![Scope::Confirm],
             Mode::Picker(_) => vec![Scope::Picker],
-            Mode::Detail { .. } => vec![Scope::Detail],
+            Mode::Detail { .. } | Mode::Mechanic { .. } => vec![Scope::Detail],
         }
     }
 
@@ -265,6 +270,37 @@ impl App {
     /// Whether the metrics pane needs figures in the next snapshot.
     pub fn wants_metrics(&self) -> bool {
         self.pane == Pane::Metrics
+    }
+}
+
+/// How a key shows in the footer now: whether it is listed, whether it can do anything, and
+/// what it does here (some keys mean something more precise in what the pane shows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyState {
+    pub shown: bool,
+    pub enabled: bool,
+    /// Listed before the pane's usual keys: they belong to what is on screen now.
+    pub promoted: bool,
+    pub help: &'static str,
+}
+
+impl App {
+    /// A binding as the footer shows it now; the panes decide for their own keys.
+    pub fn key_state(&self, binding: &keymap::Binding) -> KeyState {
+        let mut state = KeyState {
+            shown: binding.footer,
+            enabled: true,
+            promoted: false,
+            help: binding.help,
+        };
+        if self.mode == Mode::Normal {
+            match self.pane {
+                Pane::Intake => intake::key_state(self, binding.op, &mut state),
+                Pane::Queues => queues::key_state(self, binding.op, &mut state),
+                _ => {}
+            }
+        }
+        state
     }
 }
 
@@ -312,6 +348,25 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             return Vec::new();
         }
         Mode::Confirm(confirm) => return confirm_key(app, op, confirm),
+        Mode::Mechanic { id, scroll } => {
+            match op {
+                Some(Op::Back) => app.mode = Mode::Normal,
+                Some(Op::Up) => {
+                    app.mode = Mode::Mechanic {
+                        id,
+                        scroll: scroll.saturating_sub(1),
+                    }
+                }
+                Some(Op::Down) => {
+                    app.mode = Mode::Mechanic {
+                        id,
+                        scroll: scroll.saturating_add(1),
+                    }
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
         Mode::Picker(picker) => return queues::picker_key(app, op, picker),
         Mode::Detail { scroll } => {
             match op {

@@ -153,7 +153,7 @@ pub const GLOBAL: &[Binding] = &[
         Op::PageDown,
     ),
     hidden(&[k('!')], "!", "terminal bell on/off", Op::ToggleBell),
-    b(&[k('?')], "?", "help", Op::Help),
+    b(&[k('?')], "?", "all keys", Op::Help),
     b(&[k('q'), ctrl('c')], "q", "quit", Op::Quit),
 ];
 
@@ -168,31 +168,28 @@ const INTAKE: &[Binding] = &[
     b(&[ctrl('s')], "^S", "submit", Op::Submit),
     b(&[k('n')], "n", "new intake", Op::NewIntake),
     b(&[k('e')], "e", "not considered: why", Op::WhyNot),
-    hidden(
-        &[k('b')],
-        "b",
-        "offline: browse mechanics",
-        Op::BrowseOffline,
-    ),
-    hidden(&[k('w')], "w", "offline: join waitlist", Op::JoinWaitlist),
-    hidden(&[k('s')], "s", "offline: schedule later", Op::ScheduleLater),
+    // Shown in the footer while the offline card is up (App::key_state).
+    hidden(&[k('b')], "b", "browse offline", Op::BrowseOffline),
+    hidden(&[k('w')], "w", "waitlist", Op::JoinWaitlist),
+    hidden(&[k('s')], "s", "schedule", Op::ScheduleLater),
 ];
 
 const QUEUES: &[Binding] = &[
     b(&[code(KeyCode::Left), k('h')], "←", "sessions", Op::Left),
     b(&[code(KeyCode::Right), k('l')], "→", "offers", Op::Right),
-    b(&[k('a')], "a", "accept as mechanic", Op::Accept),
-    b(&[k('d')], "d", "decline offer", Op::Decline),
+    b(&[k('a')], "a", "accept", Op::Accept),
+    b(&[k('d')], "d", "decline", Op::Decline),
     b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
     b(&[k('c')], "c", "complete", Op::Complete),
-    b(&[k('x')], "x", "cancel session", Op::CancelSession),
-    hidden(&[k('w')], "w", "sign waiver", Op::SignWaiver),
-    hidden(&[k('p')], "p", "confirm payment", Op::ConfirmPayment),
+    b(&[k('x')], "x", "cancel", Op::CancelSession),
+    b(&[k('w')], "w", "sign waiver", Op::SignWaiver),
+    b(&[k('p')], "p", "confirm payment", Op::ConfirmPayment),
     b(&[k('/')], "/", "filter", Op::Filter),
 ];
 
 const MECHANICS: &[Binding] = &[
     b(&[k(' ')], "Space", "clock in/out", Op::ClockToggle),
+    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
     b(&[k('o')], "o", "online only", Op::OnlineOnly),
     b(&[k('/')], "/", "filter", Op::Filter),
 ];

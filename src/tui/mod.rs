@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod keymap;
+pub mod overlays;
 pub mod panes;
 pub mod render;
 pub mod theme;

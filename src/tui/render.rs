@@ -4,6 +4,7 @@
 use crate::tui::widgets::{clear_overlay, panel};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
@@ -57,6 +58,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         Mode::Confirm(c) => render_confirm(app, c, frame, area),
         Mode::Picker(p) => render_picker(app, p, frame, area),
         Mode::Detail { scroll } => render_detail(app, *scroll, frame, area),
+        Mode::Mechanic { id, scroll } => {
+            super::overlays::mechanic::render(app, id, *scroll, frame, area)
+        }
         _ => {}
     }
 }
@@ -136,17 +140,30 @@ fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
 
 /// The footer lists the keys of the current mode, from the same tables as the help. The
 /// everywhere-keys (help, quit) sit at the right and are never cut; the pane's keys fill the
-/// rest, as many as fit.
+/// rest, as many as fit, with `…` when some did not (`?` lists them all). A key that can do
+/// nothing now is dimmed; keys of what the pane shows (the offline card) are promoted.
 fn render_footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let spans_of = |scope: Scope| -> Vec<Vec<Span<'static>>> {
-        keymap::table(scope)
+        let mut bindings: Vec<_> = keymap::table(scope)
             .iter()
-            .filter(|b| b.footer)
-            .map(|b| {
+            .map(|b| (b, app.key_state(b)))
+            .collect();
+        // What belongs to what is on screen now comes first (a stable sort keeps the order).
+        bindings.sort_by_key(|(_, state)| !state.promoted);
+        bindings
+            .into_iter()
+            .filter(|(_, state)| state.shown)
+            .map(|(b, state)| {
+                let (key, text) = if state.enabled {
+                    (t.style(Tone::Key), t.style(Tone::Dim))
+                } else {
+                    let off = t.style(Tone::Dim).add_modifier(Modifier::DIM);
+                    (off, off)
+                };
                 vec![
-                    Span::styled(format!(" {}", b.label), t.style(Tone::Key)),
-                    Span::styled(format!(" {} ", b.help), t.style(Tone::Dim)),
+                    Span::styled(format!(" {}", b.label), key),
+                    Span::styled(format!(" {} ", state.help), text),
                 ]
             })
             .collect()
@@ -164,8 +181,14 @@ fn render_footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
         }
     }
     let room = area.width as usize;
-    while columns(&left) + columns(&right) > room && !left.is_empty() {
+    let more = vec![Span::styled(" … ", t.style(Tone::Key))];
+    let mut cut = false;
+    while columns(&left) + columns(&right) + if cut { 3 } else { 0 } > room && !left.is_empty() {
         left.pop();
+        cut = true;
+    }
+    if cut {
+        left.push(more);
     }
     while columns(&right) > room && !right.is_empty() {
         right.remove(0);

@@ -510,6 +510,38 @@ fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
     Some(effects)
 }
 
+/// The pane's keys in the footer: while the offline card is up its choices come first (and
+/// Enter and Space say what they do in the chosen step); the preview's `e` only with a preview.
+pub fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+    let stage = app.intake.result.as_ref().and_then(|r| r.offline.as_ref());
+    match (stage, op) {
+        (Some(_), Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater) => {
+            state.shown = true;
+            state.promoted = true;
+        }
+        (Some(Offline::Waitlist { .. }), Op::Edit) => {
+            state.help = "join";
+            state.promoted = true;
+        }
+        (Some(Offline::Waitlist { .. }), Op::Toggle) => {
+            state.help = "channel on/off";
+            state.promoted = true;
+        }
+        (Some(Offline::Browse { .. }), Op::Edit) => {
+            state.help = "pick";
+            state.promoted = true;
+        }
+        (Some(Offline::Browse { .. } | Offline::Card | Offline::Scheduled), Op::Toggle) => {
+            state.shown = false
+        }
+        (Some(_), Op::WhyNot | Op::Submit) => state.shown = false,
+        (None, Op::WhyNot) => {
+            state.enabled = app.intake.preview.is_some() && app.intake.result.is_none()
+        }
+        _ => {}
+    }
+}
+
 /// Esc on the intake pane: leave a choice of the offline card, then the result itself.
 pub fn back(app: &mut App) {
     if let Some(result) = app.intake.result.as_mut() {

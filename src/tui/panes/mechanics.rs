@@ -69,6 +69,14 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
             app.mechanics.selected = (app.mechanics.selected + 10).min(n.saturating_sub(1))
         }
         Op::Filter => app.mode = Mode::Filter,
+        Op::Detail => {
+            if let Some(row) = visible(app).get(app.mechanics.selected) {
+                app.mode = Mode::Mechanic {
+                    id: row.mechanic.id.clone(),
+                    scroll: 0,
+                };
+            }
+        }
         Op::OnlineOnly => {
             app.mechanics.online_only = !app.mechanics.online_only;
             app.mechanics.selected = 0;
@@ -197,10 +205,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .iter()
         .filter(|r| r.mechanic.currently_on_shift)
         .count();
-    let mut title = format!(
-        " Mechanics · {on} on shift of {} · ✗ cannot take sessions · * legacy Red Seal · Off. live offers ",
-        app.data.roster.len()
-    );
+    // The title holds what narrows the list (never cut); the legend goes below, as much of
+    // it as fits whole.
+    let mut title = format!(" Mechanics · {on} on shift of {} ", app.data.roster.len());
     if app.mechanics.online_only {
         title.push_str("· online only ");
     }
@@ -211,10 +218,21 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             if app.mode == Mode::Filter { "▏" } else { "" }
         ));
     }
+    let room = usize::from(area.width.saturating_sub(2));
+    let legend = [
+        " ✗ takes no session · * legacy Red Seal · Off. live offers · Enter: all details ",
+        " ✗ takes no session · * legacy Red Seal · Off. offers · Enter details ",
+        " Enter details ",
+    ]
+    .into_iter()
+    .find(|l| crate::text::width(l) <= room)
+    .unwrap_or_default();
     let table = Table::new(table_rows, widths)
         .header(Row::new(header).style(t.style(Tone::Dim)))
         .row_highlight_style(t.style(Tone::Selected))
-        .block(panel(t, title));
+        .highlight_symbol("› ")
+        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
+        .block(panel(t, title).title_bottom(ratatui::text::Line::from(legend)));
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(app.mechanics.selected));
     frame.render_stateful_widget(table, area, &mut state);

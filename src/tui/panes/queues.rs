@@ -121,6 +121,42 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     Vec::new()
 }
 
+/// The pane's keys in the footer: dimmed when they can do nothing for the selected session or
+/// offer (the engine would refuse), the waiver and payment keys only for a held session.
+pub fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+    let row = selected(app);
+    let offer = selected_offer(app).map(|(_, a)| a);
+    let status = row.map(|r| r.session.status);
+    let now = app.now;
+    match op {
+        Op::Accept => {
+            state.enabled = offer.is_some_and(|a| a.is_live_offer(now) || a.is_open_broadcast(now))
+        }
+        Op::Decline => {
+            state.enabled = offer.is_some_and(|a| !a.is_broadcast() && a.is_live_offer(now))
+        }
+        Op::Complete => state.enabled = status == Some(SessionStatus::Matched),
+        Op::CancelSession | Op::Detail => state.enabled = row.is_some(),
+        Op::SignWaiver => {
+            state.shown = status == Some(SessionStatus::Pending)
+                && row.is_some_and(|r| !r.session.waiver_signed);
+            state.promoted = state.shown;
+        }
+        Op::ConfirmPayment => {
+            state.shown = status == Some(SessionStatus::Pending)
+                && row.is_some_and(|r| r.session.waiver_signed);
+            state.promoted = state.shown;
+        }
+        // Only the way to the other list is listed.
+        Op::Right => {
+            state.shown = app.queues.focus == Focus::Sessions;
+            state.enabled = offer.is_some();
+        }
+        Op::Left => state.shown = app.queues.focus == Focus::Offers,
+        _ => {}
+    }
+}
+
 /// The pane's actions on the selected session and offer.
 fn act(app: &mut App, op: Op) -> Vec<Effect> {
     match op {
@@ -373,42 +409,44 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             } else {
                 Span::raw("")
             };
-            let mut cells = vec![
+            // Narrow terminals keep every column, each narrower: the concern is what a
+            // dispatcher reads a session by.
+            let (id, name, city) = if wide { (14, 16, 12) } else { (9, 14, 10) };
+            // What the concern column gets: the inner width less the selection mark, the
+            // fixed columns and the six gaps between columns.
+            let concern = usize::from(area.width)
+                .saturating_sub(2 + 2 + 11 + id + name + city + 8 + 6 + 6)
+                .max(1);
+            Row::new(vec![
                 Cell::from(status_cell(app, row.session.status)),
-                Cell::from(truncate(&row.session.id, 14)),
+                Cell::from(truncate(&row.session.id, id)),
                 Cell::from(truncate(
                     intake.map_or("", |i| i.customer_name.as_str()),
-                    16,
+                    name,
                 )),
                 Cell::from(truncate(
                     intake.and_then(|i| i.city.as_deref()).unwrap_or(""),
-                    12,
+                    city,
                 )),
                 Cell::from(next_clock(app, row)),
                 Cell::from(urgent),
-            ];
-            if wide {
-                cells.push(Cell::from(truncate(
-                    intake.map_or("", |i| i.concern.as_str()),
-                    40,
-                )));
-            }
-            Row::new(cells)
+                Cell::from(truncate(intake.map_or("", |i| i.concern.as_str()), concern)),
+            ])
         })
         .collect();
-    let mut widths = vec![
+    let (id, name, city) = if wide { (14, 16, 12) } else { (9, 14, 10) };
+    let widths = vec![
         Constraint::Length(11),
-        Constraint::Length(14),
-        Constraint::Length(16),
-        Constraint::Length(12),
+        Constraint::Length(id),
+        Constraint::Length(name),
+        Constraint::Length(city),
         Constraint::Length(8),
         Constraint::Length(6),
+        Constraint::Min(8),
     ];
-    let mut header = vec!["Status", "Session", "Customer", "City", "Clock", ""];
-    if wide {
-        widths.push(Constraint::Min(20));
-        header.push("Concern");
-    }
+    let header = vec![
+        "Status", "Session", "Customer", "City", "Clock", "", "Concern",
+    ];
     let filter = if app.queues.filter.is_empty() && app.mode != Mode::Filter {
         String::new()
     } else {

@@ -120,6 +120,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .style(t.style(Tone::Dim)),
     )
     .row_highlight_style(t.style(Tone::Selected))
+    .highlight_symbol("› ")
     .block(panel(t, format!(" Waitlist · {waiting} waiting ")));
     let mut state = TableState::default()
         .with_selected((!app.data.waitlist.is_empty()).then_some(app.waitlist.selected));
