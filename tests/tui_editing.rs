@@ -398,3 +398,71 @@ fn the_footer_says_more_keys_exist_dims_what_cannot_act_and_shows_the_offline_ca
         "{text}"
     );
 }
+
+fn click(c: &mut Console, column: u16, row: u16) {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    c.send(Action::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }));
+}
+
+fn wheel(c: &mut Console, down: bool) {
+    use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
+    c.send(Action::Mouse(MouseEvent {
+        kind: if down {
+            MouseEventKind::ScrollDown
+        } else {
+            MouseEventKind::ScrollUp
+        },
+        column: 10,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    }));
+}
+
+#[test]
+fn the_mouse_clicks_tabs_rows_and_fields_and_the_wheel_scrolls() {
+    let mut c = Console::demo();
+    c.screen(120, 40);
+    // The header's tabs: " pitwall " then " 1 Intake ", " 2 Queues ", " 3 Mechanics ".
+    let header = c.screen(120, 40).lines().next().unwrap().to_string();
+    let at = header.find("3 Mechanics").unwrap();
+    click(&mut c, header[..at].chars().count() as u16, 0);
+    assert_eq!(c.app.pane, pitwall::tui::app::Pane::Mechanics);
+    // Rows: the table's first row is on screen row 3 (header, border, column titles).
+    click(&mut c, 10, 5);
+    assert_eq!(c.app.mechanics.selected, 2);
+    wheel(&mut c, true);
+    wheel(&mut c, true);
+    assert_eq!(c.app.mechanics.selected, 4);
+    wheel(&mut c, false);
+    assert_eq!(c.app.mechanics.selected, 3);
+    // A form field: the Email row (screen row 3) starts editing it.
+    click(&mut c, 11, 0);
+    assert_eq!(c.app.pane, pitwall::tui::app::Pane::Intake);
+    click(&mut c, 10, 3);
+    assert_eq!(c.app.intake.focus, 1);
+    assert_eq!(c.app.mode, Mode::Editing);
+    c.type_text("a@b.ca");
+    assert_eq!(c.app.intake.get("customer.email"), "a@b.ca");
+    // Queues: a click on a session selects it; on an offer, that offer.
+    c.esc();
+    c.key('n');
+    c.key('y'); // the typed form goes, asked first
+    c.quick_intake("Toronto", "M5V 3L9", "brakes");
+    c.quick_intake("Vancouver", "V6B 1A1", "brakes");
+    c.key('2');
+    let other = 1 - c.app.queues.selected;
+    click(&mut c, 10, 3 + other as u16);
+    assert_eq!(c.app.queues.selected, other);
+    // The offers box starts at body row 19 at 40 rows: border, session line, then offers.
+    click(&mut c, 10, 1 + 19 + 3);
+    assert_eq!(c.app.queues.offer, 1);
+    assert_eq!(
+        c.app.queues.focus,
+        pitwall::tui::panes::queues::Focus::Offers
+    );
+}
