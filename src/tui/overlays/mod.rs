@@ -1,6 +1,10 @@
 //! Overlays drawn over the panes, one file each: they read `App`, change nothing.
 
+pub mod confirm;
+pub mod help;
 pub mod mechanic;
+pub mod picker;
+pub mod session;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 
