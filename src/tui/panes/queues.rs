@@ -63,6 +63,11 @@ pub fn visible(app: &App) -> Vec<&SessionRow> {
 }
 
 pub fn selected(app: &App) -> Option<&SessionRow> {
+    // Without a filter every session is visible: no list to build (the footer asks this for
+    // each of its keys, at every frame, over thousands of sessions).
+    if app.queues.filter.is_empty() {
+        return app.data.sessions.get(app.queues.selected);
+    }
     visible(app).get(app.queues.selected).copied()
 }
 
