@@ -10,51 +10,43 @@ use ratatui::crossterm::event::{
 };
 
 use super::keymap::{self, Op, Scope};
-use super::panes::{intake, mechanics, queues, waitlist};
+use super::panes::{self, intake, mechanics, queues, waitlist};
 use super::theme::Theme;
 use crate::command::Command;
 use crate::engine::Outcome;
 use crate::engine::views::Snapshot;
 use crate::error::DispatchError;
 
+/// A pane: its place in [`REGISTRY`](super::panes::REGISTRY), which is also its tab number
+/// less one. The five of the demo are named for convenience.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pane {
-    Intake,
-    Queues,
-    Mechanics,
-    Waitlist,
-    Metrics,
-}
+pub struct Pane(pub usize);
 
+#[allow(non_upper_case_globals)]
 impl Pane {
-    pub const ALL: [Pane; 5] = [
-        Pane::Intake,
-        Pane::Queues,
-        Pane::Mechanics,
-        Pane::Waitlist,
-        Pane::Metrics,
-    ];
+    pub const Intake: Pane = Pane(0);
+    pub const Queues: Pane = Pane(1);
+    pub const Mechanics: Pane = Pane(2);
+    pub const Waitlist: Pane = Pane(3);
+    pub const Metrics: Pane = Pane(4);
+
+    /// Every pane, in tab order.
+    pub fn all() -> impl Iterator<Item = Pane> {
+        (0..panes::REGISTRY.len()).map(Pane)
+    }
+
+    /// What the console asks of this pane.
+    pub fn def(self) -> &'static panes::PaneDef {
+        panes::REGISTRY[self.0 % panes::REGISTRY.len()]
+    }
 
     pub fn title(self) -> &'static str {
-        match self {
-            Pane::Intake => "Intake",
-            Pane::Queues => "Queues",
-            Pane::Mechanics => "Mechanics",
-            Pane::Waitlist => "Waitlist",
-            Pane::Metrics => "Metrics",
-        }
+        self.def().title
     }
 
     /// How the pane's tab reads in the header.
     pub fn tab_label(self) -> String {
-        format!(" {} {} ", self.index() + 1, self.title())
-    }
-
-    fn index(self) -> usize {
-        Pane::ALL
-            .iter()
-            .position(|p| *p == self)
-            .expect("every pane is listed")
+        format!(" {} {} ", self.0 + 1, self.title())
     }
 }
 
@@ -269,7 +261,7 @@ impl App {
 
     /// Whether the metrics pane needs figures in the next snapshot.
     pub fn wants_metrics(&self) -> bool {
-        self.pane == Pane::Metrics
+        self.pane.def().metrics
     }
 }
 
@@ -294,11 +286,7 @@ impl App {
             help: binding.help,
         };
         if self.mode == Mode::Normal {
-            match self.pane {
-                Pane::Intake => intake::key_state(self, binding.op, &mut state),
-                Pane::Queues => queues::key_state(self, binding.op, &mut state),
-                _ => {}
-            }
+            (self.pane.def().key_state)(self, binding.op, &mut state);
         }
         state
     }
@@ -401,12 +389,19 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.mode = Mode::Help;
             Vec::new()
         }
-        Op::NextPane => switch(app, Pane::ALL[(app.pane.index() + 1) % Pane::ALL.len()]),
+        Op::NextPane => switch(app, Pane((app.pane.0 + 1) % panes::REGISTRY.len())),
         Op::PrevPane => switch(
             app,
-            Pane::ALL[(app.pane.index() + Pane::ALL.len() - 1) % Pane::ALL.len()],
+            Pane((app.pane.0 + panes::REGISTRY.len() - 1) % panes::REGISTRY.len()),
         ),
-        Op::GoPane(p) => switch(app, p),
+        // Number key n is the n-th pane, as many as there are.
+        Op::GoPane => match key.code {
+            KeyCode::Char(c) => match c.to_digit(10).map(|d| d as usize) {
+                Some(n) if (1..=panes::REGISTRY.len()).contains(&n) => switch(app, Pane(n - 1)),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        },
         Op::ToggleBell => {
             app.bell = !app.bell;
             app.info(if app.bell {
@@ -424,11 +419,10 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 /// from this same list.
 pub fn tab_spans() -> Vec<(u16, u16, Pane)> {
     let mut x = width_u16(HEADER_TITLE);
-    Pane::ALL
-        .iter()
+    Pane::all()
         .map(|p| {
             let w = width_u16(&p.tab_label());
-            let span = (x, x + w, *p);
+            let span = (x, x + w, p);
             x += w;
             span
         })
@@ -490,13 +484,7 @@ fn mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
         return Vec::new();
     }
     let y = row - 1;
-    match app.pane {
-        Pane::Intake => intake::click(app, column, y, body_height),
-        Pane::Queues => queues::click(app, y, body_height),
-        Pane::Mechanics => mechanics::click(app, y, body_height),
-        Pane::Waitlist => waitlist::click(app, y, body_height),
-        Pane::Metrics => Vec::new(),
-    }
+    (app.pane.def().click)(app, column, y, body_height)
 }
 
 /// The row of a table (bordered, one header line, drawn from `top` within the body, `height`
@@ -514,13 +502,7 @@ pub fn table_row_at(y: u16, top: u16, height: u16, selected: usize, len: usize) 
 }
 
 fn pane_op(app: &mut App, op: Op) -> Vec<Effect> {
-    match app.pane {
-        Pane::Intake => intake::op(app, op),
-        Pane::Queues => queues::op(app, op),
-        Pane::Mechanics => mechanics::op(app, op),
-        Pane::Waitlist => waitlist::op(app, op),
-        Pane::Metrics => Vec::new(),
-    }
+    (app.pane.def().op)(app, op)
 }
 
 /// Quits, unless that would throw away a typed intake form: then it asks.
@@ -540,15 +522,13 @@ fn back_out(app: &mut App) -> Vec<Effect> {
         app.toast = None;
         return Vec::new();
     }
-    if app.pane == Pane::Intake {
-        intake::back(app);
-    }
+    (app.pane.def().back)(app);
     Vec::new()
 }
 
 fn switch(app: &mut App, pane: Pane) -> Vec<Effect> {
     app.pane = pane;
-    if pane == Pane::Metrics {
+    if pane.def().metrics {
         vec![Effect::Refresh]
     } else {
         Vec::new()
@@ -556,14 +536,11 @@ fn switch(app: &mut App, pane: Pane) -> Vec<Effect> {
 }
 
 fn filter_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
-    let filter = match app.pane {
-        Pane::Queues => &mut app.queues.filter,
-        Pane::Mechanics => &mut app.mechanics.filter,
-        _ => {
-            app.mode = Mode::Normal;
-            return Vec::new();
-        }
+    let Some(filter_of) = app.pane.def().filter else {
+        app.mode = Mode::Normal;
+        return Vec::new();
     };
+    let filter = filter_of(app);
     match (op, key.code) {
         (Some(Op::Choose), _) => app.mode = Mode::Normal,
         (Some(Op::Back), _) => {
@@ -752,8 +729,8 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     if app.data.metrics.is_none() {
         app.data.metrics = metrics;
     }
-    queues::clamp(app);
-    mechanics::clamp(app);
-    waitlist::clamp(app);
+    for pane in Pane::all() {
+        (pane.def().clamp)(app);
+    }
     effects
 }

@@ -11,7 +11,8 @@ pub enum Op {
     Quit,
     NextPane,
     PrevPane,
-    GoPane(Pane),
+    /// Number key n: the n-th pane.
+    GoPane,
     Help,
     Filter,
     Up,
@@ -64,19 +65,19 @@ pub struct Key {
     pub ctrl: bool,
 }
 
-const fn k(c: char) -> Key {
+pub const fn k(c: char) -> Key {
     Key {
         code: KeyCode::Char(c),
         ctrl: false,
     }
 }
-const fn ctrl(c: char) -> Key {
+pub const fn ctrl(c: char) -> Key {
     Key {
         code: KeyCode::Char(c),
         ctrl: true,
     }
 }
-const fn code(code: KeyCode) -> Key {
+pub const fn code(code: KeyCode) -> Key {
     Key { code, ctrl: false }
 }
 
@@ -92,7 +93,7 @@ pub struct Binding {
     pub footer: bool,
 }
 
-const fn b(keys: &'static [Key], label: &'static str, help: &'static str, op: Op) -> Binding {
+pub const fn b(keys: &'static [Key], label: &'static str, help: &'static str, op: Op) -> Binding {
     Binding {
         keys,
         label,
@@ -101,7 +102,12 @@ const fn b(keys: &'static [Key], label: &'static str, help: &'static str, op: Op
         footer: true,
     }
 }
-const fn hidden(keys: &'static [Key], label: &'static str, help: &'static str, op: Op) -> Binding {
+pub const fn hidden(
+    keys: &'static [Key],
+    label: &'static str,
+    help: &'static str,
+    op: Op,
+) -> Binding {
     Binding {
         keys,
         label,
@@ -133,16 +139,22 @@ pub const GLOBAL: &[Binding] = &[
         "previous pane",
         Op::PrevPane,
     ),
-    hidden(&[k('1')], "1", "Intake pane", Op::GoPane(Pane::Intake)),
-    hidden(&[k('2')], "2", "Queues pane", Op::GoPane(Pane::Queues)),
     hidden(
-        &[k('3')],
-        "3",
-        "Mechanics pane",
-        Op::GoPane(Pane::Mechanics),
+        &[
+            k('1'),
+            k('2'),
+            k('3'),
+            k('4'),
+            k('5'),
+            k('6'),
+            k('7'),
+            k('8'),
+            k('9'),
+        ],
+        "1–9",
+        "switch to pane",
+        Op::GoPane,
     ),
-    hidden(&[k('4')], "4", "Waitlist pane", Op::GoPane(Pane::Waitlist)),
-    hidden(&[k('5')], "5", "Metrics pane", Op::GoPane(Pane::Metrics)),
     hidden(&[code(KeyCode::Up), k('k')], "↑/k", "move up", Op::Up),
     hidden(&[code(KeyCode::Down), k('j')], "↓/j", "move down", Op::Down),
     hidden(&[code(KeyCode::PageUp)], "PgUp", "page up", Op::PageUp),
@@ -156,50 +168,6 @@ pub const GLOBAL: &[Binding] = &[
     b(&[k('?')], "?", "all keys", Op::Help),
     b(&[k('q'), ctrl('c')], "q", "quit", Op::Quit),
 ];
-
-const INTAKE: &[Binding] = &[
-    b(
-        &[code(KeyCode::Enter), k('i')],
-        "Enter",
-        "edit field",
-        Op::Edit,
-    ),
-    b(&[k(' ')], "Space", "toggle / cycle", Op::Toggle),
-    b(&[ctrl('s')], "^S", "submit", Op::Submit),
-    b(&[k('n')], "n", "new intake", Op::NewIntake),
-    b(&[k('e')], "e", "not considered: why", Op::WhyNot),
-    // Shown in the footer while the offline card is up (App::key_state).
-    hidden(&[k('b')], "b", "browse offline", Op::BrowseOffline),
-    hidden(&[k('w')], "w", "waitlist", Op::JoinWaitlist),
-    hidden(&[k('s')], "s", "schedule", Op::ScheduleLater),
-];
-
-const QUEUES: &[Binding] = &[
-    b(&[code(KeyCode::Left), k('h')], "←", "sessions", Op::Left),
-    b(&[code(KeyCode::Right), k('l')], "→", "offers", Op::Right),
-    b(&[k('a')], "a", "accept", Op::Accept),
-    b(&[k('d')], "d", "decline", Op::Decline),
-    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
-    b(&[k('c')], "c", "complete", Op::Complete),
-    b(&[k('x')], "x", "cancel", Op::CancelSession),
-    b(&[k('w')], "w", "sign waiver", Op::SignWaiver),
-    b(&[k('p')], "p", "confirm payment", Op::ConfirmPayment),
-    b(&[k('/')], "/", "filter", Op::Filter),
-];
-
-const MECHANICS: &[Binding] = &[
-    b(&[k(' ')], "Space", "clock in/out", Op::ClockToggle),
-    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
-    b(&[k('o')], "o", "online only", Op::OnlineOnly),
-    b(&[k('/')], "/", "filter", Op::Filter),
-];
-
-const WAITLIST: &[Binding] = &[
-    b(&[k('x')], "x", "cancel entry", Op::CancelEntry),
-    b(&[k('!')], "!", "bell on/off", Op::ToggleBell),
-];
-
-const METRICS: &[Binding] = &[];
 
 /// Typing into a text field. The cursor keys have no op of their own: whatever the table does
 /// not take goes to the text input (tui-input), so these rows only tell the footer and help.
@@ -309,11 +277,7 @@ const HELP: &[Binding] = &[b(
 pub fn table(scope: Scope) -> &'static [Binding] {
     match scope {
         Scope::Global => GLOBAL,
-        Scope::Pane(Pane::Intake) => INTAKE,
-        Scope::Pane(Pane::Queues) => QUEUES,
-        Scope::Pane(Pane::Mechanics) => MECHANICS,
-        Scope::Pane(Pane::Waitlist) => WAITLIST,
-        Scope::Pane(Pane::Metrics) => METRICS,
+        Scope::Pane(pane) => pane.def().keys,
         Scope::Editing => EDITING,
         Scope::Choosing => CHOOSING,
         Scope::Filter => FILTER,
@@ -343,14 +307,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_within_what_one_mode_sees() {
-        let panes = [
-            Pane::Intake,
-            Pane::Queues,
-            Pane::Mechanics,
-            Pane::Waitlist,
-            Pane::Metrics,
-        ];
-        for pane in panes {
+        for pane in Pane::all() {
             let mut seen: Vec<(Key, Op)> = Vec::new();
             for binding in table(Scope::Pane(pane)).iter().chain(GLOBAL) {
                 for key in binding.keys {

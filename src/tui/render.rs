@@ -10,7 +10,6 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::app::{App, Mode, Pane, ToastKind};
 use super::keymap::{self, Scope};
 use super::overlays;
-use super::panes::{intake, mechanics, metrics, queues, waitlist};
 use super::theme::Tone;
 use crate::model::SessionStatus;
 use crate::text::{fit, for_screen, width};
@@ -44,13 +43,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
     ])
     .areas(area);
     render_header(app, frame, header);
-    match app.pane {
-        Pane::Intake => intake::render(app, frame, body),
-        Pane::Queues => queues::render(app, frame, body),
-        Pane::Mechanics => mechanics::render(app, frame, body),
-        Pane::Waitlist => waitlist::render(app, frame, body),
-        Pane::Metrics => metrics::render(app, frame, body),
-    }
+    (app.pane.def().render)(app, frame, body);
     render_status(app, frame, status);
     render_footer(app, frame, footer);
     match &app.mode {
@@ -66,9 +59,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
 fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let mut spans = vec![Span::styled(super::app::HEADER_TITLE, t.style(Tone::Title))];
-    for pane in Pane::ALL.iter() {
+    for pane in Pane::all() {
         let label = pane.tab_label();
-        spans.push(if *pane == app.pane {
+        spans.push(if pane == app.pane {
             Span::styled(label, t.style(Tone::Selected))
         } else {
             Span::styled(label, t.style(Tone::Dim))

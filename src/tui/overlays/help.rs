@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::centered;
-use crate::tui::app::{App, Pane};
+use crate::tui::app::App;
 use crate::tui::keymap::{self, Scope};
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{clear_overlay, panel};
@@ -22,17 +22,14 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             title.to_string(),
             t.style(Tone::Title),
         )));
-        let mut panes_listed = false;
         for b in bindings {
-            // The five pane keys read better as one line.
-            let (label, help) = match b.op {
-                keymap::Op::GoPane(_) if panes_listed => continue,
-                keymap::Op::GoPane(_) => {
-                    panes_listed = true;
-                    ("1–5", "switch to pane")
-                }
-                _ => (b.label, b.help),
+            // The number keys reach as many panes as there are.
+            let label = if b.op == keymap::Op::GoPane {
+                format!("1–{}", crate::tui::panes::REGISTRY.len())
+            } else {
+                b.label.to_string()
             };
+            let help = b.help;
             lines.push(Line::from(vec![
                 Span::styled(format!("  {label:<7} "), t.style(Tone::Key)),
                 Span::raw(help),
@@ -47,7 +44,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         Scope::Pane(app.pane),
         &mut right,
     );
-    if app.pane == Pane::Intake {
+    // A pane with fields to edit also lists the editing keys.
+    if app.pane.def().keys.iter().any(|b| b.op == keymap::Op::Edit) {
         right.push(Line::default());
         section("Editing a field", Scope::Editing, &mut right);
     }

@@ -23,6 +23,40 @@ use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
 
+use crate::tui::keymap::{Binding, b, code, ctrl, hidden, k};
+use crate::tui::panes::{self, PaneDef};
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Intake",
+    keys: KEYS,
+    op,
+    render,
+    click,
+    key_state,
+    clamp: panes::no_clamp,
+    back,
+    filter: None,
+    metrics: false,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[
+    b(
+        &[code(KeyCode::Enter), k('i')],
+        "Enter",
+        "edit field",
+        Op::Edit,
+    ),
+    b(&[k(' ')], "Space", "toggle / cycle", Op::Toggle),
+    b(&[ctrl('s')], "^S", "submit", Op::Submit),
+    b(&[k('n')], "n", "new intake", Op::NewIntake),
+    b(&[k('e')], "e", "not considered: why", Op::WhyNot),
+    // Shown in the footer while the offline card is up (App::key_state).
+    hidden(&[k('b')], "b", "browse offline", Op::BrowseOffline),
+    hidden(&[k('w')], "w", "waitlist", Op::JoinWaitlist),
+    hidden(&[k('s')], "s", "schedule", Op::ScheduleLater),
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// Free text, at most this many characters (the engine's own limit for the field).

@@ -14,6 +14,31 @@ use crate::tui::app::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
+use crate::tui::keymap::{Binding, b, code, k};
+use crate::tui::panes::{self, PaneDef};
+use ratatui::crossterm::event::KeyCode;
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Mechanics",
+    keys: KEYS,
+    op,
+    render,
+    click: |app, _, y, height| click(app, y, height),
+    key_state: panes::no_key_state,
+    clamp,
+    back: panes::no_back,
+    filter: Some(|app| &mut app.mechanics.filter),
+    metrics: false,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[
+    b(&[k(' ')], "Space", "clock in/out", Op::ClockToggle),
+    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
+    b(&[k('o')], "o", "online only", Op::OnlineOnly),
+    b(&[k('/')], "/", "filter", Op::Filter),
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct MechanicsState {
     pub selected: usize,

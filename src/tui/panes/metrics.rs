@@ -11,6 +11,25 @@ use crate::report::BUCKET_WIDTH;
 use crate::tui::app::App;
 use crate::tui::theme::Tone;
 
+use crate::tui::keymap::Binding;
+use crate::tui::panes::{self, PaneDef};
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Metrics",
+    keys: KEYS,
+    op: panes::no_op,
+    render,
+    click: panes::no_click,
+    key_state: panes::no_key_state,
+    clamp: panes::no_clamp,
+    back: panes::no_back,
+    filter: None,
+    metrics: true,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[];
+
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let [figures, chart] =

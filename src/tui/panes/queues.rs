@@ -15,6 +15,37 @@ use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
 
+use crate::tui::keymap::{Binding, b, code, k};
+use crate::tui::panes::{self, PaneDef};
+use ratatui::crossterm::event::KeyCode;
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Queues",
+    keys: KEYS,
+    op,
+    render,
+    click: |app, _, y, height| click(app, y, height),
+    key_state,
+    clamp,
+    back: panes::no_back,
+    filter: Some(|app| &mut app.queues.filter),
+    metrics: false,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[
+    b(&[code(KeyCode::Left), k('h')], "←", "sessions", Op::Left),
+    b(&[code(KeyCode::Right), k('l')], "→", "offers", Op::Right),
+    b(&[k('a')], "a", "accept", Op::Accept),
+    b(&[k('d')], "d", "decline", Op::Decline),
+    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
+    b(&[k('c')], "c", "complete", Op::Complete),
+    b(&[k('x')], "x", "cancel", Op::CancelSession),
+    b(&[k('w')], "w", "sign waiver", Op::SignWaiver),
+    b(&[k('p')], "p", "confirm payment", Op::ConfirmPayment),
+    b(&[k('/')], "/", "filter", Op::Filter),
+];
+
 /// Which of the pane's two vertical lists ↑/↓ move in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Focus {

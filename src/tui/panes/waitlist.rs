@@ -12,6 +12,28 @@ use crate::tui::app::{App, Confirm, Effect, Mode};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
+use crate::tui::keymap::{Binding, b, k};
+use crate::tui::panes::{self, PaneDef};
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Waitlist",
+    keys: KEYS,
+    op,
+    render,
+    click: |app, _, y, height| click(app, y, height),
+    key_state: panes::no_key_state,
+    clamp,
+    back: panes::no_back,
+    filter: None,
+    metrics: false,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[
+    b(&[k('x')], "x", "cancel entry", Op::CancelEntry),
+    b(&[k('!')], "!", "bell on/off", Op::ToggleBell),
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct WaitlistState {
     pub selected: usize,
