@@ -466,3 +466,36 @@ fn the_mouse_clicks_tabs_rows_and_fields_and_the_wheel_scrolls() {
         pitwall::tui::panes::queues::Focus::Offers
     );
 }
+
+/// Every registered pane is reached by its number key and its tab, and `?` lists its keys:
+/// all from the one registry (a new pane is its file and its line there).
+#[test]
+fn every_registered_pane_has_its_number_key_tab_and_help() {
+    use pitwall::tui::app::Pane;
+    let mut c = Console::demo();
+    for pane in Pane::all() {
+        let digit = char::from_digit(pane.0 as u32 + 1, 10).unwrap();
+        c.key(digit);
+        assert_eq!(c.app.pane, pane);
+        let screen = c.screen(120, 40);
+        assert!(
+            screen.lines().next().unwrap().contains(&pane.tab_label()),
+            "{screen}"
+        );
+        c.key('?');
+        let help = c.screen(120, 40);
+        if !pane.def().keys.is_empty() {
+            assert!(help.contains(&format!("{} pane", pane.title())), "{help}");
+        }
+        for b in pane.def().keys.iter().filter(|b| !b.keys.is_empty()) {
+            assert!(
+                help.contains(b.help),
+                "{}: {} missing from {help}",
+                pane.title(),
+                b.help
+            );
+        }
+        c.esc();
+    }
+    assert!(c.app.pane_state::<u8>(Pane::Intake).is_none());
+}

@@ -186,6 +186,9 @@ pub struct App {
     seen_escalated: Option<HashSet<String>>,
     /// Sessions this console created: their offers are no news to the dispatcher who made them.
     pub own_sessions: HashSet<String>,
+    /// The state of panes that keep their own (see [`PaneDef::state`](panes::PaneDef)), by
+    /// pane: a pane added later needs no field here.
+    pane_states: Vec<Option<Box<dyn std::any::Any>>>,
 }
 
 /// Seconds a toast or alert stays on the status line.
@@ -215,7 +218,20 @@ impl App {
             seen_offers: None,
             seen_escalated: None,
             own_sessions: HashSet::new(),
+            pane_states: panes::REGISTRY
+                .iter()
+                .map(|p| p.state.map(|make| make()))
+                .collect(),
         }
+    }
+
+    /// A pane's own state, when it keeps one of type `T`.
+    pub fn pane_state<T: 'static>(&self, pane: Pane) -> Option<&T> {
+        self.pane_states.get(pane.0)?.as_ref()?.downcast_ref()
+    }
+
+    pub fn pane_state_mut<T: 'static>(&mut self, pane: Pane) -> Option<&mut T> {
+        self.pane_states.get_mut(pane.0)?.as_mut()?.downcast_mut()
     }
 
     pub fn too_small(&self) -> bool {

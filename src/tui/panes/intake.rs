@@ -37,6 +37,7 @@ pub const PANE: PaneDef = PaneDef {
     back,
     filter: None,
     metrics: false,
+    state: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.

@@ -36,6 +36,9 @@ pub struct PaneDef {
     pub filter: Option<fn(&mut App) -> &mut String>,
     /// It shows the §9 metrics, which snapshots load only for it.
     pub metrics: bool,
+    /// Makes its state, when it keeps one in the App's pane slots (`App::pane_state`); the
+    /// first five keep theirs in fields of `App` that tests read directly.
+    pub state: Option<fn() -> Box<dyn std::any::Any>>,
 }
 
 /// The panes, in tab order (tab n is number key n).

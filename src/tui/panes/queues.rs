@@ -30,6 +30,7 @@ pub const PANE: PaneDef = PaneDef {
     back: panes::no_back,
     filter: Some(|app| &mut app.queues.filter),
     metrics: false,
+    state: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.

@@ -26,6 +26,7 @@ pub const PANE: PaneDef = PaneDef {
     back: panes::no_back,
     filter: None,
     metrics: false,
+    state: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
