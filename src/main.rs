@@ -119,18 +119,8 @@ fn headless(
     clock: Option<ClockKind>,
     start: Option<String>,
 ) -> ExitCode {
-    // The manual clock stays the default (scripts and tests replay the same times), but on a
-    // file, where a console on real time may read the same sessions, it is said once.
-    if clock.is_none() && db.is_some() {
-        let start = start.as_deref().unwrap_or("2026-01-05T14:00:00Z");
-        let _ = writeln!(
-            std::io::stderr(),
-            "pitwall headless: on the manual clock from {start}, not the time now: a console on \
-             this file runs on real time and sees these offers' deadlines as they are \
-             (likely past). Add --clock system to use real time, or --clock manual to keep \
-             this clock without this note."
-        );
-    }
+    let manual_by_default = clock.is_none();
+    let start_text = start.clone();
     let clock = match (clock.unwrap_or(ClockKind::Manual), start) {
         (ClockKind::System, Some(_)) => return fail("--start only applies to the manual clock"),
         (ClockKind::System, None) => Clock::System,
@@ -150,6 +140,18 @@ fn headless(
         Ok(engine) => engine,
         Err(e) => return fail(&e.to_string()),
     };
+    // The manual clock stays the default (scripts and tests replay the same times), but on a
+    // file, where a console on real time may read the same sessions, it is said once.
+    if manual_by_default && db.is_some() {
+        let start = start_text.as_deref().unwrap_or("2026-01-05T14:00:00Z");
+        let _ = writeln!(
+            std::io::stderr(),
+            "pitwall headless: on the manual clock from {start}, not the time now: a console on \
+             this file runs on real time and sees these offers' deadlines as they are \
+             (likely past). Add --clock system to use real time, or --clock manual to keep \
+             this clock without this note."
+        );
+    }
     let stdout = std::io::stdout().lock();
     let result = match script {
         Some(path) => match std::fs::File::open(&path) {

@@ -122,7 +122,13 @@ fn a_database_from_a_newer_pitwall_is_refused_untouched() {
         err.to_string().contains("newer pitwall (schema version 99"),
         "{err}"
     );
-    let out = pitwall(&["headless", "--db", db.to_str().unwrap()]);
+    let out = pitwall(&[
+        "headless",
+        "--clock",
+        "manual",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("upgrade pitwall"));
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -224,7 +230,13 @@ fn a_negative_schema_version_is_refused_not_a_panic() {
         .unwrap()
         .execute_batch("PRAGMA user_version = -1")
         .unwrap();
-    let out = pitwall(&["headless", "--db", db.to_str().unwrap()]);
+    let out = pitwall(&[
+        "headless",
+        "--clock",
+        "manual",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no pitwall ever wrote"));
 }
