@@ -66,6 +66,17 @@ pub fn run(db: &Path) -> Result<(), String> {
         ratatui::crossterm::event::EnableBracketedPaste,
         ratatui::crossterm::event::EnableMouseCapture
     );
+    // A panic hands the terminal back without mouse reports or bracketed paste too (ratatui's
+    // own hook, which runs next, restores the rest).
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::crossterm::execute!(
+            std::io::stdout(),
+            ratatui::crossterm::event::DisableMouseCapture,
+            ratatui::crossterm::event::DisableBracketedPaste
+        );
+        restore(info);
+    }));
     let result = runtime.block_on(event_loop(&mut terminal, &mut engine));
     let _ = ratatui::crossterm::execute!(
         std::io::stdout(),
