@@ -170,6 +170,8 @@ fn backup_copies_a_database_while_another_process_writes() {
     let mut writer = Command::new(env!("CARGO_BIN_EXE_pitwall"))
         .args([
             "headless",
+            "--clock",
+            "manual",
             "--db",
             db.to_str().unwrap(),
             "--script",
