@@ -107,6 +107,13 @@ impl From<rusqlite::Error> for DispatchError {
             tracing::warn!("database busy: another program held the lock past the wait");
             return DispatchError::busy();
         }
+        if matches!(&err, rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ReadOnly)
+        {
+            // Said in words a user acts on; logged at debug, since a console on a read-only
+            // file meets it every second and says so itself, once.
+            tracing::debug!(error = %err, "database is read-only");
+            return DispatchError::new(ErrorCode::Internal, READ_ONLY);
+        }
         tracing::error!(error = %err, "database error");
         DispatchError::new(
             ErrorCode::Internal,
@@ -114,5 +121,9 @@ impl From<rusqlite::Error> for DispatchError {
         )
     }
 }
+
+/// What a write to a database pitwall may only read is told.
+pub const READ_ONLY: &str = "The database is read-only (the file's permissions, or a read-only \
+     disk or mount): pitwall can show it but not change it. Nothing was changed.";
 
 pub type DispatchResult<T> = Result<T, DispatchError>;

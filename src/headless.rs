@@ -41,6 +41,12 @@ impl Summary {
 
 /// Executes one line and renders its response line (without the newline).
 pub fn respond(engine: &mut Engine, line: &str) -> (bool, String) {
+    respond_at(engine, line, None)
+}
+
+/// [`respond`], for line `number` of a script or input stream: a line that cannot be read as
+/// a command says which line it was (serde_json only knows the column within it).
+pub fn respond_at(engine: &mut Engine, line: &str, number: Option<usize>) -> (bool, String) {
     match parse_line(line) {
         Ok(command) => {
             let name = command.name();
@@ -56,8 +62,19 @@ pub fn respond(engine: &mut Engine, line: &str) -> (bool, String) {
                 Err(error) => (false, failure(Some(name), &error)),
             }
         }
-        Err(Rejected { cmd, error }) => (false, failure(cmd.as_deref(), &error)),
+        Err(Rejected { cmd, error }) => (false, failure(cmd.as_deref(), &at_line(error, number))),
     }
+}
+
+/// A parse error named by its input line: `Line 7: Not valid JSON: … at column 2.`
+fn at_line(mut error: DispatchError, number: Option<usize>) -> DispatchError {
+    if let (Some(n), ErrorCode::ParseError) = (number, error.code) {
+        error.message = format!(
+            "Line {n}: {}",
+            error.message.replace(" at line 1 column ", " at column ")
+        );
+    }
+    error
 }
 
 fn failure(cmd: Option<&str>, error: &DispatchError) -> String {
@@ -81,17 +98,23 @@ pub fn run(
 ) -> std::io::Result<Summary> {
     let mut summary = Summary::default();
     let mut lines = CappedLines::new(input, MAX_LINE_BYTES);
+    let mut number = 0;
     while let Some(line) = lines.next_line()? {
+        number += 1;
+        let at = Some(number);
         let (ok, response) = match line {
             Line::Text(text) if text.trim().is_empty() => continue,
-            Line::Text(text) => respond(engine, &text),
+            Line::Text(text) => respond_at(engine, &text, at),
             Line::TooLong(len) => (
                 false,
                 failure(
                     None,
-                    &DispatchError::new(
-                        ErrorCode::ParseError,
-                        format!("The line is {len} bytes long; the limit is {MAX_LINE_BYTES}."),
+                    &at_line(
+                        DispatchError::new(
+                            ErrorCode::ParseError,
+                            format!("The line is {len} bytes long; the limit is {MAX_LINE_BYTES}."),
+                        ),
+                        at,
                     ),
                 ),
             ),
@@ -99,7 +122,10 @@ pub fn run(
                 false,
                 failure(
                     None,
-                    &DispatchError::new(ErrorCode::ParseError, "The line is not valid UTF-8."),
+                    &at_line(
+                        DispatchError::new(ErrorCode::ParseError, "The line is not valid UTF-8."),
+                        at,
+                    ),
                 ),
             ),
         };

@@ -17,11 +17,12 @@ use pitwall::engine::Engine;
     disable_version_flag = true
 )]
 struct Cli {
-    /// Database file (default: pitwall.db in the user's data directory).
+    /// Database file (default: pitwall.db in the user's data directory; for `headless`, a new
+    /// in-memory database).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     /// Print the version and the data, database and log paths.
-    #[arg(long)]
+    #[arg(long, short = 'V')]
     version: bool,
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -30,13 +31,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// JSON-lines scripting interface: one command per line in, one response per line out.
+    /// Without --db it runs on a new in-memory database.
     Headless {
         /// Read commands from this file instead of stdin.
         #[arg(long)]
         script: Option<PathBuf>,
-        /// Clock: manual (moved only by `advance`) or system time.
-        #[arg(long, value_enum, default_value_t = ClockKind::Manual)]
-        clock: ClockKind,
+        /// Clock: manual (moved only by `advance`; the default) or system time. On a database
+        /// file a console also uses, choose `system`: the manual clock's times are not now.
+        #[arg(long, value_enum)]
+        clock: Option<ClockKind>,
         /// Start time of the manual clock (RFC 3339), default 2026-01-05T14:00:00Z.
         #[arg(long)]
         start: Option<String>,
@@ -113,10 +116,12 @@ fn main() -> ExitCode {
 fn headless(
     db: Option<PathBuf>,
     script: Option<PathBuf>,
-    clock: ClockKind,
+    clock: Option<ClockKind>,
     start: Option<String>,
 ) -> ExitCode {
-    let clock = match (clock, start) {
+    let manual_by_default = clock.is_none();
+    let start_text = start.clone();
+    let clock = match (clock.unwrap_or(ClockKind::Manual), start) {
         (ClockKind::System, Some(_)) => return fail("--start only applies to the manual clock"),
         (ClockKind::System, None) => Clock::System,
         (ClockKind::Manual, None) => Clock::manual_default(),
@@ -135,6 +140,18 @@ fn headless(
         Ok(engine) => engine,
         Err(e) => return fail(&e.to_string()),
     };
+    // The manual clock stays the default (scripts and tests replay the same times), but on a
+    // file, where a console on real time may read the same sessions, it is said once.
+    if manual_by_default && db.is_some() {
+        let start = start_text.as_deref().unwrap_or("2026-01-05T14:00:00Z");
+        let _ = writeln!(
+            std::io::stderr(),
+            "pitwall headless: on the manual clock from {start}, not the time now: a console on \
+             this file runs on real time and sees these offers' deadlines as they are \
+             (likely past). Add --clock system to use real time, or --clock manual to keep \
+             this clock without this note."
+        );
+    }
     let stdout = std::io::stdout().lock();
     let result = match script {
         Some(path) => match std::fs::File::open(&path) {

@@ -56,6 +56,56 @@ pub struct Bucket {
 
 pub const BUCKET_WIDTH: i64 = 25;
 
+/// The goals of SPEC §9, in one place: the report and the console's Metrics pane both judge
+/// and name them from here.
+pub const GOAL_LOCATION_SHARE: f64 = 1.0;
+pub const GOAL_TARGETED_SHARE: f64 = 0.8;
+/// The average score of accepted targeted offers must be above this.
+pub const GOAL_AVG_SCORE: f64 = 100.0;
+/// Targeted offers are accepted at least this many times faster than broadcasts (median).
+pub const GOAL_SPEEDUP: f64 = 2.0;
+
+/// Whether each goal is met (`None` while there is nothing to judge), and how it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Goal {
+    pub met: Option<bool>,
+    pub text: &'static str,
+}
+
+impl Metrics {
+    pub fn location_goal(&self) -> Goal {
+        Goal {
+            met: self.location_share.map(|s| s >= GOAL_LOCATION_SHARE),
+            text: "goal 100 %",
+        }
+    }
+
+    pub fn targeted_goal(&self) -> Goal {
+        Goal {
+            met: self.targeted_accept_share.map(|s| s >= GOAL_TARGETED_SHARE),
+            text: "goal ≥ 80 %",
+        }
+    }
+
+    pub fn score_goal(&self) -> Goal {
+        Goal {
+            met: self.avg_accepted_targeted_score.map(|s| s > GOAL_AVG_SCORE),
+            text: "goal > 100",
+        }
+    }
+
+    pub fn speed_goal(&self) -> Goal {
+        let a = &self.median_seconds_to_accept;
+        Goal {
+            met: match (a.targeted, a.broadcast) {
+                (Some(t), Some(b)) => Some(t * GOAL_SPEEDUP <= b),
+                _ => None,
+            },
+            text: "goal: targeted 2× faster",
+        }
+    }
+}
+
 impl Metrics {
     pub fn from_figures(f: &Figures) -> Metrics {
         let accepts = f.accepts_targeted + f.accepts_broadcast;
@@ -91,17 +141,14 @@ impl Metrics {
         let pct = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.1} %", v * 100.0));
         let num =
             |v: Option<f64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v:.2}{unit}"));
-        let goal = |ok: Option<bool>| match ok {
-            Some(true) => "  ✓ goal met",
-            Some(false) => "  ✗ below goal",
-            None => "",
+        // Each judged figure names its goal, met or not.
+        let goal = |g: Goal| match g.met {
+            Some(true) => format!("  ✓ goal met ({})", g.text),
+            Some(false) => format!("  ✗ below goal ({})", g.text),
+            None => format!("  ({})", g.text),
         };
         let l = &self.matcher_latency_ms;
         let a = &self.median_seconds_to_accept;
-        let twice_as_fast = match (a.targeted, a.broadcast) {
-            (Some(t), Some(b)) => Some(t * 2.0 <= b),
-            _ => None,
-        };
         let mut out = String::new();
         out.push_str("pitwall report\n\n");
         out.push_str(&format!(
@@ -111,7 +158,7 @@ impl Metrics {
         out.push_str(&format!(
             "  with customer location         {}{}\n",
             pct(self.location_share),
-            goal(self.location_share.map(|s| s >= 1.0))
+            goal(self.location_goal())
         ));
         out.push_str(&format!(
             "  matching ran                   {}\n",
@@ -138,18 +185,18 @@ impl Metrics {
         out.push_str(&format!(
             "  through targeted offers        {}{}\n",
             pct(self.targeted_accept_share),
-            goal(self.targeted_accept_share.map(|s| s >= 0.8))
+            goal(self.targeted_goal())
         ));
         out.push_str(&format!(
             "  avg score, targeted accepts    {}{}\n",
             num(self.avg_accepted_targeted_score, ""),
-            goal(self.avg_accepted_targeted_score.map(|s| s > 100.0))
+            goal(self.score_goal())
         ));
         out.push_str(&format!(
             "  median seconds to accept       targeted {}  broadcast {}{}\n\n",
             num(a.targeted, " s"),
             num(a.broadcast, " s"),
-            goal(twice_as_fast)
+            goal(self.speed_goal())
         ));
         out.push_str(&format!(
             "Waitlist                         joined {}  notified {}  expired {}\n",

@@ -21,7 +21,7 @@ fn mechanic(id: &str) -> Value {
 fn headless(db: &Path, script: &[Value], limit: Duration) -> (Vec<Value>, Duration) {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["headless", "--db"])
+        .args(["headless", "--clock", "manual", "--db"])
         .arg(db)
         .env("PITWALL_BUSY_TIMEOUT_MS", WAIT_MS.to_string())
         .stdin(Stdio::piped())

@@ -122,7 +122,13 @@ fn a_database_from_a_newer_pitwall_is_refused_untouched() {
         err.to_string().contains("newer pitwall (schema version 99"),
         "{err}"
     );
-    let out = pitwall(&["headless", "--db", db.to_str().unwrap()]);
+    let out = pitwall(&[
+        "headless",
+        "--clock",
+        "manual",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("upgrade pitwall"));
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -164,6 +170,8 @@ fn backup_copies_a_database_while_another_process_writes() {
     let mut writer = Command::new(env!("CARGO_BIN_EXE_pitwall"))
         .args([
             "headless",
+            "--clock",
+            "manual",
             "--db",
             db.to_str().unwrap(),
             "--script",
@@ -224,7 +232,13 @@ fn a_negative_schema_version_is_refused_not_a_panic() {
         .unwrap()
         .execute_batch("PRAGMA user_version = -1")
         .unwrap();
-    let out = pitwall(&["headless", "--db", db.to_str().unwrap()]);
+    let out = pitwall(&[
+        "headless",
+        "--clock",
+        "manual",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no pitwall ever wrote"));
 }
@@ -256,7 +270,12 @@ fn report_prints_the_metrics_as_text_and_json() {
         "{text}"
     );
     assert!(
-        text.contains("through targeted offers        100.0 %  ✓ goal met"),
+        text.contains("through targeted offers        100.0 %  ✓ goal met (goal ≥ 80 %)"),
+        "{text}"
+    );
+    // Every judged figure names its goal, even before there is anything to judge.
+    assert!(
+        text.contains("(goal: targeted 2× faster)") && text.contains("(goal > 100)"),
         "{text}"
     );
     assert!(

@@ -174,7 +174,7 @@ fn every_printing_command(stdout: impl Fn() -> Stdio) {
     }
     // Headless too: its first answer cannot be written.
     let out = pitwall()
-        .args(["headless", "--db", db])
+        .args(["headless", "--clock", "manual", "--db", db])
         .stdin(Stdio::piped())
         .stdout(stdout())
         .stderr(Stdio::piped())

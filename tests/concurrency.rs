@@ -72,7 +72,7 @@ fn four_processes_share_one_database_safely() {
     }
     let text: String = setup.iter().map(|l| format!("{l}\n")).collect();
     let out = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["headless", "--db"])
+        .args(["headless", "--clock", "manual", "--db"])
         .arg(&db)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -103,7 +103,7 @@ fn trial(dir: &Path, n: u64) -> usize {
     let text: String = commands.iter().map(|c| format!("{c}\n")).collect();
     std::fs::write(&script_path, text).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["headless", "--db"])
+        .args(["headless", "--clock", "manual", "--db"])
         .arg(&db)
         .arg("--script")
         .arg(&script_path)

@@ -11,7 +11,7 @@ const SESSIONS: usize = 600;
 
 fn pitwall(db: &std::path::Path, script: &std::path::Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["headless", "--db"])
+        .args(["headless", "--clock", "manual", "--db"])
         .arg(db)
         .arg("--script")
         .arg(script)

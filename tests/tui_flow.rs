@@ -46,7 +46,8 @@ fn intake_to_offers_to_accept() {
     assert!(screen.contains("› [HIGH]  230 Daniel Okafor"), "{screen}");
     c.advance(30);
     assert!(c.screen(120, 40).contains("1:30"));
-    c.key('l'); // the second offer
+    c.key('l'); // into the offers list
+    c.key('j'); // the second offer
     c.key('a');
     let screen = c.screen(120, 40);
     assert!(screen.contains("accepted"), "{screen}");
@@ -70,9 +71,10 @@ fn a_countdown_expires_into_an_open_broadcast_anyone_can_take() {
     let screen = c.screen(120, 40);
     assert!(screen.contains("expired (timeout)"), "{screen}");
     assert!(screen.contains("OPEN to all"), "{screen}");
-    c.key('l');
-    c.key('l');
-    c.key('l'); // the broadcast row
+    c.key('l'); // into the offers list
+    c.key('j');
+    c.key('j');
+    c.key('j'); // the broadcast row
     c.key('a');
     assert!(
         c.screen(120, 40).contains("Who takes"),
@@ -329,6 +331,19 @@ fn the_preview_lists_who_was_not_considered_and_why() {
     c.fill_intake(&[("Ava Chen", true), ("ava@example.com", true)]);
     c.esc();
     let screen = c.screen(120, 40);
+    assert!(
+        !screen.contains("[GOOD]") && !screen.contains("not considered: 8"),
+        "a name alone previews nothing: {screen}"
+    );
+    c.fill_intake(&[
+        ("", true),
+        ("", true),
+        ("", true),
+        ("", true),
+        ("", true),
+        ("Toronto", false),
+    ]);
+    let screen = c.screen(120, 40);
     assert!(screen.contains("not considered: 8 (e: why)"), "{screen}");
     c.key('e');
     let screen = c.screen(120, 40);
@@ -346,9 +361,10 @@ fn the_picker_opens_only_on_an_open_broadcast() {
     let mut c = Console::demo();
     c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
     c.key('2');
-    c.key('l');
-    c.key('l');
-    c.key('l'); // the broadcast row, still held behind the targeted offers
+    c.key('l'); // into the offers list
+    c.key('j');
+    c.key('j');
+    c.key('j'); // the broadcast row, still held behind the targeted offers
     c.key('a');
     let screen = c.screen(120, 40);
     assert!(!screen.contains("Who takes"), "{screen}");

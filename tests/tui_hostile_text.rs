@@ -338,8 +338,9 @@ fn hostile_roster_and_customer_text_keep_every_row_intact() {
     check(&mut c, "confirm cancel", &[" Confirm "]);
     c.key('n');
     c.advance(120);
+    c.key('l'); // into the offers
     for _ in 0..3 {
-        c.key('l');
+        c.key('j');
     }
     c.key('a');
     check(&mut c, "broadcast picker", &[" Accept as "]);

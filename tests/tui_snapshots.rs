@@ -101,9 +101,10 @@ fn queues_pane_and_overlays() {
     snap(&mut c, "queues_confirm_cancel");
     c.key('n');
     c.advance(120);
-    c.key('l');
-    c.key('l');
-    c.key('l');
+    c.key('l'); // into the offers
+    c.key('j');
+    c.key('j');
+    c.key('j');
     c.key('a');
     snap(&mut c, "queues_picker");
     c.esc();

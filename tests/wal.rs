@@ -30,7 +30,13 @@ fn pitwall(args: &[&str]) -> std::process::Output {
 /// runs, then lets it quit normally.
 fn delete_the_wal_while_running(db: &Path, meanwhile: impl FnOnce()) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["headless", "--db", db.to_str().unwrap()])
+        .args([
+            "headless",
+            "--clock",
+            "manual",
+            "--db",
+            db.to_str().unwrap(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -151,6 +151,95 @@ fn excluded(roster: &PreparedRoster, ranking: &Ranking<'_>) -> (Vec<ExcludedView
     (listed, roster.unavailable.len() + ranking.excluded_total)
 }
 
+/// Every problem of an intake's own fields at once, by the same rules (and sentences) as the
+/// session factory, in the order it checks them: a form shows them all after one submit
+/// instead of one per try. What needs the database (a taken id, the preferred mechanic) is
+/// left to the factory itself.
+pub fn field_problems(
+    req: &IntakeRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<DispatchError> {
+    let mut problems = Vec::new();
+    let mut note = |r: DispatchResult<()>| {
+        if let Err(e) = r {
+            problems.push(e);
+        }
+    };
+    note(
+        validate::required(
+            "customer.name",
+            "customer's name",
+            &req.customer.name,
+            MAX_NAME,
+        )
+        .map(drop),
+    );
+    let email = validate::email("customer.email", req.customer.email.as_deref());
+    let phone = validate::phone("customer.phone", req.customer.phone.as_deref());
+    let reachable = matches!(email, Ok(Some(_))) || matches!(phone, Ok(Some(_)));
+    let (email_failed, phone_failed) = (email.is_err(), phone.is_err());
+    note(email.map(drop));
+    note(phone.map(drop));
+    if !reachable && !email_failed && !phone_failed {
+        note(Err(DispatchError::invalid(
+            "customer.email",
+            "An email address or a phone number is required to reach the customer.",
+        )));
+    }
+    note(validate::required("concern", "concern", &req.concern, MAX_CONCERN).map(drop));
+    let country = validate::required(
+        "location.country",
+        "country",
+        req.location.country.as_deref().unwrap_or(""),
+        MAX_SHORT_TEXT,
+    );
+    let postal = validate::required(
+        "location.postal_code",
+        "postal code",
+        req.location.postal_code.as_deref().unwrap_or(""),
+        MAX_SHORT_TEXT,
+    );
+    if let (Ok(country), Ok(code)) = (&country, &postal) {
+        note(validate::postal_code("location.postal_code", country, code));
+    }
+    note(country.map(drop));
+    note(postal.map(drop));
+    if req.payment_method.is_none() {
+        note(Err(DispatchError::invalid(
+            "payment_method",
+            "Choose a payment method: free, credit or paid.",
+        )));
+    }
+    match validate::labels("brands", &req.brands) {
+        Ok(brands) if req.request_type == RequestType::BrandSpecialist && brands.is_empty() => {
+            note(Err(brands_required()))
+        }
+        Ok(_) => {}
+        Err(e) => note(Err(e)),
+    }
+    if let Some(year) = req.vehicle.year {
+        let next_year = i64::from(chrono::Datelike::year(&now)) + 1;
+        note(validate::range("vehicle.year", "vehicle year", year, 1900, next_year).map(drop));
+    }
+    for (field, label, value) in [
+        (
+            "location.province",
+            "province",
+            req.location.province.as_deref(),
+        ),
+        ("location.city", "city", req.location.city.as_deref()),
+        ("vehicle.make", "vehicle make", req.vehicle.make.as_deref()),
+        (
+            "vehicle.model",
+            "vehicle model",
+            req.vehicle.model.as_deref(),
+        ),
+    ] {
+        note(validate::optional(field, label, value, MAX_SHORT_TEXT).map(drop));
+    }
+    problems
+}
+
 fn validate_intake(ctx: &Ctx<'_>, req: &IntakeRequest) -> DispatchResult<ValidIntake> {
     let id = match &req.id {
         Some(id) => {

@@ -24,6 +24,7 @@ use crate::matching::{Candidate, Criteria, CriteriaInput};
 use crate::model::Session;
 use crate::store;
 
+pub use intake::field_problems;
 pub use outcome::*;
 
 /// How long a targeted offer stays open, and how long a broadcast is held behind them.

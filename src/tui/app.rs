@@ -5,49 +5,48 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::keymap::{self, Op, Scope};
-use super::panes::{intake, mechanics, queues, waitlist};
+use super::panes::{self, intake, mechanics, queues, waitlist};
 use super::theme::Theme;
 use crate::command::Command;
 use crate::engine::Outcome;
 use crate::engine::views::Snapshot;
 use crate::error::DispatchError;
 
+/// A pane: its place in [`REGISTRY`](super::panes::REGISTRY), which is also its tab number
+/// less one. The five of the demo are named for convenience.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pane {
-    Intake,
-    Queues,
-    Mechanics,
-    Waitlist,
-    Metrics,
-}
+pub struct Pane(pub usize);
 
+#[allow(non_upper_case_globals)]
 impl Pane {
-    pub const ALL: [Pane; 5] = [
-        Pane::Intake,
-        Pane::Queues,
-        Pane::Mechanics,
-        Pane::Waitlist,
-        Pane::Metrics,
-    ];
+    pub const Intake: Pane = Pane(0);
+    pub const Queues: Pane = Pane(1);
+    pub const Mechanics: Pane = Pane(2);
+    pub const Waitlist: Pane = Pane(3);
+    pub const Metrics: Pane = Pane(4);
 
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Intake => "Intake",
-            Pane::Queues => "Queues",
-            Pane::Mechanics => "Mechanics",
-            Pane::Waitlist => "Waitlist",
-            Pane::Metrics => "Metrics",
-        }
+    /// Every pane, in tab order.
+    pub fn all() -> impl Iterator<Item = Pane> {
+        (0..panes::REGISTRY.len()).map(Pane)
     }
 
-    fn index(self) -> usize {
-        Pane::ALL
-            .iter()
-            .position(|p| *p == self)
-            .expect("every pane is listed")
+    /// What the console asks of this pane.
+    pub fn def(self) -> &'static panes::PaneDef {
+        panes::REGISTRY[self.0 % panes::REGISTRY.len()]
+    }
+
+    pub fn title(self) -> &'static str {
+        self.def().title
+    }
+
+    /// How the pane's tab reads in the header.
+    pub fn tab_label(self) -> String {
+        format!(" {} {} ", self.0 + 1, self.title())
     }
 }
 
@@ -67,6 +66,11 @@ pub enum Mode {
     Detail {
         scroll: u16,
     },
+    /// A mechanic's whole record, with its scroll offset.
+    Mechanic {
+        id: String,
+        scroll: u16,
+    },
 }
 
 /// A destructive action waiting for `y`.
@@ -84,6 +88,8 @@ pub enum Confirm {
     },
     /// Starting a new intake throws away what the form holds.
     ClearForm,
+    /// Quitting (q or Ctrl-C) with a typed form would throw it away.
+    Quit,
 }
 
 /// The broadcast's "accept as" list: only mechanics the engine says may take the session now
@@ -134,6 +140,10 @@ pub enum Effect {
 #[derive(Debug)]
 pub enum Action {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): typed into the field being edited.
+    Paste(String),
+    /// A click or the wheel, where the terminal reports the mouse.
+    Mouse(MouseEvent),
     Resize(u16, u16),
     /// The clock moved (every second), so countdowns move.
     Clock(DateTime<Utc>),
@@ -176,6 +186,9 @@ pub struct App {
     seen_escalated: Option<HashSet<String>>,
     /// Sessions this console created: their offers are no news to the dispatcher who made them.
     pub own_sessions: HashSet<String>,
+    /// The state of panes that keep their own (see [`PaneDef::state`](panes::PaneDef)), by
+    /// pane: a pane added later needs no field here.
+    pane_states: Vec<Option<Box<dyn std::any::Any>>>,
 }
 
 /// Seconds a toast or alert stays on the status line.
@@ -205,7 +218,20 @@ impl App {
             seen_offers: None,
             seen_escalated: None,
             own_sessions: HashSet::new(),
+            pane_states: panes::REGISTRY
+                .iter()
+                .map(|p| p.state.map(|make| make()))
+                .collect(),
         }
+    }
+
+    /// A pane's own state, when it keeps one of type `T`.
+    pub fn pane_state<T: 'static>(&self, pane: Pane) -> Option<&T> {
+        self.pane_states.get(pane.0)?.as_ref()?.downcast_ref()
+    }
+
+    pub fn pane_state_mut<T: 'static>(&mut self, pane: Pane) -> Option<&mut T> {
+        self.pane_states.get_mut(pane.0)?.as_mut()?.downcast_mut()
     }
 
     pub fn too_small(&self) -> bool {
@@ -216,12 +242,13 @@ impl App {
     pub fn scopes(&self) -> Vec<Scope> {
         match &self.mode {
             Mode::Normal => vec![Scope::Pane(self.pane), Scope::Global],
-            Mode::Editing => vec![Scope::Editing],
+            Mode::Editing if self.intake.focus_is_text() => vec![Scope::Editing],
+            Mode::Editing => vec![Scope::Choosing],
             Mode::Filter => vec![Scope::Filter],
             Mode::Help => vec![Scope::Help],
             Mode::Confirm(_) => vec![Scope::Confirm],
             Mode::Picker(_) => vec![Scope::Picker],
-            Mode::Detail { .. } => vec![Scope::Detail],
+            Mode::Detail { .. } | Mode::Mechanic { .. } => vec![Scope::Detail],
         }
     }
 
@@ -250,7 +277,34 @@ impl App {
 
     /// Whether the metrics pane needs figures in the next snapshot.
     pub fn wants_metrics(&self) -> bool {
-        self.pane == Pane::Metrics
+        self.pane.def().metrics
+    }
+}
+
+/// How a key shows in the footer now: whether it is listed, whether it can do anything, and
+/// what it does here (some keys mean something more precise in what the pane shows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyState {
+    pub shown: bool,
+    pub enabled: bool,
+    /// Listed before the pane's usual keys: they belong to what is on screen now.
+    pub promoted: bool,
+    pub help: &'static str,
+}
+
+impl App {
+    /// A binding as the footer shows it now; the panes decide for their own keys.
+    pub fn key_state(&self, binding: &keymap::Binding) -> KeyState {
+        let mut state = KeyState {
+            shown: binding.footer,
+            enabled: true,
+            promoted: false,
+            help: binding.help,
+        };
+        if self.mode == Mode::Normal {
+            (self.pane.def().key_state)(self, binding.op, &mut state);
+        }
+        state
     }
 }
 
@@ -276,13 +330,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Snapshot(snapshot) => absorb(app, *snapshot),
         Action::Done(purpose, result) => done(app, purpose, result),
         Action::Key(key) => key_pressed(app, key),
+        Action::Paste(text) => intake::paste(app, &text),
+        Action::Mouse(event) => mouse(app, event),
     }
 }
 
 fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    // Ctrl-C always quits, whatever mode the console is in.
+    // Ctrl-C quits from any mode, but asks first when the form holds typed work; a second
+    // Ctrl-C at that question quits.
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-        return vec![Effect::Quit];
+        return quit(app);
     }
     let op = keymap::lookup(&app.scopes(), &key);
     match app.mode.clone() {
@@ -295,6 +352,25 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             return Vec::new();
         }
         Mode::Confirm(confirm) => return confirm_key(app, op, confirm),
+        Mode::Mechanic { id, scroll } => {
+            match op {
+                Some(Op::Back) => app.mode = Mode::Normal,
+                Some(Op::Up) => {
+                    app.mode = Mode::Mechanic {
+                        id,
+                        scroll: scroll.saturating_sub(1),
+                    }
+                }
+                Some(Op::Down) => {
+                    app.mode = Mode::Mechanic {
+                        id,
+                        scroll: scroll.saturating_add(1),
+                    }
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
         Mode::Picker(picker) => return queues::picker_key(app, op, picker),
         Mode::Detail { scroll } => {
             match op {
@@ -324,17 +400,24 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     };
     app.toast = None;
     match op {
-        Op::Quit => vec![Effect::Quit],
+        Op::Quit => quit(app),
         Op::Help => {
             app.mode = Mode::Help;
             Vec::new()
         }
-        Op::NextPane => switch(app, Pane::ALL[(app.pane.index() + 1) % Pane::ALL.len()]),
+        Op::NextPane => switch(app, Pane((app.pane.0 + 1) % panes::REGISTRY.len())),
         Op::PrevPane => switch(
             app,
-            Pane::ALL[(app.pane.index() + Pane::ALL.len() - 1) % Pane::ALL.len()],
+            Pane((app.pane.0 + panes::REGISTRY.len() - 1) % panes::REGISTRY.len()),
         ),
-        Op::GoPane(p) => switch(app, p),
+        // Number key n is the n-th pane, as many as there are.
+        Op::GoPane => match key.code {
+            KeyCode::Char(c) => match c.to_digit(10).map(|d| d as usize) {
+                Some(n) if (1..=panes::REGISTRY.len()).contains(&n) => switch(app, Pane(n - 1)),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        },
         Op::ToggleBell => {
             app.bell = !app.bell;
             app.info(if app.bell {
@@ -344,14 +427,107 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             });
             Vec::new()
         }
-        op => match app.pane {
-            Pane::Intake => intake::op(app, op),
-            Pane::Queues => queues::op(app, op),
-            Pane::Mechanics => mechanics::op(app, op),
-            Pane::Waitlist => waitlist::op(app, op),
-            Pane::Metrics => Vec::new(),
-        },
+        op => pane_op(app, op),
     }
+}
+
+/// The header's pane tabs as (first column, past-the-end column, pane): the header draws them
+/// from this same list.
+pub fn tab_spans() -> Vec<(u16, u16, Pane)> {
+    let mut x = width_u16(HEADER_TITLE);
+    Pane::all()
+        .map(|p| {
+            let w = width_u16(&p.tab_label());
+            let span = (x, x + w, p);
+            x += w;
+            span
+        })
+        .collect()
+}
+
+/// The console's name at the left of the header.
+pub const HEADER_TITLE: &str = " pitwall ";
+
+fn width_u16(s: &str) -> u16 {
+    u16::try_from(crate::text::width(s)).unwrap_or(u16::MAX)
+}
+
+/// The mouse: a click on a pane tab switches to it, a click on a row selects it (a click on the
+/// selected row opens it, as Enter would), the wheel moves the list (or scrolls the overlay).
+fn mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
+    let (column, row) = (event.column, event.row);
+    let scroll = match event.kind {
+        MouseEventKind::ScrollUp => Some(Op::Up),
+        MouseEventKind::ScrollDown => Some(Op::Down),
+        _ => None,
+    };
+    if let Some(op) = scroll {
+        return match app.mode.clone() {
+            Mode::Normal => pane_op(app, op),
+            Mode::Detail { scroll } => {
+                app.mode = Mode::Detail {
+                    scroll: if op == Op::Up {
+                        scroll.saturating_sub(3)
+                    } else {
+                        scroll.saturating_add(3)
+                    },
+                };
+                Vec::new()
+            }
+            Mode::Picker(picker) => super::panes::queues::picker_key(app, Some(op), picker),
+            _ => Vec::new(),
+        };
+    }
+    if event.kind != MouseEventKind::Down(MouseButton::Left) || app.too_small() {
+        return Vec::new();
+    }
+    if !matches!(app.mode, Mode::Normal | Mode::Editing) {
+        return Vec::new();
+    }
+    if row == 0 {
+        if let Some((_, _, pane)) = tab_spans()
+            .into_iter()
+            .find(|(from, to, _)| (*from..*to).contains(&column))
+        {
+            app.mode = Mode::Normal;
+            return switch(app, pane);
+        }
+        return Vec::new();
+    }
+    // The body lies between the header and the status line and footer.
+    let body_height = app.size.1.saturating_sub(3);
+    if row > body_height {
+        return Vec::new();
+    }
+    let y = row - 1;
+    (app.pane.def().click)(app, column, y, body_height)
+}
+
+/// The row of a table (bordered, one header line, drawn from `top` within the body, `height`
+/// rows tall) under body row `y`, given the selected row: ratatui keeps the selection in view
+/// from the top, so the first row shown is the one that puts the selection last.
+pub fn table_row_at(y: u16, top: u16, height: u16, selected: usize, len: usize) -> Option<usize> {
+    let first_row = top + 2;
+    let shown = usize::from(height.saturating_sub(3));
+    if y < first_row || shown == 0 {
+        return None;
+    }
+    let offset = (selected + 1).saturating_sub(shown);
+    let i = offset + usize::from(y - first_row);
+    (i < len && usize::from(y - first_row) < shown).then_some(i)
+}
+
+fn pane_op(app: &mut App, op: Op) -> Vec<Effect> {
+    (app.pane.def().op)(app, op)
+}
+
+/// Quits, unless that would throw away a typed intake form: then it asks.
+fn quit(app: &mut App) -> Vec<Effect> {
+    if app.intake.is_dirty() && app.mode != Mode::Confirm(Confirm::Quit) {
+        app.mode = Mode::Confirm(Confirm::Quit);
+        return Vec::new();
+    }
+    vec![Effect::Quit]
 }
 
 /// Esc in normal mode: first it dismisses the status line's cue, then it backs out of what the
@@ -362,15 +538,13 @@ fn back_out(app: &mut App) -> Vec<Effect> {
         app.toast = None;
         return Vec::new();
     }
-    if app.pane == Pane::Intake {
-        intake::back(app);
-    }
+    (app.pane.def().back)(app);
     Vec::new()
 }
 
 fn switch(app: &mut App, pane: Pane) -> Vec<Effect> {
     app.pane = pane;
-    if pane == Pane::Metrics {
+    if pane.def().metrics {
         vec![Effect::Refresh]
     } else {
         Vec::new()
@@ -378,14 +552,11 @@ fn switch(app: &mut App, pane: Pane) -> Vec<Effect> {
 }
 
 fn filter_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
-    let filter = match app.pane {
-        Pane::Queues => &mut app.queues.filter,
-        Pane::Mechanics => &mut app.mechanics.filter,
-        _ => {
-            app.mode = Mode::Normal;
-            return Vec::new();
-        }
+    let Some(filter_of) = app.pane.def().filter else {
+        app.mode = Mode::Normal;
+        return Vec::new();
     };
+    let filter = filter_of(app);
     match (op, key.code) {
         (Some(Op::Choose), _) => app.mode = Mode::Normal,
         (Some(Op::Back), _) => {
@@ -412,6 +583,7 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
                     intake::clear(app);
                     return Vec::new();
                 }
+                Confirm::Quit => return vec![Effect::Quit],
                 Confirm::ClockOut { mechanic, name, .. } => (
                     Command::ClockOut(crate::command::MechanicRef { mechanic }),
                     format!("{} clocked out", crate::text::inert(&name)),
@@ -560,6 +732,10 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     if let Some(now) = snapshot.now {
         app.now = now;
     }
+    // The selection stays on its session when the list changes around it.
+    if app.queues.follow.is_none() {
+        app.queues.follow = queues::selected(app).map(|r| r.session.id.clone());
+    }
     let metrics = snapshot
         .metrics
         .is_none()
@@ -569,8 +745,8 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     if app.data.metrics.is_none() {
         app.data.metrics = metrics;
     }
-    queues::clamp(app);
-    mechanics::clamp(app);
-    waitlist::clamp(app);
+    for pane in Pane::all() {
+        (pane.def().clamp)(app);
+    }
     effects
 }

@@ -11,7 +11,8 @@ pub enum Op {
     Quit,
     NextPane,
     PrevPane,
-    GoPane(Pane),
+    /// Number key n: the n-th pane.
+    GoPane,
     Help,
     Filter,
     Up,
@@ -36,6 +37,8 @@ pub enum Op {
     PrevField,
     StopEditing,
     ClearField,
+    /// Keys the text input handles itself (cursor movement, deletion): listed, never looked up.
+    Typing,
     // Queues
     Accept,
     Decline,
@@ -62,19 +65,19 @@ pub struct Key {
     pub ctrl: bool,
 }
 
-const fn k(c: char) -> Key {
+pub const fn k(c: char) -> Key {
     Key {
         code: KeyCode::Char(c),
         ctrl: false,
     }
 }
-const fn ctrl(c: char) -> Key {
+pub const fn ctrl(c: char) -> Key {
     Key {
         code: KeyCode::Char(c),
         ctrl: true,
     }
 }
-const fn code(code: KeyCode) -> Key {
+pub const fn code(code: KeyCode) -> Key {
     Key { code, ctrl: false }
 }
 
@@ -90,7 +93,7 @@ pub struct Binding {
     pub footer: bool,
 }
 
-const fn b(keys: &'static [Key], label: &'static str, help: &'static str, op: Op) -> Binding {
+pub const fn b(keys: &'static [Key], label: &'static str, help: &'static str, op: Op) -> Binding {
     Binding {
         keys,
         label,
@@ -99,7 +102,12 @@ const fn b(keys: &'static [Key], label: &'static str, help: &'static str, op: Op
         footer: true,
     }
 }
-const fn hidden(keys: &'static [Key], label: &'static str, help: &'static str, op: Op) -> Binding {
+pub const fn hidden(
+    keys: &'static [Key],
+    label: &'static str,
+    help: &'static str,
+    op: Op,
+) -> Binding {
     Binding {
         keys,
         label,
@@ -115,6 +123,7 @@ pub enum Scope {
     Global,
     Pane(Pane),
     Editing,
+    Choosing,
     Filter,
     Confirm,
     Picker,
@@ -130,16 +139,22 @@ pub const GLOBAL: &[Binding] = &[
         "previous pane",
         Op::PrevPane,
     ),
-    hidden(&[k('1')], "1", "Intake pane", Op::GoPane(Pane::Intake)),
-    hidden(&[k('2')], "2", "Queues pane", Op::GoPane(Pane::Queues)),
     hidden(
-        &[k('3')],
-        "3",
-        "Mechanics pane",
-        Op::GoPane(Pane::Mechanics),
+        &[
+            k('1'),
+            k('2'),
+            k('3'),
+            k('4'),
+            k('5'),
+            k('6'),
+            k('7'),
+            k('8'),
+            k('9'),
+        ],
+        "1–9",
+        "switch to pane",
+        Op::GoPane,
     ),
-    hidden(&[k('4')], "4", "Waitlist pane", Op::GoPane(Pane::Waitlist)),
-    hidden(&[k('5')], "5", "Metrics pane", Op::GoPane(Pane::Metrics)),
     hidden(&[code(KeyCode::Up), k('k')], "↑/k", "move up", Op::Up),
     hidden(&[code(KeyCode::Down), k('j')], "↓/j", "move down", Op::Down),
     hidden(&[code(KeyCode::PageUp)], "PgUp", "page up", Op::PageUp),
@@ -150,68 +165,47 @@ pub const GLOBAL: &[Binding] = &[
         Op::PageDown,
     ),
     hidden(&[k('!')], "!", "terminal bell on/off", Op::ToggleBell),
-    b(&[k('?')], "?", "help", Op::Help),
+    b(&[k('?')], "?", "all keys", Op::Help),
     b(&[k('q'), ctrl('c')], "q", "quit", Op::Quit),
 ];
 
-const INTAKE: &[Binding] = &[
-    b(
-        &[code(KeyCode::Enter), k('i')],
-        "Enter",
-        "edit field",
-        Op::Edit,
-    ),
-    b(&[k(' ')], "Space", "toggle / cycle", Op::Toggle),
-    b(&[ctrl('s')], "^S", "submit", Op::Submit),
-    b(&[k('n')], "n", "new intake", Op::NewIntake),
-    b(&[k('e')], "e", "not considered: why", Op::WhyNot),
-    hidden(
-        &[k('b')],
-        "b",
-        "offline: browse mechanics",
-        Op::BrowseOffline,
-    ),
-    hidden(&[k('w')], "w", "offline: join waitlist", Op::JoinWaitlist),
-    hidden(&[k('s')], "s", "offline: schedule later", Op::ScheduleLater),
-];
-
-const QUEUES: &[Binding] = &[
-    hidden(
-        &[code(KeyCode::Left), k('h')],
-        "←/h",
-        "previous offer",
-        Op::Left,
-    ),
-    hidden(
-        &[code(KeyCode::Right), k('l')],
-        "→/l",
-        "next offer",
-        Op::Right,
-    ),
-    b(&[k('a')], "a", "accept as mechanic", Op::Accept),
-    b(&[k('d')], "d", "decline offer", Op::Decline),
-    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
-    b(&[k('c')], "c", "complete", Op::Complete),
-    b(&[k('x')], "x", "cancel session", Op::CancelSession),
-    hidden(&[k('w')], "w", "sign waiver", Op::SignWaiver),
-    hidden(&[k('p')], "p", "confirm payment", Op::ConfirmPayment),
-    b(&[k('/')], "/", "filter", Op::Filter),
-];
-
-const MECHANICS: &[Binding] = &[
-    b(&[k(' ')], "Space", "clock in/out", Op::ClockToggle),
-    b(&[k('o')], "o", "online only", Op::OnlineOnly),
-    b(&[k('/')], "/", "filter", Op::Filter),
-];
-
-const WAITLIST: &[Binding] = &[
-    b(&[k('x')], "x", "cancel entry", Op::CancelEntry),
-    b(&[k('!')], "!", "bell on/off", Op::ToggleBell),
-];
-
-const METRICS: &[Binding] = &[];
-
+/// Typing into a text field. The cursor keys have no op of their own: whatever the table does
+/// not take goes to the text input (tui-input), so these rows only tell the footer and help.
 const EDITING: &[Binding] = &[
+    b(
+        &[
+            code(KeyCode::Enter),
+            code(KeyCode::Tab),
+            code(KeyCode::Down),
+        ],
+        "Enter",
+        "next field",
+        Op::NextField,
+    ),
+    hidden(
+        &[code(KeyCode::Up), code(KeyCode::BackTab)],
+        "↑",
+        "previous field",
+        Op::PrevField,
+    ),
+    b(&[], "←/→", "move", Op::Typing),
+    b(&[], "Home/End", "start/end", Op::Typing),
+    b(&[], "^←/^→", "word", Op::Typing),
+    b(&[], "Del/⌫", "delete", Op::Typing),
+    hidden(&[], "^W", "delete word before", Op::Typing),
+    hidden(&[], "^K", "delete to end", Op::Typing),
+    b(&[ctrl('u')], "^U", "clear", Op::ClearField),
+    b(&[ctrl('s')], "^S", "submit", Op::Submit),
+    b(
+        &[code(KeyCode::Esc)],
+        "Esc",
+        "stop editing",
+        Op::StopEditing,
+    ),
+];
+
+/// On a choice or yes/no field while editing the form.
+const CHOOSING: &[Binding] = &[
     b(
         &[
             code(KeyCode::Enter),
@@ -230,7 +224,7 @@ const EDITING: &[Binding] = &[
     ),
     b(&[code(KeyCode::Left)], "←", "previous choice", Op::Left),
     b(&[code(KeyCode::Right)], "→", "next choice", Op::Right),
-    b(&[ctrl('u')], "^U", "clear field", Op::ClearField),
+    b(&[], "Space", "cycle", Op::Typing),
     b(&[ctrl('s')], "^S", "submit", Op::Submit),
     b(
         &[code(KeyCode::Esc)],
@@ -283,12 +277,9 @@ const HELP: &[Binding] = &[b(
 pub fn table(scope: Scope) -> &'static [Binding] {
     match scope {
         Scope::Global => GLOBAL,
-        Scope::Pane(Pane::Intake) => INTAKE,
-        Scope::Pane(Pane::Queues) => QUEUES,
-        Scope::Pane(Pane::Mechanics) => MECHANICS,
-        Scope::Pane(Pane::Waitlist) => WAITLIST,
-        Scope::Pane(Pane::Metrics) => METRICS,
+        Scope::Pane(pane) => pane.def().keys,
         Scope::Editing => EDITING,
+        Scope::Choosing => CHOOSING,
         Scope::Filter => FILTER,
         Scope::Confirm => CONFIRM,
         Scope::Picker => PICKER,
@@ -316,14 +307,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_within_what_one_mode_sees() {
-        let panes = [
-            Pane::Intake,
-            Pane::Queues,
-            Pane::Mechanics,
-            Pane::Waitlist,
-            Pane::Metrics,
-        ];
-        for pane in panes {
+        for pane in Pane::all() {
             let mut seen: Vec<(Key, Op)> = Vec::new();
             for binding in table(Scope::Pane(pane)).iter().chain(GLOBAL) {
                 for key in binding.keys {

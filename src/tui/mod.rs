@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod keymap;
+pub mod overlays;
 pub mod panes;
 pub mod render;
 pub mod theme;
@@ -58,7 +59,30 @@ pub fn run(db: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
     // ratatui::init installs a panic hook that restores the terminal before the panic message.
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    // Pasted text arrives whole (not as keys, where a line break would be Enter), and the mouse
+    // reports clicks and the wheel where the terminal can.
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::EnableBracketedPaste,
+        ratatui::crossterm::event::EnableMouseCapture
+    );
+    // A panic hands the terminal back without mouse reports or bracketed paste too (ratatui's
+    // own hook, which runs next, restores the rest).
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::crossterm::execute!(
+            std::io::stdout(),
+            ratatui::crossterm::event::DisableMouseCapture,
+            ratatui::crossterm::event::DisableBracketedPaste
+        );
+        restore(info);
+    }));
     let result = runtime.block_on(event_loop(&mut terminal, &mut engine));
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::DisableMouseCapture,
+        ratatui::crossterm::event::DisableBracketedPaste
+    );
     ratatui::restore();
     result
 }
@@ -104,8 +128,7 @@ async fn event_loop(
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut version = engine.data_version().unwrap_or(0);
     let mut dirty = true;
-    // Another program holds the database (the tick said `busy`); shown until a tick gets through.
-    let mut busy = false;
+    let mut health = TickHealth::default();
     loop {
         if dirty {
             terminal
@@ -119,6 +142,8 @@ async fn event_loop(
                 let action = match ev {
                     Event::Key(k) if k.kind != KeyEventKind::Release => Action::Key(k),
                     Event::Resize(w, h) => Action::Resize(w, h),
+                    Event::Paste(text) => Action::Paste(text),
+                    Event::Mouse(m) => Action::Mouse(m),
                     _ => continue,
                 };
                 if !drive(&mut app, engine, action, &mut ring) {
@@ -127,31 +152,7 @@ async fn event_loop(
                 dirty = true;
             }
             _ = tick.tick() => {
-                // The engine tick: expiries and broadcast openings, then the countdowns move.
-                // It waits only briefly for another program's lock (the next tick tries again),
-                // so a held database shows in the status line instead of freezing the keys.
-                let changed = match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.tick()) {
-                    Ok(t) => {
-                        if std::mem::take(&mut busy) {
-                            tracing::info!("database available again");
-                            app.info("Database available again.");
-                        }
-                        !t.is_empty()
-                    }
-                    Err(e) if e.code == crate::error::ErrorCode::Busy => {
-                        if !std::mem::replace(&mut busy, true) {
-                            tracing::warn!("database busy: another program holds the lock");
-                        }
-                        app.error(DATABASE_BUSY);
-                        false
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e.message, "tick failed");
-                        false
-                    }
-                };
-                drive(&mut app, engine, Action::Clock(engine.now()), &mut ring);
-                if changed {
+                if engine_tick(&mut app, engine, &mut health, &mut ring) {
                     refresh(&mut app, engine, &mut ring);
                 }
                 dirty = true;
@@ -167,6 +168,76 @@ async fn event_loop(
             }
         }
     }
+}
+
+/// What the once-a-second tick has seen of the database, so that a lasting problem (another
+/// program holding the lock, a read-only file, a vanished disk) shows in the status line while
+/// it lasts, is logged when it starts and when it ends — not every second — and is retried
+/// less and less often.
+#[derive(Debug, Default)]
+pub struct TickHealth {
+    busy: bool,
+    /// The failure being met, as said in the status line.
+    failing: Option<String>,
+    /// Ticks to let pass before trying again, and the current wait.
+    skip: u32,
+    backoff: u32,
+    /// Lines logged about the tick's health (tests hold this to a bound).
+    pub logged: usize,
+}
+
+/// The longest wait between two tries of a failing tick, in ticks (seconds).
+const MOST_BACKOFF: u32 = 32;
+
+/// One engine tick (expiries and broadcast openings), then the countdowns move. It waits only
+/// briefly for another program's lock, so a held database shows in the status line instead of
+/// freezing the keys. Returns whether the tick changed anything (the lists need reloading).
+pub fn engine_tick(
+    app: &mut App,
+    engine: &mut Engine,
+    health: &mut TickHealth,
+    ring: &mut dyn FnMut(),
+) -> bool {
+    if health.skip > 0 {
+        health.skip -= 1;
+        if let Some(problem) = &health.failing {
+            app.error(problem.clone());
+        }
+        drive(app, engine, Action::Clock(engine.now()), ring);
+        return false;
+    }
+    let changed = match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.tick()) {
+        Ok(t) => {
+            if std::mem::take(&mut health.busy) || health.failing.take().is_some() {
+                tracing::info!("database available again");
+                health.logged += 1;
+                app.info("Database available again.");
+            }
+            health.backoff = 0;
+            !t.is_empty()
+        }
+        Err(e) if e.code == crate::error::ErrorCode::Busy => {
+            if !std::mem::replace(&mut health.busy, true) {
+                tracing::warn!("database busy: another program holds the lock");
+                health.logged += 1;
+            }
+            app.error(DATABASE_BUSY);
+            false
+        }
+        Err(e) => {
+            if health.failing.as_deref() != Some(e.message.as_str()) {
+                tracing::error!(error = %e.message, "tick failed; retrying less often until it works");
+                health.logged += 1;
+            }
+            health.failing = Some(e.message.clone());
+            health.backoff = (health.backoff * 2).clamp(1, MOST_BACKOFF);
+            health.skip = health.backoff - 1;
+            app.error(e.message);
+            false
+        }
+    };
+    drive(app, engine, Action::Clock(engine.now()), ring);
+    changed
 }
 
 fn refresh(app: &mut App, engine: &mut Engine, ring: &mut dyn FnMut()) {

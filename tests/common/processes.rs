@@ -15,7 +15,7 @@ pub fn run_together(db: &Path, scripts: &[Vec<Value>]) -> Vec<Vec<Value>> {
         .iter()
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_pitwall"))
-                .args(["headless", "--db"])
+                .args(["headless", "--clock", "manual", "--db"])
                 .arg(db)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())

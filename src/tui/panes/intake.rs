@@ -4,28 +4,82 @@
 use std::collections::HashMap;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
+use tui_input::backend::crossterm::to_input_request;
+use tui_input::{Input, InputRequest};
 
 use crate::command::{
     Command, Customer, IntakeRequest, JoinWaitlist, Location, SessionMechanic, Vehicle,
 };
-use crate::engine::{BrowseOutcome, IntakeOutcome, MatchView, Outcome};
+use crate::engine::{BrowseOutcome, IntakeOutcome, MatchView, Outcome, validate};
 use crate::error::DispatchError;
 use crate::model::{Channel, PaymentMethod, RequestType, Tier};
-use crate::text::{fit, fit_end, for_screen, inert, pad};
+use crate::text::{fit, fit_end, inert, pad};
 use crate::tui::app::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
 
+use crate::tui::keymap::{Binding, b, code, ctrl, hidden, k};
+use crate::tui::panes::{self, PaneDef};
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Intake",
+    keys: KEYS,
+    op,
+    render,
+    click,
+    key_state,
+    clamp: panes::no_clamp,
+    back,
+    filter: None,
+    metrics: false,
+    state: None,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[
+    b(
+        &[code(KeyCode::Enter), k('i')],
+        "Enter",
+        "edit field",
+        Op::Edit,
+    ),
+    b(&[k(' ')], "Space", "toggle / cycle", Op::Toggle),
+    b(&[ctrl('s')], "^S", "submit", Op::Submit),
+    b(&[k('n')], "n", "new intake", Op::NewIntake),
+    b(&[k('e')], "e", "not considered: why", Op::WhyNot),
+    // Shown in the footer while the offline card is up (App::key_state).
+    hidden(&[k('b')], "b", "browse offline", Op::BrowseOffline),
+    hidden(&[k('w')], "w", "waitlist", Op::JoinWaitlist),
+    hidden(&[k('s')], "s", "schedule", Op::ScheduleLater),
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// Free text, at most this many characters (the engine's own limit for the field).
     Text(usize),
-    Choice(&'static [&'static str]),
+    Choice(Choices),
     Flag,
+}
+
+/// A closed vocabulary of the model, cycled through with ←/→ or Space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choices {
+    Payment,
+    Request,
+}
+
+impl Choices {
+    fn options(self) -> Vec<&'static str> {
+        match self {
+            Choices::Payment => PaymentMethod::ALL.iter().map(|p| p.as_str()).collect(),
+            Choices::Request => RequestType::ALL.iter().map(|r| r.as_str()).collect(),
+        }
+    }
 }
 
 struct Field {
@@ -35,66 +89,37 @@ struct Field {
     kind: Kind,
 }
 
+const fn text(key: &'static str, label: &'static str, max: usize) -> Field {
+    Field {
+        key,
+        label,
+        kind: Kind::Text(max),
+    }
+}
+
+// The limits are the engine's (engine/validate.rs): the form never takes what the engine would
+// refuse for length, and never refuses what it would take.
 const FIELDS: &[Field] = &[
-    Field {
-        key: "customer.name",
-        label: "Customer",
-        kind: Kind::Text(200),
-    },
-    Field {
-        key: "customer.email",
-        label: "Email",
-        kind: Kind::Text(254),
-    },
-    Field {
-        key: "customer.phone",
-        label: "Phone",
-        kind: Kind::Text(32),
-    },
-    Field {
-        key: "location.country",
-        label: "Country",
-        kind: Kind::Text(60),
-    },
-    Field {
-        key: "location.province",
-        label: "Province",
-        kind: Kind::Text(60),
-    },
-    Field {
-        key: "location.city",
-        label: "City",
-        kind: Kind::Text(80),
-    },
-    Field {
-        key: "location.postal_code",
-        label: "Postal code",
-        kind: Kind::Text(10),
-    },
-    Field {
-        key: "vehicle.year",
-        label: "Year",
-        kind: Kind::Text(4),
-    },
-    Field {
-        key: "vehicle.make",
-        label: "Make",
-        kind: Kind::Text(60),
-    },
-    Field {
-        key: "vehicle.model",
-        label: "Model",
-        kind: Kind::Text(60),
-    },
-    Field {
-        key: "concern",
-        label: "Concern",
-        kind: Kind::Text(4000),
-    },
+    text("customer.name", "Customer", validate::MAX_NAME),
+    text("customer.email", "Email", validate::MAX_EMAIL),
+    text("customer.phone", "Phone", validate::MAX_PHONE),
+    text("location.country", "Country", validate::MAX_SHORT_TEXT),
+    text("location.province", "Province", validate::MAX_SHORT_TEXT),
+    text("location.city", "City", validate::MAX_SHORT_TEXT),
+    text(
+        "location.postal_code",
+        "Postal code",
+        validate::MAX_SHORT_TEXT,
+    ),
+    // A year is four digits; the engine checks the range.
+    text("vehicle.year", "Year", 4),
+    text("vehicle.make", "Make", validate::MAX_SHORT_TEXT),
+    text("vehicle.model", "Model", validate::MAX_SHORT_TEXT),
+    text("concern", "Concern", validate::MAX_CONCERN),
     Field {
         key: "payment_method",
         label: "Payment",
-        kind: Kind::Choice(&["free", "credit", "paid"]),
+        kind: Kind::Choice(Choices::Payment),
     },
     Field {
         key: "urgent",
@@ -104,18 +129,15 @@ const FIELDS: &[Field] = &[
     Field {
         key: "request_type",
         label: "Request",
-        kind: Kind::Choice(&["general", "brand_specialist"]),
+        kind: Kind::Choice(Choices::Request),
     },
-    Field {
-        key: "brands",
-        label: "Brands",
-        kind: Kind::Text(200),
-    },
-    Field {
-        key: "preferred_mechanic",
-        label: "Preferred",
-        kind: Kind::Text(64),
-    },
+    // Comma-separated: as many entries as the engine takes, each as long as it takes.
+    text(
+        "brands",
+        "Brands",
+        validate::MAX_LIST_ITEMS * (validate::MAX_SHORT_TEXT + 2),
+    ),
+    text("preferred_mechanic", "Preferred", validate::MAX_ID),
     Field {
         key: "waiver_signed",
         label: "Waiver signed",
@@ -127,6 +149,9 @@ const FIELDS: &[Field] = &[
         kind: Kind::Flag,
     },
 ];
+
+/// Columns of the form at the left of the pane.
+const FORM_WIDTH: u16 = 44;
 
 /// The row after the last field: the submit button.
 const SUBMIT_ROW: usize = FIELDS.len();
@@ -162,7 +187,9 @@ pub struct Submitted {
 
 #[derive(Debug, Clone)]
 pub struct IntakeState {
-    values: Vec<String>,
+    /// One text input per field (choices and flags hold their current value); the cursor
+    /// editing lives in tui-input.
+    values: Vec<Input>,
     pub focus: usize,
     pub errors: HashMap<String, String>,
     pub preview: Option<BrowseOutcome>,
@@ -173,32 +200,51 @@ pub struct IntakeState {
 
 impl Default for IntakeState {
     fn default() -> Self {
-        let mut values = vec![String::new(); FIELDS.len()];
-        values[index_of("location.country")] = "Canada".into();
-        values[index_of("payment_method")] = "free".into();
-        values[index_of("urgent")] = "no".into();
-        values[index_of("request_type")] = "general".into();
-        values[index_of("waiver_signed")] = "yes".into();
-        values[index_of("payment_confirmed")] = "yes".into();
-        IntakeState {
-            values,
+        let mut state = IntakeState {
+            values: vec![Input::default(); FIELDS.len()],
             focus: 0,
             errors: HashMap::new(),
             preview: None,
             result: None,
             show_excluded: false,
-        }
+        };
+        state.set("location.country", "Canada");
+        state.set("payment_method", PaymentMethod::Free.as_str());
+        state.set("urgent", "no");
+        state.set("request_type", RequestType::General.as_str());
+        state.set("waiver_signed", "yes");
+        state.set("payment_confirmed", "yes");
+        state
     }
 }
 
 impl IntakeState {
     /// Sets a field by its engine name (used by tests and by the picker of preferred mechanics).
     pub fn set(&mut self, key: &str, value: &str) {
-        self.values[index_of(key)] = value.to_string();
+        self.values[index_of(key)] = Input::new(value.to_string());
     }
 
     pub fn get(&self, key: &str) -> &str {
-        &self.values[index_of(key)]
+        self.values[index_of(key)].value()
+    }
+
+    /// Where the cursor stands in a field, in characters from its start.
+    pub fn cursor(&self, key: &str) -> usize {
+        self.values[index_of(key)].cursor()
+    }
+
+    /// Whether the form holds anything a dispatcher typed or chose (quitting would lose it).
+    pub fn is_dirty(&self) -> bool {
+        let blank = IntakeState::default();
+        self.values
+            .iter()
+            .zip(&blank.values)
+            .any(|(a, b)| a.value() != b.value())
+    }
+
+    /// Whether the field in focus is free text (its keys move a cursor, not a choice).
+    pub fn focus_is_text(&self) -> bool {
+        matches!(FIELDS.get(self.focus).map(|f| f.kind), Some(Kind::Text(_)))
     }
 
     fn text(&self, key: &str) -> Option<String> {
@@ -256,7 +302,23 @@ impl IntakeState {
     }
 }
 
-fn preview(app: &App) -> Vec<Effect> {
+/// The live preview runs once there is something to match on: a concern, a place, a vehicle
+/// or brands. A name alone (with the default country) would rank the whole roster on nothing.
+fn preview(app: &mut App) -> Vec<Effect> {
+    let something = [
+        "concern",
+        "location.province",
+        "location.city",
+        "location.postal_code",
+        "vehicle.make",
+        "brands",
+    ]
+    .iter()
+    .any(|k| !app.intake.get(k).trim().is_empty());
+    if !something {
+        app.intake.preview = None;
+        return Vec::new();
+    }
     match app.intake.request() {
         Ok(req) => vec![Effect::Run(Request {
             command: Command::Browse(req),
@@ -273,24 +335,53 @@ fn session_id() -> String {
     format!("S-{}", &hex[..6])
 }
 
+/// Submits the form, or marks every field the engine would refuse, all at once (SPEC §10): the
+/// engine's own rules ([`crate::engine::field_problems`]) run on the form before it is sent.
+/// Focus goes to the first of them, and stays visibly there.
 fn submit(app: &mut App) -> Vec<Effect> {
     app.mode = Mode::Normal;
     app.intake.errors.clear();
-    match app.intake.request() {
-        Ok(mut req) => {
-            req.id = Some(session_id());
-            vec![Effect::Run(Request {
-                command: Command::Intake(req),
-                purpose: Purpose::Submit,
-            })]
-        }
-        Err((field, message)) => {
-            app.intake.focus = index_of(&field);
-            app.error(message.clone());
-            app.intake.errors.insert(field, message);
-            Vec::new()
+    let problems: Vec<(String, String)> = match app.intake.request() {
+        Ok(req) => crate::engine::field_problems(&req, app.now)
+            .into_iter()
+            .map(|e| (e.field.unwrap_or_default(), e.message))
+            .collect(),
+        Err(problem) => vec![problem],
+    };
+    let mut marked: Vec<(usize, String, String)> = Vec::new();
+    for (field, message) in problems {
+        let key = if field.starts_with("brands") {
+            "brands".to_string()
+        } else {
+            field
+        };
+        if let Some(i) = FIELDS.iter().position(|f| f.key == key)
+            && !app.intake.errors.contains_key(&key)
+        {
+            app.intake.errors.insert(key.clone(), message.clone());
+            marked.push((i, key, message));
         }
     }
+    if marked.is_empty() {
+        let Ok(mut req) = app.intake.request() else {
+            return Vec::new();
+        };
+        req.id = Some(session_id());
+        return vec![Effect::Run(Request {
+            command: Command::Intake(req),
+            purpose: Purpose::Submit,
+        })];
+    }
+    marked.sort_by_key(|(i, _, _)| *i);
+    let (first, _, message) = &marked[0];
+    app.intake.focus = *first;
+    let n = marked.len();
+    app.error(if n == 1 {
+        format!("Not submitted: {message}")
+    } else {
+        format!("Not submitted: {n} fields need fixing (marked ✗). {message}")
+    });
+    Vec::new()
 }
 
 /// Choice and flag fields move through their values.
@@ -299,26 +390,22 @@ fn cycle(app: &mut App, forward: bool) -> Vec<Effect> {
     let Some(field) = FIELDS.get(i) else {
         return Vec::new();
     };
-    let value = &mut app.intake.values[i];
-    match field.kind {
-        Kind::Flag => {
-            *value = if value == "yes" {
-                "no".into()
-            } else {
-                "yes".into()
-            }
-        }
-        Kind::Choice(options) => {
-            let at = options.iter().position(|o| o == value).unwrap_or(0);
+    let value = app.intake.values[i].value().to_string();
+    let next = match field.kind {
+        Kind::Flag => if value == "yes" { "no" } else { "yes" }.to_string(),
+        Kind::Choice(choices) => {
+            let options = choices.options();
+            let at = options.iter().position(|o| *o == value).unwrap_or(0);
             let next = if forward {
                 (at + 1) % options.len()
             } else {
                 (at + options.len() - 1) % options.len()
             };
-            *value = options[next].to_string();
+            options[next].to_string()
         }
         Kind::Text(_) => return Vec::new(),
-    }
+    };
+    app.intake.values[i] = Input::new(next);
     app.intake.errors.remove(field.key);
     preview(app)
 }
@@ -338,7 +425,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::Toggle => return cycle(app, true),
         Op::Submit => return submit(app),
         Op::NewIntake => {
-            if app.intake.values != IntakeState::default().values {
+            if app.intake.is_dirty() {
                 app.mode = Mode::Confirm(crate::tui::app::Confirm::ClearForm);
             } else {
                 clear(app);
@@ -458,6 +545,38 @@ fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
     Some(effects)
 }
 
+/// The pane's keys in the footer: while the offline card is up its choices come first (and
+/// Enter and Space say what they do in the chosen step); the preview's `e` only with a preview.
+pub fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+    let stage = app.intake.result.as_ref().and_then(|r| r.offline.as_ref());
+    match (stage, op) {
+        (Some(_), Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater) => {
+            state.shown = true;
+            state.promoted = true;
+        }
+        (Some(Offline::Waitlist { .. }), Op::Edit) => {
+            state.help = "join";
+            state.promoted = true;
+        }
+        (Some(Offline::Waitlist { .. }), Op::Toggle) => {
+            state.help = "channel on/off";
+            state.promoted = true;
+        }
+        (Some(Offline::Browse { .. }), Op::Edit) => {
+            state.help = "pick";
+            state.promoted = true;
+        }
+        (Some(Offline::Browse { .. } | Offline::Card | Offline::Scheduled), Op::Toggle) => {
+            state.shown = false
+        }
+        (Some(_), Op::WhyNot | Op::Submit) => state.shown = false,
+        (None, Op::WhyNot) => {
+            state.enabled = app.intake.preview.is_some() && app.intake.result.is_none()
+        }
+        _ => {}
+    }
+}
+
 /// Esc on the intake pane: leave a choice of the offline card, then the result itself.
 pub fn back(app: &mut App) {
     if let Some(result) = app.intake.result.as_mut() {
@@ -490,8 +609,9 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
         Some(Op::Left) => return cycle(app, false),
         Some(Op::Right) => return cycle(app, true),
         Some(Op::ClearField) => {
-            if matches!(FIELDS.get(i).map(|f| f.kind), Some(Kind::Text(_))) {
-                app.intake.values[i].clear();
+            if app.intake.focus_is_text() {
+                app.intake.values[i] = Input::default();
+                app.intake.errors.remove(FIELDS[i].key);
                 return preview(app);
             }
             return Vec::new();
@@ -501,22 +621,102 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
     let Some(field) = FIELDS.get(i) else {
         return Vec::new();
     };
-    let value = &mut app.intake.values[i];
-    match (field.kind, key.code) {
-        (Kind::Text(_), KeyCode::Backspace) => {
-            value.pop();
-        }
-        (Kind::Text(max), KeyCode::Char(c)) if !c.is_control() => {
-            if value.chars().count() >= max {
-                app.error(format!("{} is limited to {max} characters", field.label));
-                return Vec::new();
-            }
-            value.push(c);
-        }
-        (Kind::Choice(_) | Kind::Flag, KeyCode::Char(' ')) => return cycle(app, true),
-        _ => return Vec::new(),
+    match field.kind {
+        Kind::Text(_) => match to_input_request(&Event::Key(key)) {
+            Some(InputRequest::InsertChar(c)) if c.is_control() => Vec::new(),
+            Some(request) => edit(app, request),
+            None => Vec::new(),
+        },
+        Kind::Choice(_) | Kind::Flag if key.code == KeyCode::Char(' ') => cycle(app, true),
+        _ => Vec::new(),
     }
-    app.intake.errors.remove(field.key);
+}
+
+/// One editing step on the focused text field (tui-input does the cursor work), refused when it
+/// would take the field past the engine's limit.
+fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
+    let i = app.intake.focus;
+    let Some(Field {
+        kind: Kind::Text(max),
+        label,
+        key,
+    }) = FIELDS.get(i)
+    else {
+        return Vec::new();
+    };
+    let before = app.intake.values[i].clone();
+    let changed = app.intake.values[i]
+        .handle(request)
+        .is_some_and(|c| c.value);
+    if app.intake.values[i].value().chars().count() > *max {
+        app.intake.values[i] = before;
+        app.error(format!("{label} is limited to {max} characters"));
+        return Vec::new();
+    }
+    if !changed {
+        return Vec::new();
+    }
+    app.intake.errors.remove(*key);
+    preview(app)
+}
+
+/// A click on the form: a field takes the focus, a text field starts editing (the cursor at
+/// its end), the submit row submits.
+pub fn click(app: &mut App, column: u16, y: u16, height: u16) -> Vec<Effect> {
+    if column >= FORM_WIDTH || y == 0 {
+        return Vec::new();
+    }
+    let inner_height = usize::from(height.saturating_sub(2));
+    let rows = FIELDS.len() + 1;
+    let first = (app.intake.focus + 1)
+        .saturating_sub(inner_height)
+        .min(rows.saturating_sub(inner_height));
+    let i = first + usize::from(y - 1);
+    if usize::from(y) > inner_height || i > SUBMIT_ROW {
+        return Vec::new();
+    }
+    app.intake.focus = i;
+    if i == SUBMIT_ROW {
+        return submit(app);
+    }
+    app.mode = if app.intake.focus_is_text() {
+        Mode::Editing
+    } else {
+        Mode::Normal
+    };
+    Vec::new()
+}
+
+/// Pasted text goes into the field being edited at the cursor, as typed text: line breaks and
+/// tabs become spaces, other control characters are dropped, and what would pass the field's
+/// limit is cut there (and said so).
+pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
+    if app.mode != Mode::Editing || !app.intake.focus_is_text() {
+        return Vec::new();
+    }
+    let i = app.intake.focus;
+    let Kind::Text(max) = FIELDS[i].kind else {
+        return Vec::new();
+    };
+    let room = max.saturating_sub(app.intake.values[i].value().chars().count());
+    let clean: Vec<char> = text
+        .chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    for c in clean.iter().take(room) {
+        app.intake.values[i].handle(InputRequest::InsertChar(*c));
+    }
+    if clean.len() > room {
+        app.error(format!(
+            "{} is limited to {max} characters: the paste was cut",
+            FIELDS[i].label
+        ));
+    }
+    app.intake.errors.remove(FIELDS[i].key);
     preview(app)
 }
 
@@ -531,6 +731,9 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
         Ok(Outcome::Intake(outcome)) => {
             app.info(format!("Session {} created", inert(&outcome.session.id)));
             app.own_sessions.insert(outcome.session.id.clone());
+            // Queues opens on the session just made: its keys act on this customer.
+            app.queues.follow = Some(outcome.session.id.clone());
+            app.queues.focus = crate::tui::panes::queues::Focus::Sessions;
             // The form starts over (a second ^S must not file the same customer twice); the
             // result card keeps what was submitted.
             let preview = app.intake.preview.take();
@@ -584,7 +787,7 @@ pub fn offline_choice_done(app: &mut App, note: &str) {
 
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let [form, side] =
-        Layout::horizontal([Constraint::Length(44), Constraint::Min(30)]).areas(area);
+        Layout::horizontal([Constraint::Length(FORM_WIDTH), Constraint::Min(30)]).areas(area);
     render_form(app, frame, form);
     match &app.intake.result {
         Some(result) => render_result(app, result, frame, side),
@@ -602,38 +805,54 @@ fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .saturating_sub(inner_height)
         .min(rows.saturating_sub(inner_height));
     let width = area.width.saturating_sub(2) as usize;
+    // The focus mark, the error mark, the label: 21 columns before the value.
+    const LABEL: usize = 21;
     let mut lines = Vec::new();
+    let mut cursor = None;
     for (i, field) in FIELDS.iter().enumerate().skip(first) {
         let focused = i == app.intake.focus;
-        let value = &app.intake.values[i];
-        let shown = match field.kind {
-            Kind::Choice(_) => format!("‹ {} ›", fit(value, width.saturating_sub(24))),
-            Kind::Flag => {
-                if value.as_str() == "yes" {
-                    "[x] yes".into()
-                } else {
-                    "[ ] no".into()
-                }
+        let input = &app.intake.values[i];
+        let value = input.value();
+        let room = width.saturating_sub(LABEL);
+        let shown: Vec<Span<'static>> = match field.kind {
+            Kind::Choice(_) => vec![Span::raw(format!(
+                "‹ {} ›",
+                fit(value, room.saturating_sub(4))
+            ))],
+            Kind::Flag => vec![Span::raw(if value == "yes" { "[x] yes" } else { "[ ] no" })],
+            Kind::Text(_) if focused && editing => {
+                // Text before the cursor (its end kept in view), the cursor cell, and what
+                // follows as far as it fits: each part made safe for the screen on its own.
+                let at = value
+                    .char_indices()
+                    .nth(input.cursor())
+                    .map_or(value.len(), |(b, _)| b);
+                let (before, after) = value.split_at(at);
+                let mut rest = after.chars();
+                let under = rest.next().map(String::from).unwrap_or_default();
+                let before = fit_end(before, room.saturating_sub(2)).into_owned();
+                let under = match fit(&under, 2).into_owned() {
+                    u if u.is_empty() || u == "…" => " ".to_string(),
+                    u => u,
+                };
+                let used = width_of(&before) + width_of(&under);
+                cursor = Some((width_of(&before), lines.len()));
+                vec![
+                    Span::raw(before),
+                    Span::styled(under, t.style(Tone::Selected)),
+                    Span::raw(fit(rest.as_str(), room.saturating_sub(used)).into_owned()),
+                ]
             }
-            Kind::Text(_) => {
-                // The label takes 20 columns, the cursor one.
-                let room = width.saturating_sub(21);
-                // While typing, show the end of a long value; otherwise its start.
-                if focused && editing {
-                    format!("{}▏", fit_end(value, room))
-                } else {
-                    fit(value, room).into_owned()
-                }
-            }
+            Kind::Text(_) => vec![Span::raw(fit(value, room).into_owned())],
         };
         let error = app.intake.errors.contains_key(field.key);
-        let marker = if error {
-            "✗"
-        } else if focused {
-            "›"
-        } else {
-            " "
-        };
+        // Focus and error each have their own mark, so a field with an error still shows
+        // that it is the one being fixed.
+        let marker = format!(
+            "{}{}",
+            if focused { "›" } else { " " },
+            if error { "✗" } else { " " }
+        );
         let label_tone = if error {
             Tone::Error
         } else if focused {
@@ -641,18 +860,17 @@ fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
         } else {
             Tone::Dim
         };
-        let value_tone = if focused && editing {
-            Tone::Selected
+        let mut spans = vec![Span::styled(
+            format!("{marker} {:<17} ", field.label),
+            t.style(label_tone),
+        )];
+        spans.extend(shown);
+        let line = Line::from(spans);
+        lines.push(if focused && !editing {
+            line.style(t.style(Tone::Title))
         } else {
-            Tone::Normal
-        };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{marker} {:<17} ", field.label),
-                t.style(label_tone),
-            ),
-            Span::styled(shown, t.style(value_tone)),
-        ]));
+            line
+        });
     }
     let submit_focused = app.intake.focus == SUBMIT_ROW;
     lines.push(Line::from(Span::styled(
@@ -673,24 +891,41 @@ fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
     };
     let block = panel(t, title);
     frame.render_widget(Paragraph::new(lines).block(block), area);
+    // The terminal's own cursor stands on the cursor cell too.
+    if let Some((column, row)) = cursor {
+        let x = area.x + 1 + (LABEL + column) as u16;
+        let y = area.y + 1 + row as u16;
+        if x < area.right() && y < area.bottom() {
+            frame.set_cursor_position((x, y));
+        }
+    }
 }
 
-fn field_error(app: &App) -> Option<Line<'static>> {
-    let field = FIELDS.get(app.intake.focus)?;
-    let message = app.intake.errors.get(field.key)?;
-    Some(Line::from(Span::styled(
-        format!("✗ {}: {}", field.label, for_screen(message)),
-        app.theme.style(Tone::Error),
-    )))
+fn width_of(s: &str) -> usize {
+    crate::text::width(s)
+}
+
+/// Every field the last submit found wrong, in form order, the focused one marked.
+fn error_lines(app: &App, room: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (i, field) in FIELDS.iter().enumerate() {
+        if let Some(message) = app.intake.errors.get(field.key) {
+            let mark = if i == app.intake.focus { "›" } else { " " };
+            lines.push(Line::from(Span::styled(
+                fit(&format!("{mark}✗ {}: {}", field.label, message), room).into_owned(),
+                app.theme.style(Tone::Error),
+            )));
+        }
+    }
+    if !lines.is_empty() {
+        lines.push(Line::default());
+    }
+    lines
 }
 
 fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let mut lines = Vec::new();
-    if let Some(error) = field_error(app) {
-        lines.push(error);
-        lines.push(Line::default());
-    }
+    let mut lines = error_lines(app, inner_width(area));
     match &app.intake.preview {
         None => {
             lines.push(Line::from(Span::styled(
@@ -717,7 +952,11 @@ fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
             };
             lines.push(Line::from(vec![
                 Span::styled(
-                    format!("{} eligible mechanics{state}", p.total_matches),
+                    format!(
+                        "{} eligible mechanic{}{state}",
+                        p.total_matches,
+                        if p.total_matches == 1 { "" } else { "s" }
+                    ),
                     t.style(if state.is_empty() {
                         Tone::Dim
                     } else {
@@ -789,11 +1028,12 @@ fn match_line(app: &App, m: &MatchView, room: usize) -> Line<'static> {
 fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let o = &result.outcome;
-    let mut lines = vec![Line::from(vec![
+    let mut lines = error_lines(app, inner_width(area));
+    lines.push(Line::from(vec![
         Span::styled("Session ", t.style(Tone::Dim)),
         Span::styled(fit(&o.session.id, 24).into_owned(), t.style(Tone::Title)),
         Span::styled(format!("  {}", o.session.status), t.style(Tone::Info)),
-    ])];
+    ]));
     if let Some(note) = &result.follow_up {
         lines.push(Line::from(Span::styled(
             format!("✓ {}", fit(note, inner_width(area).saturating_sub(2))),

@@ -14,6 +14,32 @@ use crate::tui::app::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
+use crate::tui::keymap::{Binding, b, code, k};
+use crate::tui::panes::{self, PaneDef};
+use ratatui::crossterm::event::KeyCode;
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Mechanics",
+    keys: KEYS,
+    op,
+    render,
+    click: |app, _, y, height| click(app, y, height),
+    key_state: panes::no_key_state,
+    clamp,
+    back: panes::no_back,
+    filter: Some(|app| &mut app.mechanics.filter),
+    metrics: false,
+    state: None,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[
+    b(&[k(' ')], "Space", "clock in/out", Op::ClockToggle),
+    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
+    b(&[k('o')], "o", "online only", Op::OnlineOnly),
+    b(&[k('/')], "/", "filter", Op::Filter),
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct MechanicsState {
     pub selected: usize,
@@ -50,6 +76,15 @@ pub fn clamp(app: &mut App) {
     app.mechanics.selected = app.mechanics.selected.min(n.saturating_sub(1));
 }
 
+/// A click at body row `y` selects that mechanic.
+pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
+    let len = visible(app).len();
+    if let Some(i) = crate::tui::app::table_row_at(y, 0, height, app.mechanics.selected, len) {
+        app.mechanics.selected = i;
+    }
+    Vec::new()
+}
+
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let n = visible(app).len();
     match op {
@@ -60,6 +95,14 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
             app.mechanics.selected = (app.mechanics.selected + 10).min(n.saturating_sub(1))
         }
         Op::Filter => app.mode = Mode::Filter,
+        Op::Detail => {
+            if let Some(row) = visible(app).get(app.mechanics.selected) {
+                app.mode = Mode::Mechanic {
+                    id: row.mechanic.id.clone(),
+                    scroll: 0,
+                };
+            }
+        }
         Op::OnlineOnly => {
             app.mechanics.online_only = !app.mechanics.online_only;
             app.mechanics.selected = 0;
@@ -188,10 +231,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .iter()
         .filter(|r| r.mechanic.currently_on_shift)
         .count();
-    let mut title = format!(
-        " Mechanics · {on} on shift of {} · ✗ cannot take sessions · * legacy Red Seal · Off. live offers ",
-        app.data.roster.len()
-    );
+    // The title holds what narrows the list (never cut); the legend goes below, as much of
+    // it as fits whole.
+    let mut title = format!(" Mechanics · {on} on shift of {} ", app.data.roster.len());
     if app.mechanics.online_only {
         title.push_str("· online only ");
     }
@@ -202,10 +244,21 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             if app.mode == Mode::Filter { "▏" } else { "" }
         ));
     }
+    let room = usize::from(area.width.saturating_sub(2));
+    let legend = [
+        " ✗ takes no session · * legacy Red Seal · Off. live offers · Enter: all details ",
+        " ✗ takes no session · * legacy Red Seal · Off. offers · Enter details ",
+        " Enter details ",
+    ]
+    .into_iter()
+    .find(|l| crate::text::width(l) <= room)
+    .unwrap_or_default();
     let table = Table::new(table_rows, widths)
         .header(Row::new(header).style(t.style(Tone::Dim)))
         .row_highlight_style(t.style(Tone::Selected))
-        .block(panel(t, title));
+        .highlight_symbol("› ")
+        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
+        .block(panel(t, title).title_bottom(ratatui::text::Line::from(legend)));
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(app.mechanics.selected));
     frame.render_stateful_widget(table, area, &mut state);

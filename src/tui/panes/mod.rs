@@ -1,7 +1,62 @@
-//! One file per pane: each owns its state, its keys' meaning and its drawing.
+//! One file per pane: each owns its keys (declared once, in its [`PaneDef`]), their meaning,
+//! its drawing and its clicks. The console knows the panes only through [`REGISTRY`]: a new
+//! pane is its own file and one line there.
 
 pub mod intake;
 pub mod mechanics;
 pub mod metrics;
 pub mod queues;
 pub mod waitlist;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::app::{App, Effect, KeyState};
+use super::keymap::{Binding, Op};
+
+/// What the console asks of a pane.
+pub struct PaneDef {
+    /// Its name on the tab and in the help.
+    pub title: &'static str,
+    /// Its keys, declared once: they feed the key lookup, the footer and the `?` help.
+    pub keys: &'static [Binding],
+    /// What one of its keys does (keys it has no meaning for do nothing).
+    pub op: fn(&mut App, Op) -> Vec<Effect>,
+    /// Draws it in the body of the screen.
+    pub render: fn(&App, &mut Frame<'_>, Rect),
+    /// A left click at (column, body row) in a body `height` rows tall.
+    pub click: fn(&mut App, u16, u16, u16) -> Vec<Effect>,
+    /// How one of its keys shows in the footer now (dimmed, promoted, said more precisely).
+    pub key_state: fn(&App, Op, &mut KeyState),
+    /// Keeps its selection within fresh data.
+    pub clamp: fn(&mut App),
+    /// Esc when nothing else is there to dismiss.
+    pub back: fn(&mut App),
+    /// The text its `/` filter types into, when it has one.
+    pub filter: Option<fn(&mut App) -> &mut String>,
+    /// It shows the §9 metrics, which snapshots load only for it.
+    pub metrics: bool,
+    /// Makes its state, when it keeps one in the App's pane slots (`App::pane_state`); the
+    /// first five keep theirs in fields of `App` that tests read directly.
+    pub state: Option<fn() -> Box<dyn std::any::Any>>,
+}
+
+/// The panes, in tab order (tab n is number key n).
+pub const REGISTRY: &[&PaneDef] = &[
+    &intake::PANE,
+    &queues::PANE,
+    &mechanics::PANE,
+    &waitlist::PANE,
+    &metrics::PANE,
+];
+
+/// For panes without clicks, footer opinions, selections or anything to back out of.
+pub fn no_click(_: &mut App, _: u16, _: u16, _: u16) -> Vec<Effect> {
+    Vec::new()
+}
+pub fn no_key_state(_: &App, _: Op, _: &mut KeyState) {}
+pub fn no_clamp(_: &mut App) {}
+pub fn no_back(_: &mut App) {}
+pub fn no_op(_: &mut App, _: Op) -> Vec<Effect> {
+    Vec::new()
+}

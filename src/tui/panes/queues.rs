@@ -15,10 +15,55 @@ use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
 
+use crate::tui::keymap::{Binding, b, code, k};
+use crate::tui::panes::{self, PaneDef};
+use ratatui::crossterm::event::KeyCode;
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Queues",
+    keys: KEYS,
+    op,
+    render,
+    click: |app, _, y, height| click(app, y, height),
+    key_state,
+    clamp,
+    back: panes::no_back,
+    filter: Some(|app| &mut app.queues.filter),
+    metrics: false,
+    state: None,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[
+    b(&[code(KeyCode::Left), k('h')], "←", "sessions", Op::Left),
+    b(&[code(KeyCode::Right), k('l')], "→", "offers", Op::Right),
+    b(&[k('a')], "a", "accept", Op::Accept),
+    b(&[k('d')], "d", "decline", Op::Decline),
+    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
+    b(&[k('c')], "c", "complete", Op::Complete),
+    b(&[k('x')], "x", "cancel", Op::CancelSession),
+    b(&[k('w')], "w", "sign waiver", Op::SignWaiver),
+    b(&[k('p')], "p", "confirm payment", Op::ConfirmPayment),
+    b(&[k('/')], "/", "filter", Op::Filter),
+];
+
+/// Which of the pane's two vertical lists ↑/↓ move in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Focus {
+    #[default]
+    Sessions,
+    Offers,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct QueuesState {
     pub selected: usize,
     pub offer: usize,
+    pub focus: Focus,
+    /// The session to select at the next snapshot: the one just created at this console, or
+    /// the one selected before the list changed under it (a new session sorted above it must
+    /// not move the selection onto another customer).
+    pub follow: Option<String>,
     pub filter: String,
     /// The session shown in the detail overlay, loaded in full when it opens.
     pub detail: Option<crate::engine::SessionDetail>,
@@ -50,6 +95,11 @@ pub fn visible(app: &App) -> Vec<&SessionRow> {
 }
 
 pub fn selected(app: &App) -> Option<&SessionRow> {
+    // Without a filter every session is visible: no list to build (the footer asks this for
+    // each of its keys, at every frame, over thousands of sessions).
+    if app.queues.filter.is_empty() {
+        return app.data.sessions.get(app.queues.selected);
+    }
     visible(app).get(app.queues.selected).copied()
 }
 
@@ -59,6 +109,14 @@ fn selected_offer(app: &App) -> Option<(&SessionRow, &Assignment)> {
 }
 
 pub fn clamp(app: &mut App) {
+    if let Some(id) = app.queues.follow.take()
+        && let Some(i) = visible(app).iter().position(|r| r.session.id == id)
+    {
+        if i != app.queues.selected {
+            app.queues.offer = 0;
+        }
+        app.queues.selected = i;
+    }
     let n = visible(app).len();
     app.queues.selected = app.queues.selected.min(n.saturating_sub(1));
     let offers = selected(app).map_or(0, |r| r.assignments.len());
@@ -74,21 +132,71 @@ fn run(command: Command, done: String) -> Vec<Effect> {
 
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let count = visible(app).len();
-    match op {
-        Op::Up => {
+    let offers = selected(app).map_or(0, |r| r.assignments.len());
+    match (op, app.queues.focus) {
+        (Op::Up, Focus::Offers) => app.queues.offer = app.queues.offer.saturating_sub(1),
+        (Op::Down, Focus::Offers) => {
+            app.queues.offer = (app.queues.offer + 1).min(offers.saturating_sub(1))
+        }
+        (Op::Up, Focus::Sessions) => {
             app.queues.selected = app.queues.selected.saturating_sub(1);
             app.queues.offer = 0;
         }
-        Op::Down => {
+        (Op::Down, Focus::Sessions) => {
             app.queues.selected = (app.queues.selected + 1).min(count.saturating_sub(1));
             app.queues.offer = 0;
         }
-        Op::PageUp => app.queues.selected = app.queues.selected.saturating_sub(10),
-        Op::PageDown => {
+        (Op::PageUp, _) => app.queues.selected = app.queues.selected.saturating_sub(10),
+        (Op::PageDown, _) => {
             app.queues.selected = (app.queues.selected + 10).min(count.saturating_sub(1))
         }
-        Op::Left => app.queues.offer = app.queues.offer.saturating_sub(1),
-        Op::Right => app.queues.offer += 1,
+        (Op::Left, _) => app.queues.focus = Focus::Sessions,
+        (Op::Right, _) if offers > 0 => app.queues.focus = Focus::Offers,
+        _ => return act(app, op),
+    }
+    clamp(app);
+    Vec::new()
+}
+
+/// The pane's keys in the footer: dimmed when they can do nothing for the selected session or
+/// offer (the engine would refuse), the waiver and payment keys only for a held session.
+pub fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+    let row = selected(app);
+    let offer = selected_offer(app).map(|(_, a)| a);
+    let status = row.map(|r| r.session.status);
+    let now = app.now;
+    match op {
+        Op::Accept => {
+            state.enabled = offer.is_some_and(|a| a.is_live_offer(now) || a.is_open_broadcast(now))
+        }
+        Op::Decline => {
+            state.enabled = offer.is_some_and(|a| !a.is_broadcast() && a.is_live_offer(now))
+        }
+        Op::Complete => state.enabled = status == Some(SessionStatus::Matched),
+        Op::CancelSession | Op::Detail => state.enabled = row.is_some(),
+        Op::SignWaiver => {
+            state.shown = status == Some(SessionStatus::Pending)
+                && row.is_some_and(|r| !r.session.waiver_signed);
+            state.promoted = state.shown;
+        }
+        Op::ConfirmPayment => {
+            state.shown = status == Some(SessionStatus::Pending)
+                && row.is_some_and(|r| r.session.waiver_signed);
+            state.promoted = state.shown;
+        }
+        // Only the way to the other list is listed.
+        Op::Right => {
+            state.shown = app.queues.focus == Focus::Sessions;
+            state.enabled = offer.is_some();
+        }
+        Op::Left => state.shown = app.queues.focus == Focus::Offers,
+        _ => {}
+    }
+}
+
+/// The pane's actions on the selected session and offer.
+fn act(app: &mut App, op: Op) -> Vec<Effect> {
+    match op {
         Op::Filter => app.mode = Mode::Filter,
         Op::Detail => {
             if let Some(row) = selected(app) {
@@ -106,7 +214,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
             if let Some((row, offer)) = selected_offer(app) {
                 let Some(mechanic) = offer.mechanic_id.clone().filter(|_| !offer.is_broadcast())
                 else {
-                    app.error("Only a targeted offer can be declined; pick one with ←/→");
+                    app.error("Only a targeted offer can be declined; pick one (→, then ↑/↓)");
                     return Vec::new();
                 };
                 let session = row.session.id.clone();
@@ -161,6 +269,40 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         _ => {}
     }
     clamp(app);
+    Vec::new()
+}
+
+/// The two lists' places within a body of `height` rows: the sessions above, the offers below.
+fn areas(height: u16) -> (Rect, Rect) {
+    let [list, offers] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+        .areas(Rect::new(0, 0, 1, height));
+    (list, offers)
+}
+
+/// A click at body row `y`: a session row selects it (the selected one opens its details), an
+/// offer row selects that offer.
+pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
+    let (list, offers) = areas(height);
+    let len = visible(app).len();
+    if let Some(i) = crate::tui::app::table_row_at(y, list.y, list.height, app.queues.selected, len)
+    {
+        app.queues.focus = Focus::Sessions;
+        if i == app.queues.selected {
+            return act(app, Op::Detail);
+        }
+        app.queues.selected = i;
+        app.queues.offer = 0;
+        return Vec::new();
+    }
+    let Some(row) = selected(app) else {
+        return Vec::new();
+    };
+    // Inside the border: the session's line, its held line if any, then one line per offer.
+    let first = offers.y + 2 + u16::from(row.session.status == SessionStatus::Pending);
+    if y >= first && usize::from(y - first) < row.assignments.len() {
+        app.queues.offer = usize::from(y - first);
+        app.queues.focus = Focus::Offers;
+    }
     Vec::new()
 }
 
@@ -297,8 +439,11 @@ fn truncate(s: &str, columns: usize) -> String {
 pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let rows = visible(app);
-    let [list, offers] =
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let (list, offers) = areas(area.height);
+    let (list, offers) = (
+        Rect::new(area.x, area.y + list.y, area.width, list.height),
+        Rect::new(area.x, area.y + offers.y, area.width, offers.height),
+    );
     let wide = area.width >= 110;
     let table_rows: Vec<Row> = rows
         .iter()
@@ -311,42 +456,44 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             } else {
                 Span::raw("")
             };
-            let mut cells = vec![
+            // Narrow terminals keep every column, each narrower: the concern is what a
+            // dispatcher reads a session by.
+            let (id, name, city) = if wide { (14, 16, 12) } else { (9, 14, 10) };
+            // What the concern column gets: the inner width less the selection mark, the
+            // fixed columns and the six gaps between columns.
+            let concern = usize::from(area.width)
+                .saturating_sub(2 + 2 + 11 + id + name + city + 8 + 6 + 6)
+                .max(1);
+            Row::new(vec![
                 Cell::from(status_cell(app, row.session.status)),
-                Cell::from(truncate(&row.session.id, 14)),
+                Cell::from(truncate(&row.session.id, id)),
                 Cell::from(truncate(
                     intake.map_or("", |i| i.customer_name.as_str()),
-                    16,
+                    name,
                 )),
                 Cell::from(truncate(
                     intake.and_then(|i| i.city.as_deref()).unwrap_or(""),
-                    12,
+                    city,
                 )),
                 Cell::from(next_clock(app, row)),
                 Cell::from(urgent),
-            ];
-            if wide {
-                cells.push(Cell::from(truncate(
-                    intake.map_or("", |i| i.concern.as_str()),
-                    40,
-                )));
-            }
-            Row::new(cells)
+                Cell::from(truncate(intake.map_or("", |i| i.concern.as_str()), concern)),
+            ])
         })
         .collect();
-    let mut widths = vec![
+    let (id, name, city) = if wide { (14, 16, 12) } else { (9, 14, 10) };
+    let widths = vec![
         Constraint::Length(11),
-        Constraint::Length(14),
-        Constraint::Length(16),
-        Constraint::Length(12),
+        Constraint::Length(id),
+        Constraint::Length(name),
+        Constraint::Length(city),
         Constraint::Length(8),
         Constraint::Length(6),
+        Constraint::Min(8),
     ];
-    let mut header = vec!["Status", "Session", "Customer", "City", "Clock", ""];
-    if wide {
-        widths.push(Constraint::Min(20));
-        header.push("Concern");
-    }
+    let header = vec![
+        "Status", "Session", "Customer", "City", "Clock", "", "Concern",
+    ];
     let filter = if app.queues.filter.is_empty() && app.mode != Mode::Filter {
         String::new()
     } else {
@@ -362,16 +509,30 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         String::new()
     };
-    let title = format!(" Sessions ({}){alert}{filter} ", rows.len());
+    let focus = if app.queues.focus == Focus::Sessions {
+        "▶ "
+    } else {
+        ""
+    };
+    let title = format!(" {focus}Sessions ({}){alert}{filter} ", rows.len());
     let table = Table::new(table_rows, widths)
         .header(Row::new(header).style(t.style(Tone::Dim)))
         .row_highlight_style(t.style(Tone::Selected))
+        .highlight_symbol("› ")
+        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
         .block(panel(t, title));
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(app.queues.selected));
     frame.render_stateful_widget(table, list, &mut state);
 
-    let block = panel(t, " Offers  ←/→ select · a accept · d decline ");
+    let block = panel(
+        t,
+        if app.queues.focus == Focus::Offers {
+            " ▶ Offers · ↑/↓ choose · a accept · d decline · ← back to sessions "
+        } else {
+            " Offers · → to choose one · a accept · d decline "
+        },
+    );
     let Some(row) = rows.get(app.queues.selected) else {
         let empty = Paragraph::new(Line::from(Span::styled(
             "No live sessions. Take an intake in pane 1.",
@@ -460,6 +621,8 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
                     "{status}{}",
                     a.closed_reason
                         .as_deref()
+                        // A reason that only repeats the status says nothing more.
+                        .filter(|r| *r != status.as_str())
                         .map(|r| format!(" ({})", fit(&r.replace('_', " "), 40)))
                         .unwrap_or_default()
                 ),
@@ -467,7 +630,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
             ),
         });
         let line = Line::from(spans);
-        lines.push(if chosen {
+        lines.push(if chosen && app.queues.focus == Focus::Offers {
             line.style(t.style(Tone::Selected))
         } else {
             line

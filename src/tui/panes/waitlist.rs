@@ -12,6 +12,29 @@ use crate::tui::app::{App, Confirm, Effect, Mode};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
+use crate::tui::keymap::{Binding, b, k};
+use crate::tui::panes::{self, PaneDef};
+
+pub const PANE: PaneDef = PaneDef {
+    title: "Waitlist",
+    keys: KEYS,
+    op,
+    render,
+    click: |app, _, y, height| click(app, y, height),
+    key_state: panes::no_key_state,
+    clamp,
+    back: panes::no_back,
+    filter: None,
+    metrics: false,
+    state: None,
+};
+
+/// The pane's keys, declared once: lookup, footer and help all read them.
+pub const KEYS: &[Binding] = &[
+    b(&[k('x')], "x", "cancel entry", Op::CancelEntry),
+    b(&[k('!')], "!", "bell on/off", Op::ToggleBell),
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct WaitlistState {
     pub selected: usize,
@@ -20,6 +43,19 @@ pub struct WaitlistState {
 pub fn clamp(app: &mut App) {
     let n = app.data.waitlist.len();
     app.waitlist.selected = app.waitlist.selected.min(n.saturating_sub(1));
+}
+
+/// A click at body row `y` selects that entry.
+pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
+    let [entries, _] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
+        .areas(Rect::new(0, 0, 1, height));
+    let len = app.data.waitlist.len();
+    if let Some(i) =
+        crate::tui::app::table_row_at(y, entries.y, entries.height, app.waitlist.selected, len)
+    {
+        app.waitlist.selected = i;
+    }
+    Vec::new()
 }
 
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
@@ -107,6 +143,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .style(t.style(Tone::Dim)),
     )
     .row_highlight_style(t.style(Tone::Selected))
+    .highlight_symbol("› ")
     .block(panel(t, format!(" Waitlist · {waiting} waiting ")));
     let mut state = TableState::default()
         .with_selected((!app.data.waitlist.is_empty()).then_some(app.waitlist.selected));
