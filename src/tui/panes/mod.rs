@@ -1,12 +1,6 @@
 //! One file per pane: each owns its keys (declared once, in its [`PaneDef`]), their meaning,
 //! its drawing and its clicks. The console knows the panes only through [`REGISTRY`]: a new
-//! pane is its own file and one line there.
-
-pub mod intake;
-pub mod mechanics;
-pub mod metrics;
-pub mod queues;
-pub mod waitlist;
+//! pane is its own file and its name in the `panes!` line below.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -41,14 +35,19 @@ pub struct PaneDef {
     pub state: Option<fn() -> Box<dyn std::any::Any>>,
 }
 
-/// The panes, in tab order (tab n is number key n).
-pub const REGISTRY: &[&PaneDef] = &[
-    &intake::PANE,
-    &queues::PANE,
-    &mechanics::PANE,
-    &waitlist::PANE,
-    &metrics::PANE,
-];
+/// Declares the panes once: each name is its module (a file of this folder, exporting
+/// `PANE`) and its place in the tab order (tab n is number key n).
+macro_rules! panes {
+    ($($pane:ident),+ $(,)?) => {
+        $(pub mod $pane;)+
+
+        /// The panes, in tab order.
+        pub const REGISTRY: &[&PaneDef] = &[$(&$pane::PANE),+];
+    };
+}
+
+// A new pane: its file here, and its name on this line.
+panes!(intake, queues, mechanics, waitlist, metrics);
 
 /// For panes without clicks, footer opinions, selections or anything to back out of.
 pub fn no_click(_: &mut App, _: u16, _: u16, _: u16) -> Vec<Effect> {
