@@ -45,6 +45,9 @@ pub struct AddMechanic {
     pub service_keywords: Vec<String>,
     /// Matched sessions at once, 1–10,000; 1 when not given.
     pub max_active_sessions: Option<i64>,
+    /// Channels for his offers (sms, email, push); default sms when a phone is known, else
+    /// email (SPEC §2).
+    pub notify_via: Option<Vec<Channel>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 
 mod intake;
 mod mechanics;
+mod notify;
 mod offers;
 pub mod outcome;
 mod tick;

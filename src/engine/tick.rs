@@ -216,6 +216,10 @@ fn escalate_overdue(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
     };
     let escalated = store::sessions::escalate_released_before(ctx.conn(), cutoff, ctx.now)?;
     for id in &escalated {
+        // Few at a time (each session escalates once), so one read each is no burden on the tick.
+        if let Some(session) = store::sessions::get(ctx.conn(), id)? {
+            ctx.notify_escalation(&session, after)?;
+        }
         ctx.event_with(
             "session_escalated",
             Subject {

@@ -124,7 +124,7 @@ impl Engine {
                     .collect(),
                 roster,
                 waitlist: store::waitlist::list(conn, LIST_LIMIT)?,
-                notifications: store::waitlist::notifications(conn, LIST_LIMIT)?,
+                notifications: store::outbox::list(conn, LIST_LIMIT)?,
                 metrics: if with_metrics {
                     Some(Metrics::from_figures(&store::report::figures(conn)?))
                 } else {
