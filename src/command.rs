@@ -249,6 +249,7 @@ commands! {
     "cancel_waitlist" => CancelWaitlist(IdRef),
     "waitlist" => Waitlist(NoInput),
     "notifications" => Notifications(NoInput),
+    "deliver" => Deliver(NoInput),
     "set_preferred" => SetPreferred(SessionMechanic),
     "mechanics" => Mechanics(NoInput),
     "eligibility" => Eligibility(SessionRef),

@@ -48,17 +48,22 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
     true
 }
 
-/// Runs the console until the dispatcher quits.
-pub fn run(db: &Path) -> Result<(), String> {
+/// Runs the console until the dispatcher quits, with the relay (SPEC §12) on a thread of its
+/// own: the UI and the engine's transactions never wait on the network.
+pub fn run(db: &Path, relay: crate::delivery::Relay) -> Result<(), String> {
     let mut engine =
         Engine::open(Some(db), crate::clock::Clock::System).map_err(|e| e.to_string())?;
+    let (warn_tx, warnings) = tokio::sync::mpsc::unbounded_channel();
+    let _relay = crate::delivery::Background::spawn(db.to_path_buf(), relay, move |line| {
+        let _ = warn_tx.send(line);
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
     // ratatui::init installs a panic hook that restores the terminal before the panic message.
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-    let result = runtime.block_on(event_loop(&mut terminal, &mut engine));
+    let result = runtime.block_on(event_loop(&mut terminal, &mut engine, warnings));
     ratatui::restore();
     result
 }
@@ -72,6 +77,7 @@ const DATABASE_BUSY: &str =
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     engine: &mut Engine,
+    mut delivery_warnings: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> Result<(), String> {
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut app = App::new(engine.now(), theme::Theme::from_env());
@@ -154,6 +160,11 @@ async fn event_loop(
                 if changed {
                     refresh(&mut app, engine, &mut ring);
                 }
+                dirty = true;
+            }
+            Some(line) = delivery_warnings.recv() => {
+                // Said once by the relay's thread (no transport, or a channel failing).
+                app.error(line);
                 dirty = true;
             }
             _ = poll.tick() => {
