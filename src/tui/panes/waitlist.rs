@@ -131,7 +131,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
                     Span::styled(format!("{state} "), t.style(tone)),
                     Span::styled(format!("{:<10} ", n.channel.as_str()), t.style(Tone::Info)),
                     Span::raw(format!("{} · ", fit(&n.recipient, 30))),
-                    Span::raw(fit(&n.subject, usize::from(feed.width)).into_owned()),
+                    Span::raw(fit(&n.body, usize::from(feed.width)).into_owned()),
                 ])
             })
             .collect()
