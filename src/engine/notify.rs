@@ -170,7 +170,9 @@ impl Ctx<'_> {
     /// A session waited too long: the dispatcher hears of it on the dispatcher channel.
     pub(super) fn notify_escalation(
         &mut self,
-        session: &Session,
+        session_id: &str,
+        keywords: &[&str],
+        city: Option<&str>,
         after_seconds: i64,
     ) -> rusqlite::Result<()> {
         let minutes = after_seconds / 60;
@@ -179,13 +181,12 @@ impl Ctx<'_> {
         } else {
             format!("{after_seconds} s")
         };
-        let subject = format!("Escalated: session {} waiting {waited}", session.id);
+        let subject = format!("Escalated: session {session_id} waiting {waited}");
         let body = format!(
-            "Session {} ({}, customer{}) has waited {waited} since its release and no mechanic \
-             has taken it. Open Queues in pitwall to place it.",
-            session.id,
-            keywords(&session.metadata),
-            customer_city(&session.metadata),
+            "Session {session_id} ({}, customer{}) has waited {waited} since its release and no \
+             mechanic has taken it. Open Queues in pitwall to place it.",
+            describe(keywords),
+            in_city(city),
         );
         self.outbox(NewNotification {
             kind: NotificationKind::Escalation,
@@ -193,7 +194,7 @@ impl Ctx<'_> {
             recipient: DISPATCHER,
             subject: &subject,
             body: &body,
-            session: Some(&session.id),
+            session: Some(session_id),
             waitlist_id: None,
         })
     }

@@ -215,11 +215,11 @@ fn escalate_overdue(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
         return Ok(Vec::new());
     };
     let escalated = store::sessions::escalate_released_before(ctx.conn(), cutoff, ctx.now)?;
-    for id in &escalated {
-        // Few at a time (each session escalates once), so one read each is no burden on the tick.
-        if let Some(session) = store::sessions::get(ctx.conn(), id)? {
-            ctx.notify_escalation(&session, after)?;
-        }
+    let mut ids = Vec::with_capacity(escalated.len());
+    for session in escalated {
+        let keywords: Vec<&str> = session.keywords.iter().map(String::as_str).collect();
+        ctx.notify_escalation(&session.id, &keywords, session.city.as_deref(), after)?;
+        let id = &session.id;
         ctx.event_with(
             "session_escalated",
             Subject {
@@ -228,6 +228,7 @@ fn escalate_overdue(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
             },
             serde_json::json!({ "after_seconds": after }),
         )?;
+        ids.push(session.id);
     }
-    Ok(escalated)
+    Ok(ids)
 }

@@ -48,7 +48,7 @@ pub fn insert(
     n: &NewNotification<'_>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<String> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::now_v7().to_string();
     conn.prepare_cached(
         "INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id, \
          waitlist_id, created_at, status, attempts, next_attempt_at) \
