@@ -213,7 +213,7 @@ fn serve_smtp(stream: TcpStream, mails: &Mutex<Vec<Mail>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
-    let mut say = |out: &mut TcpStream, line: &str| out.write_all(format!("{line}\r\n").as_bytes());
+    let say = |out: &mut TcpStream, line: &str| out.write_all(format!("{line}\r\n").as_bytes());
     if say(&mut out, "220 test.local ESMTP").is_err() {
         return;
     }
