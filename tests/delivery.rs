@@ -476,3 +476,52 @@ fn pitwall_relay_once_delivers_a_file_database() {
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(hooks.seen.lock().unwrap().delivered.len(), 3);
 }
+
+#[test]
+fn a_command_that_hangs_is_stopped_after_ten_seconds() {
+    let mut e = engine_with("[delivery.email]\ncommand = [\"sleep\", \"30\"]");
+    ok(&mut e, mechanic("m1", true, json!({})));
+    ok(&mut e, intake("S1", json!({})));
+    let started = std::time::Instant::now();
+    let pass = ok(&mut e, json!({"cmd": "deliver"}));
+    let took = started.elapsed();
+    assert_eq!(ids(&pass["retrying"]).len(), 1, "{pass}");
+    assert!(
+        took >= Duration::from_secs(10) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
+    assert_eq!(
+        notifications(&mut e)[0]["last_error"],
+        "command timed out after 10 s"
+    );
+}
+
+#[test]
+fn a_webhook_that_never_answers_times_out_after_ten_seconds() {
+    // Accepts connections and reads, never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let mut e = engine_with(&format!(
+        "[delivery.email]\nwebhook = \"http://127.0.0.1:{port}/slow\""
+    ));
+    ok(&mut e, mechanic("m1", true, json!({})));
+    ok(&mut e, intake("S1", json!({})));
+    let started = std::time::Instant::now();
+    let pass = ok(&mut e, json!({"cmd": "deliver"}));
+    let took = started.elapsed();
+    assert_eq!(ids(&pass["retrying"]).len(), 1, "{pass}");
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
+    assert_eq!(
+        notifications(&mut e)[0]["last_error"],
+        "webhook timed out after 10 s"
+    );
+}

@@ -265,6 +265,16 @@ impl Config {
             out.push(s.0.clone());
         }
         for (_, c) in self.channels() {
+            // A webhook URL may carry its token in the path (many gateways work so): the whole
+            // URL and its path are kept out of errors too.
+            if let Some(url) = &c.webhook {
+                out.push(url.0.clone());
+                if let Some((_, rest)) = url.0.split_once("://")
+                    && let Some(slash) = rest.find('/')
+                {
+                    out.push(rest[slash..].to_string());
+                }
+            }
             for url in [&c.smtp, &c.webhook].into_iter().flatten() {
                 if let Some(userinfo) = url.0.split_once("://").and_then(|(_, rest)| {
                     let authority = rest.split('/').next().unwrap_or("");
@@ -278,6 +288,8 @@ impl Config {
             }
         }
         out.retain(|s| s.len() >= 3);
+        // Longest first, so a URL is replaced whole before its path is.
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
         out
     }
 }

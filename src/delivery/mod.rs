@@ -376,5 +376,45 @@ mod tests {
             "{line}"
         );
         assert!(!line.contains('\n'));
+        let config =
+            Config::parse("[delivery.sms]\nwebhook = \"https://gw.example.com/hooks/T0K3N\"")
+                .unwrap();
+        let relay = Relay::new(&config).unwrap();
+        let line = relay.scrub("error sending to https://gw.example.com/hooks/T0K3N: refused");
+        assert!(!line.contains("T0K3N"), "{line}");
+    }
+
+    #[test]
+    fn the_console_is_told_each_trouble_once() {
+        let mut watch = Watch::default();
+        let waiting = PassReport {
+            no_transport: vec![Route::Sms],
+            ..Default::default()
+        };
+        assert_eq!(watch.observe(&waiting).len(), 1);
+        assert!(watch.observe(&waiting).is_empty(), "said once");
+        let failing = PassReport {
+            failures: vec![(Route::Email, "webhook answered HTTP 500".into())],
+            ..Default::default()
+        };
+        assert!(watch.observe(&failing).is_empty());
+        assert!(watch.observe(&failing).is_empty());
+        let said = watch.observe(&failing);
+        assert_eq!(said.len(), 1, "the third failure in a row");
+        assert!(said[0].contains("email delivery keeps failing (webhook answered HTTP 500)"));
+        assert!(
+            watch.observe(&failing).is_empty(),
+            "not again while it lasts"
+        );
+        // Delivering again resets it: a new run of failures is said again.
+        let recovered = PassReport {
+            delivered_on: vec![Route::Email],
+            ..Default::default()
+        };
+        assert!(watch.observe(&recovered).is_empty());
+        for _ in 0..2 {
+            assert!(watch.observe(&failing).is_empty());
+        }
+        assert_eq!(watch.observe(&failing).len(), 1);
     }
 }
