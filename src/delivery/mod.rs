@@ -135,6 +135,14 @@ impl Relay {
                     break;
                 }
                 self.deliver_one(conn, &row, now, &mut report)?;
+                if now() > lease_until {
+                    // Only SMTP can get here: lettre bounds each step of the exchange by 10 s,
+                    // not the whole of it. Said, so an operator can lengthen lease_seconds.
+                    tracing::warn!(
+                        notification = %row.id,
+                        "a send outlasted the relay's lease; consider a longer lease_seconds"
+                    );
+                }
             }
         }
         for (route, _) in outbox::pending_by_channel(conn)? {
