@@ -37,7 +37,9 @@ CREATE TABLE mechanics (
     updated_at               INTEGER NOT NULL,
     -- Matched sessions he may hold at once (SPEC §5 capacity); at that many he is busy.
     max_active_sessions      INTEGER NOT NULL DEFAULT 1
-                             CHECK (max_active_sessions BETWEEN 1 AND 10000)
+                             CHECK (max_active_sessions BETWEEN 1 AND 10000),
+    -- Channels his offers go to (SPEC §2, §12): a JSON list of sms / email / push.
+    notify_via               TEXT NOT NULL DEFAULT '["email"]'
 );
 
 -- Who is on shift. (The roster is read whole, so eligibility needs no index.)
@@ -178,15 +180,33 @@ CREATE TABLE customer_waitlist (
 CREATE INDEX waitlist_waiting ON customer_waitlist (expires_at) WHERE status = 'waiting';
 CREATE INDEX waitlist_by_session ON customer_waitlist (session_id) WHERE session_id IS NOT NULL;
 
--- Outbox: one row per channel of every waitlist notification, for a sender to deliver.
+-- Outbox (SPEC §12): every message pitwall owes someone, written in the transaction of the change
+-- that causes it; a relay delivers it afterwards, at least once. The id is the idempotency key
+-- receivers de-duplicate by (webhook-id, Message-ID). A relay claims a due row by setting
+-- lease_until (a conditional UPDATE); until then no other relay may take it, and a relay that
+-- died mid-send leaves it to be retried once the lease has passed.
 CREATE TABLE notifications (
-    id          INTEGER PRIMARY KEY,
-    waitlist_id TEXT NOT NULL REFERENCES customer_waitlist (id),
-    channel     TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'push')),
-    recipient   TEXT NOT NULL,
-    message     TEXT NOT NULL,
-    created_at  INTEGER NOT NULL
+    id              TEXT PRIMARY KEY NOT NULL,
+    kind            TEXT NOT NULL
+                    CHECK (kind IN ('waitlist_online', 'offer', 'matched', 'escalation')),
+    channel         TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'push', 'dispatcher')),
+    recipient       TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    session_id      TEXT,
+    waitlist_id     TEXT REFERENCES customer_waitlist (id),
+    created_at      INTEGER NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    sent_at         INTEGER,
+    lease_owner     TEXT,
+    lease_until     INTEGER
 );
+
+-- What a relay looks for: pending rows by when they are due.
+CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
 
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,

@@ -4,7 +4,7 @@
 //!                                         # build of 2–3 minutes on 2 cores)
 //!     cargo bench --bench perf -- quick   # smaller runs, for a sanity check
 //!     cargo bench --bench perf -- tick    # only the sections named (rank, intake, throughput,
-//!                                         # tick, history, console, memory)
+//!                                         # tick, history, console, memory, delivery)
 //!
 //! Release build, file databases in WAL with the durability setting pitwall ships with
 //! (`synchronous = NORMAL`), in a temporary directory on the same file system for every figure,
@@ -168,6 +168,9 @@ fn mechanic_of(req: pitwall::command::AddMechanic) -> pitwall::model::Mechanic {
         brand_specializations: req.brand_specializations,
         service_keywords: req.service_keywords,
         max_active_sessions: req.max_active_sessions.unwrap_or(1),
+        notify_via: req
+            .notify_via
+            .unwrap_or_else(|| vec![pitwall::model::Channel::Email]),
         created_at: now,
         updated_at: now,
     }
@@ -733,6 +736,183 @@ fn memory_figure(t: &mut Table, dir: &Path, quick: bool) {
     );
 }
 
+/// A loopback webhook receiver: HTTP/1.1 with keep-alive, every request answered 200 at once.
+/// Counts what it received, so the figure is of messages that arrived.
+fn webhook_receiver() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut out = stream;
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                        return;
+                    }
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    if out
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, count)
+}
+
+fn pending_rows(engine: &Engine) -> i64 {
+    engine
+        .connection()
+        .query_row(
+            "SELECT COUNT(*) FROM notifications WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count")
+}
+
+/// Delivery (SPEC §12): messages per second through the relay to a loopback webhook, and intake
+/// latency with the relay idle and with it draining the outbox from another thread, side by side.
+fn delivery_figures(t: &mut Table, dir: &Path, quick: bool) {
+    println!("\nDelivery: relay → loopback webhook receiver (signed), 1,000 mechanics");
+    let (port, received) = webhook_receiver();
+    let config = pitwall::delivery::Config::parse(&format!(
+        "[delivery]\nsecret = \"bench secret\"\n\
+         [delivery.email]\nwebhook = \"http://127.0.0.1:{port}/e\"\n\
+         [delivery.sms]\nwebhook = \"http://127.0.0.1:{port}/s\"\n\
+         [delivery.push]\nwebhook = \"http://127.0.0.1:{port}/p\"\n\
+         [delivery.dispatcher]\nwebhook = \"http://127.0.0.1:{port}/d\"\n"
+    ))
+    .expect("config");
+    let db = dir.join("delivery.db");
+    let mut engine = Engine::open(Some(&db), Clock::manual_default()).expect("open");
+    let roster = serde_json::to_string(&synth::roster(1_000, 42)).expect("json");
+    engine.load_seeds(&roster).expect("roster");
+    let count = if quick { 300 } else { 1_000 };
+    let mut reqs = synth::intakes(3 * count + 1, 23).into_iter().enumerate();
+
+    // Throughput: a backlog written by intakes, drained by one relay pass after another.
+    for (i, req) in reqs.by_ref().take(count) {
+        engine
+            .intake(with_id(req, format!("D{i}")))
+            .expect("intake");
+    }
+    let backlog = pending_rows(&engine);
+    let relay = pitwall::delivery::Relay::new(&config).expect("relay");
+    let conn = pitwall::store::open(Some(&db)).expect("open");
+    let start = Instant::now();
+    let mut sent = 0;
+    loop {
+        let report = relay.pass(&conn, &chrono::Utc::now).expect("pass");
+        if report.sent.is_empty() {
+            break;
+        }
+        sent += report.sent.len();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    t.row(
+        &format!("notifications delivered per second ({sent} of {backlog})"),
+        sent as f64 / elapsed,
+        "/s",
+        500.0,
+        false,
+    );
+    assert_eq!(
+        received.load(std::sync::atomic::Ordering::Relaxed),
+        sent,
+        "every message counted as sent arrived"
+    );
+    drop(conn);
+
+    // Intake latency: relay idle, then relay draining the outbox on its own thread.
+    let mut measure = |engine: &mut Engine, label: &str| {
+        let mut times = Vec::with_capacity(count);
+        for (i, req) in reqs.by_ref().take(count) {
+            let start = Instant::now();
+            engine
+                .intake(with_id(req, format!("{label}{i}")))
+                .expect("intake");
+            times.push(ms(start.elapsed()));
+        }
+        times
+    };
+    let idle = measure(&mut engine, "Q");
+    let background = pitwall::delivery::Background::spawn(
+        db.clone(),
+        pitwall::delivery::Relay::new(&config).expect("relay"),
+        |_| {},
+    );
+    // Measure only once the relay is sending (its backlog lasts longer than the intakes).
+    let waiting = pending_rows(&engine);
+    while pending_rows(&engine) > waiting - 50 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let before = pending_rows(&engine);
+    let busy_start = Instant::now();
+    let busy = measure(&mut engine, "B");
+    let busy_seconds = busy_start.elapsed().as_secs_f64();
+    let after = pending_rows(&engine);
+    drop(background);
+    let drained = before + 3 * count as i64 - after;
+    t.info(
+        "relay at work during the second run",
+        format!(
+            "{:>10} rows sent meanwhile ({:.0}/s, backlog {before}; intakes back to back)",
+            drained.max(0),
+            drained.max(0) as f64 / busy_seconds
+        ),
+    );
+    t.info(
+        "intake p50 / p99, relay idle",
+        format!("{:>10.3} / {:.3} ms", p(&idle, 50.0), p(&idle, 99.0)),
+    );
+    t.info(
+        "intake p50 / p99, relay delivering",
+        format!("{:>10.3} / {:.3} ms", p(&busy, 50.0), p(&busy, 99.0)),
+    );
+    t.row(
+        "intake p50 with the relay delivering, 1,000 mechanics",
+        p(&busy, 50.0),
+        "ms",
+        1.0,
+        true,
+    );
+    t.row(
+        "intake p99 with the relay delivering, 1,000 mechanics",
+        p(&busy, 99.0),
+        "ms",
+        5.0,
+        true,
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -777,6 +957,9 @@ fn main() {
     }
     if run("memory") {
         memory_figure(&mut t, dir.path(), quick);
+    }
+    if run("delivery") {
+        delivery_figures(&mut t, dir.path(), quick);
     }
     if quick {
         println!(

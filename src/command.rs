@@ -45,6 +45,9 @@ pub struct AddMechanic {
     pub service_keywords: Vec<String>,
     /// Matched sessions at once, 1–10,000; 1 when not given.
     pub max_active_sessions: Option<i64>,
+    /// Channels for his offers (sms, email, push); default sms when a phone is known, else
+    /// email (SPEC §2).
+    pub notify_via: Option<Vec<Channel>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +249,7 @@ commands! {
     "cancel_waitlist" => CancelWaitlist(IdRef),
     "waitlist" => Waitlist(NoInput),
     "notifications" => Notifications(NoInput),
+    "deliver" => Deliver(NoInput),
     "set_preferred" => SetPreferred(SessionMechanic),
     "mechanics" => Mechanics(NoInput),
     "eligibility" => Eligibility(SessionRef),

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod clock;
 pub mod command;
 pub mod country;
+pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod headless;

@@ -21,6 +21,9 @@ struct Cli {
     /// in-memory database).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
+    /// Config file for delivery transports (default: pitwall.toml in the data directory).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     /// Print the version and the data, database and log paths.
     #[arg(long, short = 'V')]
     version: bool,
@@ -55,6 +58,12 @@ enum Cmd {
         /// Where to write the copy; must not exist yet.
         path: PathBuf,
     },
+    /// Deliver due notifications from the outbox (SPEC §12) until stopped.
+    Relay {
+        /// One pass, then exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Print the success metrics computed from the database.
     Report {
         /// JSON instead of text.
@@ -83,18 +92,29 @@ fn main() -> ExitCode {
         }
     };
     let paths = pitwall::paths::Paths::discover();
+    let config_path = cli.config.clone().unwrap_or_else(|| paths.config.clone());
     if cli.version {
         return emit(
-            &paths.describe(env!("CARGO_PKG_VERSION")),
+            &paths.describe(env!("CARGO_PKG_VERSION"), &config_path),
             ExitCode::SUCCESS,
         );
     }
+    // Every command reads the config (SPEC §8): a bad file stops it before anything is opened.
+    let config = match pitwall::delivery::Config::load(&config_path, cli.config.is_some()) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(&e.to_string()),
+    };
     match cli.command {
         Some(Cmd::Headless {
             script,
             clock,
             start,
-        }) => headless(cli.db, script, clock, start),
+        }) => headless(cli.db, script, clock, start, &config),
+        Some(Cmd::Relay { once }) => relay(
+            cli.db.unwrap_or_else(|| paths.database.clone()),
+            once,
+            &config,
+        ),
         Some(Cmd::Report { json }) => {
             report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
         }
@@ -109,7 +129,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        None => console(cli.db, &paths),
+        None => console(cli.db, &paths, &config),
     }
 }
 
@@ -118,6 +138,7 @@ fn headless(
     script: Option<PathBuf>,
     clock: Option<ClockKind>,
     start: Option<String>,
+    config: &pitwall::delivery::Loaded,
 ) -> ExitCode {
     let manual_by_default = clock.is_none();
     let start_text = start.clone();
@@ -136,10 +157,15 @@ fn headless(
             Err(e) => return fail(&format!("--start {s:?} is not an RFC 3339 time: {e}")),
         },
     };
+    let relay = match pitwall::delivery::Relay::new(&config.config) {
+        Ok(relay) => relay,
+        Err(e) => return fail(&format!("config {}: {e}", config.path.display())),
+    };
     let mut engine = match Engine::open(db.as_deref(), clock) {
         Ok(engine) => engine,
         Err(e) => return fail(&e.to_string()),
     };
+    engine.set_relay(relay);
     // The manual clock stays the default (scripts and tests replay the same times), but on a
     // file, where a console on real time may read the same sessions, it is said once.
     if manual_by_default && db.is_some() {
@@ -177,6 +203,72 @@ fn headless(
             ExitCode::from(1)
         }
         Err(e) => fail(&format!("I/O error: {e}")),
+    }
+}
+
+/// `pitwall relay`: passes every second (at once again while rows keep coming), each printed
+/// as one JSON line when it did something; `--once` runs one pass and exits (1 if a row failed).
+fn relay(db: PathBuf, once: bool, config: &pitwall::delivery::Loaded) -> ExitCode {
+    if let Some(why) = pitwall::store::path_problem(&db, false) {
+        return fail(&format!("cannot open database {}: {why}", db.display()));
+    }
+    let relay = match pitwall::delivery::Relay::new(&config.config) {
+        Ok(relay) => relay,
+        Err(e) => return fail(&format!("config {}: {e}", config.path.display())),
+    };
+    let conn = match pitwall::store::open(Some(&db)) {
+        Ok(conn) => conn,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if relay.routes().is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "pitwall relay: no delivery transports in {}{}; rows stay pending",
+            config.path.display(),
+            if config.found { "" } else { " (no such file)" }
+        );
+    }
+    let mut warned_no_transport = Vec::new();
+    loop {
+        let report = match relay.pass(&conn, &Utc::now) {
+            Ok(report) => report,
+            Err(e) if pitwall::store::is_busy(&e) && !once => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                continue;
+            }
+            Err(e) => return fail(&format!("relay: {e}")),
+        };
+        for route in &report.no_transport {
+            if !warned_no_transport.contains(route) {
+                warned_no_transport.push(*route);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "pitwall relay: {route} notifications wait: no transport for {route} in the config"
+                );
+            }
+        }
+        if !report.is_empty() || once {
+            let line = serde_json::to_string(&report).expect("plain data") + "\n";
+            let mut out = std::io::stdout().lock();
+            if out
+                .write_all(line.as_bytes())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                return ExitCode::from(1);
+            }
+        }
+        if once {
+            let failed = !report.retrying.is_empty() || !report.dead.is_empty();
+            return if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+        if report.is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
     }
 }
 
@@ -219,7 +311,11 @@ fn report(db: PathBuf, json: bool) -> ExitCode {
 
 /// The console: default database in the data directory, created with the demo roster on first
 /// run; logs to a rolling file there, never to the screen.
-fn console(db: Option<PathBuf>, paths: &pitwall::paths::Paths) -> ExitCode {
+fn console(
+    db: Option<PathBuf>,
+    paths: &pitwall::paths::Paths,
+    config: &pitwall::delivery::Loaded,
+) -> ExitCode {
     // Before the database: without a terminal the console cannot start, and a new file must not
     // get the schema and the demo roster on the way to saying so.
     let tty = std::io::stdout().is_terminal()
@@ -244,7 +340,11 @@ fn console(db: Option<PathBuf>, paths: &pitwall::paths::Paths) -> ExitCode {
         Ok(Err(e)) => return fail(&format!("cannot load the demo roster: {}", e.message)),
         Err(e) => return fail(&e.to_string()),
     }
-    match pitwall::tui::run(&db) {
+    let relay = match pitwall::delivery::Relay::new(&config.config) {
+        Ok(relay) => relay,
+        Err(e) => return fail(&format!("config {}: {e}", config.path.display())),
+    };
+    match pitwall::tui::run(&db, relay) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

@@ -127,6 +127,8 @@ pub struct Mechanic {
     pub service_keywords: Vec<String>,
     /// Matched sessions he may hold at once; at that many he is busy (SPEC §5).
     pub max_active_sessions: i64,
+    /// Where his offers are sent (SPEC §2, §12).
+    pub notify_via: Vec<Channel>,
     #[serde(serialize_with = "ser_time")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "ser_time")]
@@ -454,14 +456,48 @@ pub struct WaitlistEntry {
     pub notified_mechanic_id: Option<String>,
 }
 
-/// One outbox message for one channel of one waitlist entry.
+text_enum!(NotificationKind {
+    WaitlistOnline = "waitlist_online",
+    Offer = "offer",
+    Matched = "matched",
+    Escalation = "escalation",
+});
+// Where an outbox row goes: the customer and mechanic channels, and the dispatcher's own.
+text_enum!(Route { Email = "email", Sms = "sms", Push = "push", Dispatcher = "dispatcher" });
+text_enum!(DeliveryStatus { Pending = "pending", Sent = "sent", Dead = "dead" });
+
+impl From<Channel> for Route {
+    fn from(c: Channel) -> Route {
+        match c {
+            Channel::Email => Route::Email,
+            Channel::Sms => Route::Sms,
+            Channel::Push => Route::Push,
+        }
+    }
+}
+
+/// One outbox message on one channel, with its delivery state (SPEC §12).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notification {
-    pub id: i64,
-    pub waitlist_id: String,
-    pub channel: Channel,
+    /// Also the idempotency key receivers de-duplicate by.
+    pub id: String,
+    /// Insertion order, for feeds that show what is new; not part of the protocol.
+    #[serde(skip)]
+    pub seq: i64,
+    pub kind: NotificationKind,
+    pub channel: Route,
     pub recipient: String,
-    pub message: String,
+    pub subject: String,
+    pub body: String,
+    pub session: Option<String>,
+    pub waitlist_id: Option<String>,
     #[serde(serialize_with = "ser_time")]
     pub created_at: DateTime<Utc>,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    #[serde(serialize_with = "ser_time")]
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub sent_at: Option<DateTime<Utc>>,
 }

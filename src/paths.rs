@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub struct Paths {
     pub data_dir: PathBuf,
     pub database: PathBuf,
+    /// The config file when `--config` is not given (SPEC §11, §12).
+    pub config: PathBuf,
     pub log_dir: PathBuf,
 }
 
@@ -21,16 +23,24 @@ impl Paths {
             .unwrap_or_else(|| PathBuf::from(".pitwall"));
         Paths {
             database: data_dir.join("pitwall.db"),
+            config: data_dir.join("pitwall.toml"),
             log_dir: data_dir.join("logs"),
             data_dir,
         }
     }
 
-    pub fn describe(&self, version: &str) -> String {
+    /// `config` is the config file in use: `--config`, or the default.
+    pub fn describe(&self, version: &str, config: &std::path::Path) -> String {
+        let missing = if config.exists() {
+            ""
+        } else {
+            " (not there: no delivery transports)"
+        };
         format!(
-            "pitwall {version}\ndata:     {}\ndatabase: {}\nlogs:     {}\n",
+            "pitwall {version}\ndata:     {}\ndatabase: {}\nconfig:   {}{missing}\nlogs:     {}\n",
             self.data_dir.display(),
             self.database.display(),
+            config.display(),
             self.log_dir.display()
         )
     }

@@ -210,7 +210,7 @@ fn only_a_mechanic_who_can_serve_an_entry_wakes_it() {
         .filter(|x| x["waitlist_id"] == "W1")
         .collect();
     assert_eq!(to_w1.len(), 2, "one per channel: {n}");
-    assert!(to_w1[0]["message"].as_str().unwrap().contains("Halifax"));
+    assert!(to_w1[0]["body"].as_str().unwrap().contains("Halifax"));
 }
 
 #[test]

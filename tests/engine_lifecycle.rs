@@ -684,9 +684,13 @@ fn waitlist_join_notify_expire_cancel() {
     let clock_in = ok(&mut e, json!({"cmd": "clock_in", "mechanic": "m1"}));
     assert_eq!(clock_in["notified"], json!(["W1", "W2"]));
     let n = ok(&mut e, json!({"cmd": "notifications"}));
-    let sent: Vec<(String, String, String)> = n["notifications"]
+    let to_waitlist: Vec<&Value> = n["notifications"]
         .as_array()
         .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "waitlist_online")
+        .collect();
+    let sent: Vec<(String, String, String)> = to_waitlist
         .iter()
         .map(|x| {
             (
@@ -704,11 +708,14 @@ fn waitlist_join_notify_expire_cancel() {
             ("W1".into(), "email".into(), "ava@example.com".into()),
         ]
     );
+    assert_eq!(to_waitlist[0]["subject"], "A mechanic is online now");
     assert!(
-        n["notifications"][0]["message"]
+        to_waitlist[0]["body"]
             .as_str()
             .unwrap()
-            .starts_with("A mechanic is online now: Rosa Diaz in Halifax")
+            .contains("a mechanic is online now: Rosa Diaz in Halifax"),
+        "{}",
+        to_waitlist[0]["body"]
     );
     let entries = ok(&mut e, json!({"cmd": "waitlist"}));
     let w1 = entries["entries"]

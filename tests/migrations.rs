@@ -15,8 +15,10 @@ use std::path::Path;
 const SCHEMA_V1: &str = include_str!("fixtures/schema_v1.sql");
 /// Version 2's schema.sql, as released.
 const SCHEMA_V2: &str = include_str!("fixtures/schema_v2.sql");
-/// The current version's schema.sql, frozen: files in the field have exactly this.
+/// Version 3's schema.sql, as released.
 const SCHEMA_V3: &str = include_str!("fixtures/schema_v3.sql");
+/// The current version's schema.sql, frozen: files in the field have exactly this.
+const SCHEMA_V4: &str = include_str!("fixtures/schema_v4.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -30,6 +32,13 @@ fn empty_version_2(path: &Path) {
     let v2 = Connection::open(path).unwrap();
     v2.execute_batch(SCHEMA_V2).unwrap();
     v2.pragma_update(None, "user_version", 2).unwrap();
+}
+
+/// An empty file as version 3 created it.
+fn empty_version_3(path: &Path) {
+    let v3 = Connection::open(path).unwrap();
+    v3.execute_batch(SCHEMA_V3).unwrap();
+    v3.pragma_update(None, "user_version", 3).unwrap();
 }
 
 /// `pitwall check` on a file, run as a user would.
@@ -69,7 +78,9 @@ fn schema(conn: &Connection) -> Vec<(String, String, String)> {
                 .join(" ")
                 .replace(" ,", ",")
                 .replace(" )", ")")
-                .replace("( ", "(");
+                .replace("( ", "(")
+                // A renamed table's SQL names it in quotes (`ALTER TABLE … RENAME TO`).
+                .replace('"', "");
             (kind, name, sql)
         })
         .collect()
@@ -133,7 +144,9 @@ fn as_version_1(engine: &Engine, path: &Path) {
            FROM main.session_assignments_full f
            JOIN main.session_assignments a ON a.id = f.id ORDER BY a.seq;
          INSERT INTO v1.customer_waitlist SELECT * FROM main.customer_waitlist;
-         INSERT INTO v1.notifications SELECT * FROM main.notifications;
+         INSERT INTO v1.notifications (waitlist_id, channel, recipient, message, created_at)
+           SELECT waitlist_id, channel, recipient, body, created_at FROM main.notifications
+           WHERE kind = 'waitlist_online' ORDER BY rowid;
          INSERT INTO v1.settings SELECT * FROM main.settings
            WHERE key NOT IN ('escalate_after_seconds', 'waitlist_rule_since');
          INSERT INTO v1.events SELECT * FROM main.events;
@@ -159,7 +172,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -169,11 +182,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 3,
+        SCHEMA_VERSION, 4,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V3).unwrap();
+    frozen.execute_batch(SCHEMA_V4).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -305,6 +318,23 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
         .connection()
         .execute("DELETE FROM unanswered_offers", [])
         .unwrap();
+    // Before version 4 only waitlist messages were written, and never sent: the upgrade
+    // carries them as dead, with the reason, their ids 'v3-<old id>'.
+    engine
+        .connection()
+        .execute_batch(
+            "DELETE FROM notifications WHERE kind <> 'waitlist_online';
+             CREATE TEMP TABLE renumbered AS
+               SELECT id AS old, 'v3-' || ROW_NUMBER() OVER (ORDER BY rowid) AS new
+               FROM notifications;
+             UPDATE notifications SET
+               id = (SELECT new FROM renumbered WHERE old = notifications.id),
+               status = 'dead', attempts = 0, next_attempt_at = created_at, sent_at = NULL,
+               last_error = 'not sent: written before pitwall delivered notifications \
+(upgrade to schema 4)';
+             DROP TABLE renumbered;",
+        )
+        .unwrap();
     let expected = sessions(&mut engine, &ids);
     let expected_rows = common::dump(&engine);
     drop(engine);
@@ -346,7 +376,7 @@ fn check_names_an_older_file_instead_of_failing_on_its_tables() {
     assert_eq!(check.status.code(), Some(2));
     let said = String::from_utf8_lossy(&check.stderr);
     assert!(
-        said.contains("schema version 1, older than this pitwall's 3"),
+        said.contains("schema version 1, older than this pitwall's 4"),
         "{said}"
     );
     // Checking wrote nothing: the file is still at version 1.
@@ -395,4 +425,60 @@ fn a_version_1_row_the_upgrade_cannot_carry_is_named_and_the_file_left_untouched
         .query_row("SELECT COUNT(*) FROM session_assignments", [], |r| r.get(0))
         .unwrap();
     assert_eq!(after, before);
+}
+
+#[test]
+fn a_version_3_file_upgrades_to_the_schema_a_new_file_gets_and_keeps_its_messages_unsent() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v3.db");
+    empty_version_3(&old);
+    {
+        let v3 = Connection::open(&old).unwrap();
+        v3.execute_batch(
+            "INSERT INTO mechanics (id, name, email, phone, created_at, updated_at)
+               VALUES ('m1', 'Rosa', 'r@example.com', '+1 902 555 0100', 0, 0),
+                      ('m2', 'Ann', 'a@example.com', NULL, 0, 0);
+             INSERT INTO customer_waitlist (id, customer_name, customer_email, notify_via, status,
+                 created_at, expires_at, notified_at, notified_mechanic_id)
+               VALUES ('W1', 'Liam', 'l@example.com', '[\"email\"]', 'notified', 0, 86400000,
+                       10, 'm1');
+             INSERT INTO notifications (waitlist_id, channel, recipient, message, created_at)
+               VALUES ('W1', 'email', 'l@example.com', 'A mechanic is online now: Rosa.', 10);",
+        )
+        .unwrap();
+    }
+    let mut upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    let n = ok(&mut upgraded, json!({"cmd": "notifications"}));
+    let row = &n["notifications"][0];
+    assert_eq!(row["id"], "v3-1");
+    assert_eq!(row["kind"], "waitlist_online");
+    assert_eq!(row["status"], "dead");
+    assert_eq!(row["body"], "A mechanic is online now: Rosa.");
+    assert!(
+        row["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("before pitwall delivered")
+    );
+    // SPEC §2's default for who had no choice: sms with a phone, else email.
+    let m = ok(&mut upgraded, json!({"cmd": "mechanics"}));
+    let via: Vec<&Value> = m["mechanics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["notify_via"])
+        .collect();
+    assert_eq!(via, [&json!(["sms"]), &json!(["email"])], "{m}");
+    // A relay finds nothing to send in it.
+    let pass = ok(&mut upgraded, json!({"cmd": "deliver"}));
+    assert_eq!(pass["sent"], json!([]));
+    assert_eq!(pass["no_transport"], json!([]));
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }

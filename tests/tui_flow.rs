@@ -141,7 +141,8 @@ fn all_offline_card_waitlist_and_clock_in_notification() {
     let screen = c.screen(120, 40);
     assert!(screen.contains("✓ notified"), "{screen}");
     assert!(
-        screen.contains("sms") && screen.contains("A mechanic is online now: Siobhan MacNeil"),
+        screen.contains("… pending sms")
+            && screen.contains("a mechanic is online now: Siobhan MacNeil"),
         "{screen}"
     );
     // Her preferred-mechanic offer is live.

@@ -521,6 +521,14 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
                 ..Default::default()
             },
         )?;
+        if release {
+            ctx.notify_new_offer(
+                session.id,
+                &super::notify::describe(&keywords),
+                &super::notify::in_city(intake.city.as_deref()),
+                m.mechanic(),
+            )?;
+        }
         targeted.push(TargetedView {
             assignment: assignment.id,
             mechanic: m.mechanic().id.clone(),

@@ -235,10 +235,14 @@ fn add(ctx: &mut Ctx<'_>, req: AddMechanic, prefix: &str) -> DispatchResult<Mech
             "The rating must be between 0 and 5.",
         ));
     }
+    let email = validate::email(&f("email"), req.email.as_deref())?;
+    let phone = validate::phone(&f("phone"), req.phone.as_deref())?;
+    let notify_via = mechanic_channels(&f("notify_via"), req.notify_via, &email, &phone)?;
     let mechanic = Mechanic {
         name: validate::required(&f("name"), "name", &req.name, MAX_NAME)?.to_string(),
-        email: validate::email(&f("email"), req.email.as_deref())?,
-        phone: validate::phone(&f("phone"), req.phone.as_deref())?,
+        email,
+        phone,
+        notify_via,
         city: text("city", "city", req.city)?,
         state_province: text("state_province", "province or state", req.state_province)?,
         country: text("country", "country", req.country)?,
@@ -322,4 +326,55 @@ fn add(ctx: &mut Ctx<'_>, req: AddMechanic, prefix: &str) -> DispatchResult<Mech
         },
     )?;
     Ok(mechanic)
+}
+
+/// Where a mechanic's offers go (SPEC §2): the channels given, each once, each one he can be
+/// reached on; by default sms when a phone is known, else email.
+fn mechanic_channels(
+    field: &str,
+    given: Option<Vec<crate::model::Channel>>,
+    email: &Option<String>,
+    phone: &Option<String>,
+) -> DispatchResult<Vec<crate::model::Channel>> {
+    use crate::model::Channel;
+    let Some(given) = given else {
+        return Ok(vec![if phone.is_some() {
+            Channel::Sms
+        } else {
+            Channel::Email
+        }]);
+    };
+    let mut channels: Vec<Channel> = Vec::new();
+    for c in given {
+        if !channels.contains(&c) {
+            channels.push(c);
+        }
+    }
+    if channels.is_empty() {
+        return Err(DispatchError::invalid(
+            field,
+            "Choose at least one way to send this mechanic his offers (sms, email, push).",
+        ));
+    }
+    for c in &channels {
+        let reachable = match c {
+            Channel::Sms => phone.is_some(),
+            Channel::Email => email.is_some(),
+            Channel::Push => email.is_some() || phone.is_some(),
+        };
+        if !reachable {
+            return Err(DispatchError::invalid(
+                field,
+                format!(
+                    "Sending offers by {c} needs the mechanic's {}.",
+                    if *c == Channel::Sms {
+                        "phone number"
+                    } else {
+                        "email address"
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(channels)
 }

@@ -4,6 +4,7 @@
 
 mod intake;
 mod mechanics;
+mod notify;
 mod offers;
 pub mod outcome;
 mod tick;
@@ -40,6 +41,8 @@ pub struct Engine {
     conn: Connection,
     clock: Clock,
     roster: Option<Roster>,
+    /// Delivers the outbox on `deliver` (SPEC §12), outside any engine transaction.
+    relay: Option<crate::delivery::Relay>,
     /// Checkpoints the WAL in the background for file databases; dropped (and joined) with
     /// the engine.
     _checkpointer: Option<store::checkpoint::Checkpointer>,
@@ -92,6 +95,7 @@ impl Engine {
             conn,
             clock,
             roster: None,
+            relay: None,
             _checkpointer: None,
         }
     }
@@ -102,6 +106,23 @@ impl Engine {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The relay `deliver` uses (the transports of the config file); without one, `deliver`
+    /// sends nothing and says which channels wait for a transport.
+    pub fn set_relay(&mut self, relay: crate::delivery::Relay) {
+        self.relay = Some(relay);
+    }
+
+    /// One relay pass on the engine's clock (headless `deliver`). Not a transaction: the relay
+    /// claims, sends and records each row in statements of its own, and holds no lock while it
+    /// talks to the network.
+    pub fn deliver(&mut self) -> DispatchResult<crate::delivery::PassReport> {
+        let relay = self
+            .relay
+            .get_or_insert_with(crate::delivery::Relay::without_transports);
+        let clock = self.clock.clone();
+        Ok(relay.pass(&self.conn, &|| clock.now())?)
     }
 
     /// Read access for front ends that show state (the console's panes, `report`).
@@ -163,6 +184,7 @@ impl Engine {
             C::CancelWaitlist(req) => self.cancel_waitlist(&req.id).map(Outcome::Entry),
             C::Waitlist(_) => self.waitlist().map(Outcome::Entries),
             C::Notifications(_) => self.notifications().map(Outcome::Notifications),
+            C::Deliver(_) => self.deliver().map(Outcome::Delivered),
             C::SetFlag(req) => self.set_flag(req).map(Outcome::Flag),
             C::SetSetting(req) => self.set_setting(req).map(Outcome::Settings),
             C::Eligibility(req) => self.eligibility(&req.session).map(Outcome::Eligibility),

@@ -346,6 +346,16 @@ impl Ctx<'_> {
             crate::clock::later(now, OFFER_WINDOW),
             broadcast_from,
         )?;
+        // The offers live from now on: each mechanic hears of his (a held session had none live).
+        for offer in store::assignments::for_session(self.conn(), &session.id)? {
+            if offer.match_type == MatchType::Targeted
+                && offer.is_live_offer(now)
+                && let Some(id) = offer.mechanic_id.as_deref()
+                && let Some(m) = store::mechanics::get(self.conn(), id)?
+            {
+                self.notify_offer(session, &m)?;
+            }
+        }
         store::sessions::transition(
             self.conn(),
             &session.id,
@@ -450,6 +460,7 @@ impl Ctx<'_> {
             serde_json::json!({"match_type": via.match_type, "closed": closed}),
         )?;
         store::mechanics::reset_unanswered(self.conn(), mechanic_id)?;
+        self.notify_matched(&session, &mechanic)?;
         self.cancel_waitlist_of(session_id)?;
         if self.is_busy(&mechanic)? {
             // Full now: his other offers go, so their sessions need not wait out his two
@@ -718,6 +729,9 @@ impl Ctx<'_> {
                 ..Default::default()
             },
         )?;
+        if live {
+            self.notify_offer(session, mechanic)?;
+        }
         Ok(Some(offer.id))
     }
 }

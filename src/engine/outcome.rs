@@ -25,6 +25,7 @@ pub enum Outcome {
     Entry(EntryOutcome),
     Entries(EntriesOutcome),
     Notifications(NotificationsOutcome),
+    Delivered(crate::delivery::PassReport),
     Flag(FlagOutcome),
     Settings(SettingsOutcome),
     Eligibility(EligibilityOutcome),

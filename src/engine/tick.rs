@@ -211,7 +211,11 @@ fn escalate_overdue(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
         return Ok(Vec::new());
     };
     let escalated = store::sessions::escalate_released_before(ctx.conn(), cutoff, ctx.now)?;
-    for id in &escalated {
+    let mut ids = Vec::with_capacity(escalated.len());
+    for session in escalated {
+        let keywords: Vec<&str> = session.keywords.iter().map(String::as_str).collect();
+        ctx.notify_escalation(&session.id, &keywords, session.city.as_deref(), after)?;
+        let id = &session.id;
         ctx.event_with(
             "session_escalated",
             Subject {
@@ -220,6 +224,7 @@ fn escalate_overdue(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
             },
             serde_json::json!({ "after_seconds": after }),
         )?;
+        ids.push(session.id);
     }
-    Ok(escalated)
+    Ok(ids)
 }

@@ -127,7 +127,7 @@ impl Engine {
                 escalated: store::sessions::escalated_count(conn)?,
                 roster,
                 waitlist: store::waitlist::list(conn, LIST_LIMIT)?,
-                notifications: store::waitlist::notifications(conn, LIST_LIMIT)?,
+                notifications: store::outbox::list(conn, LIST_LIMIT)?,
                 metrics: if with_metrics {
                     Some(Metrics::from_figures(&store::report::figures(conn)?))
                 } else {

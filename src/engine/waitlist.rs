@@ -165,7 +165,7 @@ impl Engine {
     pub fn notifications(&mut self) -> DispatchResult<NotificationsOutcome> {
         self.read(|ctx| {
             Ok(NotificationsOutcome {
-                notifications: store::waitlist::notifications(ctx.conn(), LIST_LIMIT)?,
+                notifications: store::outbox::list(ctx.conn(), LIST_LIMIT)?,
             })
         })
     }
@@ -186,15 +186,6 @@ impl Ctx<'_> {
         if !mechanic.can_accept_sessions() || self.is_busy(mechanic)? {
             return Ok((notified, offers));
         }
-        let place = mechanic
-            .city
-            .as_deref()
-            .map(|c| format!(" in {c}"))
-            .unwrap_or_default();
-        let message = format!(
-            "A mechanic is online now: {}{place}. Reply or open the app to start your session.",
-            mechanic.name
-        );
         for entry in store::waitlist::waiting(self.conn(), self.now)? {
             let session = match entry.session_id.as_deref() {
                 None => None,
@@ -225,26 +216,7 @@ impl Ctx<'_> {
             if !store::waitlist::mark_notified(self.conn(), &entry.id, &mechanic.id, self.now)? {
                 continue;
             }
-            for channel in &entry.notify_via {
-                let recipient = match channel {
-                    Channel::Email => entry.customer_email.as_deref(),
-                    Channel::Sms => entry.customer_phone.as_deref(),
-                    Channel::Push => entry
-                        .customer_email
-                        .as_deref()
-                        .or(entry.customer_phone.as_deref()),
-                };
-                if let Some(recipient) = recipient {
-                    store::waitlist::insert_notification(
-                        self.conn(),
-                        &entry.id,
-                        *channel,
-                        recipient,
-                        &message,
-                        self.now,
-                    )?;
-                }
-            }
+            self.notify_waitlist_online(&entry, mechanic, session.as_ref())?;
             self.event(
                 "waitlist_notified",
                 Subject {

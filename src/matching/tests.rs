@@ -42,6 +42,7 @@ fn bare(id: &str) -> Mechanic {
         brand_specializations: vec![],
         service_keywords: vec![],
         max_active_sessions: 1,
+        notify_via: vec![crate::model::Channel::Email],
         created_at: t,
         updated_at: t,
     }

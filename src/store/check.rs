@@ -91,9 +91,14 @@ const RULES: &[(&str, &str)] = &[
          AND expires_at <> 253402300799000",
     ),
     (
-        "every notification belongs to a notified entry",
-        "SELECT CAST(n.id AS TEXT) FROM notifications n LEFT JOIN customer_waitlist w \
-         ON w.id = n.waitlist_id WHERE w.id IS NULL OR w.status <> 'notified'",
+        "every waitlist notification belongs to a notified entry",
+        "SELECT n.id FROM notifications n LEFT JOIN customer_waitlist w \
+         ON w.id = n.waitlist_id WHERE n.kind = 'waitlist_online' \
+         AND (w.id IS NULL OR w.status <> 'notified')",
+    ),
+    (
+        "a sent notification has its time, and a pending one no time of sending",
+        "SELECT id FROM notifications WHERE (status = 'sent') <> (sent_at IS NOT NULL)",
     ),
     (
         "is_available mirrors currently_on_shift",

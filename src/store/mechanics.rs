@@ -12,7 +12,7 @@ const COLUMNS: &str = "id, name, email, phone, city, state_province, country, po
     currently_on_shift, is_available, last_clock_in, certification_type, certification_number, \
     certification_authority, certification_region, certification_expiry, red_seal_certified, \
     red_seal_number, red_seal_province, is_brand_specialist, brand_specializations, \
-    service_keywords, created_at, updated_at, max_active_sessions";
+    service_keywords, created_at, updated_at, max_active_sessions, notify_via";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
     let expiry: Option<String> = r.get(20)?;
@@ -47,6 +47,16 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
         created_at: from_millis(r.get(27)?),
         updated_at: from_millis(r.get(28)?),
         max_active_sessions: r.get(29)?,
+        notify_via: {
+            let via: String = r.get(30)?;
+            serde_json::from_str(&via).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    30,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?
+        },
     })
 }
 
@@ -59,7 +69,7 @@ pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO mechanics ({COLUMNS}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
     ))?
     .execute(params![
         m.id,
@@ -93,6 +103,7 @@ pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
         to_millis(m.created_at),
         to_millis(m.updated_at),
         m.max_active_sessions,
+        to_json(&m.notify_via),
     ])?;
     Ok(())
 }

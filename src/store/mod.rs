@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod events;
 pub mod mechanics;
 mod migrate;
+pub mod outbox;
 pub mod report;
 pub mod sessions;
 pub mod settings;

@@ -267,22 +267,39 @@ pub fn intakes_for(conn: &Connection, ids: &[&str]) -> rusqlite::Result<Vec<Inta
 
 pub const ESCALATE: &str = "UPDATE sessions INDEXED BY sessions_to_escalate \
     SET escalated_at = ?2 \
-    WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 RETURNING id";
+    WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
+    RETURNING id, json_extract(metadata, '$.extracted_keywords'), \
+              json_extract(metadata, '$.customer_city')";
+
+/// An escalated session, with what its dispatcher message needs from its metadata.
+pub struct Escalated {
+    pub id: String,
+    pub keywords: Vec<String>,
+    pub city: Option<String>,
+}
 
 /// Escalates every waiting session released at or before `released_by` and not escalated yet
-/// (by the `sessions_to_escalate` index); returns their ids.
+/// (by the `sessions_to_escalate` index); returns them by id. The message's details come back
+/// from the same statement: a mass escalation reads no session twice.
 pub fn escalate_released_before(
     conn: &Connection,
     released_by: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<String>> {
+) -> rusqlite::Result<Vec<Escalated>> {
     let mut stmt = conn.prepare_cached(ESCALATE)?;
     let rows = stmt.query_map(params![to_millis(released_by), to_millis(now)], |r| {
-        r.get(0)
+        let keywords: Option<String> = r.get(1)?;
+        Ok(Escalated {
+            id: r.get(0)?,
+            keywords: keywords
+                .and_then(|k| serde_json::from_str(&k).ok())
+                .unwrap_or_default(),
+            city: r.get(2)?,
+        })
     })?;
-    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
-    ids.sort();
-    Ok(ids)
+    let mut escalated: Vec<Escalated> = rows.collect::<rusqlite::Result<_>>()?;
+    escalated.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(escalated)
 }
 
 pub const ESCALATED_WAITING: &str = "FROM sessions INDEXED BY sessions_escalated \

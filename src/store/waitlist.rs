@@ -1,11 +1,11 @@
-//! The customer waitlist and its notification outbox.
+//! The customer waitlist.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::to_json;
 use crate::clock::{from_millis, to_millis};
-use crate::model::{Channel, Notification, WaitlistEntry};
+use crate::model::{Channel, WaitlistEntry};
 
 const COLUMNS: &str = "id, session_id, customer_name, customer_email, customer_phone, notify_via, \
     status, created_at, expires_at, notified_at, notified_mechanic_id";
@@ -124,46 +124,5 @@ pub fn cancel_for_session(conn: &Connection, session: &str) -> rusqlite::Result<
          WHERE session_id = ?1 AND status = 'waiting' RETURNING id",
     )?;
     let rows = stmt.query_map([session], |r| r.get(0))?;
-    rows.collect()
-}
-
-pub fn insert_notification(
-    conn: &Connection,
-    waitlist_id: &str,
-    channel: Channel,
-    recipient: &str,
-    message: &str,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO notifications (waitlist_id, channel, recipient, message, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        waitlist_id,
-        channel,
-        recipient,
-        message,
-        to_millis(now)
-    ])?;
-    Ok(conn.last_insert_rowid())
-}
-
-/// The outbox, newest first, at most `limit`.
-pub fn notifications(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Notification>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, waitlist_id, channel, recipient, message, created_at FROM notifications \
-         ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(Notification {
-            id: r.get(0)?,
-            waitlist_id: r.get(1)?,
-            channel: r.get(2)?,
-            recipient: r.get(3)?,
-            message: r.get(4)?,
-            created_at: from_millis(r.get(5)?),
-        })
-    })?;
     rows.collect()
 }

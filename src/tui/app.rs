@@ -669,7 +669,7 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     let newest_notification = snapshot
         .notifications
         .iter()
-        .map(|n| n.id)
+        .map(|n| n.seq)
         .max()
         .unwrap_or(0);
     let high_offers: HashSet<String> = snapshot
@@ -701,7 +701,7 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
         let fresh = snapshot
             .notifications
             .iter()
-            .filter(|n| n.id > seen)
+            .filter(|n| n.seq > seen && n.kind == crate::model::NotificationKind::WaitlistOnline)
             .count();
         if fresh > 0 {
             cues.push(format!(

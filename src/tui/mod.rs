@@ -49,10 +49,15 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
     true
 }
 
-/// Runs the console until the dispatcher quits.
-pub fn run(db: &Path) -> Result<(), String> {
+/// Runs the console until the dispatcher quits, with the relay (SPEC §12) on a thread of its
+/// own: the UI and the engine's transactions never wait on the network.
+pub fn run(db: &Path, relay: crate::delivery::Relay) -> Result<(), String> {
     let mut engine =
         Engine::open(Some(db), crate::clock::Clock::System).map_err(|e| e.to_string())?;
+    let (warn_tx, warnings) = tokio::sync::mpsc::unbounded_channel();
+    let _relay = crate::delivery::Background::spawn(db.to_path_buf(), relay, move |line| {
+        let _ = warn_tx.send(line);
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -77,7 +82,7 @@ pub fn run(db: &Path) -> Result<(), String> {
         );
         restore(info);
     }));
-    let result = runtime.block_on(event_loop(&mut terminal, &mut engine));
+    let result = runtime.block_on(event_loop(&mut terminal, &mut engine, warnings));
     let _ = ratatui::crossterm::execute!(
         std::io::stdout(),
         ratatui::crossterm::event::DisableMouseCapture,
@@ -96,6 +101,7 @@ const DATABASE_BUSY: &str =
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     engine: &mut Engine,
+    mut delivery_warnings: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> Result<(), String> {
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut app = App::new(engine.now(), theme::Theme::from_env());
@@ -155,6 +161,11 @@ async fn event_loop(
                 if engine_tick(&mut app, engine, &mut health, &mut ring) {
                     refresh(&mut app, engine, &mut ring);
                 }
+                dirty = true;
+            }
+            Some(line) = delivery_warnings.recv() => {
+                // Said once by the relay's thread (no transport, or a channel failing).
+                app.error(line);
                 dirty = true;
             }
             _ = poll.tick() => {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod processes;
+pub mod receivers;
 
 use pitwall::clock::Clock;
 use pitwall::command::parse_line;

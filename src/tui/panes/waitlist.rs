@@ -159,19 +159,39 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             .notifications
             .iter()
             .map(|n| {
+                let (state, tone) = delivery_state(n);
                 Line::from(vec![
                     Span::styled(
                         n.created_at.format("%H:%M:%S ").to_string(),
                         t.style(Tone::Dim),
                     ),
-                    Span::styled(format!("{:<5} ", n.channel.as_str()), t.style(Tone::Info)),
-                    Span::raw(format!("{} · ", fit(&n.recipient, 40))),
-                    Span::raw(fit(&n.message, usize::from(feed.width)).into_owned()),
+                    Span::styled(format!("{state} "), t.style(tone)),
+                    Span::styled(format!("{:<10} ", n.channel.as_str()), t.style(Tone::Info)),
+                    Span::raw(format!("{} · ", fit(&n.recipient, 30))),
+                    Span::raw(fit(&n.body, usize::from(feed.width)).into_owned()),
                 ])
             })
             .collect()
     };
     let bell = if app.bell { "bell on" } else { "bell off" };
-    let block = panel(t, format!(" Notifications sent · {bell} "));
+    let block = panel(t, format!(" Notifications · delivery · {bell} "));
     frame.render_widget(Paragraph::new(lines).block(block), feed);
+}
+
+/// A notification's delivery state in words (SPEC §12): pending, sent, retrying with the last
+/// error, or dead with it.
+fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
+    use crate::model::DeliveryStatus;
+    match (n.status, n.last_error.as_deref()) {
+        (DeliveryStatus::Sent, _) => ("✓ sent".to_string(), Tone::Good),
+        (DeliveryStatus::Pending, None) => ("… pending".to_string(), Tone::Dim),
+        (DeliveryStatus::Pending, Some(e)) => (
+            format!("↻ retry {} ({})", n.attempts, fit(e, 40)),
+            Tone::Warn,
+        ),
+        (DeliveryStatus::Dead, e) => (
+            format!("✗ dead ({})", fit(e.unwrap_or("gave up"), 40)),
+            Tone::Error,
+        ),
+    }
 }

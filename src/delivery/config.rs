@@ -1,0 +1,387 @@
+//! The config file (SPEC §12): `--config PATH`, default `pitwall.toml` in the data directory.
+//! TOML read strictly (unknown keys are errors) into typed settings; a bad file is a coded error
+//! naming the key, and never quotes a secret.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::Route;
+
+/// How long one delivery may take: a webhook call, an SMTP session, a command (SPEC §12).
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub delivery: Delivery,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    /// Signs webhooks; never logged or shown.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// Attempts before a row is dead.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: i64,
+    /// How long a claimed row stays with the relay that claimed it. A relay sends a row only
+    /// while more than [`SEND_TIMEOUT`] of its lease is left, so no second relay can take it
+    /// mid-send; a relay that dies leaves its rows to others after this long.
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: i64,
+    #[serde(default)]
+    pub email: Option<ChannelConfig>,
+    #[serde(default)]
+    pub sms: Option<ChannelConfig>,
+    #[serde(default)]
+    pub push: Option<ChannelConfig>,
+    #[serde(default)]
+    pub dispatcher: Option<ChannelConfig>,
+}
+
+impl Default for Delivery {
+    fn default() -> Delivery {
+        Delivery {
+            secret: None,
+            max_attempts: default_max_attempts(),
+            lease_seconds: default_lease_seconds(),
+            email: None,
+            sms: None,
+            push: None,
+            dispatcher: None,
+        }
+    }
+}
+
+fn default_max_attempts() -> i64 {
+    8
+}
+
+fn default_lease_seconds() -> i64 {
+    60
+}
+
+/// One channel's transport: exactly one of `smtp` (with `from`), `webhook` or `command`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    #[serde(default)]
+    pub smtp: Option<Secret>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub webhook: Option<Secret>,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+}
+
+/// Text that may hold a secret (a signing key, a password in a URL): shown as `***`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A config file that cannot be used: which file, which key, what is wrong. Never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config {path}: invalid_config at {key}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    /// The key, dotted (`delivery.email.smtp`); `-` when the file as a whole is wrong.
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn code(&self) -> &'static str {
+        "invalid_config"
+    }
+}
+
+/// Where the config was looked for, and whether it was there.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: std::sync::Arc<Config>,
+    pub path: PathBuf,
+    pub found: bool,
+}
+
+impl Config {
+    /// Reads `path`. A missing file is no transports when it is the default path, and an error
+    /// when the user named it.
+    pub fn load(path: &Path, explicit: bool) -> Result<Loaded, ConfigError> {
+        let err = |key: &str, message: String| ConfigError {
+            path: path.display().to_string(),
+            key: key.to_string(),
+            message,
+        };
+        let text = match std::fs::read(path) {
+            Ok(bytes) if bytes.len() > 1 << 20 => {
+                return Err(err("-", "the file is over 1 MiB".into()));
+            }
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| err("-", "the file is not UTF-8 text".into()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Ok(Loaded {
+                    config: Default::default(),
+                    path: path.to_path_buf(),
+                    found: false,
+                });
+            }
+            Err(e) => return Err(err("-", format!("cannot read it: {e}"))),
+        };
+        let config = Config::parse(&text).map_err(|(key, message)| err(&key, message))?;
+        Ok(Loaded {
+            config: std::sync::Arc::new(config),
+            path: path.to_path_buf(),
+            found: true,
+        })
+    }
+
+    /// Parses and checks config text; on error the dotted key and what is wrong with it.
+    pub fn parse(text: &str) -> Result<Config, (String, String)> {
+        let de = toml::Deserializer::parse(text).map_err(|e| ("-".to_string(), syntax(&e)))?;
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let key = if key == "." { "-".to_string() } else { key };
+            // The message names the key and the expected type; a value it might quote is
+            // dropped for the keys that can hold secrets.
+            let message = e.inner().message().to_string();
+            let message = if key.ends_with("secret") || key.ends_with("smtp") {
+                "not a valid value (expected text)".to_string()
+            } else {
+                message
+            };
+            (key, message)
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), (String, String)> {
+        let d = &self.delivery;
+        if !(1..=100).contains(&d.max_attempts) {
+            return Err((
+                "delivery.max_attempts".into(),
+                "must be between 1 and 100".into(),
+            ));
+        }
+        let min_lease = SEND_TIMEOUT.as_secs() as i64 + 5;
+        if !(min_lease..=3600).contains(&d.lease_seconds) {
+            return Err((
+                "delivery.lease_seconds".into(),
+                format!("must be between {min_lease} and 3600 (a send may take 10 s)"),
+            ));
+        }
+        if d.secret.as_ref().is_some_and(|s| s.0.trim().is_empty()) {
+            return Err(("delivery.secret".into(), "must not be empty".into()));
+        }
+        for (route, channel) in self.channels() {
+            let key = |k: &str| format!("delivery.{route}.{k}");
+            let set = [
+                channel.smtp.is_some(),
+                channel.webhook.is_some(),
+                channel.command.is_some(),
+            ];
+            match set.iter().filter(|s| **s).count() {
+                1 => {}
+                0 => {
+                    return Err((
+                        format!("delivery.{route}"),
+                        "give one of smtp, webhook or command".into(),
+                    ));
+                }
+                _ => {
+                    return Err((
+                        format!("delivery.{route}"),
+                        "give only one of smtp, webhook or command".into(),
+                    ));
+                }
+            }
+            if let Some(smtp) = &channel.smtp {
+                super::transport::SmtpUrl::parse(smtp.expose()).map_err(|m| (key("smtp"), m))?;
+                let Some(from) = &channel.from else {
+                    return Err((key("from"), "an smtp channel needs a from address".into()));
+                };
+                from.parse::<lettre::message::Mailbox>().map_err(|_| {
+                    (
+                        key("from"),
+                        "not a mail address (e.g. \"Dispatch <dispatch@example.com>\")".into(),
+                    )
+                })?;
+            } else if channel.from.is_some() {
+                return Err((key("from"), "from applies only to smtp".into()));
+            }
+            if let Some(url) = &channel.webhook {
+                let u = url.expose();
+                if !(u.starts_with("http://") || u.starts_with("https://"))
+                    || u.len() <= "https://".len()
+                {
+                    return Err((key("webhook"), "must be an http:// or https:// URL".into()));
+                }
+            }
+            if let Some(cmd) = &channel.command
+                && cmd.first().is_none_or(|p| p.trim().is_empty())
+            {
+                return Err((
+                    key("command"),
+                    "must name a program: [\"/path/to/program\", \"arg\", ...]".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured channels.
+    pub fn channels(&self) -> impl Iterator<Item = (Route, &ChannelConfig)> {
+        let d = &self.delivery;
+        [
+            (Route::Email, &d.email),
+            (Route::Sms, &d.sms),
+            (Route::Push, &d.push),
+            (Route::Dispatcher, &d.dispatcher),
+        ]
+        .into_iter()
+        .filter_map(|(r, c)| c.as_ref().map(|c| (r, c)))
+    }
+
+    /// Every secret in the file, so error text can be scrubbed of them.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.delivery.secret {
+            out.push(s.0.clone());
+        }
+        for (_, c) in self.channels() {
+            // A webhook URL may carry its token in the path (many gateways work so): the whole
+            // URL and its path are kept out of errors too.
+            if let Some(url) = &c.webhook {
+                out.push(url.0.clone());
+                if let Some((_, rest)) = url.0.split_once("://")
+                    && let Some(slash) = rest.find('/')
+                {
+                    out.push(rest[slash..].to_string());
+                }
+            }
+            for url in [&c.smtp, &c.webhook].into_iter().flatten() {
+                if let Some(userinfo) = url.0.split_once("://").and_then(|(_, rest)| {
+                    let authority = rest.split('/').next().unwrap_or("");
+                    authority.rsplit_once('@').map(|(u, _)| u.to_string())
+                }) {
+                    if let Some((_, pass)) = userinfo.split_once(':') {
+                        out.push(pass.to_string());
+                    }
+                    out.push(userinfo);
+                }
+            }
+        }
+        out.retain(|s| s.len() >= 3);
+        // Longest first, so a URL is replaced whole before its path is.
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out
+    }
+}
+
+/// A TOML syntax error without the source line (which could hold a secret): what and where.
+fn syntax(e: &toml::de::Error) -> String {
+    format!(
+        "not valid TOML: {}",
+        e.message().lines().next().unwrap_or("")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_of(text: &str) -> String {
+        Config::parse(text).unwrap_err().0
+    }
+
+    #[test]
+    fn the_spec_example_parses() {
+        let c = Config::parse(
+            r#"
+[delivery]
+secret = "a long random string"
+max_attempts = 8
+[delivery.email]
+smtp = "smtp://user:pw9x@127.0.0.1:2525"
+from = "Dispatch <dispatch@example.com>"
+[delivery.sms]
+webhook = "http://127.0.0.1:9000/sms"
+[delivery.push]
+command = ["/usr/local/bin/send-push"]
+[delivery.dispatcher]
+webhook = "http://127.0.0.1:9000/dispatch"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.channels().count(), 4);
+        assert!(!format!("{c:?}").contains("a long random string"));
+        assert!(!format!("{c:?}").contains("pw9x"));
+        assert!(c.secrets().contains(&"pw9x".to_string()));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert_eq!(
+            key_of("[delivery]\nmax_atempts = 3"),
+            "delivery.max_atempts"
+        );
+        assert_eq!(
+            key_of("[delivery]\nmax_attempts = 0"),
+            "delivery.max_attempts"
+        );
+        assert_eq!(
+            key_of("[delivery]\nmax_attempts = \"x\""),
+            "delivery.max_attempts"
+        );
+        assert_eq!(
+            key_of("[delivery.sms]\nwebhook = \"ftp://x\""),
+            "delivery.sms.webhook"
+        );
+        assert_eq!(
+            key_of("[delivery.sms]\nwebhok = \"http://x\""),
+            "delivery.sms.webhok"
+        );
+        assert_eq!(
+            key_of("[delivery.fax]\nwebhook = \"http://x\""),
+            "delivery.fax"
+        );
+        assert_eq!(
+            key_of("[delivery.email]\nsmtp = \"smtp://h\""),
+            "delivery.email.from"
+        );
+        assert_eq!(
+            key_of("[delivery.email]\nsmtp = \"imap://h\"\nfrom = \"a@b.c\""),
+            "delivery.email.smtp"
+        );
+        assert_eq!(
+            key_of("[delivery.push]\ncommand = []"),
+            "delivery.push.command"
+        );
+        assert_eq!(key_of("[delivery.push]"), "delivery.push");
+        assert_eq!(key_of("delivery = ["), "-");
+    }
+
+    #[test]
+    fn a_bad_secret_is_never_quoted() {
+        let (_, message) = Config::parse("[delivery]\nsecret = 12345678").unwrap_err();
+        assert!(!message.contains("12345678"), "{message}");
+        let (_, message) = Config::parse("[delivery]\nsecret = \"hunter22\" x").unwrap_err();
+        assert!(!message.contains("hunter22"), "{message}");
+    }
+}

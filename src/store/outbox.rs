@@ -1,0 +1,193 @@
+//! The outbox (SPEC §12): rows written by the engine in the transaction of the change that
+//! causes them, and the relay's claim / sent / failed steps, each one conditional statement.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, Row, params};
+
+use crate::clock::{from_millis, to_millis};
+use crate::model::{DeliveryStatus, Notification, NotificationKind, Route};
+
+const COLUMNS: &str = "rowid, id, kind, channel, recipient, subject, body, session_id, \
+    waitlist_id, created_at, status, attempts, next_attempt_at, last_error, sent_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        kind: r.get(2)?,
+        channel: r.get(3)?,
+        recipient: r.get(4)?,
+        subject: r.get(5)?,
+        body: r.get(6)?,
+        session: r.get(7)?,
+        waitlist_id: r.get(8)?,
+        created_at: from_millis(r.get(9)?),
+        status: r.get(10)?,
+        attempts: r.get(11)?,
+        next_attempt_at: from_millis(r.get(12)?),
+        last_error: r.get(13)?,
+        sent_at: r.get::<_, Option<i64>>(14)?.map(from_millis),
+    })
+}
+
+/// A message to write: due at once, pending.
+pub struct NewNotification<'a> {
+    pub kind: NotificationKind,
+    pub channel: Route,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub session: Option<&'a str>,
+    pub waitlist_id: Option<&'a str>,
+}
+
+/// Writes one pending row, due now; returns its id (a UUID: the idempotency key must not repeat
+/// across databases either, or a receiver would drop a new message as a repeat).
+pub fn insert(
+    conn: &Connection,
+    n: &NewNotification<'_>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    conn.prepare_cached(
+        "INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id, \
+         waitlist_id, created_at, status, attempts, next_attempt_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?9)",
+    )?
+    .execute(params![
+        id,
+        n.kind,
+        n.channel,
+        n.recipient,
+        n.subject,
+        n.body,
+        n.session,
+        n.waitlist_id,
+        to_millis(now),
+    ])?;
+    Ok(id)
+}
+
+/// The outbox, newest first, at most `limit`.
+pub fn list(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Notification>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications ORDER BY rowid DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], from_row)?;
+    rows.collect()
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Notification>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications WHERE id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()
+}
+
+/// Claims up to `limit` due rows on these channels for `owner` until `lease_until`, in one
+/// conditional UPDATE: a row is due when pending, its next attempt has come and no live lease
+/// holds it. Two relays running this at once never get the same row (SQLite runs one writer at
+/// a time, and the second finds the row leased).
+pub fn claim(
+    conn: &Connection,
+    owner: &str,
+    channels: &[Route],
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Notification>> {
+    let channels = serde_json::to_string(&channels).expect("plain strings");
+    let mut stmt = conn.prepare_cached(&format!(
+        "UPDATE notifications SET lease_owner = ?1, lease_until = ?2 \
+         WHERE id IN (SELECT id FROM notifications \
+                      WHERE status = 'pending' AND next_attempt_at <= ?3 \
+                        AND (lease_until IS NULL OR lease_until <= ?3) \
+                        AND channel IN (SELECT value FROM json_each(?4)) \
+                      ORDER BY next_attempt_at, rowid LIMIT ?5) \
+           AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?3) \
+         RETURNING {COLUMNS}"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            owner,
+            to_millis(lease_until),
+            to_millis(now),
+            channels,
+            limit as i64
+        ],
+        from_row,
+    )?;
+    let mut rows: Vec<Notification> = rows.collect::<rusqlite::Result<_>>()?;
+    rows.sort_by_key(|n| (n.next_attempt_at, n.seq));
+    Ok(rows)
+}
+
+/// Delivered. Only the lease holder records it; `false` when another relay took the row over
+/// after this one's lease ran out (it then sends a repeat of the same id, which receivers drop).
+pub fn mark_sent(
+    conn: &Connection,
+    id: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE notifications SET status = 'sent', sent_at = ?3, attempts = attempts + 1, \
+             last_error = NULL, lease_owner = NULL, lease_until = NULL \
+             WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
+        )?
+        .execute(params![id, owner, to_millis(now)])?;
+    Ok(n == 1)
+}
+
+/// A failed attempt: counted, with the error, due again at `next_attempt_at` — or dead when
+/// it was the last attempt allowed. Returns the row's status afterwards, `None` when this relay
+/// no longer holds it.
+pub fn mark_failed(
+    conn: &Connection,
+    id: &str,
+    owner: &str,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+    max_attempts: i64,
+) -> rusqlite::Result<Option<DeliveryStatus>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE notifications SET attempts = attempts + 1, last_error = ?3, \
+         next_attempt_at = ?4, lease_owner = NULL, lease_until = NULL, \
+         status = CASE WHEN attempts + 1 >= ?5 THEN 'dead' ELSE 'pending' END \
+         WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending' RETURNING status",
+    )?;
+    let mut rows = stmt.query(params![
+        id,
+        owner,
+        error,
+        to_millis(next_attempt_at),
+        max_attempts
+    ])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(r.get(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Gives back rows this relay claimed but will not try now (it is stopping, or too little of
+/// the lease is left to send them safely): due again at once for any relay.
+pub fn release(conn: &Connection, id: &str, owner: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE notifications SET lease_owner = NULL, lease_until = NULL \
+         WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
+    )?
+    .execute(params![id, owner])?;
+    Ok(())
+}
+
+/// Pending rows per channel, for saying which channels wait without a transport.
+pub fn pending_by_channel(conn: &Connection) -> rusqlite::Result<Vec<(Route, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT channel, COUNT(*) FROM notifications WHERE status = 'pending' GROUP BY channel",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
