@@ -207,6 +207,9 @@ CREATE TABLE notifications (
 
 -- What a relay looks for: pending rows by when they are due.
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
+-- Which channels have messages waiting (a channel without a transport is said once): one probe
+-- per channel, however large the backlog.
+CREATE INDEX notifications_pending_by_channel ON notifications (channel) WHERE status = 'pending';
 
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,

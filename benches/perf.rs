@@ -249,10 +249,10 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
         .intake(with_id(reqs[0].clone(), "warm".into()))
         .expect("warm");
 
-    // The baseline writes what an intake writes — one session row and four assignment rows,
-    // with metadata of the same size — in one BEGIN IMMEDIATE transaction, with the same
-    // pragmas (pitwall's own open) and the same background checkpointer, and no matching,
-    // validation, intake row or audit events.
+    // The baseline writes what an intake writes — one session row, four assignment rows and
+    // the outbox rows of its offers, with metadata and messages of the same size — in one
+    // BEGIN IMMEDIATE transaction, with the same pragmas (pitwall's own open) and the same
+    // background checkpointer, and no matching, validation, intake row or audit events.
     let baseline_path = dir.join("baseline.db");
     let conn = pitwall::store::open(Some(&baseline_path)).expect("baseline db");
     let _checkpointer =
@@ -280,6 +280,20 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("a sample session");
+    // The sample intake's outbox rows (one per channel of each targeted offer's mechanic).
+    let messages: Vec<(String, String, String, String, String)> = engine
+        .connection()
+        .prepare(
+            "SELECT kind, channel, recipient, subject, body FROM notifications \
+             WHERE session_id = 'warm'",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect()
+        })
+        .expect("the sample's messages");
     conn.execute(
         "INSERT INTO intakes (id, customer_name, location_country, location_postal_code, concern, created_at) \
          VALUES ('x', 'x', 'Canada', 'M5V 3L9', 'x', 0)",
@@ -347,6 +361,25 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
             );
         }
         assignment(format!("{id}.b"), None, "[]", &broadcast_meta);
+        for (kind, channel, recipient, subject, body) in &messages {
+            tx.prepare_cached(
+                "INSERT INTO notifications (id, kind, channel, recipient, subject, body, \
+                 session_id, created_at, status, attempts, next_attempt_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 'pending', 0, 0)",
+            )
+            .and_then(|mut s| {
+                s.execute(rusqlite::params![
+                    uuid::Uuid::now_v7().to_string(),
+                    kind,
+                    channel,
+                    recipient,
+                    subject,
+                    body,
+                    id
+                ])
+            })
+            .expect("message");
+        }
         tx.commit().expect("commit");
     };
     // Short rounds in pairs, one pitwall round and one baseline round over the same ids, the
@@ -701,7 +734,7 @@ fn memory_figure(t: &mut Table, dir: &Path, quick: bool) {
     let path = dir.join("memory.db");
     drop(engine_with_roster(dir, "memory.db", n));
     let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["headless", "--db"])
+        .args(["headless", "--clock", "manual", "--db"])
         .arg(&path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

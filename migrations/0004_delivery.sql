@@ -42,3 +42,6 @@ DROP TABLE notifications;
 ALTER TABLE notifications_v4 RENAME TO notifications;
 
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
+-- Which channels have messages waiting (a channel without a transport is said once): one probe
+-- per channel, however large the backlog.
+CREATE INDEX notifications_pending_by_channel ON notifications (channel) WHERE status = 'pending';

@@ -156,10 +156,15 @@ fn two_relays_under_steady_traffic_never_send_a_row_twice() {
     let outs = [dir.path().join("a.jsonl"), dir.path().join("b.jsonl")];
     let mut relays: Vec<Child> = outs.iter().map(|o| relay(&db, &config, Some(o))).collect();
 
-    // Twenty seconds of steady traffic: an intake (three offers) every 20 ms.
+    // A minute of steady traffic (the figure; `PITWALL_RELAY_TEST_SECONDS` shortens it
+    // for a quick local run): an intake (three offers) every 20 ms.
+    let traffic = std::env::var("PITWALL_RELAY_TEST_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     let started = Instant::now();
     let mut i = 0;
-    while started.elapsed() < Duration::from_secs(20) {
+    while started.elapsed() < Duration::from_secs(traffic) {
         ok(&mut engine, intake(&format!("S{i}"), json!({})));
         i += 1;
         std::thread::sleep(Duration::from_millis(20));

@@ -145,11 +145,12 @@ impl Relay {
                 }
             }
         }
-        for (route, _) in outbox::pending_by_channel(conn)? {
-            if !routes.contains(&route) {
-                report.no_transport.push(route);
+        for route in Route::ALL {
+            if !routes.contains(route) && outbox::pending_on(conn, *route)? {
+                report.no_transport.push(*route);
             }
         }
+        report.no_transport.sort_by_key(|r| r.as_str());
         Ok(report)
     }
 

@@ -136,11 +136,7 @@ fn excluded(roster: &PreparedRoster, ranking: &Ranking<'_>) -> (Vec<ExcludedView
     let listed = roster
         .unavailable
         .iter()
-        .map(|(m, why)| ExcludedView {
-            mechanic: m.id.clone(),
-            name: m.name.clone(),
-            reason: *why,
-        })
+        .cloned()
         .chain(ranking.excluded.iter().map(|(c, why)| ExcludedView {
             mechanic: c.mechanic().id.clone(),
             name: c.mechanic().name.clone(),

@@ -72,8 +72,9 @@ struct Roster {
 pub(crate) struct PreparedRoster {
     /// Mechanics who can accept sessions, sorted by id (see `busy_indices`).
     pub candidates: Vec<Candidate>,
-    /// Mechanics who cannot, by id, with why (SPEC §3 "why not").
-    pub unavailable: Vec<(crate::model::Mechanic, crate::model::WhyNot)>,
+    /// Mechanics who cannot, by id, with why (SPEC §3 "why not"): their ids and names only, so
+    /// a roster where half cannot take sessions costs no more memory than the half that can.
+    pub unavailable: Vec<ExcludedView>,
 }
 
 impl Engine {
@@ -273,12 +274,15 @@ impl Ctx<'_> {
         }
         let mut candidates = Vec::new();
         let mut unavailable = Vec::new();
-        for m in store::mechanics::all(self.tx)? {
-            match m.account_exclusion() {
-                None => candidates.push(Candidate::new(m)),
-                Some(reason) => unavailable.push((m, reason)),
-            }
-        }
+        store::mechanics::for_each(self.tx, |m| match m.account_exclusion() {
+            None => candidates.push(Candidate::new(m)),
+            Some(reason) => unavailable.push(ExcludedView {
+                mechanic: m.id,
+                name: m.name,
+                reason,
+            }),
+        })?;
+        candidates.shrink_to_fit();
         // `all` reads by id already; sorting again (linear on sorted input) makes the order
         // this code relies on (see `busy_indices`) independent of the query.
         candidates.sort_by(|a, b| a.mechanic().id.cmp(&b.mechanic().id));

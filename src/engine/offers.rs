@@ -798,8 +798,10 @@ impl Engine {
                     });
                 rows.push(row(m, Some(matching::score(&criteria, c).score), reason));
             }
-            for (m, why) in &roster.unavailable {
-                rows.push(row(m, None, Some(*why)));
+            // Those who can take no session at all are read here, not kept in the roster.
+            for m in store::mechanics::unable(ctx.conn())? {
+                let why = m.account_exclusion();
+                rows.push(row(&m, None, why));
             }
             rows.sort_by(|a, b| {
                 b.may_take

@@ -114,6 +114,28 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Mechanic>> {
         .optional()
 }
 
+/// Every mechanic, by id, handed to `each` one at a time as read: the roster is built from them
+/// without a second copy of all of them in memory (at 100,000 mechanics, tens of MB).
+pub fn for_each(conn: &Connection, mut each: impl FnMut(Mechanic)) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics ORDER BY id"))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        each(from_row(row)?);
+    }
+    Ok(())
+}
+
+/// Mechanics who can take no session (not approved, or a profile under 80 %), by id.
+pub fn unable(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM mechanics WHERE NOT (account_status = 'approved' \
+         AND profile_completion_score >= {}) ORDER BY id",
+        crate::model::MIN_PROFILE_COMPLETION
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
 /// The whole roster, by id: matching ranks the eligible and names the others with the reason
 /// they were left out.
 pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {

@@ -469,6 +469,12 @@ mod query_plans {
                 &["sessions_escalated"],
             ),
             (
+                "pending messages on a channel",
+                outbox::PENDING_ON.to_string(),
+                1,
+                &["notifications_pending_by_channel"],
+            ),
+            (
                 "sessions to escalate",
                 sessions::ESCALATE.to_string(),
                 2,
@@ -494,6 +500,7 @@ mod query_plans {
             for step in plan.split(" | ") {
                 assert!(
                     !step.starts_with("SCAN")
+                        || step == "SCAN CONSTANT ROW"
                         || step.contains("USING INDEX")
                         || step.contains("USING COVERING INDEX"),
                     "{name} scans a table: {plan}"

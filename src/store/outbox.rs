@@ -183,11 +183,12 @@ pub fn release(conn: &Connection, id: &str, owner: &str) -> rusqlite::Result<()>
     Ok(())
 }
 
-/// Pending rows per channel, for saying which channels wait without a transport.
-pub fn pending_by_channel(conn: &Connection) -> rusqlite::Result<Vec<(Route, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT channel, COUNT(*) FROM notifications WHERE status = 'pending' GROUP BY channel",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+pub const PENDING_ON: &str = "SELECT EXISTS (SELECT 1 FROM notifications \
+    INDEXED BY notifications_pending_by_channel WHERE status = 'pending' AND channel = ?1)";
+
+/// Whether messages wait on this channel, for saying which wait without a transport: one index
+/// probe (a relay asks every pass, and a channel without transport may hold a large backlog).
+pub fn pending_on(conn: &Connection, route: Route) -> rusqlite::Result<bool> {
+    conn.prepare_cached(PENDING_ON)?
+        .query_row([route], |r| r.get(0))
 }
