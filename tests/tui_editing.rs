@@ -326,6 +326,9 @@ fn mechanics_title_keeps_its_filter_and_enter_shows_every_specialty() {
     c.enter();
     let screen = c.screen(80, 24);
     assert!(screen.contains("Connor Whitfield ·"), "{screen}");
+    // How his offers reach him (SPEC §12 notify_via; he has a phone: sms).
+    assert!(screen.contains("Offers by"), "{screen}");
+    assert!(screen.contains("sms"), "{screen}");
     let m = c
         .app
         .data

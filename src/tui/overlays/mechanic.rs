@@ -63,6 +63,14 @@ pub fn render(app: &App, id: &str, scroll: u16, frame: &mut Frame<'_>, area: Rec
             ),
         ),
         field(
+            "Offers by",
+            m.notify_via
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        field(
             "Location",
             join(&[
                 m.city.as_ref(),
