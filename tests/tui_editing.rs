@@ -502,3 +502,27 @@ fn every_registered_pane_has_its_number_key_tab_and_help() {
     }
     assert!(c.app.pane_state::<u8>(Pane::Intake).is_none());
 }
+
+#[test]
+fn the_waitlist_footer_dims_cancel_unless_the_entry_waits() {
+    let mut c = Console::demo();
+    c.key('4');
+    let (text, dim) = footer(&mut c, 120, 40);
+    let at = text.find(" x cancel entry").unwrap() + 1;
+    assert!(dim[text[..at].chars().count()], "no entry: {text}");
+    c.engine
+        .join_waitlist(pitwall::command::JoinWaitlist {
+            id: Some("W1".into()),
+            customer: Some(pitwall::command::Customer {
+                name: "Bo".into(),
+                email: Some("bo@example.com".into()),
+                phone: None,
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    c.advance(0);
+    let (text, dim) = footer(&mut c, 120, 40);
+    let at = text.find(" x cancel entry").unwrap() + 1;
+    assert!(!dim[text[..at].chars().count()], "a waiting entry: {text}");
+}

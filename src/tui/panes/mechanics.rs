@@ -24,13 +24,20 @@ pub const PANE: PaneDef = PaneDef {
     op,
     render,
     click: |app, _, y, height| click(app, y, height),
-    key_state: panes::no_key_state,
+    key_state,
     clamp,
     back: panes::no_back,
     filter: Some(|app| &mut app.mechanics.filter),
     metrics: false,
     state: None,
 };
+
+/// Clock in/out and details act on the selected mechanic: dimmed when the list is empty.
+fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+    if matches!(op, Op::ClockToggle | Op::Detail) {
+        state.enabled = visible(app).get(app.mechanics.selected).is_some();
+    }
+}
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
 pub const KEYS: &[Binding] = &[

@@ -21,7 +21,7 @@ pub const PANE: PaneDef = PaneDef {
     op,
     render,
     click: |app, _, y, height| click(app, y, height),
-    key_state: panes::no_key_state,
+    key_state,
     clamp,
     back: panes::no_back,
     filter: None,
@@ -34,6 +34,17 @@ pub const KEYS: &[Binding] = &[
     b(&[k('x')], "x", "cancel entry", Op::CancelEntry),
     b(&[k('!')], "!", "bell on/off", Op::ToggleBell),
 ];
+
+/// `x` acts only on a waiting entry: dimmed otherwise.
+fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+    if op == Op::CancelEntry {
+        state.enabled = app
+            .data
+            .waitlist
+            .get(app.waitlist.selected)
+            .is_some_and(|e| e.status == WaitlistStatus::Waiting);
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct WaitlistState {
