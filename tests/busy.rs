@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod common;
+
+use common::terminal::{Terminal, wait_for};
+
 const WAIT_MS: u64 = 500;
 
 fn mechanic(id: &str) -> Value {
@@ -99,66 +103,23 @@ fn a_write_blocked_past_the_wait_answers_busy_once() {
     assert_eq!(lines[0]["ok"], true, "{}", lines[0]);
 }
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is needed for this test (.ci/run installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn the_console_shows_a_busy_database_and_keeps_answering() {
     let home = tempfile::tempdir().unwrap();
-    let session = format!("pitwall-busy-{}", std::process::id());
-    let exit_file = home.path().join("exit");
-    let command = format!(
-        "PITWALL_HOME={} {}; echo $? > {}",
-        home.path().display(),
-        env!("CARGO_BIN_EXE_pitwall"),
-        exit_file.display()
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
-    let capture = || tmux(&["capture-pane", "-p", "-t", &session]);
+    let console = Terminal::start("busy", home.path(), "", 120, 40);
+    let capture = || console.capture();
     wait_for("the console to draw", || capture().contains("Live preview"));
 
     let lock = hold_write_lock(&home.path().join("pitwall.db"));
     wait_for("the busy status", || capture().contains("Database busy"));
     // Keys still work while the database is held: switch to the Mechanics pane.
-    tmux(&["send-keys", "-t", &session, "3"]);
+    console.keys("3");
     wait_for("the Mechanics pane", || capture().contains("Daniel Okafor"));
     drop(lock);
     wait_for("the database back", || {
         capture().contains("Database available again")
     });
 
-    tmux(&["send-keys", "-t", &session, "q"]);
-    wait_for("the console to exit", || {
-        exit_file.exists() && !std::fs::read_to_string(&exit_file).unwrap().is_empty()
-    });
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .output();
-    assert_eq!(std::fs::read_to_string(&exit_file).unwrap().trim(), "0");
+    console.keys("q");
+    assert_eq!(console.exit_status(), 0);
 }

@@ -4,33 +4,14 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::receivers::{Behaviour, SECRET, Webhooks};
+use common::terminal::{Terminal, wait_for};
 use common::{intake, mechanic, ok};
 use pitwall::clock::Clock;
 use pitwall::engine::Engine;
 use serde_json::json;
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is needed for this test (.ci/run installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn the_console_delivers_in_the_background_and_names_a_channel_without_transport() {
@@ -66,31 +47,13 @@ fn the_console_delivers_in_the_background_and_names_a_channel_without_transport(
         ok(&mut e, intake("S1", json!({})));
     }
 
-    let session = format!("pitwall-delivery-{}", std::process::id());
-    let exit_file = home.path().join("exit");
-    let command = format!(
-        "PITWALL_HOME={} {}; echo $? > {}",
-        home.path().display(),
-        env!("CARGO_BIN_EXE_pitwall"),
-        exit_file.display()
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
-    let capture = || tmux(&["capture-pane", "-p", "-t", &session]);
+    let console = Terminal::start("delivery", home.path(), "", 120, 40);
+    let capture = || console.capture();
     wait_for("the status line to name the sms channel", || {
         capture().contains("no sms transport")
     });
     // Keys work while the relay waits on the receiver.
-    tmux(&["send-keys", "-t", &session, "4"]);
+    console.keys("4");
     wait_for("the Waitlist pane", || {
         capture().contains("Notifications · delivery")
     });
@@ -103,14 +66,8 @@ fn the_console_delivers_in_the_background_and_names_a_channel_without_transport(
     let screen = capture();
     assert!(screen.contains("… pending sms"), "{screen}");
 
-    tmux(&["send-keys", "-t", &session, "q"]);
-    wait_for("the console to exit", || {
-        std::fs::read_to_string(&exit_file).is_ok_and(|s| s.ends_with('\n'))
-    });
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .output();
-    assert_eq!(std::fs::read_to_string(&exit_file).unwrap().trim(), "0");
+    console.keys("q");
+    assert_eq!(console.exit_status(), 0);
     let seen = hooks.seen.lock().unwrap();
     assert_eq!(seen.bad_signatures, 0);
     assert!(seen.delivered.values().all(|n| *n == 1));

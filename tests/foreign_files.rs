@@ -5,7 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+
+mod common;
+
+use common::terminal::Terminal;
 
 fn pitwall(args: &[&str], home: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pitwall"))
@@ -64,57 +67,13 @@ fn refused_untouched(db: &Path, expect: &str) {
     assert_eq!(snapshot(db), before, "the console changed {}", db.display());
 }
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is needed for this test (.ci/run installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The console, in a real terminal, exits 2 with `expect` on stderr.
 fn console_refuses(db: &Path, expect: &str) {
     let dir = db.parent().unwrap();
-    let exit = dir.join("console.exit");
-    let err = dir.join("console.err");
-    let _ = std::fs::remove_file(&exit);
-    let session = format!(
-        "pitwall-foreign-{}-{}",
-        std::process::id(),
-        db.file_stem().unwrap().to_string_lossy()
-    );
-    let command = format!(
-        "PITWALL_HOME={} {} --db {} 2> {}; echo $? > {}",
-        dir.display(),
-        env!("CARGO_BIN_EXE_pitwall"),
-        db.display(),
-        err.display(),
-        exit.display()
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
-    let start = Instant::now();
-    while !std::fs::read_to_string(&exit).is_ok_and(|s| s.ends_with('\n')) {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the console did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .output();
-    assert_eq!(std::fs::read_to_string(&exit).unwrap().trim(), "2");
-    let stderr = std::fs::read_to_string(&err).unwrap();
+    let name = format!("foreign-{}", db.file_stem().unwrap().to_string_lossy());
+    let console = Terminal::start(&name, dir, &format!("--db {}", db.display()), 100, 30);
+    assert_eq!(console.exit_status(), 2);
+    let stderr = std::fs::read_to_string(dir.join("console.err")).unwrap();
     assert!(stderr.contains(expect), "console: {stderr}");
 }
 

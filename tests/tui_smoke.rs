@@ -1,53 +1,17 @@
 //! The real binary in a real pseudo-terminal (tmux): it starts on a fresh data directory,
 //! creates the database with the demo roster, draws the console, and quits cleanly on `q`.
 
+mod common;
+
+use common::terminal::Terminal;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is needed for this test (.ci/run installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn console_starts_draws_and_quits_cleanly() {
     let home = tempfile::tempdir().unwrap();
-    let session = format!("pitwall-smoke-{}", std::process::id());
-    let exit_file = home.path().join("exit");
-    let command = format!(
-        "PITWALL_HOME={} {}; echo $? > {}",
-        home.path().display(),
-        env!("CARGO_BIN_EXE_pitwall"),
-        exit_file.display()
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
-    let capture = || tmux(&["capture-pane", "-p", "-t", &session]);
-    wait_for("the console to draw", || capture().contains("Live preview"));
+    let console = Terminal::start("smoke", home.path(), "", 100, 30);
+    let capture = || console.capture();
+    common::terminal::wait_for("the console to draw", || capture().contains("Live preview"));
     let screen = capture();
     assert!(
         screen.contains("1 Intake") && screen.contains("5 Metrics"),
@@ -58,14 +22,8 @@ fn console_starts_draws_and_quits_cleanly() {
         "demo roster loaded: {screen}"
     );
 
-    tmux(&["send-keys", "-t", &session, "q"]);
-    wait_for("the console to exit", || {
-        exit_file.exists() && !std::fs::read_to_string(&exit_file).unwrap().is_empty()
-    });
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .output();
-    assert_eq!(std::fs::read_to_string(&exit_file).unwrap().trim(), "0");
+    console.keys("q");
+    assert_eq!(console.exit_status(), 0);
 
     let db = home.path().join("pitwall.db");
     assert!(db.exists(), "database created on first run");

@@ -4,6 +4,7 @@
 
 pub mod processes;
 pub mod receivers;
+pub mod terminal;
 
 use pitwall::clock::Clock;
 use pitwall::command::parse_line;
