@@ -71,6 +71,32 @@ pub enum Mode {
         id: String,
         scroll: u16,
     },
+    /// A waitlist entry whole (its id), with its scroll offset.
+    Entry {
+        id: String,
+        scroll: u16,
+    },
+}
+
+impl Mode {
+    /// An overlay that scrolls, scrolled by `by` rows (negative: up); other modes unchanged.
+    fn scrolled(self, by: i16) -> Mode {
+        let step = |s: u16| s.saturating_add_signed(by);
+        match self {
+            Mode::Detail { scroll } => Mode::Detail {
+                scroll: step(scroll),
+            },
+            Mode::Mechanic { id, scroll } => Mode::Mechanic {
+                id,
+                scroll: step(scroll),
+            },
+            Mode::Entry { id, scroll } => Mode::Entry {
+                id,
+                scroll: step(scroll),
+            },
+            other => other,
+        }
+    }
 }
 
 /// A destructive action waiting for `y`.
@@ -248,7 +274,7 @@ impl App {
             Mode::Help => vec![Scope::Help],
             Mode::Confirm(_) => vec![Scope::Confirm],
             Mode::Picker(_) => vec![Scope::Picker],
-            Mode::Detail { .. } | Mode::Mechanic { .. } => vec![Scope::Detail],
+            Mode::Detail { .. } | Mode::Mechanic { .. } | Mode::Entry { .. } => vec![Scope::Detail],
         }
     }
 
@@ -352,39 +378,12 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             return Vec::new();
         }
         Mode::Confirm(confirm) => return confirm_key(app, op, confirm),
-        Mode::Mechanic { id, scroll } => {
-            match op {
-                Some(Op::Back) => app.mode = Mode::Normal,
-                Some(Op::Up) => {
-                    app.mode = Mode::Mechanic {
-                        id,
-                        scroll: scroll.saturating_sub(1),
-                    }
-                }
-                Some(Op::Down) => {
-                    app.mode = Mode::Mechanic {
-                        id,
-                        scroll: scroll.saturating_add(1),
-                    }
-                }
-                _ => {}
-            }
-            return Vec::new();
-        }
         Mode::Picker(picker) => return queues::picker_key(app, op, picker),
-        Mode::Detail { scroll } => {
+        mode @ (Mode::Detail { .. } | Mode::Mechanic { .. } | Mode::Entry { .. }) => {
             match op {
                 Some(Op::Back) => app.mode = Mode::Normal,
-                Some(Op::Up) => {
-                    app.mode = Mode::Detail {
-                        scroll: scroll.saturating_sub(1),
-                    }
-                }
-                Some(Op::Down) => {
-                    app.mode = Mode::Detail {
-                        scroll: scroll.saturating_add(1),
-                    }
-                }
+                Some(Op::Up) => app.mode = mode.scrolled(-1),
+                Some(Op::Down) => app.mode = mode.scrolled(1),
                 _ => {}
             }
             return Vec::new();
@@ -464,14 +463,8 @@ fn mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
     if let Some(op) = scroll {
         return match app.mode.clone() {
             Mode::Normal => pane_op(app, op),
-            Mode::Detail { scroll } => {
-                app.mode = Mode::Detail {
-                    scroll: if op == Op::Up {
-                        scroll.saturating_sub(3)
-                    } else {
-                        scroll.saturating_add(3)
-                    },
-                };
+            mode @ (Mode::Detail { .. } | Mode::Mechanic { .. } | Mode::Entry { .. }) => {
+                app.mode = mode.scrolled(if op == Op::Up { -3 } else { 3 });
                 Vec::new()
             }
             Mode::Picker(picker) => super::panes::queues::picker_key(app, Some(op), picker),

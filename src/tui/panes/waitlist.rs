@@ -12,7 +12,8 @@ use crate::tui::app::{App, Confirm, Effect, Mode};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
-use crate::tui::keymap::{Binding, b, k};
+use crate::tui::keymap::{Binding, b, code, k};
+use ratatui::crossterm::event::KeyCode;
 use crate::tui::panes::{self, PaneDef};
 
 pub const PANE: PaneDef = PaneDef {
@@ -31,12 +32,16 @@ pub const PANE: PaneDef = PaneDef {
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
 pub const KEYS: &[Binding] = &[
+    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
     b(&[k('x')], "x", "cancel entry", Op::CancelEntry),
     b(&[k('!')], "!", "bell on/off", Op::ToggleBell),
 ];
 
-/// `x` acts only on a waiting entry: dimmed otherwise.
+/// Enter acts on the selected entry (dimmed when there is none); `x` only on a waiting one.
 fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+    if op == Op::Detail {
+        state.enabled = app.data.waitlist.get(app.waitlist.selected).is_some();
+    }
     if op == Op::CancelEntry {
         state.enabled = app
             .data
@@ -74,6 +79,14 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     match op {
         Op::Up => app.waitlist.selected = app.waitlist.selected.saturating_sub(1),
         Op::Down => app.waitlist.selected = (app.waitlist.selected + 1).min(n.saturating_sub(1)),
+        Op::Detail => {
+            if let Some(e) = app.data.waitlist.get(app.waitlist.selected) {
+                app.mode = Mode::Entry {
+                    id: e.id.clone(),
+                    scroll: 0,
+                };
+            }
+        }
         Op::CancelEntry => match app.data.waitlist.get(app.waitlist.selected) {
             Some(e) if e.status == WaitlistStatus::Waiting => {
                 app.mode = Mode::Confirm(Confirm::CancelEntry(e.id.clone()));
@@ -191,7 +204,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
 
 /// A notification's delivery state in words (SPEC §12): pending, sent, retrying with the last
 /// error, or dead with it.
-fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
+pub fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
     use crate::model::DeliveryStatus;
     match (n.status, n.last_error.as_deref()) {
         (DeliveryStatus::Sent, _) => ("✓ sent".to_string(), Tone::Good),
