@@ -10,8 +10,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::centered;
 use crate::model::WaitlistStatus;
 use crate::text::{fit, for_screen};
-use crate::tui::app::App;
 use crate::tui::panes::waitlist::delivery_state;
+use crate::tui::state::App;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{clear_overlay, panel};
 

@@ -8,7 +8,8 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::model::WaitlistStatus;
 use crate::text::fit;
-use crate::tui::app::{App, Confirm, Effect, Mode};
+pub use crate::tui::state::WaitlistState;
+use crate::tui::state::{App, Confirm, Effect, Mode};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
@@ -38,7 +39,7 @@ pub const KEYS: &[Binding] = &[
 ];
 
 /// Enter acts on the selected entry (dimmed when there is none); `x` only on a waiting one.
-fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
     if op == Op::Detail {
         state.enabled = app.data.waitlist.get(app.waitlist.selected).is_some();
     }
@@ -49,11 +50,6 @@ fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
             .get(app.waitlist.selected)
             .is_some_and(|e| e.status == WaitlistStatus::Waiting);
     }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct WaitlistState {
-    pub selected: usize,
 }
 
 pub fn clamp(app: &mut App) {
@@ -67,7 +63,7 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
         .areas(Rect::new(0, 0, 1, height));
     let len = app.data.waitlist.len();
     if let Some(i) =
-        crate::tui::app::table_row_at(y, entries.y, entries.height, app.waitlist.selected, len)
+        crate::tui::state::table_row_at(y, entries.y, entries.height, app.waitlist.selected, len)
     {
         app.waitlist.selected = i;
     }
