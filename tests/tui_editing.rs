@@ -526,3 +526,80 @@ fn the_waitlist_footer_dims_cancel_unless_the_entry_waits() {
     let at = text.find(" x cancel entry").unwrap() + 1;
     assert!(!dim[text[..at].chars().count()], "a waiting entry: {text}");
 }
+
+#[test]
+fn waitlist_enter_opens_the_entry_whole() {
+    let mut c = Console::demo();
+    c.key('4');
+    let (text, dim) = footer(&mut c, 120, 40);
+    let at = text.find(" Enter details").unwrap() + 1;
+    assert!(dim[text[..at].chars().count()], "no entry: {text}");
+    c.enter();
+    assert_eq!(c.app.mode, Mode::Normal, "nothing to open");
+    c.engine
+        .join_waitlist(pitwall::command::JoinWaitlist {
+            id: Some("W1".into()),
+            customer: Some(pitwall::command::Customer {
+                name: "Bo\u{1b}[31m Red".into(),
+                email: Some("bo@example.com".into()),
+                phone: Some("+1 902 555 0100".into()),
+            }),
+            notify_via: Some(vec![
+                pitwall::model::Channel::Email,
+                pitwall::model::Channel::Sms,
+            ]),
+            ..Default::default()
+        })
+        .unwrap();
+    c.advance(0);
+    let (text, dim) = footer(&mut c, 120, 40);
+    let at = text.find(" Enter details").unwrap() + 1;
+    assert!(!dim[text[..at].chars().count()], "an entry: {text}");
+    c.enter();
+    let screen = c.screen(120, 40);
+    for want in [
+        "W1",
+        "⏳ waiting",
+        "bo@example.com",
+        "+1 902 555 0100",
+        "email, sms",
+        "Created",
+        "Expires",
+        "No notifications for this entry yet.",
+        "Esc closes",
+    ] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+    assert!(
+        !screen.contains('\u{1b}'),
+        "control text is inert: {screen}"
+    );
+
+    // A mechanic clocks in: the entry is notified, by whom, and how each message fares.
+    c.esc();
+    assert_eq!(c.app.mode, Mode::Normal);
+    c.engine.clock_in("m-hfx-01").unwrap();
+    c.advance(0);
+    c.enter();
+    let screen = c.screen(120, 40);
+    for want in [
+        "✓ notified",
+        "Siobhan MacNeil (m-hfx-01)",
+        "Notifications (2)",
+        "… pending",
+    ] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+    // Scrolls with ↓ and the wheel, closes with Esc.
+    press(&mut c, KeyCode::Down);
+    assert!(matches!(c.app.mode, Mode::Entry { scroll: 1, .. }));
+    c.send(Action::Mouse(ratatui::crossterm::event::MouseEvent {
+        kind: ratatui::crossterm::event::MouseEventKind::ScrollDown,
+        column: 10,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert!(matches!(c.app.mode, Mode::Entry { scroll: 4, .. }));
+    c.esc();
+    assert_eq!(c.app.mode, Mode::Normal);
+}

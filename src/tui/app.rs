@@ -1,6 +1,9 @@
-//! Console state and the pure `update`: keys and engine results in, state changes and effects
-//! out. Nothing here touches the terminal or the database; the runtime carries effects out and
-//! feeds their results back as actions, so a whole flow can be driven in a test.
+//! The pure `update`: keys and engine results in, state changes and effects out, dispatched to
+//! the panes. Nothing here touches the terminal or the database; the runtime carries effects
+//! out and feeds their results back as actions, so a whole flow can be driven in a test.
+//!
+//! The state itself lives in [`state`](super::state), which panes and overlays import: the
+//! dependency runs one way, `app` → `panes` → `state`. Its types are re-exported here.
 
 use std::collections::HashSet;
 
@@ -10,131 +13,16 @@ use ratatui::crossterm::event::{
 };
 
 use super::keymap::{self, Op, Scope};
-use super::panes::{self, intake, mechanics, queues, waitlist};
+use super::panes::{self, intake, queues};
+pub use super::state::{
+    App, CUE_SECONDS, Confirm, Effect, KeyState, MIN_SIZE, Mode, Pane, Picker, Purpose, Request,
+    Toast, ToastKind, table_row_at,
+};
 use super::theme::Theme;
 use crate::command::Command;
 use crate::engine::Outcome;
 use crate::engine::views::Snapshot;
 use crate::error::DispatchError;
-
-/// A pane: its place in [`REGISTRY`](super::panes::REGISTRY), which is also its tab number
-/// less one. The five of the demo are named for convenience.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Pane(pub usize);
-
-#[allow(non_upper_case_globals)]
-impl Pane {
-    pub const Intake: Pane = Pane(0);
-    pub const Queues: Pane = Pane(1);
-    pub const Mechanics: Pane = Pane(2);
-    pub const Waitlist: Pane = Pane(3);
-    pub const Metrics: Pane = Pane(4);
-
-    /// Every pane, in tab order.
-    pub fn all() -> impl Iterator<Item = Pane> {
-        (0..panes::REGISTRY.len()).map(Pane)
-    }
-
-    /// What the console asks of this pane.
-    pub fn def(self) -> &'static panes::PaneDef {
-        panes::REGISTRY[self.0 % panes::REGISTRY.len()]
-    }
-
-    pub fn title(self) -> &'static str {
-        self.def().title
-    }
-
-    /// How the pane's tab reads in the header.
-    pub fn tab_label(self) -> String {
-        format!(" {} {} ", self.0 + 1, self.title())
-    }
-}
-
-/// What the keyboard is talking to right now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
-    Normal,
-    /// Typing into an intake field.
-    Editing,
-    /// Typing the current pane's filter.
-    Filter,
-    Help,
-    Confirm(Confirm),
-    /// Choosing which mechanic takes an open broadcast.
-    Picker(Picker),
-    /// The session detail overlay, with its scroll offset.
-    Detail {
-        scroll: u16,
-    },
-    /// A mechanic's whole record, with its scroll offset.
-    Mechanic {
-        id: String,
-        scroll: u16,
-    },
-}
-
-/// A destructive action waiting for `y`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirm {
-    CancelSession(String),
-    /// Completing a matched session ends it for good (it leaves every live list).
-    CompleteSession(String),
-    CancelEntry(String),
-    /// Clocking out a mechanic who holds live offers withdraws them.
-    ClockOut {
-        mechanic: String,
-        name: String,
-        offers: i64,
-    },
-    /// Starting a new intake throws away what the form holds.
-    ClearForm,
-    /// Quitting (q or Ctrl-C) with a typed form would throw it away.
-    Quit,
-}
-
-/// The broadcast's "accept as" list: only mechanics the engine says may take the session now
-/// (its `eligibility` command), best match first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Picker {
-    pub session: String,
-    pub mechanics: Vec<crate::engine::EligibilityRow>,
-    pub selected: usize,
-}
-
-/// Why a command was run, so its result lands in the right place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Purpose {
-    /// The intake form's live keyword and match preview.
-    Preview,
-    Submit,
-    /// The session detail overlay's full record.
-    Detail,
-    /// Who may take a session's broadcast, for the "accept as" picker.
-    Pick,
-    /// A choice on the offline card (preferred mechanic, waitlist); the text is the note shown
-    /// on the card and in the status line.
-    OfflineChoice(String),
-    /// Any other action; the text is the confirmation shown on success.
-    Act(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    pub command: Command,
-    pub purpose: Purpose,
-}
-
-// Effects and actions live one at a time on the way through `update`; boxing their larger
-// variants would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Run(Request),
-    /// Reload the snapshot (after a change, or to pick up metrics).
-    Refresh,
-    Bell,
-    Quit,
-}
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
@@ -151,52 +39,6 @@ pub enum Action {
     Done(Purpose, Result<Outcome, DispatchError>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToastKind {
-    Info,
-    Error,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Toast {
-    pub kind: ToastKind,
-    pub text: String,
-}
-
-pub struct App {
-    pub pane: Pane,
-    pub mode: Mode,
-    pub now: DateTime<Utc>,
-    pub data: Snapshot,
-    pub theme: Theme,
-    pub size: (u16, u16),
-    pub toast: Option<Toast>,
-    /// A visible cue for something that arrived (notification, high-priority offer).
-    pub alert: Option<String>,
-    /// When the toast or alert appeared; both fade after [`CUE_SECONDS`].
-    cue_at: Option<DateTime<Utc>>,
-    pub bell: bool,
-    pub intake: intake::IntakeState,
-    pub queues: queues::QueuesState,
-    pub mechanics: mechanics::MechanicsState,
-    pub waitlist: waitlist::WaitlistState,
-    seen_notifications: Option<i64>,
-    seen_offers: Option<HashSet<String>>,
-    /// Escalated sessions already announced, so each is announced once.
-    seen_escalated: Option<HashSet<String>>,
-    /// Sessions this console created: their offers are no news to the dispatcher who made them.
-    pub own_sessions: HashSet<String>,
-    /// The state of panes that keep their own (see [`PaneDef::state`](panes::PaneDef)), by
-    /// pane: a pane added later needs no field here.
-    pane_states: Vec<Option<Box<dyn std::any::Any>>>,
-}
-
-/// Seconds a toast or alert stays on the status line.
-pub const CUE_SECONDS: i64 = 8;
-
-/// The smallest terminal the console lays out in.
-pub const MIN_SIZE: (u16, u16) = (80, 24);
-
 impl App {
     pub fn new(now: DateTime<Utc>, theme: Theme) -> App {
         App {
@@ -210,10 +52,10 @@ impl App {
             alert: None,
             cue_at: None,
             bell: true,
-            intake: intake::IntakeState::default(),
-            queues: queues::QueuesState::default(),
-            mechanics: mechanics::MechanicsState::default(),
-            waitlist: waitlist::WaitlistState::default(),
+            intake: super::state::IntakeState::default(),
+            queues: super::state::QueuesState::default(),
+            mechanics: super::state::MechanicsState::default(),
+            waitlist: super::state::WaitlistState::default(),
             seen_notifications: None,
             seen_offers: None,
             seen_escalated: None,
@@ -248,7 +90,7 @@ impl App {
             Mode::Help => vec![Scope::Help],
             Mode::Confirm(_) => vec![Scope::Confirm],
             Mode::Picker(_) => vec![Scope::Picker],
-            Mode::Detail { .. } | Mode::Mechanic { .. } => vec![Scope::Detail],
+            Mode::Detail { .. } | Mode::Mechanic { .. } | Mode::Entry { .. } => vec![Scope::Detail],
         }
     }
 
@@ -279,17 +121,6 @@ impl App {
     pub fn wants_metrics(&self) -> bool {
         self.pane.def().metrics
     }
-}
-
-/// How a key shows in the footer now: whether it is listed, whether it can do anything, and
-/// what it does here (some keys mean something more precise in what the pane shows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyState {
-    pub shown: bool,
-    pub enabled: bool,
-    /// Listed before the pane's usual keys: they belong to what is on screen now.
-    pub promoted: bool,
-    pub help: &'static str,
 }
 
 impl App {
@@ -352,39 +183,12 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             return Vec::new();
         }
         Mode::Confirm(confirm) => return confirm_key(app, op, confirm),
-        Mode::Mechanic { id, scroll } => {
-            match op {
-                Some(Op::Back) => app.mode = Mode::Normal,
-                Some(Op::Up) => {
-                    app.mode = Mode::Mechanic {
-                        id,
-                        scroll: scroll.saturating_sub(1),
-                    }
-                }
-                Some(Op::Down) => {
-                    app.mode = Mode::Mechanic {
-                        id,
-                        scroll: scroll.saturating_add(1),
-                    }
-                }
-                _ => {}
-            }
-            return Vec::new();
-        }
         Mode::Picker(picker) => return queues::picker_key(app, op, picker),
-        Mode::Detail { scroll } => {
+        mode @ (Mode::Detail { .. } | Mode::Mechanic { .. } | Mode::Entry { .. }) => {
             match op {
                 Some(Op::Back) => app.mode = Mode::Normal,
-                Some(Op::Up) => {
-                    app.mode = Mode::Detail {
-                        scroll: scroll.saturating_sub(1),
-                    }
-                }
-                Some(Op::Down) => {
-                    app.mode = Mode::Detail {
-                        scroll: scroll.saturating_add(1),
-                    }
-                }
+                Some(Op::Up) => app.mode = mode.scrolled(-1),
+                Some(Op::Down) => app.mode = mode.scrolled(1),
                 _ => {}
             }
             return Vec::new();
@@ -464,14 +268,8 @@ fn mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
     if let Some(op) = scroll {
         return match app.mode.clone() {
             Mode::Normal => pane_op(app, op),
-            Mode::Detail { scroll } => {
-                app.mode = Mode::Detail {
-                    scroll: if op == Op::Up {
-                        scroll.saturating_sub(3)
-                    } else {
-                        scroll.saturating_add(3)
-                    },
-                };
+            mode @ (Mode::Detail { .. } | Mode::Mechanic { .. } | Mode::Entry { .. }) => {
+                app.mode = mode.scrolled(if op == Op::Up { -3 } else { 3 });
                 Vec::new()
             }
             Mode::Picker(picker) => super::panes::queues::picker_key(app, Some(op), picker),
@@ -501,20 +299,6 @@ fn mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
     }
     let y = row - 1;
     (app.pane.def().click)(app, column, y, body_height)
-}
-
-/// The row of a table (bordered, one header line, drawn from `top` within the body, `height`
-/// rows tall) under body row `y`, given the selected row: ratatui keeps the selection in view
-/// from the top, so the first row shown is the one that puts the selection last.
-pub fn table_row_at(y: u16, top: u16, height: u16, selected: usize, len: usize) -> Option<usize> {
-    let first_row = top + 2;
-    let shown = usize::from(height.saturating_sub(3));
-    if y < first_row || shown == 0 {
-        return None;
-    }
-    let offset = (selected + 1).saturating_sub(shown);
-    let i = offset + usize::from(y - first_row);
-    (i < len && usize::from(y - first_row) < shown).then_some(i)
 }
 
 fn pane_op(app: &mut App, op: Op) -> Vec<Effect> {

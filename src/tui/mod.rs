@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod overlays;
 pub mod panes;
 pub mod render;
+pub mod state;
 pub mod theme;
 pub mod widgets;
 

@@ -52,6 +52,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         Mode::Picker(p) => overlays::picker::render(app, p, frame, area),
         Mode::Detail { scroll } => overlays::session::render(app, *scroll, frame, area),
         Mode::Mechanic { id, scroll } => overlays::mechanic::render(app, id, *scroll, frame, area),
+        Mode::Entry { id, scroll } => overlays::entry::render(app, id, *scroll, frame, area),
         _ => {}
     }
 }

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::centered;
 use crate::text::fit;
-use crate::tui::app::{App, Confirm};
+use crate::tui::state::{App, Confirm};
 use crate::tui::theme::Tone;
 use crate::tui::widgets::clear_overlay;
 

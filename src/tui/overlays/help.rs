@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::centered;
-use crate::tui::app::App;
 use crate::tui::keymap::{self, Scope};
+use crate::tui::state::App;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{clear_overlay, panel};
 

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::centered;
 use crate::text::{fit, for_screen};
-use crate::tui::app::App;
+use crate::tui::state::App;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{clear_overlay, panel};
 

@@ -1,6 +1,7 @@
 //! Overlays drawn over the panes, one file each: they read `App`, change nothing.
 
 pub mod confirm;
+pub mod entry;
 pub mod help;
 pub mod mechanic;
 pub mod picker;

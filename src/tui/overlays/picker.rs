@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::centered;
 use crate::text::{fit, pad};
-use crate::tui::app::{App, Picker};
+use crate::tui::state::{App, Picker};
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{clear_overlay, panel};
 

@@ -14,11 +14,12 @@ use tui_input::{Input, InputRequest};
 use crate::command::{
     Command, Customer, IntakeRequest, JoinWaitlist, Location, SessionMechanic, Vehicle,
 };
-use crate::engine::{BrowseOutcome, IntakeOutcome, MatchView, Outcome, validate};
+use crate::engine::{IntakeOutcome, MatchView, Outcome, validate};
 use crate::error::DispatchError;
 use crate::model::{Channel, PaymentMethod, RequestType, Tier};
 use crate::text::{fit, fit_end, inert, pad};
-use crate::tui::app::{App, Effect, Mode, Purpose, Request};
+pub use crate::tui::state::{IntakeState, Offline, Submitted};
+use crate::tui::state::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
@@ -161,41 +162,6 @@ fn index_of(key: &str) -> usize {
         .iter()
         .position(|f| f.key == key)
         .expect("a known field")
-}
-
-/// What happens after the offline card is shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Offline {
-    Card,
-    Browse {
-        selected: usize,
-    },
-    Waitlist {
-        channels: [bool; 3],
-        selected: usize,
-    },
-    Scheduled,
-}
-
-#[derive(Debug, Clone)]
-pub struct Submitted {
-    pub outcome: IntakeOutcome,
-    pub offline: Option<Offline>,
-    /// Set when the customer picked an offline mechanic or joined the waitlist.
-    pub follow_up: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct IntakeState {
-    /// One text input per field (choices and flags hold their current value); the cursor
-    /// editing lives in tui-input.
-    values: Vec<Input>,
-    pub focus: usize,
-    pub errors: HashMap<String, String>,
-    pub preview: Option<BrowseOutcome>,
-    pub result: Option<Submitted>,
-    /// The preview lists the mechanics left out, with why, instead of the best matches.
-    pub show_excluded: bool,
 }
 
 impl Default for IntakeState {
@@ -426,7 +392,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::Submit => return submit(app),
         Op::NewIntake => {
             if app.intake.is_dirty() {
-                app.mode = Mode::Confirm(crate::tui::app::Confirm::ClearForm);
+                app.mode = Mode::Confirm(crate::tui::state::Confirm::ClearForm);
             } else {
                 clear(app);
             }
@@ -547,7 +513,7 @@ fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
 
 /// The pane's keys in the footer: while the offline card is up its choices come first (and
 /// Enter and Space say what they do in the chosen step); the preview's `e` only with a preview.
-pub fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
     let stage = app.intake.result.as_ref().and_then(|r| r.offline.as_ref());
     match (stage, op) {
         (Some(_), Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater) => {

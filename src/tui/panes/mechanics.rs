@@ -10,7 +10,8 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 use crate::command::{Command, MechanicRef};
 use crate::engine::views::RosterRow;
 use crate::text::{fit, inert};
-use crate::tui::app::{App, Effect, Mode, Purpose, Request};
+pub use crate::tui::state::MechanicsState;
+use crate::tui::state::{App, Effect, Mode, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
@@ -33,7 +34,7 @@ pub const PANE: PaneDef = PaneDef {
 };
 
 /// Clock in/out and details act on the selected mechanic: dimmed when the list is empty.
-fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
     if matches!(op, Op::ClockToggle | Op::Detail) {
         state.enabled = visible(app).get(app.mechanics.selected).is_some();
     }
@@ -46,13 +47,6 @@ pub const KEYS: &[Binding] = &[
     b(&[k('o')], "o", "online only", Op::OnlineOnly),
     b(&[k('/')], "/", "filter", Op::Filter),
 ];
-
-#[derive(Debug, Clone, Default)]
-pub struct MechanicsState {
-    pub selected: usize,
-    pub filter: String,
-    pub online_only: bool,
-}
 
 pub fn visible(app: &App) -> Vec<&RosterRow> {
     let needle = app.mechanics.filter.to_lowercase();
@@ -86,7 +80,7 @@ pub fn clamp(app: &mut App) {
 /// A click at body row `y` selects that mechanic.
 pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
     let len = visible(app).len();
-    if let Some(i) = crate::tui::app::table_row_at(y, 0, height, app.mechanics.selected, len) {
+    if let Some(i) = crate::tui::state::table_row_at(y, 0, height, app.mechanics.selected, len) {
         app.mechanics.selected = i;
     }
     Vec::new()
@@ -122,7 +116,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
                 };
                 let name = inert(&m.name).into_owned();
                 if m.currently_on_shift && row.live_offers > 0 {
-                    app.mode = Mode::Confirm(crate::tui::app::Confirm::ClockOut {
+                    app.mode = Mode::Confirm(crate::tui::state::Confirm::ClockOut {
                         mechanic: m.id.clone(),
                         name: m.name.clone(),
                         offers: row.live_offers,

@@ -8,7 +8,7 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph};
 
 use crate::model::Tier;
 use crate::report::BUCKET_WIDTH;
-use crate::tui::app::App;
+use crate::tui::state::App;
 use crate::tui::theme::Tone;
 
 use crate::tui::keymap::Binding;

@@ -5,8 +5,8 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::app::{App, Effect, KeyState};
 use super::keymap::{Binding, Op};
+use super::state::{App, Effect, KeyState, Pane};
 
 /// What the console asks of a pane.
 pub struct PaneDef {
@@ -58,4 +58,25 @@ pub fn no_clamp(_: &mut App) {}
 pub fn no_back(_: &mut App) {}
 pub fn no_op(_: &mut App, _: Op) -> Vec<Effect> {
     Vec::new()
+}
+
+impl Pane {
+    /// Every pane, in tab order.
+    pub fn all() -> impl Iterator<Item = Pane> {
+        (0..REGISTRY.len()).map(Pane)
+    }
+
+    /// What the console asks of this pane.
+    pub fn def(self) -> &'static PaneDef {
+        REGISTRY[self.0 % REGISTRY.len()]
+    }
+
+    pub fn title(self) -> &'static str {
+        self.def().title
+    }
+
+    /// How the pane's tab reads in the header.
+    pub fn tab_label(self) -> String {
+        format!(" {} {} ", self.0 + 1, self.title())
+    }
 }

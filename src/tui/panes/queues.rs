@@ -10,7 +10,8 @@ use crate::command::{Command, SessionMechanic, SessionRef};
 use crate::engine::views::SessionRow;
 use crate::model::{Assignment, AssignmentStatus, SessionStatus};
 use crate::text::{fit, for_screen, inert, pad, width};
-use crate::tui::app::{App, Confirm, Effect, Mode, Picker, Purpose, Request};
+pub use crate::tui::state::{Focus, QueuesState};
+use crate::tui::state::{App, Confirm, Effect, Mode, Picker, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
@@ -46,28 +47,6 @@ pub const KEYS: &[Binding] = &[
     b(&[k('p')], "p", "confirm payment", Op::ConfirmPayment),
     b(&[k('/')], "/", "filter", Op::Filter),
 ];
-
-/// Which of the pane's two vertical lists ↑/↓ move in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Focus {
-    #[default]
-    Sessions,
-    Offers,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct QueuesState {
-    pub selected: usize,
-    pub offer: usize,
-    pub focus: Focus,
-    /// The session to select at the next snapshot: the one just created at this console, or
-    /// the one selected before the list changed under it (a new session sorted above it must
-    /// not move the selection onto another customer).
-    pub follow: Option<String>,
-    pub filter: String,
-    /// The session shown in the detail overlay, loaded in full when it opens.
-    pub detail: Option<crate::engine::SessionDetail>,
-}
 
 /// Sessions passing the filter (id, customer, city, concern, status; any case).
 pub fn visible(app: &App) -> Vec<&SessionRow> {
@@ -160,7 +139,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
 
 /// The pane's keys in the footer: dimmed when they can do nothing for the selected session or
 /// offer (the engine would refuse), the waiver and payment keys only for a held session.
-pub fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
     let row = selected(app);
     let offer = selected_offer(app).map(|(_, a)| a);
     let status = row.map(|r| r.session.status);
@@ -284,7 +263,7 @@ fn areas(height: u16) -> (Rect, Rect) {
 pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
     let (list, offers) = areas(height);
     let len = visible(app).len();
-    if let Some(i) = crate::tui::app::table_row_at(y, list.y, list.height, app.queues.selected, len)
+    if let Some(i) = crate::tui::state::table_row_at(y, list.y, list.height, app.queues.selected, len)
     {
         app.queues.focus = Focus::Sessions;
         if i == app.queues.selected {

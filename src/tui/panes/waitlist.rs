@@ -8,11 +8,13 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::model::WaitlistStatus;
 use crate::text::fit;
-use crate::tui::app::{App, Confirm, Effect, Mode};
+pub use crate::tui::state::WaitlistState;
+use crate::tui::state::{App, Confirm, Effect, Mode};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
-use crate::tui::keymap::{Binding, b, k};
+use crate::tui::keymap::{Binding, b, code, k};
+use ratatui::crossterm::event::KeyCode;
 use crate::tui::panes::{self, PaneDef};
 
 pub const PANE: PaneDef = PaneDef {
@@ -31,12 +33,16 @@ pub const PANE: PaneDef = PaneDef {
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
 pub const KEYS: &[Binding] = &[
+    b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
     b(&[k('x')], "x", "cancel entry", Op::CancelEntry),
     b(&[k('!')], "!", "bell on/off", Op::ToggleBell),
 ];
 
-/// `x` acts only on a waiting entry: dimmed otherwise.
-fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
+/// Enter acts on the selected entry (dimmed when there is none); `x` only on a waiting one.
+fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
+    if op == Op::Detail {
+        state.enabled = app.data.waitlist.get(app.waitlist.selected).is_some();
+    }
     if op == Op::CancelEntry {
         state.enabled = app
             .data
@@ -44,11 +50,6 @@ fn key_state(app: &App, op: Op, state: &mut crate::tui::app::KeyState) {
             .get(app.waitlist.selected)
             .is_some_and(|e| e.status == WaitlistStatus::Waiting);
     }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct WaitlistState {
-    pub selected: usize,
 }
 
 pub fn clamp(app: &mut App) {
@@ -62,7 +63,7 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
         .areas(Rect::new(0, 0, 1, height));
     let len = app.data.waitlist.len();
     if let Some(i) =
-        crate::tui::app::table_row_at(y, entries.y, entries.height, app.waitlist.selected, len)
+        crate::tui::state::table_row_at(y, entries.y, entries.height, app.waitlist.selected, len)
     {
         app.waitlist.selected = i;
     }
@@ -74,6 +75,14 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     match op {
         Op::Up => app.waitlist.selected = app.waitlist.selected.saturating_sub(1),
         Op::Down => app.waitlist.selected = (app.waitlist.selected + 1).min(n.saturating_sub(1)),
+        Op::Detail => {
+            if let Some(e) = app.data.waitlist.get(app.waitlist.selected) {
+                app.mode = Mode::Entry {
+                    id: e.id.clone(),
+                    scroll: 0,
+                };
+            }
+        }
         Op::CancelEntry => match app.data.waitlist.get(app.waitlist.selected) {
             Some(e) if e.status == WaitlistStatus::Waiting => {
                 app.mode = Mode::Confirm(Confirm::CancelEntry(e.id.clone()));
@@ -191,7 +200,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
 
 /// A notification's delivery state in words (SPEC §12): pending, sent, retrying with the last
 /// error, or dead with it.
-fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
+pub fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
     use crate::model::DeliveryStatus;
     match (n.status, n.last_error.as_deref()) {
         (DeliveryStatus::Sent, _) => ("✓ sent".to_string(), Tone::Good),
