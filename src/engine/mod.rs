@@ -326,14 +326,9 @@ impl Ctx<'_> {
         mechanic: &crate::model::Mechanic,
         criteria: &Criteria,
     ) -> rusqlite::Result<Option<crate::model::WhyNot>> {
-        use crate::model::WhyNot;
-        if let Some(why) = crate::matching::exclusion(criteria, &Candidate::new(mechanic.clone())) {
-            return Ok(Some(why));
-        }
-        if !mechanic.currently_on_shift {
-            return Ok(Some(WhyNot::OffShift));
-        }
-        Ok(self.is_busy(mechanic)?.then_some(WhyNot::AtCapacity))
+        why_not(criteria, &Candidate::new(mechanic.clone()), || {
+            self.is_busy(mechanic)
+        })
     }
 
     /// Notes a state change for the audit log; written with the rest at commit.
@@ -371,6 +366,24 @@ impl Ctx<'_> {
         store::mechanics::get(self.tx, id)?
             .ok_or_else(|| DispatchError::not_found("mechanic", "mechanic", id))
     }
+}
+
+/// The rule of who may take a session now, in its order: the session's own rules (account,
+/// profile, brand), then on shift, then room for another session. `is_busy` is asked last and
+/// only when it matters: one query for a single mechanic, a lookup for a whole roster.
+pub(crate) fn why_not<E>(
+    criteria: &Criteria,
+    candidate: &Candidate,
+    is_busy: impl FnOnce() -> Result<bool, E>,
+) -> Result<Option<crate::model::WhyNot>, E> {
+    use crate::model::WhyNot;
+    if let Some(why) = crate::matching::exclusion(criteria, candidate) {
+        return Ok(Some(why));
+    }
+    if !candidate.mechanic().currently_on_shift {
+        return Ok(Some(WhyNot::OffShift));
+    }
+    Ok(is_busy()?.then_some(WhyNot::AtCapacity))
 }
 
 /// Rebuilds a stored session's matching criteria from its metadata, for offers made after

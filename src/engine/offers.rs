@@ -785,14 +785,11 @@ impl Engine {
             let mut rows = Vec::with_capacity(roster.candidates.len() + roster.unavailable.len());
             for (i, c) in roster.candidates.iter().enumerate() {
                 let m = c.mechanic();
-                // The order of Ctx::why_not, then how he would take it (accept's two routes).
-                let reason = matching::exclusion(&criteria, c)
-                    .or_else(|| (!m.currently_on_shift).then_some(WhyNot::OffShift))
-                    .or_else(|| {
-                        busy.binary_search(&(i as u32))
-                            .is_ok()
-                            .then_some(WhyNot::AtCapacity)
-                    })
+                // The accept's rule, then how he would take it (accept's two routes).
+                let busy_here =
+                    || Ok::<_, std::convert::Infallible>(busy.binary_search(&(i as u32)).is_ok());
+                let reason = super::why_not(&criteria, c, busy_here)
+                    .unwrap_or_else(|never| match never {})
                     .or_else(|| {
                         (!broadcast_open && !holds_live_offer(&m.id)).then_some(WhyNot::NotOffered)
                     });
