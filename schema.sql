@@ -245,6 +245,32 @@ CREATE TABLE events (
 );
 -- No secondary index: the log is written on every change and read rarely (audits scan it).
 
+-- HTTP API tokens (SPEC §13): only the SHA-256 of a token is kept.
+CREATE TABLE api_tokens (
+    id           TEXT PRIMARY KEY NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('dispatcher', 'mechanic', 'intake')),
+    mechanic_id  TEXT REFERENCES mechanics (id),
+    label        TEXT,
+    sha256       BLOB NOT NULL UNIQUE CHECK (length(sha256) = 32),
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER,
+    -- A mechanic token acts for exactly one mechanic; the other roles for nobody in particular.
+    CHECK ((role = 'mechanic') = (mechanic_id IS NOT NULL))
+);
+
+CREATE TABLE api_idempotency (
+    token_id       TEXT NOT NULL REFERENCES api_tokens (id),
+    key            TEXT NOT NULL,
+    request_sha256 BLOB NOT NULL,
+    status         INTEGER NOT NULL,
+    response       TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    PRIMARY KEY (token_id, key)
+) WITHOUT ROWID;
+-- Pruning after 24 h walks this, not the table.
+CREATE INDEX api_idempotency_created ON api_idempotency (created_at);
+
 -- Bumped by every change to the roster, so a process can keep the roster in memory and reload it
 -- only when it (or another process) changed it.
 CREATE TABLE roster_generation (

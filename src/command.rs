@@ -290,6 +290,13 @@ pub fn parse_line(line: &str) -> Result<Command, Rejected> {
             DispatchError::new(ErrorCode::ParseError, format!("Not valid JSON: {e}.")),
         )
     })?;
+    parse_value(value)
+}
+
+/// Reads a command from JSON already parsed strictly (the HTTP API parses the body, fills in a
+/// mechanic token's own id, and hands the value here: one parser for every front end).
+pub fn parse_value(value: Value) -> Result<Command, Rejected> {
+    let reject = |cmd: Option<String>, error| Rejected { cmd, error };
     let Value::Object(mut fields) = value else {
         return Err(reject(
             None,

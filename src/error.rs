@@ -21,9 +21,38 @@ pub enum ErrorCode {
     /// Another program held the database past the documented wait; nothing changed.
     Busy,
     Internal,
+    /// Over HTTP only (SPEC §13): no token, or one that is unknown or revoked.
+    Unauthorized,
+    /// Over HTTP only: the token's role may not run this command, or not on this object.
+    Forbidden,
+    /// Over HTTP only: the token sent more requests than its rate allows.
+    RateLimited,
+    /// Over HTTP only: a body over the limit.
+    PayloadTooLarge,
 }
 
 impl ErrorCode {
+    /// Every code, for tables that must cover them all (the HTTP status map, the OpenAPI text).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidInput,
+        ErrorCode::NotFound,
+        ErrorCode::NotEligible,
+        ErrorCode::Offline,
+        ErrorCode::NotOffered,
+        ErrorCode::AlreadyTaken,
+        ErrorCode::AtCapacity,
+        ErrorCode::Expired,
+        ErrorCode::InvalidState,
+        ErrorCode::UnknownCommand,
+        ErrorCode::ParseError,
+        ErrorCode::Busy,
+        ErrorCode::Internal,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::RateLimited,
+        ErrorCode::PayloadTooLarge,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidInput => "invalid_input",
@@ -39,6 +68,10 @@ impl ErrorCode {
             ErrorCode::ParseError => "parse_error",
             ErrorCode::Busy => "busy",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
         }
     }
 }

@@ -50,19 +50,23 @@ pub fn respond_at(engine: &mut Engine, line: &str, number: Option<usize>) -> (bo
     match parse_line(line) {
         Ok(command) => {
             let name = command.name();
-            match engine.execute(command) {
-                Ok(outcome) => (
-                    true,
-                    render(&Success {
-                        ok: true,
-                        cmd: name,
-                        body: &outcome,
-                    }),
-                ),
-                Err(error) => (false, failure(Some(name), &error)),
-            }
+            let result = engine.execute(command);
+            (result.is_ok(), response(name, &result))
         }
         Err(Rejected { cmd, error }) => (false, failure(cmd.as_deref(), &at_line(error, number))),
+    }
+}
+
+/// The response line of an executed command: what headless prints, and what the HTTP API
+/// answers (SPEC §13: "exactly the JSON object headless would print").
+pub fn response(name: &str, result: &Result<Outcome, DispatchError>) -> String {
+    match result {
+        Ok(outcome) => render(&Success {
+            ok: true,
+            cmd: name,
+            body: outcome,
+        }),
+        Err(error) => failure(Some(name), error),
     }
 }
 
@@ -77,7 +81,8 @@ fn at_line(mut error: DispatchError, number: Option<usize>) -> DispatchError {
     error
 }
 
-fn failure(cmd: Option<&str>, error: &DispatchError) -> String {
+/// The response line of a refused command (`cmd` when its name was readable).
+pub fn failure(cmd: Option<&str>, error: &DispatchError) -> String {
     render(&Failure {
         ok: false,
         cmd,

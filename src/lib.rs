@@ -17,9 +17,11 @@ pub mod matching;
 pub mod model;
 pub mod paths;
 pub mod report;
+pub mod serve;
 pub mod store;
 pub mod synth;
 pub mod text;
+pub mod tokens;
 pub mod tui;
 
 /// The demo roster, embedded so a fresh install has mechanics to dispatch to.

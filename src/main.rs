@@ -64,12 +64,48 @@ enum Cmd {
         #[arg(long)]
         once: bool,
     },
+    /// The HTTP API (booking forms, mechanics' phones), with the tick loop and the relay.
+    /// Stops cleanly on Ctrl-C or SIGTERM.
+    Serve {
+        /// Address to listen on (port 0: any free port; the bound address is printed).
+        #[arg(long, default_value = pitwall::serve::DEFAULT_LISTEN)]
+        listen: String,
+    },
+    /// API tokens for `pitwall serve`: create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: TokenCmd,
+    },
     /// Print the success metrics computed from the database.
     Report {
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Make a token; it is printed once, alone on one line, and never shown again.
+    Create {
+        /// dispatcher, mechanic or intake.
+        #[arg(long)]
+        role: String,
+        /// The mechanic a mechanic token acts for.
+        #[arg(long)]
+        mechanic: Option<String>,
+        /// A note for `token list` (who or what uses it).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Every token: id, role, mechanic, label, created, last used, revoked. Never a token.
+    List {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id; the next request with it is refused.
+    Revoke { id: String },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,6 +151,12 @@ fn main() -> ExitCode {
             once,
             &config,
         ),
+        Some(Cmd::Serve { listen }) => serve(
+            cli.db.unwrap_or_else(|| paths.database.clone()),
+            &listen,
+            &config,
+        ),
+        Some(Cmd::Token { action }) => token(cli.db.unwrap_or_else(|| paths.database.clone()), action),
         Some(Cmd::Report { json }) => {
             report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
         }
@@ -269,6 +311,74 @@ fn relay(db: PathBuf, once: bool, config: &pitwall::delivery::Loaded) -> ExitCod
         if report.is_empty() {
             std::thread::sleep(std::time::Duration::from_millis(250));
         }
+    }
+}
+
+/// `pitwall serve`: logs to stderr (a service manager keeps them), the bound address on stdout.
+fn serve(db: PathBuf, listen: &str, config: &pitwall::delivery::Loaded) -> ExitCode {
+    if let Some(why) = pitwall::store::path_problem(&db, true) {
+        return fail(&format!("cannot open database {}: {why}", db.display()));
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .try_init();
+    match pitwall::serve::run(&db, listen, config.config.clone()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// `pitwall token …`: a refused input is a coded error on stderr and exit 1.
+fn token(db: PathBuf, action: TokenCmd) -> ExitCode {
+    let create = matches!(action, TokenCmd::Create { .. });
+    if let Some(why) = pitwall::store::path_problem(&db, create) {
+        return fail(&format!("cannot open database {}: {why}", db.display()));
+    }
+    let conn = match pitwall::store::open(Some(&db)) {
+        Ok(conn) => conn,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let refused = |e: pitwall::error::DispatchError| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "pitwall token: {}{}: {}",
+            e.code.as_str(),
+            e.field.map(|f| format!(" ({f})")).unwrap_or_default(),
+            e.message
+        );
+        ExitCode::from(1)
+    };
+    let now = Utc::now();
+    match action {
+        TokenCmd::Create {
+            role,
+            mechanic,
+            label,
+        } => match pitwall::tokens::create(&conn, &role, mechanic.as_deref(), label.as_deref(), now)
+        {
+            Ok((id, token)) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "pitwall token: created {id}; the token below is shown only now"
+                );
+                emit(&format!("{token}\n"), ExitCode::SUCCESS)
+            }
+            Err(e) => refused(e),
+        },
+        TokenCmd::List { json } => match pitwall::tokens::list(&conn) {
+            Ok(tokens) if json => emit(
+                &(serde_json::to_string_pretty(&tokens).expect("plain data") + "\n"),
+                ExitCode::SUCCESS,
+            ),
+            Ok(tokens) => emit(&pitwall::tokens::list_text(&tokens), ExitCode::SUCCESS),
+            Err(e) => refused(e),
+        },
+        TokenCmd::Revoke { id } => match pitwall::tokens::revoke(&conn, &id, now) {
+            Ok(()) => emit(&format!("revoked {id}\n"), ExitCode::SUCCESS),
+            Err(e) => refused(e),
+        },
     }
 }
 

@@ -17,8 +17,10 @@ const SCHEMA_V1: &str = include_str!("fixtures/schema_v1.sql");
 const SCHEMA_V2: &str = include_str!("fixtures/schema_v2.sql");
 /// Version 3's schema.sql, as released.
 const SCHEMA_V3: &str = include_str!("fixtures/schema_v3.sql");
-/// The current version's schema.sql, frozen: files in the field have exactly this.
+/// Version 4's schema.sql, as released.
 const SCHEMA_V4: &str = include_str!("fixtures/schema_v4.sql");
+/// The current version's schema.sql, frozen: files in the field have exactly this.
+const SCHEMA_V5: &str = include_str!("fixtures/schema_v5.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -39,6 +41,13 @@ fn empty_version_3(path: &Path) {
     let v3 = Connection::open(path).unwrap();
     v3.execute_batch(SCHEMA_V3).unwrap();
     v3.pragma_update(None, "user_version", 3).unwrap();
+}
+
+/// An empty file as version 4 created it.
+fn empty_version_4(path: &Path) {
+    let v4 = Connection::open(path).unwrap();
+    v4.execute_batch(SCHEMA_V4).unwrap();
+    v4.pragma_update(None, "user_version", 4).unwrap();
 }
 
 /// `pitwall check` on a file, run as a user would.
@@ -172,7 +181,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -182,11 +191,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 4,
+        SCHEMA_VERSION, 5,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V4).unwrap();
+    frozen.execute_batch(SCHEMA_V5).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -481,4 +490,49 @@ fn a_version_3_file_upgrades_to_the_schema_a_new_file_gets_and_keeps_its_message
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
+}
+
+/// A version-4 file in use gains the API's tables empty; its rows, and `check`, are untouched,
+/// and tokens can be made on it at once.
+#[test]
+fn a_version_4_file_upgrades_to_the_schema_a_new_file_gets_and_takes_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v4.db");
+    empty_version_4(&old);
+    {
+        let mut v4 = open_at_version_4(&old);
+        roster(&mut v4);
+        ok(&mut v4, intake("S1", json!({})));
+    }
+    let mut upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    let s = ok(&mut upgraded, json!({"cmd": "session", "id": "S1"}));
+    assert_eq!(s["session"]["status"], "waiting");
+    let tokens: i64 = upgraded
+        .connection()
+        .query_row("SELECT COUNT(*) FROM api_tokens", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tokens, 0);
+    drop(upgraded);
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["token", "create", "--role", "mechanic", "--mechanic", "t1"])
+        .args(["--db", old.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    assert!(String::from_utf8_lossy(&made.stdout).starts_with("pw_mechanic_"));
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+/// Version 4 as the engine of its day wrote it: the same engine on a file whose schema is
+/// version 4's (the tables the engine uses are all there), without the upgrade running.
+fn open_at_version_4(path: &Path) -> Engine {
+    let conn = Connection::open(path).unwrap();
+    Engine::with_connection(conn, Clock::manual_default())
 }

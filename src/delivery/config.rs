@@ -16,6 +16,38 @@ pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 pub struct Config {
     #[serde(default)]
     pub delivery: Delivery,
+    /// `pitwall serve` (SPEC §13).
+    #[serde(default)]
+    pub serve: Serve,
+}
+
+/// `[serve]`: the HTTP API's limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    /// Requests per second each token may send, on average.
+    #[serde(default = "default_rate")]
+    pub rate_per_second: u32,
+    /// Requests a token may send at once before the average applies.
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+}
+
+impl Default for Serve {
+    fn default() -> Serve {
+        Serve {
+            rate_per_second: default_rate(),
+            burst: default_burst(),
+        }
+    }
+}
+
+fn default_rate() -> u32 {
+    20
+}
+
+fn default_burst() -> u32 {
+    40
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,6 +204,15 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), (String, String)> {
+        if !(1..=1_000_000).contains(&self.serve.rate_per_second) {
+            return Err((
+                "serve.rate_per_second".into(),
+                "must be between 1 and 1000000".into(),
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.serve.burst) {
+            return Err(("serve.burst".into(), "must be between 1 and 1000000".into()));
+        }
         let d = &self.delivery;
         if !(1..=100).contains(&d.max_attempts) {
             return Err((
@@ -375,6 +416,8 @@ webhook = "http://127.0.0.1:9000/dispatch"
         );
         assert_eq!(key_of("[delivery.push]"), "delivery.push");
         assert_eq!(key_of("delivery = ["), "-");
+        assert_eq!(key_of("[serve]\nburst = 0"), "serve.burst");
+        assert_eq!(key_of("[serve]\nrate = 5"), "serve.rate");
     }
 
     #[test]

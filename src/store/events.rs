@@ -93,3 +93,56 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<EventRow>> {
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     rows.collect()
 }
+
+/// One audit row as read back (the HTTP API streams these, SPEC §13).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stored {
+    pub id: i64,
+    pub at: String,
+    pub kind: String,
+    pub session: Option<String>,
+    pub mechanic: Option<String>,
+    pub assignment: Option<String>,
+    pub waitlist: Option<String>,
+    /// The event's detail as JSON (ids, reasons, counts; never a customer's free text).
+    pub detail: Option<serde_json::Value>,
+}
+
+/// The newest event's id (0 when there is none).
+pub fn latest_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Up to `limit` events after `id`, oldest first.
+pub fn after(conn: &Connection, id: i64, limit: usize) -> rusqlite::Result<Vec<Stored>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail \
+         FROM events WHERE id > ? ORDER BY id LIMIT ?",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![id, limit as i64], |r| {
+        let detail: Option<String> = r.get(7)?;
+        Ok(Stored {
+            id: r.get(0)?,
+            at: crate::clock::rfc3339(crate::clock::from_millis(r.get(1)?)),
+            kind: r.get(2)?,
+            session: r.get(3)?,
+            mechanic: r.get(4)?,
+            assignment: r.get(5)?,
+            waitlist: r.get(6)?,
+            detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+        })
+    })?;
+    rows.collect()
+}
+
+/// The mechanics a session concerns: every one it was offered to, and the one matched to it.
+pub fn session_mechanics(conn: &Connection, session: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT mechanic_id FROM session_assignments \
+         WHERE session_id = ?1 AND mechanic_id IS NOT NULL \
+         UNION SELECT matched_mechanic_id FROM sessions \
+         WHERE id = ?1 AND matched_mechanic_id IS NOT NULL",
+    )?;
+    stmt.query_map([session], |r| r.get(0))?.collect()
+}

@@ -39,6 +39,10 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0004_delivery.sql"),
         refuse_if: None,
     },
+    Upgrade {
+        sql: include_str!("../../migrations/0005_api.sql"),
+        refuse_if: None,
+    },
 ];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;

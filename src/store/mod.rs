@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod report;
 pub mod sessions;
 pub mod settings;
+pub mod tokens;
 pub mod waitlist;
 
 use std::cell::Cell;

@@ -1,0 +1,117 @@
+//! The audit log as a live feed (`GET /v1/events`, SPEC §13). One thread with its own read
+//! connection notices commits by any process (`PRAGMA data_version`, as the console does), reads
+//! the new events by id, names the mechanics each concerns, and hands them to every listener;
+//! each listener keeps what its token may see.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::store::events::Stored;
+use crate::tokens::Role;
+
+/// A new audit event and the mechanics it concerns (his own, or a session offered to him).
+#[derive(Debug)]
+pub struct Fresh {
+    pub event: Stored,
+    pub mechanics: Vec<String>,
+}
+
+impl Fresh {
+    pub fn visible_to(&self, role: &Role) -> bool {
+        match role {
+            Role::Dispatcher => true,
+            Role::Mechanic(me) => self.mechanics.iter().any(|m| m == me),
+            Role::Intake => false,
+        }
+    }
+}
+
+/// How often the feed looks for commits: listeners see an event within this.
+const POLL: Duration = Duration::from_millis(200);
+/// Events read per query; a burst larger than this is read in several.
+const BATCH: usize = 500;
+/// Events a slow listener may fall behind before it is told it missed some.
+const BACKLOG: usize = 4096;
+
+pub struct Feed {
+    pub sender: broadcast::Sender<Arc<Fresh>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Feed {
+    /// Starts following the log from its current end.
+    pub fn start(db: PathBuf) -> Result<Feed, String> {
+        let conn = crate::store::open(Some(&db)).map_err(|e| e.to_string())?;
+        let mut last = crate::store::events::latest_id(&conn).map_err(|e| e.to_string())?;
+        let (sender, _) = broadcast::channel(BACKLOG);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, flag) = (sender.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("feed".into())
+            .spawn(move || {
+                let mut version = crate::store::data_version(&conn).unwrap_or(0);
+                let mut first = true;
+                while !flag.load(Ordering::Relaxed) {
+                    let now = crate::store::data_version(&conn).unwrap_or(version);
+                    if now != version || first {
+                        version = now;
+                        first = false;
+                        match read_new(&conn, &mut last) {
+                            Ok(events) => {
+                                for fresh in events {
+                                    // No listener is fine: nobody to tell.
+                                    let _ = tx.send(Arc::new(fresh));
+                                }
+                            }
+                            Err(e) => tracing::debug!(error = %e, "feed read failed; retrying"),
+                        }
+                    }
+                    std::thread::sleep(POLL);
+                }
+            })
+            .map_err(|e| format!("cannot start the event feed: {e}"))?;
+        Ok(Feed {
+            sender,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+fn read_new(conn: &rusqlite::Connection, last: &mut i64) -> rusqlite::Result<Vec<Fresh>> {
+    let mut out = Vec::new();
+    loop {
+        let batch = crate::store::events::after(conn, *last, BATCH)?;
+        let full = batch.len() == BATCH;
+        for event in batch {
+            *last = event.id;
+            let mut mechanics = match &event.session {
+                Some(s) => crate::store::events::session_mechanics(conn, s)?,
+                None => Vec::new(),
+            };
+            if let Some(m) = &event.mechanic
+                && !mechanics.contains(m)
+            {
+                mechanics.push(m.clone());
+            }
+            out.push(Fresh { event, mechanics });
+        }
+        if !full {
+            return Ok(out);
+        }
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The routes of SPEC §13 on axum, and the two layers every response passes: the request log
+//! (method, path, status, token id, duration — never a body or a token) and the coded-error
+//! guard, which gives any refusal axum makes itself (an unknown path, a wrong method) the same
+//! JSON error shape as the engine's.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio_stream::StreamExt as _;
+
+use super::handle::{self, Reply, refusal};
+use super::limits::RateLimit;
+use super::worker::{Ran, Worker};
+use crate::error::{DispatchError, ErrorCode};
+use crate::tokens::Caller;
+
+/// Largest body accepted (SPEC §13).
+pub const MAX_BODY: usize = 1 << 20;
+/// How long a client may take to send its body.
+pub const BODY_WAIT: Duration = Duration::from_secs(10);
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+#[derive(Clone)]
+pub struct Shared {
+    pub worker: Worker,
+    pub limit: Arc<RateLimit>,
+    pub feed: tokio::sync::broadcast::Sender<Arc<super::feed::Fresh>>,
+    /// Flips to true when the server is stopping: event streams end so shutdown can finish.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The token id of a request, for the log line.
+#[derive(Clone)]
+struct TokenId(String);
+
+pub fn router(shared: Shared) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/commands", post(commands))
+        .route("/v1/events", get(events))
+        .route("/v1/openapi.json", get(openapi))
+        .fallback(no_route)
+        .with_state(shared)
+        .layer(middleware::from_fn(coded_errors))
+        .layer(middleware::from_fn(log_request))
+}
+
+async fn health() -> Response {
+    json_response(
+        StatusCode::OK,
+        serde_json::json!({"ok": true, "version": env!("CARGO_PKG_VERSION")}).to_string(),
+    )
+}
+
+async fn no_route() -> Response {
+    to_response(refusal(
+        None,
+        &DispatchError::new(
+            ErrorCode::NotFound,
+            "No such endpoint; see GET /v1/openapi.json.",
+        ),
+    ))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+/// Authentication and the rate limit, on the engine thread.
+async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Caller, Response> {
+    let token = bearer(headers);
+    let limit = shared.limit.clone();
+    match shared
+        .worker
+        .run(move |engine| handle::admit(engine, &limit, token.as_deref(), chrono::Utc::now()))
+        .await
+    {
+        Ok(Ran::Done(Ok(caller))) => Ok(caller),
+        Ok(Ran::Done(Err(reply))) => Err(to_response(reply)),
+        Ok(Ran::TooLate) => Err(to_response(refusal(None, &DispatchError::busy()))),
+        Err(_) => Err(stopping()),
+    }
+}
+
+async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) -> Response {
+    let caller = match admit(&shared, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let token_id = caller.token_id.clone();
+    let tagged = |mut response: Response| {
+        response.extensions_mut().insert(TokenId(token_id.clone()));
+        response
+    };
+    let too_large = || {
+        to_response(refusal(
+            None,
+            &DispatchError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("The body is over {MAX_BODY} bytes (1 MiB)."),
+            ),
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return tagged(too_large());
+    }
+    let bytes = match tokio::time::timeout(BODY_WAIT, read_capped(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(Unread::TooLarge)) => return tagged(too_large()),
+        Ok(Err(Unread::Broken)) | Err(_) => {
+            return tagged(to_response(refusal(
+                None,
+                &DispatchError::new(
+                    ErrorCode::ParseError,
+                    format!(
+                        "The body did not arrive whole within {} s.",
+                        BODY_WAIT.as_secs()
+                    ),
+                ),
+            )));
+        }
+    };
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(key)) => Some(key.to_string()),
+        Some(Err(_)) => Some("\u{1}".to_string()), // not visible ASCII: refused by the check
+    };
+    let reply = shared
+        .worker
+        .run(move |engine| handle::command(engine, &caller, key.as_deref(), &bytes))
+        .await;
+    tagged(match reply {
+        Ok(Ran::Done(reply)) => to_response(reply),
+        Ok(Ran::TooLate) => to_response(refusal(None, &DispatchError::busy())),
+        Err(_) => stopping(),
+    })
+}
+
+enum Unread {
+    TooLarge,
+    Broken,
+}
+
+/// Reads a body, stopping as soon as it passes `cap` (a liar's Content-Length or a chunked
+/// stream without end costs at most `cap` bytes of memory).
+async fn read_capped(body: Body, cap: usize) -> Result<Vec<u8>, Unread> {
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Unread::Broken)?;
+        if out.len() + chunk.len() > cap {
+            return Err(Unread::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+async fn openapi(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    match admit(&shared, &headers).await {
+        Ok(caller) => {
+            let mut r = json_response(StatusCode::OK, OPENAPI.to_string());
+            r.extensions_mut().insert(TokenId(caller.token_id));
+            r
+        }
+        Err(response) => response,
+    }
+}
+
+async fn events(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let caller = match admit(&shared, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    if caller.role == crate::tokens::Role::Intake {
+        let mut r = to_response(refusal(
+            None,
+            &DispatchError::new(
+                ErrorCode::Forbidden,
+                "An intake token has no events to follow.",
+            ),
+        ));
+        r.extensions_mut().insert(TokenId(caller.token_id));
+        return r;
+    }
+    let mut fresh = shared.feed.subscribe();
+    let mut stopping = shared.stopping.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, std::convert::Infallible>>(64);
+    let role = caller.role.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                got = fresh.recv() => {
+                    let event = match got {
+                        Ok(f) if f.visible_to(&role) => Event::default()
+                            .id(f.event.id.to_string())
+                            .event(f.event.kind.clone())
+                            .json_data(&f.event)
+                            .unwrap_or_else(|_| Event::default().comment("unserialisable event")),
+                        Ok(_) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            Event::default().event("lagged").data(format!("{{\"missed\":{n}}}"))
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    };
+                    if tx.send(Ok(event)).await.is_err() {
+                        break; // the client hung up
+                    }
+                }
+                _ = stopping.changed() => break,
+            }
+        }
+    });
+    let mut r = Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    r.extensions_mut().insert(TokenId(caller.token_id));
+    r
+}
+
+fn stopping() -> Response {
+    to_response(refusal(
+        None,
+        &DispatchError::new(
+            ErrorCode::Busy,
+            "The server is shutting down; nothing was run. Try again in a moment.",
+        ),
+    ))
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
+
+pub fn to_response(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_response(status, reply.body);
+    let headers = response.headers_mut();
+    if let Some(secs) = reply.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if reply.replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    if let Some(id) = reply.token_id {
+        response.extensions_mut().insert(TokenId(id));
+    }
+    response
+}
+
+/// A refusal axum made itself (wrong method, a request it could not read into our handler)
+/// gets the coded JSON body every other refusal has.
+async fn coded_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 | 405 => ErrorCode::NotFound,
+        413 => ErrorCode::PayloadTooLarge,
+        422 => ErrorCode::InvalidInput,
+        429 => ErrorCode::RateLimited,
+        408 | 503 => ErrorCode::Busy,
+        s if s < 500 => ErrorCode::ParseError,
+        _ => ErrorCode::Internal,
+    };
+    let message = match status.as_u16() {
+        405 => "This endpoint does not take that method; see GET /v1/openapi.json.".to_string(),
+        _ => format!(
+            "The request was refused: {}.",
+            status.canonical_reason().unwrap_or("error")
+        ),
+    };
+    let mut coded = to_response(refusal(None, &DispatchError::new(code, message)));
+    *coded.status_mut() = status;
+    coded
+}
+
+/// One log line per request: method, path, status, token id, duration. Never a body, a query
+/// string or a header (a token travels in one).
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path: String = crate::text::inert(request.uri().path())
+        .chars()
+        .take(200)
+        .collect();
+    let response = next.run(request).await;
+    let token = response
+        .extensions()
+        .get::<TokenId>()
+        .map_or("-", |t| t.0.as_str());
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        token = token,
+        ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        "request"
+    );
+    response
+}

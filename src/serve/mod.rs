@@ -1,0 +1,153 @@
+//! `pitwall serve` (SPEC §13): the HTTP API over the engine's one `Command`, with the tick loop
+//! and the delivery relay, on the same database a console may be watching.
+//!
+//! Threads: tokio's two workers read and write sockets; the engine thread runs every command,
+//! token lookup and tick on one SQLite connection ([`worker`]); the feed thread follows the
+//! audit log on a read connection ([`feed`]); the relay delivers the outbox on its own
+//! connection (the console's [`crate::delivery::Background`]). Three connections, one writer.
+
+pub mod access;
+pub mod feed;
+pub mod handle;
+pub mod http;
+pub mod limits;
+pub mod worker;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::delivery::{Background, Config, Relay};
+use crate::engine::Engine;
+
+/// The address `serve` listens on without `--listen`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+/// How long the once-a-second tick waits for another program's lock before trying next time.
+const TICK_LOCK_WAIT: Duration = Duration::from_millis(100);
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight and stops.
+pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
+    let addr: SocketAddr = listen
+        .parse()
+        .map_err(|_| format!("--listen {listen:?} is not an address such as 127.0.0.1:7878"))?;
+    let engine_config = config.clone();
+    let engine_db = db.to_path_buf();
+    let (worker, engine_thread) = worker::Worker::start(move || {
+        let mut engine = Engine::open(Some(&engine_db), Clock::System).map_err(|e| e.to_string())?;
+        let relay = Relay::new(&engine_config).map_err(|e| format!("config: {e}"))?;
+        engine.set_relay(relay);
+        Ok(engine)
+    })?;
+    let relay = Relay::new(&config).map_err(|e| format!("config: {e}"))?;
+    let _relay = Background::spawn(db.to_path_buf(), relay, |line| {
+        tracing::warn!("{line}");
+    });
+    let feed = feed::Feed::start(db.to_path_buf())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let limit = Arc::new(limits::RateLimit::new(
+        config.serve.rate_per_second,
+        config.serve.burst,
+    ));
+    let (stop_tx, stopping) = tokio::sync::watch::channel(false);
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        // One line on stdout, so a script (or a test on port 0) learns where to connect.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "pitwall serve: listening on http://{bound}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+        drop(out);
+        tracing::info!(%bound, db = %db.display(), "serving");
+        let ticker = tokio::spawn(tick_loop(worker.clone(), limit.clone()));
+        let app = http::router(http::Shared {
+            worker: worker.clone(),
+            limit: limit.clone(),
+            feed: feed.sender.clone(),
+            stopping,
+        });
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: finishing the requests in flight");
+                let _ = stop_tx.send(true);
+            })
+            .await;
+        ticker.abort();
+        let _ = ticker.await;
+        served.map_err(|e| format!("server error: {e}"))
+    });
+    // Every sender of the engine's queue is gone once the runtime is: its thread ends after the
+    // jobs already queued, so nothing is cut off mid-transaction.
+    drop(worker);
+    drop(runtime);
+    let _ = engine_thread.join();
+    drop(feed);
+    tracing::info!("stopped");
+    result
+}
+
+/// The engine tick every second (expiries, broadcasts, escalation), and once a minute the
+/// housekeeping: idempotency records past 24 h, quiet tokens in the rate limiter.
+async fn tick_loop(worker: worker::Worker, limit: Arc<limits::RateLimit>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        n += 1;
+        let housekeeping = n % 60 == 1;
+        let done = worker
+            .run(move |engine| {
+                if let Err(e) = crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.tick()) {
+                    tracing::debug!(code = e.code.as_str(), "tick skipped");
+                }
+                if housekeeping {
+                    let before = engine.now() - handle::KEEP_FOR;
+                    if let Err(e) = crate::store::tokens::prune_kept(engine.connection(), before) {
+                        tracing::debug!(error = %e, "idempotency pruning skipped");
+                    }
+                }
+            })
+            .await;
+        if done.is_err() {
+            return;
+        }
+        if housekeeping {
+            limit.forget_quiet();
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,167 @@
+//! API tokens and idempotency records (SPEC §13). A token is stored only as its SHA-256; the
+//! token itself is shown once, when it is made, and never again.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::clock::{from_millis, to_millis};
+
+/// One stored token, without the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: String,
+    pub role: String,
+    pub mechanic: Option<String>,
+    pub label: Option<String>,
+    pub sha256: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str =
+    "id, role, mechanic_id, label, sha256, created_at, last_used_at, revoked_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.get(0)?,
+        role: r.get(1)?,
+        mechanic: r.get(2)?,
+        label: r.get(3)?,
+        sha256: r.get(4)?,
+        created_at: from_millis(r.get(5)?),
+        last_used_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+        revoked_at: r.get::<_, Option<i64>>(7)?.map(from_millis),
+    })
+}
+
+pub fn insert(conn: &Connection, token: &TokenRow) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO api_tokens ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)"
+    ))?
+    .execute(params![
+        token.id,
+        token.role,
+        token.mechanic,
+        token.label,
+        token.sha256,
+        to_millis(token.created_at)
+    ])?;
+    Ok(())
+}
+
+/// The token whose SHA-256 this is, revoked or not (the caller tells them apart).
+pub fn by_hash(conn: &Connection, sha256: &[u8]) -> rusqlite::Result<Option<TokenRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE sha256 = ?"
+    ))?
+    .query_row([sha256], row)
+    .optional()
+}
+
+pub fn all(conn: &Connection) -> rusqlite::Result<Vec<TokenRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
+    ))?;
+    stmt.query_map([], row)?.collect()
+}
+
+/// Revokes a token; false when there is no such token or it was revoked already.
+pub fn revoke(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")?
+        .execute(params![to_millis(now), id])?
+        == 1)
+}
+
+pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM api_tokens WHERE id = ?")?
+        .exists([id])
+}
+
+/// Notes the token's use, at most once per `every`: a read must not become a write each time.
+pub fn touch(
+    conn: &Connection,
+    id: &str,
+    now: DateTime<Utc>,
+    every: chrono::Duration,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 \
+         AND (last_used_at IS NULL OR last_used_at <= ?3)",
+    )?
+    .execute(params![to_millis(now), id, to_millis(now - every)])?;
+    Ok(())
+}
+
+/// A kept response: the SHA-256 of the request body it answered, its HTTP status and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub request_sha256: Vec<u8>,
+    pub status: u16,
+    pub response: String,
+}
+
+/// The response kept for (token, key), if one was kept since `since`.
+pub fn kept(
+    conn: &Connection,
+    token: &str,
+    key: &str,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<Option<Kept>> {
+    conn.prepare_cached(
+        "SELECT request_sha256, status, response FROM api_idempotency \
+         WHERE token_id = ? AND key = ? AND created_at > ?",
+    )?
+    .query_row(params![token, key, to_millis(since)], |r| {
+        Ok(Kept {
+            request_sha256: r.get(0)?,
+            status: r.get(1)?,
+            response: r.get(2)?,
+        })
+    })
+    .optional()
+}
+
+/// Keeps a response for (token, key), replacing one older than the 24 h window.
+pub fn keep(
+    conn: &Connection,
+    token: &str,
+    key: &str,
+    kept: &Kept,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO api_idempotency \
+         (token_id, key, request_sha256, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        token,
+        key,
+        kept.request_sha256,
+        kept.status,
+        kept.response,
+        to_millis(now)
+    ])?;
+    Ok(())
+}
+
+/// Forgets responses kept before `before`; returns how many.
+pub fn prune_kept(conn: &Connection, before: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM api_idempotency WHERE created_at <= ?")?
+        .execute([to_millis(before)])
+}
+
+/// Whether a mechanic may read a session over the API: he was offered it (any assignment row
+/// naming him) or he is matched to it.
+pub fn mechanic_knows_session(
+    conn: &Connection,
+    mechanic: &str,
+    session: &str,
+) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT 1 FROM session_assignments WHERE session_id = ?1 AND mechanic_id = ?2 \
+         UNION ALL SELECT 1 FROM sessions WHERE id = ?1 AND matched_mechanic_id = ?2 LIMIT 1",
+    )?
+    .exists(params![session, mechanic])
+}
