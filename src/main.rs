@@ -156,7 +156,9 @@ fn main() -> ExitCode {
             &listen,
             &config,
         ),
-        Some(Cmd::Token { action }) => token(cli.db.unwrap_or_else(|| paths.database.clone()), action),
+        Some(Cmd::Token { action }) => {
+            token(cli.db.unwrap_or_else(|| paths.database.clone()), action)
+        }
         Some(Cmd::Report { json }) => {
             report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
         }
@@ -356,17 +358,19 @@ fn token(db: PathBuf, action: TokenCmd) -> ExitCode {
             role,
             mechanic,
             label,
-        } => match pitwall::tokens::create(&conn, &role, mechanic.as_deref(), label.as_deref(), now)
-        {
-            Ok((id, token)) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "pitwall token: created {id}; the token below is shown only now"
-                );
-                emit(&format!("{token}\n"), ExitCode::SUCCESS)
+        } => {
+            match pitwall::tokens::create(&conn, &role, mechanic.as_deref(), label.as_deref(), now)
+            {
+                Ok((id, token)) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "pitwall token: created {id}; the token below is shown only now"
+                    );
+                    emit(&format!("{token}\n"), ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
             }
-            Err(e) => refused(e),
-        },
+        }
         TokenCmd::List { json } => match pitwall::tokens::list(&conn) {
             Ok(tokens) if json => emit(
                 &(serde_json::to_string_pretty(&tokens).expect("plain data") + "\n"),

@@ -103,9 +103,13 @@ pub fn create(
         role.name(),
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
     );
+    // Hex, so an id is easy to read out and type into `token revoke`.
     let id = format!(
         "tok_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<6>()?)
+        random_bytes::<6>()?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     );
     if store::exists(conn, &id)? {
         // 48 random bits: a repeat is as likely as winning a lottery twice; say so rather than

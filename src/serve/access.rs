@@ -26,10 +26,7 @@ pub fn role_allows(role: &Role, command: &Command) -> bool {
                 | C::Decline(_)
                 | C::Session(_)
         ),
-        Role::Intake => matches!(
-            command,
-            C::Intake(_) | C::Browse(_) | C::JoinWaitlist(_)
-        ),
+        Role::Intake => matches!(command, C::Intake(_) | C::Browse(_) | C::JoinWaitlist(_)),
     }
 }
 
@@ -99,10 +96,16 @@ mod tests {
     #[test]
     fn the_role_table_of_spec_13() {
         let cmds = [
-            (r#"{"cmd":"load_seeds","path":"/etc/passwd"}"#, [false, false, false]),
+            (
+                r#"{"cmd":"load_seeds","path":"/etc/passwd"}"#,
+                [false, false, false],
+            ),
             (r#"{"cmd":"advance","seconds":1}"#, [false, false, false]),
             (r#"{"cmd":"tick"}"#, [true, false, false]),
-            (r#"{"cmd":"accept","session":"S","mechanic":"m"}"#, [true, true, false]),
+            (
+                r#"{"cmd":"accept","session":"S","mechanic":"m"}"#,
+                [true, true, false],
+            ),
             (r#"{"cmd":"session","id":"S"}"#, [true, true, false]),
             (r#"{"cmd":"browse"}"#, [true, false, true]),
             (r#"{"cmd":"join_waitlist"}"#, [true, false, true]),

@@ -83,8 +83,8 @@ pub fn admit(
             ),
         ));
     };
-    let caller = tokens::authenticate(engine.connection(), token, now)
-        .map_err(|e| refusal(None, &e))?;
+    let caller =
+        tokens::authenticate(engine.connection(), token, now).map_err(|e| refusal(None, &e))?;
     if let Err(wait) = limit.check(&caller.token_id) {
         let secs = retry_after_secs(wait);
         let mut reply = refusal(
@@ -192,7 +192,8 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
     };
     // A busy or failed database changed nothing: the client should try again, so that answer
     // is not kept. Every answer of a command that ran is.
-    let retryable = matches!(&result, Err(e) if matches!(e.code, ErrorCode::Busy | ErrorCode::Internal));
+    let retryable =
+        matches!(&result, Err(e) if matches!(e.code, ErrorCode::Busy | ErrorCode::Internal));
     if let (Some(key), false) = (key, retryable) {
         let kept = Kept {
             request_sha256,

@@ -37,7 +37,8 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
     let engine_config = config.clone();
     let engine_db = db.to_path_buf();
     let (worker, engine_thread) = worker::Worker::start(move || {
-        let mut engine = Engine::open(Some(&engine_db), Clock::System).map_err(|e| e.to_string())?;
+        let mut engine =
+            Engine::open(Some(&engine_db), Clock::System).map_err(|e| e.to_string())?;
         let relay = Relay::new(&engine_config).map_err(|e| format!("config: {e}"))?;
         engine.set_relay(relay);
         Ok(engine)

@@ -19,8 +19,7 @@ pub struct TokenRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str =
-    "id, role, mechanic_id, label, sha256, created_at, last_used_at, revoked_at";
+const COLUMNS: &str = "id, role, mechanic_id, label, sha256, created_at, last_used_at, revoked_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {

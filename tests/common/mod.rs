@@ -4,6 +4,7 @@
 
 pub mod processes;
 pub mod receivers;
+pub mod server;
 pub mod terminal;
 
 use pitwall::clock::Clock;

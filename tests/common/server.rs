@@ -1,0 +1,210 @@
+//! The real `pitwall serve` on a free loopback port, and a real HTTP client for it. The server
+//! is stopped with SIGTERM on drop (and killed if it does not stop), so tests end by themselves.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Server {
+    child: Option<Child>,
+    /// host:port
+    pub addr: String,
+    pub db: PathBuf,
+    pub log: PathBuf,
+}
+
+/// A config with a rate limit high enough that only the rate test meets it.
+pub const ROOMY: &str = "[serve]\nrate_per_second = 100000\nburst = 100000\n";
+
+impl Server {
+    /// `pitwall serve --db DB --listen 127.0.0.1:0` with `config` as its config file.
+    pub fn start(db: &Path, config: &str) -> Server {
+        let dir = db.parent().unwrap();
+        let config_path = dir.join(format!(
+            "serve-{}.toml",
+            db.file_stem().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&config_path, config).unwrap();
+        let log = dir.join(format!(
+            "serve-{}.log",
+            db.file_stem().unwrap().to_string_lossy()
+        ));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .arg("--config")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("pitwall serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("pitwall serve: listening on http://")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no address line: {line:?}; log: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })
+            .to_string();
+        Server {
+            child: Some(child),
+            addr,
+            db: db.to_path_buf(),
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends SIGTERM and waits for the exit status (killed after 10 s).
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `pitwall token create` on `db`; the token from stdout.
+pub fn token(db: &Path, role: &str, mechanic: Option<&str>) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pitwall"));
+    cmd.args(["token", "create", "--role", role, "--db"])
+        .arg(db);
+    if let Some(m) = mechanic {
+        cmd.args(["--mechanic", m]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "the token alone on one line");
+    text.trim().to_string()
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build(),
+    )
+}
+
+/// An answer: status, the headers asked about, and the body as JSON.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub replayed: bool,
+    pub body: Value,
+}
+
+/// `POST /v1/commands` with `body` (raw text), a token and extra headers.
+pub fn post_raw(
+    agent: &ureq::Agent,
+    server: &Server,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let mut req = agent.post(server.url("/v1/commands"));
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut resp = req
+        .header("Content-Type", "application/json")
+        .send(body)
+        .expect("an HTTP answer");
+    answer(&mut resp)
+}
+
+pub fn post(agent: &ureq::Agent, server: &Server, token: &str, body: &Value) -> Answer {
+    post_raw(agent, server, Some(token), &[], &body.to_string())
+}
+
+pub fn get(agent: &ureq::Agent, server: &Server, token: Option<&str>, path: &str) -> Answer {
+    let mut req = agent.get(server.url(path));
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.call().expect("an HTTP answer");
+    answer(&mut resp)
+}
+
+fn answer(resp: &mut ureq::http::Response<ureq::Body>) -> Answer {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let replayed = resp.headers().get("idempotent-replayed").is_some();
+    let text = resp.body_mut().read_to_string().unwrap();
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {status} {text:?}"));
+    Answer {
+        status,
+        retry_after,
+        replayed,
+        body,
+    }
+}
+
+/// Writes `request` on a new connection (ignoring a server that stops reading early) and reads
+/// the answer: its status and its body as JSON (`Null` when there is no JSON body).
+pub fn raw_request(addr: &str, request: &[u8]) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, body)
+}
