@@ -1,0 +1,109 @@
+//! Four phones race for the same 200 sessions over HTTP: each session has exactly one winner,
+//! every other answer is a coded 409, and the file passes `pitwall check` afterwards.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::server::{ROOMY, Server, agent, post, token};
+use common::{intake, mechanic, ok};
+use pitwall::clock::Clock;
+use pitwall::engine::Engine;
+use serde_json::json;
+
+const SESSIONS: usize = 200;
+const PHONES: [&str; 4] = ["r1", "r2", "r3", "r4"];
+
+#[test]
+fn four_phones_accepting_the_same_200_sessions_make_exactly_one_winner_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("race.db");
+    {
+        let mut e = Engine::open(Some(&db), Clock::System).unwrap();
+        for id in PHONES {
+            // Room for every session: the race is for the session, not for capacity.
+            ok(
+                &mut e,
+                mechanic(id, true, json!({"max_active_sessions": 10000})),
+            );
+        }
+        for n in 0..SESSIONS {
+            ok(&mut e, intake(&format!("R{n}"), json!({})));
+        }
+        // Each is waiting with targeted offers to three of the four; the fourth phone is told
+        // not_offered (a coded 409) until the broadcast opens.
+        for n in 0..SESSIONS {
+            let s = ok(&mut e, json!({"cmd": "session", "id": format!("R{n}")}));
+            assert_eq!(s["session"]["status"], "waiting");
+        }
+    }
+    let tokens: Vec<String> = PHONES
+        .iter()
+        .map(|m| token(&db, "mechanic", Some(m)))
+        .collect();
+    let mut server = Server::start(&db, ROOMY);
+    let results: Vec<Vec<(usize, u16, String)>> = std::thread::scope(|scope| {
+        let server = &server;
+        let handles: Vec<_> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, tok)| {
+                scope.spawn(move || {
+                    let agent = agent();
+                    // Each phone starts at a different place and wraps, so they collide all
+                    // the way through.
+                    (0..SESSIONS)
+                        .map(|k| (k + i * SESSIONS / PHONES.len()) % SESSIONS)
+                        .map(|n| {
+                            let a = post(
+                                &agent,
+                                server,
+                                tok,
+                                &json!({"cmd": "accept", "session": format!("R{n}")}),
+                            );
+                            let code = a.body["error"]["code"].as_str().unwrap_or("").to_string();
+                            (n, a.status, code)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut winners: HashMap<usize, usize> = HashMap::new();
+    for phone in &results {
+        assert_eq!(phone.len(), SESSIONS);
+        for (n, status, code) in phone {
+            match status {
+                200 => *winners.entry(*n).or_default() += 1,
+                409 => assert!(
+                    matches!(code.as_str(), "already_taken" | "not_offered"),
+                    "R{n}: {code}"
+                ),
+                other => panic!("R{n}: status {other} {code}"),
+            }
+        }
+    }
+    assert_eq!(winners.len(), SESSIONS, "every session has a winner");
+    assert!(winners.values().all(|w| *w == 1), "exactly one each");
+    assert!(server.stop().unwrap().success());
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["check", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let matched: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sessions WHERE status = 'matched'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(matched, SESSIONS as i64);
+}
