@@ -4,7 +4,7 @@
 //!                                         # build of 2–3 minutes on 2 cores)
 //!     cargo bench --bench perf -- quick   # smaller runs, for a sanity check
 //!     cargo bench --bench perf -- tick    # only the sections named (rank, intake, throughput,
-//!                                         # tick, history, console, memory, delivery)
+//!                                         # tick, history, console, memory, delivery, http)
 //!
 //! Release build, file databases in WAL with the durability setting pitwall ships with
 //! (`synchronous = NORMAL`), in a temporary directory on the same file system for every figure,
@@ -946,6 +946,172 @@ fn delivery_figures(t: &mut Table, dir: &Path, quick: bool) {
     );
 }
 
+/// A file database with the synthetic roster of `mechanics`, on the system clock (as `serve`).
+fn file_with_roster(dir: &Path, name: &str, mechanics: usize) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let mut engine = Engine::open(Some(&path), Clock::System).expect("open");
+    let roster = serde_json::to_string(&synth::roster(mechanics, 42)).expect("json");
+    engine.load_seeds(&roster).expect("roster");
+    path
+}
+
+/// The same intakes through the real binary twice in one run: piped into `pitwall headless`,
+/// and posted to `pitwall serve` by 32 concurrent HTTP clients (keep-alive, one connection
+/// each), on the machine's cores, 1,000 mechanics.
+fn http_figures(t: &mut Table, dir: &Path, count: usize) {
+    const CLIENTS: usize = 32;
+    println!(
+        "\nHTTP API vs headless: {count} intakes, 1,000 mechanics, {CLIENTS} HTTP clients, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let lines: Vec<String> = synth::intakes(count, 77)
+        .into_iter()
+        .map(|req| serde_json::to_string(&pitwall::command::Command::Intake(req)).expect("json"))
+        .collect();
+
+    // Headless: one process reading the lines, answering each after its commit.
+    let headless_db = file_with_roster(dir, "http-headless.db", 1_000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["headless", "--clock", "system", "--db"])
+        .arg(&headless_db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("headless");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = lines.join("\n") + "\n";
+    let started = Instant::now();
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(input.as_bytes()).expect("write");
+    });
+    let out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut answered = 0;
+    for line in out.lines() {
+        let line = line.expect("line");
+        assert!(line.starts_with("{\"ok\":true"), "{line}");
+        answered += 1;
+    }
+    let headless_secs = started.elapsed().as_secs_f64();
+    writer.join().expect("writer");
+    let _ = child.wait();
+    assert_eq!(answered, count);
+    let headless_rate = count as f64 / headless_secs;
+
+    // HTTP: the server on its own file with the same roster, a rate limit out of the way.
+    let http_db = file_with_roster(dir, "http-serve.db", 1_000);
+    let config = dir.join("http-bench.toml");
+    std::fs::write(
+        &config,
+        "[serve]\nrate_per_second = 1000000\nburst = 1000000\n",
+    )
+    .expect("config");
+    let token_out = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["token", "create", "--role", "intake", "--db"])
+        .arg(&http_db)
+        .output()
+        .expect("token");
+    let token = String::from_utf8(token_out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&http_db)
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("address");
+    let url = format!(
+        "{}/v1/commands",
+        first
+            .trim()
+            .trim_start_matches("pitwall serve: listening on ")
+    );
+    let auth = format!("Bearer {token}");
+    let (http_secs, mut latencies) = http_load(&url, &auth, &lines, CLIENTS);
+    // The same load from 8 clients: with one writer, a request waits behind the others in
+    // flight, so the latency at 32 is mostly queueing (Little's law: 32 / throughput).
+    let (_, mut few) = http_load(&url, &auth, &lines[..count / 2], 8);
+    unsafe {
+        libc::kill(server.id() as i32, libc::SIGTERM);
+    }
+    let _ = server.wait();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    few.sort_by(|a, b| a.total_cmp(b));
+    let http_rate = count as f64 / http_secs;
+    t.info(
+        "headless intakes/s (one process, stdin)",
+        format!("{headless_rate:.0}"),
+    );
+    t.info("HTTP intakes/s (32 clients)", format!("{http_rate:.0}"));
+    t.row(
+        "HTTP throughput as a share of headless",
+        100.0 * http_rate / headless_rate,
+        "%",
+        70.0,
+        false,
+    );
+    t.info("HTTP latency p50", format!("{:.2} ms", p(&latencies, 50.0)));
+    t.row(
+        "HTTP latency p99 (32 clients)",
+        p(&latencies, 99.0),
+        "ms",
+        20.0,
+        true,
+    );
+    t.info(
+        "HTTP latency p50 / p99 with 8 clients",
+        format!("{:.2} / {:.2} ms", p(&few, 50.0), p(&few, 99.0)),
+    );
+}
+
+/// Posts `lines` from `clients` threads (one keep-alive connection each); the wall time and
+/// every request's latency in ms.
+fn http_load(url: &str, auth: &str, lines: &[String], clients: usize) -> (f64, Vec<f64>) {
+    let chunks: Vec<&[String]> = lines.chunks(lines.len().div_ceil(clients)).collect();
+    let started = Instant::now();
+    let latencies: Vec<f64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let agent = ureq::Agent::new_with_config(
+                        ureq::Agent::config_builder()
+                            .http_status_as_error(false)
+                            .build(),
+                    );
+                    chunk
+                        .iter()
+                        .map(|body| {
+                            let sent = Instant::now();
+                            let mut resp = agent
+                                .post(url)
+                                .header("Authorization", auth)
+                                .send(body.as_str())
+                                .expect("answer");
+                            let text = resp.body_mut().read_to_string().expect("body");
+                            assert_eq!(resp.status().as_u16(), 200, "{text}");
+                            ms(sent.elapsed())
+                        })
+                        .collect::<Vec<f64>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client"))
+            .collect()
+    });
+    (started.elapsed().as_secs_f64(), latencies)
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -993,6 +1159,9 @@ fn main() {
     }
     if run("delivery") {
         delivery_figures(&mut t, dir.path(), quick);
+    }
+    if run("http") {
+        http_figures(&mut t, dir.path(), if quick { 600 } else { 3_000 });
     }
     if quick {
         println!(

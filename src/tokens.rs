@@ -171,7 +171,11 @@ pub fn authenticate(conn: &Connection, token: &str, now: DateTime<Utc>) -> Dispa
         ("mechanic", Some(m)) => Role::Mechanic(m),
         _ => return Err(unauthorized()),
     };
-    if let Err(e) = store::touch(conn, &row.id, now, TOUCH_EVERY) {
+    // Written only when the last note is a minute old: an UPDATE that matches nothing still
+    // takes SQLite's write lock, which every request would otherwise queue for.
+    if row.last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY)
+        && let Err(e) = store::touch(conn, &row.id, now, TOUCH_EVERY)
+    {
         // A busy database must not turn a good request away for bookkeeping.
         tracing::debug!(error = %e, "could not note a token's use");
     }
