@@ -555,7 +555,7 @@ fn the_event_stream_shows_each_token_what_it_may_see() {
     let d = token(&db, "dispatcher", None);
     let t4 = token(&db, "mechanic", Some("t4"));
     let form = token(&db, "intake", None);
-    let server = Server::start(&db, ROOMY);
+    let mut server = Server::start(&db, ROOMY);
     let agent = agent();
     let stream = |tok: &str| {
         let resp = agent

@@ -91,7 +91,7 @@ async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Caller, Response>
         Ok(Ran::Done(Ok(caller))) => Ok(caller),
         Ok(Ran::Done(Err(reply))) => Err(to_response(reply)),
         Ok(Ran::TooLate) => Err(to_response(refusal(None, &DispatchError::busy()))),
-        Err(_) => Err(stopping()),
+        Err(gone) => Err(no_answer(gone)),
     }
 }
 
@@ -149,7 +149,7 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
     tagged(match reply {
         Ok(Ran::Done(reply)) => to_response(reply),
         Ok(Ran::TooLate) => to_response(refusal(None, &DispatchError::busy())),
-        Err(_) => stopping(),
+        Err(gone) => no_answer(gone),
     })
 }
 
@@ -235,14 +235,18 @@ async fn events(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     r
 }
 
-fn stopping() -> Response {
-    to_response(refusal(
-        None,
-        &DispatchError::new(
+fn no_answer(gone: super::worker::Gone) -> Response {
+    let error = match gone {
+        super::worker::Gone::Stopped => DispatchError::new(
             ErrorCode::Busy,
             "The server is shutting down; nothing was run. Try again in a moment.",
         ),
-    ))
+        super::worker::Gone::Failed => DispatchError::new(
+            ErrorCode::Internal,
+            "The server failed on this request (logged); nothing was changed.",
+        ),
+    };
+    to_response(refusal(None, &error))
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {

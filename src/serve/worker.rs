@@ -22,9 +22,14 @@ pub struct Worker {
     jobs: mpsc::Sender<Job>,
 }
 
-/// The engine thread stopped (it cannot open the database any more, or it is shutting down).
-#[derive(Debug)]
-pub struct Gone;
+/// Why a job brought no answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Gone {
+    /// The engine thread has stopped taking jobs: the server is shutting down.
+    Stopped,
+    /// The job panicked (a bug): its transaction was rolled back.
+    Failed,
+}
 
 /// Whether a job ran or was skipped because it waited too long or its caller left.
 pub enum Ran<T> {
@@ -88,7 +93,7 @@ impl Worker {
             }
             let _ = reply.send(Ran::Done(f(engine)));
         });
-        self.jobs.send(job).await.map_err(|_| Gone)?;
-        answer.await.map_err(|_| Gone)
+        self.jobs.send(job).await.map_err(|_| Gone::Stopped)?;
+        answer.await.map_err(|_| Gone::Failed)
     }
 }
