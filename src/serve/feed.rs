@@ -61,6 +61,15 @@ impl Feed {
                     if now != version || first {
                         version = now;
                         first = false;
+                        if tx.receiver_count() == 0 {
+                            // Nobody is listening: skip to the end instead of reading what no
+                            // one will see (a busy server writes thousands of events a second).
+                            if let Ok(id) = crate::store::events::latest_id(&conn) {
+                                last = id;
+                            }
+                            std::thread::sleep(POLL);
+                            continue;
+                        }
                         match read_new(&conn, &mut last) {
                             Ok(events) => {
                                 for fresh in events {
@@ -88,10 +97,19 @@ fn read_new(conn: &rusqlite::Connection, last: &mut i64) -> rusqlite::Result<Vec
     loop {
         let batch = crate::store::events::after(conn, *last, BATCH)?;
         let full = batch.len() == BATCH;
+        // One intake writes a dozen events about one session: ask who it concerns once.
+        let mut concerned: std::collections::HashMap<String, Vec<String>> = Default::default();
         for event in batch {
             *last = event.id;
             let mut mechanics = match &event.session {
-                Some(s) => crate::store::events::session_mechanics(conn, s)?,
+                Some(s) => match concerned.get(s) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let found = crate::store::events::session_mechanics(conn, s)?;
+                        concerned.insert(s.clone(), found.clone());
+                        found
+                    }
+                },
                 None => Vec::new(),
             };
             if let Some(m) = &event.mechanic

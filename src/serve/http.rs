@@ -96,14 +96,9 @@ async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Caller, Response>
 }
 
 async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) -> Response {
-    let caller = match admit(&shared, &headers).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let token_id = caller.token_id.clone();
-    let tagged = |mut response: Response| {
-        response.extensions_mut().insert(TokenId(token_id.clone()));
-        response
+    // Without a token there is nothing to look up: refused before the body is read.
+    let Some(token) = bearer(&headers) else {
+        return to_response(refusal(None, &no_token()));
     };
     let too_large = || {
         to_response(refusal(
@@ -119,13 +114,13 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return tagged(too_large());
+        return too_large();
     }
     let bytes = match tokio::time::timeout(BODY_WAIT, read_capped(body, MAX_BODY)).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(Unread::TooLarge)) => return tagged(too_large()),
+        Ok(Err(Unread::TooLarge)) => return too_large(),
         Ok(Err(Unread::Broken)) | Err(_) => {
-            return tagged(to_response(refusal(
+            return to_response(refusal(
                 None,
                 &DispatchError::new(
                     ErrorCode::ParseError,
@@ -134,7 +129,7 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
                         BODY_WAIT.as_secs()
                     ),
                 ),
-            )));
+            ));
         }
     };
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
@@ -142,15 +137,29 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
         Some(Ok(key)) => Some(key.to_string()),
         Some(Err(_)) => Some("\u{1}".to_string()), // not visible ASCII: refused by the check
     };
+    // One trip to the engine thread: the token, its rate, then the command.
+    let limit = shared.limit.clone();
     let reply = shared
         .worker
-        .run(move |engine| handle::command(engine, &caller, key.as_deref(), &bytes))
+        .run(
+            move |engine| match handle::admit(engine, &limit, Some(&token), chrono::Utc::now()) {
+                Ok(caller) => handle::command(engine, &caller, key.as_deref(), &bytes),
+                Err(reply) => reply,
+            },
+        )
         .await;
-    tagged(match reply {
+    match reply {
         Ok(Ran::Done(reply)) => to_response(reply),
         Ok(Ran::TooLate) => to_response(refusal(None, &DispatchError::busy())),
         Err(gone) => no_answer(gone),
-    })
+    }
+}
+
+fn no_token() -> DispatchError {
+    DispatchError::new(
+        ErrorCode::Unauthorized,
+        "Send Authorization: Bearer <token>; make one with `pitwall token create`.",
+    )
 }
 
 enum Unread {
