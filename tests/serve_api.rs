@@ -599,7 +599,6 @@ fn the_event_stream_shows_each_token_what_it_may_see() {
         (Some("S2"), Some("t1"))
     );
     // Open streams do not hold up a shutdown: they end, and the server exits cleanly.
-    drop(stream);
     let status = server
         .stop()
         .expect("stopped within 10 s with two streams open");
@@ -687,12 +686,7 @@ fn sigterm_finishes_and_the_log_holds_no_token_and_no_body() {
     assert!(!log.contains("secret-gearbox"), "a body in the log");
     assert!(log.contains("stopped"));
     // What the server acknowledged is in the file.
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["check", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(check.status.success());
+    common::server::assert_check_passes(&db);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let n: i64 = conn
         .query_row("SELECT COUNT(*) FROM sessions WHERE id = 'S9'", [], |r| {

@@ -230,10 +230,5 @@ fn hostile_http_never_crashes_the_server_and_every_refusal_is_coded() {
         "{}",
         server.log_text()
     );
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["check", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(check.status.success());
+    common::server::assert_check_passes(&db);
 }

@@ -87,16 +87,7 @@ fn four_phones_accepting_the_same_200_sessions_make_exactly_one_winner_each() {
     assert_eq!(winners.len(), SESSIONS, "every session has a winner");
     assert!(winners.values().all(|w| *w == 1), "exactly one each");
     assert!(server.stop().unwrap().success());
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["check", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    common::server::assert_check_passes(&db);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let matched: i64 = conn
         .query_row(

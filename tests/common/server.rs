@@ -208,3 +208,17 @@ pub fn raw_request(addr: &str, request: &[u8]) -> (u16, Value) {
         .unwrap_or(Value::Null);
     (status, body)
 }
+
+/// `pitwall check` on `db` passes (the text of its report when it does not).
+pub fn assert_check_passes(db: &Path) {
+    let check = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .args(["check", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
