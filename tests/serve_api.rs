@@ -598,6 +598,19 @@ fn the_event_stream_shows_each_token_what_it_may_see() {
         (theirs["session"].as_str(), theirs["mechanic"].as_str()),
         (Some("S2"), Some("t1"))
     );
+    // A phone that lost its connection comes back with Last-Event-ID and gets what it missed.
+    let resp = agent
+        .get(server.url("/v1/events"))
+        .header("Authorization", &format!("Bearer {d}"))
+        .header("Last-Event-ID", &made["id"].to_string())
+        .call()
+        .unwrap();
+    let mut resumed = BufReader::new(resp.into_body().into_reader());
+    let first = next_event(&mut resumed, "any");
+    assert!(first["id"].as_i64().unwrap() > made["id"].as_i64().unwrap());
+    let again = next_event(&mut resumed, "offer_accepted");
+    assert_eq!(again["id"], theirs["id"], "the same event, by its audit id");
+    drop(resumed);
     // Open streams do not hold up a shutdown: they end, and the server exits cleanly.
     let status = server
         .stop()

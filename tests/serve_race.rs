@@ -98,3 +98,65 @@ fn four_phones_accepting_the_same_200_sessions_make_exactly_one_winner_each() {
         .unwrap();
     assert_eq!(matched, SESSIONS as i64);
 }
+
+/// SIGTERM while four booking forms keep sending: every intake the server answered 200 is in
+/// the file, the server exits 0, and the file passes `pitwall check` (nothing half-done).
+#[test]
+fn sigterm_under_load_loses_no_acknowledged_intake() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("stop.db");
+    {
+        let mut e = Engine::open(Some(&db), Clock::System).unwrap();
+        common::roster(&mut e);
+    }
+    let form = token(&db, "intake", None);
+    let mut server = Server::start(&db, ROOMY);
+    let addr = server.addr.clone();
+    let acknowledged: Vec<String> = std::thread::scope(|scope| {
+        let forms: Vec<_> = (0..4)
+            .map(|f| {
+                let (addr, form) = (&addr, &form);
+                scope.spawn(move || {
+                    let agent = agent();
+                    let mut ids = Vec::new();
+                    for n in 0.. {
+                        let id = format!("F{f}-{n}");
+                        let sent = agent
+                            .post(format!("http://{addr}/v1/commands"))
+                            .header("Authorization", &format!("Bearer {form}"))
+                            .send(intake(&id, json!({})).to_string());
+                        match sent {
+                            Ok(resp) if resp.status().as_u16() == 200 => ids.push(id),
+                            Ok(resp) => {
+                                // A stopping server answers busy; nothing else is expected.
+                                assert_eq!(resp.status().as_u16(), 503, "{id}");
+                            }
+                            Err(_) => break, // the server is gone
+                        }
+                    }
+                    ids
+                })
+            })
+            .collect();
+        // The forms send until the server is gone: some requests meet it closing.
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let status = server.stop().expect("stopped within 10 s");
+        assert!(status.success(), "{status:?}");
+        forms.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        acknowledged.len() > 20,
+        "the load ran: {}",
+        acknowledged.len()
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for id in &acknowledged {
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM sessions WHERE id = ?", [id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 1, "{id} was acknowledged but is not in the file");
+    }
+    common::server::assert_check_passes(&db);
+}

@@ -92,11 +92,32 @@ impl Feed {
     }
 }
 
+/// Most events sent again to a client that reconnects with `Last-Event-ID`.
+pub const RESEND: usize = 1000;
+
+/// Up to [`RESEND`] events after `id`, for a client that reconnects with `Last-Event-ID`.
+pub fn missed(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Vec<Fresh>> {
+    let mut last = id;
+    read(conn, &mut last, RESEND, false)
+}
+
 fn read_new(conn: &rusqlite::Connection, last: &mut i64) -> rusqlite::Result<Vec<Fresh>> {
+    read(conn, last, BATCH, true)
+}
+
+/// Events after `last` in batches of `batch`, each with the mechanics it concerns; all of them
+/// when `to_end`, else one batch.
+fn read(
+    conn: &rusqlite::Connection,
+    last: &mut i64,
+    batch: usize,
+    to_end: bool,
+) -> rusqlite::Result<Vec<Fresh>> {
     let mut out = Vec::new();
     loop {
-        let batch = crate::store::events::after(conn, *last, BATCH)?;
-        let full = batch.len() == BATCH;
+        let batch_size = batch;
+        let batch = crate::store::events::after(conn, *last, batch_size)?;
+        let full = batch.len() == batch_size;
         // One intake writes a dozen events about one session: ask who it concerns once.
         let mut concerned: std::collections::HashMap<String, Vec<String>> = Default::default();
         for event in batch {
@@ -119,7 +140,7 @@ fn read_new(conn: &rusqlite::Connection, last: &mut i64) -> rusqlite::Result<Vec
             }
             out.push(Fresh { event, mechanics });
         }
-        if !full {
+        if !full || !to_end {
             return Ok(out);
         }
     }

@@ -209,20 +209,52 @@ async fn events(State(shared): State<Shared>, headers: HeaderMap) -> Response {
         r.extensions_mut().insert(TokenId(caller.token_id));
         return r;
     }
+    // Subscribed before the missed events are read, so none falls between the two; the live
+    // ones already sent from the log are skipped by id.
     let mut fresh = shared.feed.subscribe();
+    let resume_after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let missed = match resume_after {
+        Some(id) => match shared
+            .worker
+            .run(move |engine| super::feed::missed(engine.connection(), id))
+            .await
+        {
+            Ok(Ran::Done(Ok(missed))) => missed,
+            Ok(Ran::Done(Err(e))) => return to_response(refusal(None, &e.into())),
+            Ok(Ran::TooLate) => return to_response(refusal(None, &DispatchError::busy())),
+            Err(gone) => return no_answer(gone),
+        },
+        None => Vec::new(),
+    };
     let mut stopping = shared.stopping.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, std::convert::Infallible>>(64);
     let role = caller.role.clone();
+    let sse = |f: &super::feed::Fresh| {
+        Event::default()
+            .id(f.event.id.to_string())
+            .event(f.event.kind.clone())
+            .json_data(&f.event)
+            .unwrap_or_else(|_| Event::default().comment("unserialisable event"))
+    };
     tokio::spawn(async move {
+        let mut sent_up_to = resume_after.unwrap_or(0);
+        for f in missed.iter().filter(|f| f.visible_to(&role)) {
+            if tx.send(Ok(sse(f))).await.is_err() {
+                return;
+            }
+        }
+        if let Some(last) = missed.last() {
+            sent_up_to = last.event.id;
+        }
         loop {
             tokio::select! {
                 got = fresh.recv() => {
                     let event = match got {
-                        Ok(f) if f.visible_to(&role) => Event::default()
-                            .id(f.event.id.to_string())
-                            .event(f.event.kind.clone())
-                            .json_data(&f.event)
-                            .unwrap_or_else(|_| Event::default().comment("unserialisable event")),
+                        Ok(f) if f.event.id <= sent_up_to => continue,
+                        Ok(f) if f.visible_to(&role) => sse(&f),
                         Ok(_) => continue,
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                             Event::default().event("lagged").data(format!("{{\"missed\":{n}}}"))
