@@ -377,6 +377,14 @@ webhook = "http://127.0.0.1:9000/dispatch"
     }
 
     #[test]
+    fn the_example_config_parses_with_its_serve_limits() {
+        let c = Config::parse(include_str!("../../seeds/pitwall.toml")).unwrap();
+        assert_eq!((c.serve.rate_per_second, c.serve.burst), (20, 40));
+        let d = Config::parse("").unwrap();
+        assert_eq!((d.serve.rate_per_second, d.serve.burst), (20, 40));
+    }
+
+    #[test]
     fn errors_name_the_key() {
         assert_eq!(
             key_of("[delivery]\nmax_atempts = 3"),
