@@ -217,12 +217,12 @@ pub fn list(conn: &Connection) -> DispatchResult<Vec<Listed>> {
 pub fn list_text(tokens: &[Listed]) -> String {
     use crate::text::for_screen;
     let mut out = format!(
-        "{:<14} {:<10} {:<16} {:<20} {:<20} {:<20} {}\n",
+        "{:<16} {:<10} {:<16} {:<24} {:<24} {:<24} {}\n",
         "ID", "ROLE", "MECHANIC", "CREATED", "LAST USED", "REVOKED", "LABEL"
     );
     for t in tokens {
         out.push_str(&format!(
-            "{:<14} {:<10} {:<16} {:<20} {:<20} {:<20} {}\n",
+            "{:<16} {:<10} {:<16} {:<24} {:<24} {:<24} {}\n",
             for_screen(&t.id),
             t.role,
             for_screen(t.mechanic.as_deref().unwrap_or("-")),
