@@ -424,10 +424,14 @@ impl Simulation {
                 self.sessions[index].waitlisted = true;
             }
         }
-        if !self.sessions[index].waitlisted {
-            let patience = self.options.params.patience_minutes * 60;
-            self.push(now + patience, Event::GiveUp { session: index });
-        }
+        // A customer on the waitlist waits as long as his entry does (24 h), then gives up
+        // too: a session nobody can serve must not stay open for ever.
+        let patience = if self.sessions[index].waitlisted {
+            crate::engine::WAITLIST_TTL.num_seconds()
+        } else {
+            self.options.params.patience_minutes * 60
+        };
+        self.push(now + patience, Event::GiveUp { session: index });
         Ok(())
     }
 
@@ -591,7 +595,7 @@ impl Simulation {
 
     fn give_up(&mut self, engine: &mut Engine, session: usize) -> DispatchResult<()> {
         let s = &self.sessions[session];
-        if s.settled || s.waitlisted {
+        if s.settled {
             return Ok(());
         }
         let id = s.id.clone();

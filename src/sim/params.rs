@@ -28,7 +28,8 @@ pub struct Params {
     pub session_minutes: MinutesRange,
     /// Chance that a customer told "all mechanics offline" joins the waitlist.
     pub waitlist_take_up: f64,
-    /// Minutes a customer (not on the waitlist) waits for a mechanic before cancelling.
+    /// Minutes a customer waits for a mechanic before cancelling (one on the waitlist waits
+    /// as long as his entry, 24 h).
     pub patience_minutes: i64,
     /// Minutes after an automatic clock-out before the mechanic (still planned on shift)
     /// notices and clocks in again.
@@ -129,6 +130,8 @@ impl Params {
                     let name = rest.split('`').next().unwrap_or("");
                     if key == "." {
                         name.to_string()
+                    } else if key == name || key.ends_with(&format!(".{name}")) {
+                        key
                     } else {
                         format!("{key}.{name}")
                     }
@@ -136,7 +139,7 @@ impl Params {
                 None if key == "." => "params".to_string(),
                 None => key,
             };
-            DispatchError::invalid(key.clone(), format!("{key}: {message}"))
+            DispatchError::invalid(key, message)
         })?;
         params.check()?;
         Ok(params)
