@@ -14,7 +14,10 @@ use serde_json::Value;
 fn pitwall(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pitwall"))
         .args(args)
-        .env("PITWALL_HOME", std::env::temp_dir().join("pitwall-simulate-tests-home"))
+        .env(
+            "PITWALL_HOME",
+            std::env::temp_dir().join("pitwall-simulate-tests-home"),
+        )
         .output()
         .expect("the binary runs")
 }
@@ -61,7 +64,10 @@ fn the_same_seed_gives_byte_identical_json_and_another_seed_another_day() {
     assert_eq!(text("7"), text("7"));
     // Wall-clock figures are said on stderr, not in the output.
     let stderr = String::from_utf8_lossy(&a.stderr);
-    assert!(stderr.contains("simulated 4 h") && stderr.contains("matcher latency"), "{stderr}");
+    assert!(
+        stderr.contains("simulated 4 h") && stderr.contains("matcher latency"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -124,7 +130,10 @@ fn slow_answers_miss_the_two_minute_window() {
     let day = simulate(dir.path(), Some(slow), &[]);
     assert_eq!(int(&day, "/offers/accepted_targeted"), 0, "{day}");
     assert!(int(&day, "/offers/expired") > 0);
-    assert!(int(&day, "/activity/moved_on") > 0, "late answers are refused, and shrugged off");
+    assert!(
+        int(&day, "/activity/moved_on") > 0,
+        "late answers are refused, and shrugged off"
+    );
 }
 
 #[test]
@@ -136,7 +145,10 @@ fn waitlist_take_up_and_patience_and_session_length_move_their_figures() {
     let all = simulate(dir.path(), Some("waitlist_take_up = 1.0\n"), &late);
     assert_eq!(int(&none, "/report/waitlist/joined"), 0);
     assert!(int(&all, "/report/waitlist/joined") > 0);
-    assert!(int(&all, "/report/waitlist/notified") > 0, "clock-ins wake the waitlist");
+    assert!(
+        int(&all, "/report/waitlist/notified") > 0,
+        "clock-ins wake the waitlist"
+    );
 
     let impatient = simulate(dir.path(), Some("patience_minutes = 1\n"), &[]);
     let patient = simulate(dir.path(), Some("patience_minutes = 600\n"), &[]);
@@ -156,20 +168,32 @@ fn waitlist_take_up_and_patience_and_session_length_move_their_figures() {
     let back_soon = "no_answer_rate = 1.0\nback_after_auto_clock_out_minutes = 1\n";
     let back_late = "no_answer_rate = 1.0\nback_after_auto_clock_out_minutes = 600\n";
     assert!(
-        int(&simulate(dir.path(), Some(back_soon), &[]), "/activity/clock_ins")
-            > int(&simulate(dir.path(), Some(back_late), &[]), "/activity/clock_ins")
+        int(
+            &simulate(dir.path(), Some(back_soon), &[]),
+            "/activity/clock_ins"
+        ) > int(
+            &simulate(dir.path(), Some(back_late), &[]),
+            "/activity/clock_ins"
+        )
     );
 }
 
 #[test]
 fn compare_runs_the_same_arrivals_with_smart_matching_on_and_off() {
     let out = pitwall(&["simulate", "--compare", "--json", "--hours", "4"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let both: Value = serde_json::from_slice(&out.stdout).unwrap();
     let (on, off) = (&both["smart_matching_on"], &both["smart_matching_off"]);
     assert_eq!(on["smart_matching"], true);
     assert_eq!(off["smart_matching"], false);
-    assert_eq!(int(on, "/activity/arrivals"), int(off, "/activity/arrivals"));
+    assert_eq!(
+        int(on, "/activity/arrivals"),
+        int(off, "/activity/arrivals")
+    );
     assert_eq!(
         int(on, "/report/sessions_total"),
         int(off, "/report/sessions_total")
@@ -232,7 +256,10 @@ fn bad_params_files_are_coded_errors_naming_the_key() {
     let e = refused("no_anwser_rate = 0.5\n");
     assert!(e.contains("invalid_input (no_anwser_rate)"), "{e}");
     let e = refused("[accept_probability]\nhigh_match = -0.1\n");
-    assert!(e.contains("invalid_input (accept_probability.high_match)"), "{e}");
+    assert!(
+        e.contains("invalid_input (accept_probability.high_match)"),
+        "{e}"
+    );
     let e = refused("[session_minutes]\nmin = 30\nmax = 10\n");
     assert!(e.contains("invalid_input (session_minutes.max)"), "{e}");
     let e = refused("patience_minutes = \"soon\"\n");
@@ -259,9 +286,24 @@ fn demo_runs_live_in_the_console_and_never_touches_the_default_database() {
     common::terminal::wait_for("simulated intakes", || {
         demo.capture().matches("sim-0000").count() >= 3
     });
-    // The dispatcher still acts: the Mechanics pane answers its keys while the day runs.
-    demo.keys("3");
-    common::terminal::wait_for("the mechanics pane", || demo.capture().contains("Mechanics"));
+    // The dispatcher still acts: he cancels the selected session (confirming with y), and the
+    // day goes on around him: newer sessions keep arriving.
+    let newest = || {
+        demo.capture()
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix("sim-"))
+            .filter_map(|n| n.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0)
+    };
+    let before = newest();
+    demo.keys("x");
+    common::terminal::wait_for("the confirmation", || {
+        demo.capture().contains("Cancel session")
+    });
+    demo.keys("y");
+    common::terminal::wait_for("more simulated intakes", || newest() >= before + 3);
+    assert!(demo.capture().contains("SIMULATION ×120"));
     demo.keys("q");
     assert_eq!(demo.exit_status(), 0);
     assert!(
@@ -281,4 +323,16 @@ fn demo_refuses_a_database_and_needs_a_terminal() {
     let out = pitwall(&["demo"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
+}
+
+#[test]
+fn the_readme_documents_the_defaults_of_the_behaviour_model() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let from = readme.find("**The behaviour model**").expect("the section");
+    let block = &readme[from..];
+    let start = block.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + block[start..].find("```").unwrap();
+    let documented = pitwall::sim::Params::from_toml(&block[start..end]).expect("it parses");
+    assert_eq!(documented, pitwall::sim::Params::default());
 }

@@ -87,7 +87,7 @@ impl Outcome {
         );
         for row in rows(self) {
             out.push_str(&format!(
-                "{:<34} {}{}\n",
+                "{:<38} {}{}\n",
                 row.label,
                 row.value,
                 mark(row.goal)
@@ -130,16 +130,18 @@ impl Comparison<'_> {
             on.hours, on.arrivals_per_hour, on.seed
         );
         out.push_str(&format!(
-            "{:<34} {:<22} {:<22}\n",
+            "{:<38} {:<20} {}\n",
             "", "smart matching on", "smart matching off"
         ));
         for (a, b) in rows(on).into_iter().zip(rows(off)) {
-            out.push_str(&format!(
-                "{:<34} {:<22} {:<22}\n",
+            let line = format!(
+                "{:<38} {:<20} {}",
                 a.label,
                 format!("{}{}", a.value, short_mark(a.goal)),
                 format!("{}{}", b.value, short_mark(b.goal)),
-            ));
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
         out.push_str(&format!(
             "\n✓ goal met  ✗ below goal. Goals: {} targeted accepts; targeted accepted 2× faster \
@@ -185,9 +187,19 @@ fn rows(o: &Outcome) -> Vec<Row> {
             "  median to accept, targeted",
             secs(r.median_seconds_to_accept.targeted),
         ),
-        judged(
+        row(
             "  median to accept, broadcast",
             secs(r.median_seconds_to_accept.broadcast),
+        ),
+        judged(
+            "  targeted faster than broadcast",
+            match (
+                r.median_seconds_to_accept.targeted,
+                r.median_seconds_to_accept.broadcast,
+            ) {
+                (Some(t), Some(b)) if t > 0.0 => format!("{:.1}×", b / t),
+                _ => "—".to_string(),
+            },
             r.speed_goal(),
         ),
         judged(
