@@ -134,11 +134,12 @@ impl Comparison<'_> {
             "", "smart matching on", "smart matching off"
         ));
         for (a, b) in rows(on).into_iter().zip(rows(off)) {
+            let left = format!("{}{}", a.value, short_mark(a.goal));
             let line = format!(
-                "{:<38} {:<20} {}",
+                "{:<38} {left:<20} {}{}",
                 a.label,
-                format!("{}{}", a.value, short_mark(a.goal)),
-                format!("{}{}", b.value, short_mark(b.goal)),
+                b.value,
+                short_mark(b.goal)
             );
             out.push_str(line.trim_end());
             out.push('\n');
