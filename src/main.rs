@@ -71,15 +71,8 @@ enum Cmd {
         /// Simulated hours (from Monday 2026-01-05 14:00 UTC, 9:00 in Toronto).
         #[arg(long, default_value_t = 8.0)]
         hours: f64,
-        /// Mean customer arrivals per hour (a Poisson process).
-        #[arg(long, default_value_t = 30.0)]
-        arrivals_per_hour: f64,
-        /// The same seed gives the same day, line for line.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Behaviour parameters (TOML; see README "Simulation"); defaults for keys not given.
-        #[arg(long)]
-        params: Option<PathBuf>,
+        #[command(flatten)]
+        day: DayArgs,
         /// Run the same arrivals and behaviours twice, smart matching on and off, side by side.
         #[arg(long)]
         compare: bool,
@@ -93,14 +86,8 @@ enum Cmd {
         /// How much faster than real time the demo's clock runs (1–1000).
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
-        /// Mean customer arrivals per simulated hour.
-        #[arg(long, default_value_t = 30.0)]
-        arrivals_per_hour: f64,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Behaviour parameters (TOML), as for `simulate`.
-        #[arg(long)]
-        params: Option<PathBuf>,
+        #[command(flatten)]
+        day: DayArgs,
     },
     /// Print the success metrics computed from the database.
     Report {
@@ -108,6 +95,44 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// What makes a simulated day, for `simulate` and `demo` alike.
+#[derive(clap::Args)]
+struct DayArgs {
+    /// Mean customer arrivals per simulated hour (a Poisson process).
+    #[arg(long, default_value_t = 30.0)]
+    arrivals_per_hour: f64,
+    /// The same seed gives the same day, line for line.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Behaviour parameters (TOML; see the README's "The behaviour model"); keys not given keep
+    /// their defaults.
+    #[arg(long)]
+    params: Option<PathBuf>,
+}
+
+impl DayArgs {
+    /// The simulation's options, with the params file read and every value checked; a bad
+    /// one is a coded error naming it, and nothing runs.
+    fn options(self, hours: f64) -> Result<pitwall::sim::Options, ExitCode> {
+        let options = pitwall::sim::Options {
+            hours,
+            arrivals_per_hour: self.arrivals_per_hour,
+            seed: self.seed,
+            params: load_params(self.params.as_deref())?,
+            smart_matching: true,
+        };
+        options.check().map_err(|e| {
+            fail(&format!(
+                "{} ({}): {}",
+                e.code.as_str(),
+                e.field.as_deref().unwrap_or("-"),
+                e.message
+            ))
+        })?;
+        Ok(options)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -169,46 +194,21 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Simulate {
             hours,
-            arrivals_per_hour,
-            seed,
-            params,
+            day,
             compare,
             json,
-        }) => {
-            let params = match load_params(params.as_deref()) {
-                Ok(params) => params,
-                Err(code) => return code,
-            };
-            let options = pitwall::sim::Options {
-                hours,
-                arrivals_per_hour,
-                seed,
-                params,
-                smart_matching: true,
-            };
-            simulate(cli.db, options, compare, json)
-        }
-        Some(Cmd::Demo {
-            speed,
-            arrivals_per_hour,
-            seed,
-            params,
-        }) => {
+        }) => match day.options(hours) {
+            Ok(options) => simulate(cli.db, options, compare, json),
+            Err(code) => code,
+        },
+        Some(Cmd::Demo { speed, day }) => {
             if cli.db.is_some() {
                 return fail("demo always runs on a fresh database of its own; leave out --db");
             }
-            let params = match load_params(params.as_deref()) {
-                Ok(params) => params,
-                Err(code) => return code,
-            };
-            let options = pitwall::sim::Options {
-                hours: pitwall::sim::MAX_HOURS,
-                arrivals_per_hour,
-                seed,
-                params,
-                smart_matching: true,
-            };
-            demo(speed, options, &paths)
+            match day.options(pitwall::sim::MAX_HOURS) {
+                Ok(options) => demo(speed, options, &paths),
+                Err(code) => code,
+            }
         }
         None => console(cli.db, &paths, &config),
     }
@@ -470,14 +470,6 @@ fn simulate(
     compare: bool,
     json: bool,
 ) -> ExitCode {
-    if let Err(e) = options.check() {
-        return fail(&format!(
-            "{} ({}): {}",
-            e.code.as_str(),
-            e.field.as_deref().unwrap_or("-"),
-            e.message
-        ));
-    }
     if compare && db.is_some() {
         return fail("--compare runs two days on two in-memory databases; leave out --db");
     }
@@ -565,14 +557,6 @@ fn simulate_once(
 fn demo(speed: f64, options: pitwall::sim::Options, paths: &pitwall::paths::Paths) -> ExitCode {
     if !(1.0..=1000.0).contains(&speed) {
         return fail("invalid_input (speed): --speed must be between 1 and 1000");
-    }
-    if let Err(e) = options.check() {
-        return fail(&format!(
-            "{} ({}): {}",
-            e.code.as_str(),
-            e.field.as_deref().unwrap_or("-"),
-            e.message
-        ));
     }
     let tty = std::io::stdout().is_terminal()
         && (std::io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_ok());
