@@ -123,4 +123,20 @@ mod tests {
         assert_eq!(clock.now(), end_of_time());
         assert_eq!(rfc3339(clock.now()), "9999-12-31T23:59:59Z");
     }
+
+    #[test]
+    fn a_scaled_clock_runs_faster_from_its_origin_and_cannot_be_moved() {
+        let origin = Utc.with_ymd_and_hms(2026, 1, 5, 14, 0, 0).unwrap();
+        let mut clock = Clock::scaled(origin, 100.0);
+        let copy = clock.clone();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let passed = (clock.now() - origin).num_milliseconds();
+        // 50 ms of real time is 5 s on the clock (a loaded machine may add a little).
+        assert!((5_000..60_000).contains(&passed), "{passed}");
+        assert!(!clock.advance(60) && !clock.is_manual());
+        assert!((copy.now() - clock.now()).num_milliseconds().abs() < 1_000);
+        assert!(
+            matches!(Clock::scaled(origin, 1e9), Clock::Scaled { speed, .. } if speed == 1000.0)
+        );
+    }
 }

@@ -336,3 +336,90 @@ fn the_readme_documents_the_defaults_of_the_behaviour_model() {
     let documented = pitwall::sim::Params::from_toml(&block[start..end]).expect("it parses");
     assert_eq!(documented, pitwall::sim::Params::default());
 }
+
+/// The dispatcher acting in the middle of the simulation (as in the demo): between its
+/// events he cancels the newest session, accepts one for whoever may take it, clocks
+/// mechanics out under it. The simulation must carry on
+/// without an error, and leave a database `check` accepts.
+#[test]
+fn the_simulation_copes_with_a_dispatcher_acting_under_it() {
+    use pitwall::command::{Command, MechanicRef, SessionMechanic, SessionRef};
+    use pitwall::engine::Outcome;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("meddled.db");
+    let mut engine =
+        pitwall::engine::Engine::open(Some(&db), pitwall::clock::Clock::manual_default()).unwrap();
+    assert!(engine.seed_if_unused(pitwall::DEMO_ROSTER).unwrap());
+    let options = pitwall::sim::Options {
+        hours: 6.0,
+        ..pitwall::sim::Options::default()
+    };
+    let mut sim = pitwall::sim::Simulation::new(&mut engine, options, "sim-").unwrap();
+    let (mut cancelled, mut taken, mut clocked_out, mut step) = (0, 0, 0, 0u64);
+    while let Some(t) = sim.next_due() {
+        let now = engine.now().timestamp();
+        if t > now {
+            let tick = engine
+                .execute(Command::Advance(pitwall::command::Advance {
+                    seconds: t - now,
+                }))
+                .unwrap();
+            let Outcome::Tick(tick) = tick else { panic!() };
+            sim.after_tick(t, &tick);
+        }
+        sim.step(&mut engine).expect("the simulation never fails");
+        step += 1;
+        // The newest session the simulation made: most likely still waiting.
+        let id = format!("sim-{:06}", sim.activity.arrivals.saturating_sub(1));
+        match step % 7 {
+            0 => {
+                let cancel = Command::Cancel(SessionRef {
+                    session: id.clone(),
+                });
+                cancelled += usize::from(engine.execute(cancel).is_ok());
+            }
+            3 => {
+                let who = Command::Eligibility(SessionRef {
+                    session: id.clone(),
+                });
+                if let Ok(Outcome::Eligibility(e)) = engine.execute(who)
+                    && let Some(row) = e.mechanics.iter().find(|r| r.may_take)
+                {
+                    let accept = Command::Accept(SessionMechanic {
+                        session: id,
+                        mechanic: row.mechanic.clone(),
+                    });
+                    taken += usize::from(engine.execute(accept).is_ok());
+                }
+            }
+            5 if step % 5 == 0 => {
+                let Outcome::Mechanics(all) = engine
+                    .execute(Command::Mechanics(Default::default()))
+                    .unwrap()
+                else {
+                    panic!()
+                };
+                if let Some(m) = all.mechanics.iter().find(|m| m.mechanic.currently_on_shift) {
+                    let out = Command::ClockOut(MechanicRef {
+                        mechanic: m.mechanic.id.clone(),
+                    });
+                    clocked_out += usize::from(engine.execute(out).is_ok());
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        cancelled > 5 && taken > 0 && clocked_out > 0,
+        "{cancelled} {taken} {clocked_out}"
+    );
+    assert!(
+        sim.activity.moved_on > 0,
+        "the simulation met the dispatcher's actions"
+    );
+    assert!(sim.activity.completed > 0);
+    drop(engine);
+    let report = pitwall::admin::check(&db).unwrap();
+    assert!(report.ok(), "{}", report.to_text());
+}
