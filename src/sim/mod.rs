@@ -220,14 +220,6 @@ impl Simulation {
         Ok(sim)
     }
 
-    pub fn end(&self) -> i64 {
-        self.end
-    }
-
-    pub fn start(&self) -> i64 {
-        self.start
-    }
-
     /// When the next event is due, if any is before the end.
     pub fn next_due(&self) -> Option<i64> {
         self.queue
@@ -617,8 +609,8 @@ impl Simulation {
     }
 
     /// Clocks a mechanic in or out. Coming on shift wakes waitlisted customers (the engine
-    /// makes him targeted offers on their sessions, which he answers like any other) and the
-    /// stalled broadcasts.
+    /// makes him targeted offers on their sessions, which he answers like any other), and a
+    /// little later he looks at the open broadcasts he may take.
     fn set_shift(&mut self, engine: &mut Engine, mechanic: &str, on: bool) -> DispatchResult<()> {
         let who = MechanicRef {
             mechanic: mechanic.to_string(),
