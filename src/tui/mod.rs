@@ -117,6 +117,9 @@ async fn event_loop(
 ) -> Result<(), String> {
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut app = App::new(engine.now(), theme::Theme::from_env());
+    // A simulated day brings an offer every few seconds: the demo starts with the bell off
+    // (`!` turns it on).
+    app.bell = marker.is_none();
     app.simulation = marker;
     app.size = (size.width, size.height);
     let mut ring = || {
