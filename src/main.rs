@@ -431,36 +431,12 @@ fn console(
     }
 }
 
-/// Largest params file read: it holds a dozen numbers.
-const MAX_PARAMS_BYTES: u64 = 64 * 1024;
-
 /// Reads `--params FILE` (the defaults without one); a bad file is a coded error naming the key.
 fn load_params(path: Option<&std::path::Path>) -> Result<pitwall::sim::Params, ExitCode> {
-    use std::io::Read;
-    let Some(path) = path else {
-        return Ok(pitwall::sim::Params::default());
-    };
-    let mut text = String::new();
-    let read = std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_PARAMS_BYTES + 1).read_to_string(&mut text));
-    if let Err(e) = read {
-        return Err(fail(&format!("cannot read params {}: {e}", path.display())));
-    }
-    if text.len() as u64 > MAX_PARAMS_BYTES {
-        return Err(fail(&format!(
-            "params {}: invalid_input (params): larger than {MAX_PARAMS_BYTES} bytes",
-            path.display()
-        )));
-    }
-    pitwall::sim::Params::from_toml(&text).map_err(|e| {
-        fail(&format!(
-            "params {}: {} ({}): {}",
-            path.display(),
-            e.code.as_str(),
-            e.field.as_deref().unwrap_or("params"),
-            e.message
-        ))
-    })
+    path.map_or_else(
+        || Ok(pitwall::sim::Params::default()),
+        |path| pitwall::sim::Params::load(path).map_err(|e| fail(&e)),
+    )
 }
 
 /// `pitwall simulate`: one run, or two side by side with `--compare`.
@@ -474,7 +450,7 @@ fn simulate(
         return fail("--compare runs two days on two in-memory databases; leave out --db");
     }
     let run = |smart_matching: bool| {
-        simulate_once(
+        pitwall::sim::run_on_new_database(
             db.as_deref(),
             pitwall::sim::Options {
                 smart_matching,
@@ -508,50 +484,6 @@ fn simulate(
     emit(&text, ExitCode::SUCCESS)
 }
 
-fn simulate_once(
-    db: Option<&std::path::Path>,
-    options: pitwall::sim::Options,
-) -> Result<pitwall::sim::summary::Outcome, String> {
-    if let Some(path) = db
-        && let Some(why) = pitwall::store::path_problem(path, true)
-    {
-        return Err(format!("cannot open database {}: {why}", path.display()));
-    }
-    let mut engine = Engine::open(db, Clock::manual_default()).map_err(|e| e.to_string())?;
-    match engine.seed_if_unused(pitwall::DEMO_ROSTER) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(format!(
-                "{} is in use already; simulate needs a new database file (or none, for one \
-                 in memory)",
-                db.map_or("the database".into(), |p| p.display().to_string())
-            ));
-        }
-        Err(e) => return Err(format!("cannot load the demo roster: {}", e.message)),
-    }
-    // A bar for runs long enough to wait for, only where someone watches stderr.
-    let bar = (std::io::stderr().is_terminal() && options.hours >= 24.0).then(|| {
-        let bar = indicatif::ProgressBar::new((options.hours * 3600.0) as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "simulating {bar:40} {percent:>3} % of the simulated time, {elapsed} so far",
-            )
-            .expect("a valid template"),
-        );
-        bar
-    });
-    let mut progress = |done: i64, _total: i64| {
-        if let Some(bar) = &bar {
-            bar.set_position(done.max(0) as u64);
-        }
-    };
-    let outcome = pitwall::sim::run(&mut engine, options, &mut progress);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    outcome.map_err(|e| format!("simulation stopped: {} ({})", e.message, e.code.as_str()))
-}
-
 /// `pitwall demo`: the console on a new database in a private temporary folder, removed at the
 /// end, with the simulation live beside the dispatcher on a clock `speed` times real time.
 fn demo(speed: f64, options: pitwall::sim::Options, paths: &pitwall::paths::Paths) -> ExitCode {
@@ -565,61 +497,13 @@ fn demo(speed: f64, options: pitwall::sim::Options, paths: &pitwall::paths::Path
             "the demo needs a terminal; for a simulated day without one use pitwall simulate",
         );
     }
-    let dir = match DemoDir::create() {
-        Ok(dir) => dir,
-        Err(e) => return fail(&format!("cannot create the demo's temporary folder: {e}")),
-    };
-    let db = dir.0.join("demo.db");
     if let Err(e) = paths.create_private_dirs() {
         return fail(&format!("cannot create {}: {e}", paths.data_dir.display()));
     }
     let _log_guard = pitwall::paths::start_file_logging(&paths.log_dir);
-    // The demo's day starts today at 14:00 UTC (9:00 in Toronto) whatever the hour, so
-    // mechanics are on shift from the first minute.
-    let origin = Utc::now()
-        .date_naive()
-        .and_hms_opt(14, 0, 0)
-        .map_or_else(Utc::now, |t| t.and_utc());
-    let clock = Clock::scaled(origin, speed);
-    match Engine::open(Some(&db), clock.clone()).map(|mut e| e.seed_if_unused(pitwall::DEMO_ROSTER))
-    {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => return fail(&format!("cannot load the demo roster: {}", e.message)),
-        Err(e) => return fail(&e.to_string()),
-    }
-    tracing::info!(db = %db.display(), speed, "demo: simulation starting");
-    let live = pitwall::sim::live::Live::spawn(db.clone(), clock.clone(), options);
-    // Demo customers are made up: their notifications are never sent anywhere.
-    let result = pitwall::tui::run_with(
-        &db,
-        pitwall::delivery::Relay::without_transports(),
-        clock,
-        Some(format!("SIMULATION ×{speed}")),
-    );
-    drop(live);
-    match result {
+    match pitwall::sim::live::demo(speed, options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
-    }
-}
-
-/// The demo's private folder, removed with everything in it when the demo ends.
-struct DemoDir(PathBuf);
-
-impl DemoDir {
-    fn create() -> std::io::Result<DemoDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        let stamp = Utc::now().timestamp_nanos_opt().unwrap_or(0);
-        let path =
-            std::env::temp_dir().join(format!("pitwall-demo-{}-{stamp}", std::process::id()));
-        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
-        Ok(DemoDir(path))
-    }
-}
-
-impl Drop for DemoDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

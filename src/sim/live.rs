@@ -16,6 +16,57 @@ use crate::engine::{Engine, Outcome};
 
 use super::{MAX_HOURS, Options, Simulation};
 
+/// `pitwall demo`: the console on a new database in a private temporary folder (removed at
+/// the end; never the default database), with the simulation live beside the dispatcher, both
+/// on a clock `speed` times real time.
+pub fn demo(speed: f64, options: Options) -> Result<(), String> {
+    let dir =
+        DemoDir::create().map_err(|e| format!("cannot create the demo's temporary folder: {e}"))?;
+    let db = dir.0.join("demo.db");
+    // The demo's day starts today at 14:00 UTC (9:00 in Toronto) whatever the hour, so
+    // mechanics are on shift from the first minute.
+    let origin = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(14, 0, 0)
+        .map_or_else(chrono::Utc::now, |t| t.and_utc());
+    let clock = Clock::scaled(origin, speed);
+    Engine::open(Some(&db), clock.clone())
+        .map_err(|e| e.to_string())?
+        .seed_if_unused(crate::DEMO_ROSTER)
+        .map_err(|e| format!("cannot load the demo roster: {}", e.message))?;
+    tracing::info!(db = %db.display(), speed, "demo: simulation starting");
+    let live = Live::spawn(db.clone(), clock.clone(), options);
+    // Demo customers are made up: their notifications are never sent anywhere.
+    let result = crate::tui::run_with(
+        &db,
+        crate::delivery::Relay::without_transports(),
+        clock,
+        Some(format!("SIMULATION ×{speed}")),
+    );
+    drop(live);
+    result
+}
+
+/// The demo's private folder, removed with everything in it when the demo ends.
+struct DemoDir(PathBuf);
+
+impl DemoDir {
+    fn create() -> std::io::Result<DemoDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+        let path =
+            std::env::temp_dir().join(format!("pitwall-demo-{}-{stamp}", std::process::id()));
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(DemoDir(path))
+    }
+}
+
+impl Drop for DemoDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A simulation running on a thread; stopped and joined when dropped.
 pub struct Live {
     stop: Arc<AtomicBool>,

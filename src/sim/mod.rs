@@ -672,6 +672,54 @@ pub fn run(
     summary::Outcome::collect(engine, &options, sim.activity, started.elapsed())
 }
 
+/// `pitwall simulate`'s one run: a new database (`None`: in memory; a file must be new, so
+/// nobody's data is ever mixed with a made-up day) with the demo roster, then [`run`], with a
+/// progress bar on stderr for runs long enough to wait for, when stderr is a terminal.
+pub fn run_on_new_database(
+    db: Option<&std::path::Path>,
+    options: Options,
+) -> Result<summary::Outcome, String> {
+    use std::io::IsTerminal;
+    if let Some(path) = db
+        && let Some(why) = crate::store::path_problem(path, true)
+    {
+        return Err(format!("cannot open database {}: {why}", path.display()));
+    }
+    let mut engine =
+        Engine::open(db, crate::clock::Clock::manual_default()).map_err(|e| e.to_string())?;
+    match engine.seed_if_unused(crate::DEMO_ROSTER) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(format!(
+                "{} is in use already; simulate needs a new database file (or none, for one \
+                 in memory)",
+                db.map_or("the database".into(), |p| p.display().to_string())
+            ));
+        }
+        Err(e) => return Err(format!("cannot load the demo roster: {}", e.message)),
+    }
+    let bar = (std::io::stderr().is_terminal() && options.hours >= 24.0).then(|| {
+        let bar = indicatif::ProgressBar::new((options.hours * 3600.0) as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "simulating {bar:40} {percent:>3} % of the simulated time, {elapsed} so far",
+            )
+            .expect("a valid template"),
+        );
+        bar
+    });
+    let mut progress = |done: i64, _total: i64| {
+        if let Some(bar) = &bar {
+            bar.set_position(done.max(0) as u64);
+        }
+    };
+    let outcome = run(&mut engine, options, &mut progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    outcome.map_err(|e| format!("simulation stopped: {} ({})", e.message, e.code.as_str()))
+}
+
 fn advance_to(engine: &mut Engine, sim: &mut Simulation, t: i64) -> DispatchResult<()> {
     let now = engine.now().timestamp();
     if t > now

@@ -109,7 +109,35 @@ impl AcceptProbability {
 const MAX_DELAY_SECONDS: f64 = 86_400.0;
 const MAX_MINUTES: i64 = 7 * 24 * 60;
 
+/// Largest params file read: it holds a dozen numbers.
+const MAX_PARAMS_BYTES: u64 = 64 * 1024;
+
 impl Params {
+    /// Reads a params file (with a size bound); what is wrong says the code and the key:
+    /// `params FILE: invalid_input (no_answer_rate): …`.
+    pub fn load(path: &std::path::Path) -> Result<Params, String> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PARAMS_BYTES + 1).read_to_string(&mut text))
+            .map_err(|e| format!("cannot read params {}: {e}", path.display()))?;
+        if text.len() as u64 > MAX_PARAMS_BYTES {
+            return Err(format!(
+                "params {}: invalid_input (params): larger than {MAX_PARAMS_BYTES} bytes",
+                path.display()
+            ));
+        }
+        Params::from_toml(&text).map_err(|e| {
+            format!(
+                "params {}: {} ({}): {}",
+                path.display(),
+                e.code.as_str(),
+                e.field.as_deref().unwrap_or("params"),
+                e.message
+            )
+        })
+    }
+
     /// Reads a params file's text: TOML, every key optional, unknown keys an error.
     pub fn from_toml(text: &str) -> Result<Params, DispatchError> {
         let de = toml::Deserializer::parse(text).map_err(|e| {
