@@ -1112,6 +1112,50 @@ fn http_load(url: &str, auth: &str, lines: &[String], clients: usize) -> (f64, V
     (started.elapsed().as_secs_f64(), latencies)
 }
 
+/// `pitwall simulate` (SPEC §16) on a new in-memory database with the demo roster, as the
+/// command runs it: a working day, and a month (quick: a day) of around-the-clock arrivals.
+fn simulate_figures(t: &mut Table, quick: bool) {
+    println!("\nSimulation (demo roster, 30 arrivals/h, in memory)");
+    let run = |hours: f64| {
+        let mut engine =
+            Engine::open(None, pitwall::clock::Clock::manual_default()).expect("in-memory db");
+        engine
+            .seed_if_unused(pitwall::DEMO_ROSTER)
+            .expect("demo roster");
+        let options = pitwall::sim::Options {
+            hours,
+            ..pitwall::sim::Options::default()
+        };
+        let started = Instant::now();
+        let outcome = pitwall::sim::run(&mut engine, options, &mut |_, _| {}).expect("simulate");
+        (started.elapsed(), outcome.activity.arrivals)
+    };
+    let (day, arrivals) = run(8.0);
+    t.row(
+        &format!("simulate an 8-hour day ({arrivals} arrivals)"),
+        day.as_secs_f64(),
+        "s",
+        2.0,
+        true,
+    );
+    if quick {
+        let (d, arrivals) = run(24.0);
+        t.info(
+            &format!("simulate 24 hours ({arrivals} arrivals)"),
+            format!("{:.2} s", d.as_secs_f64()),
+        );
+    } else {
+        let (month, arrivals) = run(720.0);
+        t.row(
+            &format!("simulate a 30-day month ({arrivals} arrivals)"),
+            month.as_secs_f64(),
+            "s",
+            60.0,
+            true,
+        );
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -1162,6 +1206,9 @@ fn main() {
     }
     if run("http") {
         http_figures(&mut t, dir.path(), if quick { 600 } else { 3_000 });
+    }
+    if run("simulate") {
+        simulate_figures(&mut t, quick);
     }
     if quick {
         println!(

@@ -7,6 +7,14 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone, Utc};
 pub enum Clock {
     System,
     Manual(DateTime<Utc>),
+    /// Real time run faster (`pitwall demo --speed X`): from `origin` at the real instant
+    /// `started`, `speed` seconds pass per real second. Clones share the origin, so a console
+    /// and the simulation beside it read the same time.
+    Scaled {
+        origin: DateTime<Utc>,
+        started: std::time::Instant,
+        speed: f64,
+    },
 }
 
 impl Clock {
@@ -24,6 +32,24 @@ impl Clock {
         match self {
             Clock::System => from_millis(Utc::now().timestamp_millis()),
             Clock::Manual(t) => from_millis(t.timestamp_millis()),
+            Clock::Scaled {
+                origin,
+                started,
+                speed,
+            } => {
+                let passed = (started.elapsed().as_secs_f64() * speed * 1000.0) as i64;
+                from_millis(origin.timestamp_millis().saturating_add(passed))
+            }
+        }
+    }
+
+    /// Starts at `origin` now and runs `speed` times faster than real time (at least 1×, at
+    /// most 1,000×).
+    pub fn scaled(origin: DateTime<Utc>, speed: f64) -> Clock {
+        Clock::Scaled {
+            origin,
+            started: std::time::Instant::now(),
+            speed: speed.clamp(1.0, 1000.0),
         }
     }
 
@@ -35,7 +61,7 @@ impl Clock {
     /// moved. The engine refuses an `advance` that would pass the end before calling this.
     pub fn advance(&mut self, seconds: i64) -> bool {
         match self {
-            Clock::System => false,
+            Clock::System | Clock::Scaled { .. } => false,
             Clock::Manual(t) => {
                 *t = later(
                     *t,
@@ -96,5 +122,21 @@ mod tests {
         clock.advance(i64::MAX);
         assert_eq!(clock.now(), end_of_time());
         assert_eq!(rfc3339(clock.now()), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn a_scaled_clock_runs_faster_from_its_origin_and_cannot_be_moved() {
+        let origin = Utc.with_ymd_and_hms(2026, 1, 5, 14, 0, 0).unwrap();
+        let mut clock = Clock::scaled(origin, 100.0);
+        let copy = clock.clone();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let passed = (clock.now() - origin).num_milliseconds();
+        // 50 ms of real time is 5 s on the clock (a loaded machine may add a little).
+        assert!((5_000..60_000).contains(&passed), "{passed}");
+        assert!(!clock.advance(60) && !clock.is_manual());
+        assert!((copy.now() - clock.now()).num_milliseconds().abs() < 1_000);
+        assert!(
+            matches!(Clock::scaled(origin, 1e9), Clock::Scaled { speed, .. } if speed == 1000.0)
+        );
     }
 }

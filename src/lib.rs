@@ -18,6 +18,7 @@ pub mod model;
 pub mod paths;
 pub mod report;
 pub mod serve;
+pub mod sim;
 pub mod store;
 pub mod synth;
 pub mod text;

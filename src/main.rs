@@ -76,6 +76,31 @@ enum Cmd {
         #[command(subcommand)]
         action: TokenCmd,
     },
+    /// Simulate a day of dispatch on the manual clock (SPEC §16) and print what it comes to.
+    /// Without --db it runs on a new in-memory database with the demo roster; with --db the
+    /// file must be new, and `pitwall report` / `pitwall check` read it afterwards.
+    Simulate {
+        /// Simulated hours (from Monday 2026-01-05 14:00 UTC, 9:00 in Toronto).
+        #[arg(long, default_value_t = 8.0)]
+        hours: f64,
+        #[command(flatten)]
+        day: DayArgs,
+        /// Run the same arrivals and behaviours twice, smart matching on and off, side by side.
+        #[arg(long)]
+        compare: bool,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The console on a fresh demo database of its own, with a simulated day running live
+    /// (SPEC §16). Never touches the default database.
+    Demo {
+        /// How much faster than real time the demo's clock runs (1–1000).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        #[command(flatten)]
+        day: DayArgs,
+    },
     /// Print the success metrics computed from the database.
     Report {
         /// JSON instead of text.
@@ -106,6 +131,44 @@ enum TokenCmd {
     },
     /// Revoke a token by id; the next request with it is refused.
     Revoke { id: String },
+}
+
+/// What makes a simulated day, for `simulate` and `demo` alike.
+#[derive(clap::Args)]
+struct DayArgs {
+    /// Mean customer arrivals per simulated hour (a Poisson process).
+    #[arg(long, default_value_t = 30.0)]
+    arrivals_per_hour: f64,
+    /// The same seed gives the same day, line for line.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Behaviour parameters (TOML; see the README's "The behaviour model"); keys not given keep
+    /// their defaults.
+    #[arg(long)]
+    params: Option<PathBuf>,
+}
+
+impl DayArgs {
+    /// The simulation's options, with the params file read and every value checked; a bad
+    /// one is a coded error naming it, and nothing runs.
+    fn options(self, hours: f64) -> Result<pitwall::sim::Options, ExitCode> {
+        let options = pitwall::sim::Options {
+            hours,
+            arrivals_per_hour: self.arrivals_per_hour,
+            seed: self.seed,
+            params: load_params(self.params.as_deref())?,
+            smart_matching: true,
+        };
+        options.check().map_err(|e| {
+            fail(&format!(
+                "{} ({}): {}",
+                e.code.as_str(),
+                e.field.as_deref().unwrap_or("-"),
+                e.message
+            ))
+        })?;
+        Ok(options)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -171,6 +234,24 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS,
                 ),
                 Err(e) => fail(&e),
+            }
+        }
+        Some(Cmd::Simulate {
+            hours,
+            day,
+            compare,
+            json,
+        }) => match day.options(hours) {
+            Ok(options) => simulate(cli.db, options, compare, json),
+            Err(code) => code,
+        },
+        Some(Cmd::Demo { speed, day }) => {
+            if cli.db.is_some() {
+                return fail("demo always runs on a fresh database of its own; leave out --db");
+            }
+            match day.options(pitwall::sim::MAX_HOURS) {
+                Ok(options) => demo(speed, options, &paths),
+                Err(code) => code,
             }
         }
         None => console(cli.db, &paths, &config),
@@ -459,6 +540,82 @@ fn console(
         Err(e) => return fail(&format!("config {}: {e}", config.path.display())),
     };
     match pitwall::tui::run(&db, relay) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// Reads `--params FILE` (the defaults without one); a bad file is a coded error naming the key.
+fn load_params(path: Option<&std::path::Path>) -> Result<pitwall::sim::Params, ExitCode> {
+    path.map_or_else(
+        || Ok(pitwall::sim::Params::default()),
+        |path| pitwall::sim::Params::load(path).map_err(|e| fail(&e)),
+    )
+}
+
+/// `pitwall simulate`: one run, or two side by side with `--compare`.
+fn simulate(
+    db: Option<PathBuf>,
+    options: pitwall::sim::Options,
+    compare: bool,
+    json: bool,
+) -> ExitCode {
+    if compare && db.is_some() {
+        return fail("--compare runs two days on two in-memory databases; leave out --db");
+    }
+    let run = |smart_matching: bool| {
+        pitwall::sim::run_on_new_database(
+            db.as_deref(),
+            pitwall::sim::Options {
+                smart_matching,
+                ..options.clone()
+            },
+        )
+    };
+    let on = match run(true) {
+        Ok(outcome) => outcome,
+        Err(e) => return fail(&e),
+    };
+    let _ = writeln!(std::io::stderr(), "pitwall simulate: {}", on.timing_line());
+    if !compare {
+        let text = if json { on.to_json() } else { on.to_text() };
+        return emit(&text, ExitCode::SUCCESS);
+    }
+    let off = match run(false) {
+        Ok(outcome) => outcome,
+        Err(e) => return fail(&e),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "pitwall simulate (smart matching off): {}",
+        off.timing_line()
+    );
+    let both = pitwall::sim::summary::Comparison {
+        smart_matching_on: &on,
+        smart_matching_off: &off,
+    };
+    let text = if json { both.to_json() } else { both.to_text() };
+    emit(&text, ExitCode::SUCCESS)
+}
+
+/// `pitwall demo`: the console on a new database in a private temporary folder, removed at the
+/// end, with the simulation live beside the dispatcher on a clock `speed` times real time.
+fn demo(speed: f64, options: pitwall::sim::Options, paths: &pitwall::paths::Paths) -> ExitCode {
+    if !(1.0..=1000.0).contains(&speed) {
+        return fail("invalid_input (speed): --speed must be between 1 and 1000");
+    }
+    let tty = std::io::stdout().is_terminal()
+        && (std::io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_ok());
+    if !tty {
+        return fail(
+            "the demo needs a terminal; for a simulated day without one use pitwall simulate",
+        );
+    }
+    if let Err(e) = paths.create_private_dirs() {
+        return fail(&format!("cannot create {}: {e}", paths.data_dir.display()));
+    }
+    let _log_guard = pitwall::paths::start_file_logging(&paths.log_dir);
+    match pitwall::sim::live::demo(speed, options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

@@ -26,7 +26,7 @@ pub struct Metrics {
     pub score_histogram: Vec<Bucket>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Latency {
     pub p50: Option<f64>,
     pub p95: Option<f64>,

@@ -123,46 +123,67 @@ pub fn roster(n: usize, seed: u64) -> Vec<Value> {
 
 /// A stream of varied intakes (concerns, cities, a share of brand requests and paid sessions).
 pub fn intakes(n: usize, seed: u64) -> Vec<IntakeRequest> {
-    let mut rng = Rng::new(seed);
-    (0..n)
-        .map(|i| {
-            let (city, province, prefixes) = *rng.pick(CITIES);
-            let prefix = *rng.pick(prefixes);
-            let brand_request = rng.chance(15);
-            IntakeRequest {
-                customer: Customer {
-                    name: format!("Customer {i}"),
-                    email: Some(format!("customer{i}@example.com")),
-                    phone: None,
-                },
-                location: Location {
-                    country: Some("Canada".into()),
-                    province: Some(province.into()),
-                    city: Some(city.into()),
-                    postal_code: Some(postal(&mut rng, prefix)),
-                },
-                vehicle: Vehicle {
-                    year: Some(2010 + rng.below(16) as i64),
-                    ..Vehicle::default()
-                },
-                concern: rng.pick(CONCERNS).to_string(),
-                payment_method: Some(*rng.pick(&[
-                    PaymentMethod::Free,
-                    PaymentMethod::Credit,
-                    PaymentMethod::Paid,
-                ])),
-                request_type: if brand_request {
-                    RequestType::BrandSpecialist
-                } else {
-                    RequestType::General
-                },
-                brands: if brand_request {
-                    vec![rng.pick(BRANDS).to_string()]
-                } else {
-                    vec![]
-                },
-                ..IntakeRequest::default()
-            }
+    IntakeStream::new(seed).take(n).collect()
+}
+
+/// The intakes of [`intakes`] one at a time, without end (the simulation draws as many as its
+/// arrivals need): the first `n` are exactly `intakes(n, seed)`.
+pub struct IntakeStream {
+    rng: Rng,
+    next: usize,
+}
+
+impl IntakeStream {
+    pub fn new(seed: u64) -> IntakeStream {
+        IntakeStream {
+            rng: Rng::new(seed),
+            next: 0,
+        }
+    }
+}
+
+impl Iterator for IntakeStream {
+    type Item = IntakeRequest;
+
+    fn next(&mut self) -> Option<IntakeRequest> {
+        let (i, rng) = (self.next, &mut self.rng);
+        self.next += 1;
+        let (city, province, prefixes) = *rng.pick(CITIES);
+        let prefix = *rng.pick(prefixes);
+        let brand_request = rng.chance(15);
+        Some(IntakeRequest {
+            customer: Customer {
+                name: format!("Customer {i}"),
+                email: Some(format!("customer{i}@example.com")),
+                phone: None,
+            },
+            location: Location {
+                country: Some("Canada".into()),
+                province: Some(province.into()),
+                city: Some(city.into()),
+                postal_code: Some(postal(rng, prefix)),
+            },
+            vehicle: Vehicle {
+                year: Some(2010 + rng.below(16) as i64),
+                ..Vehicle::default()
+            },
+            concern: rng.pick(CONCERNS).to_string(),
+            payment_method: Some(*rng.pick(&[
+                PaymentMethod::Free,
+                PaymentMethod::Credit,
+                PaymentMethod::Paid,
+            ])),
+            request_type: if brand_request {
+                RequestType::BrandSpecialist
+            } else {
+                RequestType::General
+            },
+            brands: if brand_request {
+                vec![rng.pick(BRANDS).to_string()]
+            } else {
+                vec![]
+            },
+            ..IntakeRequest::default()
         })
-        .collect()
+    }
 }

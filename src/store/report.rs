@@ -78,6 +78,62 @@ pub fn figures(conn: &Connection) -> rusqlite::Result<Figures> {
     Ok(f)
 }
 
+/// What happened to offers, and the tick's two interventions, for `pitwall simulate` (SPEC
+/// §16): counted from the database like the rest of the report, so a run on a file and
+/// `pitwall report` on it afterwards tell the same day.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OfferCounts {
+    /// Targeted offers made (each session's broadcast is not counted here).
+    pub targeted_made: i64,
+    pub accepted_targeted: i64,
+    pub accepted_broadcast: i64,
+    pub declined: i64,
+    /// Targeted offers that lapsed unanswered.
+    pub expired: i64,
+    /// Targeted offers withdrawn: the mechanic clocked out or became busy.
+    pub withdrawn: i64,
+    pub auto_clock_outs: i64,
+    pub escalations: i64,
+}
+
+pub fn offer_counts(conn: &Connection) -> rusqlite::Result<OfferCounts> {
+    let mut c = OfferCounts::default();
+    (
+        c.targeted_made,
+        c.accepted_targeted,
+        c.accepted_broadcast,
+        c.declined,
+        c.expired,
+        c.withdrawn,
+    ) = conn.query_row(
+        "SELECT COALESCE(SUM(match_type = 'targeted'), 0), \
+            COALESCE(SUM(status = 'accepted' AND match_type = 'targeted'), 0), \
+            COALESCE(SUM(status = 'accepted' AND match_type = 'broadcast'), 0), \
+            COALESCE(SUM(status = 'declined'), 0), \
+            COALESCE(SUM(status = 'expired' AND closed_reason = 'timeout'), 0), \
+            COALESCE(SUM(status = 'expired' AND closed_reason <> 'timeout'), 0) \
+         FROM session_assignments",
+        [],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        },
+    )?;
+    (c.auto_clock_outs, c.escalations) = conn.query_row(
+        "SELECT COALESCE(SUM(kind = 'auto_clock_out'), 0), \
+            COALESCE(SUM(kind = 'session_escalated'), 0) FROM events",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(c)
+}
+
 fn column<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], |r| r.get(0))?;

@@ -64,6 +64,7 @@ impl App {
                 .iter()
                 .map(|p| p.state.map(|make| make()))
                 .collect(),
+            simulation: None,
         }
     }
 

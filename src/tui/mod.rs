@@ -53,8 +53,18 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
 /// Runs the console until the dispatcher quits, with the relay (SPEC §12) on a thread of its
 /// own: the UI and the engine's transactions never wait on the network.
 pub fn run(db: &Path, relay: crate::delivery::Relay) -> Result<(), String> {
-    let mut engine =
-        Engine::open(Some(db), crate::clock::Clock::System).map_err(|e| e.to_string())?;
+    run_with(db, relay, crate::clock::Clock::System, None)
+}
+
+/// [`run`] on a given clock, with a marker for the status line (`pitwall demo`: the clock runs
+/// faster and a simulation acts beside the dispatcher).
+pub fn run_with(
+    db: &Path,
+    relay: crate::delivery::Relay,
+    clock: crate::clock::Clock,
+    marker: Option<String>,
+) -> Result<(), String> {
+    let mut engine = Engine::open(Some(db), clock).map_err(|e| e.to_string())?;
     let (warn_tx, warnings) = tokio::sync::mpsc::unbounded_channel();
     let _relay = crate::delivery::Background::spawn(db.to_path_buf(), relay, move |line| {
         let _ = warn_tx.send(line);
@@ -83,7 +93,7 @@ pub fn run(db: &Path, relay: crate::delivery::Relay) -> Result<(), String> {
         );
         restore(info);
     }));
-    let result = runtime.block_on(event_loop(&mut terminal, &mut engine, warnings));
+    let result = runtime.block_on(event_loop(&mut terminal, &mut engine, warnings, marker));
     let _ = ratatui::crossterm::execute!(
         std::io::stdout(),
         ratatui::crossterm::event::DisableMouseCapture,
@@ -103,9 +113,14 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     engine: &mut Engine,
     mut delivery_warnings: tokio::sync::mpsc::UnboundedReceiver<String>,
+    marker: Option<String>,
 ) -> Result<(), String> {
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut app = App::new(engine.now(), theme::Theme::from_env());
+    // A simulated day brings an offer every few seconds: the demo starts with the bell off
+    // (`!` turns it on).
+    app.bell = marker.is_none();
+    app.simulation = marker;
     app.size = (size.width, size.height);
     let mut ring = || {
         let _ = std::io::stdout().write_all(b"\x07");

@@ -108,6 +108,9 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
 fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let mut spans = Vec::new();
+    if let Some(marker) = &app.simulation {
+        spans.push(Span::styled(format!(" {marker} "), t.style(Tone::Selected)));
+    }
     if let Some(toast) = &app.toast {
         let (mark, tone) = match toast.kind {
             ToastKind::Info => ("✓", Tone::Good),

@@ -177,6 +177,9 @@ pub struct App {
     /// The state of panes that keep their own (see the pane's `PaneDef::state`), by
     /// pane: a pane added later needs no field here.
     pub(crate) pane_states: Vec<Option<Box<dyn std::any::Any>>>,
+    /// Shown at the start of the status line while a simulation drives this database
+    /// (`pitwall demo`): "SIMULATION ×10".
+    pub simulation: Option<String>,
 }
 
 /// Seconds a toast or alert stays on the status line.
