@@ -1,0 +1,547 @@
+//! Weekly shift plans (SPEC §14): when a mechanic is *expected* on shift. Pure: no I/O, no
+//! clock. A plan is wall-clock time in the mechanic's own time zone, so 08:00–16:00 stays
+//! 08:00–16:00 local across daylight-saving changes; only `currently_on_shift` says he is
+//! actually there (§1).
+//!
+//! The two questions the rest of pitwall (and the simulation) asks are
+//! [`WeeklyPlan::is_planned_at`] and [`WeeklyPlan::next_planned_start`].
+//!
+//! Rules at the edges, where SPEC is silent:
+//! - `end` earlier than `start` is an overnight shift: it runs past midnight into the next
+//!   day (`{"day":"fri","start":"22:00","end":"06:00"}` ends Saturday 06:00). `end` equal to
+//!   `start` is refused (an empty or 24-hour shift is a typo more often than a plan).
+//! - A start that does not exist on a spring-forward day (02:30 in a skipped hour) begins at
+//!   the first minute that does (03:00); a start that happens twice on a fall-back day begins
+//!   at the first of the two. Membership is by wall clock, so both readings of an ambiguous
+//!   local time are on shift.
+//! - Entries may touch (08:00–12:00 and 12:00–16:00) but not overlap, and a plan holds at most
+//!   [`MAX_SHIFTS`] entries.
+
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Timelike, Utc, Weekday,
+};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::error::DispatchError;
+
+/// The default time zone of a mechanic who names none (SPEC §2).
+pub const DEFAULT_TIMEZONE: Tz = chrono_tz::America::Toronto;
+/// Entries in one plan: three a day is more than any real roster uses.
+pub const MAX_SHIFTS: usize = 21;
+
+const MINUTES_PER_DAY: u32 = 24 * 60;
+const MINUTES_PER_WEEK: u32 = 7 * MINUTES_PER_DAY;
+const DAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Mon),
+    ("tue", Weekday::Tue),
+    ("wed", Weekday::Wed),
+    ("thu", Weekday::Thu),
+    ("fri", Weekday::Fri),
+    ("sat", Weekday::Sat),
+    ("sun", Weekday::Sun),
+];
+
+/// One entry of a plan as typed: `{"day":"mon","start":"08:00","end":"16:00"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftInput {
+    pub day: String,
+    pub start: String,
+    pub end: String,
+}
+
+/// One validated entry: a weekday and minutes after local midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shift {
+    pub day: Weekday,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Shift {
+    pub fn overnight(&self) -> bool {
+        self.end <= self.start
+    }
+
+    /// Minutes after Monday 00:00 local, `[from, to)`; `to` may pass the end of the week.
+    fn week_span(&self) -> (u32, u32) {
+        let from = self.day.num_days_from_monday() * MINUTES_PER_DAY + self.start;
+        let length = if self.overnight() {
+            MINUTES_PER_DAY - self.start + self.end
+        } else {
+            self.end - self.start
+        };
+        (from, from + length)
+    }
+
+    fn input(&self) -> ShiftInput {
+        ShiftInput {
+            day: day_name(self.day).to_string(),
+            start: hhmm(self.start),
+            end: hhmm(self.end),
+        }
+    }
+}
+
+impl Serialize for Shift {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.input().serialize(serializer)
+    }
+}
+
+/// A mechanic's weekly plan: entries in his time zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeeklyPlan {
+    pub timezone: Tz,
+    pub shifts: Vec<Shift>,
+    /// The entries as spans of the local week, wrapped pieces split off: what membership tests.
+    spans: Vec<(u32, u32)>,
+}
+
+impl Default for WeeklyPlan {
+    fn default() -> Self {
+        WeeklyPlan::new(DEFAULT_TIMEZONE, Vec::new())
+    }
+}
+
+impl WeeklyPlan {
+    /// A plan from entries already validated (see [`validate_plan`]).
+    pub fn new(timezone: Tz, shifts: Vec<Shift>) -> WeeklyPlan {
+        let mut spans = Vec::with_capacity(shifts.len() + 1);
+        for s in &shifts {
+            let (from, to) = s.week_span();
+            if to > MINUTES_PER_WEEK {
+                spans.push((from, MINUTES_PER_WEEK));
+                spans.push((0, to - MINUTES_PER_WEEK));
+            } else {
+                spans.push((from, to));
+            }
+        }
+        WeeklyPlan {
+            timezone,
+            shifts,
+            spans,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shifts.is_empty()
+    }
+
+    /// Is the mechanic planned on shift at instant `t`? By his wall clock at `t`.
+    pub fn is_planned_at(&self, t: DateTime<Utc>) -> bool {
+        if self.spans.is_empty() {
+            return false;
+        }
+        let local = t.with_timezone(&self.timezone).naive_local();
+        self.covers_local(week_minute(&local))
+    }
+
+    /// Is a minute of the local week (0 = Monday 00:00) inside the plan?
+    pub fn covers_local(&self, minute: u32) -> bool {
+        self.spans.iter().any(|&(a, b)| a <= minute && minute < b)
+    }
+
+    /// The first planned shift start strictly after `t`, or `None` for an empty plan.
+    pub fn next_planned_start(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let today = t.with_timezone(&self.timezone).date_naive();
+        // Eight days ahead covers a whole week from any time of today.
+        (0..=8)
+            .filter_map(|d| today.checked_add_signed(Duration::days(d)))
+            .flat_map(|date| {
+                self.shifts
+                    .iter()
+                    .filter(move |s| s.day == date.weekday())
+                    .filter_map(move |s| self.instant(date, s.start))
+            })
+            .filter(|start| *start > t)
+            .min()
+    }
+
+    /// When the planned shift covering `t` ends (the first instant after `t` that the plan does
+    /// not cover), or `None` when `t` is not planned.
+    pub fn planned_until(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if !self.is_planned_at(t) {
+            return None;
+        }
+        let today = t.with_timezone(&self.timezone).date_naive();
+        (-1..=8)
+            .filter_map(|d| today.checked_add_signed(Duration::days(d)))
+            .flat_map(|date| {
+                self.shifts
+                    .iter()
+                    .filter(move |s| s.day == date.weekday())
+                    .filter_map(move |s| {
+                        let end_date = if s.overnight() {
+                            date.succ_opt()?
+                        } else {
+                            date
+                        };
+                        self.instant(end_date, s.end)
+                    })
+            })
+            .filter(|end| *end > t && !self.is_planned_at(*end))
+            .min()
+    }
+
+    /// The instant a local date and minute of day fall on: the first of two on a fall-back
+    /// day, the first minute that exists when it falls in a spring-forward gap.
+    fn instant(&self, date: NaiveDate, minute: u32) -> Option<DateTime<Utc>> {
+        let mut local = date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(
+            (minute % MINUTES_PER_DAY) * 60,
+            0,
+        )?);
+        if minute >= MINUTES_PER_DAY {
+            local = local.checked_add_signed(Duration::days(1))?;
+        }
+        // Gaps are at most a few hours: step a minute at a time to the first local time that
+        // exists, which is the instant the clocks jumped.
+        for _ in 0..=(3 * 60) {
+            match self.timezone.from_local_datetime(&local) {
+                LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
+                LocalResult::Ambiguous(first, _) => return Some(first.with_timezone(&Utc)),
+                LocalResult::None => local = local.checked_add_signed(Duration::minutes(1))?,
+            }
+        }
+        None
+    }
+
+    /// The plan as typed (for the console's editor and the protocol).
+    pub fn inputs(&self) -> Vec<ShiftInput> {
+        self.shifts.iter().map(Shift::input).collect()
+    }
+}
+
+/// Minutes after Monday 00:00 of a local date-time.
+pub fn week_minute(local: &NaiveDateTime) -> u32 {
+    local.weekday().num_days_from_monday() * MINUTES_PER_DAY + local.hour() * 60 + local.minute()
+}
+
+pub fn day_name(day: Weekday) -> &'static str {
+    DAYS.iter()
+        .find(|(_, d)| *d == day)
+        .map(|(n, _)| *n)
+        .expect("every weekday has a name")
+}
+
+fn hhmm(minutes: u32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// An IANA time zone name, or `invalid_input` on `field`.
+pub fn parse_timezone(field: &str, name: &str) -> Result<Tz, DispatchError> {
+    name.trim().parse::<Tz>().map_err(|_| {
+        DispatchError::invalid(
+            field,
+            format!(
+                "\"{}\" is not a time zone: use an IANA name such as America/Toronto, \
+                 America/Halifax or America/Edmonton.",
+                crate::text::inert(name)
+            ),
+        )
+    })
+}
+
+fn parse_day(field: &str, text: &str) -> Result<Weekday, DispatchError> {
+    let t = text.trim().to_ascii_lowercase();
+    DAYS.iter()
+        .find(|(n, _)| *n == t)
+        .map(|(_, d)| *d)
+        .ok_or_else(|| {
+            DispatchError::invalid(
+                field,
+                format!(
+                    "\"{}\" is not a day: use mon, tue, wed, thu, fri, sat or sun.",
+                    crate::text::inert(text)
+                ),
+            )
+        })
+}
+
+fn parse_hhmm(field: &str, text: &str) -> Result<u32, DispatchError> {
+    let bad = || {
+        DispatchError::invalid(
+            field,
+            format!(
+                "\"{}\" is not a time of day: use HH:MM, 24-hour (08:00, 16:30).",
+                crate::text::inert(text)
+            ),
+        )
+    };
+    let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
+    if h.len() != 2 || m.len() != 2 || !(h.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+/// Validates a plan as typed. Fields are named `{prefix}timezone` and
+/// `{prefix}shifts[i].day|start|end`, so a seed file's error points at its record.
+pub fn validate_plan(
+    prefix: &str,
+    timezone: Option<&str>,
+    shifts: &[ShiftInput],
+) -> Result<WeeklyPlan, DispatchError> {
+    let tz = match timezone {
+        Some(name) => parse_timezone(&format!("{prefix}timezone"), name)?,
+        None => DEFAULT_TIMEZONE,
+    };
+    if shifts.len() > MAX_SHIFTS {
+        return Err(DispatchError::invalid(
+            format!("{prefix}shifts"),
+            format!(
+                "A weekly plan holds at most {MAX_SHIFTS} shifts; this one has {}.",
+                shifts.len()
+            ),
+        ));
+    }
+    let mut parsed: Vec<Shift> = Vec::with_capacity(shifts.len());
+    for (i, s) in shifts.iter().enumerate() {
+        let f = |name: &str| format!("{prefix}shifts[{i}].{name}");
+        let shift = Shift {
+            day: parse_day(&f("day"), &s.day)?,
+            start: parse_hhmm(&f("start"), &s.start)?,
+            end: parse_hhmm(&f("end"), &s.end)?,
+        };
+        if shift.start == shift.end {
+            return Err(DispatchError::invalid(
+                f("end"),
+                "A shift must end at another time than it starts (an end before the start \
+                 runs past midnight).",
+            ));
+        }
+        let (a, b) = shift.week_span();
+        for (j, other) in parsed.iter().enumerate() {
+            let (c, d) = other.week_span();
+            // Compare on the week as a circle: shift one span by a week either way.
+            let overlaps = [0i64, MINUTES_PER_WEEK as i64, -(MINUTES_PER_WEEK as i64)]
+                .iter()
+                .any(|&w| (a as i64) < d as i64 + w && (c as i64) + w < b as i64);
+            if overlaps {
+                return Err(DispatchError::invalid(
+                    f("start"),
+                    format!(
+                        "This shift ({} {}–{}) overlaps shifts[{j}] ({} {}–{}).",
+                        day_name(shift.day),
+                        hhmm(shift.start),
+                        hhmm(shift.end),
+                        day_name(other.day),
+                        hhmm(other.start),
+                        hhmm(other.end)
+                    ),
+                ));
+            }
+        }
+        parsed.push(shift);
+    }
+    Ok(WeeklyPlan::new(tz, parsed))
+}
+
+/// Serialises a time zone by its IANA name.
+pub fn ser_tz<S: Serializer>(tz: &Tz, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(tz.name())
+}
+
+/// How far ahead a time zone's clock is of UTC at `t`, in minutes.
+pub fn offset_minutes(tz: Tz, t: DateTime<Utc>) -> i32 {
+    use chrono::Offset;
+    tz.offset_from_utc_datetime(&t.naive_utc())
+        .fix()
+        .local_minus_utc()
+        / 60
+}
+
+/// The local minute of the week at `t` for a zone `offset` minutes ahead of UTC.
+pub fn week_minute_at(t: DateTime<Utc>, offset: i32) -> u32 {
+    // 1970-01-01 was a Thursday: day 3 counted from Monday.
+    let local = t.timestamp().div_euclid(60) + i64::from(offset);
+    let day = local.div_euclid(MINUTES_PER_DAY as i64);
+    let weekday = (day + 3).rem_euclid(7) as u32;
+    weekday * MINUTES_PER_DAY + local.rem_euclid(MINUTES_PER_DAY as i64) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn plan(tz: &str, shifts: &[(&str, &str, &str)]) -> WeeklyPlan {
+        let inputs: Vec<ShiftInput> = shifts
+            .iter()
+            .map(|(d, s, e)| ShiftInput {
+                day: d.to_string(),
+                start: s.to_string(),
+                end: e.to_string(),
+            })
+            .collect();
+        validate_plan("", Some(tz), &inputs).unwrap()
+    }
+
+    fn weekdays(tz: &str) -> WeeklyPlan {
+        let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let shifts: Vec<_> = days.iter().map(|d| (*d, "08:00", "16:00")).collect();
+        plan(tz, &shifts)
+    }
+
+    #[test]
+    fn a_plan_keeps_its_local_hours_across_the_march_change() {
+        let p = weekdays("America/Toronto");
+        // Saturday 7 March 2026: EST, UTC−5. Monday 9 March: EDT, UTC−4.
+        assert!(p.is_planned_at(at("2026-03-07T13:00:00Z")));
+        assert!(!p.is_planned_at(at("2026-03-07T12:59:00Z")));
+        assert!(p.is_planned_at(at("2026-03-09T12:00:00Z")));
+        assert!(!p.is_planned_at(at("2026-03-09T11:59:00Z")));
+        assert!(!p.is_planned_at(at("2026-03-09T20:00:00Z")));
+        assert_eq!(
+            p.next_planned_start(at("2026-03-07T22:00:00Z")),
+            Some(at("2026-03-08T12:00:00Z")),
+            "Sunday 8 March, the change day, starts at 08:00 EDT"
+        );
+        assert_eq!(
+            p.planned_until(at("2026-03-08T13:00:00Z")),
+            Some(at("2026-03-08T20:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_plan_keeps_its_local_hours_across_the_november_change() {
+        let p = weekdays("America/Halifax");
+        // Saturday 31 October 2026: ADT, UTC−3. Sunday 1 November: AST, UTC−4.
+        assert_eq!(
+            p.next_planned_start(at("2026-10-31T20:00:00Z")),
+            Some(at("2026-11-01T12:00:00Z"))
+        );
+        assert!(p.is_planned_at(at("2026-10-31T11:00:00Z")));
+        assert!(!p.is_planned_at(at("2026-11-02T11:00:00Z")));
+        assert!(p.is_planned_at(at("2026-11-02T12:00:00Z")));
+        assert_eq!(
+            p.planned_until(at("2026-11-02T12:00:00Z")),
+            Some(at("2026-11-02T20:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_start_in_the_skipped_hour_begins_when_the_clocks_jump() {
+        let p = plan("America/Toronto", &[("sun", "02:30", "06:00")]);
+        // 8 March 2026: 02:00 EST becomes 03:00 EDT at 07:00Z; 02:30 never happens.
+        assert_eq!(
+            p.next_planned_start(at("2026-03-07T00:00:00Z")),
+            Some(at("2026-03-08T07:00:00Z"))
+        );
+        assert!(p.is_planned_at(at("2026-03-08T07:00:00Z")));
+        assert!(!p.is_planned_at(at("2026-03-08T06:59:00Z")));
+        // The skipped hour is lost, not moved: 03:00–06:00 EDT, 07:00Z–10:00Z.
+        assert!(!p.is_planned_at(at("2026-03-08T10:00:00Z")));
+    }
+
+    #[test]
+    fn a_start_in_the_repeated_hour_begins_at_its_first_reading() {
+        let p = plan("America/Toronto", &[("sun", "01:30", "03:00")]);
+        // 1 November 2026: 01:30 EDT (05:30Z) then 01:30 EST (06:30Z).
+        assert_eq!(
+            p.next_planned_start(at("2026-10-31T00:00:00Z")),
+            Some(at("2026-11-01T05:30:00Z"))
+        );
+        // Both readings are on the plan: wall-clock membership.
+        assert!(p.is_planned_at(at("2026-11-01T06:45:00Z")));
+        assert!(!p.is_planned_at(at("2026-11-01T08:00:00Z")));
+    }
+
+    #[test]
+    fn an_overnight_shift_runs_into_the_next_day_and_the_week_wraps() {
+        let p = plan("America/Edmonton", &[("sun", "22:00", "06:00")]);
+        // Sunday 11 Jan 2026 22:00 MST = Monday 05:00Z; ends Monday 06:00 MST = 13:00Z.
+        assert!(p.is_planned_at(at("2026-01-12T05:00:00Z")));
+        assert!(p.is_planned_at(at("2026-01-12T12:59:00Z")));
+        assert!(!p.is_planned_at(at("2026-01-12T13:00:00Z")));
+        assert_eq!(
+            p.planned_until(at("2026-01-12T06:00:00Z")),
+            Some(at("2026-01-12T13:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn bad_plans_name_the_entry_and_field() {
+        let input = |d: &str, s: &str, e: &str| ShiftInput {
+            day: d.into(),
+            start: s.into(),
+            end: e.into(),
+        };
+        let field = |tz: Option<&str>, shifts: &[ShiftInput]| {
+            validate_plan("", tz, shifts).unwrap_err().field.unwrap()
+        };
+        assert_eq!(field(Some("Mars/Olympus"), &[]), "timezone");
+        let ok = input("mon", "08:00", "16:00");
+        assert_eq!(
+            field(None, &[ok.clone(), input("funday", "08:00", "09:00")]),
+            "shifts[1].day"
+        );
+        assert_eq!(
+            field(
+                None,
+                &[
+                    ok.clone(),
+                    input("wed", "08:00", "12:00"),
+                    input("tue", "8am", "09:00")
+                ]
+            ),
+            "shifts[2].start"
+        );
+        assert_eq!(
+            field(None, &[input("tue", "08:00", "24:00")]),
+            "shifts[0].end"
+        );
+        assert_eq!(
+            field(None, &[input("tue", "08:00", "08:00")]),
+            "shifts[0].end"
+        );
+        assert_eq!(
+            field(None, &[ok.clone(), input("mon", "15:00", "18:00")]),
+            "shifts[1].start"
+        );
+        // Sunday night into Monday morning overlaps a Monday 05:00 start across the week's end.
+        assert_eq!(
+            field(
+                None,
+                &[
+                    input("sun", "22:00", "06:00"),
+                    input("mon", "05:00", "09:00")
+                ]
+            ),
+            "shifts[1].start"
+        );
+        let many: Vec<ShiftInput> = (0..22)
+            .map(|h| input("sat", &hhmm(h * 60), &hhmm(h * 60 + 30)))
+            .collect();
+        assert_eq!(field(None, &many), "shifts");
+        // Touching is fine.
+        assert!(validate_plan("", None, &[ok, input("mon", "16:00", "20:00")]).is_ok());
+    }
+
+    #[test]
+    fn the_fast_week_minute_agrees_with_the_time_zone_database() {
+        let tz: Tz = "America/St_Johns".parse().unwrap();
+        for s in [
+            "2026-03-08T05:29:00Z",
+            "2026-11-01T03:31:00Z",
+            "2026-07-04T23:59:00Z",
+        ] {
+            let t = at(s);
+            let local = t.with_timezone(&tz).naive_local();
+            assert_eq!(
+                week_minute_at(t, offset_minutes(tz, t)),
+                week_minute(&local),
+                "{s}"
+            );
+        }
+    }
+}
