@@ -100,6 +100,16 @@ pub struct WeeklyPlan {
     spans: Vec<(u32, u32)>,
 }
 
+impl Serialize for WeeklyPlan {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("WeeklyPlan", 2)?;
+        s.serialize_field("timezone", self.timezone.name())?;
+        s.serialize_field("shifts", &self.shifts)?;
+        s.end()
+    }
+}
+
 impl Default for WeeklyPlan {
     fn default() -> Self {
         WeeklyPlan::new(DEFAULT_TIMEZONE, Vec::new())
@@ -343,9 +353,15 @@ pub fn validate_plan(
     Ok(WeeklyPlan::new(tz, parsed))
 }
 
-/// Serialises a time zone by its IANA name.
-pub fn ser_tz<S: Serializer>(tz: &Tz, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(tz.name())
+/// A plan as stored (a zone name and the entries' JSON), for rows pitwall wrote itself.
+pub fn from_stored(timezone: &str, shifts_json: &str) -> Result<WeeklyPlan, String> {
+    let shifts: Vec<ShiftInput> = serde_json::from_str(shifts_json).map_err(|e| e.to_string())?;
+    validate_plan("", Some(timezone), &shifts).map_err(|e| e.message)
+}
+
+/// The entries as stored: JSON of their typed form.
+pub fn shifts_json(plan: &WeeklyPlan) -> String {
+    serde_json::to_string(&plan.shifts).expect("plain data always serialises")
 }
 
 /// How far ahead a time zone's clock is of UTC at `t`, in minutes.

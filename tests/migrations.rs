@@ -17,8 +17,10 @@ const SCHEMA_V1: &str = include_str!("fixtures/schema_v1.sql");
 const SCHEMA_V2: &str = include_str!("fixtures/schema_v2.sql");
 /// Version 3's schema.sql, as released.
 const SCHEMA_V3: &str = include_str!("fixtures/schema_v3.sql");
-/// The current version's schema.sql, frozen: files in the field have exactly this.
+/// Version 4's schema.sql, as released.
 const SCHEMA_V4: &str = include_str!("fixtures/schema_v4.sql");
+/// The current version's schema.sql, frozen: files in the field have exactly this.
+const SCHEMA_V5: &str = include_str!("fixtures/schema_v5.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -39,6 +41,13 @@ fn empty_version_3(path: &Path) {
     let v3 = Connection::open(path).unwrap();
     v3.execute_batch(SCHEMA_V3).unwrap();
     v3.pragma_update(None, "user_version", 3).unwrap();
+}
+
+/// An empty file as version 4 created it.
+fn empty_version_4(path: &Path) {
+    let v4 = Connection::open(path).unwrap();
+    v4.execute_batch(SCHEMA_V4).unwrap();
+    v4.pragma_update(None, "user_version", 4).unwrap();
 }
 
 /// `pitwall check` on a file, run as a user would.
@@ -172,7 +181,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -182,11 +191,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 4,
+        SCHEMA_VERSION, 5,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V4).unwrap();
+    frozen.execute_batch(SCHEMA_V5).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -480,5 +489,73 @@ fn a_version_3_file_upgrades_to_the_schema_a_new_file_gets_and_keeps_its_message
         check.status.success(),
         "{}",
         String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+/// A version-4 file in use when scheduling arrives: the sessions table is rebuilt (its status
+/// CHECK gains `scheduled`), so every session, with its assignments and waitlist entry still
+/// pointing at it, must come through; the roster gets the default zone and an empty plan.
+#[test]
+fn a_version_4_file_in_use_upgrades_to_the_schema_a_new_file_gets_with_every_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = dir.path().join("current.db");
+    let mut engine = open(&current);
+    busy(&mut engine);
+    let ids = ["S1", "S2", "S3"];
+    let before = sessions(&mut engine, &ids);
+    drop(engine);
+    // The same rows in a version-4 file: copy every table but the new columns.
+    let old = dir.path().join("v4.db");
+    empty_version_4(&old);
+    {
+        let v4 = Connection::open(&old).unwrap();
+        v4.execute("ATTACH DATABASE ?1 AS cur", [current.to_str().unwrap()])
+            .unwrap();
+        v4.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM main.roster_generation;")
+            .unwrap();
+        for table in [
+            "mechanics",
+            "intakes",
+            "sessions",
+            "session_assignments",
+            "assignment_details",
+            "customer_waitlist",
+            "notifications",
+            "unanswered_offers",
+            "events",
+            "roster_generation",
+        ] {
+            let columns: Vec<String> = v4
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let columns = columns.join(", ");
+            v4.execute_batch(&format!(
+                "INSERT INTO main.{table} ({columns}) SELECT {columns} FROM cur.{table}"
+            ))
+            .unwrap();
+        }
+        v4.execute_batch("DETACH DATABASE cur").unwrap();
+    }
+    let mut upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    assert_eq!(sessions(&mut upgraded, &ids), before);
+    let m = ok(&mut upgraded, json!({"cmd": "mechanics"}));
+    assert_eq!(m["mechanics"][0]["timezone"], "America/Toronto");
+    assert_eq!(m["mechanics"][0]["shifts"], json!([]));
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // Scheduling works on the upgraded file.
+    ok(
+        &mut upgraded,
+        intake("S9", json!({"scheduled_for": "2026-01-06T15:00:00Z"})),
     );
 }

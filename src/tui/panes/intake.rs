@@ -264,6 +264,7 @@ impl IntakeState {
             prefer_local: true,
             waiver_signed: self.get("waiver_signed") == "yes",
             payment_confirmed: self.get("payment_confirmed") == "yes",
+            scheduled_for: None,
         })
     }
 }
@@ -1019,7 +1020,8 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
     match &result.offline {
         Some(stage) => offline_lines(app, o, stage, inner_width(area), &mut lines),
         None => {
-            if o.targeted.is_empty() {
+            let targeted = o.targeted.as_deref().unwrap_or_default();
+            if targeted.is_empty() {
                 lines.push(Line::from(Span::styled(
                     "No targeted offers.",
                     t.style(Tone::Warn),
@@ -1035,7 +1037,7 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
                     t.style(Tone::Title),
                 )));
             }
-            for offer in &o.targeted {
+            for offer in targeted {
                 let name = o
                     .matches
                     .iter()
@@ -1064,14 +1066,16 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
                 lines.push(Line::from(spans));
             }
             lines.push(Line::default());
-            let b = &o.broadcast;
-            lines.push(Line::from(vec![
-                tier_badge(t, Tier::Broadcast),
-                Span::raw(format!(" broadcast ({})", b.reason.replace('_', " "))),
-            ]));
-            if let Some(from) = b
-                .active_from
-                .as_deref()
+            if let Some(b) = &o.broadcast {
+                lines.push(Line::from(vec![
+                    tier_badge(t, Tier::Broadcast),
+                    Span::raw(format!(" broadcast ({})", b.reason.replace('_', " "))),
+                ]));
+            }
+            if let Some(from) = o
+                .broadcast
+                .as_ref()
+                .and_then(|b| b.active_from.as_deref())
                 .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
             {
                 let from = from.with_timezone(&chrono::Utc);

@@ -379,6 +379,7 @@ pub fn picker_key(app: &mut App, op: Option<Op>, mut picker: Picker) -> Vec<Effe
 fn status_cell(app: &App, status: SessionStatus) -> Span<'static> {
     let t = &app.theme;
     match status {
+        SessionStatus::Scheduled => Span::styled("◷ scheduled", t.style(Tone::Info)),
         SessionStatus::Pending => Span::styled("◌ pending", t.style(Tone::Warn)),
         SessionStatus::Waiting => Span::styled("● waiting", t.style(Tone::Info)),
         SessionStatus::Matched => Span::styled("✓ matched", t.style(Tone::Good)),
