@@ -385,7 +385,9 @@ fn check_names_an_older_file_instead_of_failing_on_its_tables() {
     assert_eq!(check.status.code(), Some(2));
     let said = String::from_utf8_lossy(&check.stderr);
     assert!(
-        said.contains("schema version 1, older than this pitwall's 4"),
+        said.contains(&format!(
+            "schema version 1, older than this pitwall's {SCHEMA_VERSION}"
+        )),
         "{said}"
     );
     // Checking wrote nothing: the file is still at version 1.

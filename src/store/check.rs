@@ -13,7 +13,8 @@ pub struct Violation {
 /// (rule, query returning offending ids). Read together they are the invariants of SPEC §2–§6.
 const RULES: &[(&str, &str)] = &[
     (
-        "every session has exactly one broadcast (a booking not released yet: none)",
+        // A booking not released yet has none; one cancelled before its release never had one.
+        "every session has exactly one broadcast",
         "SELECT s.id FROM sessions s WHERE (SELECT COUNT(*) FROM session_assignments a \
          WHERE a.session_id = s.id AND a.match_type = 'broadcast') <> \
          CASE WHEN s.status = 'scheduled' OR (s.status = 'cancelled' \
