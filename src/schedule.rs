@@ -353,6 +353,113 @@ pub fn validate_plan(
     Ok(WeeklyPlan::new(tz, parsed))
 }
 
+/// A plan in one line, as the console's editor shows it:
+/// `America/Halifax mon-fri 08:00-16:00, sat 10:00-14:00` (days in a row with the same hours
+/// are joined).
+pub fn to_line(plan: &WeeklyPlan) -> String {
+    let mut groups: Vec<(Weekday, Weekday, u32, u32)> = Vec::new();
+    for s in &plan.shifts {
+        match groups.last_mut() {
+            Some((_, last, start, end))
+                if *start == s.start
+                    && *end == s.end
+                    && last.succ() == s.day
+                    && s.day != Weekday::Mon =>
+            {
+                *last = s.day
+            }
+            _ => groups.push((s.day, s.day, s.start, s.end)),
+        }
+    }
+    let entries: Vec<String> = groups
+        .iter()
+        .map(|(from, to, start, end)| {
+            let days = if from == to {
+                day_name(*from).to_string()
+            } else {
+                format!("{}-{}", day_name(*from), day_name(*to))
+            };
+            format!("{days} {}-{}", hhmm(*start), hhmm(*end))
+        })
+        .collect();
+    format!("{} {}", plan.timezone.name(), entries.join(", "))
+        .trim_end()
+        .to_string()
+}
+
+/// Reads the one-line form of [`to_line`]: an optional IANA zone first, then entries
+/// `DAY[-DAY] HH:MM-HH:MM` separated by commas. The entries are checked by [`validate_plan`]
+/// afterwards (by the engine); this only splits the line, and says what it could not read.
+pub fn from_line(line: &str) -> Result<(Option<String>, Vec<ShiftInput>), String> {
+    let mut rest = line.trim();
+    let mut zone = None;
+    if let Some((first, after)) = rest.split_once(char::is_whitespace).or(Some((rest, "")))
+        && first.contains('/')
+    {
+        zone = Some(first.to_string());
+        rest = after.trim();
+    }
+    let mut shifts = Vec::new();
+    for entry in rest.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (days, hours) = entry.split_once(char::is_whitespace).ok_or_else(|| {
+            format!("\"{entry}\": write days then hours, e.g. mon-fri 08:00-16:00")
+        })?;
+        let (start, end) = hours
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| format!("\"{entry}\": hours are START-END, e.g. 08:00-16:00"))?;
+        let (first, last) = days.split_once('-').unwrap_or((days, days));
+        let index = |d: &str| DAYS.iter().position(|(n, _)| *n == d.to_ascii_lowercase());
+        match (index(first), index(last)) {
+            (Some(a), Some(b)) if a <= b => {
+                for (name, _) in &DAYS[a..=b] {
+                    shifts.push(ShiftInput {
+                        day: name.to_string(),
+                        start: start.trim().to_string(),
+                        end: end.trim().to_string(),
+                    });
+                }
+            }
+            _ => {
+                // A single day the engine will judge (and name, if it is no day at all).
+                if first == last {
+                    shifts.push(ShiftInput {
+                        day: first.to_string(),
+                        start: start.trim().to_string(),
+                        end: end.trim().to_string(),
+                    });
+                } else {
+                    return Err(format!(
+                        "\"{days}\": a range of days runs forward, e.g. mon-fri"
+                    ));
+                }
+            }
+        }
+    }
+    Ok((zone, shifts))
+}
+
+/// When a mechanic is next expected, as the console's roster says it: "planned now" while his
+/// plan covers `now`, else the next start in his own time ("Tue 08:00 AST").
+pub fn next_expected(plan: &WeeklyPlan, now: DateTime<Utc>) -> String {
+    if plan.is_empty() {
+        return "no plan".to_string();
+    }
+    if let Some(until) = plan.planned_until(now) {
+        return format!(
+            "now → {}",
+            until.with_timezone(&plan.timezone).format("%H:%M %Z")
+        );
+    }
+    match plan.next_planned_start(now) {
+        Some(t) => t
+            .with_timezone(&plan.timezone)
+            .format("%a %H:%M %Z")
+            .to_string(),
+        None => "no plan".to_string(),
+    }
+}
+
 /// A plan as stored (a zone name and the entries' JSON), for rows pitwall wrote itself.
 pub fn from_stored(timezone: &str, shifts_json: &str) -> Result<WeeklyPlan, String> {
     let shifts: Vec<ShiftInput> = serde_json::from_str(shifts_json).map_err(|e| e.to_string())?;
@@ -541,6 +648,42 @@ mod tests {
         assert_eq!(field(None, &many), "shifts");
         // Touching is fine.
         assert!(validate_plan("", None, &[ok, input("mon", "16:00", "20:00")]).is_ok());
+    }
+
+    #[test]
+    fn the_one_line_form_round_trips_and_says_what_it_cannot_read() {
+        let p = plan(
+            "America/Halifax",
+            &[
+                ("mon", "08:00", "16:00"),
+                ("tue", "08:00", "16:00"),
+                ("wed", "08:00", "16:00"),
+                ("sat", "10:00", "14:00"),
+                ("sun", "22:00", "06:00"),
+            ],
+        );
+        let line = to_line(&p);
+        assert_eq!(
+            line,
+            "America/Halifax mon-wed 08:00-16:00, sat-sun 10:00-14:00, sun 22:00-06:00"
+                .replace("sat-sun 10:00-14:00, sun", "sat 10:00-14:00, sun")
+        );
+        let (zone, shifts) = from_line(&line).unwrap();
+        assert_eq!(validate_plan("", zone.as_deref(), &shifts).unwrap(), p);
+        let (zone, shifts) = from_line("mon 09:00-17:00").unwrap();
+        assert_eq!((zone, shifts.len()), (None, 1));
+        assert!(from_line("mon").is_err());
+        assert!(from_line("fri-mon 08:00-16:00").is_err());
+        assert_eq!(from_line("").unwrap(), (None, Vec::new()));
+        assert_eq!(
+            next_expected(&p, at("2026-01-05T09:00:00Z")),
+            "now → 06:00 AST",
+            "Sunday night's shift runs into Monday"
+        );
+        assert_eq!(
+            next_expected(&p, at("2026-01-05T11:30:00Z")),
+            "Mon 08:00 AST"
+        );
     }
 
     #[test]

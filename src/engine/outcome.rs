@@ -293,7 +293,7 @@ pub struct SlotsOutcome {
     pub slots: Vec<SlotView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SlotView {
     /// On the hour, UTC.
     pub start: String,

@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub now: Option<DateTime<Utc>>,
     /// Pending, waiting and matched sessions, newest first.
     pub sessions: Vec<SessionRow>,
+    /// Sessions booked for later (SPEC §14), soonest first.
+    pub scheduled: Vec<SessionRow>,
     pub counts: HashMap<SessionStatus, i64>,
     /// Escalated sessions still waiting, all of them (the list pins at most SESSION_LIMIT).
     pub escalated: i64,
@@ -84,6 +86,21 @@ impl Engine {
                     .into_iter()
                     .filter(|s| !pinned.contains(&s.id)),
             );
+            let booked = store::sessions::scheduled(conn, SESSION_LIMIT)?;
+            let booked_ids: Vec<&str> = booked.iter().map(|s| s.id.as_str()).collect();
+            let mut booked_intakes: HashMap<String, Intake> =
+                store::sessions::intakes_for(conn, &booked_ids)?
+                    .into_iter()
+                    .map(|i| (i.id.clone(), i))
+                    .collect();
+            let scheduled: Vec<SessionRow> = booked
+                .into_iter()
+                .map(|session| SessionRow {
+                    intake: booked_intakes.remove(&session.intake_id),
+                    assignments: Vec::new(),
+                    session,
+                })
+                .collect();
             let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
             let mut assignments: HashMap<String, Vec<Assignment>> = HashMap::new();
             for a in store::assignments::for_sessions(conn, &ids)? {
@@ -121,6 +138,7 @@ impl Engine {
             Ok(Snapshot {
                 now: Some(now),
                 sessions: rows,
+                scheduled,
                 counts: store::sessions::count_by_status(conn)?
                     .into_iter()
                     .collect(),
