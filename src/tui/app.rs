@@ -519,8 +519,8 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
         .collect();
     if let Some(first) = released_offline.first() {
         cues.push(format!(
-            "⚠ booking {} released with every matching mechanic offline: waitlist or pick one \
-             (pane 2)",
+            "⚠ booking {} released with every matching mechanic offline: its broadcast is \
+             open (pane 2)",
             crate::text::inert(first)
         ));
     }
