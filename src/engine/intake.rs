@@ -408,6 +408,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         criteria: &criteria,
         preferred: req.preferred_mechanic.as_deref(),
         release,
+        shared: None,
     };
     let done = match_and_offer(ctx, &dispatch, |ctx, summary| {
         let metadata = session_metadata(&req, &intake, &keywords, summary, valid.payment_method);
@@ -467,6 +468,25 @@ pub(super) struct Dispatch<'a> {
     pub preferred: Option<&'a str>,
     /// The release gate is clear: offers go live now (else they are held, §4.7).
     pub release: bool,
+    /// The flag, roster and busy list, when the caller read them already for many sessions at
+    /// once (the tick releasing bookings, during which nobody accepts): read here otherwise.
+    pub shared: Option<&'a SharedInputs>,
+}
+
+/// What matching reads that is the same for every session of one tick.
+pub(super) struct SharedInputs {
+    pub flag: store::settings::SmartMatching,
+    pub roster: std::sync::Arc<PreparedRoster>,
+    pub busy: Vec<u32>,
+}
+
+impl SharedInputs {
+    pub(super) fn read(ctx: &mut Ctx<'_>) -> DispatchResult<SharedInputs> {
+        let flag = store::settings::smart_matching(ctx.conn())?;
+        let roster = ctx.roster()?;
+        let busy = ctx.busy_indices(&roster.candidates)?;
+        Ok(SharedInputs { flag, roster, busy })
+    }
 }
 
 /// The matcher's result as the session's row records it.
@@ -503,16 +523,22 @@ pub(super) fn match_and_offer(
 ) -> DispatchResult<Dispatched> {
     let now = ctx.now;
     let (criteria, release, session_id) = (d.criteria, d.release, d.session_id);
-    let flag = store::settings::smart_matching(ctx.conn())?;
+    let flag = match d.shared {
+        Some(shared) => shared.flag,
+        None => store::settings::smart_matching(ctx.conn())?,
+    };
     let smart = flag.enabled && in_rollout(d.intake, flag.rollout_percent);
 
     // The roster is needed for matching and for a preferred mechanic; a failure to load it is
     // a matcher failure, never an intake failure.
-    let roster: Result<(std::sync::Arc<PreparedRoster>, Vec<u32>), String> = ctx
-        .roster()
-        .and_then(|roster| Ok((ctx.busy_indices(&roster.candidates)?, roster)))
-        .map(|(busy, roster)| (roster, busy))
-        .map_err(|e| e.to_string());
+    let roster: Result<(std::sync::Arc<PreparedRoster>, Vec<u32>), String> = match d.shared {
+        Some(shared) => Ok((std::sync::Arc::clone(&shared.roster), shared.busy.clone())),
+        None => ctx
+            .roster()
+            .and_then(|roster| Ok((ctx.busy_indices(&roster.candidates)?, roster)))
+            .map(|(busy, roster)| (roster, busy))
+            .map_err(|e| e.to_string()),
+    };
     let started = Instant::now();
     let (run, ranking) = match (&roster, smart) {
         (_, false) => (MatcherRun::Skipped, None),

@@ -304,13 +304,35 @@ pub(super) fn book(
     })
 }
 
+/// The metadata a release adds to a booking's (SPEC §4.3 as at intake, and when and how).
+#[derive(serde::Serialize)]
+struct ReleaseMetadata<'a> {
+    #[serde(flatten)]
+    matching: MatchingMetadata<'a>,
+    release: ReleaseNote,
+}
+
+#[derive(serde::Serialize)]
+struct ReleaseNote {
+    at: String,
+    /// Eligible mechanics exist and none was on shift: the offline card's cue, at release.
+    all_offline: bool,
+    all_busy: bool,
+}
+
 /// The tick's part (SPEC §14): every scheduled session due within [`RELEASE_AHEAD`] is
 /// released now, found by one indexed query (nothing due: nothing read).
 pub(super) fn release_due(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
     let due = store::sessions::scheduled_due(ctx.conn(), later(ctx.now, RELEASE_AHEAD))?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Releases accept nothing and change no mechanic: one read of what matching needs serves
+    // them all.
+    let shared = intake::SharedInputs::read(ctx)?;
     let mut released = Vec::with_capacity(due.len());
     for id in due {
-        if release_scheduled(ctx, &id)? {
+        if release_scheduled(ctx, &id, &shared)? {
             released.push(id);
         }
     }
@@ -321,7 +343,11 @@ pub(super) fn release_due(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
 /// a held gate (waiver, payment) releases it into `pending` with its offers held. Whoever is
 /// on shift or not, it falls back as an intake would: a broadcast with its reason, and
 /// `metadata.release` saying whether all matches were offline (the console's offline cue).
-fn release_scheduled(ctx: &mut Ctx<'_>, id: &str) -> DispatchResult<bool> {
+fn release_scheduled(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    shared: &intake::SharedInputs,
+) -> DispatchResult<bool> {
     let session = ctx.session(id)?;
     if session.status != SessionStatus::Scheduled {
         return Ok(false);
@@ -348,30 +374,26 @@ fn release_scheduled(ctx: &mut Ctx<'_>, id: &str) -> DispatchResult<bool> {
         criteria: &criteria,
         preferred: session.preferred_mechanic_id.as_deref(),
         release,
+        shared: Some(shared),
     };
-    let mut metadata = session.metadata.clone();
     intake::match_and_offer(ctx, &dispatch, |ctx, summary| {
-        let fields = serde_json::to_value(MatchingMetadata::of(summary))
-            .expect("plain data always serialises");
-        if let (Some(object), serde_json::Value::Object(fields)) =
-            (metadata.as_object_mut(), fields)
-        {
-            object.extend(fields);
-            object.insert(
-                "release".into(),
-                json!({
-                    "at": rfc3339(now),
-                    "all_offline": summary.all_offline,
-                    "all_busy": summary.all_busy,
-                }),
-            );
-        }
+        // What the matcher adds to the stored metadata, merged in by SQLite (json_patch)
+        // rather than parsed and written back whole here: a tick may release a thousand.
+        let patch = serde_json::to_string(&ReleaseMetadata {
+            matching: MatchingMetadata::of(summary),
+            release: ReleaseNote {
+                at: rfc3339(now),
+                all_offline: summary.all_offline,
+                all_busy: summary.all_busy,
+            },
+        })
+        .expect("plain data always serialises");
         if !store::sessions::release_scheduled(
             ctx.conn(),
             id,
             status,
             release.then_some(now),
-            &metadata.to_string(),
+            &patch,
         )? {
             return Err(invalid_state("The session was no longer scheduled."));
         }

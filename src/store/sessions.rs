@@ -351,20 +351,20 @@ pub fn scheduled(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Sessio
 }
 
 /// Releases a scheduled session: its new status (waiting, or pending behind its gate), the
-/// release time when waiting, and its metadata with the matching that ran. False when it was
-/// no longer scheduled (cancelled first).
+/// release time when waiting, and `patch` (a JSON object: the matching that ran) merged into
+/// its metadata. False when it was no longer scheduled (cancelled first).
 pub fn release_scheduled(
     conn: &Connection,
     id: &str,
     status: SessionStatus,
     released_at: Option<DateTime<Utc>>,
-    metadata: &str,
+    patch: &str,
 ) -> rusqlite::Result<bool> {
     let changed = conn
         .prepare_cached(
-            "UPDATE sessions SET status = ?2, released_at = ?3, metadata = ?4 \
-             WHERE id = ?1 AND status = 'scheduled'",
+            "UPDATE sessions SET status = ?2, released_at = ?3, \
+             metadata = json_patch(metadata, ?4) WHERE id = ?1 AND status = 'scheduled'",
         )?
-        .execute(params![id, status, released_at.map(to_millis), metadata])?;
+        .execute(params![id, status, released_at.map(to_millis), patch])?;
     Ok(changed == 1)
 }
