@@ -396,11 +396,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         valid.payment_method,
         req.payment_confirmed,
     );
-    let status = if release {
-        SessionStatus::Waiting
-    } else {
-        SessionStatus::Pending
-    };
+    let status = released_status(release);
     let dispatch = Dispatch {
         session_id: &intake.id,
         intake: &intake,
@@ -456,6 +452,15 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         scheduled_for: None,
         planned: None,
     })
+}
+
+/// A session whose gate is clear waits for a mechanic; one held by its gate is pending (§4.7).
+pub(super) fn released_status(gate_clear: bool) -> SessionStatus {
+    if gate_clear {
+        SessionStatus::Waiting
+    } else {
+        SessionStatus::Pending
+    }
 }
 
 /// What SPEC §4 steps 3–5 need of a session, whether it is being created by an intake or

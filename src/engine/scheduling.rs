@@ -362,11 +362,7 @@ fn release_scheduled(
     let criteria = super::session_criteria(&session, now);
     let keywords: Vec<&'static str> = criteria.keywords().to_vec();
     let release = session.gate_clear();
-    let status = if release {
-        SessionStatus::Waiting
-    } else {
-        SessionStatus::Pending
-    };
+    let status = intake::released_status(release);
     let dispatch = Dispatch {
         session_id: &session.id,
         intake: &intake,

@@ -86,13 +86,9 @@ impl Engine {
                     .into_iter()
                     .filter(|s| !pinned.contains(&s.id)),
             );
+            // Bookings have no assignments yet: their intakes are all the list needs.
             let booked = store::sessions::scheduled(conn, SESSION_LIMIT)?;
-            let booked_ids: Vec<&str> = booked.iter().map(|s| s.id.as_str()).collect();
-            let mut booked_intakes: HashMap<String, Intake> =
-                store::sessions::intakes_for(conn, &booked_ids)?
-                    .into_iter()
-                    .map(|i| (i.id.clone(), i))
-                    .collect();
+            let mut booked_intakes = intakes_by_id(conn, &booked)?;
             let scheduled: Vec<SessionRow> = booked
                 .into_iter()
                 .map(|session| SessionRow {
@@ -106,10 +102,7 @@ impl Engine {
             for a in store::assignments::for_sessions(conn, &ids)? {
                 assignments.entry(a.session_id.clone()).or_default().push(a);
             }
-            let mut intakes: HashMap<String, Intake> = store::sessions::intakes_for(conn, &ids)?
-                .into_iter()
-                .map(|i| (i.id.clone(), i))
-                .collect();
+            let mut intakes = intakes_by_id(conn, &sessions)?;
             let rows: Vec<SessionRow> = sessions
                 .into_iter()
                 .map(|session| SessionRow {
@@ -159,4 +152,16 @@ impl Engine {
     pub fn data_version(&self) -> DispatchResult<i64> {
         Ok(store::data_version(self.connection())?)
     }
+}
+
+/// The intakes of `sessions`, by id, in one query.
+fn intakes_by_id(
+    conn: &rusqlite::Connection,
+    sessions: &[Session],
+) -> rusqlite::Result<HashMap<String, Intake>> {
+    let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+    Ok(store::sessions::intakes_for(conn, &ids)?
+        .into_iter()
+        .map(|i| (i.id.clone(), i))
+        .collect())
 }
