@@ -91,13 +91,12 @@ impl Serialize for Shift {
     }
 }
 
-/// A mechanic's weekly plan: entries in his time zone.
+/// A mechanic's weekly plan: entries in his time zone. Kept small (every mechanic of a roster
+/// of 100,000 holds one): membership is worked out from the entries, not stored beside them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeeklyPlan {
     pub timezone: Tz,
     pub shifts: Vec<Shift>,
-    /// The entries as spans of the local week, wrapped pieces split off: what membership tests.
-    spans: Vec<(u32, u32)>,
 }
 
 impl Serialize for WeeklyPlan {
@@ -118,22 +117,9 @@ impl Default for WeeklyPlan {
 
 impl WeeklyPlan {
     /// A plan from entries already validated (see [`validate_plan`]).
-    pub fn new(timezone: Tz, shifts: Vec<Shift>) -> WeeklyPlan {
-        let mut spans = Vec::with_capacity(shifts.len() + 1);
-        for s in &shifts {
-            let (from, to) = s.week_span();
-            if to > MINUTES_PER_WEEK {
-                spans.push((from, MINUTES_PER_WEEK));
-                spans.push((0, to - MINUTES_PER_WEEK));
-            } else {
-                spans.push((from, to));
-            }
-        }
-        WeeklyPlan {
-            timezone,
-            shifts,
-            spans,
-        }
+    pub fn new(timezone: Tz, mut shifts: Vec<Shift>) -> WeeklyPlan {
+        shifts.shrink_to_fit();
+        WeeklyPlan { timezone, shifts }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -142,7 +128,7 @@ impl WeeklyPlan {
 
     /// Is the mechanic planned on shift at instant `t`? By his wall clock at `t`.
     pub fn is_planned_at(&self, t: DateTime<Utc>) -> bool {
-        if self.spans.is_empty() {
+        if self.shifts.is_empty() {
             return false;
         }
         let local = t.with_timezone(&self.timezone).naive_local();
@@ -151,7 +137,11 @@ impl WeeklyPlan {
 
     /// Is a minute of the local week (0 = Monday 00:00) inside the plan?
     pub fn covers_local(&self, minute: u32) -> bool {
-        self.spans.iter().any(|&(a, b)| a <= minute && minute < b)
+        self.shifts.iter().any(|s| {
+            let (from, to) = s.week_span();
+            // A span past the end of the week (Sunday night) wraps to Monday morning.
+            (from <= minute && minute < to) || minute + MINUTES_PER_WEEK < to
+        })
     }
 
     /// The first planned shift start strictly after `t`, or `None` for an empty plan.
@@ -200,12 +190,9 @@ impl WeeklyPlan {
     /// day, the first minute that exists when it falls in a spring-forward gap.
     fn instant(&self, date: NaiveDate, minute: u32) -> Option<DateTime<Utc>> {
         let mut local = date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(
-            (minute % MINUTES_PER_DAY) * 60,
+            minute * 60,
             0,
         )?);
-        if minute >= MINUTES_PER_DAY {
-            local = local.checked_add_signed(Duration::days(1))?;
-        }
         // Gaps are at most a few hours: step a minute at a time to the first local time that
         // exists, which is the instant the clocks jumped.
         for _ in 0..=(3 * 60) {
@@ -216,11 +203,6 @@ impl WeeklyPlan {
             }
         }
         None
-    }
-
-    /// The plan as typed (for the console's editor and the protocol).
-    pub fn inputs(&self) -> Vec<ShiftInput> {
-        self.shifts.iter().map(Shift::input).collect()
     }
 }
 

@@ -28,7 +28,7 @@ use crate::store;
 
 pub use intake::field_problems;
 pub use outcome::*;
-pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD, validate_scheduled_for};
+pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD};
 
 /// How long a targeted offer stays open, and how long a broadcast is held behind them.
 pub const OFFER_WINDOW: Duration = Duration::seconds(120);
