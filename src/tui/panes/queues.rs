@@ -274,10 +274,12 @@ fn areas(height: u16) -> (Rect, Rect) {
 /// The sessions list, with room below it for the bookings when there are any: up to five
 /// rows, so the live sessions keep most of the space.
 fn booking_areas(list: Rect, bookings: usize) -> (Rect, Option<Rect>) {
-    if bookings == 0 || list.height < 12 {
+    // Below 9 rows the two tables would show a row each: the live sessions keep the room (the
+    // bookings stay in the list, and `↓` past the last live session reaches them).
+    if bookings == 0 || list.height < 9 {
         return (list, None);
     }
-    let height = (bookings.min(5) as u16) + 3;
+    let height = ((bookings.min(5) as u16) + 3).min(list.height - 5);
     let [live, booked] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(height)]).areas(list);
     (live, Some(booked))
@@ -299,12 +301,12 @@ fn render_bookings(
             let at = row.session.scheduled_for;
             Row::new(vec![
                 Cell::from(status_cell(app, row.session.status)),
-                Cell::from(truncate(&row.session.id, 12)),
+                Cell::from(truncate(&row.session.id, 10)),
                 Cell::from(truncate(
                     intake.map_or("", |i| i.customer_name.as_str()),
-                    16,
+                    14,
                 )),
-                Cell::from(at.map_or(String::new(), |at| at.format("%a %d %b %H:%M").to_string())),
+                Cell::from(at.map_or(String::new(), |at| at.format("%d %b %H:%M").to_string())),
                 Cell::from(at.map_or(Span::raw(""), |at| {
                     release_countdown(t, at - crate::engine::RELEASE_AHEAD, app.now)
                 })),
@@ -314,13 +316,13 @@ fn render_bookings(
         .collect();
     let widths = vec![
         Constraint::Length(11),
+        Constraint::Length(10),
+        Constraint::Length(14),
         Constraint::Length(12),
-        Constraint::Length(16),
-        Constraint::Length(16),
         Constraint::Length(11),
         Constraint::Min(8),
     ];
-    let header = vec!["Status", "Session", "Customer", "Booked for (UTC)", "Release", "Concern"];
+    let header = vec!["Status", "Session", "Customer", "For (UTC)", "Release", "Concern"];
     let title = format!(
         " Scheduled ({}) · released 10 min before their time ",
         rows.len()
