@@ -345,6 +345,9 @@ pub fn parse_line(line: &str) -> Result<Command, Rejected> {
             ));
         }
     };
+    if name == "slots" {
+        return slots_from_fields(fields).map_err(|error| reject(Some(name), error));
+    }
     match Command::from_fields(&name, Value::Object(fields)) {
         Some(Ok(cmd)) => Ok(cmd),
         Some(Err(error)) => Err(reject(Some(name), error)),
@@ -361,6 +364,29 @@ pub fn parse_line(line: &str) -> Result<Command, Rejected> {
             Err(reject(Some(name), error))
         }
     }
+}
+
+/// `slots` is `browse`'s input plus a window. Read in two parts rather than through serde's
+/// `flatten`, which loses the path of a bad nested field (`zip` instead of `location.zip`).
+fn slots_from_fields(mut fields: serde_json::Map<String, Value>) -> Result<Command, DispatchError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Window {
+        from: Option<String>,
+        days: Option<i64>,
+    }
+    let mut window = serde_json::Map::new();
+    for key in ["from", "days"] {
+        if let Some(v) = fields.remove(key) {
+            window.insert(key.to_string(), v);
+        }
+    }
+    let window: Window = fields_of(Value::Object(window))?;
+    Ok(Command::Slots(SlotsRequest {
+        intake: fields_of(Value::Object(fields))?,
+        from: window.from,
+        days: window.days,
+    }))
 }
 
 fn fields_of<T: serde::de::DeserializeOwned>(fields: Value) -> Result<T, DispatchError> {
@@ -449,6 +475,10 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("mechanic"));
         let e = code(r#"{"cmd":"join_waitlist","notify_via":["fax"]}"#);
         assert_eq!(e.field.as_deref(), Some("notify_via[0]"));
+        let e = code(r#"{"cmd":"slots","location":{"zip":"x"}}"#);
+        assert_eq!(e.field.as_deref(), Some("location.zip"));
+        let e = code(r#"{"cmd":"slots","days":"7"}"#);
+        assert_eq!(e.field.as_deref(), Some("days"));
         let e = code(r#"{"cmd":"tick","extra":1}"#);
         assert_eq!(e.field.as_deref(), Some("extra"));
         assert_eq!(code(r#"{"cmd":7}"#).field.as_deref(), Some("cmd"));
