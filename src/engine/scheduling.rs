@@ -330,9 +330,22 @@ pub(super) fn release_due(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
     // Releases accept nothing and change no mechanic: one read of what matching needs serves
     // them all.
     let shared = intake::SharedInputs::read(ctx)?;
+    let ids: Vec<&str> = due.iter().map(|s| s.id.as_str()).collect();
+    let mut intakes: HashMap<String, crate::model::Intake> =
+        store::sessions::intakes_for(ctx.conn(), &ids)?
+            .into_iter()
+            .map(|i| (i.id.clone(), i))
+            .collect();
     let mut released = Vec::with_capacity(due.len());
-    for id in due {
-        if release_scheduled(ctx, &id, &shared)? {
+    for session in due {
+        let Some(intake) = intakes.remove(&session.intake_id) else {
+            return Err(DispatchError::new(
+                crate::error::ErrorCode::Internal,
+                format!("Session {} has no intake.", crate::text::inert(&session.id)),
+            ));
+        };
+        let id = session.id.clone();
+        if release_scheduled(ctx, session, &intake, &shared)? {
             released.push(id);
         }
     }
@@ -345,19 +358,14 @@ pub(super) fn release_due(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
 /// `metadata.release` saying whether all matches were offline (the console's offline cue).
 fn release_scheduled(
     ctx: &mut Ctx<'_>,
-    id: &str,
+    session: crate::model::Session,
+    intake: &crate::model::Intake,
     shared: &intake::SharedInputs,
 ) -> DispatchResult<bool> {
-    let session = ctx.session(id)?;
     if session.status != SessionStatus::Scheduled {
         return Ok(false);
     }
-    let Some(intake) = store::sessions::get_intake(ctx.conn(), &session.intake_id)? else {
-        return Err(DispatchError::new(
-            crate::error::ErrorCode::Internal,
-            format!("Session {} has no intake.", crate::text::inert(id)),
-        ));
-    };
+    let id = session.id.as_str();
     let now = ctx.now;
     let criteria = super::session_criteria(&session, now);
     let keywords: Vec<&'static str> = criteria.keywords().to_vec();
@@ -365,7 +373,7 @@ fn release_scheduled(
     let status = intake::released_status(release);
     let dispatch = Dispatch {
         session_id: &session.id,
-        intake: &intake,
+        intake,
         keywords: &keywords,
         criteria: &criteria,
         preferred: session.preferred_mechanic_id.as_deref(),

@@ -330,12 +330,12 @@ pub fn escalated_count(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Scheduled sessions due for release by `cutoff` (their time minus the lead), soonest first:
 /// one range scan of `sessions_scheduled_due`, which holds scheduled sessions only.
-pub fn scheduled_due(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM sessions INDEXED BY sessions_scheduled_due \
-         WHERE status = 'scheduled' AND scheduled_for <= ?1 ORDER BY scheduled_for, id",
-    )?;
-    let rows = stmt.query_map([to_millis(cutoff)], |r| r.get(0))?;
+pub fn scheduled_due(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<Vec<Session>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions INDEXED BY sessions_scheduled_due \
+         WHERE status = 'scheduled' AND scheduled_for <= ?1 ORDER BY scheduled_for, id"
+    ))?;
+    let rows = stmt.query_map([to_millis(cutoff)], from_row)?;
     rows.collect()
 }
 
