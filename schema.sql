@@ -39,7 +39,11 @@ CREATE TABLE mechanics (
     max_active_sessions      INTEGER NOT NULL DEFAULT 1
                              CHECK (max_active_sessions BETWEEN 1 AND 10000),
     -- Channels his offers go to (SPEC §2, §12): a JSON list of sms / email / push.
-    notify_via               TEXT NOT NULL DEFAULT '["email"]'
+    notify_via               TEXT NOT NULL DEFAULT '["email"]',
+    -- His weekly plan (SPEC §14): an IANA time zone, and a JSON list of
+    -- {"day":"mon","start":"08:00","end":"16:00"} in it. When he is expected, not whether he is.
+    timezone                 TEXT NOT NULL DEFAULT 'America/Toronto',
+    shifts                   TEXT NOT NULL DEFAULT '[]'
 );
 
 -- Who is on shift. (The roster is read whole, so eligibility needs no index.)
@@ -66,7 +70,8 @@ CREATE TABLE sessions (
     id                  TEXT PRIMARY KEY,
     intake_id           TEXT NOT NULL REFERENCES intakes (id),
     status              TEXT NOT NULL
-                        CHECK (status IN ('pending', 'waiting', 'matched', 'completed', 'cancelled')),
+                        CHECK (status IN ('scheduled', 'pending', 'waiting', 'matched', 'completed',
+                                          'cancelled')),
     payment_method      TEXT NOT NULL CHECK (payment_method IN ('free', 'credit', 'paid')),
     urgent              INTEGER NOT NULL DEFAULT 0,
     request_type        TEXT NOT NULL DEFAULT 'general'
@@ -84,7 +89,9 @@ CREATE TABLE sessions (
     cancelled_at        INTEGER,
     -- When a session still waiting long after its release was escalated (SPEC §5); reads show
     -- it as metadata.escalated_at. A column, so escalating writes an integer, not the metadata.
-    escalated_at        INTEGER
+    escalated_at        INTEGER,
+    -- When the customer was booked for (SPEC §14); the tick releases it ten minutes before.
+    scheduled_for       INTEGER
 );
 
 CREATE INDEX sessions_by_status ON sessions (status, created_at);
@@ -99,6 +106,9 @@ CREATE INDEX sessions_escalated ON sessions (released_at)
     WHERE status = 'waiting' AND escalated_at IS NOT NULL;
 CREATE INDEX sessions_by_preferred ON sessions (preferred_mechanic_id, status)
     WHERE preferred_mechanic_id IS NOT NULL;
+-- Scheduled sessions by their time: the tick's one query for those due for release, and the
+-- console's list of bookings. Empty of everything else, so a tick with nothing due reads nothing.
+CREATE INDEX sessions_scheduled_due ON sessions (scheduled_for) WHERE status = 'scheduled';
 
 -- An assignment (SPEC §2) is split in two: the state every status change rewrites here, and what
 -- the offer was made on (match_reasons, metadata) in assignment_details, written once. A tick

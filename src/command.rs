@@ -48,6 +48,34 @@ pub struct AddMechanic {
     /// Channels for his offers (sms, email, push); default sms when a phone is known, else
     /// email (SPEC §2).
     pub notify_via: Option<Vec<Channel>>,
+    /// IANA time zone of his plan; America/Toronto when not given (SPEC §2).
+    pub timezone: Option<String>,
+    /// Weekly plan (SPEC §14): `[{"day":"mon","start":"08:00","end":"16:00"}, …]`.
+    pub shifts: Vec<crate::schedule::ShiftInput>,
+}
+
+/// `set_shifts`: a mechanic's weekly plan, replaced whole; his time zone too when given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetShifts {
+    pub mechanic: String,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    pub shifts: Vec<crate::schedule::ShiftInput>,
+}
+
+/// `slots`: the matching input of `browse`, plus the window (SPEC §14).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotsRequest {
+    #[serde(flatten)]
+    pub intake: IntakeRequest,
+    /// RFC 3339; now when not given.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// 1–14; 7 when not given.
+    #[serde(default)]
+    pub days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +124,8 @@ pub struct IntakeRequest {
     pub waiver_signed: bool,
     #[serde(default = "yes")]
     pub payment_confirmed: bool,
+    /// Book for later (SPEC §14): RFC 3339, 15 minutes to 14 days ahead.
+    pub scheduled_for: Option<String>,
 }
 
 impl Default for IntakeRequest {
@@ -114,6 +144,7 @@ impl Default for IntakeRequest {
             prefer_local: true,
             waiver_signed: true,
             payment_confirmed: true,
+            scheduled_for: None,
         }
     }
 }
@@ -213,6 +244,7 @@ macro_rules! commands {
                         | Command::Eligibility(_)
                         | Command::Now(_)
                         | Command::Report(_)
+                        | Command::Slots(_)
                 )
             }
 
@@ -259,6 +291,8 @@ commands! {
     "tick" => Tick(NoInput),
     "now" => Now(NoInput),
     "report" => Report(NoInput),
+    "set_shifts" => SetShifts(SetShifts),
+    "slots" => Slots(SlotsRequest),
 }
 
 /// Longest command line accepted; a longer one is refused before it is parsed.
@@ -318,6 +352,9 @@ pub fn parse_value(value: Value) -> Result<Command, Rejected> {
             ));
         }
     };
+    if name == "slots" {
+        return slots_from_fields(fields).map_err(|error| reject(Some(name), error));
+    }
     match Command::from_fields(&name, Value::Object(fields)) {
         Some(Ok(cmd)) => Ok(cmd),
         Some(Err(error)) => Err(reject(Some(name), error)),
@@ -334,6 +371,29 @@ pub fn parse_value(value: Value) -> Result<Command, Rejected> {
             Err(reject(Some(name), error))
         }
     }
+}
+
+/// `slots` is `browse`'s input plus a window. Read in two parts rather than through serde's
+/// `flatten`, which loses the path of a bad nested field (`zip` instead of `location.zip`).
+fn slots_from_fields(mut fields: serde_json::Map<String, Value>) -> Result<Command, DispatchError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Window {
+        from: Option<String>,
+        days: Option<i64>,
+    }
+    let mut window = serde_json::Map::new();
+    for key in ["from", "days"] {
+        if let Some(v) = fields.remove(key) {
+            window.insert(key.to_string(), v);
+        }
+    }
+    let window: Window = fields_of(Value::Object(window))?;
+    Ok(Command::Slots(SlotsRequest {
+        intake: fields_of(Value::Object(fields))?,
+        from: window.from,
+        days: window.days,
+    }))
 }
 
 fn fields_of<T: serde::de::DeserializeOwned>(fields: Value) -> Result<T, DispatchError> {
@@ -422,6 +482,10 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("mechanic"));
         let e = code(r#"{"cmd":"join_waitlist","notify_via":["fax"]}"#);
         assert_eq!(e.field.as_deref(), Some("notify_via[0]"));
+        let e = code(r#"{"cmd":"slots","location":{"zip":"x"}}"#);
+        assert_eq!(e.field.as_deref(), Some("location.zip"));
+        let e = code(r#"{"cmd":"slots","days":"7"}"#);
+        assert_eq!(e.field.as_deref(), Some("days"));
         let e = code(r#"{"cmd":"tick","extra":1}"#);
         assert_eq!(e.field.as_deref(), Some("extra"));
         assert_eq!(code(r#"{"cmd":7}"#).field.as_deref(), Some("cmd"));

@@ -17,6 +17,7 @@ pub mod matching;
 pub mod model;
 pub mod paths;
 pub mod report;
+pub mod schedule;
 pub mod serve;
 pub mod sim;
 pub mod store;

@@ -67,6 +67,7 @@ impl Default for RequestType {
     }
 }
 text_enum!(SessionStatus {
+    Scheduled = "scheduled",
     Pending = "pending",
     Waiting = "waiting",
     Matched = "matched",
@@ -129,6 +130,9 @@ pub struct Mechanic {
     pub max_active_sessions: i64,
     /// Where his offers are sent (SPEC §2, §12).
     pub notify_via: Vec<Channel>,
+    /// When he is expected on shift (SPEC §14): shown as `timezone` and `shifts`.
+    #[serde(flatten)]
+    pub plan: crate::schedule::WeeklyPlan,
     #[serde(serialize_with = "ser_time")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "ser_time")]
@@ -361,6 +365,12 @@ pub struct Session {
     pub completed_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "ser_opt_time")]
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// Booked for later (SPEC §14); absent from the output of sessions that were not.
+    #[serde(
+        serialize_with = "ser_opt_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduled_for: Option<DateTime<Utc>>,
 }
 
 /// The release gate (SPEC §4.7): the waiver signed, and for `paid` also the payment confirmed.

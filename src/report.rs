@@ -24,6 +24,18 @@ pub struct Metrics {
     pub sessions_cancelled_unmatched: i64,
     /// Targeted offer scores in buckets of 25 points, for the console's histogram.
     pub score_histogram: Vec<Bucket>,
+    /// Sessions booked for later (SPEC §14).
+    pub scheduled: ScheduledFigures,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ScheduledFigures {
+    /// Sessions ever booked for later.
+    pub booked: i64,
+    /// Booked and not released yet.
+    pub awaiting_release: i64,
+    /// Matched no later than ten minutes after the time they were booked for.
+    pub matched_within_10_min: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -133,6 +145,11 @@ impl Metrics {
             },
             sessions_cancelled_unmatched: f.cancelled_unmatched,
             score_histogram: histogram(&f.targeted_scores),
+            scheduled: ScheduledFigures {
+                booked: f.scheduled_total,
+                awaiting_release: f.scheduled_waiting,
+                matched_within_10_min: f.scheduled_matched_on_time,
+            },
         }
     }
 
@@ -201,6 +218,13 @@ impl Metrics {
         out.push_str(&format!(
             "Waitlist                         joined {}  notified {}  expired {}\n",
             self.waitlist.joined, self.waitlist.notified, self.waitlist.expired
+        ));
+        out.push_str(&format!(
+            "Scheduled for later              booked {}  awaiting release {}  \
+             matched within 10 min of their time {}\n",
+            self.scheduled.booked,
+            self.scheduled.awaiting_release,
+            self.scheduled.matched_within_10_min
         ));
         out
     }

@@ -116,9 +116,42 @@ pub fn roster(n: usize, seed: u64) -> Vec<Value> {
                 "is_brand_specialist": specialist,
                 "brand_specializations": brands,
                 "service_keywords": own,
+                "timezone": zone_of(province),
+                "shifts": plan_of(i),
             })
         })
         .collect()
+}
+
+/// The IANA zone of a province of the synthetic roster.
+fn zone_of(province: &str) -> &'static str {
+    match province {
+        "NS" => "America/Halifax",
+        "AB" => "America/Edmonton",
+        "BC" => "America/Vancouver",
+        "MB" => "America/Winnipeg",
+        _ => "America/Toronto",
+    }
+}
+
+/// A weekly plan (SPEC §14) picked by index, not drawn from the generator, so every other field
+/// of a roster stays what it was before plans existed: day shifts, late shifts, weekends,
+/// four long days, nights.
+fn plan_of(i: usize) -> Value {
+    const PLANS: &[(&[&str], &str, &str)] = &[
+        (&["mon", "tue", "wed", "thu", "fri"], "08:00", "16:00"),
+        (&["mon", "tue", "wed", "thu", "fri"], "12:00", "20:00"),
+        (&["tue", "wed", "thu", "fri", "sat"], "09:00", "17:00"),
+        (&["mon", "tue", "wed", "thu"], "07:00", "17:00"),
+        (&["fri", "sat", "sun"], "10:00", "18:00"),
+        (&["sun", "mon", "tue", "wed"], "22:00", "06:00"),
+    ];
+    let (days, start, end) = PLANS[i % PLANS.len()];
+    Value::Array(
+        days.iter()
+            .map(|d| json!({"day": d, "start": start, "end": end}))
+            .collect(),
+    )
 }
 
 /// A stream of varied intakes (concerns, cities, a share of brand requests and paid sessions).

@@ -387,3 +387,50 @@ fn check_names_broken_dispatch_rules() {
         ["V1"]
     );
 }
+
+/// The invariants of scheduling (SPEC §14), each broken behind the engine's back: an offer on a
+/// booking not released yet, and a booking left scheduled past its time.
+#[test]
+fn check_names_broken_scheduling_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sched.db");
+    let db_arg = db.to_str().unwrap();
+    {
+        let mut e = file_engine(&db);
+        roster(&mut e);
+        ok(
+            &mut e,
+            intake("B1", json!({"scheduled_for": "2026-01-05T16:00:00Z"})),
+        );
+        ok(
+            &mut e,
+            intake("B2", json!({"scheduled_for": "2026-01-05T17:00:00Z"})),
+        );
+        ok(&mut e, intake("S1", json!({})));
+    }
+    let out = pitwall(&["check", "--db", db_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE session_assignments SET session_id = 'B1' WHERE id = 'S1.t1';
+         UPDATE events SET at = (SELECT scheduled_for FROM sessions WHERE id = 'B2') + 1
+             WHERE id = (SELECT MAX(id) FROM events);",
+    )
+    .unwrap();
+    drop(conn);
+    let out = pitwall(&["check", "--db", db_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("✗ a scheduled session has no offers: S1.t1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ no session stays scheduled past its time: B1, B2"),
+        "{text}"
+    );
+}

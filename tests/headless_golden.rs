@@ -101,3 +101,13 @@ fn errors_script() {
         1,
     );
 }
+
+#[test]
+fn scheduling_script() {
+    // Exit 1: the script shows refused plans, times and an accept before the release.
+    check(
+        &root().join("tests/scenarios/scheduling.jsonl"),
+        &root().join("tests/scenarios/scheduling.expected"),
+        1,
+    );
+}

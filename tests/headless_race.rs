@@ -195,3 +195,92 @@ fn two_processes_never_fill_a_mechanic_beyond_his_capacity() {
     let report = pitwall::admin::check(&db).unwrap();
     assert!(report.ok(), "{}", report.to_text());
 }
+
+/// A release racing a cancel (SPEC §14): one process ticks bookings out one a minute while
+/// another cancels them from the other end. Each booking is either cancelled before its
+/// release (no offers ever made) or released and then cancelled (every offer closed) — never
+/// released after its cancel, never half-released.
+#[test]
+fn a_release_and_a_cancel_from_another_process_never_both_half_win() {
+    const BOOKINGS: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("release.db");
+    let mut setup = vec![json!({"cmd": "add_mechanic", "id": "a", "name": "a",
+        "country": "Canada", "postal_code": "M5V 1A1", "profile_completion_score": 90,
+        "currently_on_shift": true, "max_active_sessions": 10_000})];
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T14:20:00Z").unwrap();
+    for i in 0..BOOKINGS {
+        let when = start + chrono::Duration::minutes(i as i64);
+        setup.push(json!({"cmd": "intake", "id": format!("S{i}"),
+            "customer": {"name": "C", "email": "c@example.com"},
+            "location": {"country": "Canada", "postal_code": "M5V 3L9"},
+            "concern": "check engine light", "payment_method": "free",
+            "scheduled_for": when.to_rfc3339()}));
+    }
+    let setup_path = dir.path().join("setup.jsonl");
+    write_script(&setup_path, &setup);
+    let out = pitwall(&db, &setup_path).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // The releaser's clock goes to 14:09, then a minute at a time: S(k) is due at 14:10 + k.
+    let mut releaser = vec![json!({"cmd": "advance", "seconds": 540})];
+    releaser.extend((0..BOOKINGS).map(|_| json!({"cmd": "advance", "seconds": 60})));
+    let canceller: Vec<Value> = (0..BOOKINGS)
+        .rev()
+        .map(|i| json!({"cmd": "cancel", "session": format!("S{i}")}))
+        .collect();
+    let outputs = common::processes::run_together(&db, &[releaser, canceller]);
+    for line in outputs.iter().flatten() {
+        assert_eq!(line["ok"], true, "{line}");
+    }
+    let mut released = std::collections::BTreeSet::new();
+    for line in &outputs[0] {
+        for id in line["released"].as_array().unwrap() {
+            assert!(
+                released.insert(id.as_str().unwrap().to_string()),
+                "{id} twice"
+            );
+        }
+    }
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for i in 0..BOOKINGS {
+        let id = format!("S{i}");
+        let (status, released_at): (String, Option<i64>) = conn
+            .query_row(
+                "SELECT status, released_at FROM sessions WHERE id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(status, "cancelled", "{id}");
+        let (assignments, open): (i64, i64) = conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(status IN ('queued', 'offered')), 0) \
+                 FROM session_assignments WHERE session_id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(open, 0, "{id}: an offer outlived its session");
+        if released.contains(&id) {
+            // Its offer and broadcast, or the broadcast alone once the tick has clocked "a"
+            // out for leaving three offers unanswered.
+            assert!(released_at.is_some() && assignments >= 1, "{id}");
+        } else {
+            assert!(released_at.is_none() && assignments == 0, "{id}");
+        }
+    }
+    assert!(!released.is_empty() && released.len() < BOOKINGS);
+    eprintln!(
+        "released before cancel: {}, cancelled while booked: {}",
+        released.len(),
+        BOOKINGS - released.len()
+    );
+    let report = pitwall::admin::check(&db).unwrap();
+    assert!(report.ok(), "{}", report.to_text());
+}

@@ -19,8 +19,10 @@ const SCHEMA_V2: &str = include_str!("fixtures/schema_v2.sql");
 const SCHEMA_V3: &str = include_str!("fixtures/schema_v3.sql");
 /// Version 4's schema.sql, as released.
 const SCHEMA_V4: &str = include_str!("fixtures/schema_v4.sql");
-/// The current version's schema.sql, frozen: files in the field have exactly this.
+/// Version 5's schema.sql, as released.
 const SCHEMA_V5: &str = include_str!("fixtures/schema_v5.sql");
+/// The current version's schema.sql, frozen: files in the field have exactly this.
+const SCHEMA_V6: &str = include_str!("fixtures/schema_v6.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -191,11 +193,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 5,
+        SCHEMA_VERSION, 6,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V5).unwrap();
+    frozen.execute_batch(SCHEMA_V6).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -385,7 +387,9 @@ fn check_names_an_older_file_instead_of_failing_on_its_tables() {
     assert_eq!(check.status.code(), Some(2));
     let said = String::from_utf8_lossy(&check.stderr);
     assert!(
-        said.contains("schema version 1, older than this pitwall's 5"),
+        said.contains(&format!(
+            "schema version 1, older than this pitwall's {SCHEMA_VERSION}"
+        )),
         "{said}"
     );
     // Checking wrote nothing: the file is still at version 1.
@@ -492,23 +496,82 @@ fn a_version_3_file_upgrades_to_the_schema_a_new_file_gets_and_keeps_its_message
     );
 }
 
-/// A version-4 file in use gains the API's tables empty; its rows, and `check`, are untouched,
-/// and tokens can be made on it at once.
+/// A version-4 file in use when scheduling arrives: the sessions table is rebuilt (its status
+/// CHECK gains `scheduled`), so every session, with its assignments and waitlist entry still
+/// pointing at it, must come through; the roster gets the default zone and an empty plan.
 #[test]
-fn a_version_4_file_upgrades_to_the_schema_a_new_file_gets_and_takes_tokens() {
+fn a_version_4_file_in_use_upgrades_to_the_schema_a_new_file_gets_with_every_session() {
     let dir = tempfile::tempdir().unwrap();
+    let current = dir.path().join("current.db");
+    let mut engine = open(&current);
+    busy(&mut engine);
+    let ids = ["S1", "S2", "S3"];
+    let before = sessions(&mut engine, &ids);
+    drop(engine);
+    // The same rows in a version-4 file: copy every table but the new columns.
     let old = dir.path().join("v4.db");
     empty_version_4(&old);
     {
-        let mut v4 = open_at_version_4(&old);
-        roster(&mut v4);
-        ok(&mut v4, intake("S1", json!({})));
+        let v4 = Connection::open(&old).unwrap();
+        v4.execute("ATTACH DATABASE ?1 AS cur", [current.to_str().unwrap()])
+            .unwrap();
+        v4.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM main.roster_generation;")
+            .unwrap();
+        for table in [
+            "mechanics",
+            "intakes",
+            "sessions",
+            "session_assignments",
+            "assignment_details",
+            "customer_waitlist",
+            "notifications",
+            "unanswered_offers",
+            "events",
+            "roster_generation",
+        ] {
+            let columns: Vec<String> = v4
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let columns = columns.join(", ");
+            v4.execute_batch(&format!(
+                "INSERT INTO main.{table} ({columns}) SELECT {columns} FROM cur.{table}"
+            ))
+            .unwrap();
+        }
+        v4.execute_batch("DETACH DATABASE cur").unwrap();
     }
     let mut upgraded = open(&old);
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
-    let s = ok(&mut upgraded, json!({"cmd": "session", "id": "S1"}));
-    assert_eq!(s["session"]["status"], "waiting");
+    assert_eq!(sessions(&mut upgraded, &ids), before);
+    let m = ok(&mut upgraded, json!({"cmd": "mechanics"}));
+    assert_eq!(m["mechanics"][0]["timezone"], "America/Toronto");
+    assert_eq!(m["mechanics"][0]["shifts"], json!([]));
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // Scheduling works on the upgraded file.
+    ok(
+        &mut upgraded,
+        intake("S9", json!({"scheduled_for": "2026-01-06T15:00:00Z"})),
+    );
+}
+
+/// A version-4 file gains the API's tables empty (and every later upgrade), `check` passes, and
+/// tokens can be made on it at once.
+#[test]
+fn a_version_4_file_upgrades_and_takes_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v4.db");
+    empty_version_4(&old);
+    let upgraded = open(&old);
     let tokens: i64 = upgraded
         .connection()
         .query_row("SELECT COUNT(*) FROM api_tokens", [], |r| r.get(0))
@@ -516,12 +579,12 @@ fn a_version_4_file_upgrades_to_the_schema_a_new_file_gets_and_takes_tokens() {
     assert_eq!(tokens, 0);
     drop(upgraded);
     let made = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["token", "create", "--role", "mechanic", "--mechanic", "t1"])
+        .args(["token", "create", "--role", "dispatcher"])
         .args(["--db", old.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
-    assert!(String::from_utf8_lossy(&made.stdout).starts_with("pw_mechanic_"));
+    assert!(String::from_utf8_lossy(&made.stdout).starts_with("pw_dispatcher_"));
     let check = check(&old);
     assert!(
         check.status.success(),
@@ -530,9 +593,40 @@ fn a_version_4_file_upgrades_to_the_schema_a_new_file_gets_and_takes_tokens() {
     );
 }
 
-/// Version 4 as the engine of its day wrote it: the same engine on a file whose schema is
-/// version 4's (the tables the engine uses are all there), without the upgrade running.
-fn open_at_version_4(path: &Path) -> Engine {
-    let conn = Connection::open(path).unwrap();
-    Engine::with_connection(conn, Clock::manual_default())
+/// A version-5 file with a token (the API's release) takes the scheduling upgrade: the token
+/// still authenticates the same hash, and the sessions table rebuild leaves `check` clean.
+#[test]
+fn a_version_5_file_with_a_token_upgrades_to_the_schema_a_new_file_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v5.db");
+    {
+        let v5 = Connection::open(&old).unwrap();
+        v5.execute_batch(SCHEMA_V5).unwrap();
+        v5.pragma_update(None, "user_version", 5).unwrap();
+        v5.execute(
+            "INSERT INTO api_tokens (id, role, mechanic_id, label, sha256, created_at) \
+             VALUES ('tok_000000000001', 'dispatcher', NULL, 'form', ?1, 0)",
+            [vec![7u8; 32]],
+        )
+        .unwrap();
+    }
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    let kept: String = upgraded
+        .connection()
+        .query_row(
+            "SELECT label FROM api_tokens WHERE id = 'tok_000000000001'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, "form");
+    drop(upgraded);
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }

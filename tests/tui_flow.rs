@@ -100,10 +100,10 @@ fn all_offline_card_waitlist_and_clock_in_notification() {
     assert!(screen.contains("[s] Schedule for later"));
 
     c.key('s');
-    assert!(
-        c.screen(120, 40)
-            .contains("Scheduling is not available yet")
-    );
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("Book an hour"), "{screen}");
+    assert!(screen.contains("Siobhan MacNeil"), "{screen}");
+    c.esc();
 
     c.key('b');
     let screen = c.screen(120, 40);
@@ -373,4 +373,56 @@ fn the_picker_opens_only_on_an_open_broadcast() {
         screen.contains("until then only the mechanics offered it can accept"),
         "{screen}"
     );
+}
+
+/// Schedule for later (SPEC §14): the offline card lists the hours a Volvo specialist is planned
+/// on shift, Enter books the first (the immediate request is withdrawn), Queues shows the
+/// booking apart with its countdown, and the release makes a targeted offer.
+#[test]
+fn schedule_for_later_books_a_slot_that_is_released_with_a_targeted_offer() {
+    let mut c = Console::demo();
+    c.brand_intake("Halifax", "B3H 1A1", "Volvo engine misfire", "Volvo");
+    c.key('s');
+    c.enter();
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("Booked for"), "{screen}");
+    let statuses: Vec<(String, String, Option<i64>)> = {
+        let conn = c.engine.connection();
+        let mut stmt = conn
+            .prepare("SELECT id, status, scheduled_for FROM sessions ORDER BY created_at, status")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let kinds: Vec<&str> = statuses.iter().map(|(_, s, _)| s.as_str()).collect();
+    assert_eq!(kinds, ["cancelled", "scheduled"], "{statuses:?}");
+    let (booking, _, at) = &statuses[1];
+    c.key('2');
+    let screen = c.screen(120, 40);
+    assert!(screen.contains("Scheduled (1)"), "{screen}");
+    assert!(
+        screen.contains("released 10 min before their time"),
+        "{screen}"
+    );
+    let release_in = at.unwrap() / 1000 - 600 - c.engine.now().timestamp();
+    assert!(
+        screen.contains(&format!("in {}:", release_in / 60)),
+        "{screen}"
+    );
+
+    c.engine.clock_in("m-hfx-01").unwrap();
+    c.advance(release_in);
+    let detail = c.engine.session(booking).unwrap().session;
+    assert_eq!(detail.session.status, SessionStatus::Waiting);
+    assert!(
+        detail.assignments.iter().any(
+            |a| a.mechanic_id.as_deref() == Some("m-hfx-01") && a.is_live_offer(c.engine.now())
+        ),
+        "{:?}",
+        detail.assignments
+    );
+    let screen = c.screen(120, 40);
+    assert!(!screen.contains("Scheduled (1)"), "{screen}");
 }

@@ -23,10 +23,10 @@ use crate::model::{
 use crate::store::{self, events::Subject};
 
 /// An intake that passed validation, trimmed and normalised.
-struct ValidIntake {
-    intake: Intake,
-    payment_method: PaymentMethod,
-    brands: Vec<String>,
+pub(super) struct ValidIntake {
+    pub intake: Intake,
+    pub payment_method: PaymentMethod,
+    pub brands: Vec<String>,
 }
 
 /// Why a session has no targeted offers, or that it has them (SPEC §4.5).
@@ -95,7 +95,7 @@ fn brands_required() -> DispatchError {
     )
 }
 
-fn criteria(
+pub(super) fn criteria(
     req: &IntakeRequest,
     brands: &[String],
     keywords: Vec<&'static str>,
@@ -114,7 +114,7 @@ fn criteria(
     })
 }
 
-fn views(criteria: &Criteria, matches: &[Match<'_>]) -> Vec<MatchView> {
+pub(super) fn views(criteria: &Criteria, matches: &[Match<'_>]) -> Vec<MatchView> {
     matches.iter().map(|m| view(criteria, m)).collect()
 }
 
@@ -132,7 +132,10 @@ fn view(criteria: &Criteria, m: &Match<'_>) -> MatchView {
 
 /// Who was left out and why: those who can take no session at all (by id), then those this
 /// request rules out (by id); the first [`matching::EXCLUDED_LISTED`], and how many in all.
-fn excluded(roster: &PreparedRoster, ranking: &Ranking<'_>) -> (Vec<ExcludedView>, usize) {
+pub(super) fn excluded(
+    roster: &PreparedRoster,
+    ranking: &Ranking<'_>,
+) -> (Vec<ExcludedView>, usize) {
     let listed = roster
         .unavailable
         .iter()
@@ -372,7 +375,7 @@ pub(crate) fn in_rollout(intake: &Intake, percent: u8) -> bool {
 }
 
 /// The matcher's result for one intake, or why it did not run.
-enum MatcherRun {
+pub(super) enum MatcherRun {
     Skipped,
     Failed(String),
     Ran { latency_ms: f64 },
@@ -380,20 +383,167 @@ enum MatcherRun {
 
 fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<IntakeOutcome> {
     let valid = validate_intake(ctx, &req)?;
+    if let Some(at) = &req.scheduled_for {
+        let at = super::scheduling::validate_scheduled_for(at, ctx.now)?;
+        return super::scheduling::book(ctx, &req, valid, at);
+    }
     let now = ctx.now;
     let intake = valid.intake;
     let keywords = matching::extract_keywords(&intake.concern);
     let criteria = criteria(&req, &valid.brands, keywords.clone(), now);
-    let flag = store::settings::smart_matching(ctx.conn())?;
-    let smart = flag.enabled && in_rollout(&intake, flag.rollout_percent);
+    let release = crate::model::gate_clear(
+        req.waiver_signed,
+        valid.payment_method,
+        req.payment_confirmed,
+    );
+    let status = released_status(release);
+    let dispatch = Dispatch {
+        session_id: &intake.id,
+        intake: &intake,
+        keywords: &keywords,
+        criteria: &criteria,
+        preferred: req.preferred_mechanic.as_deref(),
+        release,
+        shared: None,
+    };
+    let done = match_and_offer(ctx, &dispatch, |ctx, summary| {
+        let metadata = session_metadata(&req, &intake, &keywords, summary, valid.payment_method);
+        let session = store::sessions::NewSession {
+            id: &intake.id,
+            status,
+            payment_method: valid.payment_method,
+            urgent: req.urgent,
+            request_type: req.request_type,
+            requested_brands: &valid.brands,
+            preferred_mechanic_id: req.preferred_mechanic.as_deref(),
+            waiver_signed: req.waiver_signed,
+            payment_confirmed: req.payment_confirmed,
+            metadata: &metadata,
+            created_at: now,
+            released_at: release.then_some(now),
+            scheduled_for: None,
+        };
+        store::sessions::insert_intake(ctx.conn(), &intake)?;
+        store::sessions::insert(ctx.conn(), &session)?;
+        ctx.event_with(
+            "session_created",
+            Subject {
+                session: Some(session.id),
+                ..Default::default()
+            },
+            json!({"status": session.status, "smart_matching": summary.smart}),
+        )?;
+        Ok(())
+    })?;
+    Ok(IntakeOutcome {
+        session: SessionBrief {
+            id: intake.id.clone(),
+            status,
+        },
+        keywords,
+        smart_matching: done.smart,
+        matches: done.matches,
+        targeted: Some(done.targeted),
+        broadcast: Some(done.broadcast),
+        all_offline: done.all_offline,
+        all_busy: done.all_busy,
+        excluded: done.excluded,
+        excluded_total: done.excluded_total,
+        scheduled_for: None,
+        planned: None,
+    })
+}
+
+/// A session whose gate is clear waits for a mechanic; one held by its gate is pending (§4.7).
+pub(super) fn released_status(gate_clear: bool) -> SessionStatus {
+    if gate_clear {
+        SessionStatus::Waiting
+    } else {
+        SessionStatus::Pending
+    }
+}
+
+/// What SPEC §4 steps 3–5 need of a session, whether it is being created by an intake or
+/// released by the tick after waiting as `scheduled` (§14).
+pub(super) struct Dispatch<'a> {
+    pub session_id: &'a str,
+    pub intake: &'a Intake,
+    pub keywords: &'a [&'static str],
+    pub criteria: &'a Criteria,
+    pub preferred: Option<&'a str>,
+    /// The release gate is clear: offers go live now (else they are held, §4.7).
+    pub release: bool,
+    /// The flag, roster and busy list, when the caller read them already for many sessions at
+    /// once (the tick releasing bookings, during which nobody accepts): read here otherwise.
+    pub shared: Option<&'a SharedInputs>,
+}
+
+/// What matching reads that is the same for every session of one tick.
+pub(super) struct SharedInputs {
+    pub flag: store::settings::SmartMatching,
+    pub roster: std::sync::Arc<PreparedRoster>,
+    pub busy: Vec<u32>,
+}
+
+impl SharedInputs {
+    pub(super) fn read(ctx: &mut Ctx<'_>) -> DispatchResult<SharedInputs> {
+        let flag = store::settings::smart_matching(ctx.conn())?;
+        let roster = ctx.roster()?;
+        let busy = ctx.busy_indices(&roster.candidates)?;
+        Ok(SharedInputs { flag, roster, busy })
+    }
+}
+
+/// The matcher's result as the session's row records it.
+pub(super) struct MatchSummary<'a> {
+    pub smart: bool,
+    run: &'a MatcherRun,
+    total: usize,
+    matches: &'a [MatchView],
+    /// Eligible mechanics exist and none is on shift (§4.6): the offline card's cue.
+    pub all_offline: bool,
+    pub all_busy: bool,
+}
+
+/// What steps 3–5 did.
+pub(super) struct Dispatched {
+    pub smart: bool,
+    pub matches: Vec<MatchView>,
+    pub targeted: Vec<TargetedView>,
+    pub broadcast: BroadcastView,
+    pub all_offline: bool,
+    pub all_busy: bool,
+    pub excluded: Vec<ExcludedView>,
+    pub excluded_total: usize,
+}
+
+/// SPEC §4 steps 3–5 at this moment: the rollout decision, the matcher, targeted offers to the
+/// best on shift and free (and the preferred mechanic), and the one broadcast. `store_session`
+/// writes the session row between the matching and the offers that refer to it: an intake
+/// inserts it, a scheduled release updates it.
+pub(super) fn match_and_offer(
+    ctx: &mut Ctx<'_>,
+    d: &Dispatch<'_>,
+    store_session: impl FnOnce(&mut Ctx<'_>, &MatchSummary<'_>) -> DispatchResult<()>,
+) -> DispatchResult<Dispatched> {
+    let now = ctx.now;
+    let (criteria, release, session_id) = (d.criteria, d.release, d.session_id);
+    let flag = match d.shared {
+        Some(shared) => shared.flag,
+        None => store::settings::smart_matching(ctx.conn())?,
+    };
+    let smart = flag.enabled && in_rollout(d.intake, flag.rollout_percent);
 
     // The roster is needed for matching and for a preferred mechanic; a failure to load it is
     // a matcher failure, never an intake failure.
-    let roster: Result<(std::sync::Arc<PreparedRoster>, Vec<u32>), String> = ctx
-        .roster()
-        .and_then(|roster| Ok((ctx.busy_indices(&roster.candidates)?, roster)))
-        .map(|(busy, roster)| (roster, busy))
-        .map_err(|e| e.to_string());
+    let roster: Result<(std::sync::Arc<PreparedRoster>, Vec<u32>), String> = match d.shared {
+        Some(shared) => Ok((std::sync::Arc::clone(&shared.roster), shared.busy.clone())),
+        None => ctx
+            .roster()
+            .and_then(|roster| Ok((ctx.busy_indices(&roster.candidates)?, roster)))
+            .map(|(busy, roster)| (roster, busy))
+            .map_err(|e| e.to_string()),
+    };
     let started = Instant::now();
     let (run, ranking) = match (&roster, smart) {
         (_, false) => (MatcherRun::Skipped, None),
@@ -401,7 +551,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         (Ok((roster, busy)), true) => {
             let ranked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 matching::rank(
-                    &criteria,
+                    criteria,
                     &roster.candidates,
                     busy,
                     TOP_MATCHES,
@@ -420,60 +570,27 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         }
     };
     if let MatcherRun::Failed(reason) = &run {
-        tracing::error!(session = %intake.id, %reason, "matching failed; falling back to broadcast");
+        tracing::error!(session = %session_id, %reason, "matching failed; falling back to broadcast");
     }
 
     let (excluded, excluded_total) = match (&roster, &ranking) {
         (Ok((roster, _)), Some(ranking)) => excluded(roster, ranking),
         _ => (Vec::new(), 0),
     };
-    let release = crate::model::gate_clear(
-        req.waiver_signed,
-        valid.payment_method,
-        req.payment_confirmed,
-    );
     let matches = ranking
         .as_ref()
-        .map(|r| views(&criteria, &r.top))
+        .map(|r| views(criteria, &r.top))
         .unwrap_or_default();
-    let metadata = session_metadata(
-        &req,
-        &intake,
-        &keywords,
-        smart,
-        &run,
-        ranking.as_ref(),
-        &matches,
-        valid.payment_method,
-    );
-    let status = if release {
-        SessionStatus::Waiting
-    } else {
-        SessionStatus::Pending
-    };
-    let session = store::sessions::NewSession {
-        id: &intake.id,
-        status,
-        payment_method: valid.payment_method,
-        urgent: req.urgent,
-        request_type: req.request_type,
-        requested_brands: &valid.brands,
-        preferred_mechanic_id: req.preferred_mechanic.as_deref(),
-        waiver_signed: req.waiver_signed,
-        payment_confirmed: req.payment_confirmed,
-        metadata: &metadata,
-        created_at: now,
-        released_at: release.then_some(now),
-    };
-    store::sessions::insert_intake(ctx.conn(), &intake)?;
-    store::sessions::insert(ctx.conn(), &session)?;
-    ctx.event_with(
-        "session_created",
-        Subject {
-            session: Some(session.id),
-            ..Default::default()
+    store_session(
+        ctx,
+        &MatchSummary {
+            smart,
+            run: &run,
+            total: ranking.as_ref().map_or(0, |r| r.total),
+            matches: &matches,
+            all_offline: ranking.as_ref().is_some_and(Ranking::all_offline),
+            all_busy: ranking.as_ref().is_some_and(Ranking::all_busy),
         },
-        json!({"status": session.status, "smart_matching": smart}),
     )?;
 
     // Targeted offers: the best three on shift and not busy, plus a preferred mechanic who is
@@ -484,25 +601,25 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         .as_ref()
         .map(|r| r.top_on_shift.clone())
         .unwrap_or_default();
-    if let (Some(preferred), Ok((roster, busy))) = (&req.preferred_mechanic, &roster) {
+    if let (Some(preferred), Ok((roster, busy))) = (d.preferred, &roster) {
         let failed = matches!(run, MatcherRun::Failed(_));
         if !failed
-            && !chosen.iter().any(|m| &m.mechanic().id == preferred)
+            && !chosen.iter().any(|m| m.mechanic().id == preferred)
             && let Ok(i) = roster
                 .candidates
-                .binary_search_by(|c| c.mechanic().id.cmp(preferred))
+                .binary_search_by(|c| c.mechanic().id.as_str().cmp(preferred))
             && roster.candidates[i].on_shift()
             && busy.binary_search(&(i as u32)).is_err()
-            && matching::is_eligible(&criteria, &roster.candidates[i])
+            && matching::is_eligible(criteria, &roster.candidates[i])
         {
             let c = &roster.candidates[i];
             added_preferred = Some(chosen.len());
-            chosen.push(matching::score(&criteria, c));
+            chosen.push(matching::score(criteria, c));
         }
     }
     let mut targeted = Vec::with_capacity(chosen.len());
     for (i, m) in chosen.iter().enumerate() {
-        let mut assignment = targeted_offer(session.id, i + 1, &criteria, m, release, now);
+        let mut assignment = targeted_offer(session_id, i + 1, criteria, m, release, now);
         if added_preferred == Some(i) {
             // Not among the best three on shift: there because the customer asked for him.
             assignment.metadata["reason"] = json!("preferred_mechanic");
@@ -511,7 +628,7 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         ctx.event(
             "offer_created",
             Subject {
-                session: Some(session.id),
+                session: Some(session_id),
                 mechanic: assignment.mechanic_id.as_deref(),
                 assignment: Some(&assignment.id),
                 ..Default::default()
@@ -519,9 +636,9 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         )?;
         if release {
             ctx.notify_new_offer(
-                session.id,
-                &super::notify::describe(&keywords),
-                &super::notify::in_city(intake.city.as_deref()),
+                session_id,
+                &super::notify::describe(d.keywords),
+                &super::notify::in_city(d.intake.city.as_deref()),
                 m.mechanic(),
             )?;
         }
@@ -541,12 +658,12 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         (MatcherRun::Ran { .. }, Some(r)) if r.all_busy() => BroadcastReason::AllMatchesBusy,
         (MatcherRun::Ran { .. }, _) => BroadcastReason::NoOnlineMatches,
     };
-    let broadcast = broadcast_offer(session.id, reason, !targeted.is_empty(), release, now);
+    let broadcast = broadcast_offer(session_id, reason, !targeted.is_empty(), release, now);
     store::assignments::insert(ctx.conn(), &broadcast)?;
     ctx.event_with(
         "broadcast_created",
         Subject {
-            session: Some(session.id),
+            session: Some(session_id),
             assignment: Some(&broadcast.id),
             ..Default::default()
         },
@@ -556,19 +673,14 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
         ctx.event(
             "session_released",
             Subject {
-                session: Some(session.id),
+                session: Some(session_id),
                 ..Default::default()
             },
         )?;
     }
 
-    Ok(IntakeOutcome {
-        session: SessionBrief {
-            id: session.id.to_string(),
-            status: session.status,
-        },
-        keywords,
-        smart_matching: smart,
+    Ok(Dispatched {
+        smart,
         matches,
         targeted,
         broadcast: BroadcastView {
@@ -597,6 +709,14 @@ struct SessionMetadata<'a> {
     vehicle_make: Option<&'a str>,
     prefer_local: bool,
     extracted_keywords: &'a [&'static str],
+    #[serde(flatten)]
+    matching: MatchingMetadata<'a>,
+}
+
+/// The part of a session's metadata the matcher writes (SPEC §4.3): at intake, or at the
+/// release of a scheduled session.
+#[derive(serde::Serialize)]
+pub(super) struct MatchingMetadata<'a> {
     smart_matching: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     matching_error: Option<&'a str>,
@@ -620,37 +740,63 @@ struct TopMatch<'a> {
     reasons: &'a [matching::ScoredReason],
 }
 
-#[allow(clippy::too_many_arguments)]
+impl<'a> MatchingMetadata<'a> {
+    pub(super) fn of(summary: &MatchSummary<'a>) -> MatchingMetadata<'a> {
+        let (matching_error, matching_latency_ms, matching_results) = match summary.run {
+            MatcherRun::Skipped => (None, None, None),
+            MatcherRun::Failed(reason) => (Some(reason.as_str()), None, None),
+            MatcherRun::Ran { latency_ms } => (
+                None,
+                Some((latency_ms * 1000.0).round() / 1000.0),
+                Some(MatchingResults {
+                    total_matches: summary.total,
+                    top: summary
+                        .matches
+                        .iter()
+                        .map(|m| TopMatch {
+                            mechanic_id: &m.mechanic,
+                            score: m.score,
+                            on_shift: m.on_shift,
+                            reasons: &m.reasons,
+                        })
+                        .collect(),
+                }),
+            ),
+        };
+        MatchingMetadata {
+            smart_matching: summary.smart,
+            matching_error,
+            matching_latency_ms,
+            matching_results,
+        }
+    }
+}
+
+/// The metadata of a session booked for later: no matching has run yet (it runs at release).
+pub(super) fn booked_metadata(
+    req: &IntakeRequest,
+    intake: &Intake,
+    keywords: &[&'static str],
+    payment_method: PaymentMethod,
+) -> String {
+    let summary = MatchSummary {
+        smart: false,
+        run: &MatcherRun::Skipped,
+        total: 0,
+        matches: &[],
+        all_offline: false,
+        all_busy: false,
+    };
+    session_metadata(req, intake, keywords, &summary, payment_method)
+}
+
 fn session_metadata(
     req: &IntakeRequest,
     intake: &Intake,
     keywords: &[&'static str],
-    smart: bool,
-    run: &MatcherRun,
-    ranking: Option<&Ranking<'_>>,
-    matches: &[MatchView],
+    summary: &MatchSummary<'_>,
     payment_method: PaymentMethod,
 ) -> String {
-    let (matching_error, matching_latency_ms, matching_results) = match run {
-        MatcherRun::Skipped => (None, None, None),
-        MatcherRun::Failed(reason) => (Some(reason.as_str()), None, None),
-        MatcherRun::Ran { latency_ms } => (
-            None,
-            Some((latency_ms * 1000.0).round() / 1000.0),
-            Some(MatchingResults {
-                total_matches: ranking.map_or(0, |r| r.total),
-                top: matches
-                    .iter()
-                    .map(|m| TopMatch {
-                        mechanic_id: &m.mechanic,
-                        score: m.score,
-                        on_shift: m.on_shift,
-                        reasons: &m.reasons,
-                    })
-                    .collect(),
-            }),
-        ),
-    };
     let meta = SessionMetadata {
         source: "intake",
         payment_method,
@@ -662,10 +808,7 @@ fn session_metadata(
         vehicle_make: intake.vehicle_make.as_deref(),
         prefer_local: req.prefer_local,
         extracted_keywords: keywords,
-        smart_matching: smart,
-        matching_error,
-        matching_latency_ms,
-        matching_results,
+        matching: MatchingMetadata::of(summary),
     };
     serde_json::to_string(&meta).expect("plain data always serialises")
 }

@@ -310,6 +310,7 @@ fn add(ctx: &mut Ctx<'_>, req: AddMechanic, prefix: &str) -> DispatchResult<Mech
             1,
             10_000,
         )?,
+        plan: crate::schedule::validate_plan(prefix, req.timezone.as_deref(), &req.shifts)?,
         created_at: ctx.now,
         updated_at: ctx.now,
         id,

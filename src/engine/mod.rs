@@ -7,6 +7,7 @@ mod mechanics;
 mod notify;
 mod offers;
 pub mod outcome;
+mod scheduling;
 mod tick;
 pub mod validate;
 pub mod views;
@@ -27,6 +28,7 @@ use crate::store;
 
 pub use intake::field_problems;
 pub use outcome::*;
+pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD};
 
 /// How long a targeted offer stays open, and how long a broadcast is held behind them.
 pub const OFFER_WINDOW: Duration = Duration::seconds(120);
@@ -195,6 +197,8 @@ impl Engine {
                 now: crate::clock::rfc3339(self.now()),
             })),
             C::Report(_) => self.report().map(|m| Outcome::Report(Box::new(m))),
+            C::SetShifts(req) => self.set_shifts(req).map(|o| Outcome::Mechanic(Box::new(o))),
+            C::Slots(req) => self.slots(req).map(Outcome::Slots),
         }
     }
 

@@ -74,6 +74,7 @@ impl Engine {
         self.write(|ctx| {
             let session = ctx.session(id)?;
             let open = [
+                SessionStatus::Scheduled,
                 SessionStatus::Pending,
                 SessionStatus::Waiting,
                 SessionStatus::Matched,
@@ -129,7 +130,11 @@ impl Engine {
         self.write(|ctx| {
             let s = ctx.session(session)?;
             let m = ctx.mechanic(mechanic)?;
-            if !matches!(s.status, SessionStatus::Pending | SessionStatus::Waiting) {
+            // A booking may name him too: its release honours him (SPEC §14).
+            if !matches!(
+                s.status,
+                SessionStatus::Scheduled | SessionStatus::Pending | SessionStatus::Waiting
+            ) {
                 return Err(invalid_state(format!(
                     "Session {} is {}; a preferred mechanic can only be set before it is matched.",
                     inert(session),
@@ -282,7 +287,10 @@ impl Ctx<'_> {
         payment: bool,
     ) -> DispatchResult<SessionStatusOutcome> {
         let session = self.session(id)?;
-        if session.status != SessionStatus::Pending {
+        // A booking's gate may be cleared before its time; it stays scheduled, and the tick
+        // releases it into `waiting` rather than `pending`.
+        let scheduled = session.status == SessionStatus::Scheduled;
+        if session.status != SessionStatus::Pending && !scheduled {
             return Err(invalid_state(format!(
                 "Session {} is {}; its waiver and payment are settled already.",
                 inert(id),
@@ -304,6 +312,9 @@ impl Ctx<'_> {
             },
         )?;
         let session = self.session(id)?;
+        if scheduled {
+            return Ok(brief(id, SessionStatus::Scheduled));
+        }
         if session.gate_clear() {
             self.release(&session)?;
             return Ok(brief(id, SessionStatus::Waiting));

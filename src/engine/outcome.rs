@@ -30,6 +30,7 @@ pub enum Outcome {
     Settings(SettingsOutcome),
     Eligibility(EligibilityOutcome),
     Tick(TickOutcome),
+    Slots(SlotsOutcome),
     Now(NowOutcome),
     Report(Box<Metrics>),
 }
@@ -127,12 +128,22 @@ pub struct IntakeOutcome {
     pub keywords: Vec<&'static str>,
     pub smart_matching: bool,
     pub matches: Vec<MatchView>,
-    pub targeted: Vec<TargetedView>,
-    pub broadcast: BroadcastView,
+    /// Offers made now; absent for a session booked for later (SPEC §14), which gets them when
+    /// the tick releases it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targeted: Option<Vec<TargetedView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<BroadcastView>,
     pub all_offline: bool,
     pub all_busy: bool,
     pub excluded: Vec<ExcludedView>,
     pub excluded_total: usize,
+    /// Booked for later: when (SPEC §14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<String>,
+    /// Booked for later: the eligible mechanics whose plan covers that time, ranked by §3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned: Option<Vec<MatchView>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -256,6 +267,8 @@ pub struct TickOutcome {
     pub auto_clocked_out: Vec<String>,
     /// Sessions still waiting long after their release, escalated now.
     pub escalated: Vec<String>,
+    /// Scheduled sessions released now, ten minutes before their time (SPEC §14).
+    pub released: Vec<String>,
 }
 
 impl TickOutcome {
@@ -265,10 +278,27 @@ impl TickOutcome {
             && self.waitlist_expired.is_empty()
             && self.auto_clocked_out.is_empty()
             && self.escalated.is_empty()
+            && self.released.is_empty()
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NowOutcome {
     pub now: String,
+}
+
+/// `slots` (SPEC §14): hours in which eligible mechanics are planned on shift.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlotsOutcome {
+    pub slots: Vec<SlotView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotView {
+    /// On the hour, UTC.
+    pub start: String,
+    /// Eligible mechanics planned on shift at that hour.
+    pub mechanics: usize,
+    /// The best of them by SPEC §3, at most three, best first.
+    pub top: Vec<String>,
 }

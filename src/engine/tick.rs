@@ -165,6 +165,7 @@ fn run_tick(ctx: &mut Ctx<'_>) -> DispatchResult<TickOutcome> {
         )?;
         out.waitlist_expired.push(id);
     }
+    out.released = super::scheduling::release_due(ctx)?;
     out.escalated = escalate_overdue(ctx)?;
     out.expired = expired.into_iter().map(|(a, _)| a).collect();
     Ok(out)

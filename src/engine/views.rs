@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub now: Option<DateTime<Utc>>,
     /// Pending, waiting and matched sessions, newest first.
     pub sessions: Vec<SessionRow>,
+    /// Sessions booked for later (SPEC §14), soonest first.
+    pub scheduled: Vec<SessionRow>,
     pub counts: HashMap<SessionStatus, i64>,
     /// Escalated sessions still waiting, all of them (the list pins at most SESSION_LIMIT).
     pub escalated: i64,
@@ -84,15 +86,23 @@ impl Engine {
                     .into_iter()
                     .filter(|s| !pinned.contains(&s.id)),
             );
+            // Bookings have no assignments yet: their intakes are all the list needs.
+            let booked = store::sessions::scheduled(conn, SESSION_LIMIT)?;
+            let mut booked_intakes = intakes_by_id(conn, &booked)?;
+            let scheduled: Vec<SessionRow> = booked
+                .into_iter()
+                .map(|session| SessionRow {
+                    intake: booked_intakes.remove(&session.intake_id),
+                    assignments: Vec::new(),
+                    session,
+                })
+                .collect();
             let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
             let mut assignments: HashMap<String, Vec<Assignment>> = HashMap::new();
             for a in store::assignments::for_sessions(conn, &ids)? {
                 assignments.entry(a.session_id.clone()).or_default().push(a);
             }
-            let mut intakes: HashMap<String, Intake> = store::sessions::intakes_for(conn, &ids)?
-                .into_iter()
-                .map(|i| (i.id.clone(), i))
-                .collect();
+            let mut intakes = intakes_by_id(conn, &sessions)?;
             let rows: Vec<SessionRow> = sessions
                 .into_iter()
                 .map(|session| SessionRow {
@@ -121,6 +131,7 @@ impl Engine {
             Ok(Snapshot {
                 now: Some(now),
                 sessions: rows,
+                scheduled,
                 counts: store::sessions::count_by_status(conn)?
                     .into_iter()
                     .collect(),
@@ -141,4 +152,16 @@ impl Engine {
     pub fn data_version(&self) -> DispatchResult<i64> {
         Ok(store::data_version(self.connection())?)
     }
+}
+
+/// The intakes of `sessions`, by id, in one query.
+fn intakes_by_id(
+    conn: &rusqlite::Connection,
+    sessions: &[Session],
+) -> rusqlite::Result<HashMap<String, Intake>> {
+    let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+    Ok(store::sessions::intakes_for(conn, &ids)?
+        .into_iter()
+        .map(|i| (i.id.clone(), i))
+        .collect())
 }

@@ -9,5 +9,5 @@ mod tests;
 pub use keywords::{canonical_index, canonical_keywords, extract_keywords};
 pub use score::{
     Candidate, Criteria, CriteriaInput, EXCLUDED_LISTED, Match, Ranking, Reason, ScoredReason,
-    compare, exclusion, is_eligible, rank, score,
+    compare, eligible_in_order, exclusion, is_eligible, rank, score,
 };

@@ -648,6 +648,19 @@ fn order(a: (i64, &Candidate), b: (i64, &Candidate)) -> Ordering {
         .then_with(|| ma.id.cmp(&mb.id))
 }
 
+/// Every eligible mechanic's roster index and score, in SPEC §3 order: what `slots` walks to
+/// name the best planned mechanics of each hour without scoring anyone twice.
+pub fn eligible_in_order(criteria: &Criteria, roster: &[Candidate]) -> Vec<(i64, u32)> {
+    let mut keys: Vec<(i64, u32)> = roster
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| is_eligible(criteria, c))
+        .map(|(i, c)| (score_value(criteria, c), i as u32))
+        .collect();
+    keys.sort_unstable_by(|a, b| order((a.0, &roster[a.1 as usize]), (b.0, &roster[b.1 as usize])));
+    keys
+}
+
 /// The ranking of a roster against one intake.
 #[derive(Debug, Clone)]
 pub struct Ranking<'m> {

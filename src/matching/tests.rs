@@ -43,6 +43,7 @@ fn bare(id: &str) -> Mechanic {
         service_keywords: vec![],
         max_active_sessions: 1,
         notify_via: vec![crate::model::Channel::Email],
+        plan: crate::schedule::WeeklyPlan::default(),
         created_at: t,
         updated_at: t,
     }

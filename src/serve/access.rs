@@ -26,7 +26,10 @@ pub fn role_allows(role: &Role, command: &Command) -> bool {
                 | C::Decline(_)
                 | C::Session(_)
         ),
-        Role::Intake => matches!(command, C::Intake(_) | C::Browse(_) | C::JoinWaitlist(_)),
+        Role::Intake => matches!(
+            command,
+            C::Intake(_) | C::Browse(_) | C::Slots(_) | C::JoinWaitlist(_)
+        ),
     }
 }
 

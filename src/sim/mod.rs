@@ -386,8 +386,12 @@ impl Simulation {
             all_offline,
             ..
         } = *outcome;
+        // The simulation never books for later, so an intake always comes with its offers.
+        let targeted = targeted.unwrap_or_default();
         self.by_id.insert(session.id.clone(), index);
-        self.broadcasts.insert(broadcast.assignment.clone(), index);
+        if let Some(broadcast) = &broadcast {
+            self.broadcasts.insert(broadcast.assignment.clone(), index);
+        }
         self.sessions.push(SimSession {
             id: session.id,
             settled: false,
@@ -402,7 +406,11 @@ impl Simulation {
                 self.push(t, Event::Wake);
             }
         }
-        if let Some(t) = broadcast.active_from.as_deref().and_then(parse_time) {
+        if let Some(t) = broadcast
+            .as_ref()
+            .and_then(|b| b.active_from.as_deref())
+            .and_then(parse_time)
+        {
             self.schedule_look(index, t.max(now));
         }
         let mut customer = self.decision(CUSTOMER, index, "");

@@ -13,9 +13,25 @@ pub struct Violation {
 /// (rule, query returning offending ids). Read together they are the invariants of SPEC §2–§6.
 const RULES: &[(&str, &str)] = &[
     (
+        // A booking not released yet has none; one cancelled before its release never had one.
         "every session has exactly one broadcast",
         "SELECT s.id FROM sessions s WHERE (SELECT COUNT(*) FROM session_assignments a \
-         WHERE a.session_id = s.id AND a.match_type = 'broadcast') <> 1",
+         WHERE a.session_id = s.id AND a.match_type = 'broadcast') <> \
+         CASE WHEN s.status = 'scheduled' OR (s.status = 'cancelled' \
+           AND s.scheduled_for IS NOT NULL AND NOT EXISTS (SELECT 1 FROM session_assignments a \
+           WHERE a.session_id = s.id)) THEN 0 ELSE 1 END",
+    ),
+    (
+        "a scheduled session has no offers",
+        "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
+         WHERE s.status = 'scheduled'",
+    ),
+    (
+        // The file's own latest time (its newest audit event) stands for now: a file written
+        // on the manual clock is judged by its time, not the wall clock's.
+        "no session stays scheduled past its time",
+        "SELECT id FROM sessions INDEXED BY sessions_scheduled_due WHERE status = 'scheduled' \
+         AND scheduled_for <= (SELECT MAX(at) FROM events)",
     ),
     (
         "every assignment has its details",

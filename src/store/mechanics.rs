@@ -12,7 +12,7 @@ const COLUMNS: &str = "id, name, email, phone, city, state_province, country, po
     currently_on_shift, is_available, last_clock_in, certification_type, certification_number, \
     certification_authority, certification_region, certification_expiry, red_seal_certified, \
     red_seal_number, red_seal_province, is_brand_specialist, brand_specializations, \
-    service_keywords, created_at, updated_at, max_active_sessions, notify_via";
+    service_keywords, created_at, updated_at, max_active_sessions, notify_via, timezone, shifts";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
     let expiry: Option<String> = r.get(20)?;
@@ -57,6 +57,12 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
                 )
             })?
         },
+        plan: {
+            let (tz, shifts): (String, String) = (r.get(31)?, r.get(32)?);
+            crate::schedule::from_stored(&tz, &shifts).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(32, rusqlite::types::Type::Text, e.into())
+            })?
+        },
     })
 }
 
@@ -69,7 +75,7 @@ pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO mechanics ({COLUMNS}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)"
     ))?
     .execute(params![
         m.id,
@@ -104,6 +110,8 @@ pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
         to_millis(m.updated_at),
         m.max_active_sessions,
         to_json(&m.notify_via),
+        m.plan.timezone.name(),
+        crate::schedule::shifts_json(&m.plan),
     ])?;
     Ok(())
 }
@@ -159,6 +167,26 @@ pub fn set_on_shift(
              WHERE id = ?1 AND currently_on_shift <> ?2",
         )?
         .execute(params![id, on_shift, to_millis(now)])?;
+    Ok(changed == 1)
+}
+
+/// A new weekly plan (SPEC §14); false when no such mechanic.
+pub fn set_plan(
+    conn: &Connection,
+    id: &str,
+    plan: &crate::schedule::WeeklyPlan,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE mechanics SET timezone = ?2, shifts = ?3, updated_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            plan.timezone.name(),
+            crate::schedule::shifts_json(plan),
+            to_millis(now)
+        ])?;
     Ok(changed == 1)
 }
 

@@ -43,6 +43,10 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0005_api.sql"),
         refuse_if: None,
     },
+    Upgrade {
+        sql: include_str!("../../migrations/0006_scheduling.sql"),
+        refuse_if: None,
+    },
 ];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;
@@ -74,12 +78,34 @@ pub fn migrate(conn: &Connection, label: &str) -> Result<(), OpenError> {
     if version(conn)? == SCHEMA_VERSION {
         return Ok(());
     }
+    // A step that rebuilds a table (SQLite changes a CHECK no other way) drops the table other
+    // tables refer to; with foreign keys on, that drop would delete through them. They are off
+    // for the upgrade (the pragma is ignored inside a transaction, so it is set before) and
+    // checked whole before the commit; `configure` turned them on and this turns them back.
+    conn.pragma_update(None, "foreign_keys", "OFF")
+        .map_err(setup)?;
+    let result = upgrade(conn, label, version);
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(setup)?;
+    result
+}
+
+fn upgrade(
+    conn: &Connection,
+    label: &str,
+    version: impl Fn(&Connection) -> Result<i64, OpenError>,
+) -> Result<(), OpenError> {
+    let setup = |source| OpenError::Setup {
+        path: label.to_string(),
+        source,
+    };
     // The connection is not shared yet, so an unchecked transaction is fine; IMMEDIATE makes a
     // second process opening the same new file wait rather than race the creation. The version
     // is read again under the lock: that process may have migrated the file meanwhile.
     let mut conn_tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
         .map_err(setup)?;
-    match version(&conn_tx)? {
+    let found = version(&conn_tx)?;
+    match found {
         0 => conn_tx.execute_batch(SCHEMA).map_err(setup)?,
         found => {
             for (step, from) in UPGRADES[found as usize - 1..].iter().zip(found..) {
@@ -87,6 +113,19 @@ pub fn migrate(conn: &Connection, label: &str) -> Result<(), OpenError> {
                 conn_tx.execute_batch(step.sql).map_err(setup)?;
             }
         }
+    }
+    let dangling: i64 = conn_tx
+        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .map_err(setup)?;
+    if dangling > 0 {
+        return Err(OpenError::CannotUpgrade {
+            path: label.to_string(),
+            from: found,
+            why: "rows referring to rows that do not exist",
+            ids: format!("{dangling} rows"),
+        });
     }
     conn_tx
         .pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -20,6 +20,11 @@ pub struct Figures {
     pub cancelled_unmatched: i64,
     /// Scores of every targeted offer ever made, for the console's histogram.
     pub targeted_scores: Vec<i64>,
+    /// Sessions booked for later (SPEC §14), those still waiting for release, and those
+    /// matched no later than ten minutes after their time.
+    pub scheduled_total: i64,
+    pub scheduled_waiting: i64,
+    pub scheduled_matched_on_time: i64,
 }
 
 pub fn figures(conn: &Connection) -> rusqlite::Result<Figures> {
@@ -68,6 +73,17 @@ pub fn figures(conn: &Connection) -> rusqlite::Result<Figures> {
         "SELECT COUNT(*), COALESCE(SUM(status = 'notified'), 0), COALESCE(SUM(status = 'expired'), 0) \
          FROM customer_waitlist",
         [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    (
+        f.scheduled_total,
+        f.scheduled_waiting,
+        f.scheduled_matched_on_time,
+    ) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(status = 'scheduled'), 0), \
+            COALESCE(SUM(matched_at IS NOT NULL AND matched_at <= scheduled_for + ?1), 0) \
+         FROM sessions WHERE scheduled_for IS NOT NULL",
+        [crate::engine::RELEASE_AHEAD.num_milliseconds()],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     f.targeted_scores = column(

@@ -84,6 +84,8 @@ pub struct NewSession<'a> {
     pub metadata: &'a str,
     pub created_at: DateTime<Utc>,
     pub released_at: Option<DateTime<Utc>>,
+    /// Booked for later (SPEC §14): the session is `scheduled` until the tick releases it.
+    pub scheduled_for: Option<DateTime<Utc>>,
 }
 
 /// Inserts a new session; its intake has the same id.
@@ -91,7 +93,8 @@ pub fn insert(conn: &Connection, s: &NewSession<'_>) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO sessions (id, intake_id, status, payment_method, urgent, request_type, \
          requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, metadata, \
-         created_at, released_at) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         created_at, released_at, scheduled_for) \
+         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         s.id,
@@ -106,6 +109,7 @@ pub fn insert(conn: &Connection, s: &NewSession<'_>) -> rusqlite::Result<()> {
         s.metadata,
         to_millis(s.created_at),
         s.released_at.map(to_millis),
+        s.scheduled_for.map(to_millis),
     ])?;
     Ok(())
 }
@@ -113,7 +117,7 @@ pub fn insert(conn: &Connection, s: &NewSession<'_>) -> rusqlite::Result<()> {
 const COLUMNS: &str = "id, intake_id, status, payment_method, urgent, request_type, \
     requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, \
     matched_mechanic_id, metadata, created_at, released_at, matched_at, completed_at, cancelled_at, \
-    escalated_at";
+    escalated_at, scheduled_for";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     let metadata: String = r.get(11)?;
@@ -145,6 +149,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         matched_at: r.get::<_, Option<i64>>(14)?.map(from_millis),
         completed_at: r.get::<_, Option<i64>>(15)?.map(from_millis),
         cancelled_at: r.get::<_, Option<i64>>(16)?.map(from_millis),
+        scheduled_for: r.get::<_, Option<i64>>(18)?.map(from_millis),
     })
 }
 
@@ -211,7 +216,7 @@ pub fn transition(
         SessionStatus::Matched => "matched_at",
         SessionStatus::Completed => "completed_at",
         SessionStatus::Cancelled => "cancelled_at",
-        SessionStatus::Pending => "created_at",
+        SessionStatus::Pending | SessionStatus::Scheduled => "created_at",
     };
     let wanted: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let changed = conn
@@ -321,4 +326,45 @@ pub fn escalated_count(conn: &Connection) -> rusqlite::Result<i64> {
          WHERE status = 'waiting' AND escalated_at IS NOT NULL",
     )?
     .query_row([], |r| r.get(0))
+}
+
+/// Scheduled sessions due for release by `cutoff` (their time minus the lead), soonest first:
+/// one range scan of `sessions_scheduled_due`, which holds scheduled sessions only.
+pub fn scheduled_due(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<Vec<Session>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions INDEXED BY sessions_scheduled_due \
+         WHERE status = 'scheduled' AND scheduled_for <= ?1 ORDER BY scheduled_for, id"
+    ))?;
+    let rows = stmt.query_map([to_millis(cutoff)], from_row)?;
+    rows.collect()
+}
+
+/// Scheduled sessions, soonest first, at most `limit` (the console's bookings list).
+pub fn scheduled(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Session>> {
+    let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {light} FROM sessions INDEXED BY sessions_scheduled_due \
+         WHERE status = 'scheduled' ORDER BY scheduled_for, id LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// Releases a scheduled session: its new status (waiting, or pending behind its gate), the
+/// release time when waiting, and `patch` (a JSON object: the matching that ran) merged into
+/// its metadata. False when it was no longer scheduled (cancelled first).
+pub fn release_scheduled(
+    conn: &Connection,
+    id: &str,
+    status: SessionStatus,
+    released_at: Option<DateTime<Utc>>,
+    patch: &str,
+) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE sessions SET status = ?2, released_at = ?3, \
+             metadata = json_patch(metadata, ?4) WHERE id = ?1 AND status = 'scheduled'",
+        )?
+        .execute(params![id, status, released_at.map(to_millis), patch])?;
+    Ok(changed == 1)
 }

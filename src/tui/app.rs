@@ -88,6 +88,7 @@ impl App {
             Mode::Editing if self.intake.focus_is_text() => vec![Scope::Editing],
             Mode::Editing => vec![Scope::Choosing],
             Mode::Filter => vec![Scope::Filter],
+            Mode::PlanEditor => vec![Scope::PlanEditor],
             Mode::Help => vec![Scope::Help],
             Mode::Confirm(_) => vec![Scope::Confirm],
             Mode::Picker(_) => vec![Scope::Picker],
@@ -177,6 +178,7 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match app.mode.clone() {
         Mode::Editing => return intake::edit_key(app, op, key),
         Mode::Filter => return filter_key(app, op, key),
+        Mode::PlanEditor => return super::panes::mechanics::editor_key(app, op, key),
         Mode::Help => {
             if op == Some(Op::Back) {
                 app.mode = Mode::Normal;
@@ -436,6 +438,12 @@ fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>)
             }
             done(app, Purpose::Act(text), result)
         }
+        Purpose::SavePlan(done) => super::panes::mechanics::plan_saved(app, done, result),
+        Purpose::Slots => {
+            intake::slots_done(app, result);
+            Vec::new()
+        }
+        Purpose::Book { replaces } => intake::book_done(app, replaces, result),
         Purpose::Act(text) => match result {
             Ok(_) => {
                 app.info(text);
@@ -494,6 +502,28 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
                 if fresh == 1 { "" } else { "s" }
             ));
         }
+    }
+    // A booking released with every matching mechanic offline (SPEC §14) is an intake's
+    // offline card arriving later: say so, so the dispatcher offers the waitlist or a pick.
+    let was_booked: HashSet<&str> = app
+        .data
+        .scheduled
+        .iter()
+        .map(|r| r.session.id.as_str())
+        .collect();
+    let released_offline: Vec<&str> = snapshot
+        .sessions
+        .iter()
+        .filter(|r| was_booked.contains(r.session.id.as_str()))
+        .filter(|r| r.session.metadata["release"]["all_offline"] == true)
+        .map(|r| r.session.id.as_str())
+        .collect();
+    if let Some(first) = released_offline.first() {
+        cues.push(format!(
+            "⚠ booking {} released with every matching mechanic offline: its broadcast is \
+             open (pane 2)",
+            crate::text::inert(first)
+        ));
     }
     if let Some(seen) = &app.seen_offers {
         let fresh = high_offers.difference(seen).count();

@@ -50,6 +50,8 @@ pub enum Op {
     // Mechanics
     ClockToggle,
     OnlineOnly,
+    /// Edit the selected mechanic's weekly plan (SPEC §14).
+    EditPlan,
     // Waitlist
     CancelEntry,
     // Dialogs
@@ -129,6 +131,8 @@ pub enum Scope {
     Picker,
     Detail,
     Help,
+    /// Typing a mechanic's weekly plan.
+    PlanEditor,
 }
 
 pub const GLOBAL: &[Binding] = &[
@@ -239,6 +243,11 @@ const FILTER: &[Binding] = &[
     b(&[code(KeyCode::Esc)], "Esc", "clear filter", Op::Back),
 ];
 
+const PLAN_EDITOR: &[Binding] = &[
+    b(&[code(KeyCode::Enter)], "Enter", "save plan", Op::Choose),
+    b(&[code(KeyCode::Esc)], "Esc", "cancel", Op::Back),
+];
+
 const CONFIRM: &[Binding] = &[
     b(&[k('y')], "y", "yes", Op::Yes),
     b(&[k('n'), code(KeyCode::Esc)], "n/Esc", "no", Op::No),
@@ -281,6 +290,7 @@ pub fn table(scope: Scope) -> &'static [Binding] {
         Scope::Editing => EDITING,
         Scope::Choosing => CHOOSING,
         Scope::Filter => FILTER,
+        Scope::PlanEditor => PLAN_EDITOR,
         Scope::Confirm => CONFIRM,
         Scope::Picker => PICKER,
         Scope::Detail => DETAIL,

@@ -89,7 +89,17 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         (String::new(), String::new())
     };
+    // Bookings are named only when there are some: most consoles never see one.
+    let booked = count(SessionStatus::Scheduled);
+    let booked = if booked > 0 {
+        format!("scheduled {booked} · ")
+    } else {
+        String::new()
+    };
     let right = [
+        format!(
+            "{esc_long}{booked}waiting {waiting} · matched {matched} · on shift {on_shift}  {clock} UTC "
+        ),
         format!(
             "{esc_long}waiting {waiting} · matched {matched} · on shift {on_shift}  {clock} UTC "
         ),

@@ -53,6 +53,8 @@ pub enum Mode {
         id: String,
         scroll: u16,
     },
+    /// Typing a mechanic's weekly plan (the editor lives in `MechanicsState`).
+    PlanEditor,
 }
 
 impl Mode {
@@ -117,6 +119,16 @@ pub enum Purpose {
     /// A choice on the offline card (preferred mechanic, waitlist); the text is the note shown
     /// on the card and in the status line.
     OfflineChoice(String),
+    /// A mechanic's plan from the editor, which stays open (with what was typed) until the
+    /// engine accepts it; the text is the confirmation.
+    SavePlan(String),
+    /// The offline card's slots to schedule for later.
+    Slots,
+    /// A booking made from the offline card; the session it stands in for is cancelled once
+    /// the booking is made (not before: a failed booking must leave the customer in line).
+    Book {
+        replaces: String,
+    },
     /// Any other action; the text is the confirmation shown on success.
     Act(String),
 }
@@ -227,7 +239,11 @@ pub enum Offline {
         channels: [bool; 3],
         selected: usize,
     },
-    Scheduled,
+    /// Schedule for later (SPEC §14): the hourly slots with planned mechanics, once loaded.
+    Schedule {
+        slots: Option<Vec<crate::engine::SlotView>>,
+        selected: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +252,8 @@ pub struct Submitted {
     pub offline: Option<Offline>,
     /// Set when the customer picked an offline mechanic or joined the waitlist.
     pub follow_up: Option<String>,
+    /// What was submitted: the slots to offer and the booking to make are asked with it.
+    pub request: Option<crate::command::IntakeRequest>,
 }
 
 #[derive(Debug, Clone)]
@@ -278,6 +296,16 @@ pub struct MechanicsState {
     pub selected: usize,
     pub filter: String,
     pub online_only: bool,
+    /// The weekly plan being edited, while `Mode::PlanEditor`.
+    pub editor: Option<PlanEditor>,
+}
+
+/// A mechanic's plan in its one-line form (`crate::schedule::to_line`), as typed.
+#[derive(Debug, Clone, Default)]
+pub struct PlanEditor {
+    pub mechanic: String,
+    pub name: String,
+    pub input: Input,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -55,6 +55,8 @@ pub fn render(app: &App, id: &str, scroll: u16, frame: &mut Frame<'_>, area: Rec
         field("Mechanic", format!("{} ({})", m.name, m.id)),
         field("Account", m.account_status.to_string()),
         field("Shift", shift.to_string()),
+        field("Plan", crate::schedule::to_line(&m.plan)),
+        field("Expected", crate::schedule::next_expected(&m.plan, app.now)),
         field(
             "Sessions",
             format!(

@@ -12,7 +12,7 @@ use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
 use crate::command::{
-    Command, Customer, IntakeRequest, JoinWaitlist, Location, SessionMechanic, Vehicle,
+    Command, Customer, IntakeRequest, JoinWaitlist, Location, SessionMechanic, SlotsRequest, Vehicle,
 };
 use crate::engine::{IntakeOutcome, MatchView, Outcome, validate};
 use crate::error::DispatchError;
@@ -264,6 +264,7 @@ impl IntakeState {
             prefer_local: true,
             waiver_signed: self.get("waiver_signed") == "yes",
             payment_confirmed: self.get("payment_confirmed") == "yes",
+            scheduled_for: None,
         })
     }
 }
@@ -431,8 +432,50 @@ fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
             Vec::new()
         }
         (_, Op::ScheduleLater) => {
-            result.offline = Some(Offline::Scheduled);
+            result.offline = Some(Offline::Schedule {
+                slots: None,
+                selected: 0,
+            });
+            match result.request.clone() {
+                Some(intake) => vec![Effect::Run(Request {
+                    command: Command::Slots(SlotsRequest {
+                        intake,
+                        from: None,
+                        days: None,
+                    }),
+                    purpose: Purpose::Slots,
+                })],
+                None => Vec::new(),
+            }
+        }
+        (Offline::Schedule { slots, selected }, Op::Up) => {
+            result.offline = Some(Offline::Schedule {
+                slots,
+                selected: selected.saturating_sub(1),
+            });
             Vec::new()
+        }
+        (Offline::Schedule { slots, selected }, Op::Down) => {
+            let last = slots.as_ref().map_or(0, |s| s.len().saturating_sub(1));
+            result.offline = Some(Offline::Schedule {
+                slots,
+                selected: (selected + 1).min(last),
+            });
+            Vec::new()
+        }
+        (Offline::Schedule { slots, selected }, Op::Edit) => {
+            let slot = slots.as_ref().and_then(|s| s.get(selected));
+            match (slot, result.request.clone()) {
+                (Some(slot), Some(mut req)) => {
+                    req.id = Some(session_id());
+                    req.scheduled_for = Some(slot.start.clone());
+                    vec![Effect::Run(Request {
+                        command: Command::Intake(req),
+                        purpose: Purpose::Book { replaces: session },
+                    })]
+                }
+                _ => Vec::new(),
+            }
         }
         (Offline::Browse { selected }, Op::Up) => {
             result.offline = Some(Offline::Browse {
@@ -448,7 +491,9 @@ fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
             Vec::new()
         }
         // Space and the like belong to the card while it is open, not to the form behind it.
-        (Offline::Browse { .. } | Offline::Card | Offline::Scheduled, Op::Toggle) => Vec::new(),
+        (Offline::Browse { .. } | Offline::Card | Offline::Schedule { .. }, Op::Toggle) => {
+            Vec::new()
+        }
         (Offline::Browse { selected }, Op::Edit) => match offline.get(selected) {
             Some(m) => vec![Effect::Run(Request {
                 command: Command::SetPreferred(SessionMechanic {
@@ -532,7 +577,11 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
             state.help = "pick";
             state.promoted = true;
         }
-        (Some(Offline::Browse { .. } | Offline::Card | Offline::Scheduled), Op::Toggle) => {
+        (Some(Offline::Schedule { .. }), Op::Edit) => {
+            state.help = "book";
+            state.promoted = true;
+        }
+        (Some(Offline::Browse { .. } | Offline::Card | Offline::Schedule { .. }), Op::Toggle) => {
             state.shown = false
         }
         (Some(_), Op::WhyNot | Op::Submit) => state.shown = false,
@@ -702,12 +751,14 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
             app.queues.focus = crate::tui::panes::queues::Focus::Sessions;
             // The form starts over (a second ^S must not file the same customer twice); the
             // result card keeps what was submitted.
+            let request = app.intake.request().ok();
             let preview = app.intake.preview.take();
             app.intake = IntakeState {
                 preview,
                 ..IntakeState::default()
             };
             app.intake.result = Some(Submitted {
+                request,
                 offline: outcome.all_offline.then_some(Offline::Card),
                 outcome: *outcome,
                 follow_up: None,
@@ -1019,7 +1070,8 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
     match &result.offline {
         Some(stage) => offline_lines(app, o, stage, inner_width(area), &mut lines),
         None => {
-            if o.targeted.is_empty() {
+            let targeted = o.targeted.as_deref().unwrap_or_default();
+            if targeted.is_empty() {
                 lines.push(Line::from(Span::styled(
                     "No targeted offers.",
                     t.style(Tone::Warn),
@@ -1035,7 +1087,7 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
                     t.style(Tone::Title),
                 )));
             }
-            for offer in &o.targeted {
+            for offer in targeted {
                 let name = o
                     .matches
                     .iter()
@@ -1064,14 +1116,16 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
                 lines.push(Line::from(spans));
             }
             lines.push(Line::default());
-            let b = &o.broadcast;
-            lines.push(Line::from(vec![
-                tier_badge(t, Tier::Broadcast),
-                Span::raw(format!(" broadcast ({})", b.reason.replace('_', " "))),
-            ]));
-            if let Some(from) = b
-                .active_from
-                .as_deref()
+            if let Some(b) = &o.broadcast {
+                lines.push(Line::from(vec![
+                    tier_badge(t, Tier::Broadcast),
+                    Span::raw(format!(" broadcast ({})", b.reason.replace('_', " "))),
+                ]));
+            }
+            if let Some(from) = o
+                .broadcast
+                .as_ref()
+                .and_then(|b| b.active_from.as_deref())
                 .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
             {
                 let from = from.with_timezone(&chrono::Utc);
@@ -1179,7 +1233,7 @@ fn offline_lines(
     lines.push(choice(
         "s",
         "Schedule for later",
-        *stage == Offline::Scheduled,
+        matches!(stage, Offline::Schedule { .. }),
     ));
     lines.push(Line::default());
     match stage {
@@ -1221,11 +1275,110 @@ fn offline_lines(
                 });
             }
         }
-        Offline::Scheduled => {
-            lines.push(Line::from(Span::styled(
-                "Scheduling is not available yet. Join the waitlist or pick a mechanic instead.",
-                t.style(Tone::Warn),
-            )));
+        Offline::Schedule { slots, selected } => schedule_lines(app, slots.as_deref(), *selected, room, lines),
+    }
+}
+
+/// The hours a matching mechanic is planned on shift (SPEC §14), best first within each day;
+/// Enter books the chosen one. A window of them around the selection, so a long list scrolls.
+fn schedule_lines(
+    app: &App,
+    slots: Option<&[crate::engine::SlotView]>,
+    selected: usize,
+    room: usize,
+    lines: &mut Vec<Line<'static>>,
+) {
+    const SHOWN: usize = 9;
+    let t = &app.theme;
+    let Some(slots) = slots else {
+        lines.push(Line::from(Span::styled(
+            "Looking for hours when a matching mechanic is planned on shift…",
+            t.style(Tone::Dim),
+        )));
+        return;
+    };
+    if slots.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No matching mechanic is planned on shift in the next 7 days. Join the waitlist \
+             or pick a mechanic instead.",
+            t.style(Tone::Warn),
+        )));
+        return;
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "Book an hour (Enter; times UTC, busiest first each day) — {} slots:",
+            slots.len()
+        ),
+        t.style(Tone::Dim),
+    )));
+    let first = selected.saturating_sub(SHOWN / 2).min(slots.len().saturating_sub(SHOWN));
+    for (i, slot) in slots.iter().enumerate().skip(first).take(SHOWN) {
+        let when = chrono::DateTime::parse_from_rfc3339(&slot.start)
+            .map(|t| t.format("%a %d %b %H:%M").to_string())
+            .unwrap_or_else(|_| slot.start.clone());
+        let names = slot.top.join(", ");
+        let text = format!(
+            "{} {when}  {:>2} planned  {}",
+            if i == selected { "›" } else { " " },
+            slot.mechanics,
+            names
+        );
+        let line = Line::from(fit(&text, room).into_owned());
+        lines.push(if i == selected {
+            line.style(t.style(Tone::Selected))
+        } else {
+            line
+        });
+    }
+}
+
+/// The slots arrived: shown on the card if it still asks for them.
+pub fn slots_done(app: &mut App, result: Result<Outcome, DispatchError>) {
+    match result {
+        Ok(Outcome::Slots(found)) => {
+            if let Some(result) = app.intake.result.as_mut()
+                && let Some(Offline::Schedule { slots, .. }) = result.offline.as_mut()
+            {
+                *slots = Some(found.slots);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => app.error(format!("No slots: {} ({})", e.message, e.code.as_str())),
+    }
+}
+
+/// A booking was made from the card: the immediate session it replaces is withdrawn, and the
+/// card notes the booking. A failed booking leaves the customer's session as it was.
+pub fn book_done(
+    app: &mut App,
+    replaces: String,
+    result: Result<Outcome, DispatchError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(Outcome::Intake(booked)) => {
+            app.own_sessions.insert(booked.session.id.clone());
+            let when = booked
+                .scheduled_for
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map_or(String::new(), |t| t.format("%a %d %b %H:%M UTC").to_string());
+            vec![Effect::Run(Request {
+                command: Command::Cancel(crate::command::SessionRef { session: replaces }),
+                purpose: Purpose::OfflineChoice(format!(
+                    "Booked for {when} as {}; released 10 min ahead, this request withdrawn",
+                    inert(&booked.session.id)
+                )),
+            })]
+        }
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            app.error(format!(
+                "Not booked: {} ({})",
+                e.message,
+                e.code.as_str()
+            ));
+            Vec::new()
         }
     }
 }

@@ -4,14 +4,15 @@
 use crate::tui::widgets::panel;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::command::{Command, MechanicRef};
 use crate::engine::views::RosterRow;
 use crate::text::{fit, inert};
 pub use crate::tui::state::MechanicsState;
-use crate::tui::state::{App, Effect, Mode, Purpose, Request};
+use crate::tui::state::{App, Effect, Mode, PlanEditor, Purpose, Request};
+use tui_input::Input;
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
@@ -35,7 +36,7 @@ pub const PANE: PaneDef = PaneDef {
 
 /// Clock in/out and details act on the selected mechanic: dimmed when the list is empty.
 fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
-    if matches!(op, Op::ClockToggle | Op::Detail) {
+    if matches!(op, Op::ClockToggle | Op::Detail | Op::EditPlan) {
         state.enabled = visible(app).get(app.mechanics.selected).is_some();
     }
 }
@@ -45,6 +46,7 @@ pub const KEYS: &[Binding] = &[
     b(&[k(' ')], "Space", "clock in/out", Op::ClockToggle),
     b(&[code(KeyCode::Enter)], "Enter", "details", Op::Detail),
     b(&[k('o')], "o", "online only", Op::OnlineOnly),
+    b(&[k('e')], "e", "edit plan", Op::EditPlan),
     b(&[k('/')], "/", "filter", Op::Filter),
 ];
 
@@ -102,6 +104,17 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
                     id: row.mechanic.id.clone(),
                     scroll: 0,
                 };
+            }
+        }
+        Op::EditPlan => {
+            if let Some(row) = visible(app).get(app.mechanics.selected) {
+                let m = &row.mechanic;
+                app.mechanics.editor = Some(PlanEditor {
+                    mechanic: m.id.clone(),
+                    name: m.name.clone(),
+                    input: Input::new(crate::schedule::to_line(&m.plan)),
+                });
+                app.mode = Mode::PlanEditor;
             }
         }
         Op::OnlineOnly => {
@@ -198,6 +211,10 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             ];
             if wide {
                 cells.push(Cell::from(format!("{:.1}", m.rating)));
+                cells.push(Cell::from(fit(
+                    &crate::schedule::next_expected(&m.plan, app.now),
+                    16,
+                ).into_owned()));
             }
             cells.push(Cell::from(format!(
                 "{note}{}",
@@ -223,6 +240,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     if wide {
         widths.push(Constraint::Length(4));
         header.push("★");
+        widths.push(Constraint::Length(16));
+        header.push("Next expected");
     }
     widths.push(Constraint::Min(10));
     header.push("Specialties");
@@ -263,4 +282,118 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(app.mechanics.selected));
     frame.render_stateful_widget(table, area, &mut state);
+    if app.mode == Mode::PlanEditor
+        && let Some(editor) = &app.mechanics.editor
+    {
+        render_editor(app, editor, frame, area);
+    }
+}
+
+/// Keys while the plan editor is open: Enter saves (the engine judges the plan and names a bad
+/// entry), Esc leaves it unchanged, everything else edits the line.
+pub fn editor_key(
+    app: &mut App,
+    op: Option<Op>,
+    key: ratatui::crossterm::event::KeyEvent,
+) -> Vec<Effect> {
+    let Some(editor) = app.mechanics.editor.as_mut() else {
+        app.mode = Mode::Normal;
+        return Vec::new();
+    };
+    match op {
+        Some(Op::Back) => {
+            app.mechanics.editor = None;
+            app.mode = Mode::Normal;
+            app.info("Plan unchanged");
+            Vec::new()
+        }
+        Some(Op::Choose) => match crate::schedule::from_line(editor.input.value()) {
+            Ok((timezone, shifts)) => {
+                let done = format!("Plan of {} saved", inert(&editor.name));
+                let command = Command::SetShifts(crate::command::SetShifts {
+                    mechanic: editor.mechanic.clone(),
+                    timezone,
+                    shifts,
+                });
+                vec![Effect::Run(Request {
+                    command,
+                    purpose: Purpose::SavePlan(done),
+                })]
+            }
+            Err(why) => {
+                app.error(format!("Not saved: {}", inert(&why)));
+                Vec::new()
+            }
+        },
+        _ => {
+            if let Some(request) = tui_input::backend::crossterm::to_input_request(
+                &ratatui::crossterm::event::Event::Key(key),
+            ) {
+                editor.input.handle(request);
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// The plan editor, over the bottom of the roster.
+fn render_editor(app: &App, editor: &PlanEditor, frame: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let height = 5.min(area.height);
+    let popup = Rect::new(area.x, area.bottom() - height, area.width, height);
+    frame.render_widget(ratatui::widgets::Clear, popup);
+    let block = panel(
+        t,
+        format!(
+            " Weekly plan of {} · Enter saves · Esc cancels ",
+            fit(&editor.name, 30)
+        ),
+    );
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let room = usize::from(inner.width.max(1));
+    let scroll = editor.input.visual_scroll(room.saturating_sub(1));
+    let text = crate::text::for_screen(editor.input.value());
+    let shown: String = text.chars().skip(scroll).collect();
+    let lines = vec![
+        Line::from(fit(&shown, room).into_owned()),
+        Line::from(Span::styled(
+            fit(
+                "zone, then days and hours: America/Halifax mon-fri 08:00-16:00, sat 10:00-14:00 \
+                 (an end before the start runs past midnight)",
+                room,
+            )
+            .into_owned(),
+            t.style(Tone::Dim),
+        )),
+    ];
+    frame.render_widget(Paragraph::new(lines), inner);
+    let cursor = editor.input.visual_cursor().saturating_sub(scroll);
+    let x = inner.x + u16::try_from(cursor).unwrap_or(u16::MAX);
+    if x < inner.right() {
+        frame.set_cursor_position((x, inner.y));
+    }
+}
+
+/// The engine's answer to a plan: saved closes the editor; refused keeps it open with the line
+/// as typed, and says which entry is wrong.
+pub fn plan_saved(app: &mut App, done: String, result: Result<crate::engine::Outcome, crate::error::DispatchError>) -> Vec<Effect> {
+    match result {
+        Ok(_) => {
+            app.mechanics.editor = None;
+            if app.mode == Mode::PlanEditor {
+                app.mode = Mode::Normal;
+            }
+            app.info(done);
+            vec![Effect::Refresh]
+        }
+        Err(e) => {
+            app.error(format!(
+                "Not saved: {} ({})",
+                e.message,
+                e.field.as_deref().unwrap_or(e.code.as_str())
+            ));
+            Vec::new()
+        }
+    }
 }

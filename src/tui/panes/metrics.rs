@@ -119,6 +119,19 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             Span::raw(""),
         ),
         row("  expired", m.waitlist.expired.to_string(), Span::raw("")),
+        row(
+            "Scheduled booked / awaiting",
+            format!(
+                "{} / {}",
+                m.scheduled.booked, m.scheduled.awaiting_release
+            ),
+            Span::raw(""),
+        ),
+        row(
+            "  matched within 10 min",
+            m.scheduled.matched_within_10_min.to_string(),
+            Span::raw(""),
+        ),
     ];
     frame.render_widget(
         Paragraph::new(lines).block(panel(t, " Success metrics ")),

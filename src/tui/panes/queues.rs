@@ -14,7 +14,7 @@ pub use crate::tui::state::{Focus, QueuesState};
 use crate::tui::state::{App, Confirm, Effect, Mode, Picker, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
-use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
+use crate::tui::widgets::{countdown, inner_width, panel, release_countdown, tier_badge};
 
 use crate::tui::keymap::{Binding, b, code, k};
 use crate::tui::panes::{self, PaneDef};
@@ -48,12 +48,15 @@ pub const KEYS: &[Binding] = &[
     b(&[k('/')], "/", "filter", Op::Filter),
 ];
 
-/// Sessions passing the filter (id, customer, city, concern, status; any case).
+/// Sessions passing the filter (id, customer, city, concern, status; any case): the live ones,
+/// then the bookings (SPEC §14), which the pane shows in a section of their own. One list, so
+/// the same keys select, open and cancel either.
 pub fn visible(app: &App) -> Vec<&SessionRow> {
     let needle = app.queues.filter.to_lowercase();
     app.data
         .sessions
         .iter()
+        .chain(&app.data.scheduled)
         .filter(|row| {
             if needle.is_empty() {
                 return true;
@@ -77,7 +80,12 @@ pub fn selected(app: &App) -> Option<&SessionRow> {
     // Without a filter every session is visible: no list to build (the footer asks this for
     // each of its keys, at every frame, over thousands of sessions).
     if app.queues.filter.is_empty() {
-        return app.data.sessions.get(app.queues.selected);
+        let i = app.queues.selected;
+        let live = app.data.sessions.len();
+        return match app.data.sessions.get(i) {
+            Some(row) => Some(row),
+            None => app.data.scheduled.get(i - live),
+        };
     }
     visible(app).get(app.queues.selected).copied()
 }
@@ -154,13 +162,18 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
         Op::Complete => state.enabled = status == Some(SessionStatus::Matched),
         Op::CancelSession | Op::Detail => state.enabled = row.is_some(),
         Op::SignWaiver => {
-            state.shown = status == Some(SessionStatus::Pending)
-                && row.is_some_and(|r| !r.session.waiver_signed);
+            state.shown =
+                matches!(status, Some(SessionStatus::Pending | SessionStatus::Scheduled))
+                    && row.is_some_and(|r| !r.session.waiver_signed);
             state.promoted = state.shown;
         }
         Op::ConfirmPayment => {
             state.shown = status == Some(SessionStatus::Pending)
-                && row.is_some_and(|r| r.session.waiver_signed);
+                && row.is_some_and(|r| r.session.waiver_signed)
+                || status == Some(SessionStatus::Scheduled)
+                    && row.is_some_and(|r| {
+                        r.session.waiver_signed && !r.session.gate_clear()
+                    });
             state.promoted = state.shown;
         }
         // Only the way to the other list is listed.
@@ -258,13 +271,99 @@ fn areas(height: u16) -> (Rect, Rect) {
     (list, offers)
 }
 
+/// The sessions list, with room below it for the bookings when there are any: up to five
+/// rows, so the live sessions keep most of the space.
+fn booking_areas(list: Rect, bookings: usize) -> (Rect, Option<Rect>) {
+    // Below 9 rows the two tables would show a row each: the live sessions keep the room (the
+    // bookings stay in the list, and `↓` past the last live session reaches them).
+    if bookings == 0 || list.height < 9 {
+        return (list, None);
+    }
+    let height = ((bookings.min(5) as u16) + 3).min(list.height - 5);
+    let [live, booked] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(height)]).areas(list);
+    (live, Some(booked))
+}
+
+/// Bookings (SPEC §14), soonest first, each with its time and the countdown to its release.
+fn render_bookings(
+    app: &App,
+    rows: &[&SessionRow],
+    first: usize,
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
+    let t = &app.theme;
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .map(|row| {
+            let intake = row.intake.as_ref();
+            let at = row.session.scheduled_for;
+            Row::new(vec![
+                Cell::from(status_cell(app, row.session.status)),
+                Cell::from(truncate(&row.session.id, 10)),
+                Cell::from(truncate(
+                    intake.map_or("", |i| i.customer_name.as_str()),
+                    14,
+                )),
+                Cell::from(at.map_or(String::new(), |at| at.format("%d %b %H:%M").to_string())),
+                Cell::from(at.map_or(Span::raw(""), |at| {
+                    release_countdown(t, at - crate::engine::RELEASE_AHEAD, app.now)
+                })),
+                Cell::from(truncate(intake.map_or("", |i| i.concern.as_str()), 60)),
+            ])
+        })
+        .collect();
+    let widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(10),
+        Constraint::Length(14),
+        Constraint::Length(12),
+        Constraint::Length(11),
+        Constraint::Min(8),
+    ];
+    let header = vec!["Status", "Session", "Customer", "For (UTC)", "Release", "Concern"];
+    let title = format!(
+        " Scheduled ({}) · released 10 min before their time ",
+        rows.len()
+    );
+    let selected = app
+        .queues
+        .selected
+        .checked_sub(first)
+        .filter(|i| *i < rows.len());
+    let table = Table::new(table_rows, widths)
+        .header(Row::new(header).style(t.style(Tone::Dim)))
+        .row_highlight_style(t.style(Tone::Selected))
+        .highlight_symbol("› ")
+        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
+        .block(panel(t, title));
+    let mut state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
 /// A click at body row `y`: a session row selects it (the selected one opens its details), an
 /// offer row selects that offer.
 pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
     let (list, offers) = areas(height);
-    let len = visible(app).len();
-    if let Some(i) = crate::tui::state::table_row_at(y, list.y, list.height, app.queues.selected, len)
-    {
+    let rows = visible(app);
+    let live = rows
+        .iter()
+        .take_while(|r| r.session.status != SessionStatus::Scheduled)
+        .count();
+    let booked = rows.len() - live;
+    drop(rows);
+    let (list, bookings) = booking_areas(list, booked);
+    let chosen = app.queues.selected;
+    let hit = crate::tui::state::table_row_at(y, list.y, list.height, chosen.min(live), live)
+        .filter(|_| y < list.y + list.height)
+        .or_else(|| {
+            let b = bookings?;
+            (y >= b.y).then_some(())?;
+            crate::tui::state::table_row_at(y, b.y, b.height, chosen.saturating_sub(live), booked)
+                .map(|i| live + i)
+        });
+    if let Some(i) = hit {
         app.queues.focus = Focus::Sessions;
         if i == app.queues.selected {
             return act(app, Op::Detail);
@@ -277,7 +376,10 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
         return Vec::new();
     };
     // Inside the border: the session's line, its held line if any, then one line per offer.
-    let first = offers.y + 2 + u16::from(row.session.status == SessionStatus::Pending);
+    let first = offers.y
+        + 2
+        + u16::from(row.session.status == SessionStatus::Pending)
+        + 2 * u16::from(row.session.status == SessionStatus::Scheduled);
     if y >= first && usize::from(y - first) < row.assignments.len() {
         app.queues.offer = usize::from(y - first);
         app.queues.focus = Focus::Offers;
@@ -379,6 +481,7 @@ pub fn picker_key(app: &mut App, op: Option<Op>, mut picker: Picker) -> Vec<Effe
 fn status_cell(app: &App, status: SessionStatus) -> Span<'static> {
     let t = &app.theme;
     match status {
+        SessionStatus::Scheduled => Span::styled("◷ scheduled", t.style(Tone::Info)),
         SessionStatus::Pending => Span::styled("◌ pending", t.style(Tone::Warn)),
         SessionStatus::Waiting => Span::styled("● waiting", t.style(Tone::Info)),
         SessionStatus::Matched => Span::styled("✓ matched", t.style(Tone::Good)),
@@ -423,8 +526,16 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         Rect::new(area.x, area.y + list.y, area.width, list.height),
         Rect::new(area.x, area.y + offers.y, area.width, offers.height),
     );
+    let live = rows
+        .iter()
+        .take_while(|r| r.session.status != SessionStatus::Scheduled)
+        .count();
+    let (list, bookings) = booking_areas(list, rows.len() - live);
+    if let Some(bookings) = bookings {
+        render_bookings(app, &rows[live..], live, frame, bookings);
+    }
     let wide = area.width >= 110;
-    let table_rows: Vec<Row> = rows
+    let table_rows: Vec<Row> = rows[..live]
         .iter()
         .map(|row| {
             let intake = row.intake.as_ref();
@@ -482,7 +593,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             if app.mode == Mode::Filter { "▏" } else { "" }
         )
     };
-    let escalated = rows.iter().filter(|r| r.escalated()).count();
+    let escalated = rows[..live].iter().filter(|r| r.escalated()).count();
     let alert = if escalated > 0 {
         format!(" · ⚠ {escalated} escalated: waiting too long, pinned on top")
     } else {
@@ -493,7 +604,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         ""
     };
-    let title = format!(" {focus}Sessions ({}){alert}{filter} ", rows.len());
+    let title = format!(" {focus}Sessions ({live}){alert}{filter} ");
     let table = Table::new(table_rows, widths)
         .header(Row::new(header).style(t.style(Tone::Dim)))
         .row_highlight_style(t.style(Tone::Selected))
@@ -501,7 +612,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
         .block(panel(t, title));
     let mut state =
-        TableState::default().with_selected((!rows.is_empty()).then_some(app.queues.selected));
+        TableState::default().with_selected((app.queues.selected < live).then_some(app.queues.selected));
     frame.render_stateful_widget(table, list, &mut state);
 
     let block = panel(
@@ -541,6 +652,22 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
         Span::styled(id, t.style(Tone::Title)),
         Span::raw(concern),
     ]));
+    if let (SessionStatus::Scheduled, Some(at)) = (row.session.status, row.session.scheduled_for)
+    {
+        let release = at - crate::engine::RELEASE_AHEAD;
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("Booked for {} · released ", at.format("%a %d %b %H:%M UTC")),
+                t.style(Tone::Info),
+            ),
+            release_countdown(t, release, app.now),
+        ]));
+        lines.push(Line::from(Span::styled(
+            "No offers yet: matching runs at release, among the mechanics on shift then. \
+             x cancels the booking.",
+            t.style(Tone::Dim),
+        )));
+    }
     if row.session.status == SessionStatus::Pending {
         let missing = if !row.session.waiver_signed {
             "waiver (w)"

@@ -69,6 +69,25 @@ pub fn countdown(theme: &Theme, deadline: DateTime<Utc>, now: DateTime<Utc>) -> 
     }
 }
 
+/// Time until a booking is released: minutes and seconds within the hour, else hours and
+/// minutes, or days and hours.
+pub fn release_countdown(
+    theme: &Theme,
+    release: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Span<'static> {
+    let secs = (release - now).num_seconds();
+    if secs <= 0 {
+        return Span::styled("releasing", theme.style(Tone::Warn));
+    }
+    let text = match secs {
+        0..3600 => format!("in {}:{:02}", secs / 60, secs % 60),
+        3600..86400 => format!("in {}h {:02}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("in {}d {:02}h", secs / 86400, secs % 86400 / 3600),
+    };
+    Span::styled(text, theme.style(Tone::Info))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
