@@ -126,17 +126,34 @@ fn send(addr: &str, h: &Hostile) -> Vec<u8> {
     req.extend_from_slice(b"Connection: close\r\n\r\n");
     req.extend_from_slice(&h.body);
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
     let _ = stream.write_all(&req);
     if declares_length {
         // The length may be a lie: end our side so the server is not left waiting for bytes
         // that never come (hyper then drops the request unanswered, which is fine).
         let _ = stream.shutdown(std::net::Shutdown::Write);
     }
+    // Read until the server closes, but never for long: a request that reaches the event
+    // stream is answered with a stream that stays open (and keeps itself alive), so a plain
+    // read to the end would wait forever.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
+    let mut chunk = [0u8; 4096];
+    while std::time::Instant::now() < deadline {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
     answer
 }
 

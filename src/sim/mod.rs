@@ -26,6 +26,7 @@ use crate::command::{IdRef, SessionRef, SetFlag};
 use crate::engine::{Engine, IntakeOutcome, Outcome, TickOutcome};
 use crate::error::{DispatchError, DispatchResult, ErrorCode};
 use crate::model::{AssignmentStatus, SessionStatus, Tier};
+use crate::schedule::WeeklyPlan;
 
 pub use params::Params;
 pub use shifts::planned_on_shift;
@@ -157,7 +158,8 @@ pub struct Simulation {
     by_id: HashMap<String, usize>,
     /// Broadcast assignment → session, to act when the tick opens a broadcast early.
     broadcasts: HashMap<String, usize>,
-    roster: Vec<String>,
+    /// Every mechanic's id and weekly plan, as the day began.
+    roster: Vec<(String, WeeklyPlan)>,
     /// Prefix of the session ids this run creates (a demo database may hold the dispatcher's).
     prefix: String,
     pub activity: Activity,
@@ -168,6 +170,11 @@ const ANSWER: u64 = 1;
 const LOOK: u64 = 2;
 const CUSTOMER: u64 = 3;
 const SESSION_LENGTH: u64 = 4;
+
+/// How often (seconds) plans are read to clock mechanics in and out: every quarter hour, so a
+/// plan on the quarter hours (the console's editor and the demo roster use whole hours) is
+/// followed to the minute.
+const SHIFT_CHECK: i64 = 900;
 
 /// Looks at one broadcast by everyone on shift before it waits for someone new on the board.
 const MAX_LOOKS: u64 = 3;
@@ -195,7 +202,7 @@ impl Simulation {
             roster: roster
                 .mechanics
                 .iter()
-                .map(|m| m.mechanic.id.clone())
+                .map(|m| (m.mechanic.id.clone(), m.mechanic.plan.clone()))
                 .collect(),
             prefix: prefix.to_string(),
             activity: Activity::default(),
@@ -208,13 +215,14 @@ impl Simulation {
         // Everyone starts as planned; from then on only plan changes clock people in and out,
         // so what a dispatcher does by hand in the demo stands until the plan next changes.
         for m in &roster.mechanics {
-            let planned = planned_on_shift(&m.mechanic.id, at(start));
+            let planned = planned_on_shift(&m.mechanic.id, &m.mechanic.plan, at(start));
             if planned != m.mechanic.currently_on_shift {
                 sim.set_shift(engine, &m.mechanic.id.clone(), planned)?;
             }
         }
-        let first_hour = start - i64::from(at(start).minute() * 60 + at(start).second()) + 3600;
-        sim.push(first_hour, Event::ShiftCheck);
+        // The first quarter hour after the start, then every quarter hour.
+        let first_check = start - start.rem_euclid(SHIFT_CHECK) + SHIFT_CHECK;
+        sim.push(first_check, Event::ShiftCheck);
         let first = sim.next_arrival(start);
         sim.push(first, Event::Arrival);
         Ok(sim)
@@ -331,19 +339,20 @@ impl Simulation {
                 }
             }
             Event::ShiftCheck => {
-                for m in self.roster.clone() {
+                for (m, plan) in self.roster.clone() {
                     let (before, planned) = (
-                        planned_on_shift(&m, at(now - 3600)),
-                        planned_on_shift(&m, at(now)),
+                        planned_on_shift(&m, &plan, at(now - SHIFT_CHECK)),
+                        planned_on_shift(&m, &plan, at(now)),
                     );
                     if before != planned {
                         self.set_shift(engine, &m, planned)?;
                     }
                 }
-                self.push(now + 3600, Event::ShiftCheck);
+                self.push(now + SHIFT_CHECK, Event::ShiftCheck);
             }
             Event::Return { mechanic } => {
-                if planned_on_shift(&mechanic, at(now)) {
+                let plan = self.roster.iter().find(|(id, _)| *id == mechanic);
+                if plan.is_some_and(|(id, plan)| planned_on_shift(id, plan, at(now))) {
                     self.set_shift(engine, &mechanic, true)?;
                 }
             }
