@@ -218,6 +218,11 @@ impl Engine {
         behavior: TransactionBehavior,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
     ) -> DispatchResult<T> {
+        if matches!(behavior, TransactionBehavior::Immediate)
+            && let Some(checkpointer) = &self._checkpointer
+        {
+            checkpointer.catch_up(&self.conn);
+        }
         let tx = begin(&mut self.conn, behavior)?;
         // Read the clock once the lock is held: a command that waited for another process is
         // judged at the moment it runs, not the moment it asked.

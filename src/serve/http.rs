@@ -304,7 +304,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
 
 pub fn to_response(reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = json_response(status, reply.body);
+    let mut response = json_response(status, reply.body.into_text());
     let headers = response.headers_mut();
     if let Some(secs) = reply.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
