@@ -93,6 +93,16 @@ fn bodies() -> Vec<(&'static str, Value)> {
         ("tick", json!({"cmd": "tick"})),
         ("now", json!({"cmd": "now"})),
         ("report", json!({"cmd": "report"})),
+        (
+            "set_shifts",
+            json!({"cmd": "set_shifts", "mechanic": "t1", "shifts": []}),
+        ),
+        ("slots", {
+            let mut slots = intake("x", json!({}));
+            slots["cmd"] = json!("slots");
+            slots.as_object_mut().unwrap().remove("id");
+            slots
+        }),
     ]
 }
 
@@ -120,7 +130,7 @@ fn every_role_runs_exactly_the_commands_of_spec_13() {
             cmd,
             "clock_in" | "clock_out" | "queue" | "accept" | "decline" | "session"
         ),
-        _ => matches!(cmd, "intake" | "browse" | "join_waitlist"),
+        _ => matches!(cmd, "intake" | "browse" | "slots" | "join_waitlist"),
     };
     for (role, tok) in &tokens {
         for (name, body) in &bodies {

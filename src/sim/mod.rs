@@ -17,7 +17,7 @@ pub mod summary;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -74,6 +74,10 @@ mod tests {
         // Monday 2026-01-05 09:00 in Toronto is 14:00 UTC; Tuesday is off in the plan.
         let monday = Utc.with_ymd_and_hms(2026, 1, 5, 14, 0, 0).unwrap();
         assert!(planned_on_shift("m1", &plan, monday));
-        assert!(!planned_on_shift("m1", &plan, monday + chrono::Duration::days(1)));
+        assert!(!planned_on_shift(
+            "m1",
+            &plan,
+            monday + chrono::Duration::days(1)
+        ));
     }
 }
