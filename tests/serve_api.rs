@@ -147,6 +147,29 @@ fn every_role_runs_exactly_the_commands_of_spec_13() {
     }
 }
 
+/// A command outside the role is 403 whatever its body holds: a missing or bad field must not
+/// answer 422 in its place (and so tell a phone what the command would need).
+#[test]
+fn a_command_outside_the_role_is_forbidden_before_its_fields_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path(), "outside");
+    let t1 = token(&db, "mechanic", Some("t1"));
+    let form = token(&db, "intake", None);
+    let server = Server::start(&db, ROOMY);
+    let agent = agent();
+    for (tok, body) in [
+        (&t1, json!({"cmd": "set_shifts", "shifts": []})),
+        (&t1, json!({"cmd": "intake"})),
+        (&form, json!({"cmd": "cancel"})),
+        (&form, json!({"cmd": "accept", "session": 7})),
+    ] {
+        let a = post(&agent, &server, tok, &body);
+        assert_eq!(a.status, 403, "{body} → {:?}", a.body);
+        assert_eq!(code(&a), "forbidden", "{body}");
+        assert_eq!(a.body["cmd"], body["cmd"]);
+    }
+}
+
 #[test]
 fn a_mechanic_token_acts_and_reads_only_for_himself() {
     let dir = tempfile::tempdir().unwrap();

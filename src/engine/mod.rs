@@ -227,16 +227,28 @@ impl Engine {
         // Read the clock once the lock is held: a command that waited for another process is
         // judged at the moment it runs, not the moment it asked.
         let now = self.clock.now();
+        let cached_before = self.roster.as_ref().map(|r| Arc::as_ptr(&r.prepared));
         let mut ctx = Ctx {
             tx: &tx,
             now,
             roster: &mut self.roster,
             events: Vec::new(),
         };
-        let value = f(&mut ctx)?;
-        store::events::record_all(&tx, &ctx.events)?;
-        tx.commit()?;
-        Ok(value)
+        let value = f(&mut ctx);
+        let events = std::mem::take(&mut ctx.events);
+        let outcome = value.and_then(|value| {
+            store::events::record_all(&tx, &events)?;
+            tx.commit()?;
+            Ok(value)
+        });
+        // A roster loaded inside a transaction that rolled back may hold changes that never
+        // happened, under a generation number a later change will reuse: forget it.
+        if outcome.is_err()
+            && self.roster.as_ref().map(|r| Arc::as_ptr(&r.prepared)) != cached_before
+        {
+            self.roster = None;
+        }
+        outcome
     }
 }
 

@@ -189,6 +189,17 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
             );
         }
     };
+    // A command outside the role is `forbidden` whatever its fields (SPEC §13): judged by its
+    // name before the body is parsed, so a bad body never answers in its place.
+    if let Some(name) = value.get("cmd").and_then(serde_json::Value::as_str)
+        && let Some(&known) = pitwall_command_name(name)
+        && !super::access::role_allows_name(&caller.role, known)
+    {
+        return refusal(
+            Some(known),
+            &super::access::forbidden_command(&caller.role, known),
+        );
+    }
     super::access::fill_in_self(&caller.role, &mut value);
     let command = match parse_value(value) {
         Ok(command) => command,
@@ -233,6 +244,11 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
         token_id: None,
         replayed: false,
     }
+}
+
+/// The protocol's own spelling of a command name, if it is one.
+fn pitwall_command_name(name: &str) -> Option<&'static &'static str> {
+    crate::command::Command::NAMES.iter().find(|n| **n == name)
 }
 
 #[cfg(test)]

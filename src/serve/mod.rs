@@ -116,8 +116,14 @@ async fn tick_loop(worker: worker::Worker, limit: Arc<limits::RateLimit>) {
         let housekeeping = n % 60 == 1;
         let done = worker
             .run(move |engine| {
-                if let Err(e) = crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.tick()) {
-                    tracing::debug!(code = e.code.as_str(), "tick skipped");
+                match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.tick()) {
+                    Ok(_) => {}
+                    // Another process held the database: the next second tries again.
+                    Err(e) if e.code == crate::error::ErrorCode::Busy => {
+                        tracing::debug!("tick skipped: database busy");
+                    }
+                    // Anything else stops expiries, broadcasts and releases until fixed: say so.
+                    Err(e) => tracing::error!(code = e.code.as_str(), "tick failed"),
                 }
                 if housekeeping {
                     let before = engine.now() - handle::KEEP_FOR;

@@ -339,6 +339,16 @@ impl Simulation {
                 }
             }
             Event::ShiftCheck => {
+                // Plans are read afresh: in the demo a dispatcher may edit one, or add a mechanic.
+                if let Outcome::Mechanics(roster) =
+                    engine.execute(Command::Mechanics(NoInput {}))?
+                {
+                    self.roster = roster
+                        .mechanics
+                        .iter()
+                        .map(|m| (m.mechanic.id.clone(), m.mechanic.plan.clone()))
+                        .collect();
+                }
                 for (m, plan) in self.roster.clone() {
                     let (before, planned) = (
                         planned_on_shift(&m, &plan, at(now - SHIFT_CHECK)),
