@@ -83,6 +83,14 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             feed: feed.sender.clone(),
             stopping,
         });
+        // Nagle's algorithm off on every connection: a reply written in more than one segment
+        // would otherwise wait for the client's delayed ACK (up to 40 ms on Linux), which is
+        // exactly the latency tail a phone or a form would notice. axum's serve does not set it.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown_signal().await;
