@@ -741,3 +741,36 @@ fn sigterm_finishes_and_the_log_holds_no_token_and_no_body() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// A client that starts a request and never finishes its head does not hold the connection
+/// for ever: the server closes it after its header timeout, and goes on answering others.
+#[test]
+fn a_request_head_never_finished_is_closed_after_the_header_timeout() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path(), "slow");
+    let server = Server::start(&db, ROOMY);
+    let mut slow = std::net::TcpStream::connect(&server.addr).unwrap();
+    slow.write_all(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    // Meanwhile a whole request is answered at once.
+    let health = get(&agent(), &server, None, "/v1/health");
+    assert_eq!(health.status, 200);
+    let mut rest = Vec::new();
+    let end = slow.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        end.is_ok()
+            || end
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the server should close the connection, not leave it open: {end:?} after {waited:?}"
+    );
+    assert!(
+        waited >= std::time::Duration::from_secs(9) && waited < std::time::Duration::from_secs(25),
+        "closed after {waited:?}"
+    );
+}

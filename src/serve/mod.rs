@@ -11,6 +11,7 @@ pub mod feed;
 pub mod handle;
 pub mod http;
 pub mod limits;
+mod listen;
 pub mod worker;
 
 use std::io::Write;
@@ -83,24 +84,15 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             feed: feed.sender.clone(),
             stopping,
         });
-        // Nagle's algorithm off on every connection: a reply written in more than one segment
-        // would otherwise wait for the client's delayed ACK (up to 40 ms on Linux), which is
-        // exactly the latency tail a phone or a form would notice. axum's serve does not set it.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set");
-            }
-        });
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                tracing::info!("stopping: finishing the requests in flight");
-                let _ = stop_tx.send(true);
-            })
-            .await;
+        listen::serve(listener, app, async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: finishing the requests in flight");
+            let _ = stop_tx.send(true);
+        })
+        .await;
         ticker.abort();
         let _ = ticker.await;
-        served.map_err(|e| format!("server error: {e}"))
+        Ok(())
     });
     // Every sender of the engine's queue is gone once the runtime is: its thread ends after the
     // jobs already queued, so nothing is cut off mid-transaction.
