@@ -589,3 +589,36 @@ fn a_tick_with_nothing_due_releases_nothing_and_check_passes_throughout() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A booking that cannot be released (its intake row removed behind the engine's back) is left
+/// as it is and the tick goes on: the other booking is released and a lapsed offer expires in
+/// the same tick, and nothing of the broken release is written.
+#[test]
+fn a_booking_that_cannot_be_released_does_not_stop_the_tick() {
+    let mut e = engine_at("2026-01-05T14:00:00Z");
+    planned_roster(&mut e);
+    ok(&mut e, intake("NOW", json!({})));
+    ok(&mut e, booking("B1", "2026-01-05T14:30:00Z", json!({})));
+    ok(&mut e, booking("B2", "2026-01-05T14:30:00Z", json!({})));
+    e.connection()
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF; DELETE FROM intakes WHERE id = 'B2'; \
+             PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+    // 14:20: both due; NOW's targeted offer lapsed at 14:02.
+    let t = ok(&mut e, json!({"cmd": "advance", "seconds": 1200}));
+    assert_eq!(t["released"], json!(["B1"]));
+    assert!(!t["expired"].as_array().unwrap().is_empty(), "{t}");
+    let (status, offers): (String, i64) = e
+        .connection()
+        .query_row(
+            "SELECT status, (SELECT COUNT(*) FROM session_assignments WHERE session_id = 'B2') \
+             FROM sessions WHERE id = 'B2'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), offers), ("scheduled", 0));
+    assert_eq!(session(&mut e, "B1")["status"], "waiting");
+}

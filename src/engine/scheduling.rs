@@ -338,15 +338,36 @@ pub(super) fn release_due(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
             .collect();
     let mut released = Vec::with_capacity(due.len());
     for session in due {
-        let Some(intake) = intakes.remove(&session.intake_id) else {
-            return Err(DispatchError::new(
-                crate::error::ErrorCode::Internal,
-                format!("Session {} has no intake.", crate::text::inert(&session.id)),
-            ));
-        };
         let id = session.id.clone();
-        if release_scheduled(ctx, session, &intake, &shared)? {
-            released.push(id);
+        // Each release in a savepoint of its own: a booking that cannot be released (a row
+        // broken behind the engine's back) is named in the log and left as it is, and the
+        // tick's other work — expiries, broadcasts, the other releases — still commits.
+        let events_before = ctx.events.len();
+        ctx.conn().execute_batch("SAVEPOINT release_one")?;
+        let outcome = match intakes.remove(&session.intake_id) {
+            Some(intake) => release_scheduled(ctx, session, &intake, &shared),
+            None => Err(DispatchError::new(
+                crate::error::ErrorCode::Internal,
+                format!("Session {} has no intake.", crate::text::inert(&id)),
+            )),
+        };
+        match outcome {
+            Ok(done) => {
+                ctx.conn().execute_batch("RELEASE release_one")?;
+                if done {
+                    released.push(id);
+                }
+            }
+            Err(e) => {
+                ctx.conn()
+                    .execute_batch("ROLLBACK TO release_one; RELEASE release_one")?;
+                ctx.events.truncate(events_before);
+                tracing::error!(
+                    session = %crate::text::inert(&id),
+                    code = e.code.as_str(),
+                    "booking not released; the tick goes on without it"
+                );
+            }
         }
     }
     Ok(released)
