@@ -409,19 +409,16 @@ fn create_session(ctx: &mut Ctx<'_>, req: IntakeRequest) -> DispatchResult<Intak
     let done = match_and_offer(ctx, &dispatch, |ctx, summary| {
         let metadata = session_metadata(&req, &intake, &keywords, summary, valid.payment_method);
         let session = store::sessions::NewSession {
-            id: &intake.id,
-            status,
-            payment_method: valid.payment_method,
-            urgent: req.urgent,
-            request_type: req.request_type,
-            requested_brands: &valid.brands,
-            preferred_mechanic_id: req.preferred_mechanic.as_deref(),
-            waiver_signed: req.waiver_signed,
-            payment_confirmed: req.payment_confirmed,
-            metadata: &metadata,
-            created_at: now,
             released_at: release.then_some(now),
-            scheduled_for: None,
+            ..new_session(
+                &req,
+                &intake.id,
+                &valid.brands,
+                valid.payment_method,
+                &metadata,
+                status,
+                now,
+            )
         };
         store::sessions::insert_intake(ctx.conn(), &intake)?;
         store::sessions::insert(ctx.conn(), &session)?;
@@ -886,5 +883,34 @@ fn broadcast_offer(
         }),
         created_at: now,
         match_type: MatchType::Broadcast,
+    }
+}
+
+/// The session row an intake request makes, as of `now`, in `status`: neither released nor
+/// booked for later (the caller sets what applies). One place for the fields both an intake and
+/// a booking copy from the request.
+pub(super) fn new_session<'a>(
+    req: &'a IntakeRequest,
+    id: &'a str,
+    brands: &'a [String],
+    payment_method: crate::model::PaymentMethod,
+    metadata: &'a str,
+    status: SessionStatus,
+    now: DateTime<Utc>,
+) -> store::sessions::NewSession<'a> {
+    store::sessions::NewSession {
+        id,
+        status,
+        payment_method,
+        urgent: req.urgent,
+        request_type: req.request_type,
+        requested_brands: brands,
+        preferred_mechanic_id: req.preferred_mechanic.as_deref(),
+        waiver_signed: req.waiver_signed,
+        payment_confirmed: req.payment_confirmed,
+        metadata,
+        created_at: now,
+        released_at: None,
+        scheduled_for: None,
     }
 }

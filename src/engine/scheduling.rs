@@ -262,19 +262,16 @@ pub(super) fn book(
     store::sessions::insert(
         ctx.conn(),
         &store::sessions::NewSession {
-            id: &intake.id,
-            status: SessionStatus::Scheduled,
-            payment_method: valid.payment_method,
-            urgent: req.urgent,
-            request_type: req.request_type,
-            requested_brands: &valid.brands,
-            preferred_mechanic_id: req.preferred_mechanic.as_deref(),
-            waiver_signed: req.waiver_signed,
-            payment_confirmed: req.payment_confirmed,
-            metadata: &metadata,
-            created_at: now,
-            released_at: None,
             scheduled_for: Some(at),
+            ..intake::new_session(
+                req,
+                &intake.id,
+                &valid.brands,
+                valid.payment_method,
+                &metadata,
+                SessionStatus::Scheduled,
+                now,
+            )
         },
     )?;
     ctx.event_with(

@@ -1,11 +1,11 @@
 //! The mechanics pane: the roster with shift status, clock in/out, completion, certification,
 //! location, specialties and live offers; filter by text and online only.
 
-use crate::tui::widgets::panel;
+use crate::tui::widgets::{panel, selectable_table};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 
 use crate::command::{Command, MechanicRef};
 use crate::engine::views::RosterRow;
@@ -273,12 +273,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     .into_iter()
     .find(|l| crate::text::width(l) <= room)
     .unwrap_or_default();
-    let table = Table::new(table_rows, widths)
-        .header(Row::new(header).style(t.style(Tone::Dim)))
-        .row_highlight_style(t.style(Tone::Selected))
-        .highlight_symbol("› ")
-        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
-        .block(panel(t, title).title_bottom(ratatui::text::Line::from(legend)));
+    let table = selectable_table(t, table_rows, widths, Row::new(header), panel(t, title).title_bottom(ratatui::text::Line::from(legend)));
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(app.mechanics.selected));
     frame.render_stateful_widget(table, area, &mut state);

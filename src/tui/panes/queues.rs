@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState, Wrap};
 
 use crate::command::{Command, SessionMechanic, SessionRef};
 use crate::engine::views::SessionRow;
@@ -14,7 +14,9 @@ pub use crate::tui::state::{Focus, QueuesState};
 use crate::tui::state::{App, Confirm, Effect, Mode, Picker, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
-use crate::tui::widgets::{countdown, inner_width, panel, release_countdown, tier_badge};
+use crate::tui::widgets::{
+    countdown, inner_width, panel, release_countdown, selectable_table, tier_badge,
+};
 
 use crate::tui::keymap::{Binding, b, code, k};
 use crate::tui::panes::{self, PaneDef};
@@ -332,12 +334,7 @@ fn render_bookings(
         .selected
         .checked_sub(first)
         .filter(|i| *i < rows.len());
-    let table = Table::new(table_rows, widths)
-        .header(Row::new(header).style(t.style(Tone::Dim)))
-        .row_highlight_style(t.style(Tone::Selected))
-        .highlight_symbol("› ")
-        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
-        .block(panel(t, title));
+    let table = selectable_table(t, table_rows, widths, Row::new(header), panel(t, title));
     let mut state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
 }
@@ -605,12 +602,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
         ""
     };
     let title = format!(" {focus}Sessions ({live}){alert}{filter} ");
-    let table = Table::new(table_rows, widths)
-        .header(Row::new(header).style(t.style(Tone::Dim)))
-        .row_highlight_style(t.style(Tone::Selected))
-        .highlight_symbol("› ")
-        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
-        .block(panel(t, title));
+    let table = selectable_table(t, table_rows, widths, Row::new(header), panel(t, title));
     let mut state =
         TableState::default().with_selected((app.queues.selected < live).then_some(app.queues.selected));
     frame.render_stateful_widget(table, list, &mut state);

@@ -11,6 +11,23 @@ use ratatui::widgets::{Block, Clear};
 use super::theme::{Theme, Tone};
 use crate::model::Tier;
 
+/// A list the dispatcher moves through: dim header, the selected row highlighted and marked
+/// `›`, and the mark's column kept whether or not a row is selected (so rows never shift).
+pub fn selectable_table<'a>(
+    theme: &Theme,
+    rows: Vec<ratatui::widgets::Row<'a>>,
+    widths: impl IntoIterator<Item = ratatui::layout::Constraint>,
+    header: ratatui::widgets::Row<'a>,
+    block: Block<'a>,
+) -> ratatui::widgets::Table<'a> {
+    ratatui::widgets::Table::new(rows, widths)
+        .header(header.style(theme.style(Tone::Dim)))
+        .row_highlight_style(theme.style(Tone::Selected))
+        .highlight_symbol("› ")
+        .highlight_spacing(ratatui::widgets::HighlightSpacing::Always)
+        .block(block)
+}
+
 /// A bordered pane section with its title in the title colour.
 pub fn panel<'a>(theme: &Theme, title: impl Into<ratatui::text::Line<'a>>) -> Block<'a> {
     Block::bordered()
