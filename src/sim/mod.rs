@@ -339,16 +339,9 @@ impl Simulation {
                 }
             }
             Event::ShiftCheck => {
-                // Plans are read afresh: in the demo a dispatcher may edit one, or add a mechanic.
-                if let Outcome::Mechanics(roster) =
-                    engine.execute(Command::Mechanics(NoInput {}))?
-                {
-                    self.roster = roster
-                        .mechanics
-                        .iter()
-                        .map(|m| (m.mechanic.id.clone(), m.mechanic.plan.clone()))
-                        .collect();
-                }
+                // Plans are read afresh (ids and plans only): in the demo a dispatcher may edit
+                // one, or add a mechanic.
+                self.roster = crate::store::mechanics::plans(engine.connection())?;
                 for (m, plan) in self.roster.clone() {
                     let (before, planned) = (
                         planned_on_shift(&m, &plan, at(now - SHIFT_CHECK)),

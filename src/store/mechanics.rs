@@ -57,12 +57,15 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
                 )
             })?
         },
-        plan: {
-            let (tz, shifts): (String, String) = (r.get(31)?, r.get(32)?);
-            crate::schedule::from_stored(&tz, &shifts).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(32, rusqlite::types::Type::Text, e.into())
-            })?
-        },
+        plan: plan_at(r, 31)?,
+    })
+}
+
+/// The weekly plan stored in columns `zone` (time zone) and `zone + 1` (shifts, JSON).
+fn plan_at(r: &Row<'_>, zone: usize) -> rusqlite::Result<crate::schedule::WeeklyPlan> {
+    let (tz, shifts): (String, String) = (r.get(zone)?, r.get(zone + 1)?);
+    crate::schedule::from_stored(&tz, &shifts).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(zone + 1, rusqlite::types::Type::Text, e.into())
     })
 }
 
@@ -131,6 +134,14 @@ pub fn for_each(conn: &Connection, mut each: impl FnMut(Mechanic)) -> rusqlite::
         each(from_row(row)?);
     }
     Ok(())
+}
+
+/// Every mechanic's id and weekly plan, by id: what a reader of plans alone needs (the
+/// simulation's shift checks), without reading and parsing whole records.
+pub fn plans(conn: &Connection) -> rusqlite::Result<Vec<(String, crate::schedule::WeeklyPlan)>> {
+    let mut stmt = conn.prepare_cached("SELECT id, timezone, shifts FROM mechanics ORDER BY id")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, plan_at(row, 1)?)))?;
+    rows.collect()
 }
 
 /// Mechanics who can take no session (not approved, or a profile under 80 %), by id.
