@@ -12,6 +12,7 @@ pub mod report;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;
+pub mod value;
 pub mod waitlist;
 
 use std::cell::Cell;
