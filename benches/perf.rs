@@ -257,18 +257,17 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
     // BEGIN IMMEDIATE transaction, with the same pragmas (pitwall's own open) and the same
     // background checkpointer, and no matching, validation, intake row or audit events.
     let baseline_path = dir.join("baseline.db");
-    let conn = pitwall::store::open(Some(&baseline_path)).expect("baseline db");
+    let db = pitwall::store::open(Some(&baseline_path)).expect("baseline db");
     let _checkpointer =
-        pitwall::store::checkpoint::Checkpointer::start(&baseline_path).expect("checkpointer");
-    conn.pragma_update(None, "wal_autocheckpoint", 0)
-        .expect("pragma");
+        pitwall::store::checkpoint::Checkpointer::start(&baseline_path, &db).expect("checkpointer");
+    let conn = db.sqlite().expect("a file database is SQLite");
     let broadcast_meta: String = engine
         .connection()
         .query_row(
             "SELECT d.metadata FROM session_assignments a \
              JOIN assignment_details d ON d.assignment_seq = a.seq \
              WHERE a.session_id = 'warm' AND a.match_type = 'broadcast'",
-            [],
+            pitwall::params![],
             |r| r.get(0),
         )
         .expect("the sample's broadcast");
@@ -279,7 +278,7 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
              JOIN session_assignments a ON a.session_id = s.id \
              JOIN assignment_details d ON d.assignment_seq = a.seq \
              WHERE s.id = 'warm' AND a.match_type = 'targeted' LIMIT 1",
-            [],
+            pitwall::params![],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("a sample session");
@@ -291,7 +290,7 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
              WHERE session_id = 'warm'",
         )
         .and_then(|mut s| {
-            s.query_map([], |r| {
+            s.query_map(pitwall::params![], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?
             .collect()
@@ -920,7 +919,7 @@ fn pending_rows(engine: &Engine) -> i64 {
         .connection()
         .query_row(
             "SELECT COUNT(*) FROM notifications WHERE status = 'pending'",
-            [],
+            pitwall::params![],
             |r| r.get(0),
         )
         .expect("count")

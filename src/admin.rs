@@ -2,10 +2,8 @@
 //! (a consistent online copy through SQLite's backup API, safe while consoles are running).
 
 use std::path::Path;
-use std::time::Duration;
 
-use rusqlite::Connection;
-use rusqlite::backup::{Backup, StepResult};
+use crate::store::Db;
 
 use crate::store::{self, check::Violation};
 
@@ -69,9 +67,9 @@ impl CheckReport {
 
 /// Checks a database file without changing it (it is opened read-only).
 pub fn check(path: &Path) -> Result<CheckReport, String> {
-    let conn = open_read_only(path)?;
+    let conn = store::file::open_read_only(path)?;
     check_version(&conn, path)?;
-    let run = || -> rusqlite::Result<CheckReport> {
+    let run = || -> crate::store::Result<CheckReport> {
         // One read transaction: every rule sees the same moment, even with writers running.
         conn.execute_batch("BEGIN")?;
         let report = CheckReport {
@@ -94,8 +92,8 @@ pub fn check(path: &Path) -> Result<CheckReport, String> {
 
 /// The rules are written for the current schema: a file of another version is named as such
 /// rather than failing on a table it does not have. (Checking never upgrades: it writes nothing.)
-fn check_version(conn: &Connection, path: &Path) -> Result<(), String> {
-    let found = match store::inspect(conn, &path.display().to_string()) {
+fn check_version(conn: &Db, path: &Path) -> Result<(), String> {
+    let found = match store::contents(conn, &path.display().to_string()) {
         Ok(store::Contents::Pitwall(v)) => v,
         Ok(store::Contents::Empty) => {
             return Err(format!(
@@ -122,59 +120,7 @@ fn check_version(conn: &Connection, path: &Path) -> Result<(), String> {
     }
 }
 
-/// Opens an existing database file read-only; a path that cannot be one is named in words a
-/// user acts on (SPEC §11).
-fn open_read_only(path: &Path) -> Result<Connection, String> {
-    let label = path.display();
-    if let Some(why) = store::path_problem(path, false) {
-        return Err(format!("cannot open database {label}: {why}"));
-    }
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| format!("cannot open database {label}: {e}"))?;
-    conn.busy_timeout(store::busy_timeout())
-        .map_err(|e| e.to_string())?;
-    Ok(conn)
-}
-
 /// Copies a live database to `dest` (which must not exist yet) in one consistent step.
 pub fn backup(source: &Path, dest: &Path) -> Result<(), String> {
-    if dest.exists() {
-        return Err(format!(
-            "{} already exists; choose a new file",
-            dest.display()
-        ));
-    }
-    if let Some(why) = store::path_problem(dest, true) {
-        return Err(format!(
-            "cannot write the backup to {}: {why}",
-            dest.display()
-        ));
-    }
-    let src = open_read_only(source)?;
-    // A copy of someone else's file is not a pitwall backup; say so rather than copy it.
-    if let Err(e) = store::inspect(&src, &source.display().to_string()) {
-        return Err(e.to_string());
-    }
-    store::create_private(dest);
-    let result = (|| -> Result<(), String> {
-        let mut dst =
-            Connection::open(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-        let backup = Backup::new(&src, &mut dst).map_err(|e| e.to_string())?;
-        // All pages in one step: the copy is one snapshot of the source. Busy or locked means a
-        // writer holds the file for a moment; wait and try again.
-        for _ in 0..100 {
-            match backup.step(-1).map_err(|e| e.to_string())? {
-                StepResult::Done => return Ok(()),
-                StepResult::More | StepResult::Busy | StepResult::Locked => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                _ => std::thread::sleep(Duration::from_millis(50)),
-            }
-        }
-        Err("the database stayed busy; try again".into())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(dest);
-    }
-    result
+    store::file::backup(source, dest)
 }

@@ -134,14 +134,13 @@ impl DispatchError {
     }
 }
 
-impl From<rusqlite::Error> for DispatchError {
-    fn from(err: rusqlite::Error) -> Self {
-        if crate::store::is_busy(&err) {
+impl From<crate::store::Error> for DispatchError {
+    fn from(err: crate::store::Error) -> Self {
+        if err.is_busy() {
             tracing::warn!("database busy: another program held the lock past the wait");
             return DispatchError::busy();
         }
-        if matches!(&err, rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ReadOnly)
-        {
+        if err.is_read_only() {
             // Said in words a user acts on; logged at debug, since a console on a read-only
             // file meets it every second and says so itself, once.
             tracing::debug!(error = %err, "database is read-only");

@@ -357,7 +357,7 @@ fn relay(db: PathBuf, once: bool, config: &pitwall::delivery::Loaded) -> ExitCod
     loop {
         let report = match relay.pass(&conn, &Utc::now) {
             Ok(report) => report,
-            Err(e) if pitwall::store::is_busy(&e) && !once => {
+            Err(e) if e.is_busy() && !once => {
                 std::thread::sleep(std::time::Duration::from_millis(200));
                 continue;
             }

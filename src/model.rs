@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Declares a closed vocabulary stored as TEXT: serde names, `as_str`, parsing, and SQLite
+/// Declares a closed vocabulary stored as TEXT: serde names, `as_str`, parsing, and database
 /// conversions all come from the one list, so the schema's CHECKs and the code cannot drift.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
@@ -31,18 +31,16 @@ macro_rules! text_enum {
             }
         }
 
-        impl rusqlite::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
+        impl $crate::store::db::ToValue for $name {
+            fn to_value(&self) -> $crate::store::db::ValueRef<'_> {
+                $crate::store::db::ValueRef::Text(self.as_str())
             }
         }
 
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        impl $crate::store::db::FromValue for $name {
+            fn from_value(v: $crate::store::db::ValueRef<'_>) -> Result<Self, String> {
                 let s = v.as_str()?;
-                $name::parse(s).ok_or_else(|| rusqlite::types::FromSqlError::Other(
-                    format!("unknown {} {s:?}", stringify!($name)).into(),
-                ))
+                $name::parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($name)))
             }
         }
     };

@@ -2,9 +2,9 @@
 //! SHA-256 of a token is stored; a presented token is hashed and its hash compared in constant
 //! time, so neither the database nor a stopwatch gives a token away.
 
+use crate::store::Db;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -51,7 +51,7 @@ pub fn sha256(token: &str) -> [u8; 32] {
 /// Makes a token for `role` and stores its hash; returns the id and the token, which is shown
 /// once and never stored.
 pub fn create(
-    conn: &Connection,
+    conn: &Db,
     role: &str,
     mechanic: Option<&str>,
     label: Option<&str>,
@@ -148,7 +148,7 @@ fn random_bytes<const N: usize>() -> DispatchResult<[u8; N]> {
 
 /// The caller a presented token stands for, or `unauthorized` (unknown, malformed or revoked
 /// token: the same answer, so a caller learns nothing about which). Notes the use.
-pub fn authenticate(conn: &Connection, token: &str, now: DateTime<Utc>) -> DispatchResult<Caller> {
+pub fn authenticate(conn: &Db, token: &str, now: DateTime<Utc>) -> DispatchResult<Caller> {
     let unauthorized = || {
         DispatchError::new(
             ErrorCode::Unauthorized,
@@ -197,7 +197,7 @@ pub struct Listed {
     pub revoked_at: Option<String>,
 }
 
-pub fn list(conn: &Connection) -> DispatchResult<Vec<Listed>> {
+pub fn list(conn: &Db) -> DispatchResult<Vec<Listed>> {
     let rfc = crate::clock::rfc3339;
     Ok(store::all(conn)?
         .into_iter()
@@ -238,7 +238,7 @@ pub fn list_text(tokens: &[Listed]) -> String {
     out
 }
 
-pub fn revoke(conn: &Connection, id: &str, now: DateTime<Utc>) -> DispatchResult<()> {
+pub fn revoke(conn: &Db, id: &str, now: DateTime<Utc>) -> DispatchResult<()> {
     if store::revoke(conn, id, now)? {
         return Ok(());
     }

@@ -150,6 +150,8 @@ fn an_old_empty_file_is_migrated_in_one_transaction() {
     ok(&mut e, mechanic("m", true, json!({})));
     let v: i64 = e
         .connection()
+        .sqlite()
+        .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, pitwall::store::SCHEMA_VERSION);

@@ -63,7 +63,7 @@ fn rows(engine: &Engine) -> Vec<(String, String)> {
     let mut stmt = conn
         .prepare("SELECT id, status FROM notifications ORDER BY rowid")
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    stmt.query_map(pitwall::params![], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()

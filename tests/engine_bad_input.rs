@@ -321,9 +321,11 @@ fn customer_text_is_stored_as_given() {
     ok(&mut e, intake("S2", json!({"concern": concern})));
     let stored: String = e
         .connection()
-        .query_row("SELECT concern FROM intakes WHERE id = 'S2'", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT concern FROM intakes WHERE id = 'S2'",
+            pitwall::params![],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(stored, concern);
     assert_eq!(

@@ -134,7 +134,7 @@ fn accept_has_exactly_one_winner_and_closes_the_rest() {
     let conn = e.connection();
     let second = conn.execute(
         "UPDATE session_assignments SET status = 'accepted' WHERE id = 'S1.t1'",
-        [],
+        pitwall::params![],
     );
     assert!(
         second.is_err(),
@@ -566,7 +566,7 @@ fn a_matcher_failure_falls_back_to_broadcast_and_is_recorded() {
     e.connection()
         .execute(
             "UPDATE mechanics SET service_keywords = 'not json' WHERE id = 't1'",
-            [],
+            pitwall::params![],
         )
         .unwrap();
     let out = ok(&mut e, intake("S1", json!({"preferred_mechanic": "t2"})));

@@ -615,7 +615,7 @@ fn a_booking_that_cannot_be_released_does_not_stop_the_tick() {
         .query_row(
             "SELECT status, (SELECT COUNT(*) FROM session_assignments WHERE session_id = 'B2') \
              FROM sessions WHERE id = 'B2'",
-            [],
+            pitwall::params![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();

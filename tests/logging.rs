@@ -38,7 +38,7 @@ fn logs_name_ids_not_customers() {
         e.connection()
             .execute(
                 "UPDATE mechanics SET service_keywords = 'broken' WHERE id = 't1'",
-                [],
+                pitwall::params![],
             )
             .unwrap();
         let customer = json!({"name": "Zelda Quintanilla", "email": "zelda.q@example.org", "phone": "+1 709 555 0188"});

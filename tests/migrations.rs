@@ -127,7 +127,7 @@ fn busy(engine: &mut Engine) {
 /// match_reasons and metadata (with match_type) on the assignment row.
 fn as_version_1(engine: &Engine, path: &Path) {
     empty_version_1(path);
-    let conn = engine.connection();
+    let conn = engine.connection().sqlite().unwrap();
     conn.execute("ATTACH DATABASE ?1 AS v1", [path.to_str().unwrap()])
         .unwrap();
     conn.execute_batch(
@@ -180,6 +180,8 @@ fn a_new_file_is_at_the_current_version() {
     let engine = open(&dir.path().join("new.db"));
     let version: i64 = engine
         .connection()
+        .sqlite()
+        .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
@@ -201,7 +203,7 @@ fn the_schema_of_a_released_version_never_changes() {
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
-        schema(fresh.connection()),
+        schema(fresh.connection().sqlite().unwrap()),
         schema(&frozen),
         "schema.sql differs from version {SCHEMA_VERSION} as released: add an upgrade step instead"
     );
@@ -215,7 +217,10 @@ fn a_version_1_file_upgrades_to_the_schema_a_new_file_gets() {
 
     let upgraded = open(&old);
     let fresh = open(&dir.path().join("new.db"));
-    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
 }
 
 #[test]
@@ -226,10 +231,15 @@ fn a_version_2_file_upgrades_to_the_schema_a_new_file_gets() {
 
     let mut upgraded = open(&old);
     let fresh = open(&dir.path().join("new.db"));
-    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
     // The new setting is there with its default, and the rules work on the upgraded file.
     let setting: String = upgraded
         .connection()
+        .sqlite()
+        .unwrap()
         .query_row(
             "SELECT value FROM settings WHERE key = 'escalate_after_seconds'",
             [],
@@ -288,7 +298,7 @@ fn a_version_2_file_in_use_upgrades_to_one_that_check_passes() {
     drop(v2);
 
     let upgraded = open(&old);
-    let conn = upgraded.connection();
+    let conn = upgraded.connection().sqlite().unwrap();
     let capacity: i64 = conn
         .query_row(
             "SELECT max_active_sessions FROM mechanics WHERE id = 'm1'",
@@ -327,12 +337,16 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
     // Version 1 kept no unanswered-offer streaks: an upgraded file starts with none.
     engine
         .connection()
+        .sqlite()
+        .unwrap()
         .execute("DELETE FROM unanswered_offers", [])
         .unwrap();
     // Before version 4 only waitlist messages were written, and never sent: the upgrade
     // carries them as dead, with the reason, their ids 'v3-<old id>'.
     engine
         .connection()
+        .sqlite()
+        .unwrap()
         .execute_batch(
             "DELETE FROM notifications WHERE kind <> 'waitlist_online';
              CREATE TEMP TABLE renumbered AS
@@ -354,6 +368,8 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
     // The upgrade to version 3 records its own time there (a new file holds 0).
     upgraded
         .connection()
+        .sqlite()
+        .unwrap()
         .execute(
             "UPDATE settings SET value = '0' WHERE key = 'waitlist_rule_since'",
             [],
@@ -462,7 +478,10 @@ fn a_version_3_file_upgrades_to_the_schema_a_new_file_gets_and_keeps_its_message
     }
     let mut upgraded = open(&old);
     let fresh = open(&dir.path().join("new.db"));
-    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
     let n = ok(&mut upgraded, json!({"cmd": "notifications"}));
     let row = &n["notifications"][0];
     assert_eq!(row["id"], "v3-1");
@@ -546,7 +565,10 @@ fn a_version_4_file_in_use_upgrades_to_the_schema_a_new_file_gets_with_every_ses
     }
     let mut upgraded = open(&old);
     let fresh = open(&dir.path().join("new.db"));
-    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
     assert_eq!(sessions(&mut upgraded, &ids), before);
     let m = ok(&mut upgraded, json!({"cmd": "mechanics"}));
     assert_eq!(m["mechanics"][0]["timezone"], "America/Toronto");
@@ -574,6 +596,8 @@ fn a_version_4_file_upgrades_and_takes_tokens() {
     let upgraded = open(&old);
     let tokens: i64 = upgraded
         .connection()
+        .sqlite()
+        .unwrap()
         .query_row("SELECT COUNT(*) FROM api_tokens", [], |r| r.get(0))
         .unwrap();
     assert_eq!(tokens, 0);
@@ -612,9 +636,14 @@ fn a_version_5_file_with_a_token_upgrades_to_the_schema_a_new_file_gets() {
     }
     let upgraded = open(&old);
     let fresh = open(&dir.path().join("new.db"));
-    assert_eq!(schema(upgraded.connection()), schema(fresh.connection()));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
     let kept: String = upgraded
         .connection()
+        .sqlite()
+        .unwrap()
         .query_row(
             "SELECT label FROM api_tokens WHERE id = 'tok_000000000001'",
             [],

@@ -391,10 +391,12 @@ fn schedule_for_later_books_a_slot_that_is_released_with_a_targeted_offer() {
         let mut stmt = conn
             .prepare("SELECT id, status, scheduled_for FROM sessions ORDER BY created_at, status")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        stmt.query_map(pitwall::params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
     };
     let kinds: Vec<&str> = statuses.iter().map(|(_, s, _)| s.as_str()).collect();
     assert_eq!(kinds, ["cancelled", "scheduled"], "{statuses:?}");

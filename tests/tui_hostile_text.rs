@@ -30,7 +30,7 @@ fn long_word(unit: &str) -> String {
     unit.repeat(10_000)
 }
 
-fn sql(c: &mut Console, statement: &str, params: &[&dyn rusqlite::ToSql]) {
+fn sql(c: &mut Console, statement: &str, params: &[&dyn pitwall::store::db::ToValue]) {
     let n = c.engine.connection().execute(statement, params).unwrap();
     assert!(n > 0, "{statement} changed nothing");
 }

@@ -12,8 +12,8 @@ pub mod transport;
 
 use std::time::Duration as StdDuration;
 
+use crate::store::Db;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
 
 use config::SEND_TIMEOUT;
@@ -99,9 +99,9 @@ impl Relay {
     /// engine's manual clock for headless `deliver`).
     pub fn pass(
         &self,
-        conn: &Connection,
+        conn: &Db,
         now: &dyn Fn() -> DateTime<Utc>,
-    ) -> rusqlite::Result<PassReport> {
+    ) -> crate::store::Result<PassReport> {
         let mut report = PassReport::default();
         let routes: Vec<Route> = self.transports.iter().map(|(r, _)| *r).collect();
         let mut handled = 0;
@@ -156,11 +156,11 @@ impl Relay {
 
     fn deliver_one(
         &self,
-        conn: &Connection,
+        conn: &Db,
         row: &Notification,
         now: &dyn Fn() -> DateTime<Utc>,
         report: &mut PassReport,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::Result<()> {
         let Some((_, transport)) = self.transports.iter().find(|(r, _)| *r == row.channel) else {
             outbox::release(conn, &row.id, &self.owner)?;
             return Ok(());

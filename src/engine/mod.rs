@@ -16,8 +16,9 @@ mod waitlist;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::store::Db;
+use crate::store::db::{Tx, TxKind};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::clock::Clock;
 use crate::command::Command;
@@ -40,7 +41,7 @@ pub const TARGETED_OFFERS: usize = 3;
 pub const TOP_MATCHES: usize = 10;
 
 pub struct Engine {
-    conn: Connection,
+    db: Db,
     clock: Clock,
     roster: Option<Roster>,
     /// Delivers the outbox on `deliver` (SPEC §12), outside any engine transaction.
@@ -82,20 +83,16 @@ pub(crate) struct PreparedRoster {
 impl Engine {
     /// Opens a database file (`None`: in memory) with the given clock.
     pub fn open(path: Option<&Path>, clock: Clock) -> Result<Engine, store::OpenError> {
-        let conn = store::open(path)?;
-        let checkpointer = path.and_then(store::checkpoint::Checkpointer::start);
-        if checkpointer.is_some() {
-            // Our commits no longer checkpoint; the background thread does.
-            let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
-        }
-        let mut engine = Engine::with_connection(conn, clock);
+        let db = store::open(path)?;
+        let checkpointer = path.and_then(|p| store::checkpoint::Checkpointer::start(p, &db));
+        let mut engine = Engine::with_connection(db, clock);
         engine._checkpointer = checkpointer;
         Ok(engine)
     }
 
-    pub fn with_connection(conn: Connection, clock: Clock) -> Engine {
+    pub fn with_connection(db: Db, clock: Clock) -> Engine {
         Engine {
-            conn,
+            db,
             clock,
             roster: None,
             relay: None,
@@ -125,12 +122,12 @@ impl Engine {
             .relay
             .get_or_insert_with(crate::delivery::Relay::without_transports);
         let clock = self.clock.clone();
-        Ok(relay.pass(&self.conn, &|| clock.now())?)
+        Ok(relay.pass(&self.db, &|| clock.now())?)
     }
 
     /// Read access for front ends that show state (the console's panes, `report`).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    pub fn connection(&self) -> &Db {
+        &self.db
     }
 
     /// Runs one command in one transaction. Logs what ran and, for a refusal, its code and
@@ -205,25 +202,25 @@ impl Engine {
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`): committed when it returns `Ok`,
     /// rolled back — leaving nothing behind — when it returns `Err`.
     fn write<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>) -> DispatchResult<T> {
-        self.transaction(TransactionBehavior::Immediate, f)
+        self.transaction(TxKind::Write, f)
     }
 
     /// Runs `f` on one consistent snapshot.
     fn read<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>) -> DispatchResult<T> {
-        self.transaction(TransactionBehavior::Deferred, f)
+        self.transaction(TxKind::Read, f)
     }
 
     fn transaction<T>(
         &mut self,
-        behavior: TransactionBehavior,
+        kind: TxKind,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
     ) -> DispatchResult<T> {
-        if matches!(behavior, TransactionBehavior::Immediate)
+        if kind == TxKind::Write
             && let Some(checkpointer) = &self._checkpointer
         {
-            checkpointer.catch_up(&self.conn);
+            checkpointer.catch_up(&self.db);
         }
-        let tx = begin(&mut self.conn, behavior)?;
+        let tx = begin(&mut self.db, kind)?;
         // Read the clock once the lock is held: a command that waited for another process is
         // judged at the moment it runs, not the moment it asked.
         let now = self.clock.now();
@@ -252,29 +249,15 @@ impl Engine {
     }
 }
 
-/// Begins a transaction. The busy handler waits for other writers, up to the one documented
-/// wait ([`store::lock_wait`]); past it the command answers `busy`. SQLite answers some lock
-/// conflicts at once without calling the handler: those are tried again, but only within the
-/// same wait, never on top of it.
-fn begin(conn: &mut Connection, behavior: TransactionBehavior) -> DispatchResult<Transaction<'_>> {
-    let conn: &Connection = conn;
-    let started = std::time::Instant::now();
-    loop {
-        // `new_unchecked` only because the `&mut` borrow cannot be re-taken in a loop; holding
-        // `&mut Connection` above guarantees no other transaction is open on it.
-        match Transaction::new_unchecked(conn, behavior) {
-            Ok(tx) => return Ok(tx),
-            Err(e) if store::is_busy(&e) && started.elapsed() < store::lock_wait() => {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+/// Begins a transaction; past the one documented wait for another writer
+/// ([`store::lock_wait`]) the command answers `busy`.
+fn begin(db: &mut Db, kind: TxKind) -> DispatchResult<Tx<'_>> {
+    Ok(db.begin(kind)?)
 }
 
 /// What a command sees inside its transaction.
 pub(crate) struct Ctx<'a> {
-    tx: &'a Transaction<'a>,
+    tx: &'a Tx<'a>,
     now: DateTime<Utc>,
     roster: &'a mut Option<Roster>,
     /// The audit rows of this transaction, written just before it commits.
@@ -282,13 +265,13 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn conn(&self) -> &Connection {
+    fn conn(&self) -> &Db {
         self.tx
     }
 
     /// The roster prepared for scoring, reloaded only when a mechanic changed since the last
     /// load (in this process or another).
-    fn roster(&mut self) -> rusqlite::Result<Arc<PreparedRoster>> {
+    fn roster(&mut self) -> crate::store::Result<Arc<PreparedRoster>> {
         let generation = store::mechanics::roster_generation(self.tx)?;
         if let Some(r) = self.roster.as_ref().filter(|r| r.generation == generation) {
             return Ok(Arc::clone(&r.prepared));
@@ -319,7 +302,7 @@ impl Ctx<'_> {
     }
 
     /// The roster indices of busy mechanics, sorted, for [`crate::matching::rank`].
-    fn busy_indices(&self, roster: &[Candidate]) -> rusqlite::Result<Vec<u32>> {
+    fn busy_indices(&self, roster: &[Candidate]) -> crate::store::Result<Vec<u32>> {
         let mut indices: Vec<u32> = store::mechanics::busy(self.tx)?
             .iter()
             .filter_map(|id| {
@@ -334,7 +317,7 @@ impl Ctx<'_> {
     }
 
     /// At his capacity: as many matched sessions as he may hold at once (SPEC §5).
-    fn is_busy(&self, mechanic: &crate::model::Mechanic) -> rusqlite::Result<bool> {
+    fn is_busy(&self, mechanic: &crate::model::Mechanic) -> crate::store::Result<bool> {
         Ok(store::mechanics::active_sessions(self.tx, &mechanic.id)?
             >= mechanic.max_active_sessions)
     }
@@ -346,7 +329,7 @@ impl Ctx<'_> {
         &self,
         mechanic: &crate::model::Mechanic,
         criteria: &Criteria,
-    ) -> rusqlite::Result<Option<crate::model::WhyNot>> {
+    ) -> crate::store::Result<Option<crate::model::WhyNot>> {
         why_not(criteria, &Candidate::new(mechanic.clone()), || {
             self.is_busy(mechanic)
         })
@@ -357,7 +340,7 @@ impl Ctx<'_> {
         &mut self,
         kind: &'static str,
         subject: store::events::Subject<'_>,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::Result<()> {
         self.events
             .push(store::events::Event::new(self.now, kind, subject, None));
         Ok(())
@@ -368,7 +351,7 @@ impl Ctx<'_> {
         kind: &'static str,
         subject: store::events::Subject<'_>,
         detail: serde_json::Value,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::Result<()> {
         self.events.push(store::events::Event::new(
             self.now,
             kind,

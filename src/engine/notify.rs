@@ -80,7 +80,7 @@ fn mechanic_recipient(mechanic: &Mechanic, channel: crate::model::Channel) -> Op
 }
 
 impl Ctx<'_> {
-    fn outbox(&mut self, message: NewNotification<'_>) -> rusqlite::Result<()> {
+    fn outbox(&mut self, message: NewNotification<'_>) -> crate::store::Result<()> {
         outbox::insert(self.conn(), &message, self.now).map(|_| ())
     }
 
@@ -89,7 +89,7 @@ impl Ctx<'_> {
         &mut self,
         session: &Session,
         mechanic: &Mechanic,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::Result<()> {
         self.notify_new_offer(
             &session.id,
             &keywords(&session.metadata),
@@ -106,7 +106,7 @@ impl Ctx<'_> {
         what: &str,
         city: &str,
         mechanic: &Mechanic,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::Result<()> {
         let subject = format!("New offer: {what}");
         let body = format!(
             "Hi {}, session {session_id} is offered to you: {what}, customer{city}. \
@@ -174,7 +174,7 @@ impl Ctx<'_> {
         keywords: &[&str],
         city: Option<&str>,
         after_seconds: i64,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::Result<()> {
         let minutes = after_seconds / 60;
         let waited = if minutes >= 1 {
             format!("{minutes} min")
@@ -206,7 +206,7 @@ impl Ctx<'_> {
         entry: &WaitlistEntry,
         mechanic: &Mechanic,
         session: Option<&Session>,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::Result<()> {
         use crate::model::Channel;
         let subject = "A mechanic is online now";
         let next = match session {

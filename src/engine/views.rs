@@ -156,9 +156,9 @@ impl Engine {
 
 /// The intakes of `sessions`, by id, in one query.
 fn intakes_by_id(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Db,
     sessions: &[Session],
-) -> rusqlite::Result<HashMap<String, Intake>> {
+) -> crate::store::Result<HashMap<String, Intake>> {
     let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
     Ok(store::sessions::intakes_for(conn, &ids)?
         .into_iter()

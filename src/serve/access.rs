@@ -1,7 +1,7 @@
 //! Who may run what over HTTP (SPEC §13): one table of role × command, then the object-level
 //! checks a mechanic token needs (his own id, his own sessions).
 
-use rusqlite::Connection;
+use crate::store::Db;
 use serde_json::Value;
 
 use crate::command::Command;
@@ -52,7 +52,7 @@ pub fn fill_in_self(role: &Role, value: &mut Value) {
 }
 
 /// The whole check: the role's table, then for a mechanic the objects the command names.
-pub fn check(conn: &Connection, role: &Role, command: &Command) -> DispatchResult<()> {
+pub fn check(conn: &Db, role: &Role, command: &Command) -> DispatchResult<()> {
     if !role_allows(role, command) {
         return Err(forbidden_command(role, command.name()));
     }

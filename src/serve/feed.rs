@@ -96,23 +96,23 @@ impl Feed {
 pub const RESEND: usize = 1000;
 
 /// Up to [`RESEND`] events after `id`, for a client that reconnects with `Last-Event-ID`.
-pub fn missed(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Vec<Fresh>> {
+pub fn missed(conn: &crate::store::Db, id: i64) -> crate::store::Result<Vec<Fresh>> {
     let mut last = id;
     read(conn, &mut last, RESEND, false)
 }
 
-fn read_new(conn: &rusqlite::Connection, last: &mut i64) -> rusqlite::Result<Vec<Fresh>> {
+fn read_new(conn: &crate::store::Db, last: &mut i64) -> crate::store::Result<Vec<Fresh>> {
     read(conn, last, BATCH, true)
 }
 
 /// Events after `last` in batches of `batch`, each with the mechanics it concerns; all of them
 /// when `to_end`, else one batch.
 fn read(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Db,
     last: &mut i64,
     batch: usize,
     to_end: bool,
-) -> rusqlite::Result<Vec<Fresh>> {
+) -> crate::store::Result<Vec<Fresh>> {
     let mut out = Vec::new();
     loop {
         let batch_size = batch;

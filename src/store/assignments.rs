@@ -6,8 +6,8 @@
 //! and what it was made on in `assignment_details`. This module is the only place that knows;
 //! everything above it sees one `Assignment`.
 
+use crate::store::db::{Db, Row, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ErrorCode, Row, params};
 use serde::ser::{Serialize, Serializer};
 
 use super::{json_list, to_json};
@@ -23,7 +23,7 @@ const COLUMNS: &str = "a.id, a.session_id, a.mechanic_id, a.status, a.priority, 
 const FROM: &str =
     "session_assignments a LEFT JOIN assignment_details d ON d.assignment_seq = a.seq";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
+fn from_row(r: &Row<'_>) -> crate::store::Result<Assignment> {
     let metadata: String = r.get(13)?;
     let match_type: MatchType = r.get(15)?;
     let mut metadata: serde_json::Value =
@@ -31,7 +31,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
     if let Some(object) = metadata.as_object_mut() {
         object.insert("match_type".into(), match_type.as_str().into());
     }
-    let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let time = |i: usize| -> crate::store::Result<Option<DateTime<Utc>>> {
         Ok(r.get::<_, Option<i64>>(i)?.map(from_millis))
     };
     Ok(Assignment {
@@ -69,7 +69,7 @@ impl Serialize for StoredMetadata<'_> {
     }
 }
 
-pub fn insert(conn: &Connection, a: &Assignment) -> rusqlite::Result<()> {
+pub fn insert(conn: &Db, a: &Assignment) -> crate::store::Result<()> {
     let mut insert = conn.prepare_cached(
         "INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status, \
          priority, match_score, offered_at, expires_at, active_from, accepted_at, closed_at, \
@@ -106,7 +106,7 @@ pub fn insert(conn: &Connection, a: &Assignment) -> rusqlite::Result<()> {
 }
 
 /// A session's assignments in the order they were made.
-pub fn for_session(conn: &Connection, session: &str) -> rusqlite::Result<Vec<Assignment>> {
+pub fn for_session(conn: &Db, session: &str) -> crate::store::Result<Vec<Assignment>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE a.session_id = ?1 ORDER BY a.created_at, a.seq"
     ))?;
@@ -117,11 +117,11 @@ pub fn for_session(conn: &Connection, session: &str) -> rusqlite::Result<Vec<Ass
 /// The accepting transaction's one write that matters: false when the row was no longer open,
 /// or when another accepted row for the session already exists (the unique index refused it).
 pub fn accept(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     mechanic: &str,
     now: DateTime<Utc>,
-) -> rusqlite::Result<bool> {
+) -> crate::store::Result<bool> {
     let result = conn
         .prepare_cached(
             "UPDATE session_assignments SET status = 'accepted', mechanic_id = ?2, \
@@ -131,32 +131,30 @@ pub fn accept(
         .execute(params![id, mechanic, to_millis(now)]);
     match result {
         Ok(n) => Ok(n == 1),
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
-            Ok(false)
-        }
+        Err(e) if e.is_constraint() => Ok(false),
         Err(e) => Err(e),
     }
 }
 
 /// Closes every open (queued or offered) assignment of a session except `keep`; returns their ids.
 pub fn close_open(
-    conn: &Connection,
+    conn: &Db,
     session: &str,
     keep: Option<&str>,
     reason: &str,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<String>> {
+) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "UPDATE session_assignments SET status = 'cancelled', closed_reason = ?3, closed_at = ?4 \
          WHERE session_id = ?1 AND id IS NOT ?2 AND status IN ('queued', 'offered') RETURNING id",
     )?;
     let rows = stmt.query_map(params![session, keep, reason, to_millis(now)], |r| r.get(0))?;
-    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut ids: Vec<String> = rows.collect::<crate::store::Result<_>>()?;
     ids.sort();
     Ok(ids)
 }
 
-pub fn decline(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+pub fn decline(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<bool> {
     let n = conn
         .prepare_cached(
             "UPDATE session_assignments SET status = 'declined', closed_reason = 'declined', \
@@ -181,20 +179,23 @@ pub struct Lapsed {
 
 /// Targeted offers past their deadline become `expired`. A tick may expire 10,000 offers of a
 /// few hundred mechanics, so each mechanic's id is copied once, not once per offer.
-pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Lapsed> {
+pub fn expire_due(conn: &Db, now: DateTime<Utc>) -> crate::store::Result<Lapsed> {
     let mut stmt = conn.prepare_cached(EXPIRE_DUE)?;
-    let mut rows = stmt.query([to_millis(now)])?;
     let mut lapsed = Lapsed::default();
-    while let Some(r) = rows.next()? {
+    stmt.for_each_row([to_millis(now)], |r| {
         lapsed.offers.push((r.get(0)?, r.get(1)?));
-        let mechanic = r.get_ref(2)?.as_str()?;
+        let mechanic = r.get_ref(2)?;
+        let mechanic = mechanic
+            .as_str()
+            .map_err(|why| crate::store::Error::conversion(2, why))?;
         match lapsed.per_mechanic.get_mut(mechanic) {
             Some(n) => *n += 1,
             None => {
                 lapsed.per_mechanic.insert(mechanic.to_string(), 1);
             }
         }
-    }
+        Ok(())
+    })?;
     lapsed.offers.sort();
     Ok(lapsed)
 }
@@ -202,11 +203,11 @@ pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Lap
 /// Withdraws a mechanic's live (or not yet released) targeted offers: he clocked out
 /// (`clocked_out`) or has no room for another session (`busy`).
 pub fn withdraw_targeted(
-    conn: &Connection,
+    conn: &Db,
     mechanic: &str,
     reason: &str,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<(String, String)>> {
+) -> crate::store::Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(
         "UPDATE session_assignments SET status = 'expired', closed_reason = ?3, \
          closed_at = ?2 WHERE mechanic_id = ?1 AND status IN ('queued', 'offered') \
@@ -215,7 +216,7 @@ pub fn withdraw_targeted(
     let rows = stmt.query_map(params![mechanic, to_millis(now), reason], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
-    let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut pairs: Vec<(String, String)> = rows.collect::<crate::store::Result<_>>()?;
     pairs.sort();
     Ok(pairs)
 }
@@ -232,12 +233,12 @@ pub const ACTIVATE_DUE_BROADCASTS: &str = "UPDATE session_assignments \
 
 /// Held broadcasts whose `active_from` has come become active.
 pub fn activate_due_broadcasts(
-    conn: &Connection,
+    conn: &Db,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<(String, String)>> {
+) -> crate::store::Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(ACTIVATE_DUE_BROADCASTS)?;
     let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut pairs: Vec<(String, String)> = rows.collect::<crate::store::Result<_>>()?;
     pairs.sort();
     Ok(pairs)
 }
@@ -260,10 +261,10 @@ pub const ACTIVATE_UNCOVERED: &str = "UPDATE session_assignments \
     RETURNING id, session_id";
 
 pub fn activate_uncovered_broadcasts(
-    conn: &Connection,
+    conn: &Db,
     sessions: &[&str],
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<(String, String)>> {
+) -> crate::store::Result<Vec<(String, String)>> {
     if sessions.is_empty() {
         return Ok(Vec::new());
     }
@@ -271,7 +272,7 @@ pub fn activate_uncovered_broadcasts(
     let rows = stmt.query_map(params![to_json(&sessions), to_millis(now)], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
-    let mut pairs: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut pairs: Vec<(String, String)> = rows.collect::<crate::store::Result<_>>()?;
     pairs.sort();
     Ok(pairs)
 }
@@ -279,12 +280,12 @@ pub fn activate_uncovered_broadcasts(
 /// Starts the clocks of a released session: held targeted offers become live until `expires`,
 /// and the broadcast opens at `broadcast_from`.
 pub fn release(
-    conn: &Connection,
+    conn: &Db,
     session: &str,
     now: DateTime<Utc>,
     expires: DateTime<Utc>,
     broadcast_from: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> crate::store::Result<()> {
     conn.prepare_cached(
         "UPDATE session_assignments SET status = 'offered', offered_at = ?2, expires_at = ?3 \
          WHERE session_id = ?1 AND status = 'queued' AND match_type = 'targeted'",
@@ -331,14 +332,14 @@ fn queue_cmp(a: &Assignment, b: &Assignment) -> std::cmp::Ordering {
 }
 
 pub fn mine(
-    conn: &Connection,
+    conn: &Db,
     mechanic: &str,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<Assignment>> {
+) -> crate::store::Result<Vec<Assignment>> {
     let mut stmt = conn.prepare_cached(&mine_sql())?;
     let mut rows: Vec<Assignment> = stmt
         .query_map(params![mechanic, to_millis(now)], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::Result<_>>()?;
     queue_order(&mut rows);
     Ok(rows)
 }
@@ -379,10 +380,7 @@ pub struct OpenBroadcast {
     pub brands: Vec<String>,
 }
 
-pub fn open_broadcasts(
-    conn: &Connection,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<OpenBroadcast>> {
+pub fn open_broadcasts(conn: &Db, now: DateTime<Utc>) -> crate::store::Result<Vec<OpenBroadcast>> {
     let mut stmt = conn.prepare_cached(&open_broadcasts_sql())?;
     let mut rows: Vec<OpenBroadcast> = stmt
         .query_map([to_millis(now)], |r| {
@@ -392,7 +390,7 @@ pub fn open_broadcasts(
                 brands: json_list(r.get(17)?)?,
             })
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::Result<_>>()?;
     rows.sort_by(|a, b| queue_cmp(&a.assignment, &b.assignment));
     Ok(rows)
 }
@@ -400,16 +398,16 @@ pub fn open_broadcasts(
 /// Only the rules of each open broadcast (request type, brands): enough to count those a
 /// mechanic may take, without reading the broadcasts themselves.
 pub fn open_broadcast_rules(
-    conn: &Connection,
+    conn: &Db,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<(crate::model::RequestType, Vec<String>)>> {
+) -> crate::store::Result<Vec<(crate::model::RequestType, Vec<String>)>> {
     let mut stmt = conn.prepare_cached(&open_broadcasts_sql_of("a.seq"))?;
     let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(1)?, json_list(r.get(2)?)?)))?;
     rows.collect()
 }
 
 /// Assignments of many sessions in one query (the console's session list).
-pub fn for_sessions(conn: &Connection, sessions: &[&str]) -> rusqlite::Result<Vec<Assignment>> {
+pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<Assignment>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE a.session_id IN (SELECT value FROM json_each(?1)) \
          ORDER BY a.session_id, a.created_at, a.seq"
@@ -423,9 +421,9 @@ pub const LIVE_OFFER_COUNTS: &str = "SELECT mechanic_id, COUNT(*) FROM session_a
 
 /// Live targeted offers per mechanic (the roster's queue-size column).
 pub fn live_offer_counts(
-    conn: &Connection,
+    conn: &Db,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<(String, i64)>> {
+) -> crate::store::Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare_cached(LIVE_OFFER_COUNTS)?;
     let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()

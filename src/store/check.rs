@@ -1,7 +1,7 @@
 //! `pitwall check`: SQLite's own integrity check plus the domain invariants every engine
 //! operation must preserve. Each rule is one query returning the offending ids.
 
-use rusqlite::Connection;
+use crate::store::Db;
 
 /// One broken invariant, with the rows that break it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -157,10 +157,10 @@ const RULES: &[(&str, &str)] = &[
 ];
 
 /// SQLite's integrity check: `None` when it says ok.
-pub fn integrity(conn: &Connection) -> rusqlite::Result<Option<String>> {
+pub fn integrity(conn: &Db) -> crate::store::Result<Option<String>> {
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
     let lines: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
+        .query_map(crate::params![], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(if lines == ["ok"] {
         None
@@ -169,9 +169,9 @@ pub fn integrity(conn: &Connection) -> rusqlite::Result<Option<String>> {
     })
 }
 
-pub fn foreign_keys(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+pub fn foreign_keys(conn: &Db) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map(crate::params![], |r| {
         Ok(format!(
             "{} row {}",
             r.get::<_, String>(0)?,
@@ -182,12 +182,12 @@ pub fn foreign_keys(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 }
 
 /// Every domain rule with the ids that break it; empty when all hold.
-pub fn invariants(conn: &Connection) -> rusqlite::Result<Vec<Violation>> {
+pub fn invariants(conn: &Db) -> crate::store::Result<Vec<Violation>> {
     let mut out = Vec::new();
     for (rule, sql) in RULES {
         let mut stmt = conn.prepare(sql)?;
         let ids: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
+            .query_map(crate::params![], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         if !ids.is_empty() {
             out.push(Violation { rule, ids });

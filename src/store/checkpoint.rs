@@ -56,7 +56,8 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<(bool, i64, i64)> {
 impl Checkpointer {
     /// Starts checkpointing `path` in the background; `None` if it cannot open its connection
     /// (the writer then keeps SQLite's automatic checkpoints).
-    pub fn start(path: &Path) -> Option<Checkpointer> {
+    pub fn start(path: &Path, writer: &super::Db) -> Option<Checkpointer> {
+        let writer = writer.sqlite()?;
         let conn = Connection::open(path).ok()?;
         conn.busy_timeout(super::busy_timeout()).ok()?;
         let (stop, stopped) = mpsc::channel::<()>();
@@ -109,6 +110,8 @@ impl Checkpointer {
                 }
             })
             .ok()?;
+        // The writer's commits no longer checkpoint; this thread does.
+        let _ = writer.pragma_update(None, "wal_autocheckpoint", 0);
         Some(Checkpointer {
             stop: Some(stop),
             thread: Some(thread),
@@ -121,10 +124,13 @@ impl Checkpointer {
     /// left (a few commits' worth, and two fsyncs: a few milliseconds, a few times a second
     /// at most under full load), so the transaction about to begin starts the log over. Does
     /// nothing while the background pass holds the checkpoint lock; the next write tries again.
-    pub fn catch_up(&self, conn: &Connection) {
+    pub fn catch_up(&self, writer: &super::Db) {
         if !self.behind.load(Ordering::Relaxed) {
             return;
         }
+        let Some(conn) = writer.sqlite() else {
+            return;
+        };
         if let Ok((false, log, copied)) = checkpoint(conn)
             && copied == log
         {

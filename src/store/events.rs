@@ -1,8 +1,8 @@
 //! The append-only audit log: one row per state change, written in the same transaction as the
 //! change itself, so the log never claims something that was rolled back.
 
+use crate::store::Db;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use crate::clock::to_millis;
 
@@ -51,14 +51,14 @@ impl Event {
 const BATCH: usize = 32;
 
 /// Writes events in order, `BATCH` rows per statement.
-pub fn record_all(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
+pub fn record_all(conn: &Db, events: &[Event]) -> crate::store::Result<()> {
     for chunk in events.chunks(BATCH) {
         let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let mut stmt = conn.prepare_cached(&format!(
             "INSERT INTO events (at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail) \
              VALUES {placeholders}"
         ))?;
-        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
+        let mut values: Vec<&dyn crate::store::db::ToValue> = Vec::with_capacity(chunk.len() * 7);
         let times: Vec<i64> = chunk.iter().map(|e| to_millis(e.at)).collect();
         for (e, at) in chunk.iter().zip(&times) {
             values.extend_from_slice(&[
@@ -77,20 +77,22 @@ pub fn record_all(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
 }
 
 /// True when nothing was ever recorded: a database no one has used yet.
-pub fn none_yet(conn: &Connection) -> rusqlite::Result<bool> {
+pub fn none_yet(conn: &Db) -> crate::store::Result<bool> {
     Ok(!conn
         .prepare_cached("SELECT 1 FROM events LIMIT 1")?
-        .exists([])?)
+        .exists(crate::params![])?)
 }
 
 /// (kind, session, mechanic, assignment) of every event, oldest first; for tests and audits.
 pub type EventRow = (String, Option<String>, Option<String>, Option<String>);
 
-pub fn all(conn: &Connection) -> rusqlite::Result<Vec<EventRow>> {
+pub fn all(conn: &Db) -> crate::store::Result<Vec<EventRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, session_id, mechanic_id, assignment_id FROM events ORDER BY id",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let rows = stmt.query_map(crate::params![], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
     rows.collect()
 }
 
@@ -109,18 +111,18 @@ pub struct Stored {
 }
 
 /// The newest event's id (0 when there is none).
-pub fn latest_id(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn latest_id(conn: &Db) -> crate::store::Result<i64> {
     conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events")?
-        .query_row([], |r| r.get(0))
+        .query_row(crate::params![], |r| r.get(0))
 }
 
 /// Up to `limit` events after `id`, oldest first.
-pub fn after(conn: &Connection, id: i64, limit: usize) -> rusqlite::Result<Vec<Stored>> {
+pub fn after(conn: &Db, id: i64, limit: usize) -> crate::store::Result<Vec<Stored>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail \
          FROM events WHERE id > ? ORDER BY id LIMIT ?",
     )?;
-    let rows = stmt.query_map(rusqlite::params![id, limit as i64], |r| {
+    let rows = stmt.query_map(crate::params![id, limit as i64], |r| {
         let detail: Option<String> = r.get(7)?;
         Ok(Stored {
             id: r.get(0)?,
@@ -137,7 +139,7 @@ pub fn after(conn: &Connection, id: i64, limit: usize) -> rusqlite::Result<Vec<S
 }
 
 /// The mechanics a session concerns: every one it was offered to, and the one matched to it.
-pub fn session_mechanics(conn: &Connection, session: &str) -> rusqlite::Result<Vec<String>> {
+pub fn session_mechanics(conn: &Db, session: &str) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT mechanic_id FROM session_assignments \
          WHERE session_id = ?1 AND mechanic_id IS NOT NULL \

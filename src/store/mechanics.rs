@@ -1,7 +1,7 @@
 //! Mechanics: the roster, shifts and the counters sessions update.
 
+use crate::store::db::{Db, OptionalExtension, Row, params};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{json_list, to_json};
 use crate::clock::{from_millis, to_millis};
@@ -14,7 +14,7 @@ const COLUMNS: &str = "id, name, email, phone, city, state_province, country, po
     red_seal_number, red_seal_province, is_brand_specialist, brand_specializations, \
     service_keywords, created_at, updated_at, max_active_sessions, notify_via, timezone, shifts";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
+fn from_row(r: &Row<'_>) -> crate::store::Result<Mechanic> {
     let expiry: Option<String> = r.get(20)?;
     Ok(Mechanic {
         id: r.get(0)?,
@@ -49,32 +49,25 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Mechanic> {
         max_active_sessions: r.get(29)?,
         notify_via: {
             let via: String = r.get(30)?;
-            serde_json::from_str(&via).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    30,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?
+            serde_json::from_str(&via).map_err(|e| crate::store::Error::conversion(30, e))?
         },
         plan: plan_at(r, 31)?,
     })
 }
 
 /// The weekly plan stored in columns `zone` (time zone) and `zone + 1` (shifts, JSON).
-fn plan_at(r: &Row<'_>, zone: usize) -> rusqlite::Result<crate::schedule::WeeklyPlan> {
+fn plan_at(r: &Row<'_>, zone: usize) -> crate::store::Result<crate::schedule::WeeklyPlan> {
     let (tz, shifts): (String, String) = (r.get(zone)?, r.get(zone + 1)?);
-    crate::schedule::from_stored(&tz, &shifts).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(zone + 1, rusqlite::types::Type::Text, e.into())
-    })
+    crate::schedule::from_stored(&tz, &shifts)
+        .map_err(|e| crate::store::Error::conversion(zone + 1, e))
 }
 
-pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM mechanics WHERE id = ?1")?
         .exists([id])
 }
 
-pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
+pub fn insert(conn: &Db, m: &Mechanic) -> crate::store::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO mechanics ({COLUMNS}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
@@ -119,7 +112,7 @@ pub fn insert(conn: &Connection, m: &Mechanic) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Mechanic>> {
+pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Mechanic>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics WHERE id = ?1"))?
         .query_row([id], from_row)
         .optional()
@@ -127,50 +120,49 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Mechanic>> {
 
 /// Every mechanic, by id, handed to `each` one at a time as read: the roster is built from them
 /// without a second copy of all of them in memory (at 100,000 mechanics, tens of MB).
-pub fn for_each(conn: &Connection, mut each: impl FnMut(Mechanic)) -> rusqlite::Result<()> {
+pub fn for_each(conn: &Db, mut each: impl FnMut(Mechanic)) -> crate::store::Result<()> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics ORDER BY id"))?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
+    stmt.for_each_row(crate::params![], |row| {
         each(from_row(row)?);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Every mechanic's id and weekly plan, by id: what a reader of plans alone needs (the
 /// simulation's shift checks), without reading and parsing whole records.
-pub fn plans(conn: &Connection) -> rusqlite::Result<Vec<(String, crate::schedule::WeeklyPlan)>> {
+pub fn plans(conn: &Db) -> crate::store::Result<Vec<(String, crate::schedule::WeeklyPlan)>> {
     let mut stmt = conn.prepare_cached("SELECT id, timezone, shifts FROM mechanics ORDER BY id")?;
-    let rows = stmt.query_map([], |row| Ok((row.get(0)?, plan_at(row, 1)?)))?;
+    let rows = stmt.query_map(crate::params![], |row| Ok((row.get(0)?, plan_at(row, 1)?)))?;
     rows.collect()
 }
 
 /// Mechanics who can take no session (not approved, or a profile under 80 %), by id.
-pub fn unable(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {
+pub fn unable(conn: &Db) -> crate::store::Result<Vec<Mechanic>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM mechanics WHERE NOT (account_status = 'approved' \
          AND profile_completion_score >= {}) ORDER BY id",
         crate::model::MIN_PROFILE_COMPLETION
     ))?;
-    let rows = stmt.query_map([], from_row)?;
+    let rows = stmt.query_map(crate::params![], from_row)?;
     rows.collect()
 }
 
 /// The whole roster, by id: matching ranks the eligible and names the others with the reason
 /// they were left out.
-pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Mechanic>> {
+pub fn all(conn: &Db) -> crate::store::Result<Vec<Mechanic>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics ORDER BY id"))?;
-    let rows = stmt.query_map([], from_row)?;
+    let rows = stmt.query_map(crate::params![], from_row)?;
     rows.collect()
 }
 
 /// Clock in or out: `currently_on_shift` is the truth, `is_available` its legacy mirror (SPEC §1
 /// dual write). Returns false when the mechanic was already in that state.
 pub fn set_on_shift(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     on_shift: bool,
     now: DateTime<Utc>,
-) -> rusqlite::Result<bool> {
+) -> crate::store::Result<bool> {
     let changed = conn
         .prepare_cached(
             "UPDATE mechanics SET currently_on_shift = ?2, is_available = ?2, updated_at = ?3, \
@@ -183,11 +175,11 @@ pub fn set_on_shift(
 
 /// A new weekly plan (SPEC §14); false when no such mechanic.
 pub fn set_plan(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     plan: &crate::schedule::WeeklyPlan,
     now: DateTime<Utc>,
-) -> rusqlite::Result<bool> {
+) -> crate::store::Result<bool> {
     let changed = conn
         .prepare_cached(
             "UPDATE mechanics SET timezone = ?2, shifts = ?3, updated_at = ?4 WHERE id = ?1",
@@ -201,11 +193,7 @@ pub fn set_plan(
     Ok(changed == 1)
 }
 
-pub fn add_completed_session(
-    conn: &Connection,
-    id: &str,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+pub fn add_completed_session(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<()> {
     conn.prepare_cached(
         "UPDATE mechanics SET completed_sessions = completed_sessions + 1, updated_at = ?2 \
          WHERE id = ?1",
@@ -216,7 +204,7 @@ pub fn add_completed_session(
 
 /// Sessions a mechanic holds now (matched, not completed or cancelled): at his
 /// `max_active_sessions` he is busy. By the `sessions_matched_by_mechanic` index.
-pub fn active_sessions(conn: &Connection, id: &str) -> rusqlite::Result<i64> {
+pub fn active_sessions(conn: &Db, id: &str) -> crate::store::Result<i64> {
     conn.prepare_cached(ACTIVE_SESSIONS)?
         .query_row([id], |r| r.get(0))
 }
@@ -231,19 +219,19 @@ pub const BUSY: &str = "SELECT s.matched_mechanic_id FROM sessions s INDEXED BY 
 
 /// Every busy mechanic's id: one walk of the matched sessions (the partial index holds only
 /// those), so it costs what is in play now, not the history.
-pub fn busy(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+pub fn busy(conn: &Db) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(BUSY)?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
+    let rows = stmt.query_map(crate::params![], |r| r.get(0))?;
     rows.collect()
 }
 
 /// Matched sessions per mechanic holding any (the console's roster).
-pub fn active_counts(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+pub fn active_counts(conn: &Db) -> crate::store::Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT matched_mechanic_id, COUNT(*) FROM sessions INDEXED BY sessions_matched_by_mechanic \
          WHERE status = 'matched' GROUP BY matched_mechanic_id",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map(crate::params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
@@ -251,10 +239,10 @@ pub fn active_counts(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> 
 /// offers), then takes out the streaks that reached `limit`, which start again; returns those
 /// mechanics with their streak, by id.
 pub fn add_unanswered_many(
-    conn: &Connection,
+    conn: &Db,
     lapsed: &std::collections::BTreeMap<String, i64>,
     limit: i64,
-) -> rusqlite::Result<Vec<(String, i64)>> {
+) -> crate::store::Result<Vec<(String, i64)>> {
     let lapsed = to_json(lapsed);
     conn.prepare_cached(
         "INSERT INTO unanswered_offers (mechanic_id, streak) \
@@ -268,27 +256,27 @@ pub fn add_unanswered_many(
          RETURNING mechanic_id, streak",
     )?;
     let rows = stmt.query_map(params![lapsed, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let mut due: Vec<(String, i64)> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut due: Vec<(String, i64)> = rows.collect::<crate::store::Result<_>>()?;
     due.sort();
     Ok(due)
 }
 
 /// He answered (accept, decline) or clocked in: the streak starts again.
-pub fn reset_unanswered(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+pub fn reset_unanswered(conn: &Db, id: &str) -> crate::store::Result<()> {
     conn.prepare_cached("DELETE FROM unanswered_offers WHERE mechanic_id = ?1")?
         .execute([id])?;
     Ok(())
 }
 
 /// Unanswered offers in a row, per mechanic with any (the console's roster).
-pub fn unanswered_streaks(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+pub fn unanswered_streaks(conn: &Db) -> crate::store::Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare_cached("SELECT mechanic_id, streak FROM unanswered_offers")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map(crate::params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
 /// Changes whenever any mechanic row changes, in this process or another.
-pub fn roster_generation(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn roster_generation(conn: &Db) -> crate::store::Result<i64> {
     conn.prepare_cached("SELECT generation FROM roster_generation WHERE id = 1")?
-        .query_row([], |r| r.get(0))
+        .query_row(crate::params![], |r| r.get(0))
 }

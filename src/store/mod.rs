@@ -4,7 +4,9 @@
 pub mod assignments;
 pub mod check;
 pub mod checkpoint;
+pub mod db;
 pub mod events;
+pub mod file;
 pub mod mechanics;
 mod migrate;
 pub mod outbox;
@@ -22,6 +24,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::params;
+
+pub use db::{Db, Error, Result};
 pub use migrate::{SCHEMA_VERSION, migrate};
 
 /// How long a writer waits for another process's transaction before giving up with `busy`
@@ -63,7 +68,7 @@ pub fn with_lock_wait<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
 }
 
 /// True for SQLite's "another connection holds the lock" answers.
-pub fn is_busy(err: &rusqlite::Error) -> bool {
+pub(crate) fn is_busy(err: &rusqlite::Error) -> bool {
     matches!(
         err,
         rusqlite::Error::SqliteFailure(e, _)
@@ -117,7 +122,7 @@ pub enum OpenError {
 /// Opens (creating if needed) a database file, or an in-memory one when `path` is `None`, and
 /// brings its schema up to date. A file that is neither empty nor a pitwall database is refused
 /// before anything is written to it: no WAL switch (which rewrites the header), no schema.
-pub fn open(path: Option<&Path>) -> Result<Connection, OpenError> {
+pub fn open(path: Option<&Path>) -> Result<Db, OpenError> {
     let label = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
     if let Some(p) = path
         && let Some(why) = path_problem(p, true)
@@ -145,7 +150,7 @@ pub fn open(path: Option<&Path>) -> Result<Connection, OpenError> {
         source,
     })?;
     migrate(&conn, &label)?;
-    Ok(conn)
+    Ok(Db::Sqlite(conn))
 }
 
 /// What a file holds, read without writing a byte.
@@ -171,6 +176,13 @@ const CORE_TABLES: &[&str] = &[
     "roster_generation",
 ];
 
+/// What a database holds ([`inspect`] for whichever engine `db` is on).
+pub fn contents(db: &Db, label: &str) -> Result<Contents, OpenError> {
+    match db {
+        Db::Sqlite(conn) => inspect(conn, label),
+    }
+}
+
 /// Tells a new file and a pitwall database from anything else, by reading only. Anything with
 /// tables of its own but no pitwall version (user_version 0), or a version without pitwall's
 /// tables, or not SQLite at all, is [`OpenError::NotPitwall`].
@@ -186,7 +198,7 @@ pub fn inspect(conn: &Connection, label: &str) -> Result<Contents, OpenError> {
             path: label.to_string(),
             why: "another program keeps it locked; try again in a moment".into(),
         },
-        _ if wal_vanished(Path::new(label), &e) => OpenError::Unusable {
+        _ if sqlite_wal_vanished(Path::new(label), &e) => OpenError::Unusable {
             path: label.to_string(),
             why: WAL_VANISHED.into(),
         },
@@ -224,7 +236,11 @@ pub const WAL_VANISHED: &str = "its -wal file is gone while SQLite's index (-shm
 /// (`-shm`) is there and counts frames, but the `-wal` file they are in is missing or empty, so
 /// reading them comes up short (`SQLITE_IOERR_SHORT_READ`). SQLite tells this much only as an
 /// I/O error; the files beside the database say which one it is.
-pub fn wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
+pub fn wal_vanished(path: &Path, err: &Error) -> bool {
+    matches!(err, Error::Sqlite(e) if sqlite_wal_vanished(path, e))
+}
+
+fn sqlite_wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
     let io = matches!(err, rusqlite::Error::SqliteFailure(e, _)
         if e.extended_code == rusqlite::ffi::SQLITE_IOERR_SHORT_READ);
     let beside = |suffix: &str| {
@@ -381,17 +397,46 @@ fn wait_for_lock(attempt: i32) -> bool {
 
 /// `PRAGMA data_version`: changes whenever another connection commits, so a console can notice
 /// another process's writes without re-reading everything.
-pub fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+pub fn data_version(db: &Db) -> Result<i64> {
+    match db.sqlite() {
+        Some(conn) => Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?),
+        None => Ok(0),
+    }
+}
+
+/// The names of pitwall's tables, sorted.
+pub fn tables(db: &Db) -> Result<Vec<String>> {
+    let sql = match db.backend() {
+        db::Backend::Sqlite => "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name",
+    };
+    db.prepare(sql)?
+        .query_map(params![], |r| r.get(0))?
+        .collect()
+}
+
+/// Every row of every table, as text: what tests compare to show a refused command changed
+/// nothing.
+pub fn dump(db: &Db) -> Result<String> {
+    let mut out = String::new();
+    for table in tables(db)? {
+        out.push_str(&format!("[{table}]\n"));
+        db.prepare(&format!("SELECT * FROM {table} ORDER BY 1"))?
+            .for_each_row(params![], |row| {
+                for i in 0..row.column_count() {
+                    out.push_str(&format!("{:?}|", row.get_ref(i)?));
+                }
+                out.push('\n');
+                Ok(())
+            })?;
+    }
+    Ok(out)
 }
 
 /// JSON text column → value, tolerating NULL as empty.
-pub(crate) fn json_list(text: Option<String>) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn json_list(text: Option<String>) -> Result<Vec<String>> {
     match text {
         None => Ok(Vec::new()),
-        Some(t) => serde_json::from_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        }),
+        Some(t) => serde_json::from_str(&t).map_err(|e| Error::conversion(0, e)),
     }
 }
 
@@ -417,7 +462,8 @@ mod query_plans {
 
     #[test]
     fn hot_queries_use_their_indexes() {
-        let conn = open(None).unwrap();
+        let db = open(None).unwrap();
+        let conn = db.sqlite().unwrap();
         let cases: Vec<(&str, String, usize, &[&str])> = vec![
             (
                 "due expiries",
@@ -490,7 +536,7 @@ mod query_plans {
             ),
         ];
         for (name, sql, params, indexes) in cases {
-            let plan = plan(&conn, &sql, params);
+            let plan = plan(conn, &sql, params);
             for index in indexes {
                 assert!(
                     plan.contains(index),

@@ -1,8 +1,8 @@
 //! The outbox (SPEC §12): rows written by the engine in the transaction of the change that
 //! causes them, and the relay's claim / sent / failed steps, each one conditional statement.
 
+use crate::store::db::{Db, OptionalExtension, Row, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Row, params};
 
 use crate::clock::{from_millis, to_millis};
 use crate::model::{DeliveryStatus, Notification, NotificationKind, Route};
@@ -10,7 +10,7 @@ use crate::model::{DeliveryStatus, Notification, NotificationKind, Route};
 const COLUMNS: &str = "rowid, id, kind, channel, recipient, subject, body, session_id, \
     waitlist_id, created_at, status, attempts, next_attempt_at, last_error, sent_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Notification> {
+fn from_row(r: &Row<'_>) -> crate::store::Result<Notification> {
     Ok(Notification {
         seq: r.get(0)?,
         id: r.get(1)?,
@@ -44,10 +44,10 @@ pub struct NewNotification<'a> {
 /// Writes one pending row, due now; returns its id (a UUID: the idempotency key must not repeat
 /// across databases either, or a receiver would drop a new message as a repeat).
 pub fn insert(
-    conn: &Connection,
+    conn: &Db,
     n: &NewNotification<'_>,
     now: DateTime<Utc>,
-) -> rusqlite::Result<String> {
+) -> crate::store::Result<String> {
     let id = uuid::Uuid::now_v7().to_string();
     conn.prepare_cached(
         "INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id, \
@@ -69,7 +69,7 @@ pub fn insert(
 }
 
 /// The outbox, newest first, at most `limit`.
-pub fn list(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Notification>> {
+pub fn list(conn: &Db, limit: usize) -> crate::store::Result<Vec<Notification>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM notifications ORDER BY rowid DESC LIMIT ?1"
     ))?;
@@ -77,8 +77,8 @@ pub fn list(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Notificatio
     rows.collect()
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Notification>> {
-    use rusqlite::OptionalExtension;
+pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Notification>> {
+    use crate::store::db::OptionalExtension;
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM notifications WHERE id = ?1"
     ))?
@@ -91,13 +91,13 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Notification>
 /// holds it. Two relays running this at once never get the same row (SQLite runs one writer at
 /// a time, and the second finds the row leased).
 pub fn claim(
-    conn: &Connection,
+    conn: &Db,
     owner: &str,
     channels: &[Route],
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: usize,
-) -> rusqlite::Result<Vec<Notification>> {
+) -> crate::store::Result<Vec<Notification>> {
     let channels = serde_json::to_string(&channels).expect("plain strings");
     let mut stmt = conn.prepare_cached(&format!(
         "UPDATE notifications SET lease_owner = ?1, lease_until = ?2 \
@@ -119,7 +119,7 @@ pub fn claim(
         ],
         from_row,
     )?;
-    let mut rows: Vec<Notification> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut rows: Vec<Notification> = rows.collect::<crate::store::Result<_>>()?;
     rows.sort_by_key(|n| (n.next_attempt_at, n.seq));
     Ok(rows)
 }
@@ -127,11 +127,11 @@ pub fn claim(
 /// Delivered. Only the lease holder records it; `false` when another relay took the row over
 /// after this one's lease ran out (it then sends a repeat of the same id, which receivers drop).
 pub fn mark_sent(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     owner: &str,
     now: DateTime<Utc>,
-) -> rusqlite::Result<bool> {
+) -> crate::store::Result<bool> {
     let n = conn
         .prepare_cached(
             "UPDATE notifications SET status = 'sent', sent_at = ?3, attempts = attempts + 1, \
@@ -146,35 +146,29 @@ pub fn mark_sent(
 /// it was the last attempt allowed. Returns the row's status afterwards, `None` when this relay
 /// no longer holds it.
 pub fn mark_failed(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     owner: &str,
     error: &str,
     next_attempt_at: DateTime<Utc>,
     max_attempts: i64,
-) -> rusqlite::Result<Option<DeliveryStatus>> {
+) -> crate::store::Result<Option<DeliveryStatus>> {
     let mut stmt = conn.prepare_cached(
         "UPDATE notifications SET attempts = attempts + 1, last_error = ?3, \
          next_attempt_at = ?4, lease_owner = NULL, lease_until = NULL, \
          status = CASE WHEN attempts + 1 >= ?5 THEN 'dead' ELSE 'pending' END \
          WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending' RETURNING status",
     )?;
-    let mut rows = stmt.query(params![
-        id,
-        owner,
-        error,
-        to_millis(next_attempt_at),
-        max_attempts
-    ])?;
-    match rows.next()? {
-        Some(r) => Ok(Some(r.get(0)?)),
-        None => Ok(None),
-    }
+    stmt.query_row(
+        params![id, owner, error, to_millis(next_attempt_at), max_attempts],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// Gives back rows this relay claimed but will not try now (it is stopping, or too little of
 /// the lease is left to send them safely): due again at once for any relay.
-pub fn release(conn: &Connection, id: &str, owner: &str) -> rusqlite::Result<()> {
+pub fn release(conn: &Db, id: &str, owner: &str) -> crate::store::Result<()> {
     conn.prepare_cached(
         "UPDATE notifications SET lease_owner = NULL, lease_until = NULL \
          WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
@@ -188,7 +182,7 @@ pub const PENDING_ON: &str = "SELECT EXISTS (SELECT 1 FROM notifications \
 
 /// Whether messages wait on this channel, for saying which wait without a transport: one index
 /// probe (a relay asks every pass, and a channel without transport may hold a large backlog).
-pub fn pending_on(conn: &Connection, route: Route) -> rusqlite::Result<bool> {
+pub fn pending_on(conn: &Db, route: Route) -> crate::store::Result<bool> {
     conn.prepare_cached(PENDING_ON)?
         .query_row([route], |r| r.get(0))
 }

@@ -1,6 +1,6 @@
 //! The raw figures behind SPEC §9; `crate::report` turns them into the metrics.
 
-use rusqlite::Connection;
+use crate::store::Db;
 
 #[derive(Debug, Default, Clone)]
 pub struct Figures {
@@ -27,7 +27,7 @@ pub struct Figures {
     pub scheduled_matched_on_time: i64,
 }
 
-pub fn figures(conn: &Connection) -> rusqlite::Result<Figures> {
+pub fn figures(conn: &Db) -> crate::store::Result<Figures> {
     let mut f = Figures::default();
     (
         f.sessions_total,
@@ -44,7 +44,7 @@ pub fn figures(conn: &Connection) -> rusqlite::Result<Figures> {
             COALESCE(SUM(json_extract(metadata, '$.matching_error') IS NOT NULL), 0), \
             COALESCE(SUM(status = 'cancelled' AND matched_mechanic_id IS NULL), 0) \
          FROM sessions",
-        [],
+        crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
     f.matcher_latencies_ms = column(
@@ -60,7 +60,7 @@ pub fn figures(conn: &Connection) -> rusqlite::Result<Figures> {
     (f.accepts_targeted, f.accepts_broadcast) = conn.query_row(
         "SELECT COALESCE(SUM(match_type = 'targeted'), 0), COALESCE(SUM(match_type = 'broadcast'), 0) \
          FROM session_assignments WHERE status = 'accepted'",
-        [],
+        crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     // Measured from release, when the customer started waiting, for both kinds alike.
@@ -72,7 +72,7 @@ pub fn figures(conn: &Connection) -> rusqlite::Result<Figures> {
     (f.waitlist_joined, f.waitlist_notified, f.waitlist_expired) = conn.query_row(
         "SELECT COUNT(*), COALESCE(SUM(status = 'notified'), 0), COALESCE(SUM(status = 'expired'), 0) \
          FROM customer_waitlist",
-        [],
+        crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     (
@@ -112,7 +112,7 @@ pub struct OfferCounts {
     pub escalations: i64,
 }
 
-pub fn offer_counts(conn: &Connection) -> rusqlite::Result<OfferCounts> {
+pub fn offer_counts(conn: &Db) -> crate::store::Result<OfferCounts> {
     let mut c = OfferCounts::default();
     (
         c.targeted_made,
@@ -129,7 +129,7 @@ pub fn offer_counts(conn: &Connection) -> rusqlite::Result<OfferCounts> {
             COALESCE(SUM(status = 'expired' AND closed_reason = 'timeout'), 0), \
             COALESCE(SUM(status = 'expired' AND closed_reason <> 'timeout'), 0) \
          FROM session_assignments",
-        [],
+        crate::params![],
         |r| {
             Ok((
                 r.get(0)?,
@@ -144,14 +144,14 @@ pub fn offer_counts(conn: &Connection) -> rusqlite::Result<OfferCounts> {
     (c.auto_clock_outs, c.escalations) = conn.query_row(
         "SELECT COALESCE(SUM(kind = 'auto_clock_out'), 0), \
             COALESCE(SUM(kind = 'session_escalated'), 0) FROM events",
-        [],
+        crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(c)
 }
 
-fn column<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<T>> {
+fn column<T: crate::store::db::FromValue>(conn: &Db, sql: &str) -> crate::store::Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
+    let rows = stmt.query_map(crate::params![], |r| r.get(0))?;
     rows.collect()
 }

@@ -1,13 +1,13 @@
 //! Intakes and sessions.
 
+use crate::store::db::{Db, OptionalExtension, Row, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{json_list, to_json};
 use crate::clock::{from_millis, to_millis};
 use crate::model::{Intake, Session, SessionStatus};
 
-pub fn insert_intake(conn: &Connection, i: &Intake) -> rusqlite::Result<()> {
+pub fn insert_intake(conn: &Db, i: &Intake) -> crate::store::Result<()> {
     conn.prepare_cached(
         "INSERT INTO intakes (id, customer_name, customer_email, customer_phone, location_country, \
          location_province, location_city, location_postal_code, vehicle_year, vehicle_make, \
@@ -37,7 +37,7 @@ const INTAKE_COLUMNS: &str = "id, customer_name, customer_email, customer_phone,
     location_country, location_province, location_city, location_postal_code, vehicle_year, \
     vehicle_make, vehicle_model, vehicle_vin, concern, created_at";
 
-fn intake_from_row(r: &Row<'_>) -> rusqlite::Result<Intake> {
+fn intake_from_row(r: &Row<'_>) -> crate::store::Result<Intake> {
     Ok(Intake {
         id: r.get(0)?,
         customer_name: r.get(1)?,
@@ -56,7 +56,7 @@ fn intake_from_row(r: &Row<'_>) -> rusqlite::Result<Intake> {
     })
 }
 
-pub fn get_intake(conn: &Connection, id: &str) -> rusqlite::Result<Option<Intake>> {
+pub fn get_intake(conn: &Db, id: &str) -> crate::store::Result<Option<Intake>> {
     conn.prepare_cached(&format!(
         "SELECT {INTAKE_COLUMNS} FROM intakes WHERE id = ?1"
     ))?
@@ -64,7 +64,7 @@ pub fn get_intake(conn: &Connection, id: &str) -> rusqlite::Result<Option<Intake
     .optional()
 }
 
-pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
         .exists([id])
 }
@@ -89,7 +89,7 @@ pub struct NewSession<'a> {
 }
 
 /// Inserts a new session; its intake has the same id.
-pub fn insert(conn: &Connection, s: &NewSession<'_>) -> rusqlite::Result<()> {
+pub fn insert(conn: &Db, s: &NewSession<'_>) -> crate::store::Result<()> {
     conn.prepare_cached(
         "INSERT INTO sessions (id, intake_id, status, payment_method, urgent, request_type, \
          requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, metadata, \
@@ -119,7 +119,7 @@ const COLUMNS: &str = "id, intake_id, status, payment_method, urgent, request_ty
     matched_mechanic_id, metadata, created_at, released_at, matched_at, completed_at, cancelled_at, \
     escalated_at, scheduled_for";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
+fn from_row(r: &Row<'_>) -> crate::store::Result<Session> {
     let metadata: String = r.get(11)?;
     let mut metadata: serde_json::Value =
         serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null);
@@ -153,7 +153,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     })
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>> {
+pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Session>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
         .query_row([id], from_row)
         .optional()
@@ -164,10 +164,10 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>> {
 /// (each reads at most `limit` rows in index order) merged here, rather than one query that
 /// would sort every session of those statuses.
 pub fn list_by_status(
-    conn: &Connection,
+    conn: &Db,
     statuses: &[SessionStatus],
     limit: usize,
-) -> rusqlite::Result<Vec<Session>> {
+) -> crate::store::Result<Vec<Session>> {
     // The matching results (most of a session's metadata) are left out: lists never show
     // them, and the detail view loads its one session in full.
     let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
@@ -190,7 +190,7 @@ pub fn list_by_status(
 
 /// Waiting sessions that named `mechanic` as their preferred mechanic (by their index: left to
 /// itself the planner walks every waiting session).
-pub fn waiting_preferring(conn: &Connection, mechanic: &str) -> rusqlite::Result<Vec<Session>> {
+pub fn waiting_preferring(conn: &Db, mechanic: &str) -> crate::store::Result<Vec<Session>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sessions INDEXED BY sessions_by_preferred \
          WHERE preferred_mechanic_id = ?1 AND status = 'waiting' \
@@ -205,12 +205,12 @@ pub fn waiting_preferring(conn: &Connection, mechanic: &str) -> rusqlite::Result
 /// transaction (`assignments::close_open`): the tick opens held broadcasts without looking at
 /// their session.
 pub fn transition(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     from: &[SessionStatus],
     to: SessionStatus,
     now: DateTime<Utc>,
-) -> rusqlite::Result<bool> {
+) -> crate::store::Result<bool> {
     let column = match to {
         SessionStatus::Waiting => "released_at",
         SessionStatus::Matched => "matched_at",
@@ -228,18 +228,18 @@ pub fn transition(
     Ok(changed == 1)
 }
 
-pub fn set_matched_mechanic(conn: &Connection, id: &str, mechanic: &str) -> rusqlite::Result<()> {
+pub fn set_matched_mechanic(conn: &Db, id: &str, mechanic: &str) -> crate::store::Result<()> {
     conn.prepare_cached("UPDATE sessions SET matched_mechanic_id = ?2 WHERE id = ?1")?
         .execute([id, mechanic])?;
     Ok(())
 }
 
 pub fn set_gate(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     waiver_signed: bool,
     payment_confirmed: bool,
-) -> rusqlite::Result<()> {
+) -> crate::store::Result<()> {
     conn.prepare_cached(
         "UPDATE sessions SET waiver_signed = ?2, payment_confirmed = ?3 WHERE id = ?1",
     )?
@@ -247,22 +247,22 @@ pub fn set_gate(
     Ok(())
 }
 
-pub fn set_preferred(conn: &Connection, id: &str, mechanic: &str) -> rusqlite::Result<()> {
+pub fn set_preferred(conn: &Db, id: &str, mechanic: &str) -> crate::store::Result<()> {
     conn.prepare_cached("UPDATE sessions SET preferred_mechanic_id = ?2 WHERE id = ?1")?
         .execute([id, mechanic])?;
     Ok(())
 }
 
 /// Counts sessions per status, for the console's header.
-pub fn count_by_status(conn: &Connection) -> rusqlite::Result<Vec<(SessionStatus, i64)>> {
+pub fn count_by_status(conn: &Db) -> crate::store::Result<Vec<(SessionStatus, i64)>> {
     let mut stmt = conn
         .prepare_cached("SELECT status, COUNT(*) FROM sessions GROUP BY status ORDER BY status")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map(crate::params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
 /// Intakes of many sessions in one query.
-pub fn intakes_for(conn: &Connection, ids: &[&str]) -> rusqlite::Result<Vec<Intake>> {
+pub fn intakes_for(conn: &Db, ids: &[&str]) -> crate::store::Result<Vec<Intake>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {INTAKE_COLUMNS} FROM intakes WHERE id IN (SELECT value FROM json_each(?1))"
     ))?;
@@ -287,10 +287,10 @@ pub struct Escalated {
 /// (by the `sessions_to_escalate` index); returns them by id. The message's details come back
 /// from the same statement: a mass escalation reads no session twice.
 pub fn escalate_released_before(
-    conn: &Connection,
+    conn: &Db,
     released_by: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Vec<Escalated>> {
+) -> crate::store::Result<Vec<Escalated>> {
     let mut stmt = conn.prepare_cached(ESCALATE)?;
     let rows = stmt.query_map(params![to_millis(released_by), to_millis(now)], |r| {
         let keywords: Option<String> = r.get(1)?;
@@ -302,7 +302,7 @@ pub fn escalate_released_before(
             city: r.get(2)?,
         })
     })?;
-    let mut escalated: Vec<Escalated> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut escalated: Vec<Escalated> = rows.collect::<crate::store::Result<_>>()?;
     escalated.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(escalated)
 }
@@ -312,7 +312,7 @@ pub const ESCALATED_WAITING: &str = "FROM sessions INDEXED BY sessions_escalated
 
 /// Escalated sessions still waiting, longest waiting first, at most `limit`, without their
 /// matching results (the console pins them above the newest sessions, however many there are).
-pub fn escalated_waiting(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Session>> {
+pub fn escalated_waiting(conn: &Db, limit: usize) -> crate::store::Result<Vec<Session>> {
     let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
     let mut stmt = conn.prepare_cached(&format!("SELECT {light} {ESCALATED_WAITING}"))?;
     let rows = stmt.query_map([limit as i64], from_row)?;
@@ -320,17 +320,17 @@ pub fn escalated_waiting(conn: &Connection, limit: usize) -> rusqlite::Result<Ve
 }
 
 /// How many escalated sessions are still waiting (the console's header).
-pub fn escalated_count(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn escalated_count(conn: &Db) -> crate::store::Result<i64> {
     conn.prepare_cached(
         "SELECT COUNT(*) FROM sessions INDEXED BY sessions_escalated \
          WHERE status = 'waiting' AND escalated_at IS NOT NULL",
     )?
-    .query_row([], |r| r.get(0))
+    .query_row(crate::params![], |r| r.get(0))
 }
 
 /// Scheduled sessions due for release by `cutoff` (their time minus the lead), soonest first:
 /// one range scan of `sessions_scheduled_due`, which holds scheduled sessions only.
-pub fn scheduled_due(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<Vec<Session>> {
+pub fn scheduled_due(conn: &Db, cutoff: DateTime<Utc>) -> crate::store::Result<Vec<Session>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sessions INDEXED BY sessions_scheduled_due \
          WHERE status = 'scheduled' AND scheduled_for <= ?1 ORDER BY scheduled_for, id"
@@ -340,7 +340,7 @@ pub fn scheduled_due(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Resu
 }
 
 /// Scheduled sessions, soonest first, at most `limit` (the console's bookings list).
-pub fn scheduled(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Session>> {
+pub fn scheduled(conn: &Db, limit: usize) -> crate::store::Result<Vec<Session>> {
     let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {light} FROM sessions INDEXED BY sessions_scheduled_due \
@@ -354,12 +354,12 @@ pub fn scheduled(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Sessio
 /// release time when waiting, and `patch` (a JSON object: the matching that ran) merged into
 /// its metadata. False when it was no longer scheduled (cancelled first).
 pub fn release_scheduled(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     status: SessionStatus,
     released_at: Option<DateTime<Utc>>,
     patch: &str,
-) -> rusqlite::Result<bool> {
+) -> crate::store::Result<bool> {
     let changed = conn
         .prepare_cached(
             "UPDATE sessions SET status = ?2, released_at = ?3, \

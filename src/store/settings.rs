@@ -1,6 +1,6 @@
 //! Feature flags and dispatch settings (SPEC §2, §5).
 
-use rusqlite::{Connection, params};
+use crate::store::db::{Db, params};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SmartMatching {
@@ -8,13 +8,15 @@ pub struct SmartMatching {
     pub rollout_percent: u8,
 }
 
-pub fn smart_matching(conn: &Connection) -> rusqlite::Result<SmartMatching> {
+pub fn smart_matching(conn: &Db) -> crate::store::Result<SmartMatching> {
     let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
     let mut flag = SmartMatching {
         enabled: true,
         rollout_percent: 100,
     };
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map(crate::params![], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     for row in rows {
         let (key, value) = row?;
         match key.as_str() {
@@ -28,7 +30,7 @@ pub fn smart_matching(conn: &Connection) -> rusqlite::Result<SmartMatching> {
     Ok(flag)
 }
 
-pub fn set_smart_matching(conn: &Connection, flag: SmartMatching) -> rusqlite::Result<()> {
+pub fn set_smart_matching(conn: &Db, flag: SmartMatching) -> crate::store::Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -49,11 +51,11 @@ pub const ESCALATE_AFTER_DEFAULT: i64 = 600;
 /// The longest escalation delay a supervisor may set: a day.
 pub const ESCALATE_AFTER_MAX: i64 = 86_400;
 
-pub fn escalate_after_seconds(conn: &Connection) -> rusqlite::Result<i64> {
-    use rusqlite::OptionalExtension;
+pub fn escalate_after_seconds(conn: &Db) -> crate::store::Result<i64> {
+    use crate::store::db::OptionalExtension;
     let value: Option<String> = conn
         .prepare_cached("SELECT value FROM settings WHERE key = 'escalate_after_seconds'")?
-        .query_row([], |r| r.get(0))
+        .query_row(crate::params![], |r| r.get(0))
         .optional()?;
     Ok(value
         .and_then(|v| v.parse::<i64>().ok())
@@ -61,7 +63,7 @@ pub fn escalate_after_seconds(conn: &Connection) -> rusqlite::Result<i64> {
         .unwrap_or(ESCALATE_AFTER_DEFAULT))
 }
 
-pub fn set_escalate_after_seconds(conn: &Connection, seconds: i64) -> rusqlite::Result<()> {
+pub fn set_escalate_after_seconds(conn: &Db, seconds: i64) -> crate::store::Result<()> {
     conn.prepare_cached(
         "INSERT INTO settings (key, value) VALUES ('escalate_after_seconds', ?1) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

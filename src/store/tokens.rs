@@ -1,8 +1,8 @@
 //! API tokens and idempotency records (SPEC §13). A token is stored only as its SHA-256; the
 //! token itself is shown once, when it is made, and never again.
 
+use crate::store::db::{Db, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::clock::{from_millis, to_millis};
 
@@ -21,7 +21,7 @@ pub struct TokenRow {
 
 const COLUMNS: &str = "id, role, mechanic_id, label, sha256, created_at, last_used_at, revoked_at";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+fn row(r: &crate::store::db::Row<'_>) -> crate::store::Result<TokenRow> {
     Ok(TokenRow {
         id: r.get(0)?,
         role: r.get(1)?,
@@ -34,7 +34,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     })
 }
 
-pub fn insert(conn: &Connection, token: &TokenRow) -> rusqlite::Result<()> {
+pub fn insert(conn: &Db, token: &TokenRow) -> crate::store::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO api_tokens ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)"
     ))?
@@ -50,7 +50,7 @@ pub fn insert(conn: &Connection, token: &TokenRow) -> rusqlite::Result<()> {
 }
 
 /// The token whose SHA-256 this is, revoked or not (the caller tells them apart).
-pub fn by_hash(conn: &Connection, sha256: &[u8]) -> rusqlite::Result<Option<TokenRow>> {
+pub fn by_hash(conn: &Db, sha256: &[u8]) -> crate::store::Result<Option<TokenRow>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM api_tokens WHERE sha256 = ?"
     ))?
@@ -58,33 +58,33 @@ pub fn by_hash(conn: &Connection, sha256: &[u8]) -> rusqlite::Result<Option<Toke
     .optional()
 }
 
-pub fn all(conn: &Connection) -> rusqlite::Result<Vec<TokenRow>> {
+pub fn all(conn: &Db) -> crate::store::Result<Vec<TokenRow>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
     ))?;
-    stmt.query_map([], row)?.collect()
+    stmt.query_map(crate::params![], row)?.collect()
 }
 
 /// Revokes a token; false when there is no such token or it was revoked already.
-pub fn revoke(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+pub fn revoke(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<bool> {
     Ok(conn
         .prepare_cached("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")?
         .execute(params![to_millis(now), id])?
         == 1)
 }
 
-pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM api_tokens WHERE id = ?")?
         .exists([id])
 }
 
 /// Notes the token's use, at most once per `every`: a read must not become a write each time.
 pub fn touch(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     now: DateTime<Utc>,
     every: chrono::Duration,
-) -> rusqlite::Result<()> {
+) -> crate::store::Result<()> {
     conn.prepare_cached(
         "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 \
          AND (last_used_at IS NULL OR last_used_at <= ?3)",
@@ -103,11 +103,11 @@ pub struct Kept {
 
 /// The response kept for (token, key), if one was kept since `since`.
 pub fn kept(
-    conn: &Connection,
+    conn: &Db,
     token: &str,
     key: &str,
     since: DateTime<Utc>,
-) -> rusqlite::Result<Option<Kept>> {
+) -> crate::store::Result<Option<Kept>> {
     conn.prepare_cached(
         "SELECT request_sha256, status, response FROM api_idempotency \
          WHERE token_id = ? AND key = ? AND created_at > ?",
@@ -124,12 +124,12 @@ pub fn kept(
 
 /// Keeps a response for (token, key), replacing one older than the 24 h window.
 pub fn keep(
-    conn: &Connection,
+    conn: &Db,
     token: &str,
     key: &str,
     kept: &Kept,
     now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> crate::store::Result<()> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO api_idempotency \
          (token_id, key, request_sha256, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -146,7 +146,7 @@ pub fn keep(
 }
 
 /// Forgets responses kept before `before`; returns how many.
-pub fn prune_kept(conn: &Connection, before: DateTime<Utc>) -> rusqlite::Result<usize> {
+pub fn prune_kept(conn: &Db, before: DateTime<Utc>) -> crate::store::Result<usize> {
     conn.prepare_cached("DELETE FROM api_idempotency WHERE created_at <= ?")?
         .execute([to_millis(before)])
 }
@@ -154,10 +154,10 @@ pub fn prune_kept(conn: &Connection, before: DateTime<Utc>) -> rusqlite::Result<
 /// Whether a mechanic may read a session over the API: he was offered it (any assignment row
 /// naming him) or he is matched to it.
 pub fn mechanic_knows_session(
-    conn: &Connection,
+    conn: &Db,
     mechanic: &str,
     session: &str,
-) -> rusqlite::Result<bool> {
+) -> crate::store::Result<bool> {
     conn.prepare_cached(
         "SELECT 1 FROM session_assignments WHERE session_id = ?1 AND mechanic_id = ?2 \
          UNION ALL SELECT 1 FROM sessions WHERE id = ?1 AND matched_mechanic_id = ?2 LIMIT 1",

@@ -1,7 +1,7 @@
 //! The customer waitlist.
 
+use crate::store::db::{Db, OptionalExtension, Row, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::to_json;
 use crate::clock::{from_millis, to_millis};
@@ -10,11 +10,10 @@ use crate::model::{Channel, WaitlistEntry};
 const COLUMNS: &str = "id, session_id, customer_name, customer_email, customer_phone, notify_via, \
     status, created_at, expires_at, notified_at, notified_mechanic_id";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<WaitlistEntry> {
+fn from_row(r: &Row<'_>) -> crate::store::Result<WaitlistEntry> {
     let via: String = r.get(5)?;
-    let notify_via: Vec<Channel> = serde_json::from_str(&via).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let notify_via: Vec<Channel> =
+        serde_json::from_str(&via).map_err(|e| crate::store::Error::conversion(5, e))?;
     Ok(WaitlistEntry {
         id: r.get(0)?,
         session_id: r.get(1)?,
@@ -30,7 +29,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<WaitlistEntry> {
     })
 }
 
-pub fn insert(conn: &Connection, e: &WaitlistEntry) -> rusqlite::Result<()> {
+pub fn insert(conn: &Db, e: &WaitlistEntry) -> crate::store::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO customer_waitlist ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?
@@ -50,7 +49,7 @@ pub fn insert(conn: &Connection, e: &WaitlistEntry) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<WaitlistEntry>> {
+pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<WaitlistEntry>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM customer_waitlist WHERE id = ?1"
     ))?
@@ -58,13 +57,13 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<WaitlistEntry
     .optional()
 }
 
-pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM customer_waitlist WHERE id = ?1")?
         .exists([id])
 }
 
 /// Entries newest first, at most `limit`.
-pub fn list(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<WaitlistEntry>> {
+pub fn list(conn: &Db, limit: usize) -> crate::store::Result<Vec<WaitlistEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM customer_waitlist ORDER BY created_at DESC, id DESC LIMIT ?1"
     ))?;
@@ -73,7 +72,7 @@ pub fn list(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<WaitlistEnt
 }
 
 /// Waiting entries that have not expired at `now`, oldest first.
-pub fn waiting(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<WaitlistEntry>> {
+pub fn waiting(conn: &Db, now: DateTime<Utc>) -> crate::store::Result<Vec<WaitlistEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM customer_waitlist WHERE status = 'waiting' AND expires_at > ?1 \
          ORDER BY created_at, id"
@@ -83,11 +82,11 @@ pub fn waiting(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Wa
 }
 
 pub fn mark_notified(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     mechanic: &str,
     now: DateTime<Utc>,
-) -> rusqlite::Result<bool> {
+) -> crate::store::Result<bool> {
     let n = conn
         .prepare_cached(
             "UPDATE customer_waitlist SET status = 'notified', notified_at = ?3, \
@@ -100,15 +99,15 @@ pub fn mark_notified(
 pub const EXPIRE_DUE: &str = "UPDATE customer_waitlist SET status = 'expired' \
     WHERE status = 'waiting' AND expires_at <= ?1 RETURNING id";
 
-pub fn expire_due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<String>> {
+pub fn expire_due(conn: &Db, now: DateTime<Utc>) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(EXPIRE_DUE)?;
     let rows = stmt.query_map([to_millis(now)], |r| r.get(0))?;
-    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut ids: Vec<String> = rows.collect::<crate::store::Result<_>>()?;
     ids.sort();
     Ok(ids)
 }
 
-pub fn cancel(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+pub fn cancel(conn: &Db, id: &str) -> crate::store::Result<bool> {
     let n = conn
         .prepare_cached(
             "UPDATE customer_waitlist SET status = 'cancelled' WHERE id = ?1 AND status = 'waiting'",
@@ -118,7 +117,7 @@ pub fn cancel(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
 }
 
 /// Cancels the waiting entries of a session (it was cancelled); returns their ids.
-pub fn cancel_for_session(conn: &Connection, session: &str) -> rusqlite::Result<Vec<String>> {
+pub fn cancel_for_session(conn: &Db, session: &str) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "UPDATE customer_waitlist SET status = 'cancelled' \
          WHERE session_id = ?1 AND status = 'waiting' RETURNING id",

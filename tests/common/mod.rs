@@ -56,31 +56,7 @@ pub fn refused(engine: &mut Engine, command: Value, code: ErrorCode) -> Dispatch
 
 /// Every row of every table, as text.
 pub fn dump(engine: &Engine) -> String {
-    let conn = engine.connection();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut out = String::new();
-    for table in tables {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
-            .unwrap();
-        let n = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        out.push_str(&format!("[{table}]\n"));
-        while let Some(row) = rows.next().unwrap() {
-            for i in 0..n {
-                let v: rusqlite::types::Value = row.get(i).unwrap();
-                out.push_str(&format!("{v:?}|"));
-            }
-            out.push('\n');
-        }
-    }
-    out
+    pitwall::store::dump(engine.connection()).unwrap()
 }
 
 /// A mechanic who can accept sessions, with overrides.

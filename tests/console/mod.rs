@@ -145,7 +145,7 @@ impl Console {
         let ids: Vec<String> = {
             let conn = self.engine.connection();
             let mut stmt = conn.prepare("SELECT id FROM sessions").unwrap();
-            stmt.query_map([], |r| r.get(0))
+            stmt.query_map(pitwall::params![], |r| r.get(0))
                 .unwrap()
                 .map(Result::unwrap)
                 .collect()

@@ -1,0 +1,578 @@
+//! The storage boundary: one connection type, statement, row and error for every database pitwall
+//! runs on. The rest of the program speaks only these; which engine sits underneath (SQLite by
+//! default, PostgreSQL for a shared database, SPEC §15) is decided when the database is opened.
+//!
+//! The API follows rusqlite's shape (`prepare_cached(..)?.execute(params![..])`, `query_row`,
+//! `query_map`, `Row::get`) because the SQL under `src/store/` was written against it. SQL is
+//! written once, with numbered `?N` placeholders; the PostgreSQL side rewrites them to `$N`.
+
+use std::fmt;
+
+use super::value::Value;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a database call failed. `is_busy`, `is_constraint` and friends say what kind of failure
+/// it is, whichever engine raised it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// A column held something its reader cannot take (a corrupt or foreign row).
+    #[error("column {column}: {why}")]
+    Conversion { column: usize, why: String },
+    /// `query_row` found nothing (`optional()` turns this into `None`).
+    #[error("the query returned no rows")]
+    NoRows,
+}
+
+impl Error {
+    /// Another connection holds the lock past the wait: the command answers `busy`.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Error::Sqlite(e) => super::is_busy(e),
+            _ => false,
+        }
+    }
+
+    /// A constraint (unique, check, foreign key) refused the write.
+    pub fn is_constraint(&self) -> bool {
+        matches!(self, Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation)
+    }
+
+    /// The database may only be read (file permissions, a read-only mount).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ReadOnly)
+    }
+
+    pub(crate) fn conversion(column: usize, why: impl fmt::Display) -> Error {
+        Error::Conversion {
+            column,
+            why: why.to_string(),
+        }
+    }
+}
+
+/// A value borrowed from a row, or lent to a statement as a parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+impl ValueRef<'_> {
+    pub fn as_str(&self) -> Result<&str, String> {
+        match self {
+            ValueRef::Text(s) => Ok(s),
+            other => Err(format!("expected text, found {}", other.kind())),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ValueRef::Null => "NULL",
+            ValueRef::Integer(_) => "an integer",
+            ValueRef::Real(_) => "a real",
+            ValueRef::Text(_) => "text",
+            ValueRef::Blob(_) => "a blob",
+        }
+    }
+
+    pub fn to_owned(self) -> Value {
+        match self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Text(s) => Value::Text(s.to_string()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        }
+    }
+}
+
+impl Value {
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(s) => ValueRef::Text(s),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+}
+
+/// What may be bound to a placeholder.
+pub trait ToValue {
+    fn to_value(&self) -> ValueRef<'_>;
+}
+
+/// What a column may be read as.
+pub trait FromValue: Sized {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, String>;
+}
+
+macro_rules! integer_values {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> ValueRef<'_> {
+                ValueRef::Integer(*self as i64)
+            }
+        }
+        impl FromValue for $t {
+            fn from_value(value: ValueRef<'_>) -> Result<Self, String> {
+                match value {
+                    ValueRef::Integer(i) => <$t>::try_from(i).map_err(|_| format!("{i} is out of range")),
+                    other => Err(format!("expected an integer, found {}", other.kind())),
+                }
+            }
+        }
+    )*};
+}
+integer_values!(i64, i32, u32, u16, u8);
+
+impl ToValue for usize {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Integer(i64::try_from(*self).unwrap_or(i64::MAX))
+    }
+}
+
+impl FromValue for usize {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, String> {
+        let i = i64::from_value(value)?;
+        usize::try_from(i).map_err(|_| format!("{i} is out of range"))
+    }
+}
+
+impl ToValue for bool {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Integer(i64::from(*self))
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, String> {
+        Ok(i64::from_value(value)? != 0)
+    }
+}
+
+impl ToValue for f64 {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Real(*self)
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, String> {
+        match value {
+            ValueRef::Real(f) => Ok(f),
+            ValueRef::Integer(i) => Ok(i as f64),
+            other => Err(format!("expected a number, found {}", other.kind())),
+        }
+    }
+}
+
+impl ToValue for str {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Text(self)
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Text(self)
+    }
+}
+
+impl FromValue for String {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, String> {
+        value.as_str().map(str::to_string)
+    }
+}
+
+impl ToValue for [u8] {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Blob(self)
+    }
+}
+
+impl ToValue for Vec<u8> {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Blob(self)
+    }
+}
+
+impl FromValue for Vec<u8> {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, String> {
+        match value {
+            ValueRef::Blob(b) => Ok(b.to_vec()),
+            other => Err(format!("expected a blob, found {}", other.kind())),
+        }
+    }
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> ValueRef<'_> {
+        self.as_ref()
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, String> {
+        Ok(value.to_owned())
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> ValueRef<'_> {
+        (**self).to_value()
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> ValueRef<'_> {
+        match self {
+            Some(v) => v.to_value(),
+            None => ValueRef::Null,
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, String> {
+        match value {
+            ValueRef::Null => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+impl rusqlite::ToSql for ValueRef<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef as R};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            ValueRef::Null => R::Null,
+            ValueRef::Integer(i) => R::Integer(i),
+            ValueRef::Real(f) => R::Real(f),
+            ValueRef::Text(s) => R::Text(s.as_bytes()),
+            ValueRef::Blob(b) => R::Blob(b),
+        }))
+    }
+}
+
+/// A statement's parameters: `params![a, b]`, an array of one type (`[id]`), or `[]`.
+pub trait Params {
+    fn values(&self) -> Vec<ValueRef<'_>>;
+}
+
+impl Params for &[&dyn ToValue] {
+    fn values(&self) -> Vec<ValueRef<'_>> {
+        self.iter().map(|v| v.to_value()).collect()
+    }
+}
+
+impl<T: ToValue, const N: usize> Params for [T; N] {
+    fn values(&self) -> Vec<ValueRef<'_>> {
+        self.iter().map(|v| v.to_value()).collect()
+    }
+}
+
+impl Params for Vec<Value> {
+    fn values(&self) -> Vec<ValueRef<'_>> {
+        self.iter().map(Value::as_ref).collect()
+    }
+}
+
+/// `params![a, b, c]`: mixed parameters for one statement.
+#[macro_export]
+macro_rules! params {
+    () => { &[] as &[&dyn $crate::store::db::ToValue] };
+    ($($p:expr),+ $(,)?) => { &[$(&$p as &dyn $crate::store::db::ToValue),+] as &[&dyn $crate::store::db::ToValue] };
+}
+pub use crate::params;
+
+/// One row of a result.
+pub struct Row<'r> {
+    inner: RowInner<'r>,
+}
+
+enum RowInner<'r> {
+    Sqlite(&'r rusqlite::Row<'r>),
+    #[allow(dead_code)] // the PostgreSQL side hands rows over as decoded values
+    Values(&'r [Value]),
+}
+
+/// A column index (rusqlite's `get::<_, T>(i)` spelling keeps working).
+pub trait RowIndex {
+    fn index(&self) -> usize;
+}
+
+impl RowIndex for usize {
+    fn index(&self) -> usize {
+        *self
+    }
+}
+
+impl<'r> Row<'r> {
+    pub fn get<I: RowIndex, T: FromValue>(&self, idx: I) -> Result<T> {
+        let i = idx.index();
+        T::from_value(self.get_ref(i)?).map_err(|why| Error::conversion(i, why))
+    }
+
+    pub fn column_count(&self) -> usize {
+        match &self.inner {
+            RowInner::Sqlite(r) => r.as_ref().column_count(),
+            RowInner::Values(values) => values.len(),
+        }
+    }
+
+    pub fn get_ref(&self, i: usize) -> Result<ValueRef<'_>> {
+        match &self.inner {
+            RowInner::Sqlite(r) => {
+                use rusqlite::types::ValueRef as R;
+                Ok(match r.get_ref(i)? {
+                    R::Null => ValueRef::Null,
+                    R::Integer(v) => ValueRef::Integer(v),
+                    R::Real(v) => ValueRef::Real(v),
+                    R::Text(t) => {
+                        ValueRef::Text(std::str::from_utf8(t).map_err(|e| Error::conversion(i, e))?)
+                    }
+                    R::Blob(b) => ValueRef::Blob(b),
+                })
+            }
+            RowInner::Values(values) => values
+                .get(i)
+                .map(Value::as_ref)
+                .ok_or_else(|| Error::conversion(i, "no such column")),
+        }
+    }
+}
+
+/// Which engine a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+}
+
+/// A connection to pitwall's database.
+pub enum Db {
+    Sqlite(rusqlite::Connection),
+}
+
+impl From<rusqlite::Connection> for Db {
+    fn from(conn: rusqlite::Connection) -> Db {
+        Db::Sqlite(conn)
+    }
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// The SQLite connection underneath, for what only SQLite has (checkpoints, `PRAGMA`s,
+    /// online backup); `None` on another engine.
+    pub fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        match self {
+            Db::Sqlite(c) => Some(c),
+        }
+    }
+
+    /// A statement, prepared once per connection and kept.
+    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+        match self {
+            Db::Sqlite(c) => Ok(Statement {
+                inner: StatementInner::Sqlite(c.prepare_cached(sql)?),
+            }),
+        }
+    }
+
+    /// A statement for one use (rare or dynamic SQL); the same as [`Db::prepare_cached`]
+    /// apart from the cache.
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+        self.prepare_cached(sql)
+    }
+
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    pub fn query_row<P: Params, T>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    /// Statements without parameters, run in order (transaction control, savepoints).
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
+        }
+    }
+}
+
+/// A prepared statement.
+pub struct Statement<'c> {
+    inner: StatementInner<'c>,
+}
+
+enum StatementInner<'c> {
+    Sqlite(rusqlite::CachedStatement<'c>),
+}
+
+impl Statement<'_> {
+    /// Runs it; the number of rows changed.
+    pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
+        let values = params.values();
+        match &mut self.inner {
+            StatementInner::Sqlite(s) => Ok(s.execute(rusqlite::params_from_iter(values))?),
+        }
+    }
+
+    /// Calls `each` with every row, in order.
+    pub fn for_each_row<P: Params>(
+        &mut self,
+        params: P,
+        mut each: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let values = params.values();
+        match &mut self.inner {
+            StatementInner::Sqlite(s) => {
+                let mut rows = s.query(rusqlite::params_from_iter(values))?;
+                while let Some(r) = rows.next()? {
+                    each(&Row {
+                        inner: RowInner::Sqlite(r),
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every row, mapped.
+    pub fn query_map<P: Params, T>(
+        &mut self,
+        params: P,
+        mut f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<std::vec::IntoIter<Result<T>>> {
+        let mut out = Vec::new();
+        self.for_each_row(params, |r| {
+            out.push(f(r));
+            Ok(())
+        })?;
+        Ok(out.into_iter())
+    }
+
+    /// The first row, mapped; [`Error::NoRows`] when there is none.
+    pub fn query_row<P: Params, T>(
+        &mut self,
+        params: P,
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let values = params.values();
+        match &mut self.inner {
+            StatementInner::Sqlite(s) => {
+                let mut rows = s.query(rusqlite::params_from_iter(values))?;
+                match rows.next()? {
+                    Some(r) => f(&Row {
+                        inner: RowInner::Sqlite(r),
+                    }),
+                    None => Err(Error::NoRows),
+                }
+            }
+        }
+    }
+
+    /// Whether it returns a row.
+    pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
+        self.query_row(params, |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
+    }
+}
+
+/// `query_row(..).optional()`: no row is `None`, not an error.
+pub trait OptionalExtension<T> {
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> OptionalExtension<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NoRows) => Ok(None),
+            Err(Error::Sqlite(rusqlite::Error::QueryReturnedNoRows)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// How a transaction begins: a write takes the write lock at once (SQLite's `BEGIN IMMEDIATE`)
+/// so a command never fails half-way for want of it; a read sees one snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxKind {
+    Write,
+    Read,
+}
+
+/// An open transaction: rolled back when dropped without [`Tx::commit`].
+pub struct Tx<'a> {
+    db: &'a Db,
+    open: bool,
+}
+
+impl Db {
+    /// Begins a transaction. The busy handler waits for other writers, up to the one
+    /// documented wait ([`super::lock_wait`]); past it the error [`Error::is_busy`]. SQLite
+    /// answers some lock conflicts at once without calling the handler: those are tried again,
+    /// but only within the same wait, never on top of it.
+    pub fn begin(&mut self, kind: TxKind) -> Result<Tx<'_>> {
+        let db: &Db = self;
+        let sql = match kind {
+            TxKind::Write => "BEGIN IMMEDIATE",
+            TxKind::Read => "BEGIN DEFERRED",
+        };
+        let started = std::time::Instant::now();
+        loop {
+            match db.execute_batch(sql) {
+                Ok(()) => return Ok(Tx { db, open: true }),
+                Err(e) if e.is_busy() && started.elapsed() < super::lock_wait() => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Tx<'_> {
+    pub fn commit(mut self) -> Result<()> {
+        self.db.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        self.db
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.db.execute_batch("ROLLBACK");
+        }
+    }
+}
