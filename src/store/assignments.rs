@@ -146,7 +146,7 @@ pub fn close_open(
 ) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "UPDATE session_assignments SET status = 'cancelled', closed_reason = ?3, closed_at = ?4 \
-         WHERE session_id = ?1 AND id IS NOT ?2 AND status IN ('queued', 'offered') RETURNING id",
+         WHERE session_id = ?1 AND id IS DISTINCT FROM ?2 AND status IN ('queued', 'offered') RETURNING id",
     )?;
     let rows = stmt.query_map(params![session, keep, reason, to_millis(now)], |r| r.get(0))?;
     let mut ids: Vec<String> = rows.collect::<crate::store::Result<_>>()?;

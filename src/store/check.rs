@@ -141,12 +141,11 @@ const RULES: &[(&str, &str)] = &[
         "a notified entry's mechanic could take its session",
         "SELECT w.id FROM customer_waitlist w JOIN sessions s ON s.id = w.session_id \
          JOIN mechanics m ON m.id = w.notified_mechanic_id WHERE w.status = 'notified' \
-         AND w.notified_at >= COALESCE((SELECT CAST(value AS INTEGER) FROM settings \
+         AND w.notified_at >= COALESCE((SELECT CAST(value AS BIGINT) FROM settings \
              WHERE key = 'waitlist_rule_since'), 0) AND ( \
            m.account_status <> 'approved' OR m.profile_completion_score < 80 \
            OR (s.request_type = 'brand_specialist' AND (m.is_brand_specialist = 0 \
-             OR NOT EXISTS (SELECT 1 FROM json_each(s.requested_brands) r, \
-               json_each(m.brand_specializations) b \
+             OR NOT EXISTS (SELECT 1 FROM {brands_of_session} r, {brands_of_mechanic} b \
                WHERE lower(trim(r.value)) = lower(trim(b.value))))))",
     ),
     (
@@ -156,8 +155,12 @@ const RULES: &[(&str, &str)] = &[
     ),
 ];
 
-/// SQLite's integrity check: `None` when it says ok.
+/// SQLite's integrity check: `None` when it says ok. (PostgreSQL checks its own pages and
+/// answers `None`: it has no such statement.)
 pub fn integrity(conn: &Db) -> crate::store::Result<Option<String>> {
+    if conn.sqlite().is_none() {
+        return Ok(None);
+    }
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
     let lines: Vec<String> = stmt
         .query_map(crate::params![], |r| r.get(0))?
@@ -169,7 +172,12 @@ pub fn integrity(conn: &Db) -> crate::store::Result<Option<String>> {
     })
 }
 
+/// Rows whose foreign key points nowhere (SQLite can hold them if written with the check off;
+/// PostgreSQL enforces every key on every write, so it has none to list).
 pub fn foreign_keys(conn: &Db) -> crate::store::Result<Vec<String>> {
+    if conn.sqlite().is_none() {
+        return Ok(Vec::new());
+    }
     let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
     let rows = stmt.query_map(crate::params![], |r| {
         Ok(format!(
@@ -184,8 +192,22 @@ pub fn foreign_keys(conn: &Db) -> crate::store::Result<Vec<String>> {
 /// Every domain rule with the ids that break it; empty when all hold.
 pub fn invariants(conn: &Db) -> crate::store::Result<Vec<Violation>> {
     let mut out = Vec::new();
+    // The one JSON list each engine spells its own way.
+    let (session_brands, mechanic_brands) = match conn.backend() {
+        crate::store::db::Backend::Sqlite => (
+            "json_each(s.requested_brands) r",
+            "json_each(m.brand_specializations) b",
+        ),
+        crate::store::db::Backend::Postgres => (
+            "json_array_elements_text(s.requested_brands::json) AS r(value)",
+            "json_array_elements_text(m.brand_specializations::json) AS b(value)",
+        ),
+    };
     for (rule, sql) in RULES {
-        let mut stmt = conn.prepare(sql)?;
+        let sql = sql
+            .replace("{brands_of_session} r", session_brands)
+            .replace("{brands_of_mechanic} b", mechanic_brands);
+        let mut stmt = conn.prepare(&sql)?;
         let ids: Vec<String> = stmt
             .query_map(crate::params![], |r| r.get(0))?
             .collect::<Result<_, _>>()?;

@@ -356,6 +356,7 @@ impl<'r> Row<'r> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Postgres,
 }
 
 /// A connection to pitwall's database.
@@ -574,5 +575,103 @@ impl Drop for Tx<'_> {
         if self.open {
             let _ = self.db.execute_batch("ROLLBACK");
         }
+    }
+}
+
+impl Db {
+    /// The SQL this connection's engine reads, for the few statements SQLite and PostgreSQL
+    /// spell differently (JSON functions above all).
+    pub fn pick<'a>(&self, sqlite: &'a str, postgres: &'a str) -> &'a str {
+        match self.backend() {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
+        }
+    }
+}
+
+/// SQLite-flavoured SQL as PostgreSQL reads it: `?N` (and bare `?`, numbered in order)
+/// become `$N`; `INDEXED BY name`, a SQLite planner hint, goes (PostgreSQL plans for itself);
+/// and the one JSON idiom the store uses for a list parameter, `(SELECT value FROM
+/// json_each(?N))`, becomes `(SELECT json_array_elements_text($N::json))`. Text inside quotes
+/// is left alone.
+pub fn to_postgres(sql: &str) -> String {
+    const LIST: &str = "(SELECT value FROM json_each(?";
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut next = 1;
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        if c == '\'' {
+            // A string literal, with '' for a quote inside it.
+            let end = rest[1..]
+                .find('\'')
+                .map_or(rest.len(), |i| i + 2)
+                .min(rest.len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        } else if rest.starts_with(LIST) {
+            let digits = rest[LIST.len()..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len() - LIST.len());
+            let n = &rest[LIST.len()..LIST.len() + digits];
+            let after = &rest[LIST.len() + digits..];
+            match after.strip_prefix("))") {
+                Some(after) if !n.is_empty() => {
+                    out.push_str(&format!("(SELECT json_array_elements_text(${n}::json))"));
+                    rest = after;
+                }
+                _ => {
+                    out.push('(');
+                    rest = &rest[1..];
+                }
+            }
+        } else if rest.starts_with("INDEXED BY ") {
+            let name = &rest["INDEXED BY ".len()..];
+            let len = name
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(name.len());
+            rest = name[len..].trim_start();
+        } else if c == '?' {
+            let digits = rest[1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len() - 1);
+            if digits == 0 {
+                out.push_str(&format!("${next}"));
+                next += 1;
+            } else {
+                out.push('$');
+                out.push_str(&rest[1..1 + digits]);
+            }
+            rest = &rest[1 + digits..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_postgres;
+
+    #[test]
+    fn placeholders_hints_and_list_parameters_become_postgres() {
+        assert_eq!(
+            to_postgres("SELECT a FROM t WHERE x = ?1 AND y = ?12 AND z = '?3'"),
+            "SELECT a FROM t WHERE x = $1 AND y = $12 AND z = '?3'"
+        );
+        assert_eq!(
+            to_postgres("VALUES (?, ?), (?, ?)"),
+            "VALUES ($1, $2), ($3, $4)"
+        );
+        assert_eq!(
+            to_postgres("SELECT s FROM sessions INDEXED BY sessions_x WHERE a = ?1"),
+            "SELECT s FROM sessions WHERE a = $1"
+        );
+        assert_eq!(
+            to_postgres("WHERE id IN (SELECT value FROM json_each(?4)) AND k = 'it''s'"),
+            "WHERE id IN (SELECT json_array_elements_text($4::json)) AND k = 'it''s'"
+        );
+        assert_eq!(to_postgres("SELECT 'é?' || ?1"), "SELECT 'é?' || $1");
     }
 }

@@ -244,17 +244,26 @@ pub fn add_unanswered_many(
     limit: i64,
 ) -> crate::store::Result<Vec<(String, i64)>> {
     let lapsed = to_json(lapsed);
-    conn.prepare_cached(
+    // `WHERE true`: SQLite's parser needs it between a SELECT and ON CONFLICT.
+    conn.prepare_cached(conn.pick(
         "INSERT INTO unanswered_offers (mechanic_id, streak) \
          SELECT key, value FROM json_each(?1) WHERE true \
-         ON CONFLICT (mechanic_id) DO UPDATE SET streak = streak + excluded.streak",
-    )?
+         ON CONFLICT (mechanic_id) DO UPDATE \
+         SET streak = unanswered_offers.streak + excluded.streak",
+        "INSERT INTO unanswered_offers (mechanic_id, streak) \
+         SELECT key, CAST(value AS BIGINT) FROM json_each_text(?1::json) \
+         ON CONFLICT (mechanic_id) DO UPDATE \
+         SET streak = unanswered_offers.streak + excluded.streak",
+    ))?
     .execute([&lapsed])?;
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(conn.pick(
         "DELETE FROM unanswered_offers \
          WHERE mechanic_id IN (SELECT key FROM json_each(?1)) AND streak >= ?2 \
          RETURNING mechanic_id, streak",
-    )?;
+        "DELETE FROM unanswered_offers \
+         WHERE mechanic_id IN (SELECT key FROM json_each_text(?1::json)) AND streak >= ?2 \
+         RETURNING mechanic_id, streak",
+    ))?;
     let rows = stmt.query_map(params![lapsed, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut due: Vec<(String, i64)> = rows.collect::<crate::store::Result<_>>()?;
     due.sort();

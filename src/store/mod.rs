@@ -408,6 +408,10 @@ pub fn data_version(db: &Db) -> Result<i64> {
 pub fn tables(db: &Db) -> Result<Vec<String>> {
     let sql = match db.backend() {
         db::Backend::Sqlite => "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name",
+        db::Backend::Postgres => {
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+        }
     };
     db.prepare(sql)?
         .query_map(params![], |r| r.get(0))?

@@ -1,6 +1,7 @@
 //! The raw figures behind SPEC §9; `crate::report` turns them into the metrics.
 
 use crate::store::Db;
+use crate::store::db::Backend;
 
 #[derive(Debug, Default, Clone)]
 pub struct Figures {
@@ -36,21 +37,30 @@ pub fn figures(conn: &Db) -> crate::store::Result<Figures> {
         f.matching_errors,
         f.cancelled_unmatched,
     ) = conn.query_row(
-        "SELECT COUNT(*), \
-            COALESCE(SUM(COALESCE(json_extract(metadata, '$.customer_country'), '') <> '' \
-                AND COALESCE(json_extract(metadata, '$.customer_postal_code'), '') <> ''), 0), \
-            COALESCE(SUM(json_extract(metadata, '$.smart_matching') = 1 \
-                AND json_extract(metadata, '$.matching_error') IS NULL), 0), \
-            COALESCE(SUM(json_extract(metadata, '$.matching_error') IS NOT NULL), 0), \
-            COALESCE(SUM(status = 'cancelled' AND matched_mechanic_id IS NULL), 0) \
+        &format!(
+            "SELECT COUNT(*), \
+            CAST(COALESCE(SUM(CASE WHEN COALESCE({customer_country}, '') <> '' \
+                AND COALESCE({customer_postal_code}, '') <> '' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN {smart_matching_on} \
+                AND {matching_error} IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN {matching_error} IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN status = 'cancelled' AND matched_mechanic_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM sessions",
+            customer_country = meta(conn, "customer_country"),
+            customer_postal_code = meta(conn, "customer_postal_code"),
+            smart_matching_on = meta_true(conn, "smart_matching"),
+            matching_error = meta(conn, "matching_error"),
+        ),
         crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
     f.matcher_latencies_ms = column(
         conn,
-        "SELECT json_extract(metadata, '$.matching_latency_ms') FROM sessions \
-         WHERE json_extract(metadata, '$.matching_latency_ms') IS NOT NULL",
+        &format!(
+            "SELECT CAST({latency} AS DOUBLE PRECISION) FROM sessions \
+             WHERE {latency} IS NOT NULL",
+            latency = meta(conn, "matching_latency_ms")
+        ),
     )?;
     f.accepted_targeted_scores = column(
         conn,
@@ -58,19 +68,19 @@ pub fn figures(conn: &Db) -> crate::store::Result<Figures> {
          WHERE status = 'accepted' AND match_type = 'targeted' AND match_score IS NOT NULL",
     )?;
     (f.accepts_targeted, f.accepts_broadcast) = conn.query_row(
-        "SELECT COALESCE(SUM(match_type = 'targeted'), 0), COALESCE(SUM(match_type = 'broadcast'), 0) \
+        "SELECT CAST(COALESCE(SUM(CASE WHEN match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN match_type = 'broadcast' THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM session_assignments WHERE status = 'accepted'",
         crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     // Measured from release, when the customer started waiting, for both kinds alike.
-    let wait = "SELECT (a.accepted_at - s.released_at) / 1000.0 FROM session_assignments a \
+    let wait = "SELECT CAST(a.accepted_at - s.released_at AS DOUBLE PRECISION) / 1000.0 FROM session_assignments a \
                 JOIN sessions s ON s.id = a.session_id \
                 WHERE a.status = 'accepted' AND s.released_at IS NOT NULL AND a.match_type = ";
     f.seconds_to_accept_targeted = column(conn, &format!("{wait}'targeted'"))?;
     f.seconds_to_accept_broadcast = column(conn, &format!("{wait}'broadcast'"))?;
     (f.waitlist_joined, f.waitlist_notified, f.waitlist_expired) = conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(status = 'notified'), 0), COALESCE(SUM(status = 'expired'), 0) \
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'notified' THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM customer_waitlist",
         crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -80,8 +90,8 @@ pub fn figures(conn: &Db) -> crate::store::Result<Figures> {
         f.scheduled_waiting,
         f.scheduled_matched_on_time,
     ) = conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(status = 'scheduled'), 0), \
-            COALESCE(SUM(matched_at IS NOT NULL AND matched_at <= scheduled_for + ?1), 0) \
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN matched_at IS NOT NULL AND matched_at <= scheduled_for + ?1 THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM sessions WHERE scheduled_for IS NOT NULL",
         [crate::engine::RELEASE_AHEAD.num_milliseconds()],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -122,12 +132,12 @@ pub fn offer_counts(conn: &Db) -> crate::store::Result<OfferCounts> {
         c.expired,
         c.withdrawn,
     ) = conn.query_row(
-        "SELECT COALESCE(SUM(match_type = 'targeted'), 0), \
-            COALESCE(SUM(status = 'accepted' AND match_type = 'targeted'), 0), \
-            COALESCE(SUM(status = 'accepted' AND match_type = 'broadcast'), 0), \
-            COALESCE(SUM(status = 'declined'), 0), \
-            COALESCE(SUM(status = 'expired' AND closed_reason = 'timeout'), 0), \
-            COALESCE(SUM(status = 'expired' AND closed_reason <> 'timeout'), 0) \
+        "SELECT CAST(COALESCE(SUM(CASE WHEN match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN status = 'accepted' AND match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN status = 'accepted' AND match_type = 'broadcast' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN status = 'expired' AND closed_reason = 'timeout' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN status = 'expired' AND closed_reason <> 'timeout' THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM session_assignments",
         crate::params![],
         |r| {
@@ -142,12 +152,28 @@ pub fn offer_counts(conn: &Db) -> crate::store::Result<OfferCounts> {
         },
     )?;
     (c.auto_clock_outs, c.escalations) = conn.query_row(
-        "SELECT COALESCE(SUM(kind = 'auto_clock_out'), 0), \
-            COALESCE(SUM(kind = 'session_escalated'), 0) FROM events",
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'auto_clock_out' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN kind = 'session_escalated' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM events",
         crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(c)
+}
+
+/// A field of a session's metadata (JSON text), as SQL.
+fn meta(conn: &Db, key: &str) -> String {
+    match conn.backend() {
+        Backend::Sqlite => format!("json_extract(metadata, '$.{key}')"),
+        Backend::Postgres => format!("(metadata::json ->> '{key}')"),
+    }
+}
+
+/// A metadata field that is JSON `true`, as an SQL condition.
+fn meta_true(conn: &Db, key: &str) -> String {
+    match conn.backend() {
+        Backend::Sqlite => format!("json_extract(metadata, '$.{key}') = 1"),
+        Backend::Postgres => format!("(metadata::json ->> '{key}') = 'true'"),
+    }
 }
 
 fn column<T: crate::store::db::FromValue>(conn: &Db, sql: &str) -> crate::store::Result<Vec<T>> {

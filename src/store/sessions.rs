@@ -275,6 +275,10 @@ pub const ESCALATE: &str = "UPDATE sessions INDEXED BY sessions_to_escalate \
     WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
     RETURNING id, json_extract(metadata, '$.extracted_keywords'), \
               json_extract(metadata, '$.customer_city')";
+const ESCALATE_PG: &str = "UPDATE sessions SET escalated_at = ?2 \
+    WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
+    RETURNING id, (metadata::json -> 'extracted_keywords')::text, \
+              metadata::json ->> 'customer_city'";
 
 /// An escalated session, with what its dispatcher message needs from its metadata.
 pub struct Escalated {
@@ -291,7 +295,7 @@ pub fn escalate_released_before(
     released_by: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> crate::store::Result<Vec<Escalated>> {
-    let mut stmt = conn.prepare_cached(ESCALATE)?;
+    let mut stmt = conn.prepare_cached(conn.pick(ESCALATE, ESCALATE_PG))?;
     let rows = stmt.query_map(params![to_millis(released_by), to_millis(now)], |r| {
         let keywords: Option<String> = r.get(1)?;
         Ok(Escalated {

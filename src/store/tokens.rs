@@ -131,8 +131,10 @@ pub fn keep(
     now: DateTime<Utc>,
 ) -> crate::store::Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO api_idempotency \
-         (token_id, key, request_sha256, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_idempotency \
+         (token_id, key, request_sha256, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (token_id, key) DO UPDATE SET request_sha256 = excluded.request_sha256, \
+         status = excluded.status, response = excluded.response, created_at = excluded.created_at",
     )?
     .execute(params![
         token,
