@@ -313,7 +313,7 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
     let mut rng = synth::Rng::new(99);
     let mut baseline_intake = |i: usize| {
         let tx =
-            rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
                 .expect("begin");
         let id = format!("B{i}");
         tx.prepare_cached(
