@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod headless;
+pub mod ids;
 pub mod json;
 pub mod matching;
 pub mod model;

@@ -942,3 +942,16 @@ fn an_expired_certification_falls_back_to_the_legacy_red_seal() {
     assert!(certified("d"));
     assert!(!certified("x"));
 }
+
+#[test]
+fn records_without_an_id_take_theirs_from_the_engines_id_source() {
+    let mut e = engine();
+    e.set_ids(pitwall::ids::Ids::counter("rec"));
+    let mut m = mechanic("x", true, json!({}));
+    m.as_object_mut().unwrap().remove("id");
+    assert_eq!(ok(&mut e, m)["mechanic"]["id"], "rec-1");
+    let mut i = intake("unused", json!({}));
+    i.as_object_mut().unwrap().remove("id");
+    let out = ok(&mut e, i);
+    assert_eq!(out["session"]["id"], "rec-2", "{out}");
+}

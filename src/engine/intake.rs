@@ -254,7 +254,7 @@ fn validate_intake(ctx: &Ctx<'_>, req: &IntakeRequest) -> DispatchResult<ValidIn
             }
             id.clone()
         }
-        None => uuid::Uuid::new_v4().to_string(),
+        None => ctx.new_id(),
     };
     let name = validate::required(
         "customer.name",

@@ -215,7 +215,7 @@ fn add(ctx: &mut Ctx<'_>, req: AddMechanic, prefix: &str) -> DispatchResult<Mech
             validate::id(&f("id"), &id)?;
             id
         }
-        None => uuid::Uuid::new_v4().to_string(),
+        None => ctx.new_id(),
     };
     if store::mechanics::exists(ctx.conn(), &id)? {
         return Err(DispatchError::invalid(

@@ -43,6 +43,8 @@ pub const TOP_MATCHES: usize = 10;
 pub struct Engine {
     db: Db,
     clock: Clock,
+    /// Ids for records a command does not name (SPEC §8 lets every `id` be left out).
+    ids: crate::ids::Ids,
     roster: Option<Roster>,
     /// Delivers the outbox on `deliver` (SPEC §12), outside any engine transaction.
     relay: Option<crate::delivery::Relay>,
@@ -94,6 +96,7 @@ impl Engine {
         Engine {
             db,
             clock,
+            ids: crate::ids::Ids::Random,
             roster: None,
             relay: None,
             _checkpointer: None,
@@ -106,6 +109,11 @@ impl Engine {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Where ids come from for records a command leaves unnamed (random UUIDs by default).
+    pub fn set_ids(&mut self, ids: crate::ids::Ids) {
+        self.ids = ids;
     }
 
     /// The relay `deliver` uses (the transports of the config file); without one, `deliver`
@@ -228,6 +236,7 @@ impl Engine {
         let mut ctx = Ctx {
             tx: &tx,
             now,
+            ids: &self.ids,
             roster: &mut self.roster,
             events: Vec::new(),
         };
@@ -259,6 +268,7 @@ fn begin(db: &mut Db, kind: TxKind) -> DispatchResult<Tx<'_>> {
 pub(crate) struct Ctx<'a> {
     tx: &'a Tx<'a>,
     now: DateTime<Utc>,
+    ids: &'a crate::ids::Ids,
     roster: &'a mut Option<Roster>,
     /// The audit rows of this transaction, written just before it commits.
     events: Vec<store::events::Event>,
@@ -267,6 +277,11 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     fn conn(&self) -> &Db {
         self.tx
+    }
+
+    /// An id for a record the command did not name.
+    fn new_id(&self) -> String {
+        self.ids.next_id()
     }
 
     /// The roster prepared for scoring, reloaded only when a mechanic changed since the last

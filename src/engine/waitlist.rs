@@ -27,7 +27,7 @@ impl Engine {
                     }
                     id.clone()
                 }
-                None => uuid::Uuid::new_v4().to_string(),
+                None => ctx.new_id(),
             };
             let customer = match (&req.session, req.customer) {
                 (_, Some(c)) => c,
