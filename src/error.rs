@@ -84,6 +84,10 @@ pub struct DispatchError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// The command lost a race with another transaction and nothing of it was applied: the
+    /// engine runs it again (a bounded number of times) before answering.
+    #[serde(skip)]
+    pub retry: bool,
 }
 
 impl DispatchError {
@@ -92,6 +96,7 @@ impl DispatchError {
             code,
             message: message.into(),
             field: None,
+            retry: false,
         }
     }
 
@@ -100,6 +105,7 @@ impl DispatchError {
             code: ErrorCode::InvalidInput,
             message: message.into(),
             field: Some(field.into()),
+            retry: false,
         }
     }
 
@@ -108,6 +114,7 @@ impl DispatchError {
             code: ErrorCode::NotFound,
             message: format!("No {what} with id \"{}\".", crate::text::inert(id)),
             field: Some(field.to_string()),
+            retry: false,
         }
     }
 
@@ -136,6 +143,16 @@ impl DispatchError {
 
 impl From<crate::store::Error> for DispatchError {
     fn from(err: crate::store::Error) -> Self {
+        if err.is_retryable() {
+            tracing::debug!(error = %err, "transaction lost a race; it runs again");
+            let mut busy = DispatchError::busy();
+            busy.retry = true;
+            return busy;
+        }
+        if err.is_connection_lost() {
+            tracing::warn!(error = %err, "connection to the database lost");
+            return DispatchError::new(ErrorCode::Busy, CONNECTION_LOST);
+        }
         if err.is_busy() {
             tracing::warn!("database busy: another program held the lock past the wait");
             return DispatchError::busy();
@@ -153,6 +170,11 @@ impl From<crate::store::Error> for DispatchError {
         )
     }
 }
+
+/// A command whose connection to the database server broke before it was confirmed.
+pub const CONNECTION_LOST: &str = "The connection to the database server was lost before the \
+     command was confirmed, so it may not have been applied; pitwall reconnects. Look before \
+     trying it again.";
 
 /// What a write to a database pitwall may only read is told.
 pub const READ_ONLY: &str = "The database is read-only (the file's permissions, or a read-only \

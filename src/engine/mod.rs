@@ -31,6 +31,17 @@ pub use intake::field_problems;
 pub use outcome::*;
 pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD};
 
+/// Runs of one command that lost a race with another transaction before it answers `busy`.
+const RETRIES: u32 = 8;
+
+/// A few milliseconds of jitter, so two commands that collided do not collide again in step.
+fn fastrand_jitter(attempt: u32) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(nanos % (1 << attempt.min(6)))
+}
+
 /// How long a targeted offer stays open, and how long a broadcast is held behind them.
 pub const OFFER_WINDOW: Duration = Duration::seconds(120);
 /// How long a waitlist entry waits for a mechanic.
@@ -86,6 +97,7 @@ impl Engine {
     /// Opens a database file (`None`: in memory) with the given clock.
     pub fn open(path: Option<&Path>, clock: Clock) -> Result<Engine, store::OpenError> {
         let db = store::open(path)?;
+        let path = path.filter(|p| store::postgres_url(p).is_none());
         let checkpointer = path.and_then(|p| store::checkpoint::Checkpointer::start(p, &db));
         let mut engine = Engine::with_connection(db, clock);
         engine._checkpointer = checkpointer;
@@ -142,7 +154,26 @@ impl Engine {
     /// field — never the message, which can quote what the customer typed.
     pub fn execute(&mut self, command: Command) -> DispatchResult<Outcome> {
         let name = command.name();
-        let result = self.run(command);
+        let mut result = self.run(command.clone());
+        // A transaction that lost a race (PostgreSQL's serialisation failure) left nothing
+        // behind: run the command again, a few times, then answer `busy`.
+        let mut attempt = 1;
+        while let Err(e) = &result
+            && e.retry
+            && attempt < RETRIES
+        {
+            std::thread::sleep(std::time::Duration::from_millis(
+                (1 << attempt) + fastrand_jitter(attempt),
+            ));
+            attempt += 1;
+            result = self.run(command.clone());
+        }
+        if let Err(e) = &result
+            && e.message == crate::error::CONNECTION_LOST
+            && let Err(again) = self.db.reconnect()
+        {
+            tracing::warn!(error = %again, "reconnecting to the database failed; the next command tries again");
+        }
         match &result {
             Ok(_) => tracing::debug!(cmd = name, "done"),
             Err(e) => tracing::info!(

@@ -122,13 +122,14 @@ pub fn accept(
     mechanic: &str,
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
-    let result = conn
-        .prepare_cached(
+    let result = conn.tolerating(|| {
+        conn.prepare_cached(
             "UPDATE session_assignments SET status = 'accepted', mechanic_id = ?2, \
              accepted_at = ?3, offered_at = COALESCE(offered_at, ?3) \
              WHERE id = ?1 AND status IN ('queued', 'offered')",
         )?
-        .execute(params![id, mechanic, to_millis(now)]);
+        .execute(params![id, mechanic, to_millis(now)])
+    });
     match result {
         Ok(n) => Ok(n == 1),
         Err(e) if e.is_constraint() => Ok(false),

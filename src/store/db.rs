@@ -6,8 +6,10 @@
 //! `query_map`, `Row::get`) because the SQL under `src/store/` was written against it. SQL is
 //! written once, with numbered `?N` placeholders; the PostgreSQL side rewrites them to `$N`.
 
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 
+use super::pg;
 use super::value::Value;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -18,6 +20,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error("{}", postgres_message(.0))]
+    Postgres(#[from] postgres::Error),
     /// A column held something its reader cannot take (a corrupt or foreign row).
     #[error("column {column}: {why}")]
     Conversion { column: usize, why: String },
@@ -31,20 +35,45 @@ impl Error {
     pub fn is_busy(&self) -> bool {
         match self {
             Error::Sqlite(e) => super::is_busy(e),
+            Error::Postgres(e) => pg::is_busy(e),
             _ => false,
         }
     }
 
+    /// The transaction lost a race with another one (PostgreSQL's serialisation failure or
+    /// deadlock): nothing of it was applied, and running the command again is safe.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Postgres(e) if pg::is_retryable(e))
+    }
+
+    /// The connection to the database server is gone (PostgreSQL).
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, Error::Postgres(e) if pg::is_connection_lost(e))
+    }
+
     /// A constraint (unique, check, foreign key) refused the write.
     pub fn is_constraint(&self) -> bool {
-        matches!(self, Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation)
+        match self {
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::ConstraintViolation
+            }
+            // Class 23: integrity constraint violation.
+            Error::Postgres(e) => e.code().is_some_and(|c| c.code().starts_with("23")),
+            _ => false,
+        }
     }
 
     /// The database may only be read (file permissions, a read-only mount).
     pub fn is_read_only(&self) -> bool {
-        matches!(self, Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ReadOnly)
+        match self {
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::ReadOnly
+            }
+            Error::Postgres(e) => {
+                e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION)
+            }
+            _ => false,
+        }
     }
 
     pub(crate) fn conversion(column: usize, why: impl fmt::Display) -> Error {
@@ -302,7 +331,7 @@ pub struct Row<'r> {
 
 enum RowInner<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
-    #[allow(dead_code)] // the PostgreSQL side hands rows over as decoded values
+    /// PostgreSQL's rows, decoded into values as they arrive.
     Values(&'r [Value]),
 }
 
@@ -362,6 +391,31 @@ pub enum Backend {
 /// A connection to pitwall's database.
 pub enum Db {
     Sqlite(rusqlite::Connection),
+    Postgres(Box<PgDb>),
+}
+
+/// A PostgreSQL connection with what pitwall keeps beside it.
+pub struct PgDb {
+    conn: pg::PgConn,
+    /// Started by the first [`Db::data_version`] (a console, the event feed): counts the
+    /// notifications every write transaction sends when it commits.
+    listener: OnceCell<pg::Listener>,
+    /// Inside a write transaction, which notifies listeners as it commits.
+    writing: Cell<bool>,
+}
+
+impl PgDb {
+    pub fn new(conn: pg::PgConn) -> PgDb {
+        PgDb {
+            conn,
+            listener: OnceCell::new(),
+            writing: Cell::new(false),
+        }
+    }
+
+    pub fn conn(&self) -> &pg::PgConn {
+        &self.conn
+    }
 }
 
 impl From<rusqlite::Connection> for Db {
@@ -374,6 +428,7 @@ impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -382,6 +437,7 @@ impl Db {
     pub fn sqlite(&self) -> Option<&rusqlite::Connection> {
         match self {
             Db::Sqlite(c) => Some(c),
+            Db::Postgres(_) => None,
         }
     }
 
@@ -390,6 +446,12 @@ impl Db {
         match self {
             Db::Sqlite(c) => Ok(Statement {
                 inner: StatementInner::Sqlite(c.prepare_cached(sql)?),
+            }),
+            Db::Postgres(p) => Ok(Statement {
+                inner: StatementInner::Postgres {
+                    db: p,
+                    sql: to_postgres(sql),
+                },
             }),
         }
     }
@@ -417,6 +479,7 @@ impl Db {
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match self {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Db::Postgres(p) => Ok(p.conn.batch(sql)?),
         }
     }
 }
@@ -428,6 +491,11 @@ pub struct Statement<'c> {
 
 enum StatementInner<'c> {
     Sqlite(rusqlite::CachedStatement<'c>),
+    Postgres { db: &'c PgDb, sql: String },
+}
+
+fn owned(values: Vec<ValueRef<'_>>) -> Vec<Value> {
+    values.into_iter().map(ValueRef::to_owned).collect()
 }
 
 impl Statement<'_> {
@@ -436,6 +504,9 @@ impl Statement<'_> {
         let values = params.values();
         match &mut self.inner {
             StatementInner::Sqlite(s) => Ok(s.execute(rusqlite::params_from_iter(values))?),
+            StatementInner::Postgres { db, sql } => {
+                Ok(db.conn.execute(sql, &owned(values))? as usize)
+            }
         }
     }
 
@@ -452,6 +523,14 @@ impl Statement<'_> {
                 while let Some(r) = rows.next()? {
                     each(&Row {
                         inner: RowInner::Sqlite(r),
+                    })?;
+                }
+                Ok(())
+            }
+            StatementInner::Postgres { db, sql } => {
+                for r in db.conn.query(sql, &owned(values))? {
+                    each(&Row {
+                        inner: RowInner::Values(&r),
                     })?;
                 }
                 Ok(())
@@ -486,6 +565,14 @@ impl Statement<'_> {
                 match rows.next()? {
                     Some(r) => f(&Row {
                         inner: RowInner::Sqlite(r),
+                    }),
+                    None => Err(Error::NoRows),
+                }
+            }
+            StatementInner::Postgres { db, sql } => {
+                match db.conn.query(sql, &owned(values))?.first() {
+                    Some(r) => f(&Row {
+                        inner: RowInner::Values(r),
                     }),
                     None => Err(Error::NoRows),
                 }
@@ -538,10 +625,18 @@ impl Db {
     /// but only within the same wait, never on top of it.
     pub fn begin(&mut self, kind: TxKind) -> Result<Tx<'_>> {
         let db: &Db = self;
-        let sql = match kind {
-            TxKind::Write => "BEGIN IMMEDIATE",
-            TxKind::Read => "BEGIN DEFERRED",
+        // PostgreSQL: SERIALIZABLE, so every rule the engine checks before it writes holds as
+        // if commands ran one at a time, on every host; a lost race is a serialisation failure
+        // (`Error::is_retryable`) and the command runs again. Reads see one snapshot.
+        let sql = match (kind, db.backend()) {
+            (TxKind::Write, Backend::Sqlite) => "BEGIN IMMEDIATE",
+            (TxKind::Read, Backend::Sqlite) => "BEGIN DEFERRED",
+            (TxKind::Write, Backend::Postgres) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            (TxKind::Read, Backend::Postgres) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
+        if let Db::Postgres(p) = db {
+            p.writing.set(kind == TxKind::Write);
+        }
         let started = std::time::Instant::now();
         loop {
             match db.execute_batch(sql) {
@@ -557,6 +652,13 @@ impl Db {
 
 impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
+        if let Db::Postgres(p) = self.db
+            && p.writing.get()
+        {
+            // Delivered to every listener (consoles, event feeds, on any host) when, and only
+            // if, this transaction commits.
+            p.conn.batch(&format!("NOTIFY {}", pg::CHANNEL))?;
+        }
         self.db.execute_batch("COMMIT")?;
         self.open = false;
         Ok(())
@@ -579,6 +681,69 @@ impl Drop for Tx<'_> {
 }
 
 impl Db {
+    /// Connects to a PostgreSQL database and brings its schema up to date.
+    pub fn connect_postgres(url: &str) -> Result<Db, super::OpenError> {
+        let label = super::describe_url(url);
+        let conn = pg::PgConn::connect(url).map_err(|e| super::OpenError::Unusable {
+            path: label.clone(),
+            why: pg_unreachable(&e),
+        })?;
+        match pg::prepare_schema(&conn) {
+            Ok(_) => Ok(Db::Postgres(Box::new(PgDb::new(conn)))),
+            Err(pg::SchemaError::NotPitwall) => Err(super::OpenError::NotPitwall { path: label }),
+            Err(pg::SchemaError::TooNew { found, known }) => Err(super::OpenError::TooNew {
+                path: label,
+                found,
+                known,
+            }),
+            Err(e) => Err(super::OpenError::Unusable {
+                path: label,
+                why: e.to_string(),
+            }),
+        }
+    }
+
+    /// Changes whenever anyone commits a write (in this process or another), so a console can
+    /// notice without re-reading everything: SQLite's `PRAGMA data_version`, PostgreSQL's
+    /// notifications counted by a listening connection.
+    pub fn data_version(&self) -> Result<i64> {
+        match self {
+            Db::Sqlite(conn) => Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?),
+            Db::Postgres(p) => {
+                if p.listener.get().is_none() {
+                    let listener = pg::Listener::start(p.conn.url())?;
+                    let _ = p.listener.set(listener);
+                }
+                Ok(p.listener.get().map_or(0, |l| l.version() as i64))
+            }
+        }
+    }
+
+    /// After [`Error::is_connection_lost`]: a new connection in place of the lost one.
+    pub fn reconnect(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(_) => Ok(()),
+            Db::Postgres(p) => Ok(p.conn.reconnect()?),
+        }
+    }
+
+    /// Runs `f` so that a statement in it that fails leaves the transaction usable: PostgreSQL
+    /// aborts a whole transaction on any error, so the failure is confined to a savepoint.
+    /// (SQLite undoes just the failed statement by itself.)
+    pub fn tolerating<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.backend() == Backend::Sqlite {
+            return f();
+        }
+        self.execute_batch("SAVEPOINT tolerated")?;
+        let result = f();
+        self.execute_batch(if result.is_ok() {
+            "RELEASE tolerated"
+        } else {
+            "ROLLBACK TO tolerated; RELEASE tolerated"
+        })?;
+        result
+    }
+
     /// The SQL this connection's engine reads, for the few statements SQLite and PostgreSQL
     /// spell differently (JSON functions above all).
     pub fn pick<'a>(&self, sqlite: &'a str, postgres: &'a str) -> &'a str {
@@ -589,8 +754,31 @@ impl Db {
     }
 }
 
+/// PostgreSQL's own words for an error (the client's Display says only "db error").
+fn postgres_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+/// Why a PostgreSQL server could not be reached, in words an operator acts on.
+fn pg_unreachable(e: &postgres::Error) -> String {
+    let detail = e
+        .as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string());
+    let detail = match std::error::Error::source(e) {
+        Some(source) if e.as_db_error().is_none() => format!("{detail}: {source}"),
+        _ => detail,
+    };
+    format!(
+        "cannot connect to the PostgreSQL server ({detail}); check the address, the user and that the server is running"
+    )
+}
+
 /// SQLite-flavoured SQL as PostgreSQL reads it: `?N` (and bare `?`, numbered in order)
-/// become `$N`; `INDEXED BY name`, a SQLite planner hint, goes (PostgreSQL plans for itself);
+/// become `$N`; SQLite's planner hints go (PostgreSQL plans for itself): `INDEXED BY name`, and
+/// `CROSS JOIN … ON`, which fixes SQLite's join order, becomes a plain `JOIN … ON`;
 /// and the one JSON idiom the store uses for a list parameter, `(SELECT value FROM
 /// json_each(?N))`, becomes `(SELECT json_array_elements_text($N::json))`. Text inside quotes
 /// is left alone.
@@ -624,6 +812,9 @@ pub fn to_postgres(sql: &str) -> String {
                     rest = &rest[1..];
                 }
             }
+        } else if rest.starts_with("CROSS JOIN ") {
+            out.push_str("JOIN ");
+            rest = &rest["CROSS JOIN ".len()..];
         } else if rest.starts_with("INDEXED BY ") {
             let name = &rest["INDEXED BY ".len()..];
             let len = name
@@ -673,5 +864,9 @@ mod tests {
             "WHERE id IN (SELECT json_array_elements_text($4::json)) AND k = 'it''s'"
         );
         assert_eq!(to_postgres("SELECT 'é?' || ?1"), "SELECT 'é?' || $1");
+        assert_eq!(
+            to_postgres("FROM a CROSS JOIN s ON s.id = a.s"),
+            "FROM a JOIN s ON s.id = a.s"
+        );
     }
 }

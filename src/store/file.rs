@@ -12,6 +12,10 @@ use super::Db;
 /// Opens an existing database file read-only; a path that cannot be one is named in words a
 /// user acts on (SPEC §11).
 pub fn open_read_only(path: &Path) -> Result<Db, String> {
+    if super::postgres_url(path).is_some() {
+        // A server database: `check` only reads it, in one read-only transaction.
+        return super::open(Some(path)).map_err(|e| e.to_string());
+    }
     let label = path.display();
     if let Some(why) = super::path_problem(path, false) {
         return Err(format!("cannot open database {label}: {why}"));

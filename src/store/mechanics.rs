@@ -166,7 +166,7 @@ pub fn set_on_shift(
     let changed = conn
         .prepare_cached(
             "UPDATE mechanics SET currently_on_shift = ?2, is_available = ?2, updated_at = ?3, \
-             last_clock_in = CASE WHEN ?2 THEN ?3 ELSE last_clock_in END \
+             last_clock_in = CASE WHEN ?2 = 1 THEN ?3 ELSE last_clock_in END \
              WHERE id = ?1 AND currently_on_shift <> ?2",
         )?
         .execute(params![id, on_shift, to_millis(now)])?;

@@ -10,6 +10,7 @@ pub mod file;
 pub mod mechanics;
 mod migrate;
 pub mod outbox;
+pub mod pg;
 pub mod report;
 pub mod sessions;
 pub mod settings;
@@ -123,6 +124,9 @@ pub enum OpenError {
 /// brings its schema up to date. A file that is neither empty nor a pitwall database is refused
 /// before anything is written to it: no WAL switch (which rewrites the header), no schema.
 pub fn open(path: Option<&Path>) -> Result<Db, OpenError> {
+    if let Some(url) = path.and_then(postgres_url) {
+        return Db::connect_postgres(url);
+    }
     let label = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
     if let Some(p) = path
         && let Some(why) = path_problem(p, true)
@@ -180,6 +184,8 @@ const CORE_TABLES: &[&str] = &[
 pub fn contents(db: &Db, label: &str) -> Result<Contents, OpenError> {
     match db {
         Db::Sqlite(conn) => inspect(conn, label),
+        // Opening a PostgreSQL database checks and prepares its schema (pg::prepare_schema).
+        Db::Postgres(_) => Ok(Contents::Pitwall(SCHEMA_VERSION)),
     }
 }
 
@@ -252,9 +258,45 @@ fn sqlite_wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
         && std::fs::metadata(beside("-wal")).map_or(true, |m| m.len() == 0)
 }
 
+/// The PostgreSQL server `--db` names, when it names one (`postgres://…` or
+/// `postgresql://…`) rather than a file (SPEC §15).
+pub fn postgres_url(db: &Path) -> Option<&str> {
+    let s = db.to_str()?;
+    (s.starts_with("postgres://") || s.starts_with("postgresql://")).then_some(s)
+}
+
+/// A database as shown to a person: a file's path, or a server's address without its password.
+pub fn describe(db: &Path) -> String {
+    match postgres_url(db) {
+        Some(url) => describe_url(url),
+        None => db.display().to_string(),
+    }
+}
+
+/// A connection string with its password (if any) replaced by `***`.
+pub fn describe_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _)) => format!("{name}:***@{host}"),
+            None => format!("{user}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    let slash = if rest.contains('/') { "/" } else { "" };
+    // Options after `?` can carry a password too; they are not shown.
+    let tail = tail.split('?').next().unwrap_or("");
+    format!("{scheme}://{authority}{slash}{tail}")
+}
+
 /// Why `path` cannot be a database file, in words a user acts on (SPEC §11), or `None` when
-/// it looks usable. `create`: a missing file is fine (it will be made).
+/// it looks usable (or names a PostgreSQL server). `create`: a missing file is fine (it will
+/// be made).
 pub fn path_problem(path: &Path, create: bool) -> Option<String> {
+    if postgres_url(path).is_some() {
+        return None;
+    }
     use std::io::ErrorKind;
     if path.is_dir() {
         return Some(format!(
@@ -336,7 +378,7 @@ fn opening_failed(path: Option<&Path>, label: &str, source: rusqlite::Error) -> 
 
 /// Creates a new database file readable by its owner only; customer data lives in it.
 pub(crate) fn create_private(path: &Path) {
-    if path.exists() {
+    if path.exists() || postgres_url(path).is_some() {
         return;
     }
     #[cfg(unix)]
@@ -398,10 +440,7 @@ fn wait_for_lock(attempt: i32) -> bool {
 /// `PRAGMA data_version`: changes whenever another connection commits, so a console can notice
 /// another process's writes without re-reading everything.
 pub fn data_version(db: &Db) -> Result<i64> {
-    match db.sqlite() {
-        Some(conn) => Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?),
-        None => Ok(0),
-    }
+    db.data_version()
 }
 
 /// The names of pitwall's tables, sorted.

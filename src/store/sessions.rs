@@ -114,6 +114,18 @@ pub fn insert(conn: &Db, s: &NewSession<'_>) -> crate::store::Result<()> {
     Ok(())
 }
 
+/// [`COLUMNS`] without the matching results (most of a session's metadata): for lists, which
+/// never show them.
+fn light_columns(conn: &Db) -> String {
+    COLUMNS.replace(
+        "metadata",
+        conn.pick(
+            "json_remove(metadata, '$.matching_results')",
+            "(metadata::jsonb - 'matching_results')::text",
+        ),
+    )
+}
+
 const COLUMNS: &str = "id, intake_id, status, payment_method, urgent, request_type, \
     requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, \
     matched_mechanic_id, metadata, created_at, released_at, matched_at, completed_at, cancelled_at, \
@@ -170,7 +182,7 @@ pub fn list_by_status(
 ) -> crate::store::Result<Vec<Session>> {
     // The matching results (most of a session's metadata) are left out: lists never show
     // them, and the detail view loads its one session in full.
-    let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
+    let light = light_columns(conn);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {light} FROM sessions WHERE status = ?1 \
          ORDER BY created_at DESC, rowid DESC LIMIT ?2"
@@ -317,7 +329,7 @@ pub const ESCALATED_WAITING: &str = "FROM sessions INDEXED BY sessions_escalated
 /// Escalated sessions still waiting, longest waiting first, at most `limit`, without their
 /// matching results (the console pins them above the newest sessions, however many there are).
 pub fn escalated_waiting(conn: &Db, limit: usize) -> crate::store::Result<Vec<Session>> {
-    let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
+    let light = light_columns(conn);
     let mut stmt = conn.prepare_cached(&format!("SELECT {light} {ESCALATED_WAITING}"))?;
     let rows = stmt.query_map([limit as i64], from_row)?;
     rows.collect()
@@ -345,7 +357,7 @@ pub fn scheduled_due(conn: &Db, cutoff: DateTime<Utc>) -> crate::store::Result<V
 
 /// Scheduled sessions, soonest first, at most `limit` (the console's bookings list).
 pub fn scheduled(conn: &Db, limit: usize) -> crate::store::Result<Vec<Session>> {
-    let light = COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')");
+    let light = light_columns(conn);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {light} FROM sessions INDEXED BY sessions_scheduled_due \
          WHERE status = 'scheduled' ORDER BY scheduled_for, id LIMIT ?1"
@@ -365,10 +377,13 @@ pub fn release_scheduled(
     patch: &str,
 ) -> crate::store::Result<bool> {
     let changed = conn
-        .prepare_cached(
+        .prepare_cached(conn.pick(
             "UPDATE sessions SET status = ?2, released_at = ?3, \
-             metadata = json_patch(metadata, ?4) WHERE id = ?1 AND status = 'scheduled'",
-        )?
+                 metadata = json_patch(metadata, ?4) WHERE id = ?1 AND status = 'scheduled'",
+            "UPDATE sessions SET status = ?2, released_at = ?3, \
+                 metadata = (metadata::jsonb || ?4::jsonb)::text \
+                 WHERE id = ?1 AND status = 'scheduled'",
+        ))?
         .execute(params![id, status, released_at.map(to_millis), patch])?;
     Ok(changed == 1)
 }
