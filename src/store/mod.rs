@@ -8,6 +8,7 @@ pub mod events;
 pub mod mechanics;
 mod migrate;
 pub mod outbox;
+pub mod pg;
 pub mod report;
 pub mod sessions;
 pub mod settings;
