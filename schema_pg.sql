@@ -1,305 +1,282 @@
--- pitwall's schema on PostgreSQL (SPEC §15): schema.sql, table for table, column for column,
--- index for index, in PostgreSQL's words. Applied by src/store/pg.rs, which tracks the version in
--- pitwall_schema. Every SQLite INTEGER is BIGINT here (flags too: the engine writes 0 and 1),
--- REAL is DOUBLE PRECISION, BLOB is BYTEA; instants are milliseconds since the Unix epoch, UTC;
--- lists and metadata are JSON text. SQLite's implicit rowid, which two queries order by, is an
--- identity column named rowid. tests/pg_schema.rs holds the two files to the same shape.
-
-CREATE TABLE pitwall_schema (version BIGINT NOT NULL);
+-- pitwall's schema on PostgreSQL (SPEC §15): schema.sql table by table, column by column, index
+-- by index, under the same names, so the same store code runs on both. Applied by
+-- src/store/pg/schema.rs, which keeps the version in pitwall_schema. tests/pg_backend.rs fails
+-- when this and schema.sql disagree on a table, a column or an index name.
+--
+-- Translation: INTEGER → BIGINT (flags too: the engine writes 0/1 and compares `= 1`), REAL →
+-- DOUBLE PRECISION, BLOB → BYTEA, a rowid primary key the engine never writes → an identity
+-- column. Every TEXT column compares byte-wise (COLLATE "C") as SQLite's BINARY does, so lists
+-- sort the same whatever the database's locale. Instants are BIGINT milliseconds since the Unix
+-- epoch, UTC; lists and metadata are JSON text.
 
 CREATE TABLE mechanics (
-    id                       TEXT PRIMARY KEY,
-    name                     TEXT NOT NULL,
-    email                    TEXT,
-    phone                    TEXT,
-    city                     TEXT,
-    state_province           TEXT,
-    country                  TEXT,
-    postal_code              TEXT,
+    id                       TEXT COLLATE "C" PRIMARY KEY,
+    name                     TEXT COLLATE "C" NOT NULL,
+    email                    TEXT COLLATE "C",
+    phone                    TEXT COLLATE "C",
+    city                     TEXT COLLATE "C",
+    state_province           TEXT COLLATE "C",
+    country                  TEXT COLLATE "C",
+    postal_code              TEXT COLLATE "C",
     years_experience         BIGINT NOT NULL DEFAULT 0 CHECK (years_experience >= 0),
-    rating                   DOUBLE PRECISION    NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+    rating                   DOUBLE PRECISION NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
     completed_sessions       BIGINT NOT NULL DEFAULT 0 CHECK (completed_sessions >= 0),
     profile_completion_score BIGINT NOT NULL DEFAULT 0
                              CHECK (profile_completion_score BETWEEN 0 AND 100),
-    account_status           TEXT    NOT NULL DEFAULT 'approved'
+    account_status           TEXT COLLATE "C" NOT NULL DEFAULT 'approved'
                              CHECK (account_status IN ('approved', 'pending', 'suspended')),
     currently_on_shift       BIGINT NOT NULL DEFAULT 0 CHECK (currently_on_shift IN (0, 1)),
     is_available             BIGINT NOT NULL DEFAULT 0,  -- legacy mirror, written never read
     last_clock_in            BIGINT,
-    certification_type       TEXT CHECK (certification_type IN
+    certification_type       TEXT COLLATE "C" CHECK (certification_type IN
                                 ('red_seal', 'provincial', 'ase', 'cpa_quebec', 'manufacturer', 'other')),
-    certification_number     TEXT,
-    certification_authority  TEXT,
-    certification_region     TEXT,
-    certification_expiry     TEXT,                          -- YYYY-MM-DD
-    red_seal_certified       BIGINT NOT NULL DEFAULT 0,    -- legacy, read as a fallback
-    red_seal_number          TEXT,
-    red_seal_province        TEXT,
+    certification_number     TEXT COLLATE "C",
+    certification_authority  TEXT COLLATE "C",
+    certification_region     TEXT COLLATE "C",
+    certification_expiry     TEXT COLLATE "C",              -- YYYY-MM-DD
+    red_seal_certified       BIGINT NOT NULL DEFAULT 0,     -- legacy, read as a fallback
+    red_seal_number          TEXT COLLATE "C",
+    red_seal_province        TEXT COLLATE "C",
     is_brand_specialist      BIGINT NOT NULL DEFAULT 0,
-    brand_specializations    TEXT NOT NULL DEFAULT '[]',
-    service_keywords         TEXT NOT NULL DEFAULT '[]',
+    brand_specializations    TEXT COLLATE "C" NOT NULL DEFAULT '[]',
+    service_keywords         TEXT COLLATE "C" NOT NULL DEFAULT '[]',
     created_at               BIGINT NOT NULL,
     updated_at               BIGINT NOT NULL,
-    -- Matched sessions he may hold at once (SPEC §5 capacity); at that many he is busy.
     max_active_sessions      BIGINT NOT NULL DEFAULT 1
                              CHECK (max_active_sessions BETWEEN 1 AND 10000),
-    -- Channels his offers go to (SPEC §2, §12): a JSON list of sms / email / push.
-    notify_via               TEXT NOT NULL DEFAULT '["email"]',
-    -- His weekly plan (SPEC §14): an IANA time zone, and a JSON list of
-    -- {"day":"mon","start":"08:00","end":"16:00"} in it. When he is expected, not whether he is.
-    timezone                 TEXT NOT NULL DEFAULT 'America/Toronto',
-    shifts                   TEXT NOT NULL DEFAULT '[]'
+    notify_via               TEXT COLLATE "C" NOT NULL DEFAULT '["email"]',
+    timezone                 TEXT COLLATE "C" NOT NULL DEFAULT 'America/Toronto',
+    shifts                   TEXT COLLATE "C" NOT NULL DEFAULT '[]'
 );
 
--- Who is on shift. (The roster is read whole, so eligibility needs no index.)
 CREATE INDEX mechanics_on_shift ON mechanics (currently_on_shift) WHERE currently_on_shift = 1;
 
 CREATE TABLE intakes (
-    id                   TEXT PRIMARY KEY,
-    customer_name        TEXT NOT NULL,
-    customer_email       TEXT,
-    customer_phone       TEXT,
-    location_country     TEXT NOT NULL,
-    location_province    TEXT,
-    location_city        TEXT,
-    location_postal_code TEXT NOT NULL,
+    id                   TEXT COLLATE "C" PRIMARY KEY,
+    customer_name        TEXT COLLATE "C" NOT NULL,
+    customer_email       TEXT COLLATE "C",
+    customer_phone       TEXT COLLATE "C",
+    location_country     TEXT COLLATE "C" NOT NULL,
+    location_province    TEXT COLLATE "C",
+    location_city        TEXT COLLATE "C",
+    location_postal_code TEXT COLLATE "C" NOT NULL,
     vehicle_year         BIGINT,
-    vehicle_make         TEXT,
-    vehicle_model        TEXT,
-    vehicle_vin          TEXT,
-    concern              TEXT NOT NULL,
+    vehicle_make         TEXT COLLATE "C",
+    vehicle_model        TEXT COLLATE "C",
+    vehicle_vin          TEXT COLLATE "C",
+    concern              TEXT COLLATE "C" NOT NULL,
     created_at           BIGINT NOT NULL
-);  -- read only by id: one b-tree, not a table plus its primary-key index
+);
 
 CREATE TABLE sessions (
-    id                  TEXT PRIMARY KEY,
-    intake_id           TEXT NOT NULL REFERENCES intakes (id),
-    status              TEXT NOT NULL
-                        CHECK (status IN ('scheduled', 'pending', 'waiting', 'matched', 'completed',
-                                          'cancelled')),
-    payment_method      TEXT NOT NULL CHECK (payment_method IN ('free', 'credit', 'paid')),
-    urgent              BIGINT NOT NULL DEFAULT 0,
-    request_type        TEXT NOT NULL DEFAULT 'general'
-                        CHECK (request_type IN ('general', 'brand_specialist')),
-    requested_brands    TEXT NOT NULL DEFAULT '[]',
-    preferred_mechanic_id TEXT REFERENCES mechanics (id),
-    waiver_signed       BIGINT NOT NULL DEFAULT 1,
-    payment_confirmed   BIGINT NOT NULL DEFAULT 1,
-    matched_mechanic_id TEXT REFERENCES mechanics (id),
-    metadata            TEXT NOT NULL DEFAULT '{}',
-    created_at          BIGINT NOT NULL,
-    released_at         BIGINT,
-    matched_at          BIGINT,
-    completed_at        BIGINT,
-    cancelled_at        BIGINT,
-    -- When a session still waiting long after its release was escalated (SPEC §5); reads show
-    -- it as metadata.escalated_at. A column, so escalating writes an integer, not the metadata.
-    escalated_at        BIGINT,
-    -- When the customer was booked for (SPEC §14); the tick releases it ten minutes before.
-    scheduled_for       BIGINT,
+    id                    TEXT COLLATE "C" PRIMARY KEY,
+    intake_id             TEXT COLLATE "C" NOT NULL REFERENCES intakes (id),
+    status                TEXT COLLATE "C" NOT NULL
+                          CHECK (status IN ('scheduled', 'pending', 'waiting', 'matched',
+                                            'completed', 'cancelled')),
+    payment_method        TEXT COLLATE "C" NOT NULL CHECK (payment_method IN ('free', 'credit', 'paid')),
+    urgent                BIGINT NOT NULL DEFAULT 0,
+    request_type          TEXT COLLATE "C" NOT NULL DEFAULT 'general'
+                          CHECK (request_type IN ('general', 'brand_specialist')),
+    requested_brands      TEXT COLLATE "C" NOT NULL DEFAULT '[]',
+    preferred_mechanic_id TEXT COLLATE "C" REFERENCES mechanics (id),
+    waiver_signed         BIGINT NOT NULL DEFAULT 1,
+    payment_confirmed     BIGINT NOT NULL DEFAULT 1,
+    matched_mechanic_id   TEXT COLLATE "C" REFERENCES mechanics (id),
+    metadata              TEXT COLLATE "C" NOT NULL DEFAULT '{}',
+    created_at            BIGINT NOT NULL,
+    released_at           BIGINT,
+    matched_at            BIGINT,
+    completed_at          BIGINT,
+    cancelled_at          BIGINT,
+    escalated_at          BIGINT,
+    scheduled_for         BIGINT,
+    -- SQLite's implicit rowid, which lists order by (insertion order).
     rowid BIGINT GENERATED ALWAYS AS IDENTITY
 );
 
 CREATE INDEX sessions_by_status ON sessions (status, created_at);
--- A mechanic's matched sessions: how busy he is (capacity), read on every accept and offer.
 CREATE INDEX sessions_matched_by_mechanic ON sessions (matched_mechanic_id)
     WHERE status = 'matched';
--- Waiting sessions not escalated yet, by release time: the tick's escalation scan.
 CREATE INDEX sessions_to_escalate ON sessions (released_at)
     WHERE status = 'waiting' AND escalated_at IS NULL;
--- Escalated sessions still waiting: the console pins them, however many others are live.
 CREATE INDEX sessions_escalated ON sessions (released_at)
     WHERE status = 'waiting' AND escalated_at IS NOT NULL;
 CREATE INDEX sessions_by_preferred ON sessions (preferred_mechanic_id, status)
     WHERE preferred_mechanic_id IS NOT NULL;
--- Scheduled sessions by their time: the tick's one query for those due for release, and the
--- console's list of bookings. Empty of everything else, so a tick with nothing due reads nothing.
 CREATE INDEX sessions_scheduled_due ON sessions (scheduled_for) WHERE status = 'scheduled';
 
--- An assignment (SPEC §2) is split in two: the state every status change rewrites here, and what
--- the offer was made on (match_reasons, metadata) in assignment_details, written once. A tick
--- that expires 10,000 offers rewrites 10,000 of these rows, so they are kept narrow.
 CREATE TABLE session_assignments (
-    seq           BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,                      -- creation order; details hang off it
-    id            TEXT NOT NULL UNIQUE,
-    session_id    TEXT NOT NULL REFERENCES sessions (id),
-    mechanic_id   TEXT REFERENCES mechanics (id),          -- NULL while a broadcast is open
-    -- The one source of metadata.match_type: assignment_details keeps the rest of the metadata
-    -- and store::assignments puts match_type back when it reads an assignment.
-    match_type    TEXT NOT NULL CHECK (match_type IN ('targeted', 'broadcast')),
-    status        TEXT NOT NULL
+    -- Creation order, from the identity sequence (SQLite's rowid): the engine never writes it.
+    seq           BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    id            TEXT COLLATE "C" NOT NULL UNIQUE,
+    session_id    TEXT COLLATE "C" NOT NULL REFERENCES sessions (id),
+    mechanic_id   TEXT COLLATE "C" REFERENCES mechanics (id),   -- NULL while a broadcast is open
+    match_type    TEXT COLLATE "C" NOT NULL CHECK (match_type IN ('targeted', 'broadcast')),
+    status        TEXT COLLATE "C" NOT NULL
                   CHECK (status IN ('queued', 'offered', 'accepted', 'declined', 'expired', 'cancelled')),
-    priority      TEXT NOT NULL CHECK (priority IN ('high', 'normal', 'low')),
+    priority      TEXT COLLATE "C" NOT NULL CHECK (priority IN ('high', 'normal', 'low')),
     match_score   BIGINT,
     offered_at    BIGINT,
-    expires_at    BIGINT,                                  -- targeted offers
-    active_from   BIGINT,                                  -- broadcasts
+    expires_at    BIGINT,
+    active_from   BIGINT,
     accepted_at   BIGINT,
     closed_at     BIGINT,
-    closed_reason TEXT,
+    closed_reason TEXT COLLATE "C",
     created_at    BIGINT NOT NULL
 );
 
--- Exactly one winner per session, held by the database rather than by code.
+-- Exactly one winner per session, held by the database rather than by code (SPEC §15).
 CREATE UNIQUE INDEX assignments_one_accepted ON session_assignments (session_id)
     WHERE status = 'accepted';
--- By session only: offers change status often, and a session has a handful of rows.
 CREATE INDEX assignments_by_session ON session_assignments (session_id);
--- A mechanic's open offers (his queue, withdrawal at clock-out) and his accepted sessions, in
--- two partial indexes: an offer that expires or is declined only leaves the first, and nothing
--- is written for the history a mechanic builds up.
 CREATE INDEX assignments_open_by_mechanic ON session_assignments (mechanic_id)
     WHERE status IN ('queued', 'offered') AND mechanic_id IS NOT NULL;
 CREATE INDEX assignments_accepted_by_mechanic ON session_assignments (mechanic_id)
     WHERE status = 'accepted' AND mechanic_id IS NOT NULL;
--- Due expiries: live targeted offers by deadline (an open broadcast has no deadline, so opening
--- one writes nothing here).
 CREATE INDEX assignments_due ON session_assignments (expires_at)
     WHERE status = 'offered' AND expires_at IS NOT NULL;
--- Held broadcasts by the moment they open (the tick), and open broadcasts (every queue read).
 CREATE INDEX assignments_broadcast_held ON session_assignments (active_from)
     WHERE status = 'queued' AND match_type = 'broadcast';
 CREATE INDEX assignments_broadcast_open ON session_assignments (created_at)
     WHERE status = 'offered' AND match_type = 'broadcast';
 
--- What an offer was made on; never updated. Keyed by the assignment's seq, so an intake appends
--- to the end of this table instead of touching a page somewhere in its middle.
 CREATE TABLE assignment_details (
     assignment_seq BIGINT PRIMARY KEY REFERENCES session_assignments (seq),
-    match_reasons  TEXT NOT NULL DEFAULT '[]',
-    metadata       TEXT NOT NULL DEFAULT '{}'               -- all of it but match_type
+    match_reasons  TEXT COLLATE "C" NOT NULL DEFAULT '[]',
+    metadata       TEXT COLLATE "C" NOT NULL DEFAULT '{}'
 );
 
--- SPEC §2's assignment whole, for anyone reading the file with SQL.
+-- SPEC §2's assignment whole, for anyone reading the database with SQL. (jsonb spells the
+-- metadata in its own canonical form, where SQLite's json_set keeps the stored spelling.)
 CREATE VIEW session_assignments_full AS
     SELECT a.id, a.session_id, a.mechanic_id, a.match_type, a.status, a.priority, a.match_score,
            d.match_reasons, a.offered_at, a.expires_at, a.active_from, a.accepted_at,
            a.closed_at, a.closed_reason,
-           (jsonb_set(d.metadata::jsonb, '{match_type}', to_jsonb(a.match_type)))::text AS metadata, a.created_at
+           (d.metadata::jsonb || jsonb_build_object('match_type', a.match_type))::text
+               AS metadata,
+           a.created_at
     FROM session_assignments a JOIN assignment_details d ON d.assignment_seq = a.seq;
 
 CREATE TABLE customer_waitlist (
-    id                   TEXT PRIMARY KEY,
-    session_id           TEXT REFERENCES sessions (id),
-    customer_name        TEXT NOT NULL,
-    customer_email       TEXT,
-    customer_phone       TEXT,
-    notify_via           TEXT NOT NULL DEFAULT '["email"]',
-    status               TEXT NOT NULL
+    id                   TEXT COLLATE "C" PRIMARY KEY,
+    session_id           TEXT COLLATE "C" REFERENCES sessions (id),
+    customer_name        TEXT COLLATE "C" NOT NULL,
+    customer_email       TEXT COLLATE "C",
+    customer_phone       TEXT COLLATE "C",
+    notify_via           TEXT COLLATE "C" NOT NULL DEFAULT '["email"]',
+    status               TEXT COLLATE "C" NOT NULL
                          CHECK (status IN ('waiting', 'notified', 'expired', 'cancelled')),
     created_at           BIGINT NOT NULL,
     expires_at           BIGINT NOT NULL,
     notified_at          BIGINT,
-    notified_mechanic_id TEXT REFERENCES mechanics (id)
+    notified_mechanic_id TEXT COLLATE "C" REFERENCES mechanics (id)
 );
 
 CREATE INDEX waitlist_waiting ON customer_waitlist (expires_at) WHERE status = 'waiting';
 CREATE INDEX waitlist_by_session ON customer_waitlist (session_id) WHERE session_id IS NOT NULL;
 
--- Outbox (SPEC §12): every message pitwall owes someone, written in the transaction of the change
--- that causes it; a relay delivers it afterwards, at least once. The id is the idempotency key
--- receivers de-duplicate by (webhook-id, Message-ID). A relay claims a due row by setting
--- lease_until (a conditional UPDATE); until then no other relay may take it, and a relay that
--- died mid-send leaves it to be retried once the lease has passed.
 CREATE TABLE notifications (
-    id              TEXT PRIMARY KEY NOT NULL,
-    kind            TEXT NOT NULL
+    id              TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    kind            TEXT COLLATE "C" NOT NULL
                     CHECK (kind IN ('waitlist_online', 'offer', 'matched', 'escalation')),
-    channel         TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'push', 'dispatcher')),
-    recipient       TEXT NOT NULL,
-    subject         TEXT NOT NULL,
-    body            TEXT NOT NULL,
-    session_id      TEXT,
-    waitlist_id     TEXT REFERENCES customer_waitlist (id),
+    channel         TEXT COLLATE "C" NOT NULL CHECK (channel IN ('email', 'sms', 'push', 'dispatcher')),
+    recipient       TEXT COLLATE "C" NOT NULL,
+    subject         TEXT COLLATE "C" NOT NULL,
+    body            TEXT COLLATE "C" NOT NULL,
+    session_id      TEXT COLLATE "C",
+    waitlist_id     TEXT COLLATE "C" REFERENCES customer_waitlist (id),
     created_at      BIGINT NOT NULL,
-    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
+    status          TEXT COLLATE "C" NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'dead')),
     attempts        BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     next_attempt_at BIGINT NOT NULL,
-    last_error      TEXT,
+    last_error      TEXT COLLATE "C",
     sent_at         BIGINT,
-    lease_owner     TEXT,
+    lease_owner     TEXT COLLATE "C",
     lease_until     BIGINT,
+    -- SQLite's implicit rowid, which lists order by (insertion order).
     rowid BIGINT GENERATED ALWAYS AS IDENTITY
 );
 
--- What a relay looks for: pending rows by when they are due.
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
--- Which channels have messages waiting (a channel without a transport is said once): one probe
--- per channel, however large the backlog.
 CREATE INDEX notifications_pending_by_channel ON notifications (channel) WHERE status = 'pending';
 
 CREATE TABLE settings (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
+    key   TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT COLLATE "C" NOT NULL
 );
 
 INSERT INTO settings (key, value) VALUES
     ('enable_smart_matching', 'on'),
     ('smart_matching_rollout_percent', '100'),
     ('escalate_after_seconds', '600'),
-    -- Waitlist entries notified from this time on obey SPEC §6's rule (0: always did); a file
-    -- upgraded from version 2 holds the time of its upgrade. `pitwall check` reads it.
     ('waitlist_rule_since', '0');
 
--- Targeted offers a mechanic let expire unanswered in a row (SPEC §5): at three the tick clocks
--- him out. Kept out of the mechanics table so counting never touches the roster (whose every
--- change makes each process reload it). No row: no unanswered offers since his last answer.
 CREATE TABLE unanswered_offers (
-    mechanic_id TEXT PRIMARY KEY REFERENCES mechanics (id),
+    mechanic_id TEXT COLLATE "C" PRIMARY KEY REFERENCES mechanics (id),
     streak      BIGINT NOT NULL CHECK (streak > 0)
 );
 
--- Append-only audit log of every state change.
+-- Append-only audit log of every state change; ids from the identity sequence.
 CREATE TABLE events (
     id            BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
     at            BIGINT NOT NULL,
-    kind          TEXT NOT NULL,
-    session_id    TEXT,
-    mechanic_id   TEXT,
-    assignment_id TEXT,
-    waitlist_id   TEXT,
-    detail        TEXT
+    kind          TEXT COLLATE "C" NOT NULL,
+    session_id    TEXT COLLATE "C",
+    mechanic_id   TEXT COLLATE "C",
+    assignment_id TEXT COLLATE "C",
+    waitlist_id   TEXT COLLATE "C",
+    detail        TEXT COLLATE "C"
 );
--- No secondary index: the log is written on every change and read rarely (audits scan it).
 
--- HTTP API tokens (SPEC §13): only the SHA-256 of a token is kept.
 CREATE TABLE api_tokens (
-    id           TEXT PRIMARY KEY NOT NULL,
-    role         TEXT NOT NULL CHECK (role IN ('dispatcher', 'mechanic', 'intake')),
-    mechanic_id  TEXT REFERENCES mechanics (id),
-    label        TEXT,
-    sha256       BYTEA NOT NULL UNIQUE CHECK (octet_length(sha256) = 32),
+    id           TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    role         TEXT COLLATE "C" NOT NULL CHECK (role IN ('dispatcher', 'mechanic', 'intake')),
+    mechanic_id  TEXT COLLATE "C" REFERENCES mechanics (id),
+    label        TEXT COLLATE "C",
+    sha256       BYTEA NOT NULL UNIQUE CHECK (length(sha256) = 32),
     created_at   BIGINT NOT NULL,
     last_used_at BIGINT,
     revoked_at   BIGINT,
-    -- A mechanic token acts for exactly one mechanic; the other roles for nobody in particular.
     CHECK ((role = 'mechanic') = (mechanic_id IS NOT NULL))
 );
 
 CREATE TABLE api_idempotency (
-    token_id       TEXT NOT NULL REFERENCES api_tokens (id),
-    key            TEXT NOT NULL,
+    token_id       TEXT COLLATE "C" NOT NULL REFERENCES api_tokens (id),
+    key            TEXT COLLATE "C" NOT NULL,
     request_sha256 BYTEA NOT NULL,
     status         BIGINT NOT NULL,
-    response       TEXT NOT NULL,
+    response       TEXT COLLATE "C" NOT NULL,
     created_at     BIGINT NOT NULL,
     PRIMARY KEY (token_id, key)
 );
--- Pruning after 24 h walks this, not the table.
 CREATE INDEX api_idempotency_created ON api_idempotency (created_at);
 
 -- Bumped by every change to the roster, so a process can keep the roster in memory and reload it
--- only when it (or another process) changed it.
+-- only when it (or another process, on any host) changed it.
 CREATE TABLE roster_generation (
     id         BIGINT PRIMARY KEY CHECK (id = 1),
     generation BIGINT NOT NULL
 );
 INSERT INTO roster_generation (id, generation) VALUES (1, 0);
 
-CREATE FUNCTION pitwall_roster_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION roster_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE roster_generation SET generation = generation + 1 WHERE id = 1;
     RETURN NULL;
-END $$;
-CREATE TRIGGER roster_changed AFTER INSERT OR UPDATE OR DELETE ON mechanics
-    FOR EACH STATEMENT EXECUTE FUNCTION pitwall_roster_changed();
+END;
+$$;
+
+-- Per row, as SQLite's triggers are.
+CREATE TRIGGER roster_insert AFTER INSERT ON mechanics
+    FOR EACH ROW EXECUTE FUNCTION roster_bump();
+CREATE TRIGGER roster_update AFTER UPDATE ON mechanics
+    FOR EACH ROW EXECUTE FUNCTION roster_bump();
+CREATE TRIGGER roster_delete AFTER DELETE ON mechanics
+    FOR EACH ROW EXECUTE FUNCTION roster_bump();
+
+-- Which schema version this database holds (SQLite keeps it in PRAGMA user_version).
+CREATE TABLE pitwall_schema (
+    version BIGINT NOT NULL
+);

@@ -1,304 +1,192 @@
-//! PostgreSQL underneath [`super::Db`] (interim version; the full module replaces it).
+//! PostgreSQL (SPEC §15): one connection of the shared-server backend, the errors the storage
+//! layer tells apart, the schema, and the LISTEN side of live refresh. The database facade calls
+//! this module with PostgreSQL SQL (`$1…` placeholders) and [`Value`]s; nothing here knows
+//! pitwall's tables except `schema_pg.sql`.
+//!
+//! The sync `postgres` client drives its own small tokio runtime per connection, so it must
+//! never be called from a tokio worker thread (the server's engine runs on a plain thread).
+
+mod codec;
+mod listener;
+mod schema;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::error::Error as _;
+use std::str::FromStr;
 
-use bytes::BytesMut;
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls, Statement};
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, Config, NoTls, Statement};
 
-use super::value::Value;
+use crate::store::value::Value;
 
+pub use listener::Listener;
+pub use schema::{SCHEMA_PG, SchemaError, prepare_schema};
+
+/// The LISTEN/NOTIFY channel every write transaction notifies (`SELECT pg_notify('pitwall', '')`)
+/// and every [`Listener`] listens on.
 pub const CHANNEL: &str = "pitwall";
 
+/// The name a pitwall session shows in `pg_stat_activity`.
+const APPLICATION_NAME: &str = "pitwall";
+
+/// One connection to the server, used from one thread.
 pub struct PgConn {
     client: RefCell<Client>,
+    /// Prepared statements by their SQL text: each is parsed and planned once per connection.
     statements: RefCell<HashMap<String, Statement>>,
     url: String,
 }
 
-fn setup(client: &mut Client) -> Result<(), postgres::Error> {
-    let ms = super::busy_timeout().as_millis();
-    client.batch_execute(&format!(
-        "SET TIME ZONE 'UTC'; SET application_name = 'pitwall'; SET lock_timeout = {ms}"
-    ))
-}
-
 impl PgConn {
+    /// Connects (without TLS: a server on loopback or a private network) and sets the session
+    /// up: UTC, `application_name`, and a lock wait of [`crate::store::busy_timeout`] so a writer
+    /// blocked by another host's transaction answers `busy` as it does on SQLite.
     pub fn connect(url: &str) -> Result<PgConn, postgres::Error> {
-        let mut client = Client::connect(url, NoTls)?;
-        setup(&mut client)?;
         Ok(PgConn {
-            client: RefCell::new(client),
+            client: RefCell::new(open(url)?),
             statements: RefCell::new(HashMap::new()),
-            url: url.to_string(),
+            url: url.to_owned(),
         })
     }
 
-    fn statement(&self, sql: &str) -> Result<Statement, postgres::Error> {
-        if let Some(s) = self.statements.borrow().get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.borrow_mut().prepare(sql)?;
-        self.statements
-            .borrow_mut()
-            .insert(sql.to_string(), s.clone());
-        Ok(s)
-    }
-
+    /// Runs one statement (prepared once per connection); the number of rows it changed.
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, postgres::Error> {
-        let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        self.client.borrow_mut().execute(&stmt, &refs)
+        let statement = self.prepared(sql)?;
+        let result = self
+            .client
+            .borrow_mut()
+            .execute(&statement, &as_params(params));
+        self.forget_if_stale(sql, result)
     }
 
+    /// Runs a query; every column of every row as a [`Value`].
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, postgres::Error> {
-        let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        let rows = self.client.borrow_mut().query(&stmt, &refs)?;
+        let statement = self.prepared(sql)?;
+        let result = self
+            .client
+            .borrow_mut()
+            .query(&statement, &as_params(params));
+        let rows = self.forget_if_stale(sql, result)?;
         rows.iter()
-            .map(|r| (0..r.len()).map(|i| r.try_get::<_, Value>(i)).collect())
+            .map(|row| (0..row.len()).map(|i| row.try_get::<_, Value>(i)).collect())
             .collect()
     }
 
+    /// Runs one or more statements without parameters (BEGIN, COMMIT, ROLLBACK, DDL).
     pub fn batch(&self, sql: &str) -> Result<(), postgres::Error> {
         self.client.borrow_mut().batch_execute(sql)
     }
 
+    /// True once the connection to the server is gone.
     pub fn is_closed(&self) -> bool {
         self.client.borrow().is_closed()
     }
 
+    /// Replaces a lost connection with a new one (the prepared statements went with the old).
     pub fn reconnect(&self) -> Result<(), postgres::Error> {
-        let mut client = Client::connect(&self.url, NoTls)?;
-        setup(&mut client)?;
-        *self.client.borrow_mut() = client;
+        let fresh = open(&self.url)?;
         self.statements.borrow_mut().clear();
+        *self.client.borrow_mut() = fresh;
         Ok(())
     }
 
     pub fn url(&self) -> &str {
         &self.url
     }
-}
 
-fn state(e: &postgres::Error) -> Option<&str> {
-    e.code().map(|c| c.code())
-}
+    fn prepared(&self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.borrow_mut().prepare(sql)?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
 
-pub fn is_retryable(e: &postgres::Error) -> bool {
-    matches!(state(e), Some("40001" | "40P01"))
-}
-
-pub fn is_connection_lost(e: &postgres::Error) -> bool {
-    e.is_closed()
-        || matches!(
-            state(e),
-            Some("57P01" | "57P02" | "57P03" | "08006" | "08003")
-        )
-}
-
-pub fn is_unique_violation(e: &postgres::Error) -> bool {
-    state(e) == Some("23505")
-}
-
-pub fn is_busy(e: &postgres::Error) -> bool {
-    matches!(state(e), Some("55P03" | "57014"))
-}
-
-impl ToSql for Value {
-    fn to_sql(
+    /// Drops a cached statement the server no longer accepts (its plan's result type changed
+    /// under DDL, or the server lost it), so the caller's retry prepares it afresh.
+    fn forget_if_stale<T>(
         &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Integer(i) => match *ty {
-                Type::INT8 => i.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
-                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-                Type::FLOAT4 => (*i as f32).to_sql(ty, out),
-                Type::BOOL => (*i != 0).to_sql(ty, out),
-                _ => {
-                    out.extend_from_slice(i.to_string().as_bytes());
-                    Ok(IsNull::No)
-                }
-            },
-            Value::Real(f) => match *ty {
-                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
-                Type::FLOAT8 => f.to_sql(ty, out),
-                _ => {
-                    out.extend_from_slice(f.to_string().as_bytes());
-                    Ok(IsNull::No)
-                }
-            },
-            Value::Text(s) => match *ty {
-                Type::JSONB => {
-                    out.extend_from_slice(&[1]);
-                    out.extend_from_slice(s.as_bytes());
-                    Ok(IsNull::No)
-                }
-                Type::INT8 => s.parse::<i64>()?.to_sql(ty, out),
-                _ => {
-                    out.extend_from_slice(s.as_bytes());
-                    Ok(IsNull::No)
-                }
-            },
-            Value::Blob(b) => {
-                out.extend_from_slice(b);
-                Ok(IsNull::No)
-            }
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for Value {
-    fn from_sql(
-        ty: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(match *ty {
-            Type::INT8 => Value::Integer(i64::from_sql(ty, raw)?),
-            Type::INT4 => Value::Integer(i32::from_sql(ty, raw)?.into()),
-            Type::INT2 => Value::Integer(i16::from_sql(ty, raw)?.into()),
-            Type::FLOAT8 => Value::Real(f64::from_sql(ty, raw)?),
-            Type::FLOAT4 => Value::Real(f32::from_sql(ty, raw)?.into()),
-            Type::BOOL => Value::Integer(bool::from_sql(ty, raw)?.into()),
-            Type::BYTEA => Value::Blob(raw.to_vec()),
-            Type::JSONB => Value::Text(String::from_utf8(raw.get(1..).unwrap_or(&[]).to_vec())?),
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => {
-                Value::Text(String::from_utf8(raw.to_vec())?)
-            }
-            ref other => return Err(format!("unsupported column type {other}").into()),
-        })
-    }
-
-    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Value::Null)
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaError {
-    #[error("it holds tables of its own and is not a pitwall database")]
-    NotPitwall,
-    #[error("schema version {found}, newer than this pitwall's {known}")]
-    TooNew { found: i64, known: i64 },
-    #[error(transparent)]
-    Postgres(#[from] postgres::Error),
-}
-
-const SCHEMA: &str = include_str!("../../schema_pg.sql");
-
-pub fn prepare_schema(conn: &PgConn) -> Result<i64, SchemaError> {
-    let known = super::SCHEMA_VERSION;
-    conn.batch("BEGIN; SELECT pg_advisory_xact_lock(7151)")?;
-    let result = (|| {
-        let has: bool = !conn
-            .query(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() \
-                 AND table_name = 'pitwall_schema'",
-                &[],
-            )?
-            .is_empty();
-        if !has {
-            let others = conn.query(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()",
-                &[],
-            )?;
-            if !others.is_empty() {
-                return Err(SchemaError::NotPitwall);
-            }
-            conn.batch(SCHEMA)?;
-            conn.execute(
-                "INSERT INTO pitwall_schema (version) VALUES ($1)",
-                &[Value::Integer(known)],
-            )?;
-            return Ok(known);
-        }
-        let found = match conn
-            .query("SELECT version FROM pitwall_schema", &[])?
-            .first()
-            .and_then(|r| r.first())
+        sql: &str,
+        result: Result<T, postgres::Error>,
+    ) -> Result<T, postgres::Error> {
+        if let Err(e) = &result
+            && matches!(
+                e.code(),
+                Some(&SqlState::FEATURE_NOT_SUPPORTED | &SqlState::INVALID_SQL_STATEMENT_NAME)
+            )
         {
-            Some(Value::Integer(v)) => *v,
-            _ => return Err(SchemaError::NotPitwall),
-        };
-        if found > known {
-            return Err(SchemaError::TooNew { found, known });
+            self.statements.borrow_mut().remove(sql);
         }
-        Ok(found)
-    })();
-    conn.batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-    result
-}
-
-pub struct Listener {
-    version: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Listener {
-    pub fn start(url: &str) -> Result<Listener, postgres::Error> {
-        let mut client = Client::connect(url, NoTls)?;
-        client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
-        let version = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (v, s, url) = (version.clone(), stop.clone(), url.to_string());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let n = client
-                    .notifications()
-                    .timeout_iter(std::time::Duration::from_millis(200))
-                    .count()
-                    .unwrap_or(0);
-                if n > 0 {
-                    v.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                if client.is_closed() {
-                    std::thread::sleep(std::time::Duration::from_millis(500));
-                    if let Ok(mut c) = Client::connect(&url, NoTls)
-                        && c.batch_execute(&format!("LISTEN {CHANNEL}")).is_ok()
-                    {
-                        client = c;
-                        v.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-        });
-        Ok(Listener {
-            version,
-            stop,
-            thread: Some(thread),
-        })
-    }
-
-    pub fn version(&self) -> u64 {
-        self.version.load(Ordering::Relaxed)
+        result
     }
 }
 
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+/// A new session, set up as [`PgConn::connect`] says.
+fn open(url: &str) -> Result<Client, postgres::Error> {
+    let mut config = Config::from_str(url)?;
+    config.application_name(APPLICATION_NAME);
+    config.connect_timeout(crate::store::busy_timeout());
+    let mut client = config.connect(NoTls)?;
+    let lock_ms = crate::store::busy_timeout().as_millis();
+    client.batch_execute(&format!(
+        "SET TIME ZONE 'UTC'; SET lock_timeout = {lock_ms}"
+    ))?;
+    Ok(client)
+}
+
+/// A serialisation failure (40001) or deadlock (40P01): the whole transaction may run again.
+pub fn is_retryable(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(&SqlState::T_R_SERIALIZATION_FAILURE | &SqlState::T_R_DEADLOCK_DETECTED)
+    )
+}
+
+/// The connection to the server is lost: closed, an I/O error, the server shutting down or
+/// terminating this backend (57P01…), or any connection exception (class 08).
+pub fn is_connection_lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        return code.code().starts_with("08")
+            || matches!(
+                code,
+                &SqlState::ADMIN_SHUTDOWN
+                    | &SqlState::CRASH_SHUTDOWN
+                    | &SqlState::CANNOT_CONNECT_NOW
+                    | &SqlState::IDLE_SESSION_TIMEOUT
+            );
+    }
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
         }
+        source = cause.source();
     }
+    false
+}
+
+/// Unique violation (23505): another transaction got there first.
+pub fn is_unique_violation(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+/// Waited too long for another transaction's lock (lock_timeout, lock_not_available 55P03) or
+/// for the statement (statement_timeout, 57014): pitwall's `busy` answer.
+pub fn is_busy(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(&SqlState::LOCK_NOT_AVAILABLE | &SqlState::QUERY_CANCELED)
+    )
 }

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster on loopback for the PostgreSQL tests (SPEC §15).
+#
+#   bash .ci/postgres.sh start   # installs PostgreSQL if missing, starts a cluster, prints and
+#                                # writes `export PITWALL_TEST_POSTGRES=postgres://…` to the env
+#                                # file (target/postgres.env unless PITWALL_PG_ENV says where)
+#   source target/postgres.env
+#   bash .ci/postgres.sh stop    # stops it and removes its directory
+#
+# As root (CI), the cluster runs as the unprivileged system user pitwall-pg (PostgreSQL refuses
+# to run as root); otherwise as the current user. It listens on 127.0.0.1 only, on a free port,
+# with its socket in its own temp dir, and trusts loopback: it holds nothing but test data.
+# Running `start` again while it runs prints the same URL; `stop` without one is a no-op.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ENV_FILE=${PITWALL_PG_ENV:-target/postgres.env}
+PG_USER=pitwall-pg
+ROLE=pitwall
+
+say() { echo "postgres.sh: $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# The newest installed server's bin directory (Debian keeps it off PATH).
+find_bin() {
+  local dir
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [[ -x $dir/initdb && -x $dir/pg_ctl ]]; then echo "$dir"; return 0; fi
+  done
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(command -v initdb)"; return 0
+  fi
+  return 1
+}
+
+install_postgres() {
+  command -v apt-get >/dev/null 2>&1 || die "no PostgreSQL server found and no apt-get to install one"
+  [[ $(id -u) == 0 ]] || die "no PostgreSQL server found; install the postgresql package (needs root)"
+  say "installing postgresql with apt-get"
+  # Only the binaries: no cluster of the distribution's own started on port 5432.
+  mkdir -p /etc/postgresql-common
+  if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends postgresql >/dev/null \
+    || die "apt-get install postgresql failed"
+}
+
+# Runs a command as the cluster's owner.
+as_owner() {
+  if [[ $(id -u) == 0 ]]; then
+    runuser -u "$PG_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+running() {
+  [[ -f $ENV_FILE ]] || return 1
+  # shellcheck disable=SC1090
+  source "$ENV_FILE"
+  [[ -n ${PITWALL_PG_DIR:-} && -d $PITWALL_PG_DIR/data ]] || return 1
+  as_owner "$PITWALL_PG_BIN/pg_ctl" status -D "$PITWALL_PG_DIR/data" >/dev/null 2>&1
+}
+
+start() {
+  if running; then
+    say "already running"
+    echo "export PITWALL_TEST_POSTGRES=$PITWALL_TEST_POSTGRES"
+    return 0
+  fi
+  local bin
+  bin=$(find_bin) || { install_postgres; bin=$(find_bin) || die "postgresql installed but no initdb found"; }
+
+  if [[ $(id -u) == 0 ]] && ! id "$PG_USER" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$PG_USER" \
+      || die "cannot create user $PG_USER"
+  fi
+
+  local dir
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-pg.XXXXXX")
+  chmod 700 "$dir"
+  [[ $(id -u) == 0 ]] && chown "$PG_USER:" "$dir"
+  mkdir -p "$(dirname "$ENV_FILE")"
+  # Remembered before anything can fail, so `stop` cleans up after a half-done start.
+  printf 'export PITWALL_PG_DIR=%q\nexport PITWALL_PG_BIN=%q\n' "$dir" "$bin" >"$ENV_FILE"
+
+  cd "$dir"  # the owner may not be allowed into the caller's directory
+  as_owner "$bin/initdb" -D "$dir/data" -U "$ROLE" --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
+    --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  as_owner mkdir "$dir/socket"
+
+  # A free port: try a few random ones; the server itself is the judge of whether one is taken.
+  local port attempt
+  for attempt in 1 2 3 4 5 6 7 8; do
+    port=$((20000 + RANDOM % 40000))
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
+    if as_owner "$bin/pg_ctl" start -w -t 60 -D "$dir/data" -l "$dir/server.log" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=300" \
+      >/dev/null; then
+      break
+    fi
+    grep -q "could not bind\|already in use" "$dir/server.log" 2>/dev/null \
+      || { cat "$dir/server.log" >&2; die "pg_ctl start failed"; }
+    port=
+  done
+  [[ -n $port ]] || die "no free port found"
+  cd - >/dev/null
+
+  local url="postgres://$ROLE@127.0.0.1:$port/postgres"
+  printf 'export PITWALL_TEST_POSTGRES=%q\n' "$url" >>"$ENV_FILE"
+  say "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') running in $dir"
+  echo "export PITWALL_TEST_POSTGRES=$url"
+}
+
+stop() {
+  [[ -f $ENV_FILE ]] || { say "not running"; return 0; }
+  # shellcheck disable=SC1090
+  source "$ENV_FILE"
+  if [[ -n ${PITWALL_PG_DIR:-} && -d $PITWALL_PG_DIR ]]; then
+    if [[ -d $PITWALL_PG_DIR/data ]] \
+      && as_owner "$PITWALL_PG_BIN/pg_ctl" status -D "$PITWALL_PG_DIR/data" >/dev/null 2>&1; then
+      (cd "$PITWALL_PG_DIR" && as_owner "$PITWALL_PG_BIN/pg_ctl" stop -w -m fast -D "$PITWALL_PG_DIR/data" >/dev/null) \
+        || die "pg_ctl stop failed"
+    fi
+    rm -rf "$PITWALL_PG_DIR"
+  fi
+  rm -f "$ENV_FILE"
+  say "stopped"
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
