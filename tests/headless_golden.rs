@@ -9,6 +9,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "common/pg.rs"]
+mod pg;
+
 fn mask(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -27,8 +30,17 @@ fn mask(value: &mut Value) {
 }
 
 fn run_script(script: &Path) -> (String, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["headless", "--script"])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pitwall"));
+    command.arg("headless");
+    // On PostgreSQL (SPEC §15) the same script must print the same lines: a fresh schema of
+    // its own, on the same manual clock an in-memory run uses.
+    if let Some(server) = pg::backend() {
+        command
+            .args(["--clock", "manual", "--db"])
+            .arg(pg::fresh_schema(&server));
+    }
+    let out = command
+        .arg("--script")
         .arg(script)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         // No config file of the developer's: no transports, so `deliver` is the same everywhere.

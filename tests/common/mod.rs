@@ -2,6 +2,7 @@
 //! script would send, and a dump of every table to prove a rejected command changed nothing.
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod processes;
 pub mod receivers;
 pub mod server;
@@ -13,8 +14,26 @@ use pitwall::engine::Engine;
 use pitwall::error::{DispatchError, ErrorCode};
 use serde_json::{Value, json};
 
+/// An engine on the manual clock over a new, empty database: in memory (SQLite), or a schema
+/// of its own on the PostgreSQL server when the suite runs on PostgreSQL ([`pg::backend`]).
 pub fn engine() -> Engine {
-    Engine::open(None, Clock::manual_default()).expect("in-memory database")
+    match pg::backend() {
+        Some(server) => {
+            let url = pg::fresh_schema(&server);
+            Engine::open(Some(std::path::Path::new(&url)), Clock::manual_default())
+                .expect("a PostgreSQL database")
+        }
+        None => Engine::open(None, Clock::manual_default()).expect("in-memory database"),
+    }
+}
+
+/// Where a test that runs the binary keeps its database: a file in `dir`, or a fresh schema on
+/// the PostgreSQL server when the suite runs on PostgreSQL.
+pub fn database_in(dir: &std::path::Path, name: &str) -> String {
+    match pg::backend() {
+        Some(server) => pg::fresh_schema(&server),
+        None => dir.join(name).display().to_string(),
+    }
 }
 
 /// Runs one protocol command; the outcome as JSON, or the coded error.
