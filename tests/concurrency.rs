@@ -52,7 +52,7 @@ fn worker_script(p: usize) -> Vec<Value> {
 #[test]
 fn four_processes_share_one_database_safely() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shared.db");
+    let db = std::path::PathBuf::from(common::database_in(dir.path(), "shared.db"));
     let mut setup = vec![json!({"cmd": "set_flag", "enabled": true})];
     for p in 0..PROCESSES {
         for k in 0..3 {
@@ -113,7 +113,7 @@ fn four_processes_share_one_database_safely() {
     }
     let report = pitwall::admin::check(&db).unwrap();
     assert!(report.ok(), "{}", report.to_text());
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     for (session, won) in &winners {
         assert_eq!(won.len(), 1, "{session} won by {won:?}");
         let matched: String = conn

@@ -46,7 +46,7 @@ fn write_script(path: &std::path::Path, lines: &[Value]) {
 #[test]
 fn two_processes_never_both_win_a_session() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("race.db");
+    let db = std::path::PathBuf::from(common::database_in(dir.path(), "race.db"));
 
     let mut setup = Vec::new();
     for id in ["a", "b"] {
@@ -106,7 +106,7 @@ fn two_processes_never_both_win_a_session() {
         "every session has a winner"
     );
 
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     for (i, winner) in winners.iter().enumerate() {
         let (status, matched): (String, String) = conn
             .query_row(
@@ -139,7 +139,7 @@ fn two_processes_never_both_win_a_session() {
 fn two_processes_never_fill_a_mechanic_beyond_his_capacity() {
     const MECHANICS: usize = 150;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("capacity.db");
+    let db = std::path::PathBuf::from(common::database_in(dir.path(), "capacity.db"));
 
     // Broadcast-only sessions (smart matching off): every one is open to every mechanic at once.
     let mut setup = vec![json!({"cmd": "set_flag", "enabled": false})];
@@ -182,12 +182,12 @@ fn two_processes_never_fill_a_mechanic_beyond_his_capacity() {
         let lost = answers.iter().find(|a| a["ok"] != true).unwrap();
         assert_eq!(lost["error"]["code"], "at_capacity", "m{k}: {lost}");
     }
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     let most: i64 = conn
         .query_row(
             "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM sessions \
-             WHERE status = 'matched' GROUP BY matched_mechanic_id)",
-            [],
+             WHERE status = 'matched' GROUP BY matched_mechanic_id) AS per_mechanic",
+            pitwall::params![],
             |r| r.get(0),
         )
         .unwrap();
@@ -204,7 +204,7 @@ fn two_processes_never_fill_a_mechanic_beyond_his_capacity() {
 fn a_release_and_a_cancel_from_another_process_never_both_half_win() {
     const BOOKINGS: usize = 300;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("release.db");
+    let db = std::path::PathBuf::from(common::database_in(dir.path(), "release.db"));
     let mut setup = vec![json!({"cmd": "add_mechanic", "id": "a", "name": "a",
         "country": "Canada", "postal_code": "M5V 1A1", "profile_completion_score": 90,
         "currently_on_shift": true, "max_active_sessions": 10_000})];
@@ -247,7 +247,7 @@ fn a_release_and_a_cancel_from_another_process_never_both_half_win() {
         }
     }
 
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     for i in 0..BOOKINGS {
         let id = format!("S{i}");
         let (status, released_at): (String, Option<i64>) = conn
@@ -260,7 +260,8 @@ fn a_release_and_a_cancel_from_another_process_never_both_half_win() {
         assert_eq!(status, "cancelled", "{id}");
         let (assignments, open): (i64, i64) = conn
             .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(status IN ('queued', 'offered')), 0) \
+                "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status IN ('queued', 'offered') \
+                 THEN 1 ELSE 0 END), 0) AS BIGINT) \
                  FROM session_assignments WHERE session_id = ?1",
                 [&id],
                 |r| Ok((r.get(0)?, r.get(1)?)),

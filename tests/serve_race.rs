@@ -17,7 +17,7 @@ const PHONES: [&str; 4] = ["r1", "r2", "r3", "r4"];
 #[test]
 fn four_phones_accepting_the_same_200_sessions_make_exactly_one_winner_each() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("race.db");
+    let db = std::path::PathBuf::from(common::database_in(dir.path(), "race.db"));
     {
         let mut e = Engine::open(Some(&db), Clock::System).unwrap();
         for id in PHONES {
@@ -88,11 +88,11 @@ fn four_phones_accepting_the_same_200_sessions_make_exactly_one_winner_each() {
     assert!(winners.values().all(|w| *w == 1), "exactly one each");
     assert!(server.stop().unwrap().success());
     common::server::assert_check_passes(&db);
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     let matched: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM sessions WHERE status = 'matched'",
-            [],
+            pitwall::params![],
             |r| r.get(0),
         )
         .unwrap();
@@ -104,7 +104,7 @@ fn four_phones_accepting_the_same_200_sessions_make_exactly_one_winner_each() {
 #[test]
 fn sigterm_under_load_loses_no_acknowledged_intake() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("stop.db");
+    let db = std::path::PathBuf::from(common::database_in(dir.path(), "stop.db"));
     {
         let mut e = Engine::open(Some(&db), Clock::System).unwrap();
         common::roster(&mut e);
@@ -149,7 +149,7 @@ fn sigterm_under_load_loses_no_acknowledged_intake() {
         "the load ran: {}",
         acknowledged.len()
     );
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     for id in &acknowledged {
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM sessions WHERE id = ?", [id], |r| {

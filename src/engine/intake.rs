@@ -531,15 +531,20 @@ pub(super) fn match_and_offer(
     };
     let smart = flag.enabled && in_rollout(d.intake, flag.rollout_percent);
 
-    // The roster is needed for matching and for a preferred mechanic; a failure to load it is
-    // a matcher failure, never an intake failure.
+    // The roster is needed for matching and for a preferred mechanic; a roster that cannot be
+    // read (a corrupt row) is a matcher failure, never an intake failure. A failure of the
+    // database itself is the command's: on PostgreSQL it has ended the transaction (a lost
+    // race is run again), and nothing after it could be written.
     let roster: Result<(std::sync::Arc<PreparedRoster>, Vec<u32>), String> = match d.shared {
         Some(shared) => Ok((std::sync::Arc::clone(&shared.roster), shared.busy.clone())),
-        None => ctx
+        None => match ctx
             .roster()
             .and_then(|roster| Ok((ctx.busy_indices(&roster.candidates)?, roster)))
-            .map(|(busy, roster)| (roster, busy))
-            .map_err(|e| e.to_string()),
+        {
+            Ok((busy, roster)) => Ok((roster, busy)),
+            Err(e) if e.is_unreadable_row() => Err(e.to_string()),
+            Err(e) => return Err(e.into()),
+        },
     };
     let started = Instant::now();
     let (run, ranking) = match (&roster, smart) {

@@ -51,6 +51,20 @@ impl Error {
         matches!(self, Error::Postgres(e) if pg::is_connection_lost(e))
     }
 
+    /// A row could not be read as what it should hold (corrupt or foreign data), as opposed to
+    /// the database failing: the statement itself succeeded.
+    pub fn is_unreadable_row(&self) -> bool {
+        matches!(
+            self,
+            Error::Conversion { .. }
+                | Error::Sqlite(
+                    rusqlite::Error::FromSqlConversionFailure(..)
+                        | rusqlite::Error::InvalidColumnType(..)
+                        | rusqlite::Error::IntegralValueOutOfRange(..)
+                )
+        )
+    }
+
     /// A constraint (unique, check, foreign key) refused the write.
     pub fn is_constraint(&self) -> bool {
         match self {

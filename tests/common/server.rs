@@ -22,16 +22,21 @@ pub const ROOMY: &str = "[serve]\nrate_per_second = 100000\nburst = 100000\n";
 impl Server {
     /// `pitwall serve --db DB --listen 127.0.0.1:0` with `config` as its config file.
     pub fn start(db: &Path, config: &str) -> Server {
-        let dir = db.parent().unwrap();
-        let config_path = dir.join(format!(
-            "serve-{}.toml",
-            db.file_stem().unwrap().to_string_lossy()
-        ));
+        // Beside a database file; for a server database (SPEC §15), in the temp dir under a
+        // name of its own.
+        let (dir, stem) = match pitwall::store::postgres_url(db) {
+            Some(_) => (
+                std::env::temp_dir(),
+                format!("pg-{}", uuid::Uuid::new_v4().simple()),
+            ),
+            None => (
+                db.parent().unwrap().to_path_buf(),
+                db.file_stem().unwrap().to_string_lossy().into_owned(),
+            ),
+        };
+        let config_path = dir.join(format!("serve-{stem}.toml"));
         std::fs::write(&config_path, config).unwrap();
-        let log = dir.join(format!(
-            "serve-{}.log",
-            db.file_stem().unwrap().to_string_lossy()
-        ));
+        let log = dir.join(format!("serve-{stem}.log"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
