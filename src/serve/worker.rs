@@ -1,4 +1,4 @@
-//! The engine's own thread. rusqlite is blocking and the engine holds one connection, so every
+//! The engine's own thread. The database calls are blocking and the engine holds one connection, so every
 //! command, token lookup and tick runs here, one at a time, off the async runtime: the runtime's
 //! threads only read sockets and wait on a reply. SQLite lets one writer in at a time anyway;
 //! a pool of writers would only queue on its lock instead of on this channel.
