@@ -385,6 +385,108 @@ impl Session {
             self.payment_confirmed,
         )
     }
+
+    /// Its metadata, read through the one type that knows its keys.
+    pub fn meta(&self) -> SessionMeta<'_> {
+        SessionMeta(&self.metadata)
+    }
+}
+
+/// A session's metadata (SPEC §2) as the engine, the console and the messages read it: every
+/// key any of them reads, with its type and its default, in one place. (It is stored as the
+/// JSON the intake wrote, so the API and `session` output show it whole.)
+#[derive(Debug, Clone, Copy)]
+pub struct SessionMeta<'a>(&'a serde_json::Value);
+
+impl<'a> SessionMeta<'a> {
+    /// Reads metadata held apart from its session (tests, a row read whole).
+    pub fn of(metadata: &'a serde_json::Value) -> SessionMeta<'a> {
+        SessionMeta(metadata)
+    }
+
+    fn text(self, key: &str) -> Option<&'a str> {
+        self.0.get(key).and_then(|v| v.as_str())
+    }
+
+    /// The keywords the intake's concern matched, in the order found.
+    pub fn keywords(self) -> Vec<&'a str> {
+        self.0
+            .get("extracted_keywords")
+            .and_then(|v| v.as_array())
+            .map(|list| list.iter().filter_map(|k| k.as_str()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn vehicle_make(self) -> Option<&'a str> {
+        self.text("vehicle_make")
+    }
+
+    pub fn customer_country(self) -> Option<&'a str> {
+        self.text("customer_country")
+    }
+
+    pub fn customer_postal_code(self) -> Option<&'a str> {
+        self.text("customer_postal_code")
+    }
+
+    pub fn customer_city(self) -> Option<&'a str> {
+        self.text("customer_city")
+    }
+
+    /// Whether local mechanics score higher (SPEC §3); on unless the intake said otherwise.
+    pub fn prefer_local(self) -> bool {
+        self.0
+            .get("prefer_local")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true)
+    }
+
+    /// Why matching failed, when it did (the session fell back to broadcast).
+    pub fn matching_error(self) -> Option<&'a str> {
+        self.text("matching_error")
+    }
+
+    /// Escalated to a dispatcher (SPEC §5).
+    pub fn escalated(self) -> bool {
+        self.0.get("escalated_at").is_some()
+    }
+
+    /// A booking released with every match off shift (SPEC §14: the console's cue).
+    pub fn released_all_offline(self) -> bool {
+        self.0["release"]["all_offline"] == true
+    }
+
+    /// The ranked matches kept from intake, best first.
+    pub fn top_matches(self) -> Vec<StoredMatch<'a>> {
+        let list = |v: Option<&'a serde_json::Value>| v.and_then(|v| v.as_array());
+        list(self.0.pointer("/matching_results/top"))
+            .into_iter()
+            .flatten()
+            .map(|m| StoredMatch {
+                mechanic: m.get("mechanic_id").and_then(|v| v.as_str()).unwrap_or("?"),
+                score: m.get("score").and_then(|v| v.as_i64()).unwrap_or(0),
+                reasons: list(m.get("reasons"))
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        (
+                            r.get("points").and_then(|v| v.as_i64()).unwrap_or(0),
+                            r.get("reason").and_then(|v| v.as_str()).unwrap_or(""),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// One match as a session's metadata keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMatch<'a> {
+    pub mechanic: &'a str,
+    pub score: i64,
+    /// (points, reason), in the scoring table's order.
+    pub reasons: Vec<(i64, &'a str)>,
 }
 
 /// One offer of a session to a mechanic (targeted) or to everyone on shift (broadcast).

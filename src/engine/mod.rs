@@ -439,30 +439,21 @@ pub(crate) fn why_not<E>(
 /// Rebuilds a stored session's matching criteria from its metadata, for offers made after
 /// intake (a preferred mechanic clocking in) and for checking who may take its broadcast.
 pub(crate) fn session_criteria(session: &Session, now: DateTime<Utc>) -> Criteria {
-    let meta = &session.metadata;
-    let text = |key: &str| meta.get(key).and_then(|v| v.as_str());
+    let meta = session.meta();
     let keywords: Vec<&'static str> = meta
-        .get("extracted_keywords")
-        .and_then(|v| v.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|k| k.as_str())
-                .filter_map(|k| crate::matching::canonical_keywords().find(|c| *c == k))
-                .collect()
-        })
-        .unwrap_or_default();
+        .keywords()
+        .into_iter()
+        .filter_map(|k| crate::matching::canonical_keywords().find(|c| *c == k))
+        .collect();
     Criteria::new(CriteriaInput {
         keywords,
         request_type: Some(session.request_type),
         brands: &session.requested_brands,
-        vehicle_make: text("vehicle_make"),
-        country: text("customer_country"),
-        postal_code: text("customer_postal_code"),
-        city: text("customer_city"),
-        prefer_local: meta
-            .get("prefer_local")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true),
+        vehicle_make: meta.vehicle_make(),
+        country: meta.customer_country(),
+        postal_code: meta.customer_postal_code(),
+        city: meta.customer_city(),
+        prefer_local: meta.prefer_local(),
         today: now.date_naive(),
     })
 }

@@ -7,8 +7,6 @@
 //! never the customer's own words (the concern), and to a mechanic or the dispatcher no
 //! customer contact details at all.
 
-use serde_json::Value;
-
 use super::Ctx;
 use crate::model::{Mechanic, NotificationKind, Route, Session, WaitlistEntry};
 use crate::store::outbox::{self, NewNotification};
@@ -37,13 +35,8 @@ pub(super) fn describe(keywords: &[&str]) -> String {
     }
 }
 
-fn keywords(metadata: &Value) -> String {
-    let list: Vec<&str> = metadata
-        .get("extracted_keywords")
-        .and_then(|v| v.as_array())
-        .map(|l| l.iter().filter_map(|k| k.as_str()).collect())
-        .unwrap_or_default();
-    describe(&list)
+fn keywords(meta: crate::model::SessionMeta<'_>) -> String {
+    describe(&meta.keywords())
 }
 
 /// " in Toronto", or nothing.
@@ -54,8 +47,8 @@ pub(super) fn in_city(city: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn customer_city(metadata: &Value) -> String {
-    in_city(metadata.get("customer_city").and_then(|v| v.as_str()))
+fn customer_city(meta: crate::model::SessionMeta<'_>) -> String {
+    in_city(meta.customer_city())
 }
 
 fn place(mechanic: &Mechanic) -> String {
@@ -92,8 +85,8 @@ impl Ctx<'_> {
     ) -> crate::store::Result<()> {
         self.notify_new_offer(
             &session.id,
-            &keywords(&session.metadata),
-            &customer_city(&session.metadata),
+            &keywords(session.meta()),
+            &customer_city(session.meta()),
             mechanic,
         )
     }
@@ -153,7 +146,7 @@ impl Ctx<'_> {
             clean(&intake.customer_name),
             place(mechanic),
             session.id,
-            keywords(&session.metadata),
+            keywords(session.meta()),
         );
         self.outbox(NewNotification {
             kind: NotificationKind::Matched,
@@ -213,7 +206,7 @@ impl Ctx<'_> {
             Some(s) => format!(
                 "Your session {} ({}) is being offered to them now.",
                 s.id,
-                keywords(&s.metadata)
+                keywords(s.meta())
             ),
             None => "Open the app or reply to start your session.".to_string(),
         };
@@ -266,8 +259,10 @@ mod tests {
             "customer_city": "Toronto",
             "concern": "secret words"
         });
-        assert_eq!(keywords(&meta), "brake repair, oil change");
-        assert_eq!(customer_city(&meta), " in Toronto");
-        assert_eq!(keywords(&serde_json::json!({})), "a diagnostics session");
+        use crate::model::SessionMeta;
+        assert_eq!(keywords(SessionMeta::of(&meta)), "brake repair, oil change");
+        assert_eq!(customer_city(SessionMeta::of(&meta)), " in Toronto");
+        let empty = serde_json::json!({});
+        assert_eq!(keywords(SessionMeta::of(&empty)), "a diagnostics session");
     }
 }

@@ -43,8 +43,7 @@ pub struct SessionRow {
 impl SessionRow {
     /// Still waiting after it was escalated (SPEC §5): the dispatcher must look at it.
     pub fn escalated(&self) -> bool {
-        self.session.status == SessionStatus::Waiting
-            && self.session.metadata.get("escalated_at").is_some()
+        self.session.status == SessionStatus::Waiting && self.session.meta().escalated()
     }
 }
 

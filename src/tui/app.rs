@@ -515,7 +515,7 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
         .sessions
         .iter()
         .filter(|r| was_booked.contains(r.session.id.as_str()))
-        .filter(|r| r.session.metadata["release"]["all_offline"] == true)
+        .filter(|r| r.session.meta().released_all_offline())
         .map(|r| r.session.id.as_str())
         .collect();
     if let Some(first) = released_offline.first() {

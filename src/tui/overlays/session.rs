@@ -81,26 +81,22 @@ pub fn render(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
             if s.urgent { " · URGENT" } else { "" }
         )),
     ]));
-    let meta = &s.metadata;
-    if let Some(k) = meta.get("extracted_keywords").and_then(|v| v.as_array()) {
-        let words: Vec<&str> = k.iter().filter_map(|w| w.as_str()).collect();
+    let meta = s.meta();
+    let words = meta.keywords();
+    if s.metadata.get("extracted_keywords").is_some() {
         lines.push(Line::from(vec![
             Span::styled("Keywords  ", t.style(Tone::Dim)),
             Span::raw(for_screen(&words.join(", ")).into_owned()),
         ]));
     }
-    if let Some(e) = meta.get("matching_error").and_then(|v| v.as_str()) {
+    if let Some(e) = meta.matching_error() {
         lines.push(Line::from(Span::styled(
             format!("Matching failed: {}", for_screen(e)),
             t.style(Tone::Error),
         )));
     }
     lines.push(Line::default());
-    let top = meta
-        .pointer("/matching_results/top")
-        .and_then(|v| v.as_array())
-        .cloned()
-        .unwrap_or_default();
+    let top = meta.top_matches();
     if top.is_empty() {
         lines.push(Line::from(Span::styled(
             "No match scores (smart matching did not run).",
@@ -108,8 +104,7 @@ pub fn render(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
         )));
     }
     for m in &top {
-        let id = m.get("mechanic_id").and_then(|v| v.as_str()).unwrap_or("?");
-        let score = m.get("score").and_then(|v| v.as_i64()).unwrap_or(0);
+        let (id, score) = (m.mechanic, m.score);
         let name = app.mechanic_name(id);
         lines.push(Line::from(vec![
             crate::tui::widgets::tier_badge(t, Tier::of_score(score)),
@@ -118,14 +113,7 @@ pub fn render(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
                 t.style(Tone::Title),
             ),
         ]));
-        for r in m
-            .get("reasons")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            let points = r.get("points").and_then(|v| v.as_i64()).unwrap_or(0);
-            let reason = r.get("reason").and_then(|v| v.as_str()).unwrap_or("");
+        for &(points, reason) in &m.reasons {
             lines.push(Line::from(vec![
                 Span::styled(
                     format!("      {points:>+4}  "),
