@@ -42,9 +42,11 @@ install_postgres() {
   if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
     echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
   fi
-  export DEBIAN_FRONTEND=noninteractive
+  # Keep that file through the package's configuration (ucf, then dpkg), without a prompt.
+  export DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1
   apt-get update -qq >/dev/null || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends postgresql >/dev/null \
+  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
+    -o Dpkg::Options::=--force-confold postgresql >/dev/null \
     || die "apt-get install postgresql failed"
 }
 
@@ -71,6 +73,10 @@ start() {
     echo "export PITWALL_TEST_POSTGRES=$PITWALL_TEST_POSTGRES"
     return 0
   fi
+  if [[ -f $ENV_FILE ]]; then
+    say "removing a cluster that is no longer running"
+    stop
+  fi
   local bin
   bin=$(find_bin) || { install_postgres; bin=$(find_bin) || die "postgresql installed but no initdb found"; }
 
@@ -79,11 +85,12 @@ start() {
       || die "cannot create user $PG_USER"
   fi
 
+  mkdir -p "$(dirname "$ENV_FILE")"
+  touch "$ENV_FILE" || die "cannot write $ENV_FILE"
   local dir
   dir=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-pg.XXXXXX")
   chmod 700 "$dir"
-  [[ $(id -u) == 0 ]] && chown "$PG_USER:" "$dir"
-  mkdir -p "$(dirname "$ENV_FILE")"
+  if [[ $(id -u) == 0 ]]; then chown "$PG_USER:" "$dir"; fi
   # Remembered before anything can fail, so `stop` cleans up after a half-done start.
   printf 'export PITWALL_PG_DIR=%q\nexport PITWALL_PG_BIN=%q\n' "$dir" "$bin" >"$ENV_FILE"
 

@@ -36,6 +36,16 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
 
+/// The engine thread owns its connection and may be moved to another thread; a listener is
+/// shared with the console and the SSE feed.
+#[test]
+fn connections_move_between_threads_and_listeners_are_shared() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<PgConn>();
+    send_sync::<Listener>();
+}
+
 #[test]
 fn every_value_round_trips_through_every_column_type() {
     let Some((_db, conn)) = database() else {
@@ -428,7 +438,7 @@ fn the_listener_sees_committed_notifications_only() {
     let seen = listener.version();
     conn.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+         WHERE datname = current_database() AND application_name = 'pitwall-listener'",
         &[],
     )
     .unwrap();
@@ -458,8 +468,9 @@ fn a_listener_needs_a_server() {
     assert!(Listener::start("postgres://pitwall@127.0.0.1:1/postgres").is_err());
 }
 
-/// Tables, columns in order with their types and nullability, indexes (with uniqueness), views
-/// and triggers, as SQLite's schema.sql declares them, translated the way schema_pg.sql is.
+/// Tables, columns in order with their types and nullability, foreign keys, indexes (columns,
+/// uniqueness, partial or not), views and triggers, as SQLite's schema.sql declares them,
+/// translated the way schema_pg.sql is.
 fn sqlite_shape() -> BTreeSet<String> {
     let conn = rusqlite::Connection::open_in_memory().unwrap();
     conn.execute_batch(include_str!("../schema.sql")).unwrap();
@@ -502,18 +513,40 @@ fn sqlite_shape() -> BTreeSet<String> {
                     .map(Result::unwrap)
                     .collect::<Vec<_>>();
                 shape.extend(columns);
+                let mut keys = conn
+                    .prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1)")
+                    .unwrap();
+                let keys = keys
+                    .query_map([&name], |r| {
+                        let (from, to_table, to): (String, String, String) =
+                            (r.get(0)?, r.get(1)?, r.get(2)?);
+                        Ok(format!("foreign key {name}.{from} -> {to_table}.{to}"))
+                    })
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect::<Vec<_>>();
+                shape.extend(keys);
             }
             "index" => {
-                let unique: bool = conn
+                let (unique, partial): (bool, bool) = conn
                     .query_row(
-                        "SELECT \"unique\" FROM pragma_index_list(?1) WHERE name = ?2",
+                        "SELECT \"unique\", partial FROM pragma_index_list(?1) WHERE name = ?2",
                         [&table, &name],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                let columns: String = conn
+                    .query_row(
+                        "SELECT group_concat(name, ',') FROM \
+                         (SELECT name FROM pragma_index_info(?1) ORDER BY seqno)",
+                        [&name],
                         |r| r.get(0),
                     )
                     .unwrap();
                 shape.insert(format!(
-                    "index {name} on {table}{}",
-                    if unique { " unique" } else { "" }
+                    "index {name} on {table} ({columns}){}{}",
+                    if unique { " unique" } else { "" },
+                    if partial { " partial" } else { "" }
                 ));
             }
             "view" => {
@@ -558,12 +591,24 @@ fn postgres_shape(conn: &PgConn) -> BTreeSet<String> {
     // Indexes that back a PRIMARY KEY are SQLite's implicit ones, not in its schema; those that
     // back a UNIQUE column are its sqlite_autoindex_*: both are left out on either side.
     shape.extend(strings(
-        "SELECT format('index %s on %s%s', i.relname, t.relname, \
-                CASE WHEN x.indisunique THEN ' unique' ELSE '' END) \
+        "SELECT format('index %s on %s (%s)%s%s', i.relname, t.relname, \
+                (SELECT string_agg(a.attname, ',' ORDER BY k.n) \
+                 FROM unnest(x.indkey) WITH ORDINALITY k(attnum, n) \
+                 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum), \
+                CASE WHEN x.indisunique THEN ' unique' ELSE '' END, \
+                CASE WHEN x.indpred IS NOT NULL THEN ' partial' ELSE '' END) \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = 'public' \
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)",
+         WHERE n.nspname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
+               WHERE k.conindid = x.indexrelid AND k.contype IN ('p', 'u'))",
+    ));
+    shape.extend(strings(
+        "SELECT format('foreign key %s.%s -> %s.%s', t.relname, a.attname, r.relname, ra.attname) \
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_class r ON r.oid = c.confrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+         JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] \
+         WHERE c.contype = 'f' AND n.nspname = 'public'",
     ));
     shape.extend(strings(
         "SELECT format('trigger %s on %s', t.tgname, c.relname) FROM pg_trigger t \

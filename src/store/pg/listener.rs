@@ -2,6 +2,7 @@
 //! notifications on [`CHANNEL`], and the console and the SSE feed poll [`Listener::version`] where
 //! SQLite polls `PRAGMA data_version`.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -9,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls};
+use postgres::{Client, Config, NoTls};
 
 use super::CHANNEL;
 
@@ -77,7 +78,10 @@ impl Drop for Listener {
 }
 
 fn listen(url: &str) -> Result<Client, postgres::Error> {
-    let mut client = Client::connect(url, NoTls)?;
+    let mut config = Config::from_str(url)?;
+    config.application_name("pitwall-listener");
+    config.connect_timeout(crate::store::busy_timeout());
+    let mut client = config.connect(NoTls)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)
 }
