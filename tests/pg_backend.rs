@@ -32,6 +32,14 @@ fn one(conn: &PgConn, sql: &str) -> Value {
     rows[0][0].clone()
 }
 
+/// The session's lock_timeout in milliseconds.
+const LOCK_TIMEOUT_MS: &str =
+    "SELECT (extract(epoch FROM current_setting('lock_timeout')::interval) * 1000)::bigint";
+
+fn busy_ms() -> i64 {
+    pitwall::store::busy_timeout().as_millis() as i64
+}
+
 fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
@@ -111,6 +119,11 @@ fn every_value_round_trips_through_every_column_type() {
         Value::Real(1.5)
     );
     assert_eq!(
+        one(&conn, "SELECT avg(k) FROM t WHERE k = 2"),
+        Value::Real(2.0)
+    );
+    assert_eq!(one(&conn, "SELECT sum(k) FROM t WHERE k > 9"), Value::Null);
+    assert_eq!(
         conn.query("SELECT $1", &[text("as is")]).unwrap(),
         vec![vec![text("as is")]]
     );
@@ -181,14 +194,7 @@ fn a_session_is_set_up_and_statements_are_prepared_once() {
         one(&conn, "SELECT current_setting('application_name')"),
         text("pitwall")
     );
-    let lock_ms = pitwall::store::busy_timeout().as_millis() as i64;
-    assert_eq!(
-        one(
-            &conn,
-            "SELECT (extract(epoch FROM current_setting('lock_timeout')::interval) * 1000)::bigint"
-        ),
-        Value::Integer(lock_ms)
-    );
+    assert_eq!(one(&conn, LOCK_TIMEOUT_MS), Value::Integer(busy_ms()));
 
     let prepared = "SELECT count(*) FROM pg_prepared_statements";
     let before = one(&conn, prepared);
@@ -205,6 +211,15 @@ fn a_session_is_set_up_and_statements_are_prepared_once() {
         1,
         "five runs of one SQL text, one prepared statement"
     );
+
+    // SQL built per call does not grow the cache (or the server's memory) without bound.
+    for i in 0..600 {
+        conn.query(&format!("SELECT {i}::bigint"), &[]).unwrap();
+    }
+    let Value::Integer(kept) = one(&conn, prepared) else {
+        panic!()
+    };
+    assert!((1..=512).contains(&kept), "{kept} statements kept");
 }
 
 #[test]
@@ -254,7 +269,8 @@ fn unique_violations_and_lock_waits_are_told_apart() {
     a.batch("BEGIN").unwrap();
     a.execute("UPDATE s SET n = 1 WHERE id = $1", &[text("one")])
         .unwrap();
-    b.batch("SET lock_timeout = 100").unwrap();
+    b.set_lock_wait(Duration::from_millis(100)).unwrap();
+    assert_eq!(one(&b, LOCK_TIMEOUT_MS), Value::Integer(100));
     let started = Instant::now();
     let err = b
         .execute("UPDATE s SET n = 2 WHERE id = $1", &[text("one")])
@@ -262,6 +278,8 @@ fn unique_violations_and_lock_waits_are_told_apart() {
     assert!(is_busy(&err) && !is_connection_lost(&err), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
     a.batch("ROLLBACK").unwrap();
+    b.set_lock_wait(pitwall::store::busy_timeout()).unwrap();
+    assert_eq!(one(&b, LOCK_TIMEOUT_MS), Value::Integer(busy_ms()));
     assert_eq!(
         b.execute("UPDATE s SET n = 2 WHERE id = $1", &[text("one")])
             .unwrap(),
@@ -396,6 +414,13 @@ fn prepare_schema_refuses_other_databases_and_newer_versions() {
         }
         other => panic!("{other:?}"),
     }
+    newer
+        .batch("UPDATE pitwall_schema SET version = 5")
+        .unwrap();
+    assert!(matches!(
+        prepare_schema(&newer),
+        Err(SchemaError::TooOld { found: 5, known: 6 })
+    ));
     drop(db);
 }
 

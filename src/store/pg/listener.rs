@@ -19,6 +19,9 @@ use super::CHANNEL;
 const POLL: Duration = Duration::from_millis(200);
 /// The pause between attempts to reconnect to a server that went away.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+/// The longest one connection attempt may take: also the longest a drop may wait while the
+/// thread is reconnecting to an unreachable host.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Listener {
     version: Arc<AtomicU64>,
@@ -80,7 +83,7 @@ impl Drop for Listener {
 fn listen(url: &str) -> Result<Client, postgres::Error> {
     let mut config = Config::from_str(url)?;
     config.application_name("pitwall-listener");
-    config.connect_timeout(crate::store::busy_timeout());
+    config.connect_timeout(CONNECT_TIMEOUT);
     let mut client = config.connect(NoTls)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)
