@@ -488,6 +488,43 @@ fn the_listener_sees_committed_notifications_only() {
 }
 
 #[test]
+fn a_listener_stops_promptly_under_a_stream_of_notifications() {
+    let Some((db, _conn)) = database() else {
+        return;
+    };
+    let listener = Listener::start(&db.url).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let notifier = {
+        let (url, stop) = (db.url.clone(), stop.clone());
+        thread::spawn(move || {
+            let conn = PgConn::connect(&url).unwrap();
+            // Faster than the listener's poll, so its wait for a quiet moment never ends.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                conn.execute("SELECT pg_notify('pitwall', '')", &[])
+                    .unwrap();
+                thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    wait_for("notifications", Duration::from_secs(2), || {
+        listener.version() > 3
+    });
+    // Dropped on a thread of its own, so a drop that never returns fails the test, not hangs it.
+    let (dropped, done) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        drop(listener);
+        let _ = dropped.send(());
+    });
+    let finished = done.recv_timeout(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    notifier.join().unwrap();
+    assert!(
+        finished.is_ok(),
+        "the listener was still stopping after 1 s"
+    );
+}
+
+#[test]
 fn a_listener_needs_a_server() {
     // No server needed to see this: nothing listens on port 1.
     assert!(Listener::start("postgres://pitwall@127.0.0.1:1/postgres").is_err());

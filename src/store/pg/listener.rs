@@ -98,6 +98,10 @@ fn run(mut client: Client, url: &str, version: &AtomicU64, stop: &AtomicBool) {
                 match pending.next() {
                     Ok(Some(_)) => {
                         version.fetch_add(1, Ordering::AcqRel);
+                        // A steady stream of notifications must not keep a drop waiting.
+                        if stop.load(Ordering::Acquire) {
+                            break false;
+                        }
                     }
                     Ok(None) => break false,
                     Err(e) => {
