@@ -254,6 +254,45 @@ fn conflicting_serializable_transactions_are_retryable() {
 }
 
 #[test]
+fn a_deadlock_is_retryable() {
+    let Some((db, a)) = database() else {
+        return;
+    };
+    let b = PgConn::connect(&db.url).unwrap();
+    a.batch(
+        "CREATE TABLE r (id BIGINT PRIMARY KEY, n BIGINT); INSERT INTO r VALUES (1, 0), (2, 0)",
+    )
+    .unwrap();
+    let lock = "UPDATE r SET n = n + 1 WHERE id = $1";
+    a.batch("BEGIN").unwrap();
+    a.execute(lock, &[Value::Integer(1)]).unwrap();
+    b.batch("BEGIN").unwrap();
+    b.execute(lock, &[Value::Integer(2)]).unwrap();
+    // Each now waits for the other's row; the server picks one to fail (after deadlock_timeout).
+    let first = thread::spawn(move || {
+        let result = a.execute(lock, &[Value::Integer(2)]);
+        (a, result)
+    });
+    let second = b.execute(lock, &[Value::Integer(1)]);
+    if second.is_err() {
+        b.batch("ROLLBACK").unwrap();
+    }
+    let (a, first) = first.join().unwrap();
+    let failed: Vec<_> = [first, second]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        is_retryable(&failed[0]) && !is_busy(&failed[0]),
+        "{:?}",
+        failed[0]
+    );
+    a.batch("ROLLBACK").unwrap();
+    b.batch("ROLLBACK").unwrap();
+}
+
+#[test]
 fn unique_violations_and_lock_waits_are_told_apart() {
     let Some((db, a)) = database() else { return };
     let b = PgConn::connect(&db.url).unwrap();

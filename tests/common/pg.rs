@@ -10,7 +10,8 @@ use postgres::{Client, NoTls};
 
 pub const SERVER_VAR: &str = "PITWALL_TEST_POSTGRES";
 
-/// The server's URL (any database on it, used for CREATE/DROP DATABASE), or None when unset.
+/// The server's URL (a `postgres://` URL naming any database on it, used for CREATE/DROP
+/// DATABASE), or None when unset.
 pub fn server() -> Option<String> {
     static SKIPPED: Once = Once::new();
     match std::env::var(SERVER_VAR) {
