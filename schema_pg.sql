@@ -7,7 +7,8 @@
 -- DOUBLE PRECISION, BLOB → BYTEA, a rowid primary key the engine never writes → an identity
 -- column. Every TEXT column compares byte-wise (COLLATE "C") as SQLite's BINARY does, so lists
 -- sort the same whatever the database's locale. Instants are BIGINT milliseconds since the Unix
--- epoch, UTC; lists and metadata are JSON text.
+-- epoch, UTC; lists and metadata are JSON text. Why each column and index exists is said once, in
+-- schema.sql.
 
 CREATE TABLE mechanics (
     id                       TEXT COLLATE "C" PRIMARY KEY,

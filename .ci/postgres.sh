@@ -42,9 +42,11 @@ install_postgres() {
   if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
     echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
   fi
-  export DEBIAN_FRONTEND=noninteractive
+  # Keep that file through the package's configuration (ucf, then dpkg), without a prompt.
+  export DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1
   apt-get update -qq >/dev/null || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends postgresql >/dev/null \
+  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
+    -o Dpkg::Options::=--force-confold postgresql >/dev/null \
     || die "apt-get install postgresql failed"
 }
 
@@ -61,8 +63,9 @@ running() {
   [[ -f $ENV_FILE ]] || return 1
   # shellcheck disable=SC1090
   source "$ENV_FILE"
-  [[ -n ${PITWALL_PG_DIR:-} && -d $PITWALL_PG_DIR/data ]] || return 1
-  as_owner "$PITWALL_PG_BIN/pg_ctl" status -D "$PITWALL_PG_DIR/data" >/dev/null 2>&1
+  [[ -n ${PITWALL_PG_DIR:-} && -d $PITWALL_PG_DIR/data && -n ${PITWALL_PG_PORT:-} ]] || return 1
+  # Accepting connections, not merely a pid file whose process may be gone.
+  "$PITWALL_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PITWALL_PG_PORT" -t 5
 }
 
 start() {
@@ -70,6 +73,10 @@ start() {
     say "already running"
     echo "export PITWALL_TEST_POSTGRES=$PITWALL_TEST_POSTGRES"
     return 0
+  fi
+  if [[ -f $ENV_FILE ]]; then
+    say "removing a cluster that is no longer running"
+    stop
   fi
   local bin
   bin=$(find_bin) || { install_postgres; bin=$(find_bin) || die "postgresql installed but no initdb found"; }
@@ -79,11 +86,12 @@ start() {
       || die "cannot create user $PG_USER"
   fi
 
+  mkdir -p "$(dirname "$ENV_FILE")"
+  touch "$ENV_FILE" || die "cannot write $ENV_FILE"
   local dir
   dir=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-pg.XXXXXX")
   chmod 700 "$dir"
-  [[ $(id -u) == 0 ]] && chown "$PG_USER:" "$dir"
-  mkdir -p "$(dirname "$ENV_FILE")"
+  if [[ $(id -u) == 0 ]]; then chown "$PG_USER:" "$dir"; fi
   # Remembered before anything can fail, so `stop` cleans up after a half-done start.
   printf 'export PITWALL_PG_DIR=%q\nexport PITWALL_PG_BIN=%q\n' "$dir" "$bin" >"$ENV_FILE"
 
@@ -110,9 +118,17 @@ start() {
   cd - >/dev/null
 
   local url="postgres://$ROLE@127.0.0.1:$port/postgres"
-  printf 'export PITWALL_TEST_POSTGRES=%q\n' "$url" >>"$ENV_FILE"
+  printf 'export PITWALL_PG_PORT=%q\nexport PITWALL_TEST_POSTGRES=%q\n' "$port" "$url" >>"$ENV_FILE"
   say "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') running in $dir"
   echo "export PITWALL_TEST_POSTGRES=$url"
+}
+
+# The postmaster of a data directory is gone, or a zombie nobody reaps (a container's PID 1 may
+# not): a cluster that crashed, whose directory may simply be removed.
+postmaster_dead() {
+  local pid
+  pid=$(head -1 "$1/postmaster.pid" 2>/dev/null) || return 0
+  [[ ! -e /proc/$pid ]] || [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]]
 }
 
 stop() {
@@ -122,8 +138,10 @@ stop() {
   if [[ -n ${PITWALL_PG_DIR:-} && -d $PITWALL_PG_DIR ]]; then
     if [[ -d $PITWALL_PG_DIR/data ]] \
       && as_owner "$PITWALL_PG_BIN/pg_ctl" status -D "$PITWALL_PG_DIR/data" >/dev/null 2>&1; then
-      (cd "$PITWALL_PG_DIR" && as_owner "$PITWALL_PG_BIN/pg_ctl" stop -w -m fast -D "$PITWALL_PG_DIR/data" >/dev/null) \
-        || die "pg_ctl stop failed"
+      (cd "$PITWALL_PG_DIR" \
+        && as_owner "$PITWALL_PG_BIN/pg_ctl" stop -w -t 30 -m fast -D "$PITWALL_PG_DIR/data" >/dev/null) \
+        || postmaster_dead "$PITWALL_PG_DIR/data" \
+        || die "pg_ctl stop failed (cluster left in $PITWALL_PG_DIR)"
     fi
     rm -rf "$PITWALL_PG_DIR"
   fi

@@ -32,8 +32,26 @@ fn one(conn: &PgConn, sql: &str) -> Value {
     rows[0][0].clone()
 }
 
+/// The session's lock_timeout in milliseconds.
+const LOCK_TIMEOUT_MS: &str =
+    "SELECT (extract(epoch FROM current_setting('lock_timeout')::interval) * 1000)::bigint";
+
+fn busy_ms() -> i64 {
+    pitwall::store::busy_timeout().as_millis() as i64
+}
+
 fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
+}
+
+/// The engine thread owns its connection and may be moved to another thread; a listener is
+/// shared with the console and the SSE feed.
+#[test]
+fn connections_move_between_threads_and_listeners_are_shared() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<PgConn>();
+    send_sync::<Listener>();
 }
 
 #[test]
@@ -100,6 +118,11 @@ fn every_value_round_trips_through_every_column_type() {
         one(&conn, "SELECT avg(k) FROM t WHERE k < 3"),
         Value::Real(1.5)
     );
+    assert_eq!(
+        one(&conn, "SELECT avg(k) FROM t WHERE k = 2"),
+        Value::Real(2.0)
+    );
+    assert_eq!(one(&conn, "SELECT sum(k) FROM t WHERE k > 9"), Value::Null);
     assert_eq!(
         conn.query("SELECT $1", &[text("as is")]).unwrap(),
         vec![vec![text("as is")]]
@@ -171,14 +194,7 @@ fn a_session_is_set_up_and_statements_are_prepared_once() {
         one(&conn, "SELECT current_setting('application_name')"),
         text("pitwall")
     );
-    let lock_ms = pitwall::store::busy_timeout().as_millis() as i64;
-    assert_eq!(
-        one(
-            &conn,
-            "SELECT (extract(epoch FROM current_setting('lock_timeout')::interval) * 1000)::bigint"
-        ),
-        Value::Integer(lock_ms)
-    );
+    assert_eq!(one(&conn, LOCK_TIMEOUT_MS), Value::Integer(busy_ms()));
 
     let prepared = "SELECT count(*) FROM pg_prepared_statements";
     let before = one(&conn, prepared);
@@ -195,6 +211,15 @@ fn a_session_is_set_up_and_statements_are_prepared_once() {
         1,
         "five runs of one SQL text, one prepared statement"
     );
+
+    // SQL built per call does not grow the cache (or the server's memory) without bound.
+    for i in 0..600 {
+        conn.query(&format!("SELECT {i}::bigint"), &[]).unwrap();
+    }
+    let Value::Integer(kept) = one(&conn, prepared) else {
+        panic!()
+    };
+    assert!((1..=512).contains(&kept), "{kept} statements kept");
 }
 
 #[test]
@@ -229,6 +254,45 @@ fn conflicting_serializable_transactions_are_retryable() {
 }
 
 #[test]
+fn a_deadlock_is_retryable() {
+    let Some((db, a)) = database() else {
+        return;
+    };
+    let b = PgConn::connect(&db.url).unwrap();
+    a.batch(
+        "CREATE TABLE r (id BIGINT PRIMARY KEY, n BIGINT); INSERT INTO r VALUES (1, 0), (2, 0)",
+    )
+    .unwrap();
+    let lock = "UPDATE r SET n = n + 1 WHERE id = $1";
+    a.batch("BEGIN").unwrap();
+    a.execute(lock, &[Value::Integer(1)]).unwrap();
+    b.batch("BEGIN").unwrap();
+    b.execute(lock, &[Value::Integer(2)]).unwrap();
+    // Each now waits for the other's row; the server picks one to fail (after deadlock_timeout).
+    let first = thread::spawn(move || {
+        let result = a.execute(lock, &[Value::Integer(2)]);
+        (a, result)
+    });
+    let second = b.execute(lock, &[Value::Integer(1)]);
+    if second.is_err() {
+        b.batch("ROLLBACK").unwrap();
+    }
+    let (a, first) = first.join().unwrap();
+    let failed: Vec<_> = [first, second]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        is_retryable(&failed[0]) && !is_busy(&failed[0]),
+        "{:?}",
+        failed[0]
+    );
+    a.batch("ROLLBACK").unwrap();
+    b.batch("ROLLBACK").unwrap();
+}
+
+#[test]
 fn unique_violations_and_lock_waits_are_told_apart() {
     let Some((db, a)) = database() else { return };
     let b = PgConn::connect(&db.url).unwrap();
@@ -244,7 +308,8 @@ fn unique_violations_and_lock_waits_are_told_apart() {
     a.batch("BEGIN").unwrap();
     a.execute("UPDATE s SET n = 1 WHERE id = $1", &[text("one")])
         .unwrap();
-    b.batch("SET lock_timeout = 100").unwrap();
+    b.set_lock_wait(Duration::from_millis(100)).unwrap();
+    assert_eq!(one(&b, LOCK_TIMEOUT_MS), Value::Integer(100));
     let started = Instant::now();
     let err = b
         .execute("UPDATE s SET n = 2 WHERE id = $1", &[text("one")])
@@ -252,6 +317,8 @@ fn unique_violations_and_lock_waits_are_told_apart() {
     assert!(is_busy(&err) && !is_connection_lost(&err), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
     a.batch("ROLLBACK").unwrap();
+    b.set_lock_wait(pitwall::store::busy_timeout()).unwrap();
+    assert_eq!(one(&b, LOCK_TIMEOUT_MS), Value::Integer(busy_ms()));
     assert_eq!(
         b.execute("UPDATE s SET n = 2 WHERE id = $1", &[text("one")])
             .unwrap(),
@@ -386,6 +453,13 @@ fn prepare_schema_refuses_other_databases_and_newer_versions() {
         }
         other => panic!("{other:?}"),
     }
+    newer
+        .batch("UPDATE pitwall_schema SET version = 5")
+        .unwrap();
+    assert!(matches!(
+        prepare_schema(&newer),
+        Err(SchemaError::TooOld { found: 5, known: 6 })
+    ));
     drop(db);
 }
 
@@ -428,7 +502,7 @@ fn the_listener_sees_committed_notifications_only() {
     let seen = listener.version();
     conn.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+         WHERE datname = current_database() AND application_name = 'pitwall-listener'",
         &[],
     )
     .unwrap();
@@ -453,13 +527,51 @@ fn the_listener_sees_committed_notifications_only() {
 }
 
 #[test]
+fn a_listener_stops_promptly_under_a_stream_of_notifications() {
+    let Some((db, _conn)) = database() else {
+        return;
+    };
+    let listener = Listener::start(&db.url).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let notifier = {
+        let (url, stop) = (db.url.clone(), stop.clone());
+        thread::spawn(move || {
+            let conn = PgConn::connect(&url).unwrap();
+            // Faster than the listener's poll, so its wait for a quiet moment never ends.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                conn.execute("SELECT pg_notify('pitwall', '')", &[])
+                    .unwrap();
+                thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    wait_for("notifications", Duration::from_secs(2), || {
+        listener.version() > 3
+    });
+    // Dropped on a thread of its own, so a drop that never returns fails the test, not hangs it.
+    let (dropped, done) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        drop(listener);
+        let _ = dropped.send(());
+    });
+    let finished = done.recv_timeout(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    notifier.join().unwrap();
+    assert!(
+        finished.is_ok(),
+        "the listener was still stopping after 1 s"
+    );
+}
+
+#[test]
 fn a_listener_needs_a_server() {
     // No server needed to see this: nothing listens on port 1.
     assert!(Listener::start("postgres://pitwall@127.0.0.1:1/postgres").is_err());
 }
 
-/// Tables, columns in order with their types and nullability, indexes (with uniqueness), views
-/// and triggers, as SQLite's schema.sql declares them, translated the way schema_pg.sql is.
+/// Tables, columns in order with their types and nullability, foreign keys, indexes (columns,
+/// uniqueness, partial or not), views and triggers, as SQLite's schema.sql declares them,
+/// translated the way schema_pg.sql is.
 fn sqlite_shape() -> BTreeSet<String> {
     let conn = rusqlite::Connection::open_in_memory().unwrap();
     conn.execute_batch(include_str!("../schema.sql")).unwrap();
@@ -502,18 +614,40 @@ fn sqlite_shape() -> BTreeSet<String> {
                     .map(Result::unwrap)
                     .collect::<Vec<_>>();
                 shape.extend(columns);
+                let mut keys = conn
+                    .prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1)")
+                    .unwrap();
+                let keys = keys
+                    .query_map([&name], |r| {
+                        let (from, to_table, to): (String, String, String) =
+                            (r.get(0)?, r.get(1)?, r.get(2)?);
+                        Ok(format!("foreign key {name}.{from} -> {to_table}.{to}"))
+                    })
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect::<Vec<_>>();
+                shape.extend(keys);
             }
             "index" => {
-                let unique: bool = conn
+                let (unique, partial): (bool, bool) = conn
                     .query_row(
-                        "SELECT \"unique\" FROM pragma_index_list(?1) WHERE name = ?2",
+                        "SELECT \"unique\", partial FROM pragma_index_list(?1) WHERE name = ?2",
                         [&table, &name],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                let columns: String = conn
+                    .query_row(
+                        "SELECT group_concat(name, ',') FROM \
+                         (SELECT name FROM pragma_index_info(?1) ORDER BY seqno)",
+                        [&name],
                         |r| r.get(0),
                     )
                     .unwrap();
                 shape.insert(format!(
-                    "index {name} on {table}{}",
-                    if unique { " unique" } else { "" }
+                    "index {name} on {table} ({columns}){}{}",
+                    if unique { " unique" } else { "" },
+                    if partial { " partial" } else { "" }
                 ));
             }
             "view" => {
@@ -560,12 +694,24 @@ fn postgres_shape(conn: &PgConn) -> BTreeSet<String> {
     // Indexes that back a PRIMARY KEY are SQLite's implicit ones, not in its schema; those that
     // back a UNIQUE column are its sqlite_autoindex_*: both are left out on either side.
     shape.extend(strings(
-        "SELECT format('index %s on %s%s', i.relname, t.relname, \
-                CASE WHEN x.indisunique THEN ' unique' ELSE '' END) \
+        "SELECT format('index %s on %s (%s)%s%s', i.relname, t.relname, \
+                (SELECT string_agg(a.attname, ',' ORDER BY k.n) \
+                 FROM unnest(x.indkey) WITH ORDINALITY k(attnum, n) \
+                 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum), \
+                CASE WHEN x.indisunique THEN ' unique' ELSE '' END, \
+                CASE WHEN x.indpred IS NOT NULL THEN ' partial' ELSE '' END) \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = 'public' \
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)",
+         WHERE n.nspname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
+               WHERE k.conindid = x.indexrelid AND k.contype IN ('p', 'u'))",
+    ));
+    shape.extend(strings(
+        "SELECT format('foreign key %s.%s -> %s.%s', t.relname, a.attname, r.relname, ra.attname) \
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_class r ON r.oid = c.confrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+         JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] \
+         WHERE c.contype = 'f' AND n.nspname = 'public'",
     ));
     shape.extend(strings(
         "SELECT format('trigger %s on %s', t.tgname, c.relname) FROM pg_trigger t \

@@ -10,10 +10,11 @@ mod codec;
 mod listener;
 mod schema;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as _;
 use std::str::FromStr;
+use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
@@ -31,11 +32,18 @@ pub const CHANNEL: &str = "pitwall";
 /// The name a pitwall session shows in `pg_stat_activity`.
 const APPLICATION_NAME: &str = "pitwall";
 
+/// Prepared statements kept per connection. pitwall's SQL is a few hundred fixed texts; past
+/// this many, something builds SQL text per call, and the cache (and the server's memory for
+/// its statements) is emptied rather than left to grow.
+const STATEMENT_CACHE_LIMIT: usize = 512;
+
 /// One connection to the server, used from one thread.
 pub struct PgConn {
     client: RefCell<Client>,
     /// Prepared statements by their SQL text: each is parsed and planned once per connection.
     statements: RefCell<HashMap<String, Statement>>,
+    /// The session's lock_timeout now, so [`PgConn::set_lock_wait`] only speaks when it changes.
+    lock_wait: Cell<Duration>,
     url: String,
 }
 
@@ -47,8 +55,25 @@ impl PgConn {
         Ok(PgConn {
             client: RefCell::new(open(url)?),
             statements: RefCell::new(HashMap::new()),
+            lock_wait: Cell::new(crate::store::busy_timeout()),
             url: url.to_owned(),
         })
+    }
+
+    /// Sets how long a statement waits for another transaction's lock before failing with
+    /// [`is_busy`]: for [`crate::store::lock_wait`] (the console's tick waits less than a
+    /// command). A round trip only when it differs from the session's current wait. Call it
+    /// between transactions (just before BEGIN): a SET made inside one that rolls back is undone.
+    pub fn set_lock_wait(&self, wait: Duration) -> Result<(), postgres::Error> {
+        if self.lock_wait.get() != wait {
+            // Zero would mean "wait for ever" to PostgreSQL.
+            let ms = wait.as_millis().max(1);
+            self.client
+                .borrow_mut()
+                .batch_execute(&format!("SELECT set_config('lock_timeout', '{ms}', false)"))?;
+            self.lock_wait.set(wait);
+        }
+        Ok(())
     }
 
     /// Runs one statement (prepared once per connection); the number of rows it changed.
@@ -89,6 +114,7 @@ impl PgConn {
         let fresh = open(&self.url)?;
         self.statements.borrow_mut().clear();
         *self.client.borrow_mut() = fresh;
+        self.lock_wait.set(crate::store::busy_timeout());
         Ok(())
     }
 
@@ -101,9 +127,12 @@ impl PgConn {
             return Ok(statement.clone());
         }
         let statement = self.client.borrow_mut().prepare(sql)?;
-        self.statements
-            .borrow_mut()
-            .insert(sql.to_owned(), statement.clone());
+        let mut statements = self.statements.borrow_mut();
+        if statements.len() >= STATEMENT_CACHE_LIMIT {
+            // Dropping a Statement closes it on the server.
+            statements.clear();
+        }
+        statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
 

@@ -3,20 +3,25 @@
 //! tests say once that they skipped and pass, so `cargo test` alone needs no server.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::sync::Once;
 
 use postgres::{Client, NoTls};
 
 pub const SERVER_VAR: &str = "PITWALL_TEST_POSTGRES";
 
-/// The server's URL (any database on it, used for CREATE/DROP DATABASE), or None when unset.
+/// The server's URL (a `postgres://` URL naming any database on it, used for CREATE/DROP
+/// DATABASE), or None when unset.
 pub fn server() -> Option<String> {
     static SKIPPED: Once = Once::new();
     match std::env::var(SERVER_VAR) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
             SKIPPED.call_once(|| {
-                eprintln!(
+                // Past the test harness's capture (which keeps eprintln! of a passing test), so
+                // whoever runs `cargo test` sees what was not run.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "PostgreSQL tests skipped: set {SERVER_VAR} (bash .ci/postgres.sh start)"
                 );
             });

@@ -169,7 +169,7 @@ fn numeric_from_i64(i: i64, out: &mut BytesMut) {
     }
 }
 
-/// A NUMERIC as SQLite would hold the same result: an integral value that fits is an
+/// A NUMERIC as SQLite would hold the same result: one without decimals that fits is an
 /// `Integer` (SUM over BIGINT), anything else a `Real` (AVG).
 fn numeric_to_value(raw: &[u8]) -> Result<Value, BoxError> {
     let word = |k: usize| -> Result<i16, BoxError> {
@@ -184,11 +184,13 @@ fn numeric_to_value(raw: &[u8]) -> Result<Value, BoxError> {
         return Ok(Value::Real(f64::NAN));
     }
     let negative = sign == NUMERIC_NEGATIVE;
+    let scale = word(3)?;
     let digits = (0..ndigits)
         .map(|k| word(4 + k))
         .collect::<Result<Vec<_>, _>>()?;
-    // Integral when no digit sits after the decimal point.
-    let integral = digits.len() as i32 <= weight + 1;
+    // An integer when declared without decimals (SUM over integers), as SQLite's sum() is; a
+    // value with decimals is a real even when they are zeros (AVG of 1 and 1 is 1.0 there too).
+    let integral = scale == 0 && digits.len() as i32 <= weight + 1;
     if integral {
         let mut total: i128 = 0;
         for exponent in (0..=weight).rev() {
@@ -238,6 +240,13 @@ mod tests {
         ] {
             assert_eq!(round_trip(i), Value::Integer(i), "{i}");
         }
+    }
+
+    #[test]
+    fn numeric_with_decimals_is_real_even_when_whole() {
+        // 2.0: weight 0, digits [2], dscale 1.
+        let raw = [0, 1, 0, 0, 0, 0, 0, 1, 0, 2];
+        assert_eq!(numeric_to_value(&raw).unwrap(), Value::Real(2.0));
     }
 
     #[test]

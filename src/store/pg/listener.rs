@@ -2,6 +2,7 @@
 //! notifications on [`CHANNEL`], and the console and the SSE feed poll [`Listener::version`] where
 //! SQLite polls `PRAGMA data_version`.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -9,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls};
+use postgres::{Client, Config, NoTls};
 
 use super::CHANNEL;
 
@@ -18,6 +19,9 @@ use super::CHANNEL;
 const POLL: Duration = Duration::from_millis(200);
 /// The pause between attempts to reconnect to a server that went away.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+/// The longest one connection attempt may take: also the longest a drop may wait while the
+/// thread is reconnecting to an unreachable host.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Listener {
     version: Arc<AtomicU64>,
@@ -77,7 +81,10 @@ impl Drop for Listener {
 }
 
 fn listen(url: &str) -> Result<Client, postgres::Error> {
-    let mut client = Client::connect(url, NoTls)?;
+    let mut config = Config::from_str(url)?;
+    config.application_name("pitwall-listener");
+    config.connect_timeout(CONNECT_TIMEOUT);
+    let mut client = config.connect(NoTls)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)
 }
@@ -91,6 +98,10 @@ fn run(mut client: Client, url: &str, version: &AtomicU64, stop: &AtomicBool) {
                 match pending.next() {
                     Ok(Some(_)) => {
                         version.fetch_add(1, Ordering::AcqRel);
+                        // A steady stream of notifications must not keep a drop waiting.
+                        if stop.load(Ordering::Acquire) {
+                            break false;
+                        }
                     }
                     Ok(None) => break false,
                     Err(e) => {

@@ -24,6 +24,13 @@ pub enum SchemaError {
          database"
     )]
     NotPitwall,
+    /// An older schema: none exists for PostgreSQL yet (version 6 is its first), so this is a
+    /// database pitwall did not make, or one a later pitwall needs to upgrade.
+    #[error(
+        "the database holds pitwall schema version {found}, older than this pitwall's ({known}), \
+         and there is no upgrade from it on PostgreSQL"
+    )]
+    TooOld { found: i64, known: i64 },
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] postgres::Error),
 }
@@ -60,6 +67,10 @@ fn check_or_create(conn: &PgConn) -> Result<i64, SchemaError> {
         let rows = conn.query("SELECT max(version) FROM pitwall_schema", &[])?;
         return match rows.first().and_then(|row| row.first()) {
             Some(Value::Integer(found)) if *found > SCHEMA_VERSION => Err(SchemaError::TooNew {
+                found: *found,
+                known: SCHEMA_VERSION,
+            }),
+            Some(Value::Integer(found)) if *found < SCHEMA_VERSION => Err(SchemaError::TooOld {
                 found: *found,
                 known: SCHEMA_VERSION,
             }),
