@@ -650,6 +650,9 @@ impl Db {
         };
         if let Db::Postgres(p) = db {
             p.writing.set(kind == TxKind::Write);
+            // The wait for another writer's row locks, as SQLite's busy handler waits for its
+            // lock: the one documented wait, or a shorter one (the console's tick).
+            p.conn.set_lock_wait(super::lock_wait())?;
         }
         let started = std::time::Instant::now();
         loop {
