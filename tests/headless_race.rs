@@ -35,7 +35,9 @@ fn line_session(line: &Value) -> usize {
             .unwrap()
             .to_string()
     };
-    text.trim_start_matches('S').parse().unwrap()
+    text.trim_start_matches('S')
+        .parse()
+        .unwrap_or_else(|_| panic!("not about a session: {line}"))
 }
 
 fn write_script(path: &std::path::Path, lines: &[Value]) {

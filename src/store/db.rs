@@ -416,7 +416,12 @@ pub struct PgDb {
     listener: OnceCell<pg::Listener>,
     /// Inside a write transaction, which notifies listeners as it commits.
     writing: Cell<bool>,
+    /// Holding [`WRITER_LOCK`] (from before BEGIN until after COMMIT or ROLLBACK).
+    holds_writer_lock: Cell<bool>,
 }
+
+/// The advisory lock PostgreSQL writers take in turn (bytes of "pitwall!").
+const WRITER_LOCK: i64 = 0x7069_7477_616c_6c21;
 
 impl PgDb {
     pub fn new(conn: pg::PgConn) -> PgDb {
@@ -424,11 +429,22 @@ impl PgDb {
             conn,
             listener: OnceCell::new(),
             writing: Cell::new(false),
+            holds_writer_lock: Cell::new(false),
         }
     }
 
     pub fn conn(&self) -> &pg::PgConn {
         &self.conn
+    }
+
+    /// Lets the next writer in, whatever became of this one's transaction. (A lost connection
+    /// lets it go by itself: the server drops a session's locks with the session.)
+    fn release_writer_lock(&self) {
+        if self.holds_writer_lock.replace(false) {
+            let _ = self
+                .conn
+                .batch(&format!("SELECT pg_advisory_unlock({WRITER_LOCK})"));
+        }
     }
 }
 
@@ -642,6 +658,14 @@ impl Db {
         // PostgreSQL: SERIALIZABLE, so every rule the engine checks before it writes holds as
         // if commands ran one at a time, on every host; a lost race is a serialisation failure
         // (`Error::is_retryable`) and the command runs again. Reads see one snapshot.
+        //
+        // Writers also take turns, as they do on SQLite: an advisory lock taken *before* BEGIN,
+        // so each write transaction's snapshot starts after the previous writer committed.
+        // Without it, two hosts accepting offers at once collide far beyond their real
+        // conflicts (every accept reads which mechanics are busy, every accept changes it), and
+        // under load a command can lose its retries and answer `busy` (seen: two processes
+        // racing 600 accepts). One writer at a time costs little here: a command holds the
+        // lock for a millisecond or two.
         let sql = match (kind, db.backend()) {
             (TxKind::Write, Backend::Sqlite) => "BEGIN IMMEDIATE",
             (TxKind::Read, Backend::Sqlite) => "BEGIN DEFERRED",
@@ -653,6 +677,12 @@ impl Db {
             // The wait for another writer's row locks, as SQLite's busy handler waits for its
             // lock: the one documented wait, or a shorter one (the console's tick).
             p.conn.set_lock_wait(super::lock_wait())?;
+            if kind == TxKind::Write {
+                // lock_timeout bounds this wait too: past it, `busy`.
+                p.conn
+                    .batch(&format!("SELECT pg_advisory_lock({WRITER_LOCK})"))?;
+                p.holds_writer_lock.set(true);
+            }
         }
         let started = std::time::Instant::now();
         loop {
@@ -661,7 +691,12 @@ impl Db {
                 Err(e) if e.is_busy() && started.elapsed() < super::lock_wait() => {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    if let Db::Postgres(p) = db {
+                        p.release_writer_lock();
+                    }
+                    return Err(e);
+                }
             }
         }
     }
@@ -678,6 +713,9 @@ impl Tx<'_> {
         }
         self.db.execute_batch("COMMIT")?;
         self.open = false;
+        if let Db::Postgres(p) = self.db {
+            p.release_writer_lock();
+        }
         Ok(())
     }
 }
@@ -693,6 +731,9 @@ impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.open {
             let _ = self.db.execute_batch("ROLLBACK");
+        }
+        if let Db::Postgres(p) = self.db {
+            p.release_writer_lock();
         }
     }
 }
