@@ -539,7 +539,9 @@ fn console(
     // transaction; a crash before it committed simply seeds again next time.
     match Engine::open(Some(&db), Clock::System).map(|mut e| e.seed_if_unused(pitwall::DEMO_ROSTER))
     {
-        Ok(Ok(true)) => tracing::info!(db = %db.display(), "new database: loaded the demo roster"),
+        Ok(Ok(true)) => {
+            tracing::info!(db = %pitwall::store::describe(&db), "new database: loaded the demo roster")
+        }
         Ok(Ok(false)) => {}
         Ok(Err(e)) => return fail(&format!("cannot load the demo roster: {}", e.message)),
         Err(e) => return fail(&e.to_string()),

@@ -76,7 +76,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             .and_then(|()| out.flush())
             .map_err(|e| format!("cannot write the output: {e}"))?;
         drop(out);
-        tracing::info!(%bound, db = %db.display(), "serving");
+        tracing::info!(%bound, db = %crate::store::describe(db), "serving");
         let ticker = tokio::spawn(tick_loop(worker.clone(), limit.clone()));
         let app = http::router(http::Shared {
             worker: worker.clone(),

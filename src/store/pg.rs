@@ -39,7 +39,8 @@ const STATEMENT_CACHE_LIMIT: usize = 512;
 
 /// One connection to the server, used from one thread.
 pub struct PgConn {
-    client: RefCell<Client>,
+    /// Always `Some` until dropped (see [`Drop`]: it must go through [`blocking`] too).
+    client: RefCell<Option<Client>>,
     /// Prepared statements by their SQL text: each is parsed and planned once per connection.
     statements: RefCell<HashMap<String, Statement>>,
     /// The session's lock_timeout now, so [`PgConn::set_lock_wait`] only speaks when it changes.
@@ -53,7 +54,7 @@ impl PgConn {
     /// blocked by another host's transaction answers `busy` as it does on SQLite.
     pub fn connect(url: &str) -> Result<PgConn, postgres::Error> {
         Ok(PgConn {
-            client: RefCell::new(open(url)?),
+            client: RefCell::new(Some(blocking(|| open(url))?)),
             statements: RefCell::new(HashMap::new()),
             lock_wait: Cell::new(crate::store::busy_timeout()),
             url: url.to_owned(),
@@ -68,9 +69,10 @@ impl PgConn {
         if self.lock_wait.get() != wait {
             // Zero would mean "wait for ever" to PostgreSQL.
             let ms = wait.as_millis().max(1);
-            self.client
-                .borrow_mut()
-                .batch_execute(&format!("SELECT set_config('lock_timeout', '{ms}', false)"))?;
+            let sql = format!("SELECT set_config('lock_timeout', '{ms}', false)");
+            let mut guard = self.client();
+            let client: &mut Client = &mut guard;
+            blocking(|| client.batch_execute(&sql))?;
             self.lock_wait.set(wait);
         }
         Ok(())
@@ -79,20 +81,24 @@ impl PgConn {
     /// Runs one statement (prepared once per connection); the number of rows it changed.
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, postgres::Error> {
         let statement = self.prepared(sql)?;
-        let result = self
-            .client
-            .borrow_mut()
-            .execute(&statement, &as_params(params));
+        let params = as_params(params);
+        let result = {
+            let mut guard = self.client();
+            let client: &mut Client = &mut guard;
+            blocking(|| client.execute(&statement, &params))
+        };
         self.forget_if_stale(sql, result)
     }
 
     /// Runs a query; every column of every row as a [`Value`].
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, postgres::Error> {
         let statement = self.prepared(sql)?;
-        let result = self
-            .client
-            .borrow_mut()
-            .query(&statement, &as_params(params));
+        let params = as_params(params);
+        let result = {
+            let mut guard = self.client();
+            let client: &mut Client = &mut guard;
+            blocking(|| client.query(&statement, &params))
+        };
         let rows = self.forget_if_stale(sql, result)?;
         rows.iter()
             .map(|row| (0..row.len()).map(|i| row.try_get::<_, Value>(i)).collect())
@@ -101,19 +107,28 @@ impl PgConn {
 
     /// Runs one or more statements without parameters (BEGIN, COMMIT, ROLLBACK, DDL).
     pub fn batch(&self, sql: &str) -> Result<(), postgres::Error> {
-        self.client.borrow_mut().batch_execute(sql)
+        let mut guard = self.client();
+        let client: &mut Client = &mut guard;
+        blocking(|| client.batch_execute(sql))
     }
 
     /// True once the connection to the server is gone.
     pub fn is_closed(&self) -> bool {
-        self.client.borrow().is_closed()
+        self.client().is_closed()
+    }
+
+    fn client(&self) -> std::cell::RefMut<'_, Client> {
+        std::cell::RefMut::map(self.client.borrow_mut(), |c| {
+            c.as_mut().expect("a PgConn keeps its client until dropped")
+        })
     }
 
     /// Replaces a lost connection with a new one (the prepared statements went with the old).
     pub fn reconnect(&self) -> Result<(), postgres::Error> {
         let fresh = open(&self.url)?;
         self.statements.borrow_mut().clear();
-        *self.client.borrow_mut() = fresh;
+        let lost = self.client.borrow_mut().replace(fresh);
+        blocking(move || drop(lost));
         self.lock_wait.set(crate::store::busy_timeout());
         Ok(())
     }
@@ -126,7 +141,11 @@ impl PgConn {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.borrow_mut().prepare(sql)?;
+        let statement = {
+            let mut guard = self.client();
+            let client: &mut Client = &mut guard;
+            blocking(|| client.prepare(sql))?
+        };
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= STATEMENT_CACHE_LIMIT {
             // Dropping a Statement closes it on the server.
@@ -153,6 +172,29 @@ impl PgConn {
         }
         result
     }
+}
+
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        // Closing the session blocks on the client's runtime, like every call.
+        self.statements.get_mut().clear();
+        let client = self.client.get_mut().take();
+        blocking(move || drop(client));
+    }
+}
+
+/// Runs a call of the blocking client. The client drives a tokio runtime of its own, which
+/// tokio refuses to start inside another (the console runs its event loop in one, and calls
+/// the engine from it): there the call runs on a thread of its own, and this thread waits for
+/// it, as it would have waited for the server anyway.
+fn blocking<T: Send>(call: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return call();
+    }
+    std::thread::scope(|scope| match scope.spawn(call).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
