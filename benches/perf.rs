@@ -1056,8 +1056,11 @@ fn file_with_roster(dir: &Path, name: &str, mechanics: usize) -> std::path::Path
 fn http_figures(t: &mut Table, dir: &Path, count: usize) {
     const CLIENTS: usize = 32;
     println!(
-        "\nHTTP API vs headless: {count} intakes, 1,000 mechanics, {CLIENTS} HTTP clients, {} cores",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "\nHTTP API vs headless: {count} intakes, 1,000 mechanics, {CLIENTS} HTTP clients, {} cores{}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average().map_or(String::new(), |l| format!(
+            ", load average {l} at the start"
+        ))
     );
     let lines: Vec<String> = synth::intakes(count, 77)
         .into_iter()
@@ -1165,6 +1168,13 @@ fn http_figures(t: &mut Table, dir: &Path, count: usize) {
         "HTTP latency p50 / p99 with 8 clients",
         format!("{:.2} / {:.2} ms", p(&few, 50.0), p(&few, 99.0)),
     );
+}
+
+/// The 1-minute load average (Linux), printed beside the latencies: on a shared machine other
+/// work on the same cores shows up in the p99 before anything else.
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next().map(str::to_string)
 }
 
 /// Posts `lines` over `clients` keep-alive connections, each sending its next request when the
