@@ -1055,8 +1055,11 @@ fn file_with_roster(dir: &Path, name: &str, mechanics: usize) -> std::path::Path
 fn http_figures(t: &mut Table, dir: &Path, count: usize) {
     const CLIENTS: usize = 32;
     println!(
-        "\nHTTP API vs headless: {count} intakes, 1,000 mechanics, {CLIENTS} HTTP clients, {} cores",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "\nHTTP API vs headless: {count} intakes, 1,000 mechanics, {CLIENTS} HTTP clients, {} cores{}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average().map_or(String::new(), |l| format!(
+            ", load average {l} at the start"
+        ))
     );
     let lines: Vec<String> = synth::intakes(count, 77)
         .into_iter()
@@ -1166,44 +1169,83 @@ fn http_figures(t: &mut Table, dir: &Path, count: usize) {
     );
 }
 
-/// Posts `lines` from `clients` threads (one keep-alive connection each); the wall time and
-/// every request's latency in ms.
+/// The 1-minute load average (Linux), printed beside the latencies: on a shared machine other
+/// work on the same cores shows up in the p99 before anything else.
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next().map(str::to_string)
+}
+
+/// Posts `lines` over `clients` keep-alive connections, each sending its next request when the
+/// last is answered; the wall time and every request's latency in ms. One thread drives them all
+/// (hyper's client on a current-thread runtime), as a load tool such as wrk does: 32 blocking
+/// client threads on the server's 2 cores took CPU from the server and added their own
+/// scheduling delays to the latencies they measured.
 fn http_load(url: &str, auth: &str, lines: &[String], clients: usize) -> (f64, Vec<f64>) {
-    let chunks: Vec<&[String]> = lines.chunks(lines.len().div_ceil(clients)).collect();
-    let started = Instant::now();
-    let latencies: Vec<f64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
+    let uri: hyper::Uri = url.parse().expect("url");
+    let authority = uri.authority().expect("host:port").to_string();
+    let chunks: Vec<Vec<String>> = lines
+        .chunks(lines.len().div_ceil(clients))
+        .map(<[String]>::to_vec)
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let started = Instant::now();
+        let clients: Vec<_> = chunks
+            .into_iter()
             .map(|chunk| {
-                scope.spawn(move || {
-                    let agent = ureq::Agent::new_with_config(
-                        ureq::Agent::config_builder()
-                            .http_status_as_error(false)
-                            .build(),
-                    );
-                    chunk
-                        .iter()
-                        .map(|body| {
-                            let sent = Instant::now();
-                            let mut resp = agent
-                                .post(url)
-                                .header("Authorization", auth)
-                                .send(body.as_str())
-                                .expect("answer");
-                            let text = resp.body_mut().read_to_string().expect("body");
-                            assert_eq!(resp.status().as_u16(), 200, "{text}");
-                            ms(sent.elapsed())
-                        })
-                        .collect::<Vec<f64>>()
-                })
+                let (uri, authority, auth) = (uri.clone(), authority.clone(), auth.to_string());
+                tokio::spawn(async move { post_all(uri, authority, auth, chunk).await })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("client"))
+        let mut latencies = Vec::with_capacity(lines.len());
+        for client in clients {
+            latencies.extend(client.await.expect("client"));
+        }
+        (started.elapsed().as_secs_f64(), latencies)
+    })
+}
+
+/// One client: one connection, `bodies` posted one after another.
+async fn post_all(
+    uri: hyper::Uri,
+    authority: String,
+    auth: String,
+    bodies: Vec<String>,
+) -> Vec<f64> {
+    use http_body_util::{BodyExt, Full};
+    let tcp = tokio::net::TcpStream::connect(&authority)
+        .await
+        .expect("connect");
+    tcp.set_nodelay(true).expect("nodelay");
+    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut latencies = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        let request = hyper::Request::post(&uri)
+            .header(hyper::header::HOST, &authority)
+            .header(hyper::header::AUTHORIZATION, &auth)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(hyper::body::Bytes::from(body)))
+            .expect("request");
+        let sent = Instant::now();
+        let response = send.send_request(request).await.expect("answer");
+        let status = response.status();
+        let text = response
+            .into_body()
             .collect()
-    });
-    (started.elapsed().as_secs_f64(), latencies)
+            .await
+            .expect("body")
+            .to_bytes();
+        latencies.push(ms(sent.elapsed()));
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
+    }
+    latencies
 }
 
 /// `pitwall simulate` (SPEC §16) on a new in-memory database with the demo roster, as the

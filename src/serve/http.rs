@@ -137,13 +137,15 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
         Some(Ok(key)) => Some(key.to_string()),
         Some(Err(_)) => Some("\u{1}".to_string()), // not visible ASCII: refused by the check
     };
+    let received = handle::Received::read(&bytes, key.is_some());
+    drop(bytes);
     // One trip to the engine thread: the token, its rate, then the command.
     let limit = shared.limit.clone();
     let reply = shared
         .worker
         .run(
             move |engine| match handle::admit(engine, &limit, Some(&token), chrono::Utc::now()) {
-                Ok(caller) => handle::command(engine, &caller, key.as_deref(), &bytes),
+                Ok(caller) => handle::command(engine, &caller, key.as_deref(), received),
                 Err(reply) => reply,
             },
         )

@@ -42,6 +42,10 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             Engine::open(Some(&engine_db), Clock::System).map_err(|e| e.to_string())?;
         let relay = Relay::new(&engine_config).map_err(|e| format!("config: {e}"))?;
         engine.set_relay(relay);
+        if let Err(e) = engine.prepare_for_intakes() {
+            // The first intake loads it instead.
+            tracing::warn!(code = e.code.as_str(), "could not load the roster at start");
+        }
         Ok(engine)
     })?;
     let relay = Relay::new(&config).map_err(|e| format!("config: {e}"))?;
