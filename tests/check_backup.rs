@@ -1,4 +1,5 @@
-//! `pitwall check` finds broken invariants; `pitwall backup` copies a live database; schema
+//! `pitwall check` finds broken invariants (on either backend: the invariant tests run on
+//! PostgreSQL too when the suite does); `pitwall backup` copies a live database; schema
 //! versions from the future are refused and an empty file is migrated.
 
 mod common;
@@ -24,7 +25,7 @@ fn file_engine(path: &std::path::Path) -> Engine {
 #[test]
 fn check_passes_on_a_busy_database_and_names_each_violation() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("p.db");
+    let db = std::path::PathBuf::from(database_in(dir.path(), "p.db"));
     let db_arg = db.to_str().unwrap();
     {
         let mut e = file_engine(&db);
@@ -52,7 +53,7 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("All checks passed."));
 
     // Break five invariants behind the engine's back (one edit breaks a sixth).
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     let seq = |id: &str| format!("(SELECT seq FROM session_assignments WHERE id = '{id}')");
     conn.execute_batch(&format!(
         "UPDATE sessions SET matched_mechanic_id = 't2' WHERE id = 'S1';
@@ -298,7 +299,7 @@ fn report_prints_the_metrics_as_text_and_json() {
 #[test]
 fn check_names_broken_dispatch_rules() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("rules.db");
+    let db = std::path::PathBuf::from(database_in(dir.path(), "rules.db"));
     let db_arg = db.to_str().unwrap();
     {
         let mut e = file_engine(&db);
@@ -340,7 +341,7 @@ fn check_names_broken_dispatch_rules() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     conn.execute_batch(
         // t2 (capacity 1) matched to two sessions, still holding a live offer (S2.t1); the
         // Volvo entry woken by t3, who is no Volvo specialist; V1 escalated before its release.
@@ -395,7 +396,7 @@ fn check_names_broken_dispatch_rules() {
 #[test]
 fn check_names_broken_scheduling_rules() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sched.db");
+    let db = std::path::PathBuf::from(database_in(dir.path(), "sched.db"));
     let db_arg = db.to_str().unwrap();
     {
         let mut e = file_engine(&db);
@@ -416,7 +417,7 @@ fn check_names_broken_scheduling_rules() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = pitwall::store::open(Some(&db)).unwrap();
     conn.execute_batch(
         "UPDATE session_assignments SET session_id = 'B1' WHERE id = 'S1.t1';
          UPDATE events SET at = (SELECT scheduled_for FROM sessions WHERE id = 'B2') + 1
