@@ -17,8 +17,8 @@ use pitwall::engine::Engine;
     disable_version_flag = true
 )]
 struct Cli {
-    /// Database file (default: pitwall.db in the user's data directory; for `headless`, a new
-    /// in-memory database).
+    /// Database file, or a PostgreSQL server as postgres://user:password@host/dbname (default:
+    /// pitwall.db in the user's data directory; for `headless`, a new in-memory database).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     /// Config file for delivery transports (default: pitwall.toml in the data directory).
