@@ -36,7 +36,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// `url` with a password the output must never show.
 fn with_password(url: &str) -> String {
-    url.replacen("://", "://", 1).split_once('@').map_or_else(
+    url.split_once('@').map_or_else(
         || url.to_string(),
         |(user, rest)| format!("{user}:hunter2-secret@{rest}"),
     )
