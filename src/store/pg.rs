@@ -4,7 +4,9 @@
 //! pitwall's tables except `schema_pg.sql`.
 //!
 //! The sync `postgres` client drives its own small tokio runtime per connection, so it must
-//! never be called from a tokio worker thread (the server's engine runs on a plain thread).
+//! never be called from a tokio worker thread (the server's engine runs on a plain thread); the
+//! console's engine runs inside its event loop's runtime, so a call made there is handed to a
+//! short-lived thread of its own ([`outside_runtime`]).
 
 mod codec;
 mod listener;
@@ -45,7 +47,7 @@ impl PgConn {
     /// blocked by another host's transaction answers `busy` as it does on SQLite.
     pub fn connect(url: &str) -> Result<PgConn, postgres::Error> {
         Ok(PgConn {
-            client: RefCell::new(open(url)?),
+            client: RefCell::new(outside_runtime(|| open(url))?),
             statements: RefCell::new(HashMap::new()),
             url: url.to_owned(),
         })
@@ -54,20 +56,16 @@ impl PgConn {
     /// Runs one statement (prepared once per connection); the number of rows it changed.
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, postgres::Error> {
         let statement = self.prepared(sql)?;
-        let result = self
-            .client
-            .borrow_mut()
-            .execute(&statement, &as_params(params));
+        let client: &mut Client = &mut self.client.borrow_mut();
+        let result = outside_runtime(|| client.execute(&statement, &as_params(params)));
         self.forget_if_stale(sql, result)
     }
 
     /// Runs a query; every column of every row as a [`Value`].
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, postgres::Error> {
         let statement = self.prepared(sql)?;
-        let result = self
-            .client
-            .borrow_mut()
-            .query(&statement, &as_params(params));
+        let client: &mut Client = &mut self.client.borrow_mut();
+        let result = outside_runtime(|| client.query(&statement, &as_params(params)));
         let rows = self.forget_if_stale(sql, result)?;
         rows.iter()
             .map(|row| (0..row.len()).map(|i| row.try_get::<_, Value>(i)).collect())
@@ -76,7 +74,8 @@ impl PgConn {
 
     /// Runs one or more statements without parameters (BEGIN, COMMIT, ROLLBACK, DDL).
     pub fn batch(&self, sql: &str) -> Result<(), postgres::Error> {
-        self.client.borrow_mut().batch_execute(sql)
+        let client: &mut Client = &mut self.client.borrow_mut();
+        outside_runtime(|| client.batch_execute(sql))
     }
 
     /// True once the connection to the server is gone.
@@ -86,9 +85,12 @@ impl PgConn {
 
     /// Replaces a lost connection with a new one (the prepared statements went with the old).
     pub fn reconnect(&self) -> Result<(), postgres::Error> {
-        let fresh = open(&self.url)?;
+        let url = self.url.as_str();
+        let fresh = outside_runtime(|| open(url))?;
         self.statements.borrow_mut().clear();
-        *self.client.borrow_mut() = fresh;
+        let lost = std::mem::replace(&mut *self.client.borrow_mut(), fresh);
+        // Dropping a client closes it, which blocks on its runtime too.
+        outside_runtime(move || drop(lost));
         Ok(())
     }
 
@@ -100,7 +102,8 @@ impl PgConn {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.borrow_mut().prepare(sql)?;
+        let client: &mut Client = &mut self.client.borrow_mut();
+        let statement = outside_runtime(|| client.prepare(sql))?;
         self.statements
             .borrow_mut()
             .insert(sql.to_owned(), statement.clone());
@@ -124,6 +127,22 @@ impl PgConn {
         }
         result
     }
+}
+
+/// Runs `call` (a blocking call of the sync client) where the client's own runtime may block:
+/// on this thread, or, when this thread is inside a tokio runtime (the console's event loop),
+/// on a scoped thread of its own — the client would panic ("Cannot start a runtime from within a
+/// runtime") rather than nest its runtime in the caller's.
+fn outside_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return call();
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(call)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
