@@ -73,8 +73,16 @@ fn count(conn: &Db, sql: &str, params: &[&str]) -> i64 {
 fn assert_durable(conn: &Db, command: &Value) {
     let id = |k: &str| command[k].as_str().unwrap();
     let n = match command["cmd"].as_str().unwrap() {
-        "add_mechanic" => count(conn, "SELECT COUNT(*) FROM mechanics WHERE id = ?1", &[id("id")]),
-        "intake" => count(conn, "SELECT COUNT(*) FROM sessions WHERE id = ?1", &[id("id")]),
+        "add_mechanic" => count(
+            conn,
+            "SELECT COUNT(*) FROM mechanics WHERE id = ?1",
+            &[id("id")],
+        ),
+        "intake" => count(
+            conn,
+            "SELECT COUNT(*) FROM sessions WHERE id = ?1",
+            &[id("id")],
+        ),
         "join_waitlist" => count(
             conn,
             "SELECT COUNT(*) FROM customer_waitlist WHERE id = ?1",
@@ -127,9 +135,14 @@ fn headless_trial(database: &str, dir: &Path, n: u64) -> usize {
             .map_while(Result::ok)
             .collect::<Vec<String>>()
     });
-    // From before the schema is made (the first process on a schema makes it) to deep into
-    // the script.
-    std::thread::sleep(Duration::from_millis(20 + rng.below(1500) as u64));
+    // The first two kills land while it starts (connecting, or making the schema: the first
+    // process on a schema makes it), the others anywhere in the first second and a half.
+    let pause = if n < 2 {
+        10 + rng.below(150)
+    } else {
+        rng.below(1500)
+    };
+    std::thread::sleep(Duration::from_millis(pause as u64));
     child.kill().unwrap(); // SIGKILL: no chance to commit, roll back or say goodbye
     child.wait().unwrap();
     let printed = reader.join().unwrap();

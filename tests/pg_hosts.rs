@@ -26,6 +26,10 @@ const PHONES: [&str; 4] = ["r1", "r2", "r3", "r4"];
 /// honours Retry-After and tries again.
 const BUSY_RETRIES: usize = 20;
 
+/// One phone's accept of one session: (session, phone, status, error code, `busy` answers
+/// before it).
+type Attempt = (usize, usize, u16, String, usize);
+
 /// A database of the test's own on the PostgreSQL server (dropped at the end), or None (skip).
 fn database() -> Option<(TestDb, PathBuf)> {
     let server = pg::server()?;
@@ -94,8 +98,7 @@ fn phones_on_two_servers_accepting_the_same_sessions_make_exactly_one_winner_eac
     let mut servers = [Server::start(&db, ROOMY), Server::start(&db, ROOMY)];
     assert_ne!(servers[0].addr, servers[1].addr);
     let started = Instant::now();
-    // (session, phone, status, error code, busy answers before it)
-    let results: Vec<Vec<(usize, usize, u16, String, usize)>> = std::thread::scope(|scope| {
+    let results: Vec<Vec<Attempt>> = std::thread::scope(|scope| {
         let servers = &servers;
         let handles: Vec<_> = tokens
             .iter()
@@ -205,7 +208,10 @@ fn refresh_times(consoles: &[&Terminal], expected: &str, change: impl FnOnce()) 
                 .filter(|(_, at)| at.is_none())
                 .map(|(c, _)| c.capture())
                 .collect();
-            panic!("not shown within a second ({expected}):\n{}", late.join("\n---\n"));
+            panic!(
+                "not shown within a second ({expected}):\n{}",
+                late.join("\n---\n")
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -317,7 +323,10 @@ fn consoles_on_either_side_show_changes_from_other_hosts_within_a_second() {
         }),
     ));
     for (what, times) in &measured {
-        eprintln!("{what}: console A after {:?}, console B after {:?}", times[0], times[1]);
+        eprintln!(
+            "{what}: console A after {:?}, console B after {:?}",
+            times[0], times[1]
+        );
     }
     headless.finish();
     for c in &consoles {
