@@ -227,3 +227,18 @@ pub fn assert_check_passes(db: &Path) {
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+impl Server {
+    /// Kills the server with SIGKILL (no chance to finish anything) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
