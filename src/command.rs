@@ -153,6 +153,10 @@ impl Default for IntakeRequest {
 #[serde(deny_unknown_fields)]
 pub struct LoadSeeds {
     pub path: String,
+    /// The file's text, read by the front end ([`crate::seeds::read_named_files`]); never
+    /// part of the protocol.
+    #[serde(skip)]
+    pub contents: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -50,7 +50,7 @@ pub fn respond_at(engine: &mut Engine, line: &str, number: Option<usize>) -> (bo
     match parse_line(line) {
         Ok(command) => {
             let name = command.name();
-            let result = engine.execute(command);
+            let result = crate::seeds::read_named_files(command).and_then(|c| engine.execute(c));
             (result.is_ok(), response(name, &result))
         }
         Err(Rejected { cmd, error }) => (false, failure(cmd.as_deref(), &at_line(error, number))),

@@ -19,6 +19,7 @@ pub mod model;
 pub mod paths;
 pub mod report;
 pub mod schedule;
+pub mod seeds;
 pub mod serve;
 pub mod sim;
 pub mod store;

@@ -358,3 +358,26 @@ fn load_seeds_refuses_what_is_not_a_regular_file() {
     );
     assert_eq!(err.field.as_deref(), Some("path"));
 }
+
+/// The engine reads no files (seed files are read by the front ends, `pitwall::seeds`): a
+/// `load_seeds` that reaches it without its file's text is refused and changes nothing.
+#[test]
+fn the_engine_itself_never_reads_a_seed_file() {
+    let mut e = engine();
+    let before = dump(&e);
+    let command = pitwall::command::Command::LoadSeeds(pitwall::command::LoadSeeds {
+        path: "seeds/mechanics.json".into(),
+        contents: None,
+    });
+    let err = e.execute(command).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert_eq!(err.field.as_deref(), Some("path"));
+    assert_eq!(dump(&e), before);
+    // Through the front door the same command loads the file.
+    let loaded = run(
+        &mut e,
+        json!({"cmd": "load_seeds", "path": "seeds/mechanics.json"}),
+    )
+    .unwrap();
+    assert!(loaded["count"].as_u64().unwrap() > 10, "{loaded}");
+}

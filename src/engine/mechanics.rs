@@ -4,12 +4,9 @@ use super::validate::{self, MAX_NAME, MAX_SHORT_TEXT};
 use super::{Ctx, Engine, invalid_state};
 use crate::command::AddMechanic;
 use crate::engine::outcome::{CountOutcome, MechanicOutcome, MechanicView, MechanicsOutcome};
-use crate::error::{DispatchError, DispatchResult, ErrorCode};
+use crate::error::{DispatchError, DispatchResult};
 use crate::model::{AccountStatus, Mechanic};
 use crate::store::{self, events::Subject};
-
-/// Largest seed file read, so a wrong path cannot make pitwall swallow a huge file.
-const MAX_SEED_BYTES: u64 = 64 << 20;
 
 impl Engine {
     pub fn add_mechanic(&mut self, req: AddMechanic) -> DispatchResult<MechanicOutcome> {
@@ -23,14 +20,6 @@ impl Engine {
                 withdrawn: None,
             })
         })
-    }
-
-    /// Loads a JSON array of `add_mechanic` objects, all or nothing. The file is read with a
-    /// size bound and without waiting: a device, a pipe, or a file that reports itself regular
-    /// but never ends (`/proc/kmsg`) is refused, never hung on (SPEC §7).
-    pub fn load_seeds_file(&mut self, path: &str) -> DispatchResult<CountOutcome> {
-        let text = read_seed_file(path)?;
-        self.load_seeds(&text)
     }
 
     /// Loads seeds from JSON text (the console embeds the demo roster this way).
@@ -126,56 +115,6 @@ impl Engine {
             })
         })
     }
-}
-
-/// The text of a seed file, at most [`MAX_SEED_BYTES`], read without blocking.
-fn read_seed_file(path: &str) -> DispatchResult<String> {
-    use std::io::Read;
-    let shown = crate::text::inert(path);
-    let cannot = |e: std::io::Error| {
-        DispatchError::new(
-            ErrorCode::NotFound,
-            format!("Cannot read seed file {shown}: {e}."),
-        )
-        .with_field("path")
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    // Non-blocking: opening a FIFO does not wait for a writer, and a file that has no more to
-    // give yet answers "would block" instead of holding the command (and the database) forever.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path).map_err(cannot)?;
-    // Only regular files, judged on the file opened (not the path, which could change between).
-    if !file.metadata().map_err(cannot)?.is_file() {
-        return Err(DispatchError::invalid(
-            "path",
-            format!("{shown} is not a regular file."),
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_SEED_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            let why = if e.kind() == std::io::ErrorKind::WouldBlock {
-                "it did not end (a file that is still being written, or never ends)".to_string()
-            } else {
-                e.to_string()
-            };
-            DispatchError::invalid("path", format!("Cannot read seed file {shown}: {why}."))
-        })?;
-    if bytes.len() as u64 > MAX_SEED_BYTES {
-        return Err(DispatchError::invalid(
-            "path",
-            format!("The seed file is larger than the {MAX_SEED_BYTES}-byte limit."),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| {
-        DispatchError::invalid("path", format!("The seed file {shown} is not UTF-8 text."))
-    })
 }
 
 /// Exactly one JSON array of mechanics, then the end: anything after it (a second array) is

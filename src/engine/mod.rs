@@ -192,7 +192,14 @@ impl Engine {
             C::AddMechanic(req) => self
                 .add_mechanic(req)
                 .map(|o| Outcome::Mechanic(Box::new(o))),
-            C::LoadSeeds(req) => self.load_seeds_file(&req.path).map(Outcome::Count),
+            C::LoadSeeds(req) => match req.contents {
+                Some(text) => self.load_seeds(&text).map(Outcome::Count),
+                // The engine reads no files: a front end that accepts `load_seeds` reads it.
+                None => Err(DispatchError::invalid(
+                    "path",
+                    "load_seeds names a file, which only headless mode reads; nothing was loaded.",
+                )),
+            },
             C::ClockIn(req) => self
                 .clock_in(&req.mechanic)
                 .map(|o| Outcome::Mechanic(Box::new(o))),

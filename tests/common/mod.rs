@@ -40,6 +40,7 @@ pub fn database_in(dir: &std::path::Path, name: &str) -> String {
 pub fn run(engine: &mut Engine, command: Value) -> Result<Value, DispatchError> {
     let line = command.to_string();
     let cmd = parse_line(&line).map_err(|r| r.error)?;
+    let cmd = pitwall::seeds::read_named_files(cmd)?;
     engine
         .execute(cmd)
         .map(|o| serde_json::to_value(o).unwrap())
