@@ -704,18 +704,21 @@ impl Db {
 
 impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
-        if let Db::Postgres(p) = self.db
-            && p.writing.get()
-        {
-            // Delivered to every listener (consoles, event feeds, on any host) when, and only
-            // if, this transaction commits.
-            p.conn.batch(&format!("NOTIFY {}", pg::CHANNEL))?;
+        match self.db {
+            Db::Postgres(p) if p.writing.get() => {
+                // One round trip: the notice, delivered to every listener (consoles, event
+                // feeds, on any host) when, and only if, this transaction commits; the commit;
+                // and the writer lock let go. Should the commit fail, the statement after it
+                // does not run, and `Drop` rolls back and lets go of the lock.
+                p.conn.batch(&format!(
+                    "NOTIFY {}; COMMIT; SELECT pg_advisory_unlock({WRITER_LOCK})",
+                    pg::CHANNEL
+                ))?;
+                p.holds_writer_lock.set(false);
+            }
+            db => db.execute_batch("COMMIT")?,
         }
-        self.db.execute_batch("COMMIT")?;
         self.open = false;
-        if let Db::Postgres(p) = self.db {
-            p.release_writer_lock();
-        }
         Ok(())
     }
 }
