@@ -335,15 +335,28 @@ struct Sustained {
 }
 
 impl Sustained {
-    /// Prints the rates, the overall ratio and (as a figure with its target) the median ratio.
-    fn report(&self, t: &mut Table, pitwall: &str, baseline: &str, verdict: &str) {
-        t.info(pitwall, format!("{:>10.0}", self.pitwall));
-        t.info(baseline, format!("{:>10.0}", self.baseline));
+    /// Prints the rates, the overall ratio and (as a figure with its target) the median ratio,
+    /// each figure's name after `prefix`.
+    fn report(&self, t: &mut Table, prefix: &str, pitwall: &str, baseline: &str, verdict: &str) {
         t.info(
-            &format!("pitwall / baseline over all {} rounds", self.rounds),
+            &format!("{prefix}{pitwall}"),
+            format!("{:>10.0}", self.pitwall),
+        );
+        t.info(
+            &format!("{prefix}{baseline}"),
+            format!("{:>10.0}", self.baseline),
+        );
+        t.info(
+            &format!("{prefix}pitwall / baseline over all {} rounds", self.rounds),
             format!("{:>10.1} %", self.pitwall / self.baseline * 100.0),
         );
-        t.row(verdict, self.median_ratio, "%", 50.0, false);
+        t.row(
+            &format!("{prefix}{verdict}"),
+            self.median_ratio,
+            "%",
+            50.0,
+            false,
+        );
     }
 }
 
@@ -394,6 +407,7 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
     let sustained = sqlite_throughput(dir, count);
     sustained.report(
         t,
+        "",
         "pitwall intakes per second",
         "bare SQLite (same writes, no matching) per second",
         &format!(
@@ -677,16 +691,21 @@ fn postgres_figures(t: &mut Table, dir: &Path, quick: bool) {
         return;
     };
     let mut admin = postgres::Client::connect(&server, postgres::NoTls).expect("the server");
-    let settings: Vec<String> = ["server_version", "fsync", "synchronous_commit", "wal_sync_method"]
-        .iter()
-        .map(|name| {
-            let value: String = admin
-                .query_one(&format!("SHOW {name}"), &[])
-                .expect("SHOW")
-                .get(0);
-            format!("{name}={value}")
-        })
-        .collect();
+    let settings: Vec<String> = [
+        "server_version",
+        "fsync",
+        "synchronous_commit",
+        "wal_sync_method",
+    ]
+    .iter()
+    .map(|name| {
+        let value: String = admin
+            .query_one(&format!("SHOW {name}"), &[])
+            .expect("SHOW")
+            .get(0);
+        format!("{name}={value}")
+    })
+    .collect();
     t.info("PostgreSQL server", settings.join(" "));
     let (latency_count, count) = if quick { (300, 600) } else { (1_000, 1_200) };
 
@@ -706,31 +725,37 @@ fn postgres_figures(t: &mut Table, dir: &Path, quick: bool) {
     );
     sqlite_throughput(&side, count).report(
         t,
-        "SQLite: pitwall intakes per second",
-        "SQLite: bare client (same writes) per second",
-        "SQLite: pitwall / bare, median of paired rounds",
+        "SQLite: ",
+        "pitwall intakes per second",
+        "bare client (same writes) per second",
+        "pitwall / bare, median of paired rounds",
     );
 
     for (label, setting) in [
         ("PostgreSQL", None),
-        (
-            "PostgreSQL, synchronous_commit=off (comparison only)",
-            Some("synchronous_commit=off"),
-        ),
+        ("PostgreSQL async", Some("synchronous_commit=off")),
     ] {
+        if setting.is_some() {
+            println!("  (async: synchronous_commit=off, no fsync per commit; for comparison only)");
+        }
         let databases = [(); 3].map(|()| pg::TestDb::create(&server));
-        let [latency_url, engine_url, baseline_url] =
-            databases.each_ref().map(|db| with_setting(&db.url, setting));
-        let times = intake_times(&mut engine_at(Path::new(&latency_url), 1_000), latency_count);
+        let [latency_url, engine_url, baseline_url] = databases
+            .each_ref()
+            .map(|db| with_setting(&db.url, setting));
+        let times = intake_times(
+            &mut engine_at(Path::new(&latency_url), 1_000),
+            latency_count,
+        );
         t.info(
             &format!("{label}: intake p50 / p99"),
             format!("{:>10.3} / {:.3} ms", p(&times, 50.0), p(&times, 99.0)),
         );
         postgres_throughput(&engine_url, &baseline_url, count).report(
             t,
-            &format!("{label}: pitwall intakes per second"),
-            &format!("{label}: bare client (same writes) per second"),
-            &format!("{label}: pitwall / bare, median of paired rounds"),
+            &format!("{label}: "),
+            "pitwall intakes per second",
+            "bare client (same writes) per second",
+            "pitwall / bare, median of paired rounds",
         );
     }
 }
