@@ -5,7 +5,7 @@
 //!     cargo bench --bench perf -- quick   # smaller runs, for a sanity check
 //!     cargo bench --bench perf -- tick    # only the sections named (rank, intake, throughput,
 //!                                         # tick, scheduling, history, console, memory,
-//!                                         # delivery, http, simulate)
+//!                                         # delivery, http, simulate, postgres)
 //!
 //! Release build, file databases in WAL with the durability setting pitwall ships with
 //! (`synchronous = NORMAL`), in a temporary directory on the same file system for every figure,
@@ -28,6 +28,10 @@ use pitwall::tui::{drive, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Fresh databases on a PostgreSQL server, shared with the tests.
+#[path = "../tests/common/pg.rs"]
+mod pg;
 
 struct Table {
     failed: usize,
@@ -64,7 +68,12 @@ fn p(values: &[f64], q: f64) -> f64 {
 }
 
 fn engine_with_roster(dir: &Path, name: &str, mechanics: usize) -> Engine {
-    let mut engine = Engine::open(Some(&dir.join(name)), Clock::manual_default()).expect("open");
+    engine_at(&dir.join(name), mechanics)
+}
+
+/// An engine on `db` (a file, or a `postgres://` URL as a path) with a synthetic roster.
+fn engine_at(db: &Path, mechanics: usize) -> Engine {
+    let mut engine = Engine::open(Some(db), Clock::manual_default()).expect("open");
     let roster = serde_json::to_string(&synth::roster(mechanics, 42)).expect("json");
     engine.load_seeds(&roster).expect("roster");
     engine
@@ -184,20 +193,7 @@ fn intake_figures(t: &mut Table, dir: &Path, sizes: &[(usize, usize)]) {
     println!("\nIntake → session + offers committed (file database, WAL, synchronous=NORMAL)");
     for &(n, count) in sizes {
         let mut engine = engine_with_roster(dir, &format!("intake-{n}.db"), n);
-        // The first intake loads the roster into memory; it is not part of steady state.
-        let mut reqs = synth::intakes(count + 1, 11).into_iter().enumerate();
-        let (_, first) = reqs.next().expect("one");
-        engine
-            .intake(with_id(first, "warm".into()))
-            .expect("intake");
-        let mut times = Vec::with_capacity(count);
-        for (i, req) in reqs {
-            let start = Instant::now();
-            engine
-                .intake(with_id(req, format!("I{i}")))
-                .expect("intake");
-            times.push(ms(start.elapsed()));
-        }
+        let times = intake_times(&mut engine, count);
         match n {
             1_000 => {
                 t.row(
@@ -242,25 +238,37 @@ fn intake_figures(t: &mut Table, dir: &Path, sizes: &[(usize, usize)]) {
     }
 }
 
-/// Sustained intake throughput against bare rusqlite doing the same writes per intake. The two
-/// alternate in rounds, so both see the same state of the disk and page cache.
-fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
-    println!("\nSustained intake throughput vs a bare-SQLite baseline (1,000 mechanics)");
-    let mut engine = engine_with_roster(dir, "throughput.db", 1_000);
-    let reqs: Vec<IntakeRequest> = synth::intakes(count, 21);
+/// Milliseconds each of `count` single intakes took, one after the other, each committed before
+/// the next; a first intake, which loads the roster into memory, is not counted.
+fn intake_times(engine: &mut Engine, count: usize) -> Vec<f64> {
+    let mut reqs = synth::intakes(count + 1, 11).into_iter().enumerate();
+    let (_, first) = reqs.next().expect("one");
     engine
-        .intake(with_id(reqs[0].clone(), "warm".into()))
-        .expect("warm");
+        .intake(with_id(first, "warm".into()))
+        .expect("intake");
+    let mut times = Vec::with_capacity(count);
+    for (i, req) in reqs {
+        let start = Instant::now();
+        engine
+            .intake(with_id(req, format!("I{i}")))
+            .expect("intake");
+        times.push(ms(start.elapsed()));
+    }
+    times
+}
 
-    // The baseline writes what an intake writes — one session row, four assignment rows and
-    // the outbox rows of its offers, with metadata and messages of the same size — in one
-    // BEGIN IMMEDIATE transaction, with the same pragmas (pitwall's own open) and the same
-    // background checkpointer, and no matching, validation, intake row or audit events.
-    let baseline_path = dir.join("baseline.db");
-    let db = pitwall::store::open(Some(&baseline_path)).expect("baseline db");
-    let _checkpointer =
-        pitwall::store::checkpoint::Checkpointer::start(&baseline_path, &db).expect("checkpointer");
-    let conn = db.sqlite().expect("a file database is SQLite");
+/// What pitwall stored for one intake (its "warm" one), read back so a baseline writes rows of
+/// the same size: session metadata, a targeted offer's details, the broadcast's metadata and the
+/// outbox rows (one per channel of each targeted offer's mechanic).
+struct SampleRows {
+    session_meta: String,
+    assignment_meta: String,
+    reasons: String,
+    broadcast_meta: String,
+    messages: Vec<(String, String, String, String, String)>,
+}
+
+fn sample_rows(engine: &Engine) -> SampleRows {
     let broadcast_meta: String = engine
         .connection()
         .query_row(
@@ -282,8 +290,7 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("a sample session");
-    // The sample intake's outbox rows (one per channel of each targeted offer's mechanic).
-    let messages: Vec<(String, String, String, String, String)> = engine
+    let messages = engine
         .connection()
         .prepare(
             "SELECT kind, channel, recipient, subject, body FROM notifications \
@@ -296,6 +303,137 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
             .collect()
         })
         .expect("the sample's messages");
+    SampleRows {
+        session_meta,
+        assignment_meta,
+        reasons,
+        broadcast_meta,
+        messages,
+    }
+}
+
+/// The offers a baseline intake writes: three targeted offers to mechanics of the 1,000-mechanic
+/// roster (`g000000`…) and one held broadcast; (assignment id, mechanic) pairs.
+fn baseline_offers(id: &str, rng: &mut synth::Rng) -> Vec<(String, Option<String>)> {
+    let mut offers: Vec<(String, Option<String>)> = (1..=3)
+        .map(|k| {
+            let mechanic = format!("g{:06}", rng.below(1_000));
+            (format!("{id}.t{k}"), Some(mechanic))
+        })
+        .collect();
+    offers.push((format!("{id}.b"), None));
+    offers
+}
+
+/// Sustained rates of pitwall and a baseline measured in paired rounds.
+struct Sustained {
+    pitwall: f64,
+    baseline: f64,
+    /// Median over the round pairs of baseline time ÷ pitwall time, in %.
+    median_ratio: f64,
+    rounds: usize,
+}
+
+impl Sustained {
+    /// Prints the rates, the overall ratio and (as a figure with its target) the median ratio,
+    /// each figure's name after `prefix`.
+    fn report(&self, t: &mut Table, prefix: &str, pitwall: &str, baseline: &str, verdict: &str) {
+        t.info(
+            &format!("{prefix}{pitwall}"),
+            format!("{:>10.0}", self.pitwall),
+        );
+        t.info(
+            &format!("{prefix}{baseline}"),
+            format!("{:>10.0}", self.baseline),
+        );
+        t.info(
+            &format!("{prefix}pitwall / baseline over all {} rounds", self.rounds),
+            format!("{:>10.1} %", self.pitwall / self.baseline * 100.0),
+        );
+        t.row(
+            &format!("{prefix}{verdict}"),
+            self.median_ratio,
+            "%",
+            50.0,
+            false,
+        );
+    }
+}
+
+/// Short rounds in pairs, one pitwall round and one baseline round over the same ids, the side
+/// that goes first alternating from pair to pair: the machine's drift (page-cache writeback, a
+/// checkpointer catching up) hits both sides of a pair alike, and the median pair ignores a round
+/// that one such stall landed in.
+fn paired_rounds(
+    count: usize,
+    mut pitwall_intake: impl FnMut(usize),
+    mut baseline_intake: impl FnMut(usize),
+) -> Sustained {
+    let rounds = 12;
+    let per_round = count / rounds;
+    let (mut pitwall_time, mut baseline_time) = (Duration::ZERO, Duration::ZERO);
+    let mut ratios = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let ids = round * per_round..(round + 1) * per_round;
+        let timed = |intake: &mut dyn FnMut(usize)| {
+            let start = Instant::now();
+            ids.clone().for_each(&mut *intake);
+            start.elapsed()
+        };
+        let (pitwall_round, baseline_round) = if round % 2 == 0 {
+            let p = timed(&mut pitwall_intake);
+            (p, timed(&mut baseline_intake))
+        } else {
+            let b = timed(&mut baseline_intake);
+            (timed(&mut pitwall_intake), b)
+        };
+        ratios.push(baseline_round.as_secs_f64() / pitwall_round.as_secs_f64() * 100.0);
+        pitwall_time += pitwall_round;
+        baseline_time += baseline_round;
+    }
+    let done = (rounds * per_round) as f64;
+    Sustained {
+        pitwall: done / pitwall_time.as_secs_f64(),
+        baseline: done / baseline_time.as_secs_f64(),
+        median_ratio: p(&ratios, 50.0),
+        rounds,
+    }
+}
+
+/// Sustained intake throughput against bare rusqlite doing the same writes per intake. The two
+/// alternate in rounds, so both see the same state of the disk and page cache.
+fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
+    println!("\nSustained intake throughput vs a bare-SQLite baseline (1,000 mechanics)");
+    let sustained = sqlite_throughput(dir, count);
+    sustained.report(
+        t,
+        "",
+        "pitwall intakes per second",
+        "bare SQLite (same writes, no matching) per second",
+        &format!(
+            "pitwall / baseline, median of {} paired rounds",
+            sustained.rounds
+        ),
+    );
+}
+
+fn sqlite_throughput(dir: &Path, count: usize) -> Sustained {
+    let mut engine = engine_with_roster(dir, "throughput.db", 1_000);
+    let reqs: Vec<IntakeRequest> = synth::intakes(count, 21);
+    engine
+        .intake(with_id(reqs[0].clone(), "warm".into()))
+        .expect("warm");
+    let sample = sample_rows(&engine);
+
+    // The baseline writes what an intake writes — one session row, four assignment rows and
+    // the outbox rows of its offers, with metadata and messages of the same size — in one
+    // BEGIN IMMEDIATE transaction, with the same pragmas (pitwall's own open) and the same
+    // background checkpointer, and no matching, validation, intake row or audit events.
+    let baseline_path = dir.join("baseline.db");
+    let db = pitwall::store::open(Some(&baseline_path)).expect("baseline db");
+    let _checkpointer =
+        pitwall::store::checkpoint::Checkpointer::start(&baseline_path, &db).expect("checkpointer");
+    let conn = db.sqlite().expect("a file database is SQLite");
     conn.execute(
         "INSERT INTO intakes (id, customer_name, location_country, location_postal_code, concern, created_at) \
          VALUES ('x', 'x', 'Canada', 'M5V 3L9', 'x', 0)",
@@ -308,10 +446,8 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
          SELECT printf('g%06d', i), 'M', 0, 0 FROM n",
     )
     .expect("mechanics");
-    // The same rows as an intake writes: three targeted offers to mechanics of the roster and
-    // one held broadcast.
     let mut rng = synth::Rng::new(99);
-    let mut baseline_intake = |i: usize| {
+    let baseline_intake = |i: usize| {
         let tx =
             rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
                 .expect("begin");
@@ -320,11 +456,11 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
             "INSERT INTO sessions (id, intake_id, status, payment_method, metadata, created_at, released_at) \
              VALUES (?1, 'x', 'waiting', 'free', ?2, 0, 0)",
         )
-        .and_then(|mut s| s.execute(rusqlite::params![id, session_meta]))
+        .and_then(|mut s| s.execute(rusqlite::params![id, sample.session_meta]))
         .expect("session");
         // An assignment is stored as two rows (its state and its details), as pitwall's
         // schema has it; the baseline writes both, like pitwall.
-        let assignment = |id: String, mechanic: Option<String>, reasons: &str, meta: &str| {
+        for (assignment, mechanic) in baseline_offers(&id, &mut rng) {
             let offered = mechanic.is_some();
             tx.prepare_cached(
                 "INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status, \
@@ -333,8 +469,8 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
             )
             .and_then(|mut s| {
                 s.execute(rusqlite::params![
+                    assignment,
                     id,
-                    format!("B{i}"),
                     mechanic,
                     if offered { "targeted" } else { "broadcast" },
                     if offered { "offered" } else { "queued" },
@@ -346,24 +482,19 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
                 ])
             })
             .expect("assignment");
+            let (reasons, meta) = if offered {
+                (sample.reasons.as_str(), sample.assignment_meta.as_str())
+            } else {
+                ("[]", sample.broadcast_meta.as_str())
+            };
             tx.prepare_cached(
                 "INSERT INTO assignment_details (assignment_seq, match_reasons, metadata) \
                  VALUES (?1, ?2, ?3)",
             )
             .and_then(|mut s| s.execute(rusqlite::params![tx.last_insert_rowid(), reasons, meta]))
             .expect("details");
-        };
-        for k in 1..=3 {
-            let mechanic = format!("g{:06}", rng.below(1_000));
-            assignment(
-                format!("{id}.t{k}"),
-                Some(mechanic),
-                &reasons,
-                &assignment_meta,
-            );
         }
-        assignment(format!("{id}.b"), None, "[]", &broadcast_meta);
-        for (kind, channel, recipient, subject, body) in &messages {
+        for (kind, channel, recipient, subject, body) in &sample.messages {
             tx.prepare_cached(
                 "INSERT INTO notifications (id, kind, channel, recipient, subject, body, \
                  session_id, created_at, status, attempts, next_attempt_at) \
@@ -384,65 +515,249 @@ fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
         }
         tx.commit().expect("commit");
     };
-    // Short rounds in pairs, one pitwall round and one baseline round over the same ids, the
-    // side that goes first alternating from pair to pair: the machine's drift (page-cache
-    // writeback, a checkpointer catching up) hits both sides of a pair alike, and the median pair
-    // ignores a round that one such stall landed in.
-    let rounds = 12;
-    let per_round = count / rounds;
-    let (mut pitwall_time, mut baseline_time) = (Duration::ZERO, Duration::ZERO);
-    let mut ratios = Vec::with_capacity(rounds);
-    for round in 0..rounds {
-        let ids = round * per_round..(round + 1) * per_round;
-        let mut pitwall_round = || {
-            let start = Instant::now();
-            for i in ids.clone() {
-                engine
-                    .intake(with_id(reqs[i].clone(), format!("T{i}")))
-                    .expect("intake");
-            }
-            start.elapsed()
-        };
-        let mut baseline_round = || {
-            let start = Instant::now();
-            for i in ids.clone() {
-                baseline_intake(i);
-            }
-            start.elapsed()
-        };
-        let (pitwall_round, baseline_round) = if round % 2 == 0 {
-            let p = pitwall_round();
-            (p, baseline_round())
-        } else {
-            let b = baseline_round();
-            (pitwall_round(), b)
-        };
-        ratios.push(baseline_round.as_secs_f64() / pitwall_round.as_secs_f64() * 100.0);
-        pitwall_time += pitwall_round;
-        baseline_time += baseline_round;
+    paired_rounds(
+        count,
+        |i| {
+            engine
+                .intake(with_id(reqs[i].clone(), format!("T{i}")))
+                .expect("intake");
+        },
+        baseline_intake,
+    )
+}
+
+/// The PostgreSQL server of the `postgres` section: `PITWALL_BENCH_POSTGRES`, else the tests'
+/// `PITWALL_TEST_POSTGRES`.
+fn bench_server() -> Option<String> {
+    ["PITWALL_BENCH_POSTGRES", pg::SERVER_VAR]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|url| !url.trim().is_empty()))
+}
+
+/// `url` with a server setting for its sessions (`options=-c name=value`).
+fn with_setting(url: &str, setting: Option<&str>) -> String {
+    match setting {
+        None => url.to_owned(),
+        Some(setting) => {
+            let joiner = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{joiner}options=-c%20{}", setting.replace('=', "%3D"))
+        }
     }
-    let done = (rounds * per_round) as f64;
-    let pitwall_rate = done / pitwall_time.as_secs_f64();
-    let baseline_rate = done / baseline_time.as_secs_f64();
+}
+
+/// A bare `postgres` client writing what an intake writes, as a careful hand-written client
+/// would: every statement prepared once, one round trip each, an assignment's sequence number
+/// from `INSERT … RETURNING`, and the same transaction pitwall runs — SERIALIZABLE, with
+/// `NOTIFY pitwall` — whose NOTIFY and COMMIT go in one round trip.
+struct BarePostgres {
+    client: postgres::Client,
+    intake: postgres::Statement,
+    session: postgres::Statement,
+    assignment: postgres::Statement,
+    details: postgres::Statement,
+    message: postgres::Statement,
+    sample: SampleRows,
+    rng: synth::Rng,
+}
+
+impl BarePostgres {
+    /// On `url`, a database with pitwall's schema (made by pitwall's own open) and nothing else:
+    /// the baseline adds 1,000 bare mechanic rows for its offers to point at.
+    fn connect(url: &str, sample: SampleRows) -> BarePostgres {
+        drop(pitwall::store::open(Some(Path::new(url))).expect("the baseline's schema"));
+        let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        client
+            .batch_execute(
+                "INSERT INTO mechanics (id, name, created_at, updated_at) \
+                 SELECT 'g' || lpad(i::text, 6, '0'), 'M', 0, 0 FROM generate_series(0, 999) i",
+            )
+            .expect("mechanics");
+        let mut prepare = |sql: &str| client.prepare(sql).expect("prepare");
+        let intake = prepare(
+            "INSERT INTO intakes (id, customer_name, location_country, location_postal_code, \
+             concern, created_at) VALUES ($1, $2, 'Canada', 'M5V 3L9', $3, 0)",
+        );
+        let session = prepare(
+            "INSERT INTO sessions (id, intake_id, status, payment_method, metadata, created_at, \
+             released_at) VALUES ($1, $1, 'waiting', 'free', $2, 0, 0)",
+        );
+        let assignment = prepare(
+            "INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status, \
+             priority, match_score, offered_at, expires_at, active_from, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0) RETURNING seq",
+        );
+        let details = prepare(
+            "INSERT INTO assignment_details (assignment_seq, match_reasons, metadata) \
+             VALUES ($1, $2, $3)",
+        );
+        let message = prepare(
+            "INSERT INTO notifications (id, kind, channel, recipient, subject, body, \
+             session_id, created_at, status, attempts, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'pending', 0, 0)",
+        );
+        BarePostgres {
+            client,
+            intake,
+            session,
+            assignment,
+            details,
+            message,
+            sample,
+            rng: synth::Rng::new(99),
+        }
+    }
+
+    fn intake(&mut self, i: usize, req: &IntakeRequest) {
+        let id = format!("B{i}");
+        let c = &mut self.client;
+        c.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .expect("begin");
+        c.execute(&self.intake, &[&id, &req.customer.name, &req.concern])
+            .expect("intake");
+        c.execute(&self.session, &[&id, &self.sample.session_meta])
+            .expect("session");
+        for (assignment, mechanic) in baseline_offers(&id, &mut self.rng) {
+            let offered = mechanic.is_some();
+            let seq: i64 = c
+                .query_one(
+                    &self.assignment,
+                    &[
+                        &assignment,
+                        &id,
+                        &mechanic,
+                        &if offered { "targeted" } else { "broadcast" },
+                        &if offered { "offered" } else { "queued" },
+                        &if offered { "high" } else { "normal" },
+                        &offered.then_some(150_i64),
+                        &offered.then_some(0_i64),
+                        &offered.then_some(120_000_i64),
+                        &(!offered).then_some(120_000_i64),
+                    ],
+                )
+                .expect("assignment")
+                .get(0);
+            let (reasons, meta) = if offered {
+                (&self.sample.reasons, &self.sample.assignment_meta)
+            } else {
+                (&"[]".to_owned(), &self.sample.broadcast_meta)
+            };
+            c.execute(&self.details, &[&seq, reasons, meta])
+                .expect("details");
+        }
+        for (kind, channel, recipient, subject, body) in &self.sample.messages {
+            let message_id = uuid::Uuid::now_v7().to_string();
+            c.execute(
+                &self.message,
+                &[&message_id, kind, channel, recipient, subject, body, &id],
+            )
+            .expect("message");
+        }
+        c.batch_execute("NOTIFY pitwall; COMMIT").expect("commit");
+    }
+}
+
+/// Sustained intakes of pitwall on `engine_url` against [`BarePostgres`] on `baseline_url`.
+fn postgres_throughput(engine_url: &str, baseline_url: &str, count: usize) -> Sustained {
+    let mut engine = engine_at(Path::new(engine_url), 1_000);
+    let reqs: Vec<IntakeRequest> = synth::intakes(count, 21);
+    engine
+        .intake(with_id(reqs[0].clone(), "warm".into()))
+        .expect("warm");
+    let mut bare = BarePostgres::connect(baseline_url, sample_rows(&engine));
+    paired_rounds(
+        count,
+        |i| {
+            engine
+                .intake(with_id(reqs[i].clone(), format!("T{i}")))
+                .expect("intake");
+        },
+        |i| bare.intake(i, &reqs[i]),
+    )
+}
+
+/// Issue #14's figures in one run: intake p50/p99 and sustained throughput of pitwall on SQLite
+/// and on PostgreSQL (a server on loopback, fresh databases dropped at the end), each against its
+/// bare baseline. PostgreSQL runs as the server is configured (a stock server fsyncs every
+/// commit), then once more with `synchronous_commit = off` for comparison: SQLite's
+/// `synchronous = NORMAL` does not fsync each commit either.
+fn postgres_figures(t: &mut Table, dir: &Path, quick: bool) {
+    println!("\nSQLite vs PostgreSQL on loopback, side by side (1,000 mechanics)");
+    let Some(server) = bench_server() else {
+        println!(
+            "  skipped: set PITWALL_BENCH_POSTGRES (or {}) to a server's URL; for a throwaway \
+             one: bash .ci/postgres.sh start && source target/postgres.env",
+            pg::SERVER_VAR
+        );
+        return;
+    };
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).expect("the server");
+    let settings: Vec<String> = [
+        "server_version",
+        "fsync",
+        "synchronous_commit",
+        "wal_sync_method",
+    ]
+    .iter()
+    .map(|name| {
+        let value: String = admin
+            .query_one(&format!("SHOW {name}"), &[])
+            .expect("SHOW")
+            .get(0);
+        format!("{name}={value}")
+    })
+    .collect();
+    t.info("PostgreSQL server", settings.join(" "));
+    let (latency_count, count) = if quick { (300, 600) } else { (1_000, 1_200) };
+
+    let side = dir.join("side-by-side");
+    std::fs::create_dir_all(&side).expect("dir");
+    let sqlite_times = intake_times(
+        &mut engine_with_roster(&side, "latency.db", 1_000),
+        latency_count,
+    );
     t.info(
+        "SQLite: intake p50 / p99",
+        format!(
+            "{:>10.3} / {:.3} ms",
+            p(&sqlite_times, 50.0),
+            p(&sqlite_times, 99.0)
+        ),
+    );
+    sqlite_throughput(&side, count).report(
+        t,
+        "SQLite: ",
         "pitwall intakes per second",
-        format!("{pitwall_rate:>10.0}"),
+        "bare client (same writes) per second",
+        "pitwall / bare, median of paired rounds",
     );
-    t.info(
-        "bare SQLite (same writes, no matching) per second",
-        format!("{baseline_rate:>10.0}"),
-    );
-    t.info(
-        &format!("pitwall / baseline over all {rounds} rounds"),
-        format!("{:>10.1} %", pitwall_rate / baseline_rate * 100.0),
-    );
-    t.row(
-        &format!("pitwall / baseline, median of {rounds} paired rounds"),
-        p(&ratios, 50.0),
-        "%",
-        50.0,
-        false,
-    );
+
+    for (label, setting) in [
+        ("PostgreSQL", None),
+        ("PostgreSQL async", Some("synchronous_commit=off")),
+    ] {
+        if setting.is_some() {
+            println!("  (async: synchronous_commit=off, no fsync per commit; for comparison only)");
+        }
+        let databases = [(); 3].map(|()| pg::TestDb::create(&server));
+        let [latency_url, engine_url, baseline_url] = databases
+            .each_ref()
+            .map(|db| with_setting(&db.url, setting));
+        let times = intake_times(
+            &mut engine_at(Path::new(&latency_url), 1_000),
+            latency_count,
+        );
+        t.info(
+            &format!("{label}: intake p50 / p99"),
+            format!("{:>10.3} / {:.3} ms", p(&times, 50.0), p(&times, 99.0)),
+        );
+        postgres_throughput(&engine_url, &baseline_url, count).report(
+            t,
+            &format!("{label}: "),
+            "pitwall intakes per second",
+            "bare client (same writes) per second",
+            "pitwall / bare, median of paired rounds",
+        );
+    }
 }
 
 /// The tick: expiring 10,000 due offers at once (the median of several such ticks, each on a
@@ -1348,6 +1663,9 @@ fn main() {
     }
     if run("simulate") {
         simulate_figures(&mut t, quick);
+    }
+    if run("postgres") {
+        postgres_figures(&mut t, dir.path(), quick);
     }
     if quick {
         println!(
