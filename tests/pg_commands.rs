@@ -134,3 +134,61 @@ fn an_unreachable_server_and_a_foreign_database_are_refused_in_words() {
         .get(0);
     assert_eq!(tables, 1, "nothing was created beside the foreign table");
 }
+
+/// SPEC §15: a lost connection is reported with a code, never half-applied, and the engine
+/// reconnects for the next command.
+#[test]
+fn a_lost_connection_is_reported_then_the_engine_reconnects() {
+    let Some(server) = pg::server() else {
+        return;
+    };
+    let db = pg::TestDb::create(&server);
+    let mut engine = pitwall::engine::Engine::open(
+        Some(std::path::Path::new(&db.url)),
+        pitwall::clock::Clock::manual_default(),
+    )
+    .unwrap();
+    let run = |engine: &mut pitwall::engine::Engine, line: &str| {
+        engine.execute(pitwall::command::parse_line(line).unwrap())
+    };
+    run(
+        &mut engine,
+        r#"{"cmd":"add_mechanic","id":"m1","name":"Ann","country":"Canada","postal_code":"M5V 1A1","profile_completion_score":95,"currently_on_shift":true}"#,
+    )
+    .unwrap();
+
+    // The server ends pitwall's session (a restart, a failover, an operator).
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+    let ended: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&name],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ended >= 1, "pitwall's session was there to end");
+
+    let intake = r#"{"cmd":"intake","id":"S1","customer":{"name":"C","email":"c@example.com"},"location":{"country":"Canada","postal_code":"M5V 3L9"},"concern":"brakes squeal","payment_method":"free"}"#;
+    let lost = run(&mut engine, intake).unwrap_err();
+    assert_eq!(lost.code, pitwall::error::ErrorCode::Busy);
+    assert!(
+        lost.message
+            .contains("connection to the database server was lost"),
+        "{lost:?}"
+    );
+    // Nothing of it was applied, and the next command runs on a new connection.
+    let mut check = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let sessions: i64 = check
+        .query_one("SELECT count(*) FROM sessions", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(sessions, 0);
+    run(&mut engine, intake).unwrap();
+    let sessions: i64 = check
+        .query_one("SELECT count(*) FROM sessions WHERE id = 'S1'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(sessions, 1);
+}
