@@ -125,7 +125,8 @@ impl PgConn {
 
     /// Replaces a lost connection with a new one (the prepared statements went with the old).
     pub fn reconnect(&self) -> Result<(), postgres::Error> {
-        let fresh = open(&self.url)?;
+        let url = self.url.as_str();
+        let fresh = blocking(|| open(url))?;
         self.statements.borrow_mut().clear();
         let lost = self.client.borrow_mut().replace(fresh);
         blocking(move || drop(lost));
