@@ -16,99 +16,8 @@ use common::pg::{self, TestDb};
 use common::server::{ROOMY, Server, agent, assert_check_passes, token};
 use pitwall::clock::Clock;
 use pitwall::engine::Engine;
-use pitwall::store::Db;
 use pitwall::synth::Rng;
 use serde_json::{Value, json};
-
-/// A long, varied script: mechanics, intakes, accepts, clock-outs and ins, waitlist joins,
-/// completes, cancels and clock advances.
-fn script(rng: &mut Rng) -> Vec<Value> {
-    let mut lines = vec![json!({"cmd": "set_flag", "enabled": false})];
-    // Room for many sessions each, so accepts keep landing (capacity is not what this tests).
-    for m in 0..8 {
-        lines.push(
-            json!({"cmd": "add_mechanic", "id": format!("m{m}"), "name": format!("M{m}"),
-            "country": "Canada", "postal_code": "M5V 1A1", "profile_completion_score": 90,
-            "currently_on_shift": true, "max_active_sessions": 10_000}),
-        );
-    }
-    for i in 0..1500 {
-        let session = format!("S{i}");
-        lines.push(json!({"cmd": "intake", "id": session,
-            "customer": {"name": "C", "email": format!("c{i}@example.com")},
-            "location": {"country": "Canada", "postal_code": "M5V 3L9"},
-            "concern": "brakes and check engine light", "payment_method": "free"}));
-        match rng.below(6) {
-            0 | 1 => lines.push(
-                json!({"cmd": "accept", "session": session, "mechanic": format!("m{}", rng.below(8))}),
-            ),
-            2 => lines.push(
-                json!({"cmd": "join_waitlist", "id": format!("W{i}"), "session": session}),
-            ),
-            3 => {
-                let m = format!("m{}", rng.below(8));
-                lines.push(json!({"cmd": "clock_out", "mechanic": m}));
-                lines.push(json!({"cmd": "clock_in", "mechanic": m}));
-            }
-            4 => lines.push(json!({"cmd": "cancel", "session": session})),
-            _ => lines.push(json!({"cmd": "advance", "seconds": 30})),
-        }
-        if i % 7 == 0 && i > 0 {
-            lines.push(json!({"cmd": "complete", "session": format!("S{}", i - 1)}));
-        }
-    }
-    lines
-}
-
-fn count(conn: &Db, sql: &str, params: &[&str]) -> i64 {
-    let values: Vec<&dyn pitwall::store::db::ToValue> = params
-        .iter()
-        .map(|p| p as &dyn pitwall::store::db::ToValue)
-        .collect();
-    conn.query_row(sql, values.as_slice(), |r| r.get(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-/// What an acknowledged command must have left in the database.
-fn assert_durable(conn: &Db, command: &Value) {
-    let id = |k: &str| command[k].as_str().unwrap();
-    let n = match command["cmd"].as_str().unwrap() {
-        "add_mechanic" => count(
-            conn,
-            "SELECT COUNT(*) FROM mechanics WHERE id = ?1",
-            &[id("id")],
-        ),
-        "intake" => count(
-            conn,
-            "SELECT COUNT(*) FROM sessions WHERE id = ?1",
-            &[id("id")],
-        ),
-        "join_waitlist" => count(
-            conn,
-            "SELECT COUNT(*) FROM customer_waitlist WHERE id = ?1",
-            &[id("id")],
-        ),
-        "accept" => count(
-            conn,
-            "SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1 AND mechanic_id = ?2 \
-             AND status = 'accepted'",
-            &[id("session"), id("mechanic")],
-        ),
-        "complete" => count(
-            conn,
-            "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'completed'",
-            &[id("session")],
-        ),
-        "cancel" => count(
-            conn,
-            "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'cancelled'",
-            &[id("session")],
-        ),
-        "clock_in" | "clock_out" | "set_flag" | "advance" => return,
-        other => panic!("unexpected command {other}"),
-    };
-    assert_eq!(n, 1, "acknowledged {command} is not in the database");
-}
 
 /// One headless run on a fresh schema of `database`, killed after a random pause; the number of
 /// lines it printed.
@@ -117,7 +26,7 @@ fn headless_trial(database: &str, dir: &Path, n: u64) -> usize {
     let url = pg::fresh_schema(database);
     let db = PathBuf::from(&url);
     let script_path = dir.join(format!("crash-{n}.jsonl"));
-    let commands = script(&mut rng);
+    let commands = common::crash::script(&mut rng, 8);
     let text: String = commands.iter().map(|c| format!("{c}\n")).collect();
     std::fs::write(&script_path, text).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
@@ -156,7 +65,7 @@ fn headless_trial(database: &str, dir: &Path, n: u64) -> usize {
         let response: Value = serde_json::from_str(line).expect("a printed line is whole JSON");
         assert_eq!(response["cmd"], command["cmd"], "responses follow commands");
         if response["ok"] == true {
-            assert_durable(&conn, command);
+            common::crash::assert_durable(&conn, command);
         }
     }
     printed.len()
@@ -251,7 +160,7 @@ fn every_intake_serve_answered_200_survives_sigkill() {
     let conn = pitwall::store::open(Some(&db)).unwrap();
     for id in &acknowledged {
         assert_eq!(
-            count(&conn, "SELECT COUNT(*) FROM sessions WHERE id = ?1", &[id]),
+            common::crash::count(&conn, "SELECT COUNT(*) FROM sessions WHERE id = ?1", &[id]),
             1,
             "{id} was answered 200 but is not in the database"
         );

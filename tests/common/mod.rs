@@ -2,6 +2,7 @@
 //! script would send, and a dump of every table to prove a rejected command changed nothing.
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod pg;
 pub mod processes;
 pub mod receivers;
