@@ -195,6 +195,19 @@ fn a_session_is_set_up_and_statements_are_prepared_once() {
         text("pitwall")
     );
     assert_eq!(one(&conn, LOCK_TIMEOUT_MS), Value::Integer(busy_ms()));
+    // The server ends the session of a client that froze in a transaction or died, so the
+    // writer lock it held does not outlive it (see a_frozen_writer_gives_up_the_lock).
+    let idle_ms = pg::IDLE_IN_TRANSACTION_LIMIT.as_millis() as i64;
+    for (setting, want) in [
+        ("idle_in_transaction_session_timeout", idle_ms),
+        ("tcp_keepalives_idle", 10),
+        ("tcp_keepalives_interval", 5),
+        ("tcp_keepalives_count", 3),
+        ("tcp_user_timeout", 30_000),
+    ] {
+        let sql = format!("SELECT setting::bigint FROM pg_settings WHERE name = '{setting}'");
+        assert_eq!(one(&conn, &sql), Value::Integer(want), "{setting}");
+    }
 
     let prepared = "SELECT count(*) FROM pg_prepared_statements";
     let before = one(&conn, prepared);
@@ -523,6 +536,75 @@ fn the_listener_sees_committed_notifications_only() {
         dropping.elapsed() < Duration::from_secs(2),
         "{:?}",
         dropping.elapsed()
+    );
+}
+
+/// A process that froze inside a write transaction (here: a transaction begun and left) holds
+/// the writer lock only until the server ends its idle session; then another writer gets in,
+/// and the frozen one finds its connection gone, its work rolled back.
+#[test]
+fn a_frozen_writer_gives_up_the_lock() {
+    use pitwall::store::db::{Db, TxKind};
+    let Some(server) = pg_common::server() else {
+        return;
+    };
+    let db = TestDb::create(&server);
+    let mut frozen = Db::connect_postgres(&db.url).unwrap();
+    let mut other = Db::connect_postgres(&db.url).unwrap();
+    let held = Instant::now();
+    let tx = frozen.begin(TxKind::Write).unwrap();
+    tx.execute(
+        "UPDATE settings SET value = 'frozen' WHERE key = ?1",
+        pitwall::params!["escalate_after_seconds"],
+    )
+    .unwrap();
+    let limit = pg::IDLE_IN_TRANSACTION_LIMIT;
+    let got_in = loop {
+        match other.begin(TxKind::Write) {
+            Ok(tx) => {
+                tx.commit().unwrap();
+                break held.elapsed();
+            }
+            Err(e) if e.is_busy() => {
+                assert!(held.elapsed() < limit * 3, "still locked out: {e}");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    eprintln!("the other writer got in after {got_in:?}");
+    assert!(got_in >= limit, "{got_in:?}: before the limit");
+    let ended = tx.commit().expect_err("the frozen session was ended");
+    assert!(ended.is_connection_lost(), "{ended}");
+    drop(frozen);
+    let value = Db::connect_postgres(&db.url)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'escalate_after_seconds'",
+            pitwall::params![],
+            |r| r.get::<usize, String>(0),
+        )
+        .unwrap();
+    assert_eq!(value, "600", "the frozen transaction was rolled back");
+}
+
+#[test]
+fn listening_starts_with_one_change_to_read() {
+    use pitwall::store::db::Db;
+    let Some(server) = pg_common::server() else {
+        return;
+    };
+    let db = TestDb::create(&server);
+    let conn = Db::connect_postgres(&db.url).unwrap();
+    let first = conn.data_version().unwrap();
+    let second = conn.data_version().unwrap();
+    assert_ne!(
+        first, second,
+        "what was committed before LISTEN took effect is read once more"
+    );
+    assert_eq!(
+        conn.data_version().unwrap(),
+        second,
+        "then quiet until a commit"
     );
 }
 

@@ -53,6 +53,10 @@ impl Engine {
         self.clock.advance(seconds);
         let result = self.write(run_tick);
         if result.is_err() {
+            // Also when the outcome is unknown (a PostgreSQL connection lost during COMMIT):
+            // the tick may have committed at the later time, but ticks are idempotent, so the
+            // `advance` the message invites runs it again at that same time and the clock and
+            // the database agree; keeping the clock moved would make that retry overshoot.
             self.clock = previous;
         }
         result

@@ -773,7 +773,12 @@ impl Db {
             Db::Postgres(p) => {
                 if p.listener.get().is_none() {
                     let listener = pg::Listener::start(p.conn.url())?;
+                    let version = listener.version() as i64;
                     let _ = p.listener.set(listener);
+                    // Commits made before LISTEN took effect were not counted: the call that
+                    // starts listening answers one less than the next will, so a caller that
+                    // read the database before its first call reads it once more.
+                    return Ok(version - 1);
                 }
                 Ok(p.listener.get().map_or(0, |l| l.version() as i64))
             }

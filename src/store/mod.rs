@@ -273,21 +273,48 @@ pub fn describe(db: &Path) -> String {
     }
 }
 
-/// A connection string with its password (if any) replaced by `***`.
+/// A connection string as it may be shown (messages, logs): who, where and which database, with
+/// the password as `***` and the options left out (they may carry one too). Rebuilt from what
+/// the client parsed, not cut out of the text, so no spelling of a password (one holding `/`,
+/// `?` or `@`, percent-encoded or not) can leak through.
 pub fn describe_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-    let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
-    let authority = match authority.rsplit_once('@') {
-        Some((user, host)) => match user.split_once(':') {
-            Some((name, _)) => format!("{name}:***@{host}"),
-            None => format!("{user}@{host}"),
-        },
-        None => authority.to_string(),
+    let scheme = url
+        .split_once("://")
+        .map_or("postgres", |(scheme, _)| scheme);
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return format!("{scheme}://(a connection string that does not parse)");
     };
-    let slash = if rest.contains('/') { "/" } else { "" };
-    // Options after `?` can carry a password too; they are not shown.
-    let tail = tail.split('?').next().unwrap_or("");
-    format!("{scheme}://{authority}{slash}{tail}")
+    let mut out = format!("{scheme}://");
+    if let Some(user) = config.get_user() {
+        out.push_str(user);
+        if config.get_password().is_some() {
+            out.push_str(":***");
+        }
+        out.push('@');
+    }
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                postgres::config::Host::Tcp(name) => name.clone(),
+                postgres::config::Host::Unix(dir) => dir.display().to_string(),
+            };
+            // One port for every host, or one each.
+            match ports.get(i).or(ports.first().filter(|_| ports.len() == 1)) {
+                Some(port) => format!("{name}:{port}"),
+                None => name,
+            }
+        })
+        .collect();
+    out.push_str(&hosts.join(","));
+    if let Some(db) = config.get_dbname() {
+        out.push('/');
+        out.push_str(db);
+    }
+    out
 }
 
 /// Why `path` cannot be a database file, in words a user acts on (SPEC §11), or `None` when
@@ -597,6 +624,50 @@ mod query_plans {
                     "{name} scans a table: {plan}"
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_described_url_never_shows_its_password() {
+        use super::describe_url;
+        let cases = [
+            (
+                "postgres://ann:secret@db.example:5433/pitwall",
+                "postgres://ann:***@db.example:5433/pitwall",
+            ),
+            (
+                "postgresql://ann@db/pitwall",
+                "postgresql://ann@db:5432/pitwall",
+            ),
+            (
+                "postgres://ann:se/cr?et@db/pitwall",
+                "postgres://ann:***@db:5432/pitwall",
+            ),
+            (
+                "postgres://ann:p%40ss%2Fw@db/pitwall?options=-c%20x%3D1",
+                "postgres://ann:***@db:5432/pitwall",
+            ),
+            (
+                "postgres://ann@db/pitwall?password=hunter2",
+                "postgres://ann:***@db:5432/pitwall",
+            ),
+            (
+                "postgres://ann:pw@a:1,b:2/pitwall",
+                "postgres://ann:***@a:1,b:2/pitwall",
+            ),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(describe_url(url), shown, "{url}");
+        }
+        for odd in [
+            "postgres://ann:pw@db:notaport/x",
+            "postgres://ann:pw@[::1/x",
+        ] {
+            let shown = describe_url(odd);
+            assert!(!shown.contains("pw"), "{odd}: {shown}");
         }
     }
 }

@@ -207,12 +207,54 @@ fn open(url: &str) -> Result<Client, postgres::Error> {
     let mut config = Config::from_str(url)?;
     config.application_name(APPLICATION_NAME);
     config.connect_timeout(crate::store::busy_timeout());
+    // A server that vanished (a host down, a network split) is noticed in about half a minute
+    // instead of TCP's two hours, during which a console or a `serve` would hang on a read.
+    notice_a_dead_server(&mut config);
     let mut client = config.connect(NoTls)?;
-    let lock_ms = crate::store::busy_timeout().as_millis();
-    client.batch_execute(&format!(
-        "SET TIME ZONE 'UTC'; SET lock_timeout = {lock_ms}"
-    ))?;
+    client.batch_execute(&session_settings(crate::store::busy_timeout()))?;
     Ok(client)
+}
+
+/// Keepalives and a limit on unacknowledged data, on the client's side of `config`.
+pub(super) fn notice_a_dead_server(config: &mut Config) {
+    config.keepalives_idle(KEEPALIVE_IDLE);
+    config.keepalives_interval(KEEPALIVE_INTERVAL);
+    config.keepalives_retries(KEEPALIVE_RETRIES);
+    config.tcp_user_timeout(UNACKNOWLEDGED_LIMIT);
+}
+
+/// Idle seconds before the first keepalive probe, the seconds between probes, and the probes
+/// unanswered before a connection is given up: about 25 s to notice a dead peer.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_RETRIES: u32 = 3;
+/// How long sent data may stay unacknowledged before the connection is dropped.
+const UNACKNOWLEDGED_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long a session may sit in an open transaction without sending anything before the server
+/// ends it. Every pitwall transaction is one command's work, milliseconds between statements, so
+/// a transaction idle this long belongs to a process that froze (stopped, swapping, a debugger)
+/// with the writer lock: ending its session releases the lock, where other hosts would
+/// otherwise answer `busy` until the process woke. Its command is rolled back and reported
+/// lost ("may not have been applied").
+pub const IDLE_IN_TRANSACTION_LIMIT: Duration = Duration::from_secs(10);
+
+/// The settings every session starts with: UTC; a lock wait of `lock_wait`; and, on the server's
+/// side, the limits that end the session of a client that died or froze (the writer lock is a
+/// session lock, released only with the session): the idle-in-transaction limit above, and the
+/// same keepalives and unacknowledged-data limit as the client's (PostgreSQL 12 or newer).
+fn session_settings(lock_wait: Duration) -> String {
+    format!(
+        "SET TIME ZONE 'UTC'; SET lock_timeout = {lock}; \
+         SET idle_in_transaction_session_timeout = {idle}; \
+         SET tcp_keepalives_idle = {ka_idle}; SET tcp_keepalives_interval = {ka_interval}; \
+         SET tcp_keepalives_count = {KEEPALIVE_RETRIES}; SET tcp_user_timeout = {unacked}",
+        lock = lock_wait.as_millis(),
+        idle = IDLE_IN_TRANSACTION_LIMIT.as_millis(),
+        ka_idle = KEEPALIVE_IDLE.as_secs(),
+        ka_interval = KEEPALIVE_INTERVAL.as_secs(),
+        unacked = UNACKNOWLEDGED_LIMIT.as_millis(),
+    )
 }
 
 /// A serialisation failure (40001) or deadlock (40P01): the whole transaction may run again.
@@ -237,6 +279,7 @@ pub fn is_connection_lost(e: &postgres::Error) -> bool {
                     | &SqlState::CRASH_SHUTDOWN
                     | &SqlState::CANNOT_CONNECT_NOW
                     | &SqlState::IDLE_SESSION_TIMEOUT
+                    | &SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT
             );
     }
     let mut source = e.source();

@@ -84,6 +84,8 @@ fn listen(url: &str) -> Result<Client, postgres::Error> {
     let mut config = Config::from_str(url)?;
     config.application_name("pitwall-listener");
     config.connect_timeout(CONNECT_TIMEOUT);
+    // A listener on a dead connection would wait for notifications for ever.
+    super::notice_a_dead_server(&mut config);
     let mut client = config.connect(NoTls)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)
