@@ -198,13 +198,17 @@ fn a_session_is_set_up_and_statements_are_prepared_once() {
     // The server ends the session of a client that froze in a transaction or died, so the
     // writer lock it held does not outlive it (see a_frozen_writer_gives_up_the_lock).
     let idle_ms = pg::IDLE_IN_TRANSACTION_LIMIT.as_millis() as i64;
-    for (setting, want) in [
-        ("idle_in_transaction_session_timeout", idle_ms),
-        ("tcp_keepalives_idle", 10),
-        ("tcp_keepalives_interval", 5),
-        ("tcp_keepalives_count", 3),
-        ("tcp_user_timeout", 30_000),
-    ] {
+    let mut settings = vec![("idle_in_transaction_session_timeout", idle_ms)];
+    // The TCP ones read 0 over a Unix socket, where they do not apply.
+    if one(&conn, "SELECT inet_server_addr() IS NOT NULL") == Value::Integer(1) {
+        settings.extend([
+            ("tcp_keepalives_idle", 10),
+            ("tcp_keepalives_interval", 5),
+            ("tcp_keepalives_count", 3),
+            ("tcp_user_timeout", 30_000),
+        ]);
+    }
+    for (setting, want) in settings {
         let sql = format!("SELECT setting::bigint FROM pg_settings WHERE name = '{setting}'");
         assert_eq!(one(&conn, &sql), Value::Integer(want), "{setting}");
     }
@@ -585,6 +589,55 @@ fn a_frozen_writer_gives_up_the_lock() {
         )
         .unwrap();
     assert_eq!(value, "600", "the frozen transaction was rolled back");
+}
+
+/// A connection the server ended is replaced by the next statement outside a transaction, for
+/// any caller (not only a command, which reconnects after its own failure): the first statement
+/// after the loss fails and says so, the next works. Inside a transaction it is not replaced:
+/// the rest of the transaction fails too, and the next one starts on a new connection.
+#[test]
+fn a_lost_connection_is_replaced_between_transactions_only() {
+    use pitwall::store::db::{Db, TxKind};
+    let Some(server) = pg_common::server() else {
+        return;
+    };
+    let db = TestDb::create(&server);
+    let mut conn = Db::connect_postgres(&db.url).unwrap();
+    let admin = PgConn::connect(&db.url).unwrap();
+    let end_pitwall_sessions = || {
+        admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'pitwall' \
+                 AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap();
+    };
+    let count = |conn: &Db| {
+        conn.query_row("SELECT count(*) FROM settings", pitwall::params![], |r| {
+            r.get::<usize, i64>(0)
+        })
+    };
+    assert!(count(&conn).is_ok());
+
+    end_pitwall_sessions();
+    let lost = count(&conn).expect_err("the session was ended");
+    assert!(lost.is_connection_lost(), "{lost}");
+    assert!(count(&conn).is_ok(), "the next statement reconnected");
+
+    let tx = conn.begin(TxKind::Write).unwrap();
+    end_pitwall_sessions();
+    let lost = count(&tx).expect_err("the session was ended");
+    assert!(lost.is_connection_lost(), "{lost}");
+    assert!(
+        count(&tx).is_err(),
+        "no new connection under an open transaction"
+    );
+    drop(tx);
+    let tx = conn.begin(TxKind::Write).unwrap();
+    assert!(count(&tx).is_ok());
+    tx.commit().unwrap();
 }
 
 #[test]

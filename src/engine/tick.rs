@@ -54,9 +54,11 @@ impl Engine {
         let result = self.write(run_tick);
         if result.is_err() {
             // Also when the outcome is unknown (a PostgreSQL connection lost during COMMIT):
-            // the tick may have committed at the later time, but ticks are idempotent, so the
-            // `advance` the message invites runs it again at that same time and the clock and
-            // the database agree; keeping the clock moved would make that retry overshoot.
+            // the tick may have committed at the later time. Ticks are idempotent, so running
+            // the same `advance` again (once the caller has looked, as the message asks) ticks
+            // at that same time and the clock and the database agree; a clock kept moved would
+            // make that repeat overshoot. Left alone, the clock stays behind that tick until the
+            // next `advance`.
             self.clock = previous;
         }
         result

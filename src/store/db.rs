@@ -418,6 +418,13 @@ pub struct PgDb {
     writing: Cell<bool>,
     /// Holding [`WRITER_LOCK`] (from before BEGIN until after COMMIT or ROLLBACK).
     holds_writer_lock: Cell<bool>,
+    /// Between a BEGIN and its COMMIT or ROLLBACK: a connection lost in there is replaced only
+    /// once the transaction is over, never under the statements still to come (they would run
+    /// outside any transaction).
+    in_transaction: Cell<bool>,
+    /// A statement failed because the connection is gone. The client's own `is_closed` can lag
+    /// behind the error that revealed it, so this is what [`PgDb::usable`] goes by.
+    lost: Cell<bool>,
 }
 
 /// The advisory lock PostgreSQL writers take in turn (bytes of "pitwall!").
@@ -430,7 +437,34 @@ impl PgDb {
             listener: OnceCell::new(),
             writing: Cell::new(false),
             holds_writer_lock: Cell::new(false),
+            in_transaction: Cell::new(false),
+            lost: Cell::new(false),
         }
+    }
+
+    /// The connection, replaced first when it was found lost (the server restarted, a network
+    /// split, a session the server ended) and no transaction is open: so the first statement
+    /// after a loss fails (and says so), and the next one, of whatever caller (a command, the
+    /// console's tick or refresh, `serve`'s token check, the relay, the event feed), works
+    /// again. Replacing it inside a transaction would run the rest outside one.
+    fn usable(&self) -> &pg::PgConn {
+        if !self.in_transaction.get() && (self.lost.get() || self.conn.is_closed()) {
+            match self.conn.reconnect() {
+                Ok(()) => self.lost.set(false),
+                Err(e) => tracing::debug!(error = %e, "reconnecting to PostgreSQL failed"),
+            }
+        }
+        &self.conn
+    }
+
+    /// Notes a lost connection in `result`, for [`PgDb::usable`].
+    fn noting<T>(&self, result: Result<T, postgres::Error>) -> Result<T, postgres::Error> {
+        if let Err(e) = &result
+            && pg::is_connection_lost(e)
+        {
+            self.lost.set(true);
+        }
+        result
     }
 
     pub fn conn(&self) -> &pg::PgConn {
@@ -509,7 +543,7 @@ impl Db {
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match self {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(p) => Ok(p.conn.batch(sql)?),
+            Db::Postgres(p) => Ok(p.noting(p.usable().batch(sql))?),
         }
     }
 }
@@ -535,7 +569,7 @@ impl Statement<'_> {
         match &mut self.inner {
             StatementInner::Sqlite(s) => Ok(s.execute(rusqlite::params_from_iter(values))?),
             StatementInner::Postgres { db, sql } => {
-                Ok(db.conn.execute(sql, &owned(values))? as usize)
+                Ok(db.noting(db.usable().execute(sql, &owned(values)))? as usize)
             }
         }
     }
@@ -558,7 +592,7 @@ impl Statement<'_> {
                 Ok(())
             }
             StatementInner::Postgres { db, sql } => {
-                for r in db.conn.query(sql, &owned(values))? {
+                for r in db.noting(db.usable().query(sql, &owned(values)))? {
                     each(&Row {
                         inner: RowInner::Values(&r),
                     })?;
@@ -600,7 +634,7 @@ impl Statement<'_> {
                 }
             }
             StatementInner::Postgres { db, sql } => {
-                match db.conn.query(sql, &owned(values))?.first() {
+                match db.noting(db.usable().query(sql, &owned(values)))?.first() {
                     Some(r) => f(&Row {
                         inner: RowInner::Values(r),
                     }),
@@ -676,18 +710,29 @@ impl Db {
             p.writing.set(kind == TxKind::Write);
             // The wait for another writer's row locks, as SQLite's busy handler waits for its
             // lock: the one documented wait, or a shorter one (the console's tick).
-            p.conn.set_lock_wait(super::lock_wait())?;
+            p.noting(p.usable().set_lock_wait(super::lock_wait()))?;
             if kind == TxKind::Write {
-                // lock_timeout bounds this wait too: past it, `busy`.
-                p.conn
-                    .batch(&format!("SELECT pg_advisory_lock({WRITER_LOCK})"))?;
+                // lock_timeout bounds this wait too: past it, `busy`. Its own round trip, then
+                // BEGIN: the two cannot share one (the lock's SELECT would take the snapshot,
+                // and BEGIN ISOLATION LEVEL is refused after a query). Between them the session
+                // holds the lock outside a transaction, where the server's idle-in-transaction
+                // limit cannot see a process that froze: a window of one round trip.
+                p.noting(
+                    p.conn
+                        .batch(&format!("SELECT pg_advisory_lock({WRITER_LOCK})")),
+                )?;
                 p.holds_writer_lock.set(true);
             }
         }
         let started = std::time::Instant::now();
         loop {
             match db.execute_batch(sql) {
-                Ok(()) => return Ok(Tx { db, open: true }),
+                Ok(()) => {
+                    if let Db::Postgres(p) = db {
+                        p.in_transaction.set(true);
+                    }
+                    return Ok(Tx { db, open: true });
+                }
                 Err(e) if e.is_busy() && started.elapsed() < super::lock_wait() => {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
@@ -710,15 +755,18 @@ impl Tx<'_> {
                 // feeds, on any host) when, and only if, this transaction commits; the commit;
                 // and the writer lock let go. Should the commit fail, the statement after it
                 // does not run, and `Drop` rolls back and lets go of the lock.
-                p.conn.batch(&format!(
+                p.noting(p.conn.batch(&format!(
                     "NOTIFY {}; COMMIT; SELECT pg_advisory_unlock({WRITER_LOCK})",
                     pg::CHANNEL
-                ))?;
+                )))?;
                 p.holds_writer_lock.set(false);
             }
             db => db.execute_batch("COMMIT")?,
         }
         self.open = false;
+        if let Db::Postgres(p) = self.db {
+            p.in_transaction.set(false);
+        }
         Ok(())
     }
 }
@@ -732,11 +780,25 @@ impl std::ops::Deref for Tx<'_> {
 
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
-        if self.open {
-            let _ = self.db.execute_batch("ROLLBACK");
+        match self.db {
+            // The rollback and the writer lock's release in one round trip, so the session
+            // never holds the lock outside a transaction, where the server's idle limit would
+            // not end it should this process freeze.
+            Db::Postgres(p) if self.open && p.holds_writer_lock.get() => {
+                let both = format!("ROLLBACK; SELECT pg_advisory_unlock({WRITER_LOCK})");
+                if p.conn.batch(&both).is_ok() {
+                    p.holds_writer_lock.set(false);
+                }
+            }
+            db if self.open => {
+                let _ = db.execute_batch("ROLLBACK");
+            }
+            _ => {}
         }
         if let Db::Postgres(p) = self.db {
+            // Whatever is left (a failed batch above, a lock taken before a BEGIN that failed).
             p.release_writer_lock();
+            p.in_transaction.set(false);
         }
     }
 }
@@ -789,7 +851,11 @@ impl Db {
     pub fn reconnect(&self) -> Result<()> {
         match self {
             Db::Sqlite(_) => Ok(()),
-            Db::Postgres(p) => Ok(p.conn.reconnect()?),
+            Db::Postgres(p) => {
+                p.conn.reconnect()?;
+                p.lost.set(false);
+                Ok(())
+            }
         }
     }
 

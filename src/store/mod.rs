@@ -278,9 +278,12 @@ pub fn describe(db: &Path) -> String {
 /// the client parsed, not cut out of the text, so no spelling of a password (one holding `/`,
 /// `?` or `@`, percent-encoded or not) can leak through.
 pub fn describe_url(url: &str) -> String {
-    let scheme = url
-        .split_once("://")
-        .map_or("postgres", |(scheme, _)| scheme);
+    // Only a scheme it knows: text before a `://` elsewhere (a key=value string holding one in
+    // its password) is not shown.
+    let scheme = ["postgresql", "postgres"]
+        .into_iter()
+        .find(|scheme| url.starts_with(&format!("{scheme}://")))
+        .unwrap_or("postgres");
     let Ok(config) = url.parse::<postgres::Config>() else {
         return format!("{scheme}://(a connection string that does not parse)");
     };
@@ -299,8 +302,9 @@ pub fn describe_url(url: &str) -> String {
         .enumerate()
         .map(|(i, host)| {
             let name = match host {
+                postgres::config::Host::Tcp(name) if name.contains(':') => format!("[{name}]"),
                 postgres::config::Host::Tcp(name) => name.clone(),
-                postgres::config::Host::Unix(dir) => dir.display().to_string(),
+                postgres::config::Host::Unix(dir) => format!("(socket in {})", dir.display()),
             };
             // One port for every host, or one each.
             match ports.get(i).or(ports.first().filter(|_| ports.len() == 1)) {
@@ -662,9 +666,18 @@ mod tests {
         for (url, shown) in cases {
             assert_eq!(describe_url(url), shown, "{url}");
         }
+        assert_eq!(
+            describe_url("postgres://ann:pw@[::1]:5433/x"),
+            "postgres://ann:***@[::1]:5433/x"
+        );
+        assert_eq!(
+            describe_url("postgres://ann@%2Frun%2Fpg/x"),
+            "postgres://ann@(socket in /run/pg):5432/x"
+        );
         for odd in [
             "postgres://ann:pw@db:notaport/x",
             "postgres://ann:pw@[::1/x",
+            "host=db password=a://b",
         ] {
             let shown = describe_url(odd);
             assert!(!shown.contains("pw"), "{odd}: {shown}");

@@ -224,7 +224,8 @@ pub(super) fn notice_a_dead_server(config: &mut Config) {
 }
 
 /// Idle seconds before the first keepalive probe, the seconds between probes, and the probes
-/// unanswered before a connection is given up: about 25 s to notice a dead peer.
+/// unanswered before a connection is given up; with the limit on unacknowledged data below
+/// (which Linux lets override the probes), about 30 s to notice a dead peer.
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 const KEEPALIVE_RETRIES: u32 = 3;
@@ -232,12 +233,14 @@ const KEEPALIVE_RETRIES: u32 = 3;
 const UNACKNOWLEDGED_LIMIT: Duration = Duration::from_secs(30);
 
 /// How long a session may sit in an open transaction without sending anything before the server
-/// ends it. Every pitwall transaction is one command's work, milliseconds between statements, so
+/// ends it: under the one documented lock wait ([`crate::store::busy_timeout`]), so a writer
+/// queued behind a frozen one gets in instead of answering `busy` at the same moment. Every
+/// pitwall transaction is one command's work, milliseconds between statements, so
 /// a transaction idle this long belongs to a process that froze (stopped, swapping, a debugger)
 /// with the writer lock: ending its session releases the lock, where other hosts would
 /// otherwise answer `busy` until the process woke. Its command is rolled back and reported
 /// lost ("may not have been applied").
-pub const IDLE_IN_TRANSACTION_LIMIT: Duration = Duration::from_secs(10);
+pub const IDLE_IN_TRANSACTION_LIMIT: Duration = Duration::from_secs(5);
 
 /// The settings every session starts with: UTC; a lock wait of `lock_wait`; and, on the server's
 /// side, the limits that end the session of a client that died or froze (the writer lock is a
