@@ -336,3 +336,68 @@ fn consoles_on_either_side_show_changes_from_other_hosts_within_a_second() {
     drop(servers);
     assert_check_passes(&db);
 }
+
+/// A console whose server sessions are ended (a PostgreSQL restart, a network cut) reconnects
+/// by itself at its next tick, shows no lasting error, and goes on showing changes.
+#[test]
+fn a_console_reconnects_after_losing_its_server_connection() {
+    let Some((pg_db, db)) = database() else {
+        return;
+    };
+    {
+        let mut e = Engine::open(Some(&db), Clock::System).unwrap();
+        ok(&mut e, mechanic("t1", true, json!({})));
+    }
+    let home = tempfile::tempdir().unwrap();
+    let args = format!("--db '{}'", db.display());
+    let console = Terminal::start("pg-lost", home.path(), &args, 120, 40);
+    wait_for("the console to draw", || {
+        console.capture().contains(&counts(0, 0))
+    });
+
+    let admin = pitwall::store::pg::PgConn::connect(&pg_db.url).unwrap();
+    let console_sessions = || -> Vec<i64> {
+        admin
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'pitwall' AND pid <> pg_backend_pid() ORDER BY pid",
+                &[],
+            )
+            .unwrap()
+            .into_iter()
+            .map(|row| match row[0] {
+                pitwall::store::value::Value::Integer(pid) => pid,
+                ref other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let before = console_sessions();
+    assert!(!before.is_empty(), "the console is connected");
+    // End every session of the console's (its engine's and its listener's).
+    admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap();
+    // Its once-a-second tick finds the connection gone and makes a new one, unasked.
+    wait_for("the console's new session", || {
+        let now = console_sessions();
+        !now.is_empty() && now.iter().all(|pid| !before.contains(pid))
+    });
+    wait_for("no error left in the status line", || {
+        let screen = console.capture();
+        !screen.contains("Lost the connection") && !screen.contains("busy")
+    });
+
+    // Still live: a change made elsewhere shows.
+    let mut e = Engine::open(Some(&db), Clock::System).unwrap();
+    ok(&mut e, intake("S1", json!({})));
+    wait_for("the new session", || {
+        console.capture().contains(&counts(1, 0))
+    });
+
+    console.keys("q");
+    assert_eq!(console.exit_status(), 0);
+}

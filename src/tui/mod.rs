@@ -109,6 +109,8 @@ const TICK_LOCK_WAIT: Duration = Duration::from_millis(100);
 const DATABASE_BUSY: &str =
     "Database busy: another program is holding it; pitwall keeps trying. Nothing is lost.";
 
+const CONNECTION_LOST: &str = "Lost the connection to the database server; pitwall reconnects and keeps trying. Nothing is lost.";
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     engine: &mut Engine,
@@ -244,11 +246,18 @@ pub fn engine_tick(
             !t.is_empty()
         }
         Err(e) if e.code == crate::error::ErrorCode::Busy => {
+            // Busy also stands for a connection to a PostgreSQL server that was lost (a
+            // restart, a network cut): said as it is, since the fix is not another program's.
+            let lost = e.message == crate::error::CONNECTION_LOST;
             if !std::mem::replace(&mut health.busy, true) {
-                tracing::warn!("database busy: another program holds the lock");
+                if lost {
+                    tracing::warn!("lost the connection to the database server; reconnecting");
+                } else {
+                    tracing::warn!("database busy: another program holds the lock");
+                }
                 health.logged += 1;
             }
-            app.error(DATABASE_BUSY);
+            app.error(if lost { CONNECTION_LOST } else { DATABASE_BUSY });
             false
         }
         Err(e) => {
