@@ -10,6 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pg_common::TestDb;
+use pitwall::store::db::{Db, TxKind};
 use pitwall::store::pg::{
     self, Listener, PgConn, SchemaError, is_busy, is_connection_lost, is_retryable,
     is_unique_violation, prepare_schema,
@@ -21,6 +22,15 @@ fn database() -> Option<(TestDb, PgConn)> {
     let server = pg_common::server()?;
     let db = TestDb::create(&server);
     let conn = PgConn::connect(&db.url).expect("connect to the test database");
+    Some((db, conn))
+}
+
+/// A database of the test's own with pitwall's schema and the store's connection to it, or
+/// None (skip) without a server.
+fn pitwall_database() -> Option<(TestDb, Db)> {
+    let server = pg_common::server()?;
+    let db = TestDb::create(&server);
+    let conn = Db::connect_postgres(&db.url).expect("connect to the test database");
     Some((db, conn))
 }
 
@@ -548,12 +558,9 @@ fn the_listener_sees_committed_notifications_only() {
 /// and the frozen one finds its connection gone, its work rolled back.
 #[test]
 fn a_frozen_writer_gives_up_the_lock() {
-    use pitwall::store::db::{Db, TxKind};
-    let Some(server) = pg_common::server() else {
+    let Some((db, mut frozen)) = pitwall_database() else {
         return;
     };
-    let db = TestDb::create(&server);
-    let mut frozen = Db::connect_postgres(&db.url).unwrap();
     let mut other = Db::connect_postgres(&db.url).unwrap();
     let held = Instant::now();
     let tx = frozen.begin(TxKind::Write).unwrap();
@@ -597,12 +604,9 @@ fn a_frozen_writer_gives_up_the_lock() {
 /// the rest of the transaction fails too, and the next one starts on a new connection.
 #[test]
 fn a_lost_connection_is_replaced_between_transactions_only() {
-    use pitwall::store::db::{Db, TxKind};
-    let Some(server) = pg_common::server() else {
+    let Some((db, mut conn)) = pitwall_database() else {
         return;
     };
-    let db = TestDb::create(&server);
-    let mut conn = Db::connect_postgres(&db.url).unwrap();
     let admin = PgConn::connect(&db.url).unwrap();
     let end_pitwall_sessions = || {
         admin
@@ -642,12 +646,9 @@ fn a_lost_connection_is_replaced_between_transactions_only() {
 
 #[test]
 fn listening_starts_with_one_change_to_read() {
-    use pitwall::store::db::Db;
-    let Some(server) = pg_common::server() else {
+    let Some((_db, conn)) = pitwall_database() else {
         return;
     };
-    let db = TestDb::create(&server);
-    let conn = Db::connect_postgres(&db.url).unwrap();
     let first = conn.data_version().unwrap();
     let second = conn.data_version().unwrap();
     assert_ne!(

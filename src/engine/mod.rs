@@ -168,12 +168,8 @@ impl Engine {
             attempt += 1;
             result = self.run(command.clone());
         }
-        if let Err(e) = &result
-            && e.message == crate::error::CONNECTION_LOST
-            && let Err(again) = self.db.reconnect()
-        {
-            tracing::warn!(error = %again, "reconnecting to the database failed; the next command tries again");
-        }
+        // A lost connection needs nothing here: the store replaces it before its next
+        // statement outside a transaction, whoever makes it.
         match &result {
             Ok(_) => tracing::debug!(cmd = name, "done"),
             Err(e) => tracing::info!(

@@ -847,18 +847,6 @@ impl Db {
         }
     }
 
-    /// After [`Error::is_connection_lost`]: a new connection in place of the lost one.
-    pub fn reconnect(&self) -> Result<()> {
-        match self {
-            Db::Sqlite(_) => Ok(()),
-            Db::Postgres(p) => {
-                p.conn.reconnect()?;
-                p.lost.set(false);
-                Ok(())
-            }
-        }
-    }
-
     /// Runs `f` so that a statement in it that fails leaves the transaction usable: PostgreSQL
     /// aborts a whole transaction on any error, so the failure is confined to a savepoint.
     /// (SQLite undoes just the failed statement by itself.)

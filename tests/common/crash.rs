@@ -57,41 +57,30 @@ pub fn count(conn: &Db, sql: &str, params: &[&str]) -> i64 {
 
 /// What an acknowledged command must have left in the database.
 pub fn assert_durable(conn: &Db, command: &Value) {
-    let id = |k: &str| command[k].as_str().unwrap();
-    let n = match command["cmd"].as_str().unwrap() {
-        "add_mechanic" => count(
-            conn,
-            "SELECT COUNT(*) FROM mechanics WHERE id = ?1",
-            &[id("id")],
-        ),
-        "intake" => count(
-            conn,
-            "SELECT COUNT(*) FROM sessions WHERE id = ?1",
-            &[id("id")],
-        ),
-        "join_waitlist" => count(
-            conn,
+    let (sql, keys): (&str, &[&str]) = match command["cmd"].as_str().unwrap() {
+        "add_mechanic" => ("SELECT COUNT(*) FROM mechanics WHERE id = ?1", &["id"]),
+        "intake" => ("SELECT COUNT(*) FROM sessions WHERE id = ?1", &["id"]),
+        "join_waitlist" => (
             "SELECT COUNT(*) FROM customer_waitlist WHERE id = ?1",
-            &[id("id")],
+            &["id"],
         ),
-        "accept" => count(
-            conn,
+        "accept" => (
             "SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1 AND mechanic_id = ?2 \
              AND status = 'accepted'",
-            &[id("session"), id("mechanic")],
+            &["session", "mechanic"],
         ),
-        "complete" => count(
-            conn,
+        "complete" => (
             "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'completed'",
-            &[id("session")],
+            &["session"],
         ),
-        "cancel" => count(
-            conn,
+        "cancel" => (
             "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'cancelled'",
-            &[id("session")],
+            &["session"],
         ),
         "clock_in" | "clock_out" | "set_flag" | "advance" => return,
         other => panic!("unexpected command {other}"),
     };
+    let params: Vec<&str> = keys.iter().map(|k| command[*k].as_str().unwrap()).collect();
+    let n = count(conn, sql, &params);
     assert_eq!(n, 1, "acknowledged {command} is not in the database");
 }
