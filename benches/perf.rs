@@ -430,9 +430,9 @@ fn sqlite_throughput(dir: &Path, count: usize) -> Sustained {
     // BEGIN IMMEDIATE transaction, with the same pragmas (pitwall's own open) and the same
     // background checkpointer, and no matching, validation, intake row or audit events.
     let baseline_path = dir.join("baseline.db");
-    let db = pitwall::store::open(Some(&baseline_path)).expect("baseline db");
-    let _checkpointer =
-        pitwall::store::checkpoint::Checkpointer::start(&baseline_path, &db).expect("checkpointer");
+    let mut db = pitwall::store::open(Some(&baseline_path)).expect("baseline db");
+    let _checkpointer = pitwall::store::checkpoint::Checkpointer::start(&baseline_path, &mut db)
+        .expect("checkpointer");
     let conn = db.sqlite().expect("a file database is SQLite");
     conn.execute(
         "INSERT INTO intakes (id, customer_name, location_country, location_postal_code, concern, created_at) \

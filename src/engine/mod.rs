@@ -96,9 +96,9 @@ pub(crate) struct PreparedRoster {
 impl Engine {
     /// Opens a database file (`None`: in memory) with the given clock.
     pub fn open(path: Option<&Path>, clock: Clock) -> Result<Engine, store::OpenError> {
-        let db = store::open(path)?;
+        let mut db = store::open(path)?;
         let path = path.filter(|p| store::postgres_url(p).is_none());
-        let checkpointer = path.and_then(|p| store::checkpoint::Checkpointer::start(p, &db));
+        let checkpointer = path.and_then(|p| store::checkpoint::Checkpointer::start(p, &mut db));
         let mut engine = Engine::with_connection(db, clock);
         engine._checkpointer = checkpointer;
         Ok(engine)
