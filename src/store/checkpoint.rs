@@ -2,12 +2,12 @@
 //! pushes the WAL past 1,000 pages, and that commit pays for writing back the pages and two
 //! fsyncs — the slowest intake of every few hundred. A writer process instead turns automatic
 //! checkpoints off and runs this background thread, which checkpoints (PASSIVE: it never blocks
-//! a writer) on its own connection. It sleeps while the log is short and is woken by the
-//! writer's commit that takes the log past [`RESTART_AFTER_FRAMES`] (SQLite's WAL hook, the one
-//! its own automatic checkpoints use), so a burst after a quiet spell finds it already copying
-//! (waking on a timer instead, the first pass of a burst came up to a timer's period late, when
-//! the log had grown to 20,000–26,000 frames: its sync wrote back 100 MB at once and stalled
-//! the writer's own writes for 6 ms at a time).
+//! a writer) on its own connection. While the log is short it passes only every
+//! [`EVERY`], and the writer's commit that takes the log past [`RESTART_AFTER_FRAMES`] wakes it
+//! (SQLite's WAL hook, the one its own automatic checkpoints use), so a burst after a quiet
+//! spell finds it already copying (waking on the timer alone, the first pass of a burst came up
+//! to 250 ms late, when the log had grown to 20,000–26,000 frames: its sync wrote back 100 MB at
+//! once and stalled the writer's own writes for 6 ms at a time).
 //!
 //! Under sustained writes that alone lets the WAL grow without end: SQLite starts the log over
 //! only when a write transaction begins with every frame already copied back, and a background
@@ -56,9 +56,21 @@ enum Wake {
 pub struct Checkpointer {
     wake: Sender<Wake>,
     thread: Option<JoinHandle<()>>,
-    /// Set by the thread when the log is past [`RESTART_AFTER_FRAMES`]; cleared by the writer
-    /// once it has copied the rest.
-    behind: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+}
+
+/// What the thread and the writer tell each other.
+#[derive(Default)]
+struct Shared {
+    /// Set by the thread when the log is past [`RESTART_AFTER_FRAMES`] and little is left to
+    /// copy; cleared by the writer once it has copied the rest.
+    behind: AtomicBool,
+    /// Set while the thread takes its long pause with nothing asked of the writer: the writer's
+    /// commit that takes the log past the mark wakes it, once per pause.
+    asleep: AtomicBool,
+    /// Set when the thread could not sync the database file and stopped: the writer then
+    /// checkpoints as SQLite does by default, inside its commits.
+    gave_up: AtomicBool,
 }
 
 /// `PRAGMA wal_checkpoint`'s answer: busy, frames in the log, frames copied back.
@@ -72,8 +84,8 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<(bool, i64, i64)> {
 /// only when a pass reaches the end of the log, which under steady writes no background pass
 /// does: every page copied since the last restart then waited, dirty, for the one pass that does
 /// — the writer's [`Checkpointer::catch_up`] — whose sync wrote them all back on the engine
-/// thread (3–15 ms, growing with the log). Synced here, after each pass, that sync has only the
-/// writer's own few pages left.
+/// thread (3–15 ms, growing with the log, before this sync). Synced here, after each pass, that
+/// sync has only the writer's own few pages left (1.2–3 ms).
 ///
 /// Through SQLite's own handle on the file: a second descriptor of ours, once closed, would
 /// drop every POSIX lock the process holds on the file, SQLite's included.
@@ -111,7 +123,8 @@ struct Passes {
     in_a_row: u32,
     /// A failure is logged when it starts and when it ends, not at every pass.
     failing: bool,
-    sync_failing: bool,
+    /// A sync of the database file failed: the thread stops (see [`Passes::sync`]).
+    gave_up: bool,
     /// Syncs of the database file this thread has made.
     syncs: u64,
 }
@@ -129,12 +142,10 @@ impl Checkpointer {
         let conn = Connection::open(path).ok()?;
         conn.busy_timeout(super::busy_timeout()).ok()?;
         let (wake, woken) = mpsc::channel::<Wake>();
-        let behind = Arc::new(AtomicBool::new(false));
-        // Set while the thread sleeps the long pause: the writer's commit that takes the log
-        // past the mark wakes it, once.
-        let asleep = Arc::new(AtomicBool::new(true));
+        let shared = Arc::new(Shared::default());
+        shared.asleep.store(true, Ordering::Relaxed);
         let thread = {
-            let (behind, asleep) = (behind.clone(), asleep.clone());
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name("pitwall-checkpoint".into())
                 .spawn(move || {
@@ -142,11 +153,22 @@ impl Checkpointer {
                     let mut wait = every;
                     loop {
                         match woken.recv_timeout(wait) {
+                            // (The WAL hook holds a sender as long as the writer's connection
+                            // lives: only Stop ends the thread.)
                             Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                             Ok(Wake::LogLong) | Err(RecvTimeoutError::Timeout) => {}
                         }
-                        let next = passes.run(&conn, &behind);
-                        asleep.store(next.is_none(), Ordering::Relaxed);
+                        let next = passes.run(&conn, &shared.behind);
+                        if passes.gave_up {
+                            shared.gave_up.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                        // Wakeable in the long pause only, and not while the writer has been
+                        // asked to finish: it does at its next write, and a pass woken by
+                        // every commit meanwhile would only contend for the checkpoint lock
+                        // (the writer makes the thread wakeable again once it is done).
+                        let idle = next.is_none() && !shared.behind.load(Ordering::Relaxed);
+                        shared.asleep.store(idle, Ordering::Relaxed);
                         wait = next.unwrap_or(every);
                     }
                 })
@@ -156,8 +178,11 @@ impl Checkpointer {
         // WAL hook, so it goes first.)
         let _ = writer.pragma_update(None, "wal_autocheckpoint", 0);
         let nudge = wake.clone();
+        let hook = shared.clone();
         let hooked = writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames| {
-            if i64::from(frames) >= RESTART_AFTER_FRAMES && asleep.swap(false, Ordering::Relaxed) {
+            if i64::from(frames) >= RESTART_AFTER_FRAMES
+                && hook.asleep.swap(false, Ordering::Relaxed)
+            {
                 // The thread may be gone (stopping): nothing to wake then.
                 let _ = nudge.send(Wake::LogLong);
             }
@@ -170,7 +195,7 @@ impl Checkpointer {
         Some(Checkpointer {
             wake,
             thread: Some(thread),
-            behind,
+            shared,
         })
     }
 
@@ -180,16 +205,23 @@ impl Checkpointer {
     /// at most under full load), so the transaction about to begin starts the log over. Does
     /// nothing while the background pass holds the checkpoint lock; the next write tries again.
     pub fn catch_up(&self, writer: &super::Db) {
-        if !self.behind.load(Ordering::Relaxed) {
-            return;
-        }
         let Some(conn) = writer.sqlite() else {
             return;
         };
+        if self.shared.gave_up.swap(false, Ordering::Relaxed) {
+            // SQLite's default again (this also removes the WAL hook: no one is left to wake).
+            let _ = conn.pragma_update(None, "wal_autocheckpoint", RESTART_AFTER_FRAMES);
+            return;
+        }
+        if !self.shared.behind.load(Ordering::Relaxed) {
+            return;
+        }
         if let Ok((false, log, copied)) = checkpoint(conn)
             && copied == log
         {
-            self.behind.store(false, Ordering::Relaxed);
+            self.shared.behind.store(false, Ordering::Relaxed);
+            // The log starts over with this write: wake the thread when it has grown long.
+            self.shared.asleep.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -203,14 +235,14 @@ impl Passes {
                     self.failing = false;
                     tracing::info!("background checkpoints work again");
                 }
-                // Copied anything since the last look. Even a pass that copied up to `log`
-                // leaves the file unsynced when the writer appended meanwhile: `log` is the
-                // length when the pass began, and SQLite syncs only when a pass reaches the end
-                // of the log as it is when the pass ends (measured: 5 syncs in 120 passes under
-                // load, the rest left to the writer's catch-up at 1–7 ms). A sync that fails
-                // leaves its pages to the writer's final pass, whose own sync stands or fails
-                // as it always did.
-                if copied > 0 && copied != self.last_copied {
+                // Copied anything since the last look (the counts start over with the log; a
+                // new log that reaches the same counts is taken for an unchanged one, which
+                // costs a sync left to the writer, nothing more). Even a pass that copied up
+                // to `log` leaves the file unsynced when the writer appended meanwhile: `log`
+                // is the length when the pass began, and SQLite syncs only when a pass reaches
+                // the end of the log as it is when the pass ends (measured under load: 5
+                // syncs in 114 passes, the rest left to the writer's catch-up at 1–7 ms).
+                if copied > 0 && (copied != self.last_copied || log != self.last_log) {
                     self.sync(conn);
                 }
                 self.last_copied = copied;
@@ -226,18 +258,19 @@ impl Passes {
         }
     }
 
+    /// Syncs the database file; on a failure, gives up for good. Linux reports a failed
+    /// write-back once per open file: a later sync on this connection's file would succeed,
+    /// and a pass that reached the end of the log would then let the writer start the log over
+    /// on pages that never reached the disk. The writer's own connection still has the error
+    /// to report, so its checkpoints (SQLite's default, resumed) fail instead of losing them.
     fn sync(&mut self, conn: &Connection) {
-        let synced = sync_database(conn);
-        self.syncs += u64::from(synced);
-        if synced == self.sync_failing {
-            self.sync_failing = !synced;
-            if synced {
-                tracing::info!("the checkpoint thread's syncs work again");
-            } else {
-                tracing::warn!(
-                    "the checkpoint thread cannot sync the database file; the writer's checkpoints will"
-                );
-            }
+        if sync_database(conn) {
+            self.syncs += 1;
+        } else {
+            self.gave_up = true;
+            tracing::error!(
+                "the checkpoint thread cannot sync the database file and stops; the writer checkpoints from now on"
+            );
         }
     }
 
@@ -279,11 +312,12 @@ impl Drop for Checkpointer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{self, db::Db};
 
     /// A writer connection as pitwall opens one, and a table to fill.
-    fn writer(dir: &Path) -> (std::path::PathBuf, super::super::Db) {
+    fn writer(dir: &Path) -> (std::path::PathBuf, Db) {
         let path = dir.join("wal.db");
-        let db = super::super::open(Some(&path)).unwrap();
+        let db = store::open(Some(&path)).unwrap();
         db.sqlite()
             .unwrap()
             .execute_batch("CREATE TABLE filler (x BLOB)")
@@ -292,12 +326,27 @@ mod tests {
     }
 
     /// Commits of one fresh page each, `n` of them.
-    fn commit_pages(db: &super::super::Db, n: usize) {
+    fn commit_pages(db: &Db, n: usize) {
         let conn = db.sqlite().unwrap();
         for _ in 0..n {
             conn.execute("INSERT INTO filler VALUES (zeroblob(3000))", [])
                 .unwrap();
         }
+    }
+
+    fn frames_in_log(db: &Db) -> i64 {
+        db.sqlite()
+            .unwrap()
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap()
+    }
+
+    /// Up to 10 s for `done`, looking every 10 ms.
+    fn within_10s(mut done: impl FnMut() -> bool) -> bool {
+        (0..1000).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            done()
+        })
     }
 
     #[test]
@@ -309,21 +358,45 @@ mod tests {
             Checkpointer::start_pausing(&path, &mut db, Duration::from_secs(3600)).unwrap();
         commit_pages(&db, RESTART_AFTER_FRAMES as usize + 50);
         // Woken, the thread copies the long log and then asks the writer to finish it.
-        let asked = (0..1000).any(|_| {
-            std::thread::sleep(Duration::from_millis(10));
-            checkpointer.behind.load(Ordering::Relaxed)
-        });
-        assert!(asked, "the thread never woke to a log past the mark");
-        // The writer finishes it and its next commit starts the log over.
-        checkpointer.catch_up(&db);
-        assert!(!checkpointer.behind.load(Ordering::Relaxed));
+        let behind = || checkpointer.shared.behind.load(Ordering::Relaxed);
+        assert!(
+            within_10s(behind),
+            "the thread never woke to a log past the mark"
+        );
+        // The writer, idle a while (the thread has gone back to its long pause, asking no
+        // wake-up while the writer owes the rest), finishes it (trying again while a pass holds
+        // the checkpoint lock), and its next commit starts the log over.
+        std::thread::sleep(HANDOVER_WAIT * 4);
+        assert!(within_10s(|| {
+            checkpointer.catch_up(&db);
+            !behind()
+        }));
         commit_pages(&db, 1);
-        let log: i64 = db
-            .sqlite()
-            .unwrap()
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
-            .unwrap();
-        assert!(log < 10, "the log did not start over: {log} frames");
+        assert!(frames_in_log(&db) < 10, "the log did not start over");
+        // The new log growing long wakes the thread again.
+        commit_pages(&db, RESTART_AFTER_FRAMES as usize + 50);
+        assert!(within_10s(behind), "the thread did not wake a second time");
+    }
+
+    #[test]
+    fn a_writer_whose_thread_gave_up_checkpoints_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut db) = writer(dir.path());
+        let checkpointer = Checkpointer::start(&path, &mut db).unwrap();
+        let automatic = |db: &Db| -> i64 {
+            db.sqlite()
+                .unwrap()
+                .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(automatic(&db), 0);
+        checkpointer.shared.gave_up.store(true, Ordering::Relaxed);
+        checkpointer.catch_up(&db);
+        assert_eq!(automatic(&db), RESTART_AFTER_FRAMES);
+        // SQLite's own checkpoints keep the log short from then on.
+        commit_pages(&db, 3 * RESTART_AFTER_FRAMES as usize);
+        // (Without them: about 6,000 frames.)
+        assert!(frames_in_log(&db) < 2 * RESTART_AFTER_FRAMES);
     }
 
     #[test]
@@ -337,8 +410,9 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         let behind = AtomicBool::new(false);
         let mut passes = Passes::default();
-        // A pass that copies up to the end of the log as it began: under load the writer has
-        // appended meanwhile, and SQLite has not synced the file.
+        // Here nothing is appended during the pass, so SQLite synced the file itself; but the
+        // pragma's answer is the same as for a pass under load that SQLite left unsynced, so
+        // the thread syncs after every pass that copied something.
         commit_pages(&db, 20);
         passes.run(&conn, &behind);
         assert_eq!(passes.syncs, 1);
@@ -348,6 +422,7 @@ mod tests {
         commit_pages(&db, 5);
         passes.run(&conn, &behind);
         assert_eq!(passes.syncs, 2);
+        assert!(!passes.gave_up);
     }
 
     #[test]

@@ -429,6 +429,8 @@ pub(crate) fn create_private(path: &Path) {
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // No `wal_autocheckpoint` here or after: a writer's checkpoint thread turns it off and
+    // hangs its wake-up on the WAL hook, which that pragma would replace.
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // A tick that expires thousands of offers dirties more pages than SQLite's default 2 MiB
     // cache holds, and spills them to the WAL mid-transaction (1–3 ms of a 10,000-offer tick;
