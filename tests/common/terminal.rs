@@ -49,7 +49,7 @@ impl Terminal {
             exit_file.display()
         );
         let (w, h) = (width.to_string(), height.to_string());
-        tmux(&[
+        let args = [
             "new-session",
             "-d",
             "-s",
@@ -59,7 +59,28 @@ impl Terminal {
             "-y",
             &h,
             &command,
-        ]);
+        ];
+        // Tests start consoles in parallel, and when no tmux server runs yet, each of them
+        // starts one: all but the first may fail with "server exited unexpectedly" (4
+        // sessions started at once with no server: 66 of 160 failed). Tried again, the
+        // server is there.
+        let mut tries = 0;
+        loop {
+            let out = Command::new("tmux")
+                .args(args)
+                .output()
+                .expect("tmux is needed for this test (.ci/run installs it)");
+            if out.status.success() {
+                break;
+            }
+            tries += 1;
+            assert!(
+                tries < 50,
+                "tmux cannot start a session: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         Terminal { session, exit_file }
     }
 
