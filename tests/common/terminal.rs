@@ -7,11 +7,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
+    String::from_utf8_lossy(&tmux_output(args).stdout).into_owned()
+}
+
+fn tmux_output(args: &[&str]) -> std::process::Output {
+    Command::new("tmux")
         .args(args)
         .output()
-        .expect("tmux is needed for this test (.ci/run installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        .expect("tmux is needed for this test (.ci/run installs it)")
 }
 
 /// Polls `check` every 50 ms for up to 20 s.
@@ -66,10 +69,7 @@ impl Terminal {
         // server is there.
         let mut tries = 0;
         loop {
-            let out = Command::new("tmux")
-                .args(args)
-                .output()
-                .expect("tmux is needed for this test (.ci/run installs it)");
+            let out = tmux_output(&args);
             if out.status.success() {
                 break;
             }
