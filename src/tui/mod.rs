@@ -37,6 +37,17 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
                     refresh |= writes;
                     queue.push(Action::Done(request.purpose, result));
                 }
+                Effect::Lookup(lookup) => {
+                    let found = match lookup {
+                        app::Lookup::History(needle) => engine
+                            .history(&needle)
+                            .map(|rows| app::Looked::History(needle, rows)),
+                        app::Lookup::Timeline(id) => engine
+                            .timeline(&id)
+                            .map(|events| app::Looked::Timeline(id, events)),
+                    };
+                    queue.push(Action::Looked(found));
+                }
             }
         }
         if queue.is_empty() && refresh {
@@ -182,8 +193,9 @@ async fn event_loop(
                 dirty = true;
             }
             Some(line) = delivery_warnings.recv() => {
-                // Said once by the relay's thread (no transport, or a channel failing).
-                app.error(line);
+                // Said once by the relay's thread (no transport, or a channel failing): beside
+                // the toast, so the result of the dispatcher's last action stays readable.
+                app.warn(line);
                 dirty = true;
             }
             _ = poll.tick() => {
