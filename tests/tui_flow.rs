@@ -101,7 +101,7 @@ fn all_offline_card_waitlist_and_clock_in_notification() {
 
     c.key('s');
     let screen = c.screen(120, 40);
-    assert!(screen.contains("Book an hour"), "{screen}");
+    assert!(screen.contains("Enter books"), "{screen}");
     assert!(screen.contains("Siobhan MacNeil"), "{screen}");
     c.esc();
 

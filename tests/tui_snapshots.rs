@@ -17,7 +17,7 @@ fn snap(c: &mut Console, name: &str) {
             filters => vec![
                 (r"S-[0-9A-F]{6}", "S-XXXXXX"),
                 // An id half hidden behind a popup.
-                (r"S-[0-9A-F]{2,5}\b", "S-XX"),
+                (r"S-[0-9A-F]{1,5}\b", "S-XX"),
                 // Measured, so different on every run.
                 (r"\d+\.\d{3} / \d+\.\d{3} / \d+\.\d{3}", "<measured>"),
             ],

@@ -110,8 +110,14 @@ fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
         ));
     }
     if let Some(alert) = &app.alert {
+        // A cue that carries its own mark (⚠ escalated) keeps it alone: never two in a row.
+        let bell = if alert.starts_with('⚠') {
+            ""
+        } else {
+            "🔔 "
+        };
         spans.push(Span::styled(
-            format!("  🔔 {} (Esc dismisses)", for_screen(alert)),
+            format!("  {bell}{} (Esc dismisses)", for_screen(alert)),
             t.style(Tone::Warn),
         ));
     }

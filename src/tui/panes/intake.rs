@@ -1261,8 +1261,8 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
         ))),
         (_, SessionStatus::Scheduled) => booked_lines(app, result, room, &mut lines),
         (Some(stage), _) => {
-            // The rows left inside the panel below what is already said, less the hint.
-            let rows = usize::from(area.height.saturating_sub(2)).saturating_sub(2);
+            // The rows inside the panel (the offline card has no hint below it).
+            let rows = usize::from(area.height.saturating_sub(2));
             let zone = customer_zone(result.request.as_ref());
             offline_lines(app, o, stage, (room, rows), zone, &mut lines)
         }
@@ -1653,10 +1653,10 @@ fn schedule_lines(
     // A narrow panel keeps the times whole and says the planned count as "·3".
     let narrow = room < 56;
     let heading = if narrow {
-        format!("Book (Enter): UTC{local} ·planned, {} slots", slots.len())
+        format!("Enter books · UTC{local} ·planned · {} slots", slots.len())
     } else {
         format!(
-            "Book an hour (Enter; UTC{local}; busiest first each day) — {} of {} slots:",
+            "Enter books · UTC{local} · busiest first each day · {} of {} slots",
             shown.min(slots.len()),
             slots.len()
         )
