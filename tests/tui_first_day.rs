@@ -457,3 +457,18 @@ fn the_plan_editor_names_the_entry_the_dispatcher_wrote() {
     );
     assert!(!screen.contains("shifts["), "{screen}");
 }
+
+#[test]
+fn queues_show_a_booking_in_the_customers_hours_beside_utc() {
+    let mut c = Console::demo();
+    c.brand_intake("Halifax", "B3H 1A1", "Volvo engine misfire", "Volvo");
+    c.key('s');
+    c.enter();
+    c.pane(2);
+    let screen = c.screen(120, 40);
+    assert!(
+        screen.contains("Mon 05 Jan 15:00 UTC (11:00 AST for the customer)"),
+        "{screen}"
+    );
+    assert!(screen.contains("05 Jan 15:00 · 11:00 AST"), "{screen}");
+}

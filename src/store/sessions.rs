@@ -412,7 +412,7 @@ pub fn search(conn: &Db, needle: &str, limit: usize) -> crate::store::Result<Vec
               OR lower(i.customer_name) LIKE ?1 ESCAPE '\\' \
               OR lower(COALESCE(m.name, '')) LIKE ?1 ESCAPE '\\' \
               OR lower(COALESCE(s.matched_mechanic_id, '')) LIKE ?1 ESCAPE '\\') \
-         ORDER BY created_at DESC, id DESC LIMIT ?2"
+         ORDER BY created_at DESC, rowid DESC LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![pattern, limit as i64], from_row)?;
     rows.collect()

@@ -317,7 +317,20 @@ fn render_bookings(
                     intake.map_or("", |i| i.customer_name.as_str()),
                     14,
                 )),
-                Cell::from(at.map_or(String::new(), |at| at.format("%d %b %H:%M").to_string())),
+                Cell::from(at.map_or(String::new(), |at| {
+                    let local = intake
+                        .and_then(|i| {
+                            let zone = crate::zone::of_place(
+                                Some(&i.country),
+                                i.province.as_deref(),
+                                i.city.as_deref(),
+                            );
+                            crate::zone::local_clock(at, zone)
+                        })
+                        .map(|l| format!(" · {l}"))
+                        .unwrap_or_default();
+                    format!("{}{local}", at.format("%d %b %H:%M"))
+                })),
                 Cell::from(at.map_or(Span::raw(""), |at| {
                     release_countdown(t, at - crate::engine::RELEASE_AHEAD, app.now)
                 })),
@@ -329,11 +342,18 @@ fn render_bookings(
         Constraint::Length(11),
         Constraint::Length(10),
         Constraint::Length(14),
-        Constraint::Length(12),
+        Constraint::Length(24),
         Constraint::Length(11),
         Constraint::Min(8),
     ];
-    let header = vec!["Status", "Session", "Customer", "For (UTC)", "Release", "Concern"];
+    let header = vec![
+        "Status",
+        "Session",
+        "Customer",
+        "For (UTC · customer)",
+        "Release",
+        "Concern",
+    ];
     let title = format!(
         " Scheduled ({}) · released 10 min before their time ",
         rows.len()
@@ -680,9 +700,26 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
     if let (SessionStatus::Scheduled, Some(at)) = (row.session.status, row.session.scheduled_for)
     {
         let release = at - crate::engine::RELEASE_AHEAD;
+        // The customer's own hours beside UTC, when their place tells the zone.
+        let local = row
+            .intake
+            .as_ref()
+            .and_then(|i| {
+                let zone = crate::zone::of_place(
+                    Some(&i.country),
+                    i.province.as_deref(),
+                    i.city.as_deref(),
+                );
+                crate::zone::local_clock(at, zone)
+            })
+            .map(|l| format!(" ({l} for the customer)"))
+            .unwrap_or_default();
         lines.push(Line::from(vec![
             Span::styled(
-                format!("Booked for {} · released ", at.format("%a %d %b %H:%M UTC")),
+                format!(
+                    "Booked for {}{local} · released ",
+                    at.format("%a %d %b %H:%M UTC")
+                ),
                 t.style(Tone::Info),
             ),
             release_countdown(t, release, app.now),
