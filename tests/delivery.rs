@@ -259,8 +259,8 @@ fn a_row_is_dead_after_max_attempts_and_never_tried_again() {
 fn a_wrong_secret_is_refused_by_the_receiver_and_retried() {
     let hooks = Webhooks::start(Behaviour::default());
     // Another key in the standard form: the receiver's check, not the config's, refuses it.
-    let config = webhook_config(&hooks, "")
-        .replace(SECRET, "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
+    let config =
+        webhook_config(&hooks, "").replace(SECRET, "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
     let mut e = engine_with(&config);
     roster(&mut e);
     ok(&mut e, intake("S1", json!({})));

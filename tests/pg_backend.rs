@@ -496,7 +496,8 @@ fn a_version_6_database_upgrades_to_the_schema_a_new_one_gets() {
     let Some((old_db, old)) = database() else {
         return;
     };
-    old.batch(include_str!("fixtures/schema_pg_v6.sql")).unwrap();
+    old.batch(include_str!("fixtures/schema_pg_v6.sql"))
+        .unwrap();
     old.batch(
         "INSERT INTO pitwall_schema (version) VALUES (6);
          INSERT INTO mechanics (id, name, phone, created_at, updated_at)
@@ -543,7 +544,11 @@ fn a_version_6_database_upgrades_to_the_schema_a_new_one_gets() {
             &[]
         )
         .unwrap(),
-        vec![vec![text("s1.t1"), Value::Integer(120_000), text("pending")]]
+        vec![vec![
+            text("s1.t1"),
+            Value::Integer(120_000),
+            text("pending")
+        ]]
     );
     drop(old_db);
 }

@@ -283,7 +283,10 @@ impl Config {
                 "must be between 1 and 64".into(),
             ));
         }
-        if d.secret.as_ref().is_some_and(|s| webhook_key(s.expose()).is_none()) {
+        if d.secret
+            .as_ref()
+            .is_some_and(|s| webhook_key(s.expose()).is_none())
+        {
             return Err(("delivery.secret".into(), SECRET_FORM.into()));
         }
         for (route, channel) in self.channels() {
@@ -511,7 +514,10 @@ webhook = "http://127.0.0.1:9000/dispatch"
             key_of("[delivery.sms]\nwebhook = \"http://h.example/x\"\nca_file = \"ca.pem\""),
             "delivery.sms.ca_file"
         );
-        assert_eq!(key_of("[delivery]\nconcurrency = 0"), "delivery.concurrency");
+        assert_eq!(
+            key_of("[delivery]\nconcurrency = 0"),
+            "delivery.concurrency"
+        );
         assert_eq!(key_of("delivery = ["), "-");
         assert_eq!(key_of("[serve]\nburst = 0"), "serve.burst");
         assert_eq!(key_of("[serve]\nrate = 5"), "serve.rate");

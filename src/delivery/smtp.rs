@@ -56,10 +56,12 @@ impl SmtpUrl {
         }
         let starttls = match tls.as_deref() {
             Some("opportunistic") if credentials => {
-                return Err("a password is only sent over TLS: with user:password@, use \
+                return Err(
+                    "a password is only sent over TLS: with user:password@, use \
                             smtps:// or smtp:// (which then requires STARTTLS), not \
                             ?tls=opportunistic"
-                    .into());
+                        .into(),
+                );
             }
             Some("opportunistic") => Starttls::WhenOffered,
             Some(_) => Starttls::Required,
@@ -129,11 +131,17 @@ mod tests {
                 .unwrap()
                 .requires_tls()
         );
-        assert!(SmtpUrl::parse("smtps://me%40x.com:p%3Ass@mail.example.com").is_ok_and(|u| u.requires_tls()));
+        assert!(
+            SmtpUrl::parse("smtps://me%40x.com:p%3Ass@mail.example.com")
+                .is_ok_and(|u| u.requires_tls())
+        );
         let e = SmtpUrl::parse("smtp://ann:hunter2@h?tls=opportunistic")
             .err()
             .unwrap();
-        assert!(e.contains("only sent over TLS") && !e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("only sent over TLS") && !e.contains("hunter2"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -134,9 +134,13 @@ impl Transport {
             Transport::Smtp { mailer, from } => send_mail(mailer, from, n),
             // The wall clock, whatever clock the engine runs on: receivers reject a
             // webhook-timestamp far from their own time (a manual clock's 2026-01-05 included).
-            Transport::Webhook { agent, url, key } => {
-                send_webhook(agent, url, key.as_deref(), n, chrono::Utc::now().timestamp())
-            }
+            Transport::Webhook { agent, url, key } => send_webhook(
+                agent,
+                url,
+                key.as_deref(),
+                n,
+                chrono::Utc::now().timestamp(),
+            ),
             Transport::Command { argv, env } => run_command(argv, env, n),
         }
     }

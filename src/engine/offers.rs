@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::intake::{targeted_id, targeted_offer};
-use super::{Ctx, Engine, OFFER_WINDOW, invalid_state, session_criteria};
 use super::notify::LiveOffer;
+use super::{Ctx, Engine, OFFER_WINDOW, invalid_state, session_criteria};
 use crate::engine::outcome::{
     AssignmentOutcome, EligibilityOutcome, EligibilityRow, QueueOutcome, QueueRow, SessionBrief,
     SessionDetail, SessionOutcome, SessionStatusOutcome,

@@ -27,6 +27,10 @@ pub struct Seen {
     pub paths: HashMap<String, String>,
     /// ids that arrived while another request with the same id was still being handled.
     pub concurrent: Vec<String>,
+    /// Every request as it arrived: its headers (names lower-cased) and body bytes.
+    pub raw: Vec<(HashMap<String, String>, Vec<u8>)>,
+    /// When each webhook-id was first delivered.
+    pub arrived: HashMap<String, std::time::Instant>,
     in_flight: HashMap<String, u32>,
 }
 
@@ -145,6 +149,7 @@ fn serve_http(stream: TcpStream, b: &Behaviour, seen: &Mutex<Seen>) {
         };
         let attempt = {
             let mut s = seen.lock().unwrap();
+            s.raw.push((headers.clone(), body.clone()));
             let n = s.in_flight.entry(id.clone()).or_default();
             *n += 1;
             if *n > 1 {
@@ -169,6 +174,9 @@ fn serve_http(stream: TcpStream, b: &Behaviour, seen: &Mutex<Seen>) {
                 s.bad_signatures += 1;
             }
             if status == 200 {
+                s.arrived
+                    .entry(id.clone())
+                    .or_insert_with(std::time::Instant::now);
                 *s.delivered.entry(id.clone()).or_default() += 1;
                 if let Ok(v) = serde_json::from_slice(&body) {
                     s.bodies.insert(id.clone(), v);
