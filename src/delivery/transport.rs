@@ -84,7 +84,7 @@ impl Transport {
                 None => None,
             };
             return Ok(Transport::Smtp {
-                mailer: Box::new(url.mailer(ca.as_deref())?),
+                mailer: Box::new(url.mailer(ca.as_deref(), SEND_TIMEOUT)?),
                 from,
             });
         }
