@@ -1,7 +1,7 @@
 //! The `pitwall` command line (SPEC §11): thin — parse flags, set up logging, hand over.
 
 use std::io::{BufReader, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
@@ -58,7 +58,7 @@ enum Cmd {
         /// Where to write the copy; must not exist yet.
         path: PathBuf,
     },
-    /// Deliver due notifications from the outbox (SPEC §12) until stopped.
+    /// Deliver due notifications from the outbox until stopped.
     Relay {
         /// One pass, then exit.
         #[arg(long)]
@@ -71,6 +71,9 @@ enum Cmd {
         #[arg(long, default_value = pitwall::serve::DEFAULT_LISTEN)]
         listen: String,
     },
+    /// Print a new webhook signing secret (whsec_ and base64 of 32 random bytes) for the
+    /// config's `[delivery] secret`.
+    Secret,
     /// API tokens for `pitwall serve`: create, list, revoke.
     Token {
         #[command(subcommand)]
@@ -198,6 +201,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS,
         );
     }
+    if let Some(Cmd::Secret) = cli.command {
+        // Before the config is read: a config whose secret has an old form is when one is needed.
+        return match pitwall::delivery::config::new_webhook_secret() {
+            Ok(secret) => emit(&format!("{secret}\n"), ExitCode::SUCCESS),
+            Err(e) => fail(&e),
+        };
+    }
     // Every command reads the config (SPEC §8): a bad file stops it before anything is opened.
     let config = match pitwall::delivery::Config::load(&config_path, cli.config.is_some()) {
         Ok(loaded) => loaded,
@@ -222,6 +232,7 @@ fn main() -> ExitCode {
         Some(Cmd::Token { action }) => {
             token(cli.db.unwrap_or_else(|| paths.database.clone()), action)
         }
+        Some(Cmd::Secret) => unreachable!("answered before the config is read"),
         Some(Cmd::Report { json }) => {
             report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
         }
@@ -416,6 +427,9 @@ fn serve(db: PathBuf, listen: &str, config: &pitwall::delivery::Loaded) -> ExitC
         .with_max_level(tracing::Level::INFO)
         .with_ansi(false)
         .try_init();
+    if let Err(e) = open_with_demo_roster(&db) {
+        return fail(&e);
+    }
     match pitwall::serve::run(&db, listen, config.config.clone()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
@@ -427,6 +441,9 @@ fn token(db: PathBuf, action: TokenCmd) -> ExitCode {
     let create = matches!(action, TokenCmd::Create { .. });
     if let Some(why) = pitwall::store::path_problem(&db, create) {
         return fail(&format!("cannot open database {}: {why}", db.display()));
+    }
+    if create && let Err(e) = open_with_demo_roster(&db) {
+        return fail(&e);
     }
     let conn = match pitwall::store::open(Some(&db)) {
         Ok(conn) => conn,
@@ -513,6 +530,23 @@ fn report(db: PathBuf, json: bool) -> ExitCode {
     }
 }
 
+/// Opens (creating when new) a database for the console, `serve` or `token create`: one that
+/// nobody has used yet (no events at all) gets the demo roster, in one transaction, so whichever
+/// of them a user runs first the others find the same mechanics. `headless` and `simulate` start
+/// from an empty database instead: a script brings its own roster. A crash before the roster
+/// committed simply seeds again next time.
+fn open_with_demo_roster(db: &Path) -> Result<(), String> {
+    let mut engine = Engine::open(Some(db), Clock::System).map_err(|e| e.to_string())?;
+    match engine.seed_if_unused(pitwall::DEMO_ROSTER) {
+        Ok(true) => {
+            tracing::info!(db = %pitwall::store::describe(db), "new database: loaded the demo roster");
+            Ok(())
+        }
+        Ok(false) => Ok(()),
+        Err(e) => Err(format!("cannot load the demo roster: {}", e.message)),
+    }
+}
+
 /// The console: default database in the data directory, created with the demo roster on first
 /// run; logs to a rolling file there, never to the screen.
 fn console(
@@ -535,16 +569,8 @@ fn console(
     }
     let _log_guard = pitwall::paths::start_file_logging(&paths.log_dir);
     let db = db.unwrap_or_else(|| paths.database.clone());
-    // A database nobody has used yet (no events at all) gets the demo roster, in one
-    // transaction; a crash before it committed simply seeds again next time.
-    match Engine::open(Some(&db), Clock::System).map(|mut e| e.seed_if_unused(pitwall::DEMO_ROSTER))
-    {
-        Ok(Ok(true)) => {
-            tracing::info!(db = %pitwall::store::describe(&db), "new database: loaded the demo roster")
-        }
-        Ok(Ok(false)) => {}
-        Ok(Err(e)) => return fail(&format!("cannot load the demo roster: {}", e.message)),
-        Err(e) => return fail(&e.to_string()),
+    if let Err(e) = open_with_demo_roster(&db) {
+        return fail(&e);
     }
     let relay = match pitwall::delivery::Relay::new(&config.config) {
         Ok(relay) => relay,

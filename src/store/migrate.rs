@@ -47,6 +47,10 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0006_scheduling.sql"),
         refuse_if: None,
     },
+    Upgrade {
+        sql: include_str!("../../migrations/0007_delivery_truth.sql"),
+        refuse_if: None,
+    },
 ];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;
