@@ -79,7 +79,8 @@ enum Cmd {
         #[command(subcommand)]
         action: TokenCmd,
     },
-    /// Simulate a day of dispatch on the manual clock (SPEC §16) and print what it comes to.
+    /// Simulate a day of dispatch on the manual clock and print what it comes to, with the
+    /// day hour by hour.
     /// Without --db it runs on a new in-memory database with the demo roster; with --db the
     /// file must be new, and `pitwall report` / `pitwall check` read it afterwards.
     Simulate {
@@ -95,8 +96,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// The console on a fresh demo database of its own, with a simulated day running live
-    /// (SPEC §16). Never touches the default database.
+    /// The console on a fresh demo database of its own, with a simulated day running live.
+    /// The day is one the demo roster works: today at 14:00 UTC, or on a weekend the coming
+    /// Monday (the header shows its date). Never touches the default database.
     Demo {
         /// How much faster than real time the demo's clock runs (1–1000).
         #[arg(long, default_value_t = 1.0)]

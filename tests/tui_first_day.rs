@@ -404,6 +404,13 @@ fn queues_name_who_took_a_matched_session() {
         screen.contains("✓ matched") && screen.contains("→ Daniel Okafor"),
         "{screen}"
     );
+    c.key('h');
+    c.enter();
+    let detail = c.screen(120, 40);
+    assert!(
+        detail.contains("Taken by  Daniel Okafor at 05 Jan 14:00 UTC"),
+        "{detail}"
+    );
 }
 
 #[test]
