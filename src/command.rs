@@ -235,21 +235,10 @@ macro_rules! commands {
             /// Every command name of the protocol.
             pub const NAMES: &'static [&'static str] = &[$($name),+];
 
-            /// Commands that only read: a front end need not refresh its view after them.
+            /// Commands that only read: a front end need not refresh its view after them. Read
+            /// from the command table, the one place that decides it.
             pub fn is_read_only(&self) -> bool {
-                matches!(
-                    self,
-                    Command::Browse(_)
-                        | Command::Queue(_)
-                        | Command::Session(_)
-                        | Command::Waitlist(_)
-                        | Command::Notifications(_)
-                        | Command::Mechanics(_)
-                        | Command::Eligibility(_)
-                        | Command::Now(_)
-                        | Command::Report(_)
-                        | Command::Slots(_)
-                )
+                !crate::command_table::writes(self.name())
             }
 
             pub fn name(&self) -> &'static str {
@@ -297,6 +286,35 @@ commands! {
     "report" => Report(NoInput),
     "set_shifts" => SetShifts(SetShifts),
     "slots" => Slots(SlotsRequest),
+}
+
+impl Command {
+    /// The mechanic a command acts for, when it names one.
+    pub fn mechanic(&self) -> Option<&str> {
+        use Command as C;
+        match self {
+            C::ClockIn(r) | C::ClockOut(r) | C::Queue(r) => Some(&r.mechanic),
+            C::Accept(r) | C::Decline(r) | C::SetPreferred(r) => Some(&r.mechanic),
+            C::SetShifts(r) => Some(&r.mechanic),
+            _ => None,
+        }
+    }
+
+    /// The session a command names, if any.
+    pub fn session(&self) -> Option<&str> {
+        use Command as C;
+        match self {
+            C::SignWaiver(r)
+            | C::ConfirmPayment(r)
+            | C::Complete(r)
+            | C::Cancel(r)
+            | C::Eligibility(r) => Some(&r.session),
+            C::Accept(r) | C::Decline(r) | C::SetPreferred(r) => Some(&r.session),
+            C::Session(r) => Some(&r.id),
+            C::JoinWaitlist(r) => r.session.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Longest command line accepted; a longer one is refused before it is parsed.
@@ -358,6 +376,14 @@ pub fn parse_value(value: Value) -> Result<Command, Rejected> {
     };
     if name == "slots" {
         return slots_from_fields(fields).map_err(|error| reject(Some(name), error));
+    }
+    // `session` names its session `session`, as every other command does; `id` stays as the
+    // older spelling.
+    if name == "session"
+        && !fields.contains_key("id")
+        && let Some(session) = fields.remove("session")
+    {
+        fields.insert("id".to_string(), session);
     }
     match Command::from_fields(&name, Value::Object(fields)) {
         Some(Ok(cmd)) => Ok(cmd),

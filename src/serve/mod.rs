@@ -8,10 +8,13 @@
 
 pub mod access;
 pub mod feed;
+mod framing;
 pub mod handle;
 pub mod http;
 pub mod limits;
 mod listen;
+pub mod streams;
+pub mod views;
 pub mod worker;
 
 use std::io::Write;
@@ -87,8 +90,11 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             limit: limit.clone(),
             feed: feed.sender.clone(),
             stopping,
+            revoked: feed.revoked.clone(),
+            streams: streams::Streams::new(config.serve.max_streams),
+            stream_lifetime: Duration::from_secs(config.serve.stream_seconds),
         });
-        listen::serve(listener, app, async move {
+        listen::serve(listener, app, config.serve.connections_per_address, async move {
             shutdown_signal().await;
             tracing::info!("stopping: finishing the requests in flight");
             let _ = stop_tx.send(true);

@@ -47,6 +47,11 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0006_scheduling.sql"),
         refuse_if: None,
     },
+    // 0007 is the delivery change on main; until it is merged here this step is version 7.
+    Upgrade {
+        sql: include_str!("../../migrations/0008_api_trust.sql"),
+        refuse_if: None,
+    },
 ];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;
