@@ -184,6 +184,8 @@ pub async fn follow(f: Follow, tx: mpsc::Sender<Result<Event, std::convert::Infa
                     return;
                 }
             }
+            // The client hung up: its place is given back now, not at the next event.
+            () = tx.closed() => return,
             _ = stopping.changed() => return,
             () = &mut deadline => return,
         }
