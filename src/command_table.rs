@@ -143,7 +143,10 @@ mod tests {
     fn every_command_is_declared_once_and_nothing_else_is() {
         for name in Command::NAMES {
             let rows = TABLE.iter().filter(|d| d.name == *name).count();
-            assert_eq!(rows, 1, "\"{name}\" needs exactly one row in the command table");
+            assert_eq!(
+                rows, 1,
+                "\"{name}\" needs exactly one row in the command table"
+            );
         }
         for d in TABLE {
             assert!(Command::NAMES.contains(&d.name), "{} is no command", d.name);
@@ -166,11 +169,16 @@ mod tests {
                 "{}: a dispatcher token is bound to no mechanic and no session",
                 d.name
             );
-            assert_ne!(d.intake, Himself, "{}: an intake token is no mechanic", d.name);
+            assert_ne!(
+                d.intake, Himself,
+                "{}: an intake token is no mechanic",
+                d.name
+            );
             // A mechanic acting for himself needs a command that names a mechanic.
             if d.mechanic == Himself {
                 let alone = format!(r#"{{"cmd":"{}","mechanic":"m"}}"#, d.name);
-                let with_session = format!(r#"{{"cmd":"{}","session":"S","mechanic":"m"}}"#, d.name);
+                let with_session =
+                    format!(r#"{{"cmd":"{}","session":"S","mechanic":"m"}}"#, d.name);
                 let cmd = crate::command::parse_line(&alone)
                     .or_else(|_| crate::command::parse_line(&with_session))
                     .unwrap();

@@ -71,7 +71,10 @@ fn assert_nothing_for_staff(v: &Value) {
         "customer_email",
         "customer_phone",
     ] {
-        assert!(!has_key(v, key), "\"{key}\" in an intake token's answer: {v}");
+        assert!(
+            !has_key(v, key),
+            "\"{key}\" in an intake token's answer: {v}"
+        );
     }
     let text = v.to_string();
     assert!(!text.contains("@example.ca"), "a mechanic's email: {text}");
@@ -163,7 +166,11 @@ fn an_intake_token_sees_a_booking_forms_answers_and_only_its_own_sessions() {
         };
         let missing = ask("no-such-session");
         let theirs = ask("S1");
-        assert_eq!((missing.status, code(&missing)), (404, "not_found"), "{body}");
+        assert_eq!(
+            (missing.status, code(&missing)),
+            (404, "not_found"),
+            "{body}"
+        );
         assert_eq!(theirs.status, missing.status, "{body}");
         let mut expected = missing.body.clone();
         let message = expected["error"]["message"].as_str().unwrap().to_string();
@@ -253,7 +260,12 @@ fn a_mechanic_sees_his_job_and_nothing_of_his_competitors() {
     assert_eq!(status, 200);
 
     // S1 is offered to t1, t2 and t3: t2 reads the job, and his own offer only.
-    let s = post(&agent, &server, &t2, &json!({"cmd": "session", "session": "S1"}));
+    let s = post(
+        &agent,
+        &server,
+        &t2,
+        &json!({"cmd": "session", "session": "S1"}),
+    );
     assert_eq!(s.status, 200, "{:?}", s.body);
     let job = &s.body["session"]["job"];
     assert_eq!(job["concern"], "My check engine light is on");
@@ -281,7 +293,12 @@ fn a_mechanic_sees_his_job_and_nothing_of_his_competitors() {
     // never another mechanic's id.
     let made = post(&agent, &server, &d, &intake("S2", json!({})));
     assert_eq!(made.status, 200, "{:?}", made.body);
-    let took = post(&agent, &server, &t1, &json!({"cmd": "accept", "session": "S1"}));
+    let took = post(
+        &agent,
+        &server,
+        &t1,
+        &json!({"cmd": "accept", "session": "S1"}),
+    );
     assert_eq!(took.status, 200, "{:?}", took.body);
     let events = read_events(&mut phone, |kind, data| {
         kind == "session_taken" && data["session"] == "S1"
@@ -299,13 +316,23 @@ fn a_mechanic_sees_his_job_and_nothing_of_his_competitors() {
     assert_eq!(events.last().unwrap().1.get("mechanic"), Some(&Value::Null));
 
     // The winner now sees the customer; the others only that it was taken.
-    let won = post(&agent, &server, &t1, &json!({"cmd": "session", "session": "S1"}));
+    let won = post(
+        &agent,
+        &server,
+        &t1,
+        &json!({"cmd": "session", "session": "S1"}),
+    );
     assert_eq!(won.body["session"]["job"]["customer"]["name"], "Ava Chen");
     assert_eq!(
         won.body["session"]["job"]["customer"]["phone"],
         "+1 416 555 0100"
     );
-    let lost = post(&agent, &server, &t2, &json!({"cmd": "session", "session": "S1"}));
+    let lost = post(
+        &agent,
+        &server,
+        &t2,
+        &json!({"cmd": "session", "session": "S1"}),
+    );
     assert_eq!(lost.status, 200);
     assert_eq!(lost.body["session"], json!({"id": "S1", "taken": true}));
 }
@@ -374,7 +401,10 @@ fn streams_are_capped_per_token_and_in_all_and_end_after_their_lifetime() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(again.is_some(), "a closed stream's place was not given back");
+    assert!(
+        again.is_some(),
+        "a closed stream's place was not given back"
+    );
     drop(mine);
 
     // A lifetime of one second: the stream ends by itself.
@@ -410,7 +440,10 @@ fn resuming_replays_every_missed_event_in_order_or_says_reset() {
     let (status, mut resumed) = stream(&agent, &server, &d, Some("100"));
     assert_eq!(status, 200);
     let events = read_events(&mut resumed, |_, data| data["id"] == latest);
-    let ids: Vec<i64> = events.iter().map(|(_, d)| d["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = events
+        .iter()
+        .map(|(_, d)| d["id"].as_i64().unwrap())
+        .collect();
     let expected: Vec<i64> = (101..=latest).collect();
     assert_eq!(ids.len(), expected.len(), "events missing or repeated");
     assert_eq!(ids, expected);
@@ -441,7 +474,11 @@ fn a_bad_token_is_refused_before_the_body_is_read() {
     c.read_exact(&mut head).unwrap();
     assert_eq!(&head, b"HTTP/1.1 401");
     // The server waits up to 10 s for a body it reads; it did not wait for this one.
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// The adversarial case of the review: 300 connections with a garbage token, each sending a
@@ -580,7 +617,10 @@ fn a_crash_between_commit_and_reply_runs_nothing_twice() {
             .header("Idempotency-Key", "booking-77")
             .header("Content-Type", "application/json")
             .send(&body);
-        assert!(sent.is_err(), "the server died before it answered: {sent:?}");
+        assert!(
+            sent.is_err(),
+            "the server died before it answered: {sent:?}"
+        );
     }
     assert_eq!(sessions(&db), 2, "S1 and the booking, committed");
     let server = Server::start(&db, ROOMY);
@@ -598,7 +638,12 @@ fn a_crash_between_commit_and_reply_runs_nothing_twice() {
         .unwrap();
     assert_eq!(exists, 1, "the replay names the session that was made");
     // It is the form's own session.
-    let own = post(&agent, &server, &form, &json!({"cmd": "session", "session": id}));
+    let own = post(
+        &agent,
+        &server,
+        &form,
+        &json!({"cmd": "session", "session": id}),
+    );
     assert_eq!(own.status, 200, "{:?}", own.body);
 }
 
@@ -632,7 +677,11 @@ fn http_refusals_say_what_rfc_9110_says() {
     let server = Server::start(&db, ROOMY);
     let agent = agent();
     // 415 for a body that is not JSON, or says nothing of its type.
-    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
         let mut request = format!(
             "POST /v1/commands HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {d}\r\n\
              Content-Length: 13\r\nConnection: close\r\n"

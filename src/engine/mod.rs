@@ -275,7 +275,11 @@ impl Engine {
         &mut self,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
     ) -> DispatchResult<T> {
-        self.transaction(TxKind::Write, f, Some(&|value: &T| serde_json::to_value(value)))
+        self.transaction(
+            TxKind::Write,
+            f,
+            Some(&|value: &T| serde_json::to_value(value)),
+        )
     }
 
     /// Runs `f` on one consistent snapshot.

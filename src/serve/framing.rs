@@ -322,18 +322,30 @@ mod tests {
 
     #[test]
     fn heads_are_read_whole_and_bad_ones_refused() {
-        assert!(matches!(phase_after(b"GET / HTTP/1.1\r\nHost: x\r\n"), Head::Incomplete));
+        assert!(matches!(
+            phase_after(b"GET / HTTP/1.1\r\nHost: x\r\n"),
+            Head::Incomplete
+        ));
         assert!(matches!(
             phase_after(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-            Head::Whole { len: 27, body: Phase::Head }
+            Head::Whole {
+                len: 27,
+                body: Phase::Head
+            }
         ));
         assert!(matches!(
             phase_after(b"\r\nPOST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
-            Head::Whole { len: 40, body: Phase::Fixed(5) }
+            Head::Whole {
+                len: 40,
+                body: Phase::Fixed(5)
+            }
         ));
         assert!(matches!(
             phase_after(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
-            Head::Whole { body: Phase::ChunkSize, .. }
+            Head::Whole {
+                body: Phase::ChunkSize,
+                ..
+            }
         ));
         assert!(matches!(
             phase_after(
@@ -341,7 +353,10 @@ mod tests {
             ),
             Head::Bad(_)
         ));
-        assert!(matches!(phase_after(b"GET / HTTP/1.1\r\nNo colon\r\n\r\n"), Head::Bad(_)));
+        assert!(matches!(
+            phase_after(b"GET / HTTP/1.1\r\nNo colon\r\n\r\n"),
+            Head::Bad(_)
+        ));
         assert!(matches!(
             phase_after(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
             Head::Bad(_)

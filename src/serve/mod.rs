@@ -94,11 +94,16 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             streams: streams::Streams::new(config.serve.max_streams),
             stream_lifetime: Duration::from_secs(config.serve.stream_seconds),
         });
-        listen::serve(listener, app, config.serve.connections_per_address, async move {
-            shutdown_signal().await;
-            tracing::info!("stopping: finishing the requests in flight");
-            let _ = stop_tx.send(true);
-        })
+        listen::serve(
+            listener,
+            app,
+            config.serve.connections_per_address,
+            async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: finishing the requests in flight");
+                let _ = stop_tx.send(true);
+            },
+        )
         .await;
         ticker.abort();
         let _ = ticker.await;

@@ -51,9 +51,7 @@ impl Streams {
         if mine >= PER_TOKEN {
             return Err(DispatchError::new(
                 ErrorCode::RateLimited,
-                format!(
-                    "This token has {PER_TOKEN} event streams open already; close one first."
-                ),
+                format!("This token has {PER_TOKEN} event streams open already; close one first."),
             ));
         }
         if *total >= self.max_total {
@@ -106,7 +104,9 @@ impl Start {
         match text.trim().parse::<i64>() {
             // Ids past the newest belong to another database (or one restored from a backup);
             // ids before the oldest kept one have been pruned away.
-            Ok(id) if id >= 0 && id <= latest && (first == 0 || id >= first - 1) => Start::After(id),
+            Ok(id) if id >= 0 && id <= latest && (first == 0 || id >= first - 1) => {
+                Start::After(id)
+            }
             _ => Start::Reset,
         }
     }
@@ -257,7 +257,10 @@ mod tests {
     fn a_token_holds_four_streams_and_the_server_its_cap() {
         let streams = Streams::new(6);
         let mine: Vec<Slot> = (0..PER_TOKEN).map(|_| streams.open("a").unwrap()).collect();
-        assert_eq!(streams.open("a").err().unwrap().code, ErrorCode::RateLimited);
+        assert_eq!(
+            streams.open("a").err().unwrap().code,
+            ErrorCode::RateLimited
+        );
         let _b1 = streams.open("b").unwrap();
         let _b2 = streams.open("b").unwrap();
         assert_eq!(streams.open("c").err().unwrap().code, ErrorCode::Busy);

@@ -159,9 +159,8 @@ fn for_intake(conn: &Db, cmd: &str, answer: Value) -> DispatchResult<Value> {
                 }
             }
             let matched = match s["matched_mechanic_id"].as_str() {
-                Some(id) => store::mechanics::get(conn, id)?.map(|m| {
-                    json!({"first_name": first_name(&m.name), "city": m.city})
-                }),
+                Some(id) => store::mechanics::get(conn, id)?
+                    .map(|m| json!({"first_name": first_name(&m.name), "city": m.city})),
                 None => None,
             };
             let mut out = json!({"session": {
@@ -194,8 +193,8 @@ fn for_mechanic(conn: &Db, me: &str, cmd: &str, mut answer: Value) -> DispatchRe
                         };
                         if let Some((session, intake)) = session_and_intake(conn, &id)? {
                             let mine = session.matched_mechanic_id.as_deref() == Some(me);
-                            row["job"] = serde_json::to_value(job(&intake, mine))
-                                .unwrap_or(Value::Null);
+                            row["job"] =
+                                serde_json::to_value(job(&intake, mine)).unwrap_or(Value::Null);
                         }
                         let assignment = row["assignment"].as_str().unwrap_or_default();
                         let expires_at = store::assignments::for_session(conn, &id)?
@@ -281,7 +280,10 @@ fn offered_mechanic(conn: &Db, id: &str, tier: Tier) -> DispatchResult<Option<Of
 
 /// The first word of a name (a customer calls a mechanic by it; his surname is his).
 pub fn first_name(name: &str) -> String {
-    name.split_whitespace().next().unwrap_or_default().to_string()
+    name.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn tier_of(score: &Value) -> Tier {
