@@ -2,6 +2,7 @@
 //! headless protocol of SPEC §8; the console builds the same values from keys and forms.
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ fn yes() -> bool {
 }
 
 /// `add_mechanic`: every mechanics field of SPEC §2 except timestamps.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AddMechanic {
     pub id: Option<String>,
@@ -55,7 +56,7 @@ pub struct AddMechanic {
 }
 
 /// `set_shifts`: a mechanic's weekly plan, replaced whole; his time zone too when given.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetShifts {
     pub mechanic: String,
@@ -65,7 +66,7 @@ pub struct SetShifts {
 }
 
 /// `slots`: the matching input of `browse`, plus the window (SPEC §14).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotsRequest {
     #[serde(flatten)]
@@ -78,7 +79,7 @@ pub struct SlotsRequest {
     pub days: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Customer {
     pub name: String,
@@ -86,7 +87,7 @@ pub struct Customer {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Location {
     pub country: Option<String>,
@@ -95,7 +96,7 @@ pub struct Location {
     pub postal_code: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Vehicle {
     pub year: Option<i64>,
@@ -105,7 +106,7 @@ pub struct Vehicle {
 }
 
 /// `intake` (and `browse`, which ignores `id` and writes nothing).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct IntakeRequest {
     pub id: Option<String>,
@@ -149,7 +150,7 @@ impl Default for IntakeRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadSeeds {
     pub path: String,
@@ -159,32 +160,32 @@ pub struct LoadSeeds {
     pub contents: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MechanicRef {
     pub mechanic: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionRef {
     pub session: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionMechanic {
     pub session: String,
     pub mechanic: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdRef {
     pub id: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct JoinWaitlist {
     pub id: Option<String>,
@@ -195,7 +196,7 @@ pub struct JoinWaitlist {
     pub notify_via: Option<Vec<Channel>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SetFlag {
     pub enabled: Option<bool>,
@@ -203,21 +204,21 @@ pub struct SetFlag {
 }
 
 /// `set_setting`: one dispatch setting by name (today `escalate_after_seconds`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetSetting {
     pub name: String,
     pub value: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
     pub seconds: i64,
 }
 
 /// Commands without input; unknown fields are still refused.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoInput {}
 
@@ -225,7 +226,7 @@ pub struct NoInput {}
 /// exact field a bad value sits in.
 macro_rules! commands {
     ($($name:literal => $variant:ident($ty:ty)),+ $(,)?) => {
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(tag = "cmd")]
         pub enum Command {
             $(#[serde(rename = $name)] $variant($ty)),+
@@ -243,6 +244,18 @@ macro_rules! commands {
 
             pub fn name(&self) -> &'static str {
                 match self { $(Command::$variant(_) => $name),+ }
+            }
+
+            /// The JSON Schema of a command's fields (all but `cmd`), from its type: what the
+            /// OpenAPI document publishes.
+            pub fn fields_schema(
+                name: &str,
+                generator: &mut schemars::SchemaGenerator,
+            ) -> Option<schemars::Schema> {
+                match name {
+                    $($name => Some(<$ty as JsonSchema>::json_schema(generator)),)+
+                    _ => None,
+                }
             }
 
             fn from_fields(name: &str, fields: Value) -> Option<Result<Command, DispatchError>> {
