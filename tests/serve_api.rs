@@ -687,14 +687,35 @@ fn the_openapi_text_matches_the_server() {
             "/v1/openapi.json"
         ]
     );
-    // The command names are the protocol's.
-    let names: Vec<&str> = doc["components"]["schemas"]["Command"]["properties"]["cmd"]["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
-    assert_eq!(names, pitwall::command::Command::NAMES);
+    // One request schema per command the role may run, from the command table, each naming
+    // its `cmd`; one answer schema each.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in pitwall::command::Command::NAMES {
+        let allowed =
+            pitwall::command_table::allows(pitwall::command_table::RoleKind::Dispatcher, name);
+        let request = schemas.get(&format!("{name}.request"));
+        assert_eq!(request.is_some(), allowed, "{name}");
+        if let Some(r) = request {
+            assert_eq!(r["properties"]["cmd"]["enum"], json!([name]));
+            assert!(schemas.contains_key(&format!("{name}.answer")), "{name}");
+        }
+    }
+    // The fields are the types': accept needs a session and a mechanic.
+    assert_eq!(
+        schemas["accept.request"]["required"],
+        json!(["cmd", "session", "mechanic"])
+    );
+    // A booking form's document has its own commands only, without ids to choose.
+    let form = token(&db, "intake", None);
+    let form_doc = get(&agent, &server, Some(&form), "/v1/openapi.json").body;
+    let form_schemas = form_doc["components"]["schemas"].as_object().unwrap();
+    assert!(form_schemas.contains_key("intake.request"));
+    assert!(!form_schemas.contains_key("report.request"));
+    assert!(
+        form_schemas["intake.request"]["properties"]
+            .get("id")
+            .is_none()
+    );
     // The statuses of POST /v1/commands are exactly 200 and those of the code table, and each
     // code is listed under its own status.
     let responses = doc["paths"]["/v1/commands"]["post"]["responses"]

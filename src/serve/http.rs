@@ -28,8 +28,6 @@ pub const MAX_BODY: usize = 1 << 20;
 /// How long a client may take to send its body.
 pub const BODY_WAIT: Duration = Duration::from_secs(10);
 
-pub const OPENAPI: &str = include_str!("openapi.json");
-
 #[derive(Clone)]
 pub struct Shared {
     pub worker: Worker,
@@ -205,7 +203,8 @@ async fn read_capped(body: Body, cap: usize) -> Result<Vec<u8>, Unread> {
 async fn openapi(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     match admit(&shared, &headers).await {
         Ok(caller) => {
-            let mut r = json_response(StatusCode::OK, OPENAPI.to_string());
+            let text = super::openapi::document_text(caller.role.kind());
+            let mut r = json_response(StatusCode::OK, text.to_string());
             r.extensions_mut().insert(TokenId(caller.token_id));
             r
         }

@@ -13,6 +13,7 @@ pub mod handle;
 pub mod http;
 pub mod limits;
 mod listen;
+pub mod openapi;
 pub mod streams;
 pub mod views;
 pub mod worker;
