@@ -387,6 +387,9 @@ pub fn parse_value(value: Value) -> Result<Command, Rejected> {
             ));
         }
     };
+    if let Err(error) = objects_stay_objects(&fields) {
+        return Err(reject(Some(name), error));
+    }
     if name == "slots" {
         return slots_from_fields(fields).map_err(|error| reject(Some(name), error));
     }
@@ -414,6 +417,26 @@ pub fn parse_value(value: Value) -> Result<Command, Rejected> {
             Err(reject(Some(name), error))
         }
     }
+}
+
+/// serde reads a JSON array into a struct, field by field in order (`"vehicle": [2019,
+/// "Honda"]`); the protocol's objects are objects, as its OpenAPI document says. The fields
+/// that hold one are checked here.
+fn objects_stay_objects(fields: &serde_json::Map<String, Value>) -> Result<(), DispatchError> {
+    let not_an_object = |field: String| {
+        DispatchError::invalid(&field, format!("The {field} must be a JSON object."))
+    };
+    for key in ["customer", "location", "vehicle"] {
+        if let Some(Value::Array(_)) = fields.get(key) {
+            return Err(not_an_object(key.to_string()));
+        }
+    }
+    if let Some(Value::Array(shifts)) = fields.get("shifts")
+        && let Some(i) = shifts.iter().position(Value::is_array)
+    {
+        return Err(not_an_object(format!("shifts[{i}]")));
+    }
+    Ok(())
 }
 
 /// `slots` is `browse`'s input plus a window. Read in two parts rather than through serde's
@@ -530,6 +553,10 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("location.zip"));
         let e = code(r#"{"cmd":"slots","days":"7"}"#);
         assert_eq!(e.field.as_deref(), Some("days"));
+        let e = code(r#"{"cmd":"intake","vehicle":[2019,"Honda"]}"#);
+        assert_eq!(e.field.as_deref(), Some("vehicle"));
+        let e = code(r#"{"cmd":"set_shifts","mechanic":"m","shifts":[["mon","08:00","16:00"]]}"#);
+        assert_eq!(e.field.as_deref(), Some("shifts[0]"));
         let e = code(r#"{"cmd":"tick","extra":1}"#);
         assert_eq!(e.field.as_deref(), Some("extra"));
         assert_eq!(code(r#"{"cmd":7}"#).field.as_deref(), Some("cmd"));

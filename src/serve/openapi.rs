@@ -29,19 +29,22 @@ pub fn document_text(role: RoleKind) -> &'static str {
 
 /// The OpenAPI 3.0 document for `role`.
 pub fn document(role: RoleKind) -> Value {
-    let mut requests = SchemaSettings::openapi3()
-        .for_deserialize()
-        .into_generator();
-    let mut answers = SchemaSettings::openapi3().for_serialize().into_generator();
+    let settings = SchemaSettings::openapi3().with_transform(drop_descriptions);
+    let mut requests = settings.clone().for_deserialize().into_generator();
+    let mut answers = settings.for_serialize().into_generator();
     let mut schemas = Map::new();
     let mut request_refs = Vec::new();
     let mut answer_refs = Vec::new();
     let mut mapping = Map::new();
     for declared in command_table::TABLE.iter().filter(|d| d.allows(role)) {
         let name = declared.name;
-        let Some(fields) = Command::fields_schema(name, &mut requests) else {
+        let Some(mut fields) = Command::fields_schema(name, &mut requests) else {
             continue;
         };
+        // What `take_definitions(true)` does for the named schemas, for this inline one.
+        for transform in requests.transforms_mut() {
+            transform.transform(&mut fields);
+        }
         let request = request_schema(role, declared.scope(role), name, fields.to_value());
         let request_ref = format!("#/components/schemas/{name}.request");
         schemas.insert(format!("{name}.request"), request);
@@ -194,6 +197,15 @@ pub fn document(role: RoleKind) -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     })
+}
+
+/// The types' doc comments are written for the team; the document's own words are the ones
+/// above.
+fn drop_descriptions(schema: &mut schemars::Schema) {
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("description");
+    }
+    schemars::transform::transform_subschemas(&mut drop_descriptions, schema);
 }
 
 /// A command's fields as `role` may send them, with `cmd`.
