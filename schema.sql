@@ -206,20 +206,29 @@ CREATE TABLE notifications (
     session_id      TEXT,
     waitlist_id     TEXT REFERENCES customer_waitlist (id),
     created_at      INTEGER NOT NULL,
-    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'dead', 'skipped')),
     attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     next_attempt_at INTEGER NOT NULL,
     last_error      TEXT,
     sent_at         INTEGER,
     lease_owner     TEXT,
-    lease_until     INTEGER
+    lease_until     INTEGER,
+    -- An offer's message names its offer: a relay that finds the offer no longer live when it
+    -- takes the row (taken, expired, withdrawn, declined) skips it instead of sending a message
+    -- that is no longer true. expires_at is the offer's deadline, carried in the payload.
+    assignment_id   TEXT,
+    expires_at      INTEGER,
+    skip_reason     TEXT CHECK (skip_reason IN ('accepted', 'taken', 'declined', 'expired',
+                                                'withdrawn', 'cancelled')),
+    CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
 );
 
--- What a relay looks for: pending rows by when they are due.
-CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
--- Which channels have messages waiting (a channel without a transport is said once): one probe
--- per channel, however large the backlog.
-CREATE INDEX notifications_pending_by_channel ON notifications (channel) WHERE status = 'pending';
+-- What a relay looks for: a channel's pending rows by when they are due (each channel is claimed
+-- on its own, so a backlog on one never holds another's rows). Its first column also tells, in
+-- one probe, whether a channel has messages waiting (one without a transport is said once).
+CREATE INDEX notifications_pending_by_channel ON notifications (channel, next_attempt_at)
+    WHERE status = 'pending';
 
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,

@@ -189,7 +189,7 @@ CREATE TABLE notifications (
     waitlist_id     TEXT COLLATE "C" REFERENCES customer_waitlist (id),
     created_at      BIGINT NOT NULL,
     status          TEXT COLLATE "C" NOT NULL DEFAULT 'pending'
-                    CHECK (status IN ('pending', 'sent', 'dead')),
+                    CHECK (status IN ('pending', 'sent', 'dead', 'skipped')),
     attempts        BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     next_attempt_at BIGINT NOT NULL,
     last_error      TEXT COLLATE "C",
@@ -197,11 +197,18 @@ CREATE TABLE notifications (
     lease_owner     TEXT COLLATE "C",
     lease_until     BIGINT,
     -- SQLite's implicit rowid, which lists order by (insertion order).
-    rowid BIGINT GENERATED ALWAYS AS IDENTITY
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY,
+    -- After rowid: the columns a database upgraded from version 6 gained, in the same order.
+    assignment_id   TEXT COLLATE "C",
+    expires_at      BIGINT,
+    skip_reason     TEXT COLLATE "C" CHECK (skip_reason IN ('accepted', 'taken', 'declined',
+                                                            'expired', 'withdrawn', 'cancelled')),
+    CONSTRAINT notifications_skipped_has_reason
+        CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
 );
 
-CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX notifications_pending_by_channel ON notifications (channel) WHERE status = 'pending';
+CREATE INDEX notifications_pending_by_channel ON notifications (channel, next_attempt_at)
+    WHERE status = 'pending';
 
 CREATE TABLE settings (
     key   TEXT COLLATE "C" PRIMARY KEY,

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""A demo receiver for pitwall's webhooks (SPEC §12), standard library only.
+"""A demo receiver for pitwall's webhooks.
 
-    python3 seeds/receiver.py [--port 9000] [--secret "demo secret: change me"]
+    python3 seeds/receiver.py [--port 9000] [--secret whsec_...]
 
-Prints each message that arrives, checks its Standard Webhooks signature when a secret is
-given (a bad one is answered 401, so pitwall retries), and drops repeats of a webhook-id
-(pitwall delivers at least once). Ctrl-C stops it.
+Prints each message that arrives, verifies its Standard Webhooks signature when a secret is
+given (a bad or stale one is answered 401, so pitwall retries), and drops repeats of a
+webhook-id (pitwall delivers at least once). Ctrl-C stops it.
+
+It verifies with the `standardwebhooks` package when it is installed (pip install
+standardwebhooks), else with the standard's algorithm written out below: the HMAC-SHA256 of
+"id.timestamp.body", keyed by the base64-decoded part of the secret after "whsec_", and a
+timestamp within five minutes of now.
 """
 
 import argparse
@@ -13,15 +18,45 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+try:
+    from standardwebhooks import Webhook
+except ImportError:
+    Webhook = None
+
+# The demo config's secret (seeds/pitwall.toml).
+DEMO_SECRET = "whsec_lQE0m+jSFb5JhgFYtl8As7CitRfQSOtW6e2slwQ1phI="
+TOLERANCE_SECONDS = 5 * 60
+
 seen = set()
+
+
+def verify(secret, headers, body):
+    """True when the message carries a valid signature made with `secret` within 5 minutes."""
+    if Webhook is not None:
+        try:
+            Webhook(secret).verify(body, dict(headers), json_parse=False)
+            return True
+        except Exception:
+            return False
+    msg_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    if not stamp.isdigit() or abs(time.time() - int(stamp)) > TOLERANCE_SECONDS:
+        return False
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    want = "v1," + base64.b64encode(
+        hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
+    given = headers.get("webhook-signature", "").split()
+    return any(hmac.compare_digest(want, g) for g in given)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=9000)
-    ap.add_argument("--secret", default="demo secret: change me")
+    ap.add_argument("--secret", default=DEMO_SECRET, help="whsec_... (empty: do not verify)")
     args = ap.parse_args()
 
     class Handler(BaseHTTPRequestHandler):
@@ -30,22 +65,17 @@ def main():
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             msg_id = self.headers.get("webhook-id", "")
-            stamp = self.headers.get("webhook-timestamp", "")
-            if args.secret:
-                signed = f"{msg_id}.{stamp}.".encode() + body
-                want = base64.b64encode(
-                    hmac.new(args.secret.encode(), signed, hashlib.sha256).digest()
-                ).decode()
-                given = [s.split(",", 1)[-1] for s in self.headers.get("webhook-signature", "").split()]
-                if not any(hmac.compare_digest(want, g) for g in given):
-                    print(f"✗ {self.path} {msg_id}: bad signature, refused", flush=True)
-                    return self.answer(401)
+            if args.secret and not verify(args.secret, self.headers, body):
+                print(f"✗ {self.path} {msg_id}: bad or stale signature, refused", flush=True)
+                return self.answer(401)
             if msg_id in seen:
                 return self.answer(200)
             seen.add(msg_id)
             row = json.loads(body)
             print(f"✉ {self.path} [{row['kind']}] to {row['recipient']}: {row['subject']}", flush=True)
             print(f"    {row['body']}", flush=True)
+            if row.get("expires_at"):
+                print(f"    (offer open until {row['expires_at']})", flush=True)
             self.answer(200)
 
         def answer(self, status):
@@ -56,7 +86,8 @@ def main():
         def log_message(self, *a):
             pass
 
-    print(f"listening on http://127.0.0.1:{args.port}/ (Ctrl-C stops)", flush=True)
+    how = "standardwebhooks" if Webhook else "the standard's algorithm"
+    print(f"listening on http://127.0.0.1:{args.port}/, verifying with {how} (Ctrl-C stops)", flush=True)
     ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
 
 

@@ -58,7 +58,7 @@ enum Cmd {
         /// Where to write the copy; must not exist yet.
         path: PathBuf,
     },
-    /// Deliver due notifications from the outbox (SPEC §12) until stopped.
+    /// Deliver due notifications from the outbox until stopped.
     Relay {
         /// One pass, then exit.
         #[arg(long)]
@@ -71,6 +71,9 @@ enum Cmd {
         #[arg(long, default_value = pitwall::serve::DEFAULT_LISTEN)]
         listen: String,
     },
+    /// Print a new webhook signing secret (whsec_ and base64 of 32 random bytes) for the
+    /// config's `[delivery] secret`.
+    Secret,
     /// API tokens for `pitwall serve`: create, list, revoke.
     Token {
         #[command(subcommand)]
@@ -198,6 +201,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS,
         );
     }
+    if let Some(Cmd::Secret) = cli.command {
+        // Before the config is read: a config whose secret has an old form is when one is needed.
+        return match pitwall::delivery::config::new_webhook_secret() {
+            Ok(secret) => emit(&format!("{secret}\n"), ExitCode::SUCCESS),
+            Err(e) => fail(&e),
+        };
+    }
     // Every command reads the config (SPEC §8): a bad file stops it before anything is opened.
     let config = match pitwall::delivery::Config::load(&config_path, cli.config.is_some()) {
         Ok(loaded) => loaded,
@@ -222,6 +232,7 @@ fn main() -> ExitCode {
         Some(Cmd::Token { action }) => {
             token(cli.db.unwrap_or_else(|| paths.database.clone()), action)
         }
+        Some(Cmd::Secret) => unreachable!("answered before the config is read"),
         Some(Cmd::Report { json }) => {
             report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
         }

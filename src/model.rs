@@ -591,7 +591,24 @@ text_enum!(NotificationKind {
 });
 // Where an outbox row goes: the customer and mechanic channels, and the dispatcher's own.
 text_enum!(Route { Email = "email", Sms = "sms", Push = "push", Dispatcher = "dispatcher" });
-text_enum!(DeliveryStatus { Pending = "pending", Sent = "sent", Dead = "dead" });
+text_enum!(DeliveryStatus {
+    Pending = "pending",
+    Sent = "sent",
+    Dead = "dead",
+    Skipped = "skipped",
+});
+// Why an offer's message was not sent: when a relay took it, the offer was no longer live. The
+// mechanic had accepted it already (`accepted`, through another channel), another mechanic took
+// the session (`taken`), he declined it, its two minutes had passed (`expired`), it was withdrawn
+// when he clocked out or reached his capacity (`withdrawn`), or the session was cancelled.
+text_enum!(SkipReason {
+    Accepted = "accepted",
+    Taken = "taken",
+    Declined = "declined",
+    Expired = "expired",
+    Withdrawn = "withdrawn",
+    Cancelled = "cancelled",
+});
 
 impl From<Channel> for Route {
     fn from(c: Channel) -> Route {
@@ -601,6 +618,19 @@ impl From<Channel> for Route {
             Channel::Push => Route::Push,
         }
     }
+}
+
+/// The short reference a person reads out for a session: the whole id when it is short (the
+/// console's `S-7F3A9C`, a caller's own short ids), else its first eight characters, as a UUID's
+/// first group (git shows commits the same way). Messages and the console name sessions so.
+pub fn session_ref(id: &str) -> &str {
+    const WHOLE_UP_TO: usize = 12;
+    const SHORT: usize = 8;
+    if id.chars().count() <= WHOLE_UP_TO {
+        return id;
+    }
+    let end = id.char_indices().nth(SHORT).map_or(id.len(), |(i, _)| i);
+    &id[..end]
 }
 
 /// One outbox message on one channel, with its delivery state (SPEC §12).
@@ -627,4 +657,12 @@ pub struct Notification {
     pub last_error: Option<String>,
     #[serde(serialize_with = "ser_opt_time")]
     pub sent_at: Option<DateTime<Utc>>,
+    /// The offer an `offer` message announces; not part of the protocol.
+    #[serde(skip)]
+    pub assignment: Option<String>,
+    /// An offer's deadline (offers only).
+    #[serde(serialize_with = "ser_opt_time")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Why a `skipped` row was not sent.
+    pub skip_reason: Option<SkipReason>,
 }

@@ -141,8 +141,9 @@ fn a_relay_killed_mid_pass_loses_nothing_and_repeats_only_the_same_id() {
     assert_eq!(seen.bad_signatures, 0);
     let repeats = seen.delivered.values().filter(|n| **n > 1).count();
     eprintln!("rows delivered more than once (same id, dropped by receivers): {repeats}");
-    // Only a row a relay died sending can repeat: at most one per kill (a batch's row in flight).
-    assert!(repeats <= 6, "{repeats} repeats for 6 kills");
+    // Only a row a relay died sending can repeat: at most one per send in flight when it died,
+    // and a relay has at most four in flight on a channel (all of these go by email).
+    assert!(repeats <= 6 * 4, "{repeats} repeats for 6 kills");
 }
 
 #[test]

@@ -23,6 +23,10 @@ const SCHEMA_V4: &str = include_str!("fixtures/schema_v4.sql");
 const SCHEMA_V5: &str = include_str!("fixtures/schema_v5.sql");
 /// The current version's schema.sql, frozen: files in the field have exactly this.
 const SCHEMA_V6: &str = include_str!("fixtures/schema_v6.sql");
+/// Version 7 as released: offer messages name their offer; `skipped` rows.
+const SCHEMA_V7: &str = include_str!("fixtures/schema_v7.sql");
+/// Version 8: which intake token created which session.
+const SCHEMA_V8: &str = include_str!("fixtures/schema_v8.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -185,7 +189,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(SCHEMA_VERSION, 8);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -195,11 +199,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 6,
+        SCHEMA_VERSION, 8,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V6).unwrap();
+    frozen.execute_batch(SCHEMA_V8).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -658,4 +662,115 @@ fn a_version_5_file_with_a_token_upgrades_to_the_schema_a_new_file_gets() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
+}
+
+/// A version-6 file with offer messages still waiting upgrades to the schema a new file gets:
+/// each waiting offer message is tied to its offer and deadline (so the relay can judge it),
+/// the rest keep their state and order, and `check` passes.
+#[test]
+fn a_version_6_file_with_waiting_offer_messages_upgrades_and_ties_them_to_their_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v6.db");
+    {
+        let v6 = Connection::open(&old).unwrap();
+        v6.execute_batch(SCHEMA_V6).unwrap();
+        v6.pragma_update(None, "user_version", 6).unwrap();
+        v6.execute_batch(
+            "INSERT INTO mechanics (id, name, phone, created_at, updated_at)
+                 VALUES ('m1', 'Ann', '+15550100', 0, 0), ('m2', 'Bo', NULL, 0, 0);
+             UPDATE mechanics SET email = 'bo@example.com' WHERE id = 'm2';
+             INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+                                  concern, created_at)
+                 VALUES ('i1', 'Cy', 'Canada', 'M5V 2T6', 'brakes', 0);
+             INSERT INTO sessions (id, intake_id, status, payment_method, created_at,
+                                   released_at)
+                 VALUES ('s1', 'i1', 'waiting', 'free', 0, 0);
+             INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status,
+                                              priority, offered_at, expires_at, created_at)
+                 VALUES ('s1.t1', 's1', 'm1', 'targeted', 'offered', 'high', 0, 120000, 0),
+                        ('s1.t2', 's1', 'm2', 'targeted', 'offered', 'high', 0, 120000, 0),
+                        ('s1.b', 's1', NULL, 'broadcast', 'queued', 'normal', NULL, NULL, 0);
+             INSERT INTO assignment_details (assignment_seq)
+                 SELECT seq FROM session_assignments;
+             INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id,
+                                        created_at, status, next_attempt_at, sent_at)
+                 VALUES ('n1', 'offer', 'sms', '+15550100', 'New offer', 'Hi', 's1', 0,
+                         'pending', 0, NULL),
+                        ('n2', 'offer', 'email', 'bo@example.com', 'New offer', 'Hi', 's1', 0,
+                         'pending', 0, NULL),
+                        ('n3', 'matched', 'email', 'cy@example.com', 'Yours', 'Hi', 's1', 0,
+                         'sent', 0, 5);",
+        )
+        .unwrap();
+    }
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
+    let rows: Vec<(String, Option<String>, Option<i64>, String)> = {
+        let conn = upgraded.connection().sqlite().unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, assignment_id, expires_at, status FROM notifications ORDER BY rowid",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "n1".into(),
+                Some("s1.t1".into()),
+                Some(120_000),
+                "pending".into()
+            ),
+            (
+                "n2".into(),
+                Some("s1.t2".into()),
+                Some(120_000),
+                "pending".into()
+            ),
+            ("n3".into(), None, None, "sent".into()),
+        ]
+    );
+    drop(upgraded);
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+/// A version-7 file upgrades to the schema a new file gets: the table of which intake token
+/// created which session starts empty (sessions made before it belong to no token, so no booking
+/// form reaches them), and `check` passes.
+#[test]
+fn a_version_7_file_upgrades_with_sessions_owned_by_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v7.db");
+    {
+        let v7 = Connection::open(&old).unwrap();
+        v7.execute_batch(SCHEMA_V7).unwrap();
+        v7.pragma_update(None, "user_version", 7).unwrap();
+    }
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
+    let owners: i64 = upgraded
+        .connection()
+        .sqlite()
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM api_session_owners", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(owners, 0);
 }

@@ -398,16 +398,13 @@ fn schema_rows(conn: &PgConn) -> Vec<Vec<Value>> {
 }
 
 #[test]
-fn prepare_schema_creates_version_6_once() {
+fn prepare_schema_creates_the_current_version_once() {
     let Some((_db, conn)) = database() else {
         return;
     };
-    assert_eq!(
-        prepare_schema(&conn).unwrap(),
-        pitwall::store::SCHEMA_VERSION
-    );
-    assert_eq!(pitwall::store::SCHEMA_VERSION, 6);
-    assert_eq!(schema_rows(&conn), vec![vec![Value::Integer(6)]]);
+    let current = pitwall::store::SCHEMA_VERSION;
+    assert_eq!(prepare_schema(&conn).unwrap(), current);
+    assert_eq!(schema_rows(&conn), vec![vec![Value::Integer(current)]]);
     let settings = one(&conn, "SELECT count(*) FROM settings");
     conn.execute(
         "INSERT INTO mechanics (id, name, created_at, updated_at) VALUES ('m1', 'M', 0, 0)",
@@ -415,8 +412,8 @@ fn prepare_schema_creates_version_6_once() {
     )
     .unwrap();
 
-    assert_eq!(prepare_schema(&conn).unwrap(), 6);
-    assert_eq!(schema_rows(&conn), vec![vec![Value::Integer(6)]]);
+    assert_eq!(prepare_schema(&conn).unwrap(), current);
+    assert_eq!(schema_rows(&conn), vec![vec![Value::Integer(current)]]);
     assert_eq!(one(&conn, "SELECT count(*) FROM settings"), settings);
     assert_eq!(
         one(&conn, "SELECT count(*) FROM mechanics"),
@@ -442,11 +439,12 @@ fn prepare_schema_from_two_processes_at_once() {
                 thread::spawn(move || prepare_schema(&PgConn::connect(&url).unwrap()))
             })
             .collect();
+        let current = pitwall::store::SCHEMA_VERSION;
         for worker in workers {
-            assert_eq!(worker.join().unwrap().unwrap(), 6);
+            assert_eq!(worker.join().unwrap().unwrap(), current);
         }
         let conn = PgConn::connect(&db.url).unwrap();
-        assert_eq!(schema_rows(&conn), vec![vec![Value::Integer(6)]]);
+        assert_eq!(schema_rows(&conn), vec![vec![Value::Integer(current)]]);
     }
 }
 
@@ -473,7 +471,7 @@ fn prepare_schema_refuses_other_databases_and_newer_versions() {
         Err(
             e @ SchemaError::TooNew {
                 found: 99,
-                known: 6,
+                known: pitwall::store::SCHEMA_VERSION,
             },
         ) => {
             assert!(e.to_string().contains("upgrade pitwall"), "{e}")
@@ -488,6 +486,71 @@ fn prepare_schema_refuses_other_databases_and_newer_versions() {
         Err(SchemaError::TooOld { found: 5, known: 6 })
     ));
     drop(db);
+}
+
+/// A database made by the first pitwall that ran on PostgreSQL (version 6), holding an offer
+/// message still waiting, is upgraded in place: the schema a new database gets, every check
+/// constraint alike, and the waiting offer message tied to its offer and deadline.
+#[test]
+fn a_version_6_database_upgrades_to_the_schema_a_new_one_gets() {
+    let Some((old_db, old)) = database() else {
+        return;
+    };
+    old.batch(include_str!("fixtures/schema_pg_v6.sql"))
+        .unwrap();
+    old.batch(
+        "INSERT INTO pitwall_schema (version) VALUES (6);
+         INSERT INTO mechanics (id, name, phone, created_at, updated_at)
+             VALUES ('m1', 'Ann', '+15550100', 0, 0);
+         INSERT INTO intakes (id, customer_name, concern, location_country, location_postal_code,
+                              created_at)
+             VALUES ('i1', 'Bo', 'brakes', 'Canada', 'M5V 2T6', 0);
+         INSERT INTO sessions (id, intake_id, status, payment_method, created_at)
+             VALUES ('s1', 'i1', 'waiting', 'free', 0);
+         INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status,
+                                          priority, expires_at, created_at)
+             VALUES ('s1.t1', 's1', 'm1', 'targeted', 'offered', 'high', 120000, 0);
+         INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id,
+                                    created_at, next_attempt_at)
+             VALUES ('n1', 'offer', 'sms', '+15550100', 'New offer', 'Hi', 's1', 0, 0);",
+    )
+    .unwrap();
+    assert_eq!(
+        prepare_schema(&old).unwrap(),
+        pitwall::store::SCHEMA_VERSION
+    );
+    assert_eq!(
+        schema_rows(&old),
+        vec![vec![Value::Integer(pitwall::store::SCHEMA_VERSION)]]
+    );
+    let Some((_new_db, new)) = database() else {
+        return;
+    };
+    prepare_schema(&new).unwrap();
+    assert_eq!(postgres_shape(&old), postgres_shape(&new));
+    let checks = |conn: &PgConn| -> Vec<Vec<Value>> {
+        conn.query(
+            "SELECT t.relname, pg_get_constraintdef(c.oid) FROM pg_constraint c \
+             JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE n.nspname = 'public' AND c.contype = 'c' ORDER BY 1, 2",
+            &[],
+        )
+        .unwrap()
+    };
+    assert_eq!(checks(&old), checks(&new));
+    assert_eq!(
+        old.query(
+            "SELECT assignment_id, expires_at, status FROM notifications WHERE id = 'n1'",
+            &[]
+        )
+        .unwrap(),
+        vec![vec![
+            text("s1.t1"),
+            Value::Integer(120_000),
+            text("pending")
+        ]]
+    );
+    drop(old_db);
 }
 
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
@@ -818,7 +881,10 @@ fn postgres_shape(conn: &PgConn) -> BTreeSet<String> {
         "SELECT 'view ' || table_name FROM information_schema.views WHERE table_schema = 'public'",
     ));
     shape.extend(strings(
-        "SELECT format('column %s.%s #%s %s%s', c.table_name, c.column_name, c.ordinal_position, \
+        "SELECT format('column %s.%s #%s %s%s', c.table_name, c.column_name, \
+                (SELECT count(*) FROM information_schema.columns o \
+                 WHERE o.table_schema = c.table_schema AND o.table_name = c.table_name \
+                   AND o.column_name <> 'rowid' AND o.ordinal_position <= c.ordinal_position), \
                 c.data_type, CASE WHEN c.is_nullable = 'NO' THEN ' not null' ELSE '' END) \
          FROM information_schema.columns c JOIN information_schema.tables t \
            ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
@@ -826,7 +892,8 @@ fn postgres_shape(conn: &PgConn) -> BTreeSet<String> {
            AND c.table_name <> 'pitwall_schema' AND c.column_name <> 'rowid'",
     ));
     // `rowid` (sessions, notifications) stands in for SQLite's implicit rowid, which has no
-    // column in SQLite's schema; it comes last, so every other column keeps its position.
+    // column in SQLite's schema: positions are counted without it (columns a later version
+    // added come after it).
     // Indexes that back a PRIMARY KEY are SQLite's implicit ones, not in its schema; those that
     // back a UNIQUE column are its sqlite_autoindex_*: both are left out on either side.
     shape.extend(strings(

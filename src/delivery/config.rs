@@ -11,6 +11,9 @@ use crate::model::Route;
 /// How long one delivery may take: a webhook call, an SMTP session, a command (SPEC §12).
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Sends one relay has in flight on one channel at most, unless the config says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -85,11 +88,15 @@ pub struct Delivery {
     /// Attempts before a row is dead.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: i64,
-    /// How long a claimed row stays with the relay that claimed it. A relay sends a row only
-    /// while more than [`SEND_TIMEOUT`] of its lease is left, so no second relay can take it
-    /// mid-send; a relay that dies leaves its rows to others after this long.
+    /// How long a claimed row stays with the relay that claimed it. A relay claims a row only
+    /// when it can send it at once, and a send takes at most [`SEND_TIMEOUT`], so no second
+    /// relay can take it mid-send; a relay that dies leaves its rows to others after this long.
     #[serde(default = "default_lease_seconds")]
     pub lease_seconds: i64,
+    /// Sends in flight at once on each channel, per relay: a stalled receiver holds at most
+    /// this many of its own channel's messages, and no other channel's.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
     #[serde(default)]
     pub email: Option<ChannelConfig>,
     #[serde(default)]
@@ -106,6 +113,7 @@ impl Default for Delivery {
             secret: None,
             max_attempts: default_max_attempts(),
             lease_seconds: default_lease_seconds(),
+            concurrency: DEFAULT_CONCURRENCY,
             email: None,
             sms: None,
             push: None,
@@ -122,7 +130,12 @@ fn default_lease_seconds() -> i64 {
     60
 }
 
-/// One channel's transport: exactly one of `smtp` (with `from`), `webhook` or `command`.
+fn default_concurrency() -> usize {
+    DEFAULT_CONCURRENCY
+}
+
+/// One channel's transport: exactly one of `smtp` (with `from`, and optionally `ca_file`),
+/// `webhook` or `command` (optionally with `env`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelConfig {
@@ -130,10 +143,18 @@ pub struct ChannelConfig {
     pub smtp: Option<Secret>,
     #[serde(default)]
     pub from: Option<String>,
+    /// A PEM file of certificate authorities the mail server's certificate may chain to,
+    /// trusted besides the usual public ones (a company's own CA; a test's).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub webhook: Option<Secret>,
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    /// Variables of pitwall's environment the command is given; it gets these and `PATH`, and
+    /// nothing else of pitwall's environment.
+    #[serde(default)]
+    pub env: Option<Vec<String>>,
 }
 
 /// Text that may hold a secret (a signing key, a password in a URL): shown as `***`.
@@ -151,6 +172,35 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// The prefix of a Standard Webhooks signing secret.
+const WHSEC: &str = "whsec_";
+
+/// What a signing secret must be, and how to make one: said when the config holds another form.
+pub const SECRET_FORM: &str = "must be a Standard Webhooks secret: whsec_ followed by the base64 \
+    of 24 to 64 random bytes; `pitwall secret` prints a new one";
+
+/// The HMAC key of a Standard Webhooks secret (`whsec_` + base64 of 24–64 bytes): the decoded
+/// bytes, as the standard and its reference libraries use them. `None` for any other form.
+pub fn webhook_key(secret: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let encoded = secret.strip_prefix(WHSEC)?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    (24..=64).contains(&key.len()).then_some(key)
+}
+
+/// A new signing secret: `whsec_` and the base64 of 32 bytes from the operating system.
+pub fn new_webhook_secret() -> Result<String, String> {
+    use base64::Engine as _;
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| format!("no randomness from the system: {e}"))?;
+    Ok(format!(
+        "{WHSEC}{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    ))
 }
 
 /// A config file that cannot be used: which file, which key, what is wrong. Never the value.
@@ -271,8 +321,17 @@ impl Config {
                 format!("must be between {min_lease} and 3600 (a send may take 10 s)"),
             ));
         }
-        if d.secret.as_ref().is_some_and(|s| s.0.trim().is_empty()) {
-            return Err(("delivery.secret".into(), "must not be empty".into()));
+        if !(1..=64).contains(&d.concurrency) {
+            return Err((
+                "delivery.concurrency".into(),
+                "must be between 1 and 64".into(),
+            ));
+        }
+        if d.secret
+            .as_ref()
+            .is_some_and(|s| webhook_key(s.expose()).is_none())
+        {
+            return Err(("delivery.secret".into(), SECRET_FORM.into()));
         }
         for (route, channel) in self.channels() {
             let key = |k: &str| format!("delivery.{route}.{k}");
@@ -297,7 +356,7 @@ impl Config {
                 }
             }
             if let Some(smtp) = &channel.smtp {
-                super::transport::SmtpUrl::parse(smtp.expose()).map_err(|m| (key("smtp"), m))?;
+                super::smtp::SmtpUrl::parse(smtp.expose()).map_err(|m| (key("smtp"), m))?;
                 let Some(from) = &channel.from else {
                     return Err((key("from"), "an smtp channel needs a from address".into()));
                 };
@@ -309,6 +368,8 @@ impl Config {
                 })?;
             } else if channel.from.is_some() {
                 return Err((key("from"), "from applies only to smtp".into()));
+            } else if channel.ca_file.is_some() {
+                return Err((key("ca_file"), "ca_file applies only to smtp".into()));
             }
             if let Some(url) = &channel.webhook {
                 let u = url.expose();
@@ -325,6 +386,24 @@ impl Config {
                     key("command"),
                     "must name a program: [\"/path/to/program\", \"arg\", ...]".into(),
                 ));
+            }
+            match (&channel.command, &channel.env) {
+                (None, Some(_)) => {
+                    return Err((key("env"), "env applies only to command".into()));
+                }
+                (Some(_), Some(names))
+                    if names.iter().any(|n| {
+                        n.is_empty() || n.contains('=') || n.contains('\0') || n == "PATH"
+                    }) =>
+                {
+                    return Err((
+                        key("env"),
+                        "lists names of environment variables (not PATH, which the command \
+                         always gets), e.g. [\"PUSH_API_KEY\"]"
+                            .into(),
+                    ));
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -400,7 +479,7 @@ mod tests {
         let c = Config::parse(
             r#"
 [delivery]
-secret = "a long random string"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 max_attempts = 8
 [delivery.email]
 smtp = "smtp://user:pw9x@127.0.0.1:2525"
@@ -415,7 +494,7 @@ webhook = "http://127.0.0.1:9000/dispatch"
         )
         .unwrap();
         assert_eq!(c.channels().count(), 4);
-        assert!(!format!("{c:?}").contains("a long random string"));
+        assert!(!format!("{c:?}").contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
         assert!(!format!("{c:?}").contains("pw9x"));
         assert!(c.secrets().contains(&"pw9x".to_string()));
     }
@@ -467,9 +546,51 @@ webhook = "http://127.0.0.1:9000/dispatch"
             "delivery.push.command"
         );
         assert_eq!(key_of("[delivery.push]"), "delivery.push");
+        assert_eq!(
+            key_of("[delivery.sms]\nwebhook = \"http://h.example/x\"\nenv = [\"A\"]"),
+            "delivery.sms.env"
+        );
+        assert_eq!(
+            key_of("[delivery.push]\ncommand = [\"p\"]\nenv = [\"A=1\"]"),
+            "delivery.push.env"
+        );
+        assert_eq!(
+            key_of("[delivery.sms]\nwebhook = \"http://h.example/x\"\nca_file = \"ca.pem\""),
+            "delivery.sms.ca_file"
+        );
+        assert_eq!(
+            key_of("[delivery]\nconcurrency = 0"),
+            "delivery.concurrency"
+        );
         assert_eq!(key_of("delivery = ["), "-");
         assert_eq!(key_of("[serve]\nburst = 0"), "serve.burst");
         assert_eq!(key_of("[serve]\nrate = 5"), "serve.rate");
+    }
+
+    /// Only the standard's form: a reference library decodes the key, so any other form would
+    /// sign messages no receiver can verify.
+    #[test]
+    fn a_secret_has_the_standard_form() {
+        for bad in [
+            "a long random string",
+            "whsec_",
+            "whsec_not base64!",
+            "whsec_c2hvcnQ=",
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ] {
+            let (key, message) =
+                Config::parse(&format!("[delivery]\nsecret = \"{bad}\"")).unwrap_err();
+            assert_eq!(key, "delivery.secret", "{bad}");
+            assert!(message.contains("pitwall secret"), "{message}");
+            assert!(bad.len() < 8 || !message.contains(bad), "{message}");
+        }
+        assert_eq!(
+            webhook_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").map(|k| k.len()),
+            Some(24)
+        );
+        let fresh = new_webhook_secret().unwrap();
+        assert_eq!(webhook_key(&fresh).map(|k| k.len()), Some(32));
+        assert_ne!(fresh, new_webhook_secret().unwrap());
     }
 
     #[test]

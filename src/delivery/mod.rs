@@ -8,25 +8,28 @@
 //! passes. Delivery is at least once; receivers drop repeats by `webhook-id` / `Message-ID`.
 
 pub mod config;
+pub mod smtp;
 pub mod transport;
 
+use std::sync::mpsc;
 use std::time::Duration as StdDuration;
 
 use crate::store::Db;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use config::SEND_TIMEOUT;
 pub use config::{Config, ConfigError, Loaded};
 use transport::Transport;
 
 use crate::model::{DeliveryStatus, Notification, Route};
 use crate::store::outbox;
 
-/// Rows claimed at a time.
-const BATCH: usize = 64;
 /// Rows one pass handles at most, so a pass under steady traffic still ends.
 const PASS_LIMIT: usize = 2_000;
+
+/// While sends are in flight, how often a pass looks for newly due rows on the channels that
+/// have room: a channel whose receiver stalls must not keep another's new rows waiting.
+const LOOK_AGAIN: StdDuration = StdDuration::from_millis(100);
 
 /// What one pass did (the output of headless `deliver` and `pitwall relay`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -37,6 +40,9 @@ pub struct PassReport {
     pub retrying: Vec<String>,
     /// Failed for the last time allowed.
     pub dead: Vec<String>,
+    /// Offers' messages not sent because the offer was no longer live (`notifications` says
+    /// why).
+    pub skipped: Vec<String>,
     /// Channels with pending rows and no transport configured: those rows wait.
     pub no_transport: Vec<Route>,
     /// The last error of each channel that failed in this pass (scrubbed of secrets).
@@ -49,7 +55,10 @@ pub struct PassReport {
 
 impl PassReport {
     pub fn is_empty(&self) -> bool {
-        self.sent.is_empty() && self.retrying.is_empty() && self.dead.is_empty()
+        self.sent.is_empty()
+            && self.retrying.is_empty()
+            && self.dead.is_empty()
+            && self.skipped.is_empty()
     }
 }
 
@@ -57,18 +66,28 @@ pub struct Relay {
     transports: Vec<(Route, Transport)>,
     max_attempts: i64,
     lease: Duration,
+    /// Sends in flight at once per channel.
+    concurrency: usize,
     /// Who holds a claimed row: unique per relay, so two relays never record each other's rows.
     owner: String,
     /// Texts never to write into last_error or a log (the signing key, SMTP passwords).
     secrets: Vec<String>,
 }
 
+/// One send's outcome, from the thread that sent it to the pass that records it.
+struct Sent {
+    channel: usize,
+    row: Notification,
+    result: Result<(), String>,
+}
+
 impl Relay {
     /// A relay for a config; a channel whose transport cannot be set up is an error naming it.
     pub fn new(config: &Config) -> Result<Relay, String> {
+        let secret = config.delivery.secret.as_ref().map(|s| s.expose());
         let mut transports = Vec::new();
         for (route, c) in config.channels() {
-            let t = Transport::new(c, config.delivery.secret.as_ref())
+            let t = Transport::new(c, secret, &|name| std::env::var_os(name))
                 .map_err(|e| format!("delivery.{route}: {e}"))?;
             transports.push((route, t));
         }
@@ -76,6 +95,7 @@ impl Relay {
             transports,
             max_attempts: config.delivery.max_attempts,
             lease: Duration::seconds(config.delivery.lease_seconds),
+            concurrency: config.delivery.concurrency,
             owner: uuid::Uuid::new_v4().to_string(),
             secrets: config.secrets(),
         })
@@ -94,57 +114,89 @@ impl Relay {
             .collect()
     }
 
-    /// One pass: every due row of a configured channel (up to a limit) is claimed, sent and
-    /// recorded. `now` is the relay's clock, read before each step (the system clock, or the
-    /// engine's manual clock for headless `deliver`).
+    /// One pass: the due rows of every configured channel (up to a limit) are claimed, sent
+    /// and recorded, each channel on its own: up to `concurrency` sends in flight per channel,
+    /// each on a thread of its own, so a receiver that stalls holds only its own channel's
+    /// rows. Rows are claimed only when they can be sent at once, so none waits under a lease
+    /// behind a stalled send. Only this thread touches the database: the senders hand their
+    /// outcome back. `now` is the relay's clock, read before each step (the system clock, or
+    /// the engine's manual clock for headless `deliver`); webhooks are stamped with the wall
+    /// clock whatever it is. The pass ends when nothing is due and nothing is in flight.
     pub fn pass(
         &self,
         conn: &Db,
         now: &dyn Fn() -> DateTime<Utc>,
     ) -> crate::store::Result<PassReport> {
         let mut report = PassReport::default();
-        let routes: Vec<Route> = self.transports.iter().map(|(r, _)| *r).collect();
-        let mut handled = 0;
-        // Enough of the lease must be left to finish a send (which may take SEND_TIMEOUT)
-        // before anyone else may claim the row.
-        let margin =
-            Duration::from_std(SEND_TIMEOUT + StdDuration::from_secs(2)).expect("a few seconds");
-        while !routes.is_empty() && handled < PASS_LIMIT {
-            let claimed_at = now();
-            let lease_until = crate::clock::later(claimed_at, self.lease);
-            let rows = outbox::claim(
-                conn,
-                &self.owner,
-                &routes,
-                claimed_at,
-                lease_until,
-                BATCH.min(PASS_LIMIT - handled),
-            )?;
-            if rows.is_empty() {
-                break;
-            }
-            handled += rows.len();
-            let mut rows = rows.into_iter();
-            while let Some(row) = rows.next() {
-                if lease_until - now() < margin {
-                    // Too late to send safely under this lease: give the rest back.
-                    outbox::release(conn, &row.id, &self.owner)?;
-                    for rest in rows.by_ref() {
-                        outbox::release(conn, &rest.id, &self.owner)?;
+        let mut failed: Option<crate::store::Error> = None;
+        std::thread::scope(|scope| {
+            let (done_tx, done_rx) = mpsc::channel::<Sent>();
+            let mut in_flight = vec![0usize; self.transports.len()];
+            // A channel whose last claim found fewer rows than it had room for: nothing more is
+            // due there for now (looked at again while sends are in flight).
+            let mut drained = vec![false; self.transports.len()];
+            let mut handled = 0;
+            loop {
+                if failed.is_none() && handled < PASS_LIMIT {
+                    for (i, (route, transport)) in self.transports.iter().enumerate() {
+                        let room = (self.concurrency - in_flight[i]).min(PASS_LIMIT - handled);
+                        if drained[i] || room == 0 {
+                            continue;
+                        }
+                        let rows = match self.claim(conn, *route, room, now) {
+                            Ok(rows) => rows,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        };
+                        drained[i] = rows.len() < room;
+                        handled += rows.len();
+                        for row in rows {
+                            if row.status == DeliveryStatus::Skipped {
+                                report.skipped.push(row.id);
+                                continue;
+                            }
+                            in_flight[i] += 1;
+                            let done = done_tx.clone();
+                            scope.spawn(move || {
+                                let result = transport.send(&row);
+                                let _ = done.send(Sent {
+                                    channel: i,
+                                    row,
+                                    result,
+                                });
+                            });
+                        }
                     }
+                }
+                let busy = in_flight.iter().any(|n| *n > 0);
+                let more = failed.is_none() && handled < PASS_LIMIT && drained.contains(&false);
+                if !busy && !more {
                     break;
                 }
-                self.deliver_one(conn, &row, now, &mut report)?;
-                if now() > lease_until {
-                    // Only SMTP can get here: lettre bounds each step of the exchange by 10 s,
-                    // not the whole of it. Said, so an operator can lengthen lease_seconds.
-                    tracing::warn!(
-                        notification = %row.id,
-                        "a send outlasted the relay's lease; consider a longer lease_seconds"
-                    );
+                if !busy {
+                    continue;
+                }
+                match done_rx.recv_timeout(LOOK_AGAIN) {
+                    Ok(sent) => {
+                        in_flight[sent.channel] -= 1;
+                        // After a failure to record, the rest are only collected: their leases
+                        // run out and another pass records them.
+                        if failed.is_none()
+                            && let Err(e) = self.record(conn, &sent, now, &mut report)
+                        {
+                            failed = Some(e);
+                        }
+                    }
+                    Err(_) => drained.iter_mut().for_each(|d| *d = false),
                 }
             }
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
+        let routes: Vec<Route> = self.transports.iter().map(|(r, _)| *r).collect();
         for route in Route::ALL {
             if !routes.contains(route) && outbox::pending_on(conn, *route)? {
                 report.no_transport.push(*route);
@@ -154,32 +206,47 @@ impl Relay {
         Ok(report)
     }
 
-    fn deliver_one(
+    fn claim(
         &self,
         conn: &Db,
-        row: &Notification,
+        route: Route,
+        limit: usize,
+        now: &dyn Fn() -> DateTime<Utc>,
+    ) -> crate::store::Result<Vec<Notification>> {
+        let claimed_at = now();
+        let lease_until = crate::clock::later(claimed_at, self.lease);
+        outbox::claim(conn, &self.owner, route, claimed_at, lease_until, limit)
+    }
+
+    /// Writes down how one send went.
+    fn record(
+        &self,
+        conn: &Db,
+        sent: &Sent,
         now: &dyn Fn() -> DateTime<Utc>,
         report: &mut PassReport,
     ) -> crate::store::Result<()> {
-        let Some((_, transport)) = self.transports.iter().find(|(r, _)| *r == row.channel) else {
-            outbox::release(conn, &row.id, &self.owner)?;
-            return Ok(());
-        };
-        let result = transport.send(row, now().timestamp());
+        let row = &sent.row;
         let done = now();
-        match result {
+        match &sent.result {
             Ok(()) => {
                 if outbox::mark_sent(conn, &row.id, &self.owner, done)? {
                     report.sent.push(row.id.clone());
                 } else {
-                    tracing::warn!(notification = %row.id, "sent after losing its lease");
+                    // Only SMTP can get here: lettre bounds each step of the exchange by the
+                    // send timeout, not the whole of it. Said, so an operator can lengthen
+                    // lease_seconds.
+                    tracing::warn!(
+                        notification = %row.id,
+                        "sent after its lease ran out; consider a longer lease_seconds"
+                    );
                 }
                 if !report.delivered_on.contains(&row.channel) {
                     report.delivered_on.push(row.channel);
                 }
             }
             Err(error) => {
-                let error = self.scrub(&error);
+                let error = self.scrub(error);
                 let attempts = row.attempts + 1;
                 let next = crate::clock::later(done, backoff(attempts, jitter()));
                 match outbox::mark_failed(
@@ -374,14 +441,16 @@ mod tests {
     #[test]
     fn errors_lose_their_secrets_and_line_breaks() {
         let config = Config::parse(
-            "[delivery]\nsecret = \"s3cr3t-key\"\n[delivery.email]\n\
-             smtp = \"smtp://ann:pa55word@127.0.0.1:1\"\nfrom = \"a@b.c\"",
+            "[delivery]\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
+             [delivery.email]\nsmtp = \"smtp://ann:pa55word@127.0.0.1:1\"\nfrom = \"a@b.c\"",
         )
         .unwrap();
         let relay = Relay::new(&config).unwrap();
-        let line = relay.scrub("failed for ann:pa55word with s3cr3t-key\nsecond line");
+        let line = relay.scrub(
+            "failed for ann:pa55word with whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nsecond line",
+        );
         assert!(
-            !line.contains("pa55word") && !line.contains("s3cr3t"),
+            !line.contains("pa55word") && !line.contains("MfKQ9r8GKYqrTwjUPD8"),
             "{line}"
         );
         assert!(!line.contains('\n'));

@@ -1,6 +1,6 @@
 //! The ways a message leaves (SPEC §12): SMTP, a signed webhook, a local command. Each call is
 //! bounded by [`SEND_TIMEOUT`] and answers delivered or a one-line reason; none touches the
-//! database.
+//! database, and each may run on a thread of its own (the relay sends several at once).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -9,11 +9,10 @@ use std::time::Instant;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use lettre::Transport as _;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
 use sha2::Sha256;
 
-use super::config::{ChannelConfig, SEND_TIMEOUT, Secret};
+use super::config::{ChannelConfig, SEND_TIMEOUT, webhook_key};
+use super::smtp::SmtpUrl;
 use crate::model::Notification;
 
 /// The row as receivers see it: the JSON body of a webhook, the stdin of a command.
@@ -27,14 +26,15 @@ pub fn payload(n: &Notification) -> String {
         "body": n.body,
         "session": n.session,
         "created_at": crate::clock::rfc3339(n.created_at),
+        "expires_at": n.expires_at.map(crate::clock::rfc3339),
     })
     .to_string()
 }
 
-/// Standard Webhooks' signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`.
-pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+/// Standard Webhooks' signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`,
+/// keyed by the secret's decoded bytes ([`webhook_key`]).
+pub fn signature(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
     let tag = mac.finalize().into_bytes();
     format!(
@@ -51,16 +51,24 @@ pub enum Transport {
     Webhook {
         agent: ureq::Agent,
         url: String,
-        secret: Option<Secret>,
+        /// The signing key: the secret's decoded bytes.
+        key: Option<Vec<u8>>,
     },
     Command {
         argv: Vec<String>,
+        /// What the command's environment holds: `PATH` and the variables the config names.
+        env: Vec<(String, std::ffi::OsString)>,
     },
 }
 
 impl Transport {
-    /// The transport a checked channel config describes.
-    pub fn new(c: &ChannelConfig, secret: Option<&Secret>) -> Result<Transport, String> {
+    /// The transport a checked channel config describes. `secret` is the `[delivery]` signing
+    /// secret; `env` reads pitwall's own environment (for a command's `env` list).
+    pub fn new(
+        c: &ChannelConfig,
+        secret: Option<&str>,
+        env: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Transport, String> {
         if let Some(smtp) = &c.smtp {
             let url = SmtpUrl::parse(smtp.expose())?;
             let from = c
@@ -69,8 +77,14 @@ impl Transport {
                 .unwrap_or_default()
                 .parse()
                 .map_err(|_| "from is not a mail address".to_string())?;
+            let ca = match &c.ca_file {
+                Some(path) => Some(std::fs::read(path).map_err(|e| {
+                    format!("cannot read ca_file {}: {}", path.display(), e.kind())
+                })?),
+                None => None,
+            };
             return Ok(Transport::Smtp {
-                mailer: Box::new(url.mailer()?),
+                mailer: Box::new(url.mailer(ca.as_deref())?),
                 from,
             });
         }
@@ -81,14 +95,27 @@ impl Transport {
                 .max_redirects(0)
                 .build()
                 .into();
+            let key = match secret {
+                Some(secret) => Some(webhook_key(secret).ok_or(super::config::SECRET_FORM)?),
+                None => None,
+            };
             return Ok(Transport::Webhook {
                 agent,
                 url: url.expose().to_string(),
-                secret: secret.cloned(),
+                key,
             });
         }
         if let Some(argv) = &c.command {
-            return Ok(Transport::Command { argv: argv.clone() });
+            // PATH so a program found by name finds its own helpers; nothing else unasked (the
+            // relay's environment may hold database URLs and tokens).
+            let names = std::iter::once("PATH").chain(c.env.iter().flatten().map(String::as_str));
+            let env = names
+                .filter_map(|name| env(name).map(|value| (name.to_string(), value)))
+                .collect();
+            return Ok(Transport::Command {
+                argv: argv.clone(),
+                env,
+            });
         }
         Err("no transport".into())
     }
@@ -102,13 +129,19 @@ impl Transport {
     }
 
     /// Delivers one row; `Err` is a one-line reason (which the relay scrubs of secrets).
-    pub fn send(&self, n: &Notification, now_unix: i64) -> Result<(), String> {
+    pub fn send(&self, n: &Notification) -> Result<(), String> {
         match self {
             Transport::Smtp { mailer, from } => send_mail(mailer, from, n),
-            Transport::Webhook { agent, url, secret } => {
-                send_webhook(agent, url, secret.as_ref(), n, now_unix)
-            }
-            Transport::Command { argv } => run_command(argv, n),
+            // The wall clock, whatever clock the engine runs on: receivers reject a
+            // webhook-timestamp far from their own time (a manual clock's 2026-01-05 included).
+            Transport::Webhook { agent, url, key } => send_webhook(
+                agent,
+                url,
+                key.as_deref(),
+                n,
+                chrono::Utc::now().timestamp(),
+            ),
+            Transport::Command { argv, env } => run_command(argv, env, n),
         }
     }
 }
@@ -122,24 +155,31 @@ fn send_mail(
         .recipient
         .parse()
         .map_err(|_| "the recipient is not a mail address".to_string())?;
+    // A single text/plain UTF-8 part: lettre then writes MIME-Version and Content-Type, and
+    // Date when the message is built.
     let message = lettre::Message::builder()
         .message_id(Some(format!("<{}@pitwall>", n.id)))
         .from(from.clone())
         .to(to)
         .subject(n.subject.clone())
-        .header(lettre::message::header::ContentType::TEXT_PLAIN)
-        .body(n.body.clone())
+        .singlepart(lettre::message::SinglePart::plain(n.body.clone()))
         .map_err(|e| format!("cannot build the message: {e}"))?;
-    mailer
-        .send(&message)
-        .map(|_| ())
-        .map_err(|e| format!("smtp: {e}"))
+    mailer.send(&message).map(|_| ()).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("STARTTLS is not supported") {
+            "smtp: the server offers no STARTTLS, and a password is only sent over TLS; \
+             nothing was sent"
+                .to_string()
+        } else {
+            format!("smtp: {text}")
+        }
+    })
 }
 
 fn send_webhook(
     agent: &ureq::Agent,
     url: &str,
-    secret: Option<&Secret>,
+    key: Option<&[u8]>,
     n: &Notification,
     now_unix: i64,
 ) -> Result<(), String> {
@@ -149,11 +189,8 @@ fn send_webhook(
         .header("content-type", "application/json")
         .header("webhook-id", &n.id)
         .header("webhook-timestamp", now_unix.to_string());
-    if let Some(secret) = secret {
-        request = request.header(
-            "webhook-signature",
-            signature(secret.expose(), &n.id, now_unix, &body),
-        );
+    if let Some(key) = key {
+        request = request.header("webhook-signature", signature(key, &n.id, now_unix, &body));
     }
     match request.send(body.as_bytes()) {
         Ok(mut response) => {
@@ -176,10 +213,16 @@ fn send_webhook(
     }
 }
 
-fn run_command(argv: &[String], n: &Notification) -> Result<(), String> {
+fn run_command(
+    argv: &[String],
+    env: &[(String, std::ffi::OsString)],
+    n: &Notification,
+) -> Result<(), String> {
     let program = &argv[0];
     let mut child = Command::new(program)
         .args(&argv[1..])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -211,126 +254,21 @@ fn run_command(argv: &[String], n: &Notification) -> Result<(), String> {
     }
 }
 
-/// `smtp://[user[:pass]@]host[:port]` (STARTTLS when the server offers it) or `smtps://…`
-/// (TLS from the first byte).
-pub struct SmtpUrl {
-    implicit_tls: bool,
-    host: String,
-    port: u16,
-    credentials: Option<(String, String)>,
-}
-
-impl SmtpUrl {
-    /// Errors never quote the URL: it may hold a password.
-    pub fn parse(url: &str) -> Result<SmtpUrl, String> {
-        let (implicit_tls, rest) = if let Some(r) = url.strip_prefix("smtps://") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("smtp://") {
-            (false, r)
-        } else {
-            return Err("must start with smtp:// or smtps://".into());
-        };
-        let authority = rest.trim_end_matches('/');
-        if authority.contains('/') || authority.contains('?') {
-            return Err("must be smtp://[user:pass@]host[:port] with nothing after".into());
-        }
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
-        };
-        let credentials = userinfo.map(|u| {
-            let (user, pass) = u.split_once(':').unwrap_or((u, ""));
-            (percent_decode(user), percent_decode(pass))
-        });
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => (
-                h,
-                p.parse::<u16>()
-                    .map_err(|_| "the port is not a number from 1 to 65535".to_string())?,
-            ),
-            _ => (hostport, if implicit_tls { 465 } else { 25 }),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() || port == 0 {
-            return Err("needs a host (and a port from 1 to 65535)".into());
-        }
-        Ok(SmtpUrl {
-            implicit_tls,
-            host: host.to_string(),
-            port,
-            credentials,
-        })
-    }
-
-    fn mailer(&self) -> Result<lettre::SmtpTransport, String> {
-        let tls = TlsParameters::new(self.host.clone())
-            .map_err(|e| format!("smtp TLS setup failed: {e}"))?;
-        let mut builder = lettre::SmtpTransport::builder_dangerous(self.host.as_str())
-            .port(self.port)
-            .timeout(Some(SEND_TIMEOUT))
-            .tls(if self.implicit_tls {
-                Tls::Wrapper(tls)
-            } else {
-                Tls::Opportunistic(tls)
-            });
-        if let Some((user, pass)) = &self.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
-        }
-        Ok(builder.build())
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && bytes[i + 1].is_ascii_hexdigit()
-            && bytes[i + 2].is_ascii_hexdigit()
-        {
-            let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
-            out.push(hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]));
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn smtp_urls() {
-        let u = SmtpUrl::parse("smtp://127.0.0.1:2525").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.implicit_tls),
-            ("127.0.0.1", 2525, false)
-        );
-        let u = SmtpUrl::parse("smtps://me%40x.com:p%3Ass@mail.example.com").unwrap();
-        assert_eq!(u.port, 465);
-        assert_eq!(
-            u.credentials,
-            Some(("me@x.com".to_string(), "p:ss".to_string()))
-        );
-        assert!(SmtpUrl::parse("smtp://").is_err());
-        assert!(SmtpUrl::parse("smtp://h:99999").is_err());
-        let e = SmtpUrl::parse("http://user:secret@h").err().unwrap();
-        assert!(!e.contains("secret"));
-    }
-
-    /// The example from the Standard Webhooks specification's reference implementation.
+    /// The test vector of the Standard Webhooks reference libraries: their secret, message id,
+    /// timestamp and payload give their signature.
     #[test]
     fn signature_is_standard_webhooks() {
-        let sig = signature("key", "msg_1", 1_614_265_330, "{\"a\":1}");
-        assert!(sig.starts_with("v1,"));
-        // HMAC-SHA256 is 32 bytes: 44 base64 characters.
-        assert_eq!(sig.len(), 3 + 44);
-        assert_ne!(sig, signature("key", "msg_2", 1_614_265_330, "{\"a\":1}"));
+        let key = webhook_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let sig = signature(
+            &key,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            r#"{"test": 2432232314}"#,
+        );
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 }

@@ -647,9 +647,13 @@ pub(super) fn match_and_offer(
                 ..Default::default()
             },
         )?;
-        if release {
+        if release && let Some(expires_at) = assignment.expires_at {
             ctx.notify_new_offer(
                 session_id,
+                super::notify::LiveOffer {
+                    assignment: &assignment.id,
+                    expires_at,
+                },
                 &super::notify::describe(d.keywords),
                 &super::notify::in_city(d.intake.city.as_deref()),
                 m.mechanic(),

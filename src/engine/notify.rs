@@ -3,12 +3,16 @@
 //!
 //! The texts are plain format strings, not a template engine: four short messages with one
 //! optional part each, checked by the compiler, with no template files to ship, parse or get
-//! wrong at run time. They carry names, the session id, the recognised keywords and the city —
-//! never the customer's own words (the concern), and to a mechanic or the dispatcher no
-//! customer contact details at all.
+//! wrong at run time. They carry names, the session's short reference, the recognised keywords
+//! and the city — never the customer's own words (the concern), and to a mechanic or the
+//! dispatcher no customer contact details at all. An offer's message also carries the offer's
+//! deadline, in the mechanic's own time zone, and names the offer, so that a relay can skip it
+//! once the offer is no longer live.
+
+use chrono::{DateTime, Utc};
 
 use super::Ctx;
-use crate::model::{Mechanic, NotificationKind, Route, Session, WaitlistEntry};
+use crate::model::{Mechanic, NotificationKind, Route, Session, WaitlistEntry, session_ref};
 use crate::store::outbox::{self, NewNotification};
 
 /// The dispatcher's channel has one recipient: whoever the transport reaches.
@@ -72,6 +76,21 @@ fn mechanic_recipient(mechanic: &Mechanic, channel: crate::model::Channel) -> Op
     }
 }
 
+/// The offer an `offer` message announces: which one, and until when it may be accepted.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LiveOffer<'a> {
+    pub assignment: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An offer's deadline as the mechanic reads it: his own time zone's clock time and its
+/// abbreviation ("14:32 EST"). A date would only add noise: the deadline is two minutes after
+/// the message is written, and a relay skips the message once it has passed.
+fn deadline(at: DateTime<Utc>, mechanic: &Mechanic) -> String {
+    let local = at.with_timezone(&mechanic.plan.timezone);
+    local.format("%H:%M %Z").to_string()
+}
+
 impl Ctx<'_> {
     fn outbox(&mut self, message: NewNotification<'_>) -> crate::store::Result<()> {
         outbox::insert(self.conn(), &message, self.now).map(|_| ())
@@ -81,10 +100,12 @@ impl Ctx<'_> {
     pub(super) fn notify_offer(
         &mut self,
         session: &Session,
+        offer: LiveOffer<'_>,
         mechanic: &Mechanic,
     ) -> crate::store::Result<()> {
         self.notify_new_offer(
             &session.id,
+            offer,
             &keywords(session.meta()),
             &customer_city(session.meta()),
             mechanic,
@@ -96,15 +117,18 @@ impl Ctx<'_> {
     pub(super) fn notify_new_offer(
         &mut self,
         session_id: &str,
+        offer: LiveOffer<'_>,
         what: &str,
         city: &str,
         mechanic: &Mechanic,
     ) -> crate::store::Result<()> {
         let subject = format!("New offer: {what}");
         let body = format!(
-            "Hi {}, session {session_id} is offered to you: {what}, customer{city}. \
-             You have two minutes to accept it in pitwall.",
+            "Hi {}, session {} is offered to you: {what}, customer{city}. It is yours to accept \
+             until {}.",
             clean(&mechanic.name),
+            session_ref(session_id),
+            deadline(offer.expires_at, mechanic),
         );
         for channel in mechanic.notify_via.clone() {
             let Some(recipient) = mechanic_recipient(mechanic, channel) else {
@@ -118,6 +142,7 @@ impl Ctx<'_> {
                 body: &body,
                 session: Some(session_id),
                 waitlist_id: None,
+                offer: Some((offer.assignment, offer.expires_at)),
             })?;
         }
         Ok(())
@@ -145,7 +170,7 @@ impl Ctx<'_> {
              shortly.",
             clean(&intake.customer_name),
             place(mechanic),
-            session.id,
+            session_ref(&session.id),
             keywords(session.meta()),
         );
         self.outbox(NewNotification {
@@ -156,6 +181,7 @@ impl Ctx<'_> {
             body: &body,
             session: Some(&session.id),
             waitlist_id: None,
+            offer: None,
         })?;
         Ok(())
     }
@@ -174,9 +200,10 @@ impl Ctx<'_> {
         } else {
             format!("{after_seconds} s")
         };
-        let subject = format!("Escalated: session {session_id} waiting {waited}");
+        let reference = session_ref(session_id);
+        let subject = format!("Escalated: session {reference} waiting {waited}");
         let body = format!(
-            "Session {session_id} ({}, customer{}) has waited {waited} since its release and no \
+            "Session {reference} ({}, customer{}) has waited {waited} since its release and no \
              mechanic has taken it. Open Queues in pitwall to place it.",
             describe(keywords),
             in_city(city),
@@ -189,6 +216,7 @@ impl Ctx<'_> {
             body: &body,
             session: Some(session_id),
             waitlist_id: None,
+            offer: None,
         })
     }
 
@@ -205,7 +233,7 @@ impl Ctx<'_> {
         let next = match session {
             Some(s) => format!(
                 "Your session {} ({}) is being offered to them now.",
-                s.id,
+                session_ref(&s.id),
                 keywords(s.meta())
             ),
             None => "Open the app or reply to start your session.".to_string(),
@@ -236,6 +264,7 @@ impl Ctx<'_> {
                 body: &body,
                 session: entry.session_id.as_deref(),
                 waitlist_id: Some(&entry.id),
+                offer: None,
             })?;
         }
         Ok(())

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::intake::{targeted_id, targeted_offer};
+use super::notify::LiveOffer;
 use super::{Ctx, Engine, OFFER_WINDOW, invalid_state, session_criteria};
 use crate::engine::outcome::{
     AssignmentOutcome, EligibilityOutcome, EligibilityRow, QueueOutcome, QueueRow, SessionBrief,
@@ -362,9 +363,14 @@ impl Ctx<'_> {
             if offer.match_type == MatchType::Targeted
                 && offer.is_live_offer(now)
                 && let Some(id) = offer.mechanic_id.as_deref()
+                && let Some(expires_at) = offer.expires_at
                 && let Some(m) = store::mechanics::get(self.conn(), id)?
             {
-                self.notify_offer(session, &m)?;
+                let live = LiveOffer {
+                    assignment: &offer.id,
+                    expires_at,
+                };
+                self.notify_offer(session, live, &m)?;
             }
         }
         store::sessions::transition(
@@ -740,8 +746,12 @@ impl Ctx<'_> {
                 ..Default::default()
             },
         )?;
-        if live {
-            self.notify_offer(session, mechanic)?;
+        if live && let Some(expires_at) = offer.expires_at {
+            let offer = LiveOffer {
+                assignment: &offer.id,
+                expires_at,
+            };
+            self.notify_offer(session, offer, mechanic)?;
         }
         Ok(Some(offer.id))
     }

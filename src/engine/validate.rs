@@ -115,7 +115,9 @@ fn length(field: &str, label: &str, value: &str, max: usize) -> DispatchResult<(
     Ok(())
 }
 
-/// Contact details may not carry control characters: they end up in outbox messages.
+/// Contact details may not carry control characters: they end up in outbox messages. An email
+/// address must also be one the mailer accepts as a recipient (lettre's own parser, the one
+/// the relay uses): refused now, not retried until dead later.
 pub fn email(field: &str, value: Option<&str>) -> DispatchResult<Option<String>> {
     let Some(v) = optional(field, "email address", value, MAX_EMAIL)? else {
         return Ok(None);
@@ -128,6 +130,8 @@ pub fn email(field: &str, value: Option<&str>) -> DispatchResult<Option<String>>
                 && !domain.ends_with('.')
                 && !v.chars().any(|c| c.is_whitespace() || c.is_control())
                 && !domain.contains('@')
+                && v.parse::<lettre::Address>().is_ok()
+                && v.parse::<lettre::message::Mailbox>().is_ok()
         }
         None => false,
     };
@@ -316,6 +320,21 @@ mod tests {
         }
         assert!(email("e", Some("a@b.ca")).unwrap().is_some());
         assert!(email("e", Some("not-an-email")).is_err());
+        // What the mailer would refuse at send time is refused at intake.
+        for refused in [
+            "x,y@evil.com",
+            "spy@evil.com>",
+            "a b@c.de",
+            "<a@c.de>",
+            "a@c.de, b@c.de",
+        ] {
+            assert!(email("e", Some(refused)).is_err(), "{refused}");
+        }
+        assert!(
+            email("e", Some("ann.o'neil+cars@mail.example.ca"))
+                .unwrap()
+                .is_some()
+        );
         assert!(email("e", Some("")).unwrap().is_none());
         assert!(phone("p", Some("+1 (416) 555-0142")).is_ok());
         assert!(phone("p", Some("call me")).is_err());

@@ -47,7 +47,10 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0006_scheduling.sql"),
         refuse_if: None,
     },
-    // 0007 is the delivery change on main; until it is merged here this step is version 7.
+    Upgrade {
+        sql: include_str!("../../migrations/0007_delivery_truth.sql"),
+        refuse_if: None,
+    },
     Upgrade {
         sql: include_str!("../../migrations/0008_api_trust.sql"),
         refuse_if: None,

@@ -593,6 +593,12 @@ mod query_plans {
                 &["sessions_escalated"],
             ),
             (
+                "a relay's claim",
+                outbox::claim_sql(),
+                5,
+                &["notifications_pending_by_channel"],
+            ),
+            (
                 "pending messages on a channel",
                 outbox::PENDING_ON.to_string(),
                 1,

@@ -8,7 +8,8 @@ use crate::clock::{from_millis, to_millis};
 use crate::model::{DeliveryStatus, Notification, NotificationKind, Route};
 
 const COLUMNS: &str = "rowid, id, kind, channel, recipient, subject, body, session_id, \
-    waitlist_id, created_at, status, attempts, next_attempt_at, last_error, sent_at";
+    waitlist_id, created_at, status, attempts, next_attempt_at, last_error, sent_at, \
+    assignment_id, expires_at, skip_reason";
 
 fn from_row(r: &Row<'_>) -> crate::store::Result<Notification> {
     Ok(Notification {
@@ -27,6 +28,9 @@ fn from_row(r: &Row<'_>) -> crate::store::Result<Notification> {
         next_attempt_at: from_millis(r.get(12)?),
         last_error: r.get(13)?,
         sent_at: r.get::<_, Option<i64>>(14)?.map(from_millis),
+        assignment: r.get(15)?,
+        expires_at: r.get::<_, Option<i64>>(16)?.map(from_millis),
+        skip_reason: r.get(17)?,
     })
 }
 
@@ -39,6 +43,8 @@ pub struct NewNotification<'a> {
     pub body: &'a str,
     pub session: Option<&'a str>,
     pub waitlist_id: Option<&'a str>,
+    /// The offer an `offer` message announces, and its deadline.
+    pub offer: Option<(&'a str, DateTime<Utc>)>,
 }
 
 /// Writes one pending row, due now; returns its id (a UUID: the idempotency key must not repeat
@@ -51,8 +57,8 @@ pub fn insert(
     let id = uuid::Uuid::now_v7().to_string();
     conn.prepare_cached(
         "INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id, \
-         waitlist_id, created_at, status, attempts, next_attempt_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?9)",
+         waitlist_id, created_at, status, attempts, next_attempt_at, assignment_id, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?9, ?10, ?11)",
     )?
     .execute(params![
         id,
@@ -64,6 +70,8 @@ pub fn insert(
         n.session,
         n.waitlist_id,
         to_millis(now),
+        n.offer.map(|(assignment, _)| assignment),
+        n.offer.map(|(_, expires_at)| to_millis(expires_at)),
     ])?;
     Ok(id)
 }
@@ -86,35 +94,39 @@ pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Notification>> {
     .optional()
 }
 
-/// Claims up to `limit` due rows on these channels for `owner` until `lease_until`, in one
+/// Why an offer's message would no longer be true at `?3`: NULL while its offer is live (or the
+/// row announces no offer), else the [`crate::model::SkipReason`].
+const STALE_OFFER: &str = "(SELECT CASE \
+        WHEN a.status = 'offered' AND a.expires_at > ?3 THEN NULL \
+        WHEN a.status = 'accepted' THEN 'accepted' \
+        WHEN a.status = 'declined' THEN 'declined' \
+        WHEN a.status = 'cancelled' AND a.closed_reason = 'taken' THEN 'taken' \
+        WHEN a.status = 'cancelled' THEN 'cancelled' \
+        WHEN a.status = 'expired' AND a.closed_reason IN ('busy', 'clocked_out') THEN 'withdrawn' \
+        ELSE 'expired' END \
+    FROM session_assignments a WHERE a.id = notifications.assignment_id)";
+
+/// Takes up to `limit` due rows of one channel for `owner` until `lease_until`, in one
 /// conditional UPDATE: a row is due when pending, its next attempt has come and no live lease
-/// holds it. Two relays running this at once never get the same row (SQLite runs one writer at
-/// a time, and the second finds the row leased).
+/// holds it. An offer's message whose offer is no longer live is not leased but ends `skipped`
+/// with the reason, in the same statement, so no relay ever sends it; the caller gets both
+/// kinds back and sends only the `pending` ones. Two relays running this at once never get the
+/// same row (one writer at a time; the second finds the row leased or skipped).
 pub fn claim(
     conn: &Db,
     owner: &str,
-    channels: &[Route],
+    channel: Route,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: usize,
 ) -> crate::store::Result<Vec<Notification>> {
-    let channels = serde_json::to_string(&channels).expect("plain strings");
-    let mut stmt = conn.prepare_cached(&format!(
-        "UPDATE notifications SET lease_owner = ?1, lease_until = ?2 \
-         WHERE id IN (SELECT id FROM notifications \
-                      WHERE status = 'pending' AND next_attempt_at <= ?3 \
-                        AND (lease_until IS NULL OR lease_until <= ?3) \
-                        AND channel IN (SELECT value FROM json_each(?4)) \
-                      ORDER BY next_attempt_at, rowid LIMIT ?5) \
-           AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?3) \
-         RETURNING {COLUMNS}"
-    ))?;
+    let mut stmt = conn.prepare_cached(&claim_sql())?;
     let rows = stmt.query_map(
         params![
             owner,
             to_millis(lease_until),
             to_millis(now),
-            channels,
+            channel,
             limit as i64
         ],
         from_row,
@@ -122,6 +134,24 @@ pub fn claim(
     let mut rows: Vec<Notification> = rows.collect::<crate::store::Result<_>>()?;
     rows.sort_by_key(|n| (n.next_attempt_at, n.seq));
     Ok(rows)
+}
+
+/// The statement of [`claim`] (for its query-plan test).
+pub fn claim_sql() -> String {
+    format!(
+        "UPDATE notifications SET \
+             skip_reason = {STALE_OFFER}, \
+             status = CASE WHEN {STALE_OFFER} IS NULL THEN 'pending' ELSE 'skipped' END, \
+             lease_owner = CASE WHEN {STALE_OFFER} IS NULL THEN CAST(?1 AS TEXT) END, \
+             lease_until = CASE WHEN {STALE_OFFER} IS NULL THEN CAST(?2 AS BIGINT) END \
+         WHERE id IN (SELECT id FROM notifications \
+                      INDEXED BY notifications_pending_by_channel \
+                      WHERE status = 'pending' AND channel = ?4 AND next_attempt_at <= ?3 \
+                        AND (lease_until IS NULL OR lease_until <= ?3) \
+                      ORDER BY next_attempt_at, rowid LIMIT ?5) \
+           AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?3) \
+         RETURNING {COLUMNS}"
+    )
 }
 
 /// Delivered. Only the lease holder records it; `false` when another relay took the row over

@@ -8,6 +8,7 @@ pub mod processes;
 pub mod receivers;
 pub mod server;
 pub mod terminal;
+pub mod tls;
 
 use pitwall::clock::Clock;
 use pitwall::command::parse_line;

@@ -27,6 +27,10 @@ pub struct Seen {
     pub paths: HashMap<String, String>,
     /// ids that arrived while another request with the same id was still being handled.
     pub concurrent: Vec<String>,
+    /// Every request as it arrived: its headers (names lower-cased) and body bytes.
+    pub raw: Vec<(HashMap<String, String>, Vec<u8>)>,
+    /// When each webhook-id was first delivered.
+    pub arrived: HashMap<String, std::time::Instant>,
     in_flight: HashMap<String, u32>,
 }
 
@@ -58,7 +62,9 @@ impl Default for Behaviour {
     }
 }
 
-pub const SECRET: &str = "test secret, long and random enough";
+/// A Standard Webhooks secret (`whsec_` + base64 of 24 bytes): the one of the standard's own
+/// reference-library tests.
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 impl Webhooks {
     pub fn start(behaviour: Behaviour) -> Webhooks {
@@ -124,8 +130,12 @@ fn serve_http(stream: TcpStream, b: &Behaviour, seen: &Mutex<Seen>) {
             .unwrap_or_default();
         let good_signature = match &b.secret {
             None => true,
+            // As the standard says: the key is the base64 after `whsec_`, decoded.
             Some(secret) => {
-                let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+                let key = base64::engine::general_purpose::STANDARD
+                    .decode(secret.strip_prefix("whsec_").unwrap())
+                    .unwrap();
+                let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
                 mac.update(format!("{id}.{stamp}.").as_bytes());
                 mac.update(&body);
                 let want = format!(
@@ -139,6 +149,7 @@ fn serve_http(stream: TcpStream, b: &Behaviour, seen: &Mutex<Seen>) {
         };
         let attempt = {
             let mut s = seen.lock().unwrap();
+            s.raw.push((headers.clone(), body.clone()));
             let n = s.in_flight.entry(id.clone()).or_default();
             *n += 1;
             if *n > 1 {
@@ -163,6 +174,9 @@ fn serve_http(stream: TcpStream, b: &Behaviour, seen: &Mutex<Seen>) {
                 s.bad_signatures += 1;
             }
             if status == 200 {
+                s.arrived
+                    .entry(id.clone())
+                    .or_insert_with(std::time::Instant::now);
                 *s.delivered.entry(id.clone()).or_default() += 1;
                 if let Ok(v) = serde_json::from_slice(&body) {
                     s.bodies.insert(id.clone(), v);
@@ -184,64 +198,195 @@ pub struct Mail {
     pub to: Vec<String>,
     pub headers: HashMap<String, String>,
     pub body: String,
+    /// The message exactly as sent between DATA and the final dot (dot-stuffing undone).
+    pub raw: String,
+    /// Whether the session was encrypted (after STARTTLS) when the message arrived.
+    pub encrypted: bool,
+}
+
+/// What the SMTP server offers.
+#[derive(Clone, Default)]
+pub struct SmtpOptions {
+    /// Offer STARTTLS with this server config (see [`crate::common::tls`]).
+    pub starttls: Option<Arc<rustls::ServerConfig>>,
+    /// Offer AUTH PLAIN / LOGIN (and accept any credentials).
+    pub auth: bool,
 }
 
 pub struct Smtp {
     pub port: u16,
     pub mails: Arc<Mutex<Vec<Mail>>>,
+    /// Every line a client sent, in order, prefixed `plain: ` or `tls: ` by how it travelled
+    /// (message data excluded): what an eavesdropper on the wire could read is the `plain:` part.
+    pub lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Smtp {
     /// Speaks enough SMTP (RFC 5321) for a client: EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT.
     /// It offers no STARTTLS, so a client that wants STARTTLS when offered goes on in plain.
     pub fn start() -> Smtp {
+        Smtp::start_with(SmtpOptions::default())
+    }
+
+    /// The same, offering STARTTLS and AUTH as `options` say.
+    pub fn start_with(options: SmtpOptions) -> Smtp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
-        let shared = mails.clone();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (shared_mails, shared_lines) = (mails.clone(), lines.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let mails = shared.clone();
-                std::thread::spawn(move || serve_smtp(stream, &mails));
+                let (mails, lines, options) =
+                    (shared_mails.clone(), shared_lines.clone(), options.clone());
+                std::thread::spawn(move || serve_smtp(stream, &options, &mails, &lines));
             }
         });
-        Smtp { port, mails }
+        Smtp { port, mails, lines }
+    }
+
+    /// The lines that travelled unencrypted.
+    pub fn plain_lines(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.strip_prefix("plain: ").map(str::to_string))
+            .collect()
     }
 }
 
-fn serve_smtp(stream: TcpStream, mails: &Mutex<Vec<Mail>>) {
+/// A connection before or after STARTTLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+fn serve_smtp(
+    stream: TcpStream,
+    options: &SmtpOptions,
+    mails: &Mutex<Vec<Mail>>,
+    lines: &Mutex<Vec<String>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    let say = |out: &mut TcpStream, line: &str| out.write_all(format!("{line}\r\n").as_bytes());
-    if say(&mut out, "220 test.local ESMTP").is_err() {
+    let mut reader = BufReader::new(Conn::Plain(stream));
+    let say = |reader: &mut BufReader<Conn>, line: &str| {
+        let out = reader.get_mut();
+        out.write_all(format!("{line}\r\n").as_bytes())
+            .and_then(|()| out.flush())
+    };
+    if say(&mut reader, "220 test.local ESMTP").is_err() {
         return;
     }
     let mut from = String::new();
     let mut to = Vec::new();
     loop {
+        let encrypted = matches!(reader.get_ref(), Conn::Tls(_));
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        let how = if encrypted { "tls" } else { "plain" };
+        lines
+            .lock()
+            .unwrap()
+            .push(format!("{how}: {}", line.trim_end()));
         let upper = line.to_ascii_uppercase();
         let reply = if upper.starts_with("EHLO") {
-            "250-test.local\r\n250-8BITMIME\r\n250 SMTPUTF8"
+            let mut ehlo = vec!["250-test.local", "250-8BITMIME"];
+            if options.starttls.is_some() && !encrypted {
+                ehlo.push("250-STARTTLS");
+            }
+            if options.auth {
+                ehlo.push("250-AUTH PLAIN LOGIN");
+            }
+            ehlo.push("250 SMTPUTF8");
+            ehlo.join("\r\n")
+        } else if upper.starts_with("STARTTLS") && !encrypted {
+            let Some(config) = options.starttls.clone() else {
+                let _ = say(&mut reader, "502 not offered");
+                continue;
+            };
+            if say(&mut reader, "220 go ahead").is_err() {
+                return;
+            }
+            let Conn::Plain(tcp) = reader.into_inner() else {
+                return;
+            };
+            let tls = rustls::ServerConnection::new(config).unwrap();
+            reader = BufReader::new(Conn::Tls(Box::new(rustls::StreamOwned::new(tls, tcp))));
+            from.clear();
+            to.clear();
+            continue;
+        } else if upper.starts_with("AUTH") && options.auth {
+            // PLAIN with its initial response on the line, or LOGIN / PLAIN asked for in turns.
+            if upper.starts_with("AUTH LOGIN") {
+                for prompt in ["334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6"] {
+                    if say(&mut reader, prompt).is_err() {
+                        return;
+                    }
+                    let mut answer = String::new();
+                    if reader.read_line(&mut answer).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    lines
+                        .lock()
+                        .unwrap()
+                        .push(format!("{how}: {}", answer.trim_end()));
+                }
+            } else if line.split_whitespace().count() < 3 {
+                if say(&mut reader, "334 ").is_err() {
+                    return;
+                }
+                let mut answer = String::new();
+                if reader.read_line(&mut answer).unwrap_or(0) == 0 {
+                    return;
+                }
+                lines
+                    .lock()
+                    .unwrap()
+                    .push(format!("{how}: {}", answer.trim_end()));
+            }
+            "235 authenticated".to_string()
         } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
-            "250 OK"
+            "250 OK".to_string()
         } else if upper.starts_with("MAIL FROM:") {
             from = line[10..].trim().to_string();
             to.clear();
-            "250 OK"
+            "250 OK".to_string()
         } else if upper.starts_with("RCPT TO:") {
             to.push(line[8..].trim().to_string());
-            "250 OK"
+            "250 OK".to_string()
         } else if upper.starts_with("RSET") {
             from.clear();
             to.clear();
-            "250 OK"
+            "250 OK".to_string()
         } else if upper.starts_with("DATA") {
-            if say(&mut out, "354 go ahead").is_err() {
+            if say(&mut reader, "354 go ahead").is_err() {
                 return;
             }
             let mut data = String::new();
@@ -276,15 +421,17 @@ fn serve_smtp(stream: TcpStream, mails: &Mutex<Vec<Mail>>) {
                 to: to.clone(),
                 headers,
                 body: body.to_string(),
+                raw: data.clone(),
+                encrypted,
             });
-            "250 queued"
+            "250 queued".to_string()
         } else if upper.starts_with("QUIT") {
-            let _ = say(&mut out, "221 bye");
+            let _ = say(&mut reader, "221 bye");
             return;
         } else {
-            "502 not implemented"
+            "502 not implemented".to_string()
         };
-        if say(&mut out, reply).is_err() {
+        if say(&mut reader, &reply).is_err() {
             return;
         }
     }

@@ -8,6 +8,24 @@ use crate::store::value::Value;
 /// schema.sql in PostgreSQL's dialect, at [`SCHEMA_VERSION`].
 pub const SCHEMA_PG: &str = include_str!("../../../schema_pg.sql");
 
+/// The first schema version pitwall made on PostgreSQL: every later one is reached from it by
+/// [`UPGRADES`].
+const FIRST_VERSION: i64 = 6;
+
+/// `UPGRADES[i]` takes a database from version `FIRST_VERSION + i` to the next, as
+/// `migrations/` does for SQLite files. A schema change edits schema_pg.sql and appends its step
+/// here; tests/pg_backend.rs upgrades a database made from the first schema and compares it with
+/// a new one. Never edit a step once a release has shipped it.
+const UPGRADES: &[&str] = &[
+    include_str!("../../../migrations/postgres/0007_delivery_truth.sql"),
+    include_str!("../../../migrations/postgres/0008_api_trust.sql"),
+];
+
+const _: () = assert!(
+    FIRST_VERSION + UPGRADES.len() as i64 == SCHEMA_VERSION,
+    "a schema change needs its PostgreSQL step too"
+);
+
 /// The advisory lock every pitwall takes while it looks at and creates the schema, so two
 /// processes starting at once on an empty database do not both create it ("pitwall" in ASCII).
 const SCHEMA_LOCK: i64 = 0x7069_7477_616c_6c00;
@@ -24,11 +42,10 @@ pub enum SchemaError {
          database"
     )]
     NotPitwall,
-    /// An older schema: none exists for PostgreSQL yet (version 6 is its first), so this is a
-    /// database pitwall did not make, or one a later pitwall needs to upgrade.
+    /// Older than the first schema pitwall made on PostgreSQL: not a database pitwall made.
     #[error(
-        "the database holds pitwall schema version {found}, older than this pitwall's ({known}), \
-         and there is no upgrade from it on PostgreSQL"
+        "the database holds pitwall schema version {found}, older than any pitwall made on \
+         PostgreSQL ({known} and later)"
     )]
     TooOld { found: i64, known: i64 },
     #[error("PostgreSQL: {0}")]
@@ -70,11 +87,11 @@ fn check_or_create(conn: &PgConn) -> Result<i64, SchemaError> {
                 found: *found,
                 known: SCHEMA_VERSION,
             }),
-            Some(Value::Integer(found)) if *found < SCHEMA_VERSION => Err(SchemaError::TooOld {
+            Some(Value::Integer(found)) if *found < FIRST_VERSION => Err(SchemaError::TooOld {
                 found: *found,
-                known: SCHEMA_VERSION,
+                known: FIRST_VERSION,
             }),
-            Some(Value::Integer(found)) => Ok(*found),
+            Some(Value::Integer(found)) => upgrade(conn, *found),
             // The table without a row: not something pitwall leaves behind.
             _ => Err(SchemaError::NotPitwall),
         };
@@ -91,6 +108,23 @@ fn check_or_create(conn: &PgConn) -> Result<i64, SchemaError> {
     conn.batch(SCHEMA_PG)?;
     conn.execute(
         "INSERT INTO pitwall_schema (version) VALUES ($1)",
+        &[Value::Integer(SCHEMA_VERSION)],
+    )?;
+    Ok(SCHEMA_VERSION)
+}
+
+/// Brings a database at `found` up to [`SCHEMA_VERSION`], inside the caller's transaction (so a
+/// crash leaves the old version whole) and under its lock (so two processes starting at once
+/// upgrade once).
+fn upgrade(conn: &PgConn, found: i64) -> Result<i64, SchemaError> {
+    if found == SCHEMA_VERSION {
+        return Ok(found);
+    }
+    for step in &UPGRADES[(found - FIRST_VERSION) as usize..] {
+        conn.batch(step)?;
+    }
+    conn.execute(
+        "UPDATE pitwall_schema SET version = $1",
         &[Value::Integer(SCHEMA_VERSION)],
     )?;
     Ok(SCHEMA_VERSION)

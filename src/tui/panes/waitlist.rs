@@ -199,7 +199,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
 }
 
 /// A notification's delivery state in words (SPEC §12): pending, sent, retrying with the last
-/// error, or dead with it.
+/// error, dead with it, or skipped with why (an offer that was no longer live).
 pub fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
     use crate::model::DeliveryStatus;
     match (n.status, n.last_error.as_deref()) {
@@ -212,6 +212,13 @@ pub fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
         (DeliveryStatus::Dead, e) => (
             format!("✗ dead ({})", fit(e.unwrap_or("gave up"), 40)),
             Tone::Error,
+        ),
+        (DeliveryStatus::Skipped, _) => (
+            format!(
+                "– not sent: offer {}",
+                n.skip_reason.map_or("ended", |r| r.as_str())
+            ),
+            Tone::Dim,
         ),
     }
 }
