@@ -188,11 +188,12 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
     };
     // Only commands that write are kept for an Idempotency-Key: a read is safe to repeat, and
     // keeping one (5 KB per `browse`) would only fill the table.
+    // A malformed key is refused whatever the command: it is a bad header either way.
+    if let Some(Err(e)) = key.map(check_key) {
+        return refusal(None, &e);
+    }
     let key = match (key, declared) {
         (Some(key), Some(d)) if d.writes => {
-            if let Err(e) = check_key(key) {
-                return refusal(None, &e);
-            }
             let sha256 = body.sha256.unwrap_or_default();
             // Most repeats are answered here, without the write lock. The claim inside the
             // command's transaction is what makes it exactly once.

@@ -7,6 +7,7 @@
 //! connection (the console's [`crate::delivery::Background`]). Three connections, one writer.
 
 pub mod access;
+mod constraints;
 pub mod feed;
 mod framing;
 pub mod handle;

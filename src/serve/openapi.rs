@@ -105,7 +105,15 @@ pub fn document(role: RoleKind) -> Value {
             "description": "Server-sent events: `id` (the audit id), `event` (its kind), `data` \
                             (the event as JSON), as the token may see them. Resume with \
                             Last-Event-ID; `event: reset` when that id cannot be resumed from.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "event": {"type": "string"},
+                    "data": {"type": "string"},
+                },
+            }}},
         }),
     );
     let mut openapi_responses = errors(&token_codes);
@@ -259,6 +267,7 @@ fn request_schema(role: RoleKind, scope: Scope, name: &str, fields: Value) -> Va
     // Unknown fields are refused (the types deny them): say so, so a request valid here is
     // never refused for a field.
     schema.insert("additionalProperties".into(), json!(false));
+    super::constraints::constrain(name, &mut schema);
     Value::Object(schema)
 }
 
