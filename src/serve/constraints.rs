@@ -112,6 +112,70 @@ pub fn constrain(name: &str, schema: &mut Map<String, Value>) {
                 ]),
             );
         }
+        "add_mechanic" => {
+            let p = properties(schema);
+            p.insert("name".into(), text(MAX_NAME));
+            let (email, phone) = contact();
+            p.insert("email".into(), email);
+            p.insert("phone".into(), phone);
+            for field in [
+                "city",
+                "state_province",
+                "country",
+                "postal_code",
+                "certification_number",
+                "certification_authority",
+                "certification_region",
+                "red_seal_number",
+                "red_seal_province",
+            ] {
+                p.insert(field.into(), short_text());
+            }
+            for (field, min, max) in [
+                ("years_experience", 0, 80),
+                ("completed_sessions", 0, 10_000_000),
+                ("profile_completion_score", 0, 100),
+            ] {
+                p.insert(
+                    field.into(),
+                    json!({"type": "integer", "minimum": min, "maximum": max}),
+                );
+            }
+            p.insert(
+                "max_active_sessions".into(),
+                json!({"type": "integer", "nullable": true, "minimum": 1, "maximum": 10_000}),
+            );
+            p.insert(
+                "rating".into(),
+                json!({"type": "number", "minimum": 0, "maximum": 5}),
+            );
+            p.insert("brand_specializations".into(), labels());
+            p.insert("service_keywords".into(), labels());
+            p.insert(
+                "notify_via".into(),
+                json!({"type": "array", "nullable": true, "minItems": 1,
+                       "items": {"$ref": "#/components/schemas/Channel"}}),
+            );
+            plan(p);
+            require(schema, &["name"]);
+            // Each channel needs its address (sms a phone, email an email, push either), and a
+            // postal code given with a country follows that country's rule.
+            schema.insert(
+                "allOf".into(),
+                json!([
+                    {"anyOf": channels_reachable()},
+                    {"anyOf": [
+                        {"properties": {"country": {"type": "string", "nullable": true,
+                                                    "pattern": r"^\s*$"}}},
+                        {"properties": {"postal_code": {"type": "string", "nullable": true,
+                                                        "pattern": r"^\s*$"}}},
+                        {"properties": {"postal_code": {"type": "string", "nullable": true,
+                                                        "pattern": OTHER_POSTAL}}},
+                    ]},
+                ]),
+            );
+        }
+        "set_shifts" => plan(properties(schema)),
         "set_flag" => {
             properties(schema).insert(
                 "rollout_percent".into(),
@@ -132,6 +196,58 @@ pub fn constrain(name: &str, schema: &mut Map<String, Value>) {
         }
         _ => {}
     }
+}
+
+/// A postal code outside Canada and the US (validate::postal_code's rule for them).
+const OTHER_POSTAL: &str = r"^\s*[A-Za-z0-9-](?:[A-Za-z0-9 -]{0,8})[A-Za-z0-9-]\s*$";
+
+/// An email and a phone, each valid or blank when given.
+fn contact() -> (Value, Value) {
+    (
+        json!({"type": "string", "nullable": true, "maxLength": MAX_EMAIL,
+               "pattern": format!(r"^\s*(?:{})?\s*$", email_body())}),
+        json!({"type": "string", "nullable": true, "maxLength": MAX_PHONE,
+               "pattern": format!(r"^\s*(?:{})?\s*$", phone_body())}),
+    )
+}
+
+/// A mechanic's `notify_via` against his addresses: left out (the default follows what he
+/// has), or channels each of which reaches him.
+fn channels_reachable() -> Value {
+    let email = json!({"type": "string", "pattern": format!(r"^\s*{}\s*$", email_body())});
+    let phone = json!({"type": "string", "pattern": format!(r"^\s*{}\s*$", phone_body())});
+    json!([
+        {"properties": {"notify_via": {"nullable": true, "enum": [null]}}},
+        {"required": ["email"], "properties": {"email": email,
+            "notify_via": {"type": "array", "items": {"enum": ["email", "push"]}}}},
+        {"required": ["phone"], "properties": {"phone": phone,
+            "notify_via": {"type": "array", "items": {"enum": ["sms", "push"]}}}},
+        {"required": ["email", "phone"], "properties": {"email": email, "phone": phone}},
+    ])
+}
+
+/// A weekly plan: an IANA time zone, and shifts of a day and two HH:MM times.
+fn plan(p: &mut Map<String, Value>) {
+    let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    p.insert(
+        "timezone".into(),
+        json!({"type": "string", "nullable": true, "enum": zones}),
+    );
+    let day = "[mM][oO][nN]|[tT][uU][eE]|[wW][eE][dD]|[tT][hH][uU]|[fF][rR][iI]|[sS][aA][tT]|[sS][uU][nN]";
+    let time = r"^\s*(?:[01][0-9]|2[0-3]):[0-5][0-9]\s*$";
+    p.insert(
+        "shifts".into(),
+        json!({"type": "array", "maxItems": crate::schedule::MAX_SHIFTS, "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["day", "start", "end"],
+            "properties": {
+                "day": {"type": "string", "pattern": format!(r"^\s*(?:{day})\s*$")},
+                "start": {"type": "string", "pattern": time},
+                "end": {"type": "string", "pattern": time},
+            },
+        }}),
+    );
 }
 
 fn properties(schema: &mut Map<String, Value>) -> &mut Map<String, Value> {
@@ -201,8 +317,7 @@ fn location() -> Value {
         "required": ["country", "postal_code"],
         "properties": {
             "country": text(MAX_SHORT_TEXT),
-            "postal_code": {"type": "string",
-                            "pattern": r"^\s*[A-Za-z0-9-](?:[A-Za-z0-9 -]{0,8})[A-Za-z0-9-]\s*$"},
+            "postal_code": {"type": "string", "pattern": OTHER_POSTAL},
             "province": short_text(),
             "city": short_text(),
         },
