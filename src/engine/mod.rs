@@ -293,7 +293,7 @@ impl Engine {
         &mut self,
         kind: TxKind,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
-        answer: Option<&dyn Fn(&T) -> serde_json::Result<serde_json::Value>>,
+        answer: Option<&AnswerOf<T>>,
     ) -> DispatchResult<T> {
         if kind == TxKind::Write
             && let Some(checkpointer) = &self._checkpointer
@@ -349,6 +349,9 @@ impl Engine {
         outcome
     }
 }
+
+/// Renders a write's result as the JSON fields of its answer, for a [`WriteHook`].
+type AnswerOf<T> = dyn Fn(&T) -> serde_json::Result<serde_json::Value>;
 
 /// Work a front end does inside a command's write transaction, so it commits or rolls back
 /// with the command (the HTTP API's idempotency record: SPEC §13 "Exactly once").

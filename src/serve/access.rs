@@ -86,14 +86,12 @@ pub fn check(conn: &Db, caller: &Caller, command: &Command) -> DispatchResult<()
         return Err(forbidden_command(&caller.role, command.name()));
     };
     match (&caller.role, declared.scope(kind)) {
-        (Role::Mechanic(me), Scope::Himself) => {
-            if command.mechanic().is_some_and(|m| m != me) {
-                return Err(forbidden(
-                    "A mechanic token acts only for its own mechanic; leave \"mechanic\" out."
-                        .to_string(),
-                )
-                .with_field("mechanic"));
-            }
+        (Role::Mechanic(me), Scope::Himself) if command.mechanic().is_some_and(|m| m != me) => {
+            return Err(forbidden(
+                "A mechanic token acts only for its own mechanic; leave \"mechanic\" out."
+                    .to_string(),
+            )
+            .with_field("mechanic"));
         }
         (Role::Mechanic(me), Scope::OwnSessions) => {
             if let Some(session) = command.session()

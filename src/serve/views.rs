@@ -188,7 +188,7 @@ pub enum PhoneSession {
         /// His offer's state.
         offer: Option<crate::model::AssignmentStatus>,
         expires_at: Option<String>,
-        job: Option<JobView>,
+        job: Box<Option<JobView>>,
     },
     /// Taken by another mechanic: nothing more.
     Taken { id: String, taken: bool },
@@ -347,10 +347,8 @@ fn for_mechanic(conn: &Db, me: &str, cmd: &str, answer: Value) -> DispatchResult
                 .max_by_key(|a| text(&a["created_at"]))
                 .cloned()
                 .unwrap_or(Value::Null);
-            let job = match session_and_intake(conn, &id)? {
-                Some((_, intake)) => Some(job(&intake, matched == Some(me))),
-                None => None,
-            };
+            let job =
+                session_and_intake(conn, &id)?.map(|(_, intake)| job(&intake, matched == Some(me)));
             to_json(&PhoneSessionAnswer {
                 session: PhoneSession::Open {
                     status: parse(&s["status"])?,
@@ -360,7 +358,7 @@ fn for_mechanic(conn: &Db, me: &str, cmd: &str, answer: Value) -> DispatchResult
                     score: offer["match_score"].as_i64(),
                     offer: parse(&offer["status"]).ok(),
                     expires_at: offer["expires_at"].as_str().map(str::to_string),
-                    job,
+                    job: Box::new(job),
                 },
             })
         }
