@@ -62,7 +62,8 @@ pub fn screen(role: &Role, value: &mut Value) -> Result<Option<&'static Declared
             // His own id, or not a string (the parser says so).
             Some(_) => {}
         },
-        (Role::Intake, _) if declared.writes && fields.contains_key("id") => {
+        // `"id": null` is no id (a client that writes out every field).
+        (Role::Intake, _) if declared.writes && fields.get("id").is_some_and(|v| !v.is_null()) => {
             // A public form that picks ids can learn which exist ("already exists") and aim at
             // them. The server assigns one; an Idempotency-Key makes a retry safe instead.
             return Err(forbidden(
@@ -165,8 +166,12 @@ mod tests {
         let mut v = serde_json::json!({"cmd": "intake", "id": "S1"});
         let e = screen(&Role::Intake, &mut v).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("id"));
-        let mut v = serde_json::json!({"cmd": "intake"});
-        assert!(screen(&Role::Intake, &mut v).unwrap().is_some());
+        for mut v in [
+            serde_json::json!({"cmd": "intake"}),
+            serde_json::json!({"cmd": "intake", "id": null}),
+        ] {
+            assert!(screen(&Role::Intake, &mut v).unwrap().is_some());
+        }
     }
 
     #[test]
