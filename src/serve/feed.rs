@@ -60,6 +60,9 @@ impl Fresh {
 
 /// How often the feed looks for commits: listeners see an event within this.
 const POLL: Duration = Duration::from_millis(200);
+/// How often revocations are read even when nothing else changed: a revoked token's streams
+/// end within this and a poll.
+const REVOCATIONS_EVERY: Duration = Duration::from_millis(800);
 /// Events read per query; a burst larger than this is read in several.
 const BATCH: usize = 500;
 /// Events a slow listener may fall behind before it is told it missed some.
@@ -89,11 +92,13 @@ impl Feed {
             .spawn(move || {
                 let mut version = crate::store::data_version(&conn).unwrap_or(0);
                 let mut first = true;
+                let mut revocations_read = std::time::Instant::now();
                 while !flag.load(Ordering::Relaxed) {
                     let now = crate::store::data_version(&conn).unwrap_or(version);
-                    if now != version || first {
-                        version = now;
-                        first = false;
+                    // On every change, and once a second whatever happened: `token revoke`
+                    // writes outside an engine transaction, which on PostgreSQL notifies no one.
+                    if now != version || first || revocations_read.elapsed() >= REVOCATIONS_EVERY {
+                        revocations_read = std::time::Instant::now();
                         match crate::store::tokens::revoked_ids(&conn) {
                             Ok(ids) if ids != **revoked_tx.borrow() => {
                                 let _ = revoked_tx.send(Arc::new(ids));
@@ -101,6 +106,10 @@ impl Feed {
                             Ok(_) => {}
                             Err(e) => tracing::debug!(error = %e, "revocations not read"),
                         }
+                    }
+                    if now != version || first {
+                        version = now;
+                        first = false;
                         if tx.receiver_count() == 0 {
                             // Nobody is listening: skip to the end instead of reading what no
                             // one will see (a busy server writes thousands of events a second).
