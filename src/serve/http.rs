@@ -39,6 +39,34 @@ pub struct Shared {
     pub revoked: tokio::sync::watch::Receiver<Arc<std::collections::HashSet<String>>>,
     pub streams: Arc<super::streams::Streams>,
     pub stream_lifetime: Duration,
+    pub known: Arc<KnownTokens>,
+}
+
+/// Tokens that passed lately, by SHA-256: enough to let a request's body in before the engine
+/// checks the token for good. Bounded; a revoked token is not vouched for.
+#[derive(Default)]
+pub struct KnownTokens(std::sync::Mutex<std::collections::HashMap<[u8; 32], String>>);
+
+/// Tokens remembered at most; past it the memory starts again (a few more second trips).
+const KNOWN_TOKENS: usize = 4096;
+
+impl KnownTokens {
+    fn vouch(
+        &self,
+        hash: &[u8; 32],
+        revoked: &std::collections::HashSet<String>,
+    ) -> Option<String> {
+        let known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        known.get(hash).filter(|id| !revoked.contains(*id)).cloned()
+    }
+
+    fn note(&self, hash: [u8; 32], token_id: &str) {
+        let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= KNOWN_TOKENS {
+            known.clear();
+        }
+        known.insert(hash, token_id.to_string());
+    }
 }
 
 /// The token id of a request, for the log line.
@@ -104,14 +132,29 @@ async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Caller, Response>
 
 async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) -> Response {
     // The token first, before a byte of the body is read: a caller without a good one costs
-    // the server no memory (hyper closes the connection rather than read what is left).
-    let caller = match admit(&shared, &headers).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
+    // the server no memory (hyper closes the connection rather than read what is left). A token
+    // that passed lately and is not revoked since is let through to its body here, and checked
+    // for good (with its rate) on the engine's one trip for the command; any other is checked
+    // on the engine thread now, at the price of a second trip.
+    let Some(token) = bearer(&headers) else {
+        return to_response(refusal(None, &no_token()));
+    };
+    let hash = crate::tokens::sha256(&token);
+    let vouched = shared.known.vouch(&hash, &shared.revoked.borrow());
+    let (admitted, token_id) = match vouched {
+        Some(token_id) => (None, token_id),
+        None => match admit(&shared, &headers).await {
+            Ok(caller) => {
+                shared.known.note(hash, &caller.token_id);
+                let id = caller.token_id.clone();
+                (Some(caller), id)
+            }
+            Err(response) => return response,
+        },
     };
     let refuse = |error: DispatchError| {
         let mut reply = refusal(None, &error);
-        reply.token_id = Some(caller.token_id.clone());
+        reply.token_id = Some(token_id.clone());
         to_response(reply)
     };
     if !is_json(&headers) {
@@ -153,9 +196,19 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
     };
     let received = handle::Received::read(&bytes, key.is_some());
     drop(bytes);
+    let limit = shared.limit.clone();
     let reply = shared
         .worker
-        .run(move |engine| handle::command(engine, &caller, key.as_deref(), received))
+        .run(move |engine| {
+            let caller = match admitted {
+                Some(caller) => caller,
+                None => match handle::admit(engine, &limit, Some(&token), chrono::Utc::now()) {
+                    Ok(caller) => caller,
+                    Err(reply) => return reply,
+                },
+            };
+            handle::command(engine, &caller, key.as_deref(), received)
+        })
         .await;
     match reply {
         Ok(Ran::Done(reply)) => to_response(reply),

@@ -95,6 +95,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             revoked: feed.revoked.clone(),
             streams: streams::Streams::new(config.serve.max_streams),
             stream_lifetime: Duration::from_secs(config.serve.stream_seconds),
+            known: Arc::default(),
         });
         listen::serve(
             listener,

@@ -296,10 +296,12 @@ fn for_intake(conn: &Db, cmd: &str, answer: &Value) -> DispatchResult<Value> {
                 }
             }
             let matched = match s["matched_mechanic_id"].as_str() {
-                Some(id) => store::mechanics::get(conn, id)?.map(|m| MatchedMechanic {
-                    first_name: first_name(&m.name),
-                    city: m.city,
-                }),
+                Some(id) => {
+                    store::mechanics::name_and_city(conn, id)?.map(|(name, city)| MatchedMechanic {
+                        first_name: first_name(&name),
+                        city,
+                    })
+                }
                 None => None,
             };
             to_json(&FormSessionAnswer {
@@ -425,11 +427,13 @@ fn session_and_intake(
 }
 
 fn offered_mechanic(conn: &Db, id: &str, tier: Tier) -> DispatchResult<Option<OfferedMechanic>> {
-    Ok(store::mechanics::get(conn, id)?.map(|m| OfferedMechanic {
-        first_name: first_name(&m.name),
-        city: m.city,
-        tier,
-    }))
+    Ok(
+        store::mechanics::name_and_city(conn, id)?.map(|(name, city)| OfferedMechanic {
+            first_name: first_name(&name),
+            city,
+            tier,
+        }),
+    )
 }
 
 /// The first word of a name (a customer calls a mechanic by it; his surname is his).
