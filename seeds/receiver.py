@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,6 +32,9 @@ DEMO_SECRET = "whsec_lQE0m+jSFb5JhgFYtl8As7CitRfQSOtW6e2slwQ1phI="
 TOLERANCE_SECONDS = 5 * 60
 
 seen = set()
+# Requests are handled on threads of their own (pitwall sends several at once): one at a time
+# past the signature check, so repeats are told apart and each message prints whole.
+lock = threading.Lock()
 
 
 def verify(secret, headers, body):
@@ -68,14 +72,15 @@ def main():
             if args.secret and not verify(args.secret, self.headers, body):
                 print(f"✗ {self.path} {msg_id}: bad or stale signature, refused", flush=True)
                 return self.answer(401)
-            if msg_id in seen:
-                return self.answer(200)
-            seen.add(msg_id)
             row = json.loads(body)
-            print(f"✉ {self.path} [{row['kind']}] to {row['recipient']}: {row['subject']}", flush=True)
-            print(f"    {row['body']}", flush=True)
-            if row.get("expires_at"):
-                print(f"    (offer open until {row['expires_at']})", flush=True)
+            with lock:
+                if msg_id not in seen:
+                    seen.add(msg_id)
+                    lines = [f"✉ {self.path} [{row['kind']}] to {row['recipient']}: {row['subject']}",
+                             f"    {row['body']}"]
+                    if row.get("expires_at"):
+                        lines.append(f"    (offer open until {row['expires_at']})")
+                    print("\n".join(lines), flush=True)
             self.answer(200)
 
         def answer(self, status):

@@ -1,11 +1,11 @@
 //! The `pitwall` command line (SPEC §11): thin — parse flags, set up logging, hand over.
 
 use std::io::{BufReader, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use pitwall::clock::Clock;
 use pitwall::engine::Engine;
@@ -71,6 +71,14 @@ enum Cmd {
         #[arg(long, default_value = pitwall::serve::DEFAULT_LISTEN)]
         listen: String,
     },
+    /// Print a completion script for a shell (bash, zsh, fish, elvish or powershell), e.g.
+    /// `pitwall completions bash > ~/.local/share/bash-completion/completions/pitwall`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `pitwall man > pitwall.1 && man ./pitwall.1`.
+    Man,
     /// Print a new webhook signing secret (whsec_ and base64 of 32 random bytes) for the
     /// config's `[delivery] secret`.
     Secret,
@@ -79,7 +87,8 @@ enum Cmd {
         #[command(subcommand)]
         action: TokenCmd,
     },
-    /// Simulate a day of dispatch on the manual clock (SPEC §16) and print what it comes to.
+    /// Simulate a day of dispatch on the manual clock and print what it comes to, with the
+    /// day hour by hour.
     /// Without --db it runs on a new in-memory database with the demo roster; with --db the
     /// file must be new, and `pitwall report` / `pitwall check` read it afterwards.
     Simulate {
@@ -95,8 +104,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// The console on a fresh demo database of its own, with a simulated day running live
-    /// (SPEC §16). Never touches the default database.
+    /// The console on a fresh demo database of its own, with a simulated day running live.
+    /// The day is one the demo roster works: today at 14:00 UTC, or on a weekend the coming
+    /// Monday (the header shows its date). Never touches the default database.
     Demo {
         /// How much faster than real time the demo's clock runs (1–1000).
         #[arg(long, default_value_t = 1.0)]
@@ -201,6 +211,22 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS,
         );
     }
+    // These print what is generated from the flags themselves: no config or database needed.
+    match &cli.command {
+        Some(Cmd::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "pitwall", &mut out);
+            return emit(&String::from_utf8_lossy(&out), ExitCode::SUCCESS);
+        }
+        Some(Cmd::Man) => {
+            let mut out = Vec::new();
+            return match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => emit(&String::from_utf8_lossy(&out), ExitCode::SUCCESS),
+                Err(e) => fail(&format!("cannot render the manual page: {e}")),
+            };
+        }
+        _ => {}
+    }
     if let Some(Cmd::Secret) = cli.command {
         // Before the config is read: a config whose secret has an old form is when one is needed.
         return match pitwall::delivery::config::new_webhook_secret() {
@@ -232,7 +258,9 @@ fn main() -> ExitCode {
         Some(Cmd::Token { action }) => {
             token(cli.db.unwrap_or_else(|| paths.database.clone()), action)
         }
-        Some(Cmd::Secret) => unreachable!("answered before the config is read"),
+        Some(Cmd::Secret | Cmd::Completions { .. } | Cmd::Man) => {
+            unreachable!("answered before the config is read")
+        }
         Some(Cmd::Report { json }) => {
             report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
         }
@@ -427,6 +455,9 @@ fn serve(db: PathBuf, listen: &str, config: &pitwall::delivery::Loaded) -> ExitC
         .with_max_level(tracing::Level::INFO)
         .with_ansi(false)
         .try_init();
+    if let Err(e) = open_with_demo_roster(&db) {
+        return fail(&e);
+    }
     match pitwall::serve::run(&db, listen, config.config.clone()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
@@ -438,6 +469,9 @@ fn token(db: PathBuf, action: TokenCmd) -> ExitCode {
     let create = matches!(action, TokenCmd::Create { .. });
     if let Some(why) = pitwall::store::path_problem(&db, create) {
         return fail(&format!("cannot open database {}: {why}", db.display()));
+    }
+    if create && let Err(e) = open_with_demo_roster(&db) {
+        return fail(&e);
     }
     let conn = match pitwall::store::open(Some(&db)) {
         Ok(conn) => conn,
@@ -524,6 +558,23 @@ fn report(db: PathBuf, json: bool) -> ExitCode {
     }
 }
 
+/// Opens (creating when new) a database for the console, `serve` or `token create`: one that
+/// nobody has used yet (no events at all) gets the demo roster, in one transaction, so whichever
+/// of them a user runs first the others find the same mechanics. `headless` and `simulate` start
+/// from an empty database instead: a script brings its own roster. A crash before the roster
+/// committed simply seeds again next time.
+fn open_with_demo_roster(db: &Path) -> Result<(), String> {
+    let mut engine = Engine::open(Some(db), Clock::System).map_err(|e| e.to_string())?;
+    match engine.seed_if_unused(pitwall::DEMO_ROSTER) {
+        Ok(true) => {
+            tracing::info!(db = %pitwall::store::describe(db), "new database: loaded the demo roster");
+            Ok(())
+        }
+        Ok(false) => Ok(()),
+        Err(e) => Err(format!("cannot load the demo roster: {}", e.message)),
+    }
+}
+
 /// The console: default database in the data directory, created with the demo roster on first
 /// run; logs to a rolling file there, never to the screen.
 fn console(
@@ -546,16 +597,8 @@ fn console(
     }
     let _log_guard = pitwall::paths::start_file_logging(&paths.log_dir);
     let db = db.unwrap_or_else(|| paths.database.clone());
-    // A database nobody has used yet (no events at all) gets the demo roster, in one
-    // transaction; a crash before it committed simply seeds again next time.
-    match Engine::open(Some(&db), Clock::System).map(|mut e| e.seed_if_unused(pitwall::DEMO_ROSTER))
-    {
-        Ok(Ok(true)) => {
-            tracing::info!(db = %pitwall::store::describe(&db), "new database: loaded the demo roster")
-        }
-        Ok(Ok(false)) => {}
-        Ok(Err(e)) => return fail(&format!("cannot load the demo roster: {}", e.message)),
-        Err(e) => return fail(&e.to_string()),
+    if let Err(e) = open_with_demo_roster(&db) {
+        return fail(&e);
     }
     let relay = match pitwall::delivery::Relay::new(&config.config) {
         Ok(relay) => relay,

@@ -4,9 +4,9 @@
 //! not offer it fails the attempt before anything is sent); without credentials STARTTLS is
 //! used when the server offers it.
 
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use std::time::Duration;
 
-use super::config::SEND_TIMEOUT;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 
 /// A checked mail server URL. Errors never quote it: it may hold a password.
 pub struct SmtpUrl {
@@ -91,8 +91,12 @@ impl SmtpUrl {
     }
 
     /// The mailer: lettre's from the URL, its TLS set by the rule above, trusting `extra_ca`
-    /// (a PEM file's certificates) besides the public roots.
-    pub fn mailer(&self, extra_ca: Option<&[u8]>) -> Result<lettre::SmtpTransport, String> {
+    /// (a PEM file's certificates) besides the public roots, each step bounded by `timeout`.
+    pub fn mailer(
+        &self,
+        extra_ca: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<lettre::SmtpTransport, String> {
         let mut params = TlsParameters::builder(self.host.clone());
         if let Some(pem) = extra_ca {
             let ca = Certificate::from_pem(pem)
@@ -112,7 +116,7 @@ impl SmtpUrl {
         };
         let builder = lettre::SmtpTransport::from_url(&self.text)
             .map_err(|_| "is not a mail server URL lettre accepts".to_string())?;
-        Ok(builder.tls(tls).timeout(Some(SEND_TIMEOUT)).build())
+        Ok(builder.tls(tls).timeout(Some(timeout)).build())
     }
 }
 

@@ -344,26 +344,18 @@ fn serve_smtp(
             continue;
         } else if upper.starts_with("AUTH") && options.auth {
             // PLAIN with its initial response on the line, or LOGIN / PLAIN asked for in turns.
-            if upper.starts_with("AUTH LOGIN") {
-                for prompt in ["334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6"] {
-                    if say(&mut reader, prompt).is_err() {
-                        return;
-                    }
-                    let mut answer = String::new();
-                    if reader.read_line(&mut answer).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    lines
-                        .lock()
-                        .unwrap()
-                        .push(format!("{how}: {}", answer.trim_end()));
-                }
+            let prompts: &[&str] = if upper.starts_with("AUTH LOGIN") {
+                &["334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6"]
             } else if line.split_whitespace().count() < 3 {
-                if say(&mut reader, "334 ").is_err() {
-                    return;
-                }
+                &["334 "]
+            } else {
+                &[]
+            };
+            for prompt in prompts {
                 let mut answer = String::new();
-                if reader.read_line(&mut answer).unwrap_or(0) == 0 {
+                if say(&mut reader, prompt).is_err()
+                    || reader.read_line(&mut answer).unwrap_or(0) == 0
+                {
                     return;
                 }
                 lines
