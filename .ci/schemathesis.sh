@@ -8,7 +8,9 @@
 # Usage: [ST_ROLES="intake mechanic dispatcher"] bash .ci/schemathesis.sh [target/debug/pitwall]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 bin="${1:-target/debug/pitwall}"
+case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
 examples="${ST_EXAMPLES:-30}"
 venv=target/schemathesis-venv
 if [ ! -x "$venv/bin/schemathesis" ]; then
@@ -61,10 +63,12 @@ import sys, urllib.request
 request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
 sys.stdout.write(urllib.request.urlopen(request).read().decode())
 PY
-  if ! ST_TOKEN="${tokens[$role]}" "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" \
+  # Run in the scratch directory: schemathesis keeps a cache in the directory it runs in.
+  if ! (cd "$work" && ST_TOKEN="${tokens[$role]}" "$root/$venv/bin/schemathesis" \
+      --config-file "$work/schemathesis.toml" \
       run "$work/$role.json" --url "$url" --checks all \
       --max-examples "$examples" --request-timeout 10 --no-color \
-      --suppress-health-check all; then
+      --suppress-health-check all); then
     status=1
   fi
 done
