@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod clock;
 pub mod command;
+pub mod command_table;
 pub mod country;
 pub mod delivery;
 pub mod engine;

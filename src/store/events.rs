@@ -116,6 +116,12 @@ pub fn latest_id(conn: &Db) -> crate::store::Result<i64> {
         .query_row(crate::params![], |r| r.get(0))
 }
 
+/// The oldest event's id (0 when there is none).
+pub fn first_id(conn: &Db) -> crate::store::Result<i64> {
+    conn.prepare_cached("SELECT COALESCE(MIN(id), 0) FROM events")?
+        .query_row(crate::params![], |r| r.get(0))
+}
+
 /// Up to `limit` events after `id`, oldest first.
 pub fn after(conn: &Db, id: i64, limit: usize) -> crate::store::Result<Vec<Stored>> {
     let mut stmt = conn.prepare_cached(
