@@ -113,3 +113,29 @@ fn the_readme_is_short_and_user_pages_cite_no_outside_file() {
         }
     }
 }
+
+/// docs/commands.md is what the code generates from the command types today
+/// (`UPDATE_DOCS=1 cargo test --test readme_examples` writes it).
+#[test]
+fn the_command_reference_is_generated_from_the_command_types() {
+    let path = root().join("docs/commands.md");
+    let generated = pitwall::serve::reference::command_reference();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "docs/commands.md is stale: run UPDATE_DOCS=1 cargo test --test readme_examples"
+    );
+    for field in [
+        "request_type",
+        "brands",
+        "notify_via",
+        "scheduled_for",
+        "customer",
+    ] {
+        assert!(generated.contains(&format!("`{field}`")), "{field}");
+    }
+}

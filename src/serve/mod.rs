@@ -15,6 +15,7 @@ pub mod http;
 pub mod limits;
 mod listen;
 pub mod openapi;
+pub mod reference;
 pub mod streams;
 pub mod views;
 pub mod worker;
