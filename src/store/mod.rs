@@ -571,7 +571,8 @@ mod query_plans {
                 2,
                 &[
                     "assignments_open_by_mechanic",
-                    "assignments_accepted_by_mechanic",
+                    "sessions_matched_by_mechanic",
+                    "assignments_one_accepted",
                 ],
             ),
             (
