@@ -6,6 +6,9 @@
 //!     cargo bench --bench perf -- tick    # only the sections named (rank, intake, throughput,
 //!                                         # tick, scheduling, history, console, memory,
 //!                                         # delivery, http, simulate, postgres)
+//!     PITWALL_SOAK_MINUTES=60 cargo bench --bench perf -- soak
+//!                                         # serve under steady load, a row a minute
+//!                                         # (only when named; see perf/soak.rs)
 //!
 //! Release build, file databases in WAL with the durability setting pitwall ships with
 //! (`synchronous = NORMAL`), in a temporary directory on the same file system for every figure,
@@ -32,6 +35,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 /// Fresh databases on a PostgreSQL server, shared with the tests.
 #[path = "../tests/common/pg.rs"]
 mod pg;
+/// `serve` under a steady load for a set time (`-- soak`, never part of the whole suite).
+#[path = "perf/soak.rs"]
+mod soak;
 
 struct Table {
     failed: usize,
@@ -1669,6 +1675,10 @@ fn main() {
     }
     if run("postgres") {
         postgres_figures(&mut t, dir.path(), quick);
+    }
+    // Minutes to hours: only when named.
+    if named.iter().any(|n| n == "soak") {
+        soak::run(dir.path());
     }
     if quick {
         println!(
