@@ -25,6 +25,8 @@ const SCHEMA_V5: &str = include_str!("fixtures/schema_v5.sql");
 const SCHEMA_V6: &str = include_str!("fixtures/schema_v6.sql");
 /// Version 7 as released: offer messages name their offer; `skipped` rows.
 const SCHEMA_V7: &str = include_str!("fixtures/schema_v7.sql");
+/// Version 8 as released: a session's events and messages found by their session.
+const SCHEMA_V8: &str = include_str!("fixtures/schema_v8.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -187,7 +189,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(SCHEMA_VERSION, 8);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -197,11 +199,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 7,
+        SCHEMA_VERSION, 8,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V7).unwrap();
+    frozen.execute_batch(SCHEMA_V8).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(

@@ -51,6 +51,10 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0007_delivery_truth.sql"),
         refuse_if: None,
     },
+    Upgrade {
+        sql: include_str!("../../migrations/0008_history.sql"),
+        refuse_if: None,
+    },
 ];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;

@@ -617,6 +617,24 @@ mod query_plans {
                 1,
                 &["waitlist_waiting"],
             ),
+            (
+                "waiting waitlist entries",
+                waitlist::waiting_sql(),
+                1,
+                &["waitlist_waiting"],
+            ),
+            (
+                "the console's newest waitlist entries",
+                waitlist::list_sql(),
+                1,
+                &["waitlist_recent"],
+            ),
+            (
+                "sessions in play per status",
+                sessions::COUNT_IN_PLAY.to_string(),
+                0,
+                &["sessions_by_status"],
+            ),
         ];
         for (name, sql, params, indexes) in cases {
             let plan = plan(conn, &sql, params);

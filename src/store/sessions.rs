@@ -265,15 +265,14 @@ pub fn set_preferred(conn: &Db, id: &str, mechanic: &str) -> crate::store::Resul
     Ok(())
 }
 
+pub const COUNT_IN_PLAY: &str = "SELECT status, COUNT(*) FROM sessions \
+    WHERE status IN ('scheduled', 'pending', 'waiting', 'matched') GROUP BY status ORDER BY status";
+
 /// Counts the sessions still in play per status (scheduled, pending, waiting, matched), for the
 /// console's header. Finished ones are not counted: that would walk the whole history on every
 /// refresh, and the header shows none of them.
 pub fn count_by_status(conn: &Db) -> crate::store::Result<Vec<(SessionStatus, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT status, COUNT(*) FROM sessions \
-         WHERE status IN ('scheduled', 'pending', 'waiting', 'matched') \
-         GROUP BY status ORDER BY status",
-    )?;
+    let mut stmt = conn.prepare_cached(COUNT_IN_PLAY)?;
     let rows = stmt.query_map(crate::params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

@@ -16,9 +16,10 @@ const FIRST_VERSION: i64 = 6;
 /// `migrations/` does for SQLite files. A schema change edits schema_pg.sql and appends its step
 /// here; tests/pg_backend.rs upgrades a database made from the first schema and compares it with
 /// a new one. Never edit a step once a release has shipped it.
-const UPGRADES: &[&str] = &[include_str!(
-    "../../../migrations/postgres/0007_delivery_truth.sql"
-)];
+const UPGRADES: &[&str] = &[
+    include_str!("../../../migrations/postgres/0007_delivery_truth.sql"),
+    include_str!("../../../migrations/postgres/0008_history.sql"),
+];
 
 const _: () = assert!(
     FIRST_VERSION + UPGRADES.len() as i64 == SCHEMA_VERSION,

@@ -1,0 +1,14 @@
+-- Version 7 -> 8 on PostgreSQL (migrations/0008_history.sql is SQLite's, and says why). The
+-- notifications' insertion order gets an index of its own here: SQLite's rowid is its table's
+-- key, PostgreSQL's rowid column is not. Every definition below matches schema_pg.sql, which a
+-- test compares against a database upgraded from version 6. Never edit this file once a
+-- release has shipped it.
+
+DROP INDEX assignments_accepted_by_mechanic;
+
+CREATE INDEX waitlist_recent ON customer_waitlist (created_at, id);
+
+CREATE INDEX notifications_by_session ON notifications (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX notifications_by_rowid ON notifications (rowid);
+
+CREATE INDEX events_by_session ON events (session_id) WHERE session_id IS NOT NULL;
