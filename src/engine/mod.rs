@@ -7,6 +7,7 @@ mod mechanics;
 mod notify;
 mod offers;
 pub mod outcome;
+pub mod prune;
 mod scheduling;
 mod tick;
 pub mod validate;
@@ -62,6 +63,8 @@ pub struct Engine {
     /// Checkpoints the WAL in the background for file databases; dropped (and joined) with
     /// the engine.
     _checkpointer: Option<store::checkpoint::Checkpointer>,
+    /// The `[retention]` setting, applied by [`Engine::retention_step`].
+    retention: Option<prune::Retention>,
 }
 
 /// The checkpointer's connection closes before the writer's, so the writer is the last
@@ -112,6 +115,7 @@ impl Engine {
             roster: None,
             relay: None,
             _checkpointer: None,
+            retention: None,
         }
     }
 

@@ -42,6 +42,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             Engine::open(Some(&engine_db), Clock::System).map_err(|e| e.to_string())?;
         let relay = Relay::new(&engine_config).map_err(|e| format!("config: {e}"))?;
         engine.set_relay(relay);
+        engine.set_retention(crate::archive::retention(&engine_config.retention)?);
         if let Err(e) = engine.prepare_for_intakes() {
             // The first intake loads it instead.
             tracing::warn!(code = e.code.as_str(), "could not load the roster at start");
@@ -108,8 +109,8 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
     result
 }
 
-/// The engine tick every second (expiries, broadcasts, escalation), and once a minute the
-/// housekeeping: idempotency records past 24 h, quiet tokens in the rate limiter.
+/// The engine tick every second (expiries, broadcasts, escalation) with a step of the
+/// `[retention]` prune when one is under way, and once a minute the housekeeping: idempotency records past 24 h, quiet tokens in the rate limiter.
 async fn tick_loop(worker: worker::Worker, limit: Arc<limits::RateLimit>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -128,6 +129,16 @@ async fn tick_loop(worker: worker::Worker, limit: Arc<limits::RateLimit>) {
                     }
                     // Anything else stops expiries, broadcasts and releases until fixed: say so.
                     Err(e) => tracing::error!(code = e.code.as_str(), "tick failed"),
+                }
+                // `[retention]`: one short step of the day's prune a second, between requests.
+                match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.retention_step()) {
+                    Ok(_) => {}
+                    Err(e) if e.code == crate::error::ErrorCode::Busy => {}
+                    Err(e) => tracing::error!(
+                        code = e.code.as_str(),
+                        message = %e.message,
+                        "retention: today's prune stopped"
+                    ),
                 }
                 if housekeeping {
                     let before = engine.now() - handle::KEEP_FOR;

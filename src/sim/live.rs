@@ -42,6 +42,7 @@ pub fn demo(speed: f64, options: Options) -> Result<(), String> {
         crate::delivery::Relay::without_transports(),
         clock,
         Some(format!("SIMULATION ×{speed}")),
+        None,
     );
     drop(live);
     result

@@ -11,6 +11,7 @@ pub mod mechanics;
 mod migrate;
 pub mod outbox;
 pub mod pg;
+pub mod prune;
 pub mod report;
 pub mod sessions;
 pub mod settings;

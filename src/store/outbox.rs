@@ -85,6 +85,17 @@ pub fn list(conn: &Db, limit: usize) -> crate::store::Result<Vec<Notification>> 
     rows.collect()
 }
 
+/// The messages of many sessions, in the order they were written (prune's archive), by
+/// `notifications_by_session`.
+pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<Notification>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications INDEXED BY notifications_by_session \
+         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY rowid"
+    ))?;
+    let rows = stmt.query_map([super::to_json(&sessions)], from_row)?;
+    rows.collect()
+}
+
 pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Notification>> {
     use crate::store::db::OptionalExtension;
     conn.prepare_cached(&format!(

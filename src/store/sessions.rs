@@ -171,6 +171,15 @@ pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Session>> {
         .optional()
 }
 
+/// Many sessions in full, in one query (prune's archive).
+pub fn get_many(conn: &Db, ids: &[&str]) -> crate::store::Result<Vec<Session>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let rows = stmt.query_map([to_json(&ids)], from_row)?;
+    rows.collect()
+}
+
 /// Sessions in any of `statuses`, newest first, at most `limit`, without their matching
 /// results. One indexed query per status
 /// (each reads at most `limit` rows in index order) merged here, rather than one query that

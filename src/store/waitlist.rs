@@ -57,6 +57,16 @@ pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<WaitlistEntry>> {
     .optional()
 }
 
+/// The entries of many sessions, oldest first (prune's archive).
+pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<WaitlistEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM customer_waitlist INDEXED BY waitlist_by_session \
+         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id"
+    ))?;
+    let rows = stmt.query_map([to_json(&sessions)], from_row)?;
+    rows.collect()
+}
+
 pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM customer_waitlist WHERE id = ?1")?
         .exists([id])

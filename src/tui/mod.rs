@@ -52,8 +52,12 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
 
 /// Runs the console until the dispatcher quits, with the relay (SPEC §12) on a thread of its
 /// own: the UI and the engine's transactions never wait on the network.
-pub fn run(db: &Path, relay: crate::delivery::Relay) -> Result<(), String> {
-    run_with(db, relay, crate::clock::Clock::System, None)
+pub fn run(
+    db: &Path,
+    relay: crate::delivery::Relay,
+    retention: Option<crate::engine::prune::Retention>,
+) -> Result<(), String> {
+    run_with(db, relay, crate::clock::Clock::System, None, retention)
 }
 
 /// [`run`] on a given clock, with a marker for the status line (`pitwall demo`: the clock runs
@@ -63,8 +67,10 @@ pub fn run_with(
     relay: crate::delivery::Relay,
     clock: crate::clock::Clock,
     marker: Option<String>,
+    retention: Option<crate::engine::prune::Retention>,
 ) -> Result<(), String> {
     let mut engine = Engine::open(Some(db), clock).map_err(|e| e.to_string())?;
+    engine.set_retention(retention);
     let (warn_tx, warnings) = tokio::sync::mpsc::unbounded_channel();
     let _relay = crate::delivery::Background::spawn(db.to_path_buf(), relay, move |line| {
         let _ = warn_tx.send(line);
@@ -243,7 +249,19 @@ pub fn engine_tick(
                 app.info("Database available again.");
             }
             health.backoff = 0;
-            !t.is_empty()
+            // `[retention]`: one short step of the day's prune per tick while one is under way.
+            let pruned = match crate::store::with_lock_wait(TICK_LOCK_WAIT, || {
+                engine.retention_step()
+            }) {
+                Ok(step) => step == crate::engine::prune::RetentionStep::Finished,
+                Err(e) => {
+                    if e.code != crate::error::ErrorCode::Busy {
+                        tracing::error!(code = e.code.as_str(), message = %e.message, "retention: today's prune stopped");
+                    }
+                    false
+                }
+            };
+            !t.is_empty() || pruned
         }
         Err(e) if e.code == crate::error::ErrorCode::Busy => {
             // Busy also stands for a connection to a PostgreSQL server that was lost (a
