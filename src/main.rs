@@ -605,7 +605,7 @@ fn prune(
     }
     let tty = std::io::stderr().is_terminal();
     let mut progress = |r: &pitwall::engine::prune::PruneReport| {
-        if tty && r.steps % 20 == 0 {
+        if tty && r.steps.is_multiple_of(20) {
             let _ = write!(
                 std::io::stderr(),
                 "\rpitwall prune: {} sessions removed…",
