@@ -73,7 +73,7 @@ fn busiest_statements(engine: &Engine) -> Vec<(i32, String)> {
             stmt = ffi::sqlite3_next_stmt(db, stmt);
         }
     }
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|s| std::cmp::Reverse(s.0));
     out.truncate(3);
     out
 }

@@ -747,3 +747,54 @@ fn a_version_6_file_with_waiting_offer_messages_upgrades_and_ties_them_to_their_
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+/// A version-7 file with history upgrades to the schema a new file gets: its events and
+/// messages found by their session (what prune reads), the old index of every accepted
+/// assignment gone, every row kept, and `check` passes.
+#[test]
+fn a_version_7_file_with_history_upgrades_to_the_schema_a_new_file_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v7.db");
+    {
+        let v7 = Connection::open(&old).unwrap();
+        v7.execute_batch(SCHEMA_V7).unwrap();
+        v7.pragma_update(None, "user_version", 7).unwrap();
+        v7.execute_batch(
+            "INSERT INTO mechanics (id, name, created_at, updated_at) VALUES ('m1', 'Ann', 0, 0);
+             INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+                                  concern, created_at)
+                 VALUES ('s1', 'Cy', 'Canada', 'M5V 2T6', 'brakes', 0);
+             INSERT INTO sessions (id, intake_id, status, payment_method, matched_mechanic_id,
+                                   created_at, released_at, matched_at, completed_at)
+                 VALUES ('s1', 's1', 'completed', 'free', 'm1', 0, 0, 5, 9);
+             INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status,
+                                              priority, offered_at, accepted_at, created_at)
+                 VALUES ('s1.b', 's1', 'm1', 'broadcast', 'accepted', 'normal', 0, 5, 0);
+             INSERT INTO assignment_details (assignment_seq) SELECT seq FROM session_assignments;
+             INSERT INTO events (at, kind, session_id) VALUES (0, 'session_created', 's1'),
+                                                              (9, 'session_completed', 's1');
+             INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id,
+                                        created_at, status, next_attempt_at, sent_at)
+                 VALUES ('n1', 'matched', 'email', 'cy@example.com', 'Yours', 'Hi', 's1', 5,
+                         'sent', 5, 6);",
+        )
+        .unwrap();
+    }
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
+    let timeline = pitwall::store::events::for_sessions(upgraded.connection(), &["s1"]).unwrap();
+    assert_eq!(timeline.len(), 2);
+    let messages = pitwall::store::outbox::for_sessions(upgraded.connection(), &["s1"]).unwrap();
+    assert_eq!(messages.len(), 1);
+    drop(upgraded);
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
