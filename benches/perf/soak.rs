@@ -198,7 +198,7 @@ fn client(
         let Some(session) = made["session"]["id"].as_str().map(str::to_string) else {
             continue;
         };
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             post(
                 &dispatcher,
                 json!({"cmd": "join_waitlist", "session": session}),
@@ -212,7 +212,7 @@ fn client(
                     .collect()
             })
             .unwrap_or_default();
-        if i % 10 == 0 || offered.is_empty() {
+        if i.is_multiple_of(10) || offered.is_empty() {
             post(&dispatcher, json!({"cmd": "cancel", "session": session}));
             continue;
         }
