@@ -10,8 +10,24 @@ use std::path::{Path, PathBuf};
 use crate::engine::prune::ArchiveSink;
 
 /// The failpoint tests use to stop the process (SIGKILL, as a crash) between an archive's sync
-/// and the commit of its deletion: `PITWALL_FAILPOINT=prune-archive-synced`.
+/// and the commit of its deletion: `PITWALL_FAILPOINT=prune-archive-synced` at the first batch,
+/// `prune-archive-synced@N` at the Nth.
 const FAILPOINT: &str = "prune-archive-synced";
+
+/// Batches appended by this process, for the failpoint's count.
+static APPENDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn failpoint_reached() -> bool {
+    let n = APPENDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let Some(point) = std::env::var_os("PITWALL_FAILPOINT") else {
+        return false;
+    };
+    let point = point.to_string_lossy();
+    match point.split_once('@') {
+        Some((name, at)) => name == FAILPOINT && at.parse() == Ok(n),
+        None => point == FAILPOINT && n == 1,
+    }
+}
 
 pub struct FileArchive {
     path: PathBuf,
@@ -95,7 +111,7 @@ impl ArchiveSink for FileArchive {
                 .and_then(|d| d.sync_all())
                 .map_err(fail)?;
         }
-        if std::env::var_os("PITWALL_FAILPOINT").is_some_and(|v| v == FAILPOINT) {
+        if failpoint_reached() {
             crash();
         }
         Ok(committed + lines.len() as u64)
