@@ -99,12 +99,17 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
         let _ = ticker.await;
         Ok(())
     });
+    // The relay and the feed stop first, each closing its connection, so the engine's writer
+    // is the last connection to close: SQLite then copies the log back and removes the -wal
+    // file (a connection left open at exit would leave it), and it does so from the writer's
+    // own handle on the log (see `Engine`'s drop).
+    drop(_relay);
+    drop(feed);
     // Every sender of the engine's queue is gone once the runtime is: its thread ends after the
     // jobs already queued, so nothing is cut off mid-transaction.
     drop(worker);
     drop(runtime);
     let _ = engine_thread.join();
-    drop(feed);
     tracing::info!("stopped");
     result
 }
