@@ -65,6 +65,9 @@ pub struct Engine {
     _checkpointer: Option<store::checkpoint::Checkpointer>,
     /// The `[retention]` setting, applied by [`Engine::retention_step`].
     retention: Option<prune::Retention>,
+    /// Write transactions this engine committed: with the database's data version, whether
+    /// anyone wrote between two steps of a prune (which then leaves them more room).
+    writes: u64,
 }
 
 /// The checkpointer's connection closes before the writer's, so the writer is the last
@@ -116,6 +119,7 @@ impl Engine {
             relay: None,
             _checkpointer: None,
             retention: None,
+            writes: 0,
         }
     }
 
@@ -285,6 +289,9 @@ impl Engine {
             tx.commit()?;
             Ok(value)
         });
+        if kind == TxKind::Write && outcome.is_ok() {
+            self.writes += 1;
+        }
         // A roster loaded inside a transaction that rolled back may hold changes that never
         // happened, under a generation number a later change will reuse: forget it.
         if outcome.is_err()

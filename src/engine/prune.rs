@@ -3,11 +3,13 @@
 //! to no session; live, waiting, scheduled and recent sessions are untouched.
 //!
 //! The work is a [`PruneJob`] taken one step at a time, each step one short write transaction
-//! (a batch of sessions sized to hold the write lock about [`TARGET_LOCK`], or one window of the
-//! log), so requests and ticks run between steps. With an archive, a batch's sessions are first
-//! written as JSON lines and made durable, then deleted in the transaction that also records
-//! the archive's new length: a crash leaves either both or neither, and the next run cuts the
-//! file back to the recorded length before it appends (the lines of a batch that never
+//! (a batch of sessions, or a window of the log, sized to hold the write lock about
+//! [`TARGET_LOCK`]), with a pause between steps so other writers get in: an intake that meets
+//! a step waits a fraction of a millisecond, not a batch's worth of deletes. With an archive, a
+//! batch's sessions are first written as JSON lines and made durable, then deleted in the
+//! transaction that also records the archive's new length: a crash leaves either both or
+//! neither, and the next run cuts the file back to the recorded length before it appends (the
+//! lines of a batch that never
 //! committed). The engine writes no file itself: the front end hands it an [`ArchiveSink`].
 
 use std::collections::HashMap;
@@ -21,14 +23,29 @@ use crate::model::{Assignment, Intake, Notification, Session, WaitlistEntry};
 use crate::store::prune::{Cursor, Removed};
 use crate::store::{self, events::Subject};
 
-/// How long one step should hold the write lock: batches grow and shrink towards it. Well under
-/// the 100 ms a step may take, so a slower disk or a larger session stays within it.
-pub const TARGET_LOCK: Duration = Duration::from_millis(30);
+/// How long one step should hold the write lock: batches grow and shrink towards it. An intake
+/// that arrives during a step waits for the rest of it, so it is kept to a fraction of an
+/// intake's own time (a few sessions, or a few hundred log rows), far under the 100 ms a step
+/// may take at most.
+pub const TARGET_LOCK: Duration = Duration::from_millis(10);
+/// The same with an archive: each step then also waits for the disk to make its lines durable
+/// (a sync, milliseconds), which larger batches share.
+pub const TARGET_LOCK_ARCHIVING: Duration = Duration::from_millis(20);
+/// Between two steps while nobody else writes: enough for a writer that starts waiting to get
+/// in (its busy handler polls every 2 ms at most).
+pub const PAUSE: Duration = Duration::from_millis(2);
+/// While others write (another connection committed, or this engine ran a command, since the
+/// last step), the prune takes at most this share of the database's time: a request meets a
+/// step this rarely, so the requests' tail latency stays where it was. Pauses are at most
+/// [`LONGEST_PAUSE`].
+const SHARE_WHILE_BUSY: u32 = 100;
+const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 /// Sessions in the first batch, and the most in any.
-const FIRST_BATCH: usize = 50;
+const FIRST_BATCH: usize = 2;
 const MOST_PER_BATCH: usize = 2_000;
-/// Ids of the log walked per step when sweeping rows that belong to no session.
-const LOG_WINDOW: i64 = 5_000;
+/// Ids of the log walked in the first sweep step, and the most in any.
+const FIRST_WINDOW: i64 = 64;
+const MOST_PER_WINDOW: i64 = 50_000;
 /// The most days `--older-than` takes (a century).
 pub const MAX_DAYS: i64 = 36_500;
 
@@ -99,17 +116,35 @@ pub struct PruneJob {
     phase: Phase,
     cursor: Cursor,
     batch: usize,
+    window: i64,
+    target: Duration,
     /// The log's ends when the job started, and the walk's position and first row to look at
     /// again next time (events, then notifications).
     ends: (i64, i64),
     walk: i64,
     revisit: Option<i64>,
+    /// How long the last step held the write lock.
+    last_lock: Duration,
+    /// The database's activity after the last step (its data version, this engine's writes),
+    /// and whether anyone wrote between the last two steps.
+    mark: Option<(i64, u64)>,
+    others_writing: bool,
     pub report: PruneReport,
 }
 
 impl PruneJob {
     pub fn done(&self) -> bool {
         self.phase == Phase::Done
+    }
+
+    /// How long to wait before the next step: [`PAUSE`] while nobody else writes; while others
+    /// do, long enough that the prune holds the database one part in [`SHARE_WHILE_BUSY`].
+    pub fn pause(&self) -> Duration {
+        if self.others_writing {
+            (self.last_lock * (SHARE_WHILE_BUSY - 1)).clamp(PAUSE, LONGEST_PAUSE)
+        } else {
+            PAUSE
+        }
     }
 }
 
@@ -159,15 +194,31 @@ impl Engine {
             phase: Phase::Sessions(0),
             cursor: Cursor::default(),
             batch: FIRST_BATCH,
+            window: FIRST_WINDOW,
+            target: if report.archive.is_some() {
+                TARGET_LOCK_ARCHIVING
+            } else {
+                TARGET_LOCK
+            },
             ends,
             walk: 0,
             revisit: None,
+            last_lock: Duration::ZERO,
+            mark: None,
+            others_writing: false,
             report,
         })
     }
 
     /// One step of a prune: one write transaction. Returns whether there is more to do.
     pub fn prune_step(&mut self, job: &mut PruneJob, archive: Archive<'_>) -> DispatchResult<bool> {
+        let activity = self.activity()?;
+        // PostgreSQL's count includes the notice of this prune's own last commit, which may
+        // arrive after the mark was read.
+        let own_notice = i64::from(self.connection().backend() == store::db::Backend::Postgres);
+        job.others_writing = job.mark.is_some_and(|(version, writes)| {
+            activity.0 - version > own_notice || activity.1 != writes
+        });
         let started = Instant::now();
         let phase = job.phase;
         let result = match phase {
@@ -190,15 +241,24 @@ impl Engine {
         };
         let (more, held) = result?;
         let lock = held.elapsed().min(started.elapsed());
+        job.mark = Some(self.activity()?);
         job.report.steps += 1;
         job.report.longest_lock_ms = job.report.longest_lock_ms.max(lock.as_secs_f64() * 1e3);
-        if let Phase::Sessions(status) = phase {
-            // Towards the target: double while well under it, halve when over.
-            if lock < TARGET_LOCK / 2 {
-                job.batch = (job.batch * 2).min(MOST_PER_BATCH);
-            } else if lock > TARGET_LOCK {
-                job.batch = (job.batch / 2).max(1);
+        job.last_lock = lock;
+        // Towards the target: double while well under it, halve when over.
+        let (grow, shrink) = (lock < job.target / 2, lock > job.target);
+        match phase {
+            Phase::Events | Phase::Notifications if grow => {
+                job.window = (job.window * 2).min(MOST_PER_WINDOW);
             }
+            Phase::Events | Phase::Notifications if shrink => {
+                job.window = (job.window / 2).max(1);
+            }
+            Phase::Sessions(_) if grow => job.batch = (job.batch * 2).min(MOST_PER_BATCH),
+            Phase::Sessions(_) if shrink => job.batch = (job.batch / 2).max(1),
+            _ => {}
+        }
+        if let Phase::Sessions(status) = phase {
             if !more {
                 job.cursor = Cursor::default();
                 job.phase = if status + 1 < FINISHED.len() {
@@ -221,8 +281,15 @@ impl Engine {
         let mut job = self.start_prune(days, archive.as_deref_mut())?;
         while self.prune_step(&mut job, archive.as_deref_mut())? {
             progress(&job.report);
+            std::thread::sleep(job.pause());
         }
         Ok(job.report)
+    }
+
+    /// What changes when anyone writes: the database's data version (another connection's
+    /// commits) and this engine's own write count.
+    fn activity(&self) -> DispatchResult<(i64, u64)> {
+        Ok((store::data_version(self.connection())?, self.writes))
     }
 
     /// Gives the space pruned rows held back to the file system: SQLite rewrites the file
@@ -336,7 +403,7 @@ fn log_step(ctx: &mut Ctx<'_>, job: &mut PruneJob) -> DispatchResult<()> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
     }
-    let to = (job.walk + LOG_WINDOW).min(end);
+    let to = (job.walk + job.window).min(end);
     let (removed, kept) = if job.walk >= end {
         (0, None)
     } else if job.phase == Phase::Events {
@@ -410,8 +477,8 @@ impl Retention {
 pub enum RetentionStep {
     /// No retention set, or today's prune is done.
     Idle,
-    /// A step of today's prune ran; more to come.
-    Working,
+    /// A step of today's prune ran; more to come after this pause (other writers get in).
+    Working(Duration),
     /// Today's prune ended with this step.
     Finished,
 }
@@ -426,9 +493,10 @@ impl Engine {
         self.retention = retention;
     }
 
-    /// Called after every tick by `serve` and the console: starts a prune when none started in
-    /// the last day (the time is kept in the database, so any number of processes on it start
-    /// one a day between them), then takes one step of it per call. A failure ends today's
+    /// Called by `serve` and the console every second, and again after each `Working` pause
+    /// while a prune is under way: starts a prune when none started in the last day (the time
+    /// is kept in the database, so any number of processes on it start one a day between
+    /// them), then takes one step of it per call. A failure ends today's
     /// prune (the next starts a day later) and is returned once.
     pub fn retention_step(&mut self) -> DispatchResult<RetentionStep> {
         let Some(mut retention) = self.retention.take() else {
@@ -477,8 +545,9 @@ impl Engine {
         let mut job = r.job.take().expect("a job was started above");
         let more = self.prune_step(&mut job, archive_of(r))?;
         if more {
+            let pause = job.pause();
             r.job = Some(job);
-            Ok(RetentionStep::Working)
+            Ok(RetentionStep::Working(pause))
         } else {
             tracing::info!(
                 sessions = job.report.removed.sessions,

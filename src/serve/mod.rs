@@ -83,6 +83,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
         drop(out);
         tracing::info!(%bound, db = %crate::store::describe(db), "serving");
         let ticker = tokio::spawn(tick_loop(worker.clone(), limit.clone()));
+        let pruner = tokio::spawn(retention_loop(worker.clone()));
         let app = http::router(http::Shared {
             worker: worker.clone(),
             limit: limit.clone(),
@@ -96,7 +97,9 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
         })
         .await;
         ticker.abort();
+        pruner.abort();
         let _ = ticker.await;
+        let _ = pruner.await;
         Ok(())
     });
     // The relay and the feed stop first, each closing its connection, so the engine's writer
@@ -135,16 +138,6 @@ async fn tick_loop(worker: worker::Worker, limit: Arc<limits::RateLimit>) {
                     // Anything else stops expiries, broadcasts and releases until fixed: say so.
                     Err(e) => tracing::error!(code = e.code.as_str(), "tick failed"),
                 }
-                // `[retention]`: one short step of the day's prune a second, between requests.
-                match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.retention_step()) {
-                    Ok(_) => {}
-                    Err(e) if e.code == crate::error::ErrorCode::Busy => {}
-                    Err(e) => tracing::error!(
-                        code = e.code.as_str(),
-                        message = %e.message,
-                        "retention: today's prune stopped"
-                    ),
-                }
                 if housekeeping {
                     let before = engine.now() - handle::KEEP_FOR;
                     if let Err(e) = crate::store::tokens::prune_kept(engine.connection(), before) {
@@ -158,6 +151,40 @@ async fn tick_loop(worker: worker::Worker, limit: Arc<limits::RateLimit>) {
         }
         if housekeeping {
             limit.forget_quiet();
+        }
+    }
+}
+
+/// `[retention]`: once a second, whether today's prune is due; while one runs, its steps one
+/// after another with a pause between, each a job of its own on the engine thread, so requests
+/// queued meanwhile run between two steps (each holds the database well under a millisecond).
+async fn retention_loop(worker: worker::Worker) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        loop {
+            let step = worker
+                .run(|engine| {
+                    crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.retention_step())
+                })
+                .await;
+            let pause = match step {
+                Ok(worker::Ran::Done(Ok(crate::engine::prune::RetentionStep::Working(pause)))) => {
+                    pause
+                }
+                Ok(worker::Ran::Done(Err(e))) if e.code != crate::error::ErrorCode::Busy => {
+                    tracing::error!(
+                        code = e.code.as_str(),
+                        message = %e.message,
+                        "retention: today's prune stopped"
+                    );
+                    break;
+                }
+                Err(_) => return,
+                _ => break,
+            };
+            tokio::time::sleep(pause).await;
         }
     }
 }

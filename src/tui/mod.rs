@@ -221,6 +221,35 @@ pub struct TickHealth {
     pub logged: usize,
 }
 
+/// How much of each second the console gives the `[retention]` prune while one runs.
+const RETENTION_SHARE: Duration = Duration::from_millis(50);
+
+/// `[retention]`: steps of the day's prune (each holds the database well under a millisecond,
+/// with a pause between for other writers) for at most [`RETENTION_SHARE`] of this tick. True
+/// when the prune finished now (the lists need reloading).
+fn retention(engine: &mut Engine) -> bool {
+    use crate::engine::prune::RetentionStep;
+    let started = std::time::Instant::now();
+    loop {
+        match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.retention_step()) {
+            Ok(RetentionStep::Working(pause)) if started.elapsed() + pause < RETENTION_SHARE => {
+                std::thread::sleep(pause);
+            }
+            Ok(step) => return step == RetentionStep::Finished,
+            Err(e) => {
+                if e.code != crate::error::ErrorCode::Busy {
+                    tracing::error!(
+                        code = e.code.as_str(),
+                        message = %e.message,
+                        "retention: today's prune stopped"
+                    );
+                }
+                return false;
+            }
+        }
+    }
+}
+
 /// The longest wait between two tries of a failing tick, in ticks (seconds).
 const MOST_BACKOFF: u32 = 32;
 
@@ -249,19 +278,7 @@ pub fn engine_tick(
                 app.info("Database available again.");
             }
             health.backoff = 0;
-            // `[retention]`: one short step of the day's prune per tick while one is under way.
-            let pruned = match crate::store::with_lock_wait(TICK_LOCK_WAIT, || {
-                engine.retention_step()
-            }) {
-                Ok(step) => step == crate::engine::prune::RetentionStep::Finished,
-                Err(e) => {
-                    if e.code != crate::error::ErrorCode::Busy {
-                        tracing::error!(code = e.code.as_str(), message = %e.message, "retention: today's prune stopped");
-                    }
-                    false
-                }
-            };
-            !t.is_empty() || pruned
+            !t.is_empty() || retention(engine)
         }
         Err(e) if e.code == crate::error::ErrorCode::Busy => {
             // Busy also stands for a connection to a PostgreSQL server that was lost (a
