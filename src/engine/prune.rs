@@ -258,15 +258,15 @@ impl Engine {
             Phase::Sessions(_) if shrink => job.batch = (job.batch / 2).max(1),
             _ => {}
         }
-        if let Phase::Sessions(status) = phase {
-            if !more {
-                job.cursor = Cursor::default();
-                job.phase = if status + 1 < FINISHED.len() {
-                    Phase::Sessions(status + 1)
-                } else {
-                    Phase::Events
-                };
-            }
+        if let Phase::Sessions(status) = phase
+            && !more
+        {
+            job.cursor = Cursor::default();
+            job.phase = if status + 1 < FINISHED.len() {
+                Phase::Sessions(status + 1)
+            } else {
+                Phase::Events
+            };
         }
         Ok(!job.done())
     }
