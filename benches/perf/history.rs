@@ -236,7 +236,6 @@ pub fn run(t: &mut Table, dir: &Path, quick: bool) {
         std::hint::black_box(e.snapshot(false).expect("snapshot"));
     });
     row(t, "console refresh (snapshot)", &refresh);
-    drop(engines);
     drop(empty);
     prune_under_load(t, &full_path, full, sessions, quick);
 }
