@@ -114,11 +114,14 @@ pub fn insert(conn: &Db, a: &Assignment) -> crate::store::Result<()> {
     Ok(())
 }
 
+/// The statement of [`for_session`] (for its query-plan tests).
+pub fn for_session_sql() -> String {
+    format!("SELECT {COLUMNS} FROM {FROM} WHERE a.session_id = ?1 ORDER BY a.created_at, a.seq")
+}
+
 /// A session's assignments in the order they were made.
 pub fn for_session(conn: &Db, session: &str) -> crate::store::Result<Vec<Assignment>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE a.session_id = ?1 ORDER BY a.created_at, a.seq"
-    ))?;
+    let mut stmt = conn.prepare_cached(&for_session_sql())?;
     let rows = stmt.query_map([session], from_row)?;
     rows.collect()
 }

@@ -135,11 +135,14 @@ fn stored_from_row(r: &crate::store::db::Row<'_>) -> crate::store::Result<Stored
     })
 }
 
+/// The statement of [`after`] (for its query-plan tests).
+pub fn after_sql() -> String {
+    format!("SELECT {STORED_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2")
+}
+
 /// Up to `limit` events after `id`, oldest first.
 pub fn after(conn: &Db, id: i64, limit: usize) -> crate::store::Result<Vec<Stored>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {STORED_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?"
-    ))?;
+    let mut stmt = conn.prepare_cached(&after_sql())?;
     let rows = stmt.query_map(crate::params![id, limit as i64], stored_from_row)?;
     rows.collect()
 }
@@ -155,12 +158,12 @@ pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<St
 }
 
 /// The mechanics a session concerns: every one it was offered to, and the one matched to it.
+pub const SESSION_MECHANICS: &str = "SELECT mechanic_id FROM session_assignments \
+    WHERE session_id = ?1 AND mechanic_id IS NOT NULL \
+    UNION SELECT matched_mechanic_id FROM sessions \
+    WHERE id = ?1 AND matched_mechanic_id IS NOT NULL";
+
 pub fn session_mechanics(conn: &Db, session: &str) -> crate::store::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT mechanic_id FROM session_assignments \
-         WHERE session_id = ?1 AND mechanic_id IS NOT NULL \
-         UNION SELECT matched_mechanic_id FROM sessions \
-         WHERE id = ?1 AND matched_mechanic_id IS NOT NULL",
-    )?;
+    let mut stmt = conn.prepare_cached(SESSION_MECHANICS)?;
     stmt.query_map([session], |r| r.get(0))?.collect()
 }

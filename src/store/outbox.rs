@@ -76,11 +76,14 @@ pub fn insert(
     Ok(id)
 }
 
+/// The statement of [`list`] (for its query-plan tests).
+pub fn list_sql() -> String {
+    format!("SELECT {COLUMNS} FROM notifications ORDER BY rowid DESC LIMIT ?1")
+}
+
 /// The outbox, newest first, at most `limit`.
 pub fn list(conn: &Db, limit: usize) -> crate::store::Result<Vec<Notification>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM notifications ORDER BY rowid DESC LIMIT ?1"
-    ))?;
+    let mut stmt = conn.prepare_cached(&list_sql())?;
     let rows = stmt.query_map([limit as i64], from_row)?;
     rows.collect()
 }

@@ -191,11 +191,7 @@ pub fn list_by_status(
 ) -> crate::store::Result<Vec<Session>> {
     // The matching results (most of a session's metadata) are left out: lists never show
     // them, and the detail view loads its one session in full.
-    let light = light_columns(conn);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {light} FROM sessions WHERE status = ?1 \
-         ORDER BY created_at DESC, rowid DESC LIMIT ?2"
-    ))?;
+    let mut stmt = conn.prepare_cached(&list_by_status_sql(conn))?;
     let mut all = Vec::new();
     for status in statuses {
         let rows = stmt.query_map(params![status, limit as i64], from_row)?;
@@ -207,6 +203,15 @@ pub fn list_by_status(
     all.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     all.truncate(limit);
     Ok(all)
+}
+
+/// The statement of [`list_by_status`], for one status (for its query-plan tests).
+pub fn list_by_status_sql(conn: &Db) -> String {
+    let light = light_columns(conn);
+    format!(
+        "SELECT {light} FROM sessions WHERE status = ?1 \
+         ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+    )
 }
 
 /// Waiting sessions that named `mechanic` as their preferred mechanic (by their index: left to
@@ -300,7 +305,7 @@ pub const ESCALATE: &str = "UPDATE sessions INDEXED BY sessions_to_escalate \
     WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
     RETURNING id, json_extract(metadata, '$.extracted_keywords'), \
               json_extract(metadata, '$.customer_city')";
-const ESCALATE_PG: &str = "UPDATE sessions SET escalated_at = ?2 \
+pub const ESCALATE_PG: &str = "UPDATE sessions SET escalated_at = ?2 \
     WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
     RETURNING id, (metadata::json -> 'extracted_keywords')::text, \
               metadata::json ->> 'customer_city'";
