@@ -29,6 +29,7 @@ pub mod synth;
 pub mod text;
 pub mod tokens;
 pub mod tui;
+pub mod zone;
 
 /// The demo roster, embedded so a fresh install has mechanics to dispatch to.
 pub const DEMO_ROSTER: &str = include_str!("../seeds/mechanics.json");

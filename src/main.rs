@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use pitwall::clock::Clock;
 use pitwall::engine::Engine;
@@ -71,6 +71,14 @@ enum Cmd {
         #[arg(long, default_value = pitwall::serve::DEFAULT_LISTEN)]
         listen: String,
     },
+    /// Print a completion script for a shell (bash, zsh, fish, elvish or powershell), e.g.
+    /// `pitwall completions bash > ~/.local/share/bash-completion/completions/pitwall`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `pitwall man > pitwall.1 && man ./pitwall.1`.
+    Man,
     /// Print a new webhook signing secret (whsec_ and base64 of 32 random bytes) for the
     /// config's `[delivery] secret`.
     Secret,
@@ -79,7 +87,8 @@ enum Cmd {
         #[command(subcommand)]
         action: TokenCmd,
     },
-    /// Simulate a day of dispatch on the manual clock (SPEC §16) and print what it comes to.
+    /// Simulate a day of dispatch on the manual clock and print what it comes to, with the
+    /// day hour by hour.
     /// Without --db it runs on a new in-memory database with the demo roster; with --db the
     /// file must be new, and `pitwall report` / `pitwall check` read it afterwards.
     Simulate {
@@ -95,8 +104,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// The console on a fresh demo database of its own, with a simulated day running live
-    /// (SPEC §16). Never touches the default database.
+    /// The console on a fresh demo database of its own, with a simulated day running live.
+    /// The day is one the demo roster works: today at 14:00 UTC, or on a weekend the coming
+    /// Monday (the header shows its date). Never touches the default database.
     Demo {
         /// How much faster than real time the demo's clock runs (1–1000).
         #[arg(long, default_value_t = 1.0)]
@@ -226,6 +236,22 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS,
         );
     }
+    // These print what is generated from the flags themselves: no config or database needed.
+    match &cli.command {
+        Some(Cmd::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "pitwall", &mut out);
+            return emit(&String::from_utf8_lossy(&out), ExitCode::SUCCESS);
+        }
+        Some(Cmd::Man) => {
+            let mut out = Vec::new();
+            return match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => emit(&String::from_utf8_lossy(&out), ExitCode::SUCCESS),
+                Err(e) => fail(&format!("cannot render the manual page: {e}")),
+            };
+        }
+        _ => {}
+    }
     if let Some(Cmd::Secret) = cli.command {
         // Before the config is read: a config whose secret has an old form is when one is needed.
         return match pitwall::delivery::config::new_webhook_secret() {
@@ -257,7 +283,9 @@ fn main() -> ExitCode {
         Some(Cmd::Token { action }) => {
             token(cli.db.unwrap_or_else(|| paths.database.clone()), action)
         }
-        Some(Cmd::Secret) => unreachable!("answered before the config is read"),
+        Some(Cmd::Secret | Cmd::Completions { .. } | Cmd::Man) => {
+            unreachable!("answered before the config is read")
+        }
         Some(Cmd::Report { json, since }) => report(
             cli.db.unwrap_or_else(|| paths.database.clone()),
             json,

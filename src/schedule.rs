@@ -421,6 +421,61 @@ pub fn from_line(line: &str) -> Result<(Option<String>, Vec<ShiftInput>), String
     Ok((zone, shifts))
 }
 
+/// Which entry of the one-line form each shift of [`from_line`] came from: (entry number from
+/// 1, the entry as typed), one per shift, so an error about `shifts[5]` can name the entry the
+/// dispatcher wrote ("mon-fri 08:00-16:00" is five shifts).
+pub fn line_entries(line: &str) -> Vec<(usize, String)> {
+    let mut rest = line.trim();
+    if let Some((first, after)) = rest.split_once(char::is_whitespace).or(Some((rest, "")))
+        && first.contains('/')
+    {
+        rest = after.trim();
+    }
+    let mut out = Vec::new();
+    for (k, entry) in rest
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .enumerate()
+    {
+        let shifts = from_line(entry).map_or(1, |(_, s)| s.len().max(1));
+        out.extend(std::iter::repeat_n((k + 1, entry.to_string()), shifts));
+    }
+    out
+}
+
+/// `text` with every `shifts[i]` (and its `.day`/`.start`/`.end`) said as the entry of `line`
+/// it came from: `entry 2 ("sat 10:00-14:00")`.
+pub fn name_entries(line: &str, text: &str) -> String {
+    let entries = line_entries(line);
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("shifts[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "shifts[".len()..];
+        let entry = after.split_once(']').and_then(|(n, tail)| {
+            let (k, e) = entries.get(n.parse::<usize>().ok()?)?;
+            Some((format!("entry {k} (\"{e}\")"), tail))
+        });
+        match entry {
+            Some((named, tail)) => {
+                out.push_str(&named);
+                // The part of the entry is in the message already.
+                rest = [".day", ".start", ".end"]
+                    .iter()
+                    .find_map(|p| tail.strip_prefix(p))
+                    .unwrap_or(tail);
+            }
+            None => {
+                out.push_str("shifts[");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// When a mechanic is next expected, as the console's roster says it: "planned now" while his
 /// plan covers `now`, else the next start in his own time ("Tue 08:00 AST").
 pub fn next_expected(plan: &WeeklyPlan, now: DateTime<Utc>) -> String {

@@ -113,7 +113,7 @@ fn the_console_shows_a_busy_database_and_keeps_answering() {
     let lock = hold_write_lock(&home.path().join("pitwall.db"));
     wait_for("the busy status", || capture().contains("Database busy"));
     // Keys still work while the database is held: switch to the Mechanics pane.
-    console.keys("3");
+    console.keys("M-3");
     wait_for("the Mechanics pane", || capture().contains("Daniel Okafor"));
     drop(lock);
     wait_for("the database back", || {

@@ -53,7 +53,7 @@ fn the_console_delivers_in_the_background_and_names_a_channel_without_transport(
         capture().contains("no sms transport")
     });
     // Keys work while the relay waits on the receiver.
-    console.keys("4");
+    console.keys("M-4");
     wait_for("the Waitlist pane", || {
         capture().contains("Notifications · delivery")
     });
@@ -64,7 +64,7 @@ fn the_console_delivers_in_the_background_and_names_a_channel_without_transport(
         capture().matches("✓ sent").count() == 2
     });
     let screen = capture();
-    assert!(screen.contains("… pending sms"), "{screen}");
+    assert!(screen.contains("… queued sms"), "{screen}");
 
     console.keys("q");
     assert_eq!(console.exit_status(), 0);

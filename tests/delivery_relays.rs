@@ -22,6 +22,7 @@ fn setup(dir: &Path, hooks: &Webhooks, lease_seconds: u32) -> (PathBuf, PathBuf,
         &config,
         format!(
             "[delivery]\nsecret = \"{SECRET}\"\nlease_seconds = {lease_seconds}\n\
+             send_timeout_ms = 1000\n\
              [delivery.email]\nwebhook = \"{}\"\n[delivery.dispatcher]\nwebhook = \"{}\"\n",
             hooks.url("email"),
             hooks.url("dispatch")
@@ -103,7 +104,9 @@ fn a_relay_killed_mid_pass_loses_nothing_and_repeats_only_the_same_id() {
         ..Default::default()
     });
     let dir = tempfile::tempdir().unwrap();
-    let (db, config, mut engine) = setup(dir.path(), &hooks, 15);
+    // The shortest lease a one-second send timeout allows: what the killed relays held comes
+    // back after two seconds.
+    let (db, config, mut engine) = setup(dir.path(), &hooks, 2);
     for i in 0..150 {
         ok(&mut engine, intake(&format!("S{i}"), json!({})));
     }
@@ -124,7 +127,7 @@ fn a_relay_killed_mid_pass_loses_nothing_and_repeats_only_the_same_id() {
         child.wait().unwrap();
     }
     let mut last = relay(&db, &config, None);
-    // Rows the killed relays held come back after their 15 s lease.
+    // Rows the killed relays held come back after their 2 s lease.
     wait_all_sent(&engine, Duration::from_secs(60));
     last.kill().unwrap();
     last.wait().unwrap();
@@ -157,18 +160,10 @@ fn two_relays_under_steady_traffic_never_send_a_row_twice() {
     let outs = [dir.path().join("a.jsonl"), dir.path().join("b.jsonl")];
     let mut relays: Vec<Child> = outs.iter().map(|o| relay(&db, &config, Some(o))).collect();
 
-    // A minute of steady traffic (the issue's figure; `PITWALL_RELAY_TEST_SECONDS` shortens it
-    // for a quick local run): an intake (three offers) every 20 ms.
-    let traffic = std::env::var("PITWALL_RELAY_TEST_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
-    let started = Instant::now();
-    let mut i = 0;
-    while started.elapsed() < Duration::from_secs(traffic) {
+    // Steady traffic while both relays run: 200 intakes (600 offers), one every 10 ms.
+    for i in 0..200 {
         ok(&mut engine, intake(&format!("S{i}"), json!({})));
-        i += 1;
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
     wait_all_sent(&engine, Duration::from_secs(60));
     for r in &mut relays {
@@ -177,7 +172,7 @@ fn two_relays_under_steady_traffic_never_send_a_row_twice() {
     }
 
     let all: HashSet<String> = rows(&engine).into_iter().map(|(id, _)| id).collect();
-    assert!(all.len() >= 300, "steady traffic made {} rows", all.len());
+    assert_eq!(all.len(), 600, "steady traffic made {} rows", all.len());
     let seen = hooks.seen.lock().unwrap();
     assert!(
         seen.concurrent.is_empty(),

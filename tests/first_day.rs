@@ -56,6 +56,7 @@ fn a_new_database_has_the_demo_roster_whichever_command_makes_it() {
         .env("PITWALL_HOME", dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let own = common::mechanic("own-1", true, json!({}));
@@ -74,4 +75,50 @@ fn a_new_database_has_the_demo_roster_whichever_command_makes_it() {
         1,
         "a database in use is never seeded"
     );
+}
+
+/// Shell completions and the man page come from the same flags as --help: bash completes a
+/// subcommand from the script, and groff reads the page without a warning.
+#[test]
+fn completions_and_the_man_page_are_generated_from_the_flags() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("pitwall.bash");
+    std::fs::write(&script, run(&["completions", "bash"])).unwrap();
+    let completed = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(pitwall rel); COMP_CWORD=1; _pitwall pitwall rel pitwall; \
+             echo \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&completed.stdout).trim(), "relay");
+    for shell in ["zsh", "fish"] {
+        assert!(run(&["completions", shell]).contains("simulate"), "{shell}");
+    }
+
+    let page = dir.path().join("pitwall.1");
+    std::fs::write(&page, run(&["man"])).unwrap();
+    let groff = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww"])
+        .arg(&page)
+        .output();
+    match groff {
+        Ok(out) => {
+            assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("headless") && text.contains("--db"), "{text}");
+        }
+        // groff is not everywhere: the page is still roff with its name and sections.
+        Err(_) => assert!(std::fs::read_to_string(&page).unwrap().contains(".SH NAME")),
+    }
 }

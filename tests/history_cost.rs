@@ -230,6 +230,12 @@ fn requests_cost_the_same_on_a_long_history() {
             }),
         ),
         (
+            "console: a session's timeline",
+            Box::new(|e| {
+                e.timeline("LIVE1").unwrap();
+            }),
+        ),
+        (
             "event feed catch-up",
             Box::new(|e| {
                 let conn = e.connection();

@@ -330,7 +330,7 @@ fn consoles_on_either_side_show_changes_from_other_hosts_within_a_second() {
     }
     headless.finish();
     for c in &consoles {
-        c.keys("q");
+        c.keys("C-c");
         assert_eq!(c.exit_status(), 0);
     }
     drop(servers);
@@ -398,6 +398,6 @@ fn a_console_reconnects_after_losing_its_server_connection() {
         console.capture().contains(&counts(1, 0))
     });
 
-    console.keys("q");
+    console.keys("C-c");
     assert_eq!(console.exit_status(), 0);
 }

@@ -51,6 +51,6 @@ fn the_console_sees_an_api_accept_within_a_second() {
         std::thread::sleep(Duration::from_millis(20));
     }
     eprintln!("console showed the accept after {:?}", accepted.elapsed());
-    console.keys("q");
+    console.keys("C-c");
     assert_eq!(console.exit_status(), 0);
 }

@@ -282,7 +282,7 @@ fn demo_runs_live_in_the_console_and_never_touches_the_default_database() {
         demo.capture().contains("SIMULATION ×120")
     });
     // Intakes arrive on their own: the Queues pane fills with the simulation's sessions.
-    demo.keys("2");
+    demo.keys("M-2");
     common::terminal::wait_for("simulated intakes", || {
         demo.capture().matches("sim-0000").count() >= 3
     });
@@ -422,4 +422,111 @@ fn the_simulation_copes_with_a_dispatcher_acting_under_it() {
     drop(engine);
     let report = pitwall::admin::check(&db).unwrap();
     assert!(report.ok(), "{}", report.to_text());
+}
+
+/// `pitwall demo` on a weekend: the demo roster works Monday to Friday, so its day is the
+/// coming Monday at 14:00 UTC, and sessions are matched within its first simulated minutes.
+#[test]
+fn the_demo_day_on_a_weekend_is_the_coming_monday_and_matches_at_once() {
+    use chrono::{DateTime, Utc};
+    let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let monday = t("2026-12-07T14:00:00Z");
+    for weekend in [
+        "2026-12-05T09:30:00Z", // Saturday morning
+        "2026-12-05T23:59:00Z", // Saturday night
+        "2026-12-06T04:18:00Z", // Sunday
+    ] {
+        let origin = pitwall::sim::live::demo_origin(t(weekend));
+        assert_eq!(origin, monday, "{weekend}");
+        let mut engine =
+            pitwall::engine::Engine::open(None, pitwall::clock::Clock::Manual(origin)).unwrap();
+        engine.seed_if_unused(pitwall::DEMO_ROSTER).unwrap();
+        let options = pitwall::sim::Options {
+            hours: 0.25,
+            ..pitwall::sim::Options::default()
+        };
+        let day = pitwall::sim::run(&mut engine, options, &mut |_, _| {}).unwrap();
+        assert!(
+            day.activity.hourly[0].most_on_shift > 10,
+            "{weekend}: {:?}",
+            day.activity.hourly
+        );
+        assert!(day.report.accepts_total > 0, "{weekend}: {:?}", day.report);
+    }
+    // A weekday keeps its own date.
+    assert_eq!(
+        pitwall::sim::live::demo_origin(t("2026-12-08T22:00:00Z")),
+        t("2026-12-08T14:00:00Z")
+    );
+}
+
+#[test]
+fn a_used_database_file_is_said_to_be_not_new_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("day.db");
+    let db = db.to_str().unwrap();
+    assert!(
+        pitwall(&["simulate", "--db", db, "--hours", "1"])
+            .status
+            .success()
+    );
+    let again = pitwall(&["simulate", "--db", db, "--hours", "1"]);
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("is not a new database"), "{err}");
+    assert!(err.contains("give a new file name"), "{err}");
+    assert!(!err.contains("in use"), "{err}");
+}
+
+/// The text says each figure once (no second copy in the report's layout) and has the day
+/// hour by hour, whose figures add up to the day's.
+#[test]
+fn simulate_says_each_figure_once_and_has_the_day_hour_by_hour() {
+    let out = pitwall(&["simulate", "--hours", "4"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for label in [
+        "cancelled unmatched",
+        "through targeted offers",
+        "waitlist joined",
+    ] {
+        let n = text
+            .lines()
+            .filter(|l| l.to_lowercase().contains(label))
+            .count();
+        assert_eq!(n, 1, "{label} said {n} times: {text}");
+    }
+    assert!(!text.contains("pitwall report"), "{text}");
+    assert!(text.contains("hour (UTC)"), "{text}");
+    for hour in ["Mon 14:00", "Mon 15:00", "Mon 16:00", "Mon 17:00"] {
+        assert!(text.contains(hour), "{hour}: {text}");
+    }
+    assert!(!text.contains("Mon 18:00"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let day = simulate(dir.path(), None, &["--hours", "4"]);
+    let hours = day["activity"]["hourly"].as_array().unwrap();
+    assert_eq!(hours.len(), 4);
+    let sum = |key: &str| hours.iter().map(|h| h[key].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(sum("arrivals"), int(&day, "/activity/arrivals"));
+    assert_eq!(
+        sum("accepted_targeted") + sum("accepted_broadcast"),
+        int(&day, "/report/accepts_total")
+    );
+    assert_eq!(sum("waitlist_joins"), int(&day, "/activity/waitlist_joins"));
+    assert_eq!(sum("escalations"), int(&day, "/offers/escalations"));
+}
+
+#[test]
+fn compare_explains_why_nobody_joins_the_waitlist_without_smart_matching() {
+    let out = pitwall(&["simulate", "--compare", "--hours", "8"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("waitlist joined"))
+        .unwrap();
+    assert!(row.trim_end().ends_with("/ 0 / 0"), "{row}");
+    assert!(
+        text.contains("With smart matching off nothing is matched"),
+        "{text}"
+    );
 }

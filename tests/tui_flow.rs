@@ -37,7 +37,7 @@ fn intake_to_offers_to_accept() {
     );
     assert!(screen.contains("opens in 2:00"), "{screen}");
 
-    c.key('2');
+    c.pane(2);
     let screen = c.screen(120, 40);
     assert!(
         screen.contains("● waiting") && screen.contains("Ava Chen"),
@@ -60,7 +60,7 @@ fn intake_to_offers_to_accept() {
 fn a_countdown_expires_into_an_open_broadcast_anyone_can_take() {
     let mut c = Console::demo();
     c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
-    c.key('2');
+    c.pane(2);
     c.advance(100);
     let screen = c.screen(120, 40);
     assert!(
@@ -101,7 +101,7 @@ fn all_offline_card_waitlist_and_clock_in_notification() {
 
     c.key('s');
     let screen = c.screen(120, 40);
-    assert!(screen.contains("Book an hour"), "{screen}");
+    assert!(screen.contains("Enter books"), "{screen}");
     assert!(screen.contains("Siobhan MacNeil"), "{screen}");
     c.esc();
 
@@ -124,7 +124,7 @@ fn all_offline_card_waitlist_and_clock_in_notification() {
     c.enter();
     assert!(c.screen(120, 40).contains("Joined the waitlist"));
 
-    c.key('3');
+    c.pane(3);
     c.key('/');
     c.type_text("siobhan");
     c.enter();
@@ -137,16 +137,16 @@ fn all_offline_card_waitlist_and_clock_in_notification() {
     );
     assert_eq!(c.bells, 1);
 
-    c.key('4');
+    c.pane(4);
     let screen = c.screen(120, 40);
     assert!(screen.contains("✓ notified"), "{screen}");
     assert!(
-        screen.contains("… pending sms")
+        screen.contains("… queued sms")
             && screen.contains("a mechanic is online now: Siobhan MacNeil"),
         "{screen}"
     );
     // Her preferred-mechanic offer is live.
-    c.key('2');
+    c.pane(2);
     assert!(c.screen(120, 40).contains("Siobhan MacNeil"));
 }
 
@@ -169,7 +169,7 @@ fn field_errors_point_at_the_field_and_nothing_is_written() {
 fn destructive_actions_ask_first_and_esc_backs_out() {
     let mut c = Console::demo();
     c.quick_intake("Toronto", "M5V 3L9", "brakes");
-    c.key('2');
+    c.pane(2);
     c.key('x');
     assert!(c.screen(120, 40).contains("Cancel session"));
     c.key('n');
@@ -194,7 +194,7 @@ fn destructive_actions_ask_first_and_esc_backs_out() {
 fn completing_a_matched_session_asks_first() {
     let mut c = Console::demo();
     c.quick_intake("Toronto", "M5V 3L9", "brakes");
-    c.key('2');
+    c.pane(2);
     c.key('a'); // the first offer
     assert_eq!(c.only_session().status, SessionStatus::Matched);
     c.key('c');
@@ -214,7 +214,7 @@ fn completing_a_matched_session_asks_first() {
 fn completing_a_session_nobody_took_is_refused_without_asking() {
     let mut c = Console::demo();
     c.quick_intake("Toronto", "M5V 3L9", "brakes");
-    c.key('2');
+    c.pane(2);
     c.key('c');
     let screen = c.screen(120, 40);
     assert!(!screen.contains("Mark session"), "{screen}");
@@ -229,7 +229,7 @@ fn customer_text_never_reaches_the_screen_with_control_characters() {
         "M5V 3L9",
         "brakes \u{1b}[2J\u{1b}]0;pwned\u{7} squeal",
     );
-    c.key('2');
+    c.pane(2);
     let screen = c.screen(120, 40);
     assert!(
         !screen.chars().any(|ch| ch.is_control() && ch != '\n'),
@@ -249,7 +249,7 @@ fn below_the_minimum_size_the_console_says_so() {
 #[test]
 fn acting_on_a_session_elsewhere_leaves_the_intake_result_alone() {
     let mut c = Console::demo();
-    c.key('1');
+    c.pane(1);
     c.app.intake.set("customer.name", "Held Customer");
     c.app.intake.set("customer.email", "held@example.com");
     c.app.intake.set("location.postal_code", "M5V 3L9");
@@ -265,9 +265,9 @@ fn acting_on_a_session_elsewhere_leaves_the_intake_result_alone() {
         "",
         "the form starts over after a submit"
     );
-    c.key('2');
+    c.pane(2);
     c.key('w');
-    c.key('1');
+    c.pane(1);
     let screen = c.screen(120, 40);
     assert!(
         !screen.contains("Preferred mechanic set")
@@ -295,7 +295,7 @@ fn losing_typed_work_or_live_offers_asks_first() {
     assert_eq!(c.app.intake.get("customer.name"), "");
 
     c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
-    c.key('3');
+    c.pane(3);
     c.key('/');
     c.type_text("m-tor-01");
     c.enter();
@@ -313,7 +313,7 @@ fn losing_typed_work_or_live_offers_asks_first() {
 fn a_session_waiting_too_long_is_escalated_pinned_and_announced_once() {
     let mut c = Console::demo();
     c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
-    c.key('2');
+    c.pane(2);
     c.advance(599);
     assert!(!c.screen(120, 40).contains("ESC"));
     c.advance(1);
@@ -361,7 +361,7 @@ fn the_preview_lists_who_was_not_considered_and_why() {
 fn the_picker_opens_only_on_an_open_broadcast() {
     let mut c = Console::demo();
     c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
-    c.key('2');
+    c.pane(2);
     c.key('l'); // into the offers list
     c.key('j');
     c.key('j');
@@ -401,7 +401,7 @@ fn schedule_for_later_books_a_slot_that_is_released_with_a_targeted_offer() {
     let kinds: Vec<&str> = statuses.iter().map(|(_, s, _)| s.as_str()).collect();
     assert_eq!(kinds, ["cancelled", "scheduled"], "{statuses:?}");
     let (booking, _, at) = &statuses[1];
-    c.key('2');
+    c.pane(2);
     let screen = c.screen(120, 40);
     assert!(screen.contains("Scheduled (1)"), "{screen}");
     assert!(

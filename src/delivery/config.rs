@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::model::Route;
 
-/// How long one delivery may take: a webhook call, an SMTP session, a command (SPEC §12).
+/// How long one delivery may take by default: a webhook call, an SMTP step, a command.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Sends one relay has in flight on one channel at most, unless the config says otherwise.
@@ -75,8 +75,11 @@ pub struct Delivery {
     /// Attempts before a row is dead.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: i64,
+    /// How long one send may take, in milliseconds (a webhook call, each SMTP step, a command).
+    #[serde(default = "default_send_timeout_ms")]
+    pub send_timeout_ms: u64,
     /// How long a claimed row stays with the relay that claimed it. A relay claims a row only
-    /// when it can send it at once, and a send takes at most [`SEND_TIMEOUT`], so no second
+    /// when it can send it at once, and a send takes at most the send timeout, so no second
     /// relay can take it mid-send; a relay that dies leaves its rows to others after this long.
     #[serde(default = "default_lease_seconds")]
     pub lease_seconds: i64,
@@ -99,6 +102,7 @@ impl Default for Delivery {
         Delivery {
             secret: None,
             max_attempts: default_max_attempts(),
+            send_timeout_ms: default_send_timeout_ms(),
             lease_seconds: default_lease_seconds(),
             concurrency: DEFAULT_CONCURRENCY,
             email: None,
@@ -115,6 +119,27 @@ fn default_max_attempts() -> i64 {
 
 fn default_lease_seconds() -> i64 {
     60
+}
+
+fn default_send_timeout_ms() -> u64 {
+    SEND_TIMEOUT.as_millis() as u64
+}
+
+impl Delivery {
+    /// How long one send may take.
+    pub fn send_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.send_timeout_ms)
+    }
+
+    /// The shortest lease that covers a send: its timeout, and a second to record it.
+    fn min_lease_seconds(&self) -> i64 {
+        self.send_timeout_ms.div_ceil(1000) as i64 + 1
+    }
+}
+
+/// A duration as a person reads it in an error: "10 s", "0.5 s".
+pub fn seconds(d: std::time::Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 fn default_concurrency() -> usize {
@@ -300,11 +325,20 @@ impl Config {
                 "must be between 1 and 100".into(),
             ));
         }
-        let min_lease = SEND_TIMEOUT.as_secs() as i64 + 5;
+        if !(100..=60_000).contains(&d.send_timeout_ms) {
+            return Err((
+                "delivery.send_timeout_ms".into(),
+                "must be between 100 and 60000".into(),
+            ));
+        }
+        let min_lease = d.min_lease_seconds();
         if !(min_lease..=3600).contains(&d.lease_seconds) {
             return Err((
                 "delivery.lease_seconds".into(),
-                format!("must be between {min_lease} and 3600 (a send may take 10 s)"),
+                format!(
+                    "must be between {min_lease} and 3600 (a send may take {})",
+                    seconds(d.send_timeout())
+                ),
             ));
         }
         if !(1..=64).contains(&d.concurrency) {

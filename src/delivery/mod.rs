@@ -87,8 +87,13 @@ impl Relay {
         let secret = config.delivery.secret.as_ref().map(|s| s.expose());
         let mut transports = Vec::new();
         for (route, c) in config.channels() {
-            let t = Transport::new(c, secret, &|name| std::env::var_os(name))
-                .map_err(|e| format!("delivery.{route}: {e}"))?;
+            let t = Transport::new(
+                c,
+                secret,
+                &|name| std::env::var_os(name),
+                config.delivery.send_timeout(),
+            )
+            .map_err(|e| format!("delivery.{route}: {e}"))?;
             transports.push((route, t));
         }
         Ok(Relay {

@@ -1,5 +1,5 @@
 //! The ways a message leaves (SPEC §12): SMTP, a signed webhook, a local command. Each call is
-//! bounded by [`SEND_TIMEOUT`] and answers delivered or a one-line reason; none touches the
+//! bounded by the relay's send timeout and answers delivered or a one-line reason; none touches the
 //! database, and each may run on a thread of its own (the relay sends several at once).
 
 use std::io::Write;
@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use lettre::Transport as _;
 use sha2::Sha256;
 
-use super::config::{ChannelConfig, SEND_TIMEOUT, webhook_key};
+use super::config::{ChannelConfig, seconds, webhook_key};
 use super::smtp::SmtpUrl;
 use crate::model::Notification;
 
@@ -50,12 +50,14 @@ pub enum Transport {
     },
     Webhook {
         agent: ureq::Agent,
+        timeout: std::time::Duration,
         url: String,
         /// The signing key: the secret's decoded bytes.
         key: Option<Vec<u8>>,
     },
     Command {
         argv: Vec<String>,
+        timeout: std::time::Duration,
         /// What the command's environment holds: `PATH` and the variables the config names.
         env: Vec<(String, std::ffi::OsString)>,
     },
@@ -63,11 +65,13 @@ pub enum Transport {
 
 impl Transport {
     /// The transport a checked channel config describes. `secret` is the `[delivery]` signing
-    /// secret; `env` reads pitwall's own environment (for a command's `env` list).
+    /// secret; `env` reads pitwall's own environment (for a command's `env` list); `timeout`
+    /// bounds a send.
     pub fn new(
         c: &ChannelConfig,
         secret: Option<&str>,
         env: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+        timeout: std::time::Duration,
     ) -> Result<Transport, String> {
         if let Some(smtp) = &c.smtp {
             let url = SmtpUrl::parse(smtp.expose())?;
@@ -84,13 +88,13 @@ impl Transport {
                 None => None,
             };
             return Ok(Transport::Smtp {
-                mailer: Box::new(url.mailer(ca.as_deref(), SEND_TIMEOUT)?),
+                mailer: Box::new(url.mailer(ca.as_deref(), timeout)?),
                 from,
             });
         }
         if let Some(url) = &c.webhook {
             let agent: ureq::Agent = ureq::Agent::config_builder()
-                .timeout_global(Some(SEND_TIMEOUT))
+                .timeout_global(Some(timeout))
                 .http_status_as_error(false)
                 .max_redirects(0)
                 .build()
@@ -101,6 +105,7 @@ impl Transport {
             };
             return Ok(Transport::Webhook {
                 agent,
+                timeout,
                 url: url.expose().to_string(),
                 key,
             });
@@ -114,6 +119,7 @@ impl Transport {
                 .collect();
             return Ok(Transport::Command {
                 argv: argv.clone(),
+                timeout,
                 env,
             });
         }
@@ -134,14 +140,19 @@ impl Transport {
             Transport::Smtp { mailer, from } => send_mail(mailer, from, n),
             // The wall clock, whatever clock the engine runs on: receivers reject a
             // webhook-timestamp far from their own time (a manual clock's 2026-01-05 included).
-            Transport::Webhook { agent, url, key } => send_webhook(
+            Transport::Webhook {
                 agent,
+                timeout,
                 url,
-                key.as_deref(),
-                n,
-                chrono::Utc::now().timestamp(),
-            ),
-            Transport::Command { argv, env } => run_command(argv, env, n),
+                key,
+            } => {
+                let signed = Signed {
+                    key: key.as_deref(),
+                    now_unix: chrono::Utc::now().timestamp(),
+                };
+                send_webhook(agent, *timeout, url, signed, n)
+            }
+            Transport::Command { argv, timeout, env } => run_command(argv, *timeout, env, n),
         }
     }
 }
@@ -176,13 +187,20 @@ fn send_mail(
     })
 }
 
+/// How a webhook is signed: with this key (none: unsigned), stamped at this moment.
+struct Signed<'a> {
+    key: Option<&'a [u8]>,
+    now_unix: i64,
+}
+
 fn send_webhook(
     agent: &ureq::Agent,
+    timeout: std::time::Duration,
     url: &str,
-    key: Option<&[u8]>,
+    signed: Signed<'_>,
     n: &Notification,
-    now_unix: i64,
 ) -> Result<(), String> {
+    let Signed { key, now_unix } = signed;
     let body = payload(n);
     let mut request = agent
         .post(url)
@@ -207,7 +225,9 @@ fn send_webhook(
                 Err(format!("webhook answered HTTP {status}"))
             }
         }
-        Err(ureq::Error::Timeout(_)) => Err("webhook timed out after 10 s".into()),
+        Err(ureq::Error::Timeout(_)) => {
+            Err(format!("webhook timed out after {}", seconds(timeout)))
+        }
         Err(ureq::Error::Io(e)) => Err(format!("webhook: {}", e.kind())),
         Err(e) => Err(format!("webhook: {e}")),
     }
@@ -215,6 +235,7 @@ fn send_webhook(
 
 fn run_command(
     argv: &[String],
+    timeout: std::time::Duration,
     env: &[(String, std::ffi::OsString)],
     n: &Notification,
 ) -> Result<(), String> {
@@ -243,10 +264,10 @@ fn run_command(
                     None => "command was killed by a signal".into(),
                 });
             }
-            Ok(None) if started.elapsed() >= SEND_TIMEOUT => {
+            Ok(None) if started.elapsed() >= timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err("command timed out after 10 s".into());
+                return Err(format!("command timed out after {}", seconds(timeout)));
             }
             Ok(None) => std::thread::sleep(std::time::Duration::from_millis(5)),
             Err(e) => return Err(format!("command: {}", e.kind())),

@@ -2,6 +2,7 @@
 //! transaction and returns a typed outcome or a coded error; the engine never prints and never
 //! reads the wall clock itself — it is handed a [`Clock`].
 
+mod history;
 mod intake;
 mod mechanics;
 mod notify;
@@ -28,6 +29,7 @@ use crate::matching::{Candidate, Criteria, CriteriaInput};
 use crate::model::Session;
 use crate::store;
 
+pub use history::{HISTORY_LIMIT, HistoryRow};
 pub use intake::field_problems;
 pub use outcome::*;
 pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD};

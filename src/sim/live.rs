@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use chrono::{DateTime, Datelike, Days, NaiveTime, Utc, Weekday};
+
 use crate::clock::Clock;
 use crate::command::{Command, NoInput};
 use crate::engine::{Engine, Outcome};
@@ -23,12 +25,7 @@ pub fn demo(speed: f64, options: Options) -> Result<(), String> {
     let dir =
         DemoDir::create().map_err(|e| format!("cannot create the demo's temporary folder: {e}"))?;
     let db = dir.0.join("demo.db");
-    // The demo's day starts today at 14:00 UTC (9:00 in Toronto) whatever the hour, so
-    // mechanics are on shift from the first minute.
-    let origin = chrono::Utc::now()
-        .date_naive()
-        .and_hms_opt(14, 0, 0)
-        .map_or_else(chrono::Utc::now, |t| t.and_utc());
+    let origin = demo_origin(chrono::Utc::now());
     let clock = Clock::scaled(origin, speed);
     Engine::open(Some(&db), clock.clone())
         .map_err(|e| e.to_string())?
@@ -36,16 +33,31 @@ pub fn demo(speed: f64, options: Options) -> Result<(), String> {
         .map_err(|e| format!("cannot load the demo roster: {}", e.message))?;
     tracing::info!(db = %db.display(), speed, "demo: simulation starting");
     let live = Live::spawn(db.clone(), clock.clone(), options);
-    // Demo customers are made up: their notifications are never sent anywhere.
+    // Demo customers are made up: their notifications are never sent, so no relay runs (one
+    // without transports would only say, truly but uselessly, that they wait).
     let result = crate::tui::run_with(
         &db,
-        crate::delivery::Relay::without_transports(),
+        None,
         clock,
         Some(format!("SIMULATION ×{speed}")),
         None,
     );
     drop(live);
     result
+}
+
+/// When the demo's day starts, run at `now`: a day the roster works, at 14:00 UTC (9:00 in
+/// Toronto) whatever the hour, so mechanics are on shift from the first minute. The demo
+/// roster's plans are Monday to Friday: on a Saturday or a Sunday the day is the coming Monday
+/// (the header shows its date).
+pub fn demo_origin(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now.date_naive();
+    let day = match today.weekday() {
+        Weekday::Sat => today + Days::new(2),
+        Weekday::Sun => today + Days::new(1),
+        _ => today,
+    };
+    day.and_time(NaiveTime::MIN).and_utc() + chrono::TimeDelta::hours(14)
 }
 
 /// The demo's private folder, removed with everything in it when the demo ends.

@@ -142,6 +142,24 @@ pub struct Activity {
     /// Commands refused because the world moved on (an offer lapsed before the answer, a
     /// session taken or cancelled by someone else): expected, and never an error.
     pub moved_on: u64,
+    /// The day hour by hour from the start, so a staffing change ("more mechanics in the
+    /// afternoon") can be checked against the hours it is meant for.
+    pub hourly: Vec<Hour>,
+}
+
+/// One simulated hour.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Hour {
+    /// When the hour starts (RFC 3339, UTC).
+    pub starts_at: String,
+    pub arrivals: u64,
+    /// The most mechanics on shift at once during the hour.
+    pub most_on_shift: u64,
+    pub accepted_targeted: u64,
+    pub accepted_broadcast: u64,
+    pub escalations: u64,
+    pub waitlist_joins: u64,
+    pub customers_gave_up: u64,
 }
 
 /// One running simulation: the event queue and what it knows. [`run`] drives it on the manual
@@ -162,6 +180,8 @@ pub struct Simulation {
     roster: Vec<(String, WeeklyPlan)>,
     /// Prefix of the session ids this run creates (a demo database may hold the dispatcher's).
     prefix: String,
+    /// Who is on shift as the simulation last saw it (for the hour-by-hour figures).
+    on_shift: std::collections::HashSet<String>,
     pub activity: Activity,
 }
 
@@ -205,6 +225,12 @@ impl Simulation {
                 .map(|m| (m.mechanic.id.clone(), m.mechanic.plan.clone()))
                 .collect(),
             prefix: prefix.to_string(),
+            on_shift: roster
+                .mechanics
+                .iter()
+                .filter(|m| m.mechanic.currently_on_shift)
+                .map(|m| m.mechanic.id.clone())
+                .collect(),
             activity: Activity::default(),
             options,
         };
@@ -220,6 +246,7 @@ impl Simulation {
                 sim.set_shift(engine, &m.mechanic.id.clone(), planned)?;
             }
         }
+        sim.hour(start);
         // The first quarter hour after the start, then every quarter hour.
         let first_check = start - start.rem_euclid(SHIFT_CHECK) + SHIFT_CHECK;
         sim.push(first_check, Event::ShiftCheck);
@@ -235,6 +262,27 @@ impl Simulation {
             .next()
             .map(|(t, _)| *t)
             .filter(|t| *t <= self.end)
+    }
+
+    /// The figures of the hour `t` falls in (hours count from the start), made as time
+    /// reaches it, its on-shift peak kept up to date.
+    fn hour(&mut self, t: i64) -> &mut Hour {
+        // The end itself belongs to the last hour, not to one after it.
+        let t = t.min(self.end - 1);
+        let i = usize::try_from((t - self.start).max(0) / 3600).unwrap_or(usize::MAX);
+        let hours = &mut self.activity.hourly;
+        while hours.len() <= i && hours.len() < MAX_HOURS as usize {
+            let starts = self.start + 3600 * hours.len() as i64;
+            hours.push(Hour {
+                starts_at: at(starts).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ..Hour::default()
+            });
+        }
+        let on = self.on_shift.len() as u64;
+        let last = hours.len() - 1;
+        let hour = &mut hours[i.min(last)];
+        hour.most_on_shift = hour.most_on_shift.max(on);
+        hour
     }
 
     fn push(&mut self, time: i64, event: Event) {
@@ -279,6 +327,10 @@ impl Simulation {
                 self.schedule_look(s, now);
             }
         }
+        for m in &tick.auto_clocked_out {
+            self.on_shift.remove(m);
+        }
+        self.hour(now).escalations += tick.escalated.len() as u64;
         let back = self.options.params.back_after_auto_clock_out_minutes * 60;
         for m in &tick.auto_clocked_out {
             self.push(
@@ -316,6 +368,7 @@ impl Simulation {
                     };
                     let answered = self.quietly(engine, cmd)?;
                     if answered.is_some() && accept {
+                        self.hour(now).accepted_targeted += 1;
                         self.matched(session, &mechanic, now);
                     }
                 }
@@ -351,6 +404,7 @@ impl Simulation {
                         self.set_shift(engine, &m, planned)?;
                     }
                 }
+                self.hour(now);
                 self.push(now + SHIFT_CHECK, Event::ShiftCheck);
             }
             Event::Return { mechanic } => {
@@ -384,6 +438,7 @@ impl Simulation {
         let mut request = self.intakes.next().expect("an endless stream");
         request.id = Some(format!("{}{index:06}", self.prefix));
         self.activity.arrivals += 1;
+        self.hour(now).arrivals += 1;
         let outcome = match self.quietly(engine, Command::Intake(request))? {
             Some(Outcome::Intake(o)) => o,
             _ => {
@@ -433,6 +488,7 @@ impl Simulation {
             });
             if self.quietly(engine, join)?.is_some() {
                 self.activity.waitlist_joins += 1;
+                self.hour(now).waitlist_joins += 1;
                 self.sessions[index].waitlisted = true;
             }
         }
@@ -515,6 +571,7 @@ impl Simulation {
             });
             match engine.execute(accept) {
                 Ok(_) => {
+                    self.hour(now).accepted_broadcast += 1;
                     self.matched(session, &row.mechanic, now);
                     return Ok(());
                 }
@@ -563,6 +620,7 @@ impl Simulation {
                     Some(&i) => i,
                     None => self.adopt(&row.session),
                 };
+                self.hour(now).accepted_broadcast += 1;
                 self.matched(index, mechanic, now);
                 return Ok(());
             }
@@ -623,6 +681,8 @@ impl Simulation {
                 .is_some()
         {
             self.activity.customers_gave_up += 1;
+            let now = engine.now().timestamp();
+            self.hour(now).customers_gave_up += 1;
         }
         self.sessions[session].settled = true;
         Ok(())
@@ -639,6 +699,7 @@ impl Simulation {
         if !on {
             if self.quietly(engine, Command::ClockOut(who))?.is_some() {
                 self.activity.clock_outs += 1;
+                self.on_shift.remove(mechanic);
             }
             return Ok(());
         }
@@ -648,6 +709,8 @@ impl Simulation {
             return Ok(());
         };
         self.activity.clock_ins += 1;
+        self.on_shift.insert(mechanic.to_string());
+        self.hour(now);
         let offers = outcome.offers.unwrap_or_default();
         if !offers.is_empty()
             && let Some(Outcome::Queue(queue)) = self.quietly(engine, Command::Queue(who))?
@@ -688,6 +751,8 @@ pub fn run(
     }
     let end = sim.end;
     advance_to(engine, &mut sim, end)?;
+    // Every hour has its line, also a quiet last one.
+    sim.hour(end);
     progress(total, total);
     summary::Outcome::collect(engine, &options, sim.activity, started.elapsed())
 }
@@ -711,8 +776,10 @@ pub fn run_on_new_database(
         Ok(true) => {}
         Ok(false) => {
             return Err(format!(
-                "{} is in use already; simulate needs a new database file (or none, for one \
-                 in memory)",
+                "{} is not a new database: it already holds pitwall data (an earlier simulate, \
+                 or real sessions). simulate writes its made-up day only into a new file, so \
+                 it never mixes with other data: give a new file name, or leave out --db to \
+                 simulate in memory",
                 db.map_or("the database".into(), |p| p.display().to_string())
             ));
         }

@@ -93,15 +93,11 @@ impl Outcome {
                 mark(row.goal)
             ));
         }
+        // The §9 figures are among the rows above, once each (`pitwall report --db FILE`
+        // prints them in its own layout); the matcher's latency is wall-clock time, said on
+        // stderr, so this text is the same for the same seed, line for line.
         out.push('\n');
-        // The matcher's latency is wall-clock time: said on stderr, so this text is the same
-        // for the same seed, line for line.
-        for line in self.report.to_text().lines() {
-            if !line.starts_with("Matcher latency") {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
+        out.push_str(&hourly_text(&self.activity.hourly));
         out
     }
 
@@ -149,8 +145,55 @@ impl Comparison<'_> {
              than broadcast (median); average targeted accept score > 100.\n",
             "≥ 80 %"
         ));
+        if on.report.waitlist.joined != off.report.waitlist.joined {
+            out.push_str(
+                "Waitlist: a customer joins only from the \"all mechanics offline\" card, which \
+                 needs matching to find that every suitable mechanic is off shift. With smart \
+                 matching off nothing is matched, every session goes to the broadcast, and \
+                 the card (and so the waitlist) never comes up.\n",
+            );
+        }
+        out.push_str("\nHour by hour, smart matching on:\n");
+        out.push_str(&hourly_text(&on.activity.hourly));
+        out.push_str("\nHour by hour, smart matching off:\n");
+        out.push_str(&hourly_text(&off.activity.hourly));
         out
     }
+}
+
+/// The day hour by hour: who was on shift against who arrived and what became of them.
+fn hourly_text(hours: &[super::Hour]) -> String {
+    let mut out = format!(
+        "{:<12} {:>8} {:>9} {:>9} {:>10} {:>10} {:>9} {:>8}\n",
+        "hour (UTC)",
+        "arrivals",
+        "on shift",
+        "accepted",
+        "targeted",
+        "broadcast",
+        "escalated",
+        "waitlist",
+    );
+    for h in hours {
+        let when = chrono::DateTime::parse_from_rfc3339(&h.starts_at)
+            .map(|t| t.format("%a %H:%M").to_string())
+            .unwrap_or_else(|_| h.starts_at.clone());
+        out.push_str(&format!(
+            "{when:<12} {:>8} {:>9} {:>9} {:>10} {:>10} {:>9} {:>8}\n",
+            h.arrivals,
+            h.most_on_shift,
+            h.accepted_targeted + h.accepted_broadcast,
+            h.accepted_targeted,
+            h.accepted_broadcast,
+            h.escalations,
+            h.waitlist_joins,
+        ));
+    }
+    out.push_str(
+        "(on shift: the most at once in the hour; accepted: offers taken in the hour, of any \
+         arrival; waitlist: customers who joined it)\n",
+    );
+    out
 }
 
 struct Row {
@@ -178,6 +221,13 @@ fn rows(o: &Outcome) -> Vec<Row> {
     vec![
         row("arrivals", a.arrivals.to_string()),
         row("sessions", r.sessions_total.to_string()),
+        judged(
+            "  with customer location",
+            pct(r.location_share),
+            r.location_goal(),
+        ),
+        row("  matching ran", pct(r.matching_ran_share)),
+        row("  matching errors", r.matching_errors.to_string()),
         row("accepts", r.accepts_total.to_string()),
         judged(
             "  through targeted offers",

@@ -167,3 +167,25 @@ pub fn session_mechanics(conn: &Db, session: &str) -> crate::store::Result<Vec<S
     let mut stmt = conn.prepare_cached(SESSION_MECHANICS)?;
     stmt.query_map([session], |r| r.get(0))?.collect()
 }
+
+/// A session's events, oldest first, at most `limit` (its timeline in the console's history).
+pub fn for_session(conn: &Db, session: &str, limit: usize) -> crate::store::Result<Vec<Stored>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail \
+         FROM events WHERE session_id = ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(crate::params![session, limit as i64], |r| {
+        let detail: Option<String> = r.get(7)?;
+        Ok(Stored {
+            id: r.get(0)?,
+            at: crate::clock::rfc3339(crate::clock::from_millis(r.get(1)?)),
+            kind: r.get(2)?,
+            session: r.get(3)?,
+            mechanic: r.get(4)?,
+            assignment: r.get(5)?,
+            waitlist: r.get(6)?,
+            detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+        })
+    })?;
+    rows.collect()
+}

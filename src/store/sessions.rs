@@ -405,3 +405,33 @@ pub fn release_scheduled(
         .execute(params![id, status, released_at.map(to_millis), patch])?;
     Ok(changed == 1)
 }
+
+/// Sessions of any status whose reference, customer or mechanic (the one matched, by name or
+/// id) contains `needle` (any case), newest first, at most `limit`; without their matching
+/// results. For the console's history: an empty needle lists the newest sessions.
+pub fn search(conn: &Db, needle: &str, limit: usize) -> crate::store::Result<Vec<Session>> {
+    let light = light_columns(conn);
+    // LIKE with its own escape: a `%` or `_` typed by the dispatcher is a character.
+    let escaped: String = needle
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let pattern = format!("%{escaped}%");
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {light} FROM sessions WHERE id IN ( \
+           SELECT s.id FROM sessions s \
+           LEFT JOIN intakes i ON i.id = s.intake_id \
+           LEFT JOIN mechanics m ON m.id = s.matched_mechanic_id \
+           WHERE lower(s.id) LIKE ?1 ESCAPE '\\' \
+              OR lower(i.customer_name) LIKE ?1 ESCAPE '\\' \
+              OR lower(COALESCE(m.name, '')) LIKE ?1 ESCAPE '\\' \
+              OR lower(COALESCE(s.matched_mechanic_id, '')) LIKE ?1 ESCAPE '\\') \
+         ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![pattern, limit as i64], from_row)?;
+    rows.collect()
+}

@@ -15,8 +15,8 @@ use ratatui::crossterm::event::{
 use super::keymap::{self, Op, Scope};
 use super::panes::{self, intake, queues};
 pub use super::state::{
-    App, CUE_SECONDS, Confirm, Effect, KeyState, MIN_SIZE, Mode, Pane, Picker, Purpose, Request,
-    Toast, ToastKind, table_row_at,
+    App, CUE_SECONDS, Confirm, Effect, KeyState, Looked, Lookup, MIN_SIZE, Mode, Pane, Picker,
+    Purpose, Request, Toast, ToastKind, table_row_at,
 };
 use super::theme::Theme;
 use crate::command::Command;
@@ -37,19 +37,23 @@ pub enum Action {
     Clock(DateTime<Utc>),
     Snapshot(Box<Snapshot>),
     Done(Purpose, Result<Outcome, DispatchError>),
+    /// What a history lookup found.
+    Looked(Result<Looked, DispatchError>),
 }
 
 impl App {
     pub fn new(now: DateTime<Utc>, theme: Theme) -> App {
         App {
             pane: Pane::Intake,
-            mode: Mode::Normal,
+            // The console opens on the intake form, ready for the first customer's name.
+            mode: Mode::Editing,
             now,
             data: Snapshot::default(),
             theme,
             size: (120, 40),
             toast: None,
             alert: None,
+            warning: None,
             cue_at: None,
             bell: true,
             intake: super::state::IntakeState::default(),
@@ -110,6 +114,14 @@ impl App {
         });
     }
 
+    /// Background trouble (a delivery transport missing or failing): shown beside the toast,
+    /// never over it, with one mark of its own (the relay's own leading mark is dropped).
+    pub fn warn(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        let bare = text.trim_start_matches(['⚠', '✗', ' ']).to_string();
+        self.warning = Some(bare);
+    }
+
     /// A mechanic's name from the roster, or the id when the roster does not have him.
     pub fn mechanic_name<'a>(&'a self, id: &'a str) -> &'a str {
         self.data
@@ -162,6 +174,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Snapshot(snapshot) => absorb(app, *snapshot),
         Action::Done(purpose, result) => done(app, purpose, result),
+        Action::Looked(found) => panes::history::looked(app, found),
         Action::Key(key) => key_pressed(app, key),
         Action::Paste(text) => intake::paste(app, &text),
         Action::Mouse(event) => mouse(app, event),
@@ -175,6 +188,11 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return quit(app);
     }
     let op = keymap::lookup(&app.scopes(), &key);
+    // Alt-number switches panes from the form too, where a plain digit is text.
+    if op == Some(Op::GoPane) && app.mode == Mode::Editing {
+        app.toast = None;
+        return go_pane(app, key);
+    }
     match app.mode.clone() {
         Mode::Editing => return intake::edit_key(app, op, key),
         Mode::Filter => return filter_key(app, op, key),
@@ -203,6 +221,11 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         if key.code == KeyCode::Esc {
             return back_out(app);
         }
+        // A key that means nothing here is typing: on the intake pane it goes into the
+        // focused field, as a form takes it.
+        if app.pane == Pane::Intake {
+            return intake::type_into_form(app, key);
+        }
         return Vec::new();
     };
     app.toast = None;
@@ -217,14 +240,7 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app,
             Pane((app.pane.0 + panes::REGISTRY.len() - 1) % panes::REGISTRY.len()),
         ),
-        // Number key n is the n-th pane, as many as there are.
-        Op::GoPane => match key.code {
-            KeyCode::Char(c) => match c.to_digit(10).map(|d| d as usize) {
-                Some(n) if (1..=panes::REGISTRY.len()).contains(&n) => switch(app, Pane(n - 1)),
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        },
+        Op::GoPane => go_pane(app, key),
         Op::ToggleBell => {
             app.bell = !app.bell;
             app.info(if app.bell {
@@ -238,22 +254,139 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
-/// The header's pane tabs as (first column, past-the-end column, pane): the header draws them
-/// from this same list.
-pub fn tab_spans() -> Vec<(u16, u16, Pane)> {
-    let mut x = width_u16(HEADER_TITLE);
-    Pane::all()
-        .map(|p| {
-            let w = width_u16(&p.tab_label());
-            let span = (x, x + w, p);
-            x += w;
-            span
-        })
-        .collect()
+/// How the header is laid out at the console's width: whether the title shows, whether the
+/// tabs other than the current one shrink to their numbers, and the summary at the right. The
+/// header and the mouse both read this one layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderLayout {
+    pub title: bool,
+    pub compact: bool,
+    pub summary: String,
 }
 
 /// The console's name at the left of the header.
 pub const HEADER_TITLE: &str = " pitwall ";
+
+impl App {
+    /// The header keeps what a dispatcher reads it for — escalations, bookings, waiting,
+    /// matched, on shift, the date and time — at every width from 80 columns: the pane tabs
+    /// and the title give way first, then the labels shorten, and the counts stay.
+    pub fn header_layout(&self) -> HeaderLayout {
+        let count = |s: crate::model::SessionStatus| self.data.counts.get(&s).copied().unwrap_or(0);
+        use crate::model::SessionStatus as S;
+        let on = self
+            .data
+            .roster
+            .iter()
+            .filter(|r| r.mechanic.currently_on_shift)
+            .count();
+        let (waiting, matched, booked) =
+            (count(S::Waiting), count(S::Matched), count(S::Scheduled));
+        let esc = self.data.escalated;
+        let day = self.now.format("%a %d %b");
+        let short_day = self.now.format("%d %b");
+        let (hms, hm) = (self.now.format("%H:%M:%S"), self.now.format("%H:%M"));
+        // Escalations and bookings are named only when there are some.
+        let when = |n: i64, text: String| if n > 0 { text } else { String::new() };
+        let long = |clock: &dyn std::fmt::Display| {
+            format!(
+                "{}{}waiting {waiting} · matched {matched} · on shift {on} · {day} {clock} UTC ",
+                when(esc, format!("⚠ {esc} escalated · ")),
+                when(booked, format!("scheduled {booked} · ")),
+            )
+        };
+        let summaries = [
+            long(&hms),
+            long(&hm),
+            // Long labels, the date without its weekday.
+            format!(
+                "{}{}waiting {waiting} · matched {matched} · on shift {on} · {short_day} {hm} ",
+                when(esc, format!("⚠ {esc} escalated · ")),
+                when(booked, format!("scheduled {booked} · ")),
+            ),
+            format!(
+                "{}{}wait {waiting} · matched {matched} · on shift {on} · {short_day} {hm} ",
+                when(esc, format!("⚠{esc} esc · ")),
+                when(booked, format!("◷{booked} · ")),
+            ),
+            format!(
+                "{}{}wait {waiting} · match {matched} · on {on} · {short_day} {hm} ",
+                when(esc, format!("⚠{esc} · ")),
+                when(booked, format!("◷{booked} · ")),
+            ),
+            format!("{short_day} {hm} "),
+        ];
+        let tabs = |compact: bool| -> usize {
+            Pane::all()
+                .map(|p| width_usize(&self.tab_label(p, compact)))
+                .sum()
+        };
+        let title = width_usize(HEADER_TITLE);
+        let room = usize::from(self.size.0);
+        // (title, compact tabs, summary), fullest first: the tab names give way before the
+        // labels shorten.
+        let tries = [
+            (true, false, 0),
+            (true, false, 1),
+            (false, false, 1),
+            (false, false, 2),
+            (true, true, 0),
+            (true, true, 1),
+            (false, true, 1),
+            (false, true, 2),
+            (false, true, 3),
+            (false, true, 4),
+            (false, true, 5),
+        ];
+        let (title, compact, summary) = tries
+            .into_iter()
+            // At least two columns between the tabs and the summary.
+            .find(|&(t, c, i)| {
+                usize::from(t) * title + tabs(c) + width_usize(&summaries[i]) + 2 <= room
+            })
+            .map_or((false, true, String::new()), |(t, c, i)| {
+                (t, c, summaries[i].clone())
+            });
+        HeaderLayout {
+            title,
+            compact,
+            summary,
+        }
+    }
+
+    /// A pane's tab: its number and name, or its number alone when the header is short of
+    /// room (the current pane always keeps its name).
+    pub fn tab_label(&self, pane: Pane, compact: bool) -> String {
+        if compact && pane != self.pane {
+            format!(" {}", pane.0 + 1)
+        } else {
+            pane.tab_label()
+        }
+    }
+
+    /// The header's pane tabs as (first column, past-the-end column, pane): the header draws
+    /// them from this same list.
+    pub fn tab_spans(&self) -> Vec<(u16, u16, Pane)> {
+        let layout = self.header_layout();
+        let mut x = if layout.title {
+            width_u16(HEADER_TITLE)
+        } else {
+            0
+        };
+        Pane::all()
+            .map(|p| {
+                let w = width_u16(&self.tab_label(p, layout.compact));
+                let span = (x, x + w, p);
+                x += w;
+                span
+            })
+            .collect()
+    }
+}
+
+fn width_usize(s: &str) -> usize {
+    crate::text::width(s)
+}
 
 fn width_u16(s: &str) -> u16 {
     u16::try_from(crate::text::width(s)).unwrap_or(u16::MAX)
@@ -286,7 +419,8 @@ fn mouse(app: &mut App, event: MouseEvent) -> Vec<Effect> {
         return Vec::new();
     }
     if row == 0 {
-        if let Some((_, _, pane)) = tab_spans()
+        if let Some((_, _, pane)) = app
+            .tab_spans()
             .into_iter()
             .find(|(from, to, _)| (*from..*to).contains(&column))
         {
@@ -320,22 +454,39 @@ fn quit(app: &mut App) -> Vec<Effect> {
 /// Esc in normal mode: first it dismisses the status line's cue, then it backs out of what the
 /// pane shows.
 fn back_out(app: &mut App) -> Vec<Effect> {
-    if app.alert.is_some() || app.toast.is_some() {
+    if app.alert.is_some() || app.toast.is_some() || app.warning.is_some() {
         app.alert = None;
         app.toast = None;
+        app.warning = None;
         return Vec::new();
     }
     (app.pane.def().back)(app);
     Vec::new()
 }
 
+/// Number key n (or Alt-n) is the n-th pane, as many as there are.
+fn go_pane(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Char(c) => match c.to_digit(10).map(|d| d as usize) {
+            Some(n) if (1..=panes::REGISTRY.len()).contains(&n) => switch(app, Pane(n - 1)),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 fn switch(app: &mut App, pane: Pane) -> Vec<Effect> {
     app.pane = pane;
-    if pane.def().metrics {
-        vec![Effect::Refresh]
-    } else {
-        Vec::new()
+    app.mode = Mode::Normal;
+    if pane == Pane::Intake {
+        // The form takes typing as soon as it shows (unless a card asks for a choice).
+        intake::enter(app);
     }
+    let mut effects = pane.def().load.map_or_else(Vec::new, |load| load(app));
+    if pane.def().metrics {
+        effects.push(Effect::Refresh);
+    }
+    effects
 }
 
 fn filter_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
@@ -358,7 +509,8 @@ fn filter_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
     }
     app.queues.selected = 0;
     app.mechanics.selected = 0;
-    Vec::new()
+    // A pane whose list is read on demand reads it again for the new filter.
+    app.pane.def().load.map_or_else(Vec::new, |load| load(app))
 }
 
 fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
@@ -399,6 +551,10 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
         }
         Some(Op::No) => {
             app.mode = Mode::Normal;
+            // Ctrl-C asks from inside the form too: "no" goes back to typing.
+            if confirm == Confirm::Quit {
+                intake::enter(app);
+            }
             app.info("Nothing changed");
             Vec::new()
         }
@@ -443,6 +599,13 @@ fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>)
             intake::slots_done(app, result);
             Vec::new()
         }
+        Purpose::Follow => {
+            intake::follow_done(app, result);
+            Vec::new()
+        }
+        Purpose::ClockOutCheck { mechanic, name } => {
+            super::panes::mechanics::clock_out_checked(app, mechanic, name, result)
+        }
         Purpose::Book { replaces } => intake::book_done(app, replaces, result),
         Purpose::Act(text) => match result {
             Ok(_) => {
@@ -454,6 +617,22 @@ fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>)
                 vec![Effect::Refresh]
             }
         },
+    }
+}
+
+/// New waitlist notifications in the words of their rows (SPEC §12): "sent" only for those a
+/// transport took, "queued" for the rest (no transport yet, or not yet its turn).
+fn notifications_cue(fresh: &[&crate::model::Notification]) -> String {
+    let sent = fresh
+        .iter()
+        .filter(|n| n.status == crate::model::DeliveryStatus::Sent)
+        .count();
+    let queued = fresh.len() - sent;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match (sent, queued) {
+        (0, n) => format!("{n} waitlist notification{} queued", plural(n)),
+        (n, 0) => format!("{n} waitlist notification{} sent", plural(n)),
+        (s, q) => format!("{} waitlist notifications: {s} sent, {q} queued", s + q),
     }
 }
 
@@ -491,16 +670,13 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
         }
     }
     if let Some(seen) = app.seen_notifications {
-        let fresh = snapshot
+        let fresh: Vec<&crate::model::Notification> = snapshot
             .notifications
             .iter()
             .filter(|n| n.seq > seen && n.kind == crate::model::NotificationKind::WaitlistOnline)
-            .count();
-        if fresh > 0 {
-            cues.push(format!(
-                "{fresh} waitlist notification{} sent",
-                if fresh == 1 { "" } else { "s" }
-            ));
+            .collect();
+        if !fresh.is_empty() {
+            cues.push(notifications_cue(&fresh));
         }
     }
     // A booking released with every matching mechanic offline (SPEC §14) is an intake's
@@ -563,5 +739,7 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     for pane in Pane::all() {
         (pane.def().clamp)(app);
     }
+    // The intake's result card follows its session as it changes.
+    effects.extend(intake::follow(app));
     effects
 }

@@ -65,23 +65,56 @@ pub enum Op {
 pub struct Key {
     pub code: KeyCode,
     pub ctrl: bool,
+    pub alt: bool,
 }
 
 pub const fn k(c: char) -> Key {
     Key {
         code: KeyCode::Char(c),
         ctrl: false,
+        alt: false,
     }
 }
 pub const fn ctrl(c: char) -> Key {
     Key {
         code: KeyCode::Char(c),
         ctrl: true,
+        alt: false,
+    }
+}
+pub const fn alt(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: false,
+        alt: true,
     }
 }
 pub const fn code(code: KeyCode) -> Key {
-    Key { code, ctrl: false }
+    Key {
+        code,
+        ctrl: false,
+        alt: false,
+    }
 }
+
+/// Alt-1 … Alt-9: the n-th pane from anywhere, also while typing into the intake form (where
+/// a plain digit is text). Terminals without an Alt key send Esc first, which leaves the form;
+/// the plain digit then switches as usual.
+const ALT_DIGITS: &[Key] = &[
+    alt('1'),
+    alt('2'),
+    alt('3'),
+    alt('4'),
+    alt('5'),
+    alt('6'),
+    alt('7'),
+    alt('8'),
+    alt('9'),
+];
+
+/// The pane keys of the form's tables: listed in the footer, so a dispatcher typing a
+/// customer's details sees how to leave for another pane.
+const FORM_PANE: Binding = b(ALT_DIGITS, "Alt-1…", "pane", Op::GoPane);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
@@ -159,6 +192,7 @@ pub const GLOBAL: &[Binding] = &[
         "switch to pane",
         Op::GoPane,
     ),
+    hidden(ALT_DIGITS, "Alt-1…", "pane (in the form too)", Op::GoPane),
     hidden(&[code(KeyCode::Up), k('k')], "↑/k", "move up", Op::Up),
     hidden(&[code(KeyCode::Down), k('j')], "↓/j", "move down", Op::Down),
     hidden(&[code(KeyCode::PageUp)], "PgUp", "page up", Op::PageUp),
@@ -173,69 +207,62 @@ pub const GLOBAL: &[Binding] = &[
     b(&[k('q'), ctrl('c')], "q", "quit", Op::Quit),
 ];
 
-/// Typing into a text field. The cursor keys have no op of their own: whatever the table does
-/// not take goes to the text input (tui-input), so these rows only tell the footer and help.
+/// Typing into a text field: the intake pane's form takes typing as soon as the pane shows.
+/// The cursor keys have no op of their own: whatever the table does not take goes to the text
+/// input (tui-input), so these rows only tell the footer and help.
 const EDITING: &[Binding] = &[
     b(
         &[
-            code(KeyCode::Enter),
             code(KeyCode::Tab),
+            code(KeyCode::Enter),
             code(KeyCode::Down),
         ],
-        "Enter",
+        "Tab",
         "next field",
         Op::NextField,
     ),
-    hidden(
-        &[code(KeyCode::Up), code(KeyCode::BackTab)],
-        "↑",
-        "previous field",
+    b(
+        &[code(KeyCode::BackTab), code(KeyCode::Up)],
+        "S-Tab",
+        "previous",
         Op::PrevField,
     ),
+    FORM_PANE,
+    b(&[ctrl('s')], "^S", "submit", Op::Submit),
+    b(&[code(KeyCode::Esc)], "Esc", "leave form", Op::StopEditing),
+    b(&[ctrl('u')], "^U", "clear", Op::ClearField),
     b(&[], "←/→", "move", Op::Typing),
-    b(&[], "Home/End", "start/end", Op::Typing),
-    b(&[], "^←/^→", "word", Op::Typing),
     b(&[], "Del/⌫", "delete", Op::Typing),
+    hidden(&[], "Home/End", "start/end", Op::Typing),
+    hidden(&[], "^←/^→", "word", Op::Typing),
     hidden(&[], "^W", "delete word before", Op::Typing),
     hidden(&[], "^K", "delete to end", Op::Typing),
-    b(&[ctrl('u')], "^U", "clear", Op::ClearField),
-    b(&[ctrl('s')], "^S", "submit", Op::Submit),
-    b(
-        &[code(KeyCode::Esc)],
-        "Esc",
-        "stop editing",
-        Op::StopEditing,
-    ),
 ];
 
 /// On a choice or yes/no field while editing the form.
 const CHOOSING: &[Binding] = &[
     b(
         &[
-            code(KeyCode::Enter),
             code(KeyCode::Tab),
+            code(KeyCode::Enter),
             code(KeyCode::Down),
         ],
-        "Enter",
+        "Tab",
         "next field",
         Op::NextField,
     ),
-    hidden(
-        &[code(KeyCode::Up), code(KeyCode::BackTab)],
-        "↑",
-        "previous field",
+    b(
+        &[code(KeyCode::BackTab), code(KeyCode::Up)],
+        "S-Tab",
+        "previous",
         Op::PrevField,
     ),
+    FORM_PANE,
+    b(&[ctrl('s')], "^S", "submit", Op::Submit),
+    b(&[code(KeyCode::Esc)], "Esc", "leave form", Op::StopEditing),
     b(&[code(KeyCode::Left)], "←", "previous choice", Op::Left),
     b(&[code(KeyCode::Right)], "→", "next choice", Op::Right),
     b(&[], "Space", "cycle", Op::Typing),
-    b(&[ctrl('s')], "^S", "submit", Op::Submit),
-    b(
-        &[code(KeyCode::Esc)],
-        "Esc",
-        "stop editing",
-        Op::StopEditing,
-    ),
 ];
 
 const FILTER: &[Binding] = &[
@@ -298,11 +325,26 @@ pub fn table(scope: Scope) -> &'static [Binding] {
     }
 }
 
+/// How a binding is written in the footer and help: the pane keys reach as many panes as
+/// there are.
+pub fn label(binding: &Binding) -> String {
+    if binding.op != Op::GoPane {
+        return binding.label.to_string();
+    }
+    let n = super::panes::REGISTRY.len();
+    if binding.keys.first().is_some_and(|k| k.alt) {
+        format!("Alt-1…{n}")
+    } else {
+        format!("1–{n}")
+    }
+}
+
 /// The op a key asks for within the given scopes, first match wins.
 pub fn lookup(scopes: &[Scope], key: &KeyEvent) -> Option<Op> {
     let pressed = Key {
         code: key.code,
         ctrl: key.modifiers.contains(KeyModifiers::CONTROL),
+        alt: key.modifiers.contains(KeyModifiers::ALT),
     };
     scopes
         .iter()

@@ -37,6 +37,17 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
                     refresh |= writes;
                     queue.push(Action::Done(request.purpose, result));
                 }
+                Effect::Lookup(lookup) => {
+                    let found = match lookup {
+                        app::Lookup::History(needle) => engine
+                            .history(&needle)
+                            .map(|rows| app::Looked::History(needle, rows)),
+                        app::Lookup::Timeline(id) => engine
+                            .timeline(&id)
+                            .map(|events| app::Looked::Timeline(id, events)),
+                    };
+                    queue.push(Action::Looked(found));
+                }
             }
         }
         if queue.is_empty() && refresh {
@@ -57,14 +68,15 @@ pub fn run(
     relay: crate::delivery::Relay,
     retention: Option<crate::engine::prune::Retention>,
 ) -> Result<(), String> {
-    run_with(db, relay, crate::clock::Clock::System, None, retention)
+    run_with(db, Some(relay), crate::clock::Clock::System, None, retention)
 }
 
 /// [`run`] on a given clock, with a marker for the status line (`pitwall demo`: the clock runs
-/// faster and a simulation acts beside the dispatcher).
+/// faster and a simulation acts beside the dispatcher), and without a relay when nothing is to
+/// be sent.
 pub fn run_with(
     db: &Path,
-    relay: crate::delivery::Relay,
+    relay: Option<crate::delivery::Relay>,
     clock: crate::clock::Clock,
     marker: Option<String>,
     retention: Option<crate::engine::prune::Retention>,
@@ -72,8 +84,12 @@ pub fn run_with(
     let mut engine = Engine::open(Some(db), clock).map_err(|e| e.to_string())?;
     engine.set_retention(retention);
     let (warn_tx, warnings) = tokio::sync::mpsc::unbounded_channel();
-    let _relay = crate::delivery::Background::spawn(db.to_path_buf(), relay, move |line| {
-        let _ = warn_tx.send(line);
+    // Held open for the console's lifetime, relay or not, so the channel never reads as closed.
+    let _warn_open = warn_tx.clone();
+    let _relay = relay.map(|relay| {
+        crate::delivery::Background::spawn(db.to_path_buf(), relay, move |line| {
+            let _ = warn_tx.send(line);
+        })
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -188,8 +204,9 @@ async fn event_loop(
                 dirty = true;
             }
             Some(line) = delivery_warnings.recv() => {
-                // Said once by the relay's thread (no transport, or a channel failing).
-                app.error(line);
+                // Said once by the relay's thread (no transport, or a channel failing): beside
+                // the toast, so the result of the dispatcher's last action stays readable.
+                app.warn(line);
                 dirty = true;
             }
             _ = poll.tick() => {

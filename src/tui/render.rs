@@ -11,7 +11,6 @@ use super::app::{App, Mode, Pane, ToastKind};
 use super::keymap::{self, Scope};
 use super::overlays;
 use super::theme::Tone;
-use crate::model::SessionStatus;
 use crate::text::{fit, for_screen, width};
 
 pub fn render(app: &App, frame: &mut Frame<'_>) {
@@ -59,59 +58,34 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
 
 fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let mut spans = vec![Span::styled(super::app::HEADER_TITLE, t.style(Tone::Title))];
+    let layout = app.header_layout();
+    let mut spans = Vec::new();
+    if layout.title {
+        spans.push(Span::styled(super::app::HEADER_TITLE, t.style(Tone::Title)));
+    }
     for pane in Pane::all() {
-        let label = pane.tab_label();
+        let label = app.tab_label(pane, layout.compact);
         spans.push(if pane == app.pane {
             Span::styled(label, t.style(Tone::Selected))
         } else {
             Span::styled(label, t.style(Tone::Dim))
         });
     }
-    let count = |s: SessionStatus| app.data.counts.get(&s).copied().unwrap_or(0);
-    let on_shift = app
-        .data
-        .roster
-        .iter()
-        .filter(|r| r.mechanic.currently_on_shift)
-        .count();
     let used: usize = spans.iter().map(|s| width(&s.content)).sum();
-    let room = (area.width as usize).saturating_sub(used);
-    let (waiting, matched) = (count(SessionStatus::Waiting), count(SessionStatus::Matched));
-    let clock = app.now.format("%H:%M:%S");
-    // The fullest summary that fits.
-    let escalated = app.data.escalated;
-    let (esc_long, esc_short) = if escalated > 0 {
-        (
-            format!("⚠ {escalated} escalated · "),
-            format!("⚠{escalated} "),
-        )
-    } else {
-        (String::new(), String::new())
-    };
-    // Bookings are named only when there are some: most consoles never see one.
-    let booked = count(SessionStatus::Scheduled);
-    let booked = if booked > 0 {
-        format!("scheduled {booked} · ")
-    } else {
-        String::new()
-    };
-    let right = [
-        format!(
-            "{esc_long}{booked}waiting {waiting} · matched {matched} · on shift {on_shift}  {clock} UTC "
-        ),
-        format!(
-            "{esc_long}waiting {waiting} · matched {matched} · on shift {on_shift}  {clock} UTC "
-        ),
-        format!("{esc_short}W{waiting} M{matched} ●{on_shift} {clock} "),
-        format!("{esc_short}{clock} "),
-    ]
-    .into_iter()
-    .find(|r| width(r) < room)
-    .unwrap_or_default();
-    let pad = (area.width as usize).saturating_sub(used + width(&right));
+    let pad = (area.width as usize).saturating_sub(used + width(&layout.summary));
     spans.push(Span::raw(" ".repeat(pad)));
-    spans.push(Span::styled(right, t.style(Tone::Dim)));
+    // The escalation count is what must not be missed: in the warning colour.
+    let summary = layout.summary;
+    match summary.find(" · ").filter(|_| summary.starts_with('⚠')) {
+        Some(end) => {
+            spans.push(Span::styled(
+                summary[..end].to_string(),
+                t.style(Tone::Warn),
+            ));
+            spans.push(Span::styled(summary[end..].to_string(), t.style(Tone::Dim)));
+        }
+        None => spans.push(Span::styled(summary, t.style(Tone::Dim))),
+    }
     frame.render_widget(Line::from(spans), area);
 }
 
@@ -121,24 +95,41 @@ fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
     if let Some(marker) = &app.simulation {
         spans.push(Span::styled(format!(" {marker} "), t.style(Tone::Selected)));
     }
+    let used = |spans: &[Span]| spans.iter().map(|s| width(&s.content)).sum::<usize>();
     if let Some(toast) = &app.toast {
         let (mark, tone) = match toast.kind {
             ToastKind::Info => ("✓", Tone::Good),
             ToastKind::Error => ("✗", Tone::Error),
         };
+        // Text that already starts with a mark keeps its own: never two in a row.
+        let text = toast.text.trim_start_matches(['✓', '✗', '⚠', ' ']);
+        let room = usize::from(area.width).saturating_sub(used(&spans) + 3);
         spans.push(Span::styled(
-            format!(
-                " {mark} {}",
-                fit(&toast.text, usize::from(area.width).saturating_sub(3))
-            ),
+            format!(" {mark} {}", fit(text, room)),
             t.style(tone),
         ));
     }
     if let Some(alert) = &app.alert {
+        // A cue that carries its own mark (⚠ escalated) keeps it alone: never two in a row.
+        let bell = if alert.starts_with('⚠') {
+            ""
+        } else {
+            "🔔 "
+        };
         spans.push(Span::styled(
-            format!("  🔔 {} (Esc dismisses)", for_screen(alert)),
+            format!("  {bell}{} (Esc dismisses)", for_screen(alert)),
             t.style(Tone::Warn),
         ));
+    }
+    // What is left of the line: the warning stays until Esc, so it may be short now.
+    if let Some(warning) = &app.warning {
+        let room = usize::from(area.width).saturating_sub(used(&spans) + 5);
+        if room > 10 {
+            spans.push(Span::styled(
+                format!("  ⚠ {}", fit(warning, room)),
+                t.style(Tone::Warn),
+            ));
+        }
     }
     frame.render_widget(Line::from(spans), area);
 }
@@ -167,7 +158,7 @@ fn render_footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
                     (off, off)
                 };
                 vec![
-                    Span::styled(format!(" {}", b.label), key),
+                    Span::styled(format!(" {}", keymap::label(b)), key),
                     Span::styled(format!(" {} ", state.help), text),
                 ]
             })

@@ -14,7 +14,7 @@ use crate::engine::views::Snapshot;
 use crate::engine::{BrowseOutcome, IntakeOutcome};
 
 /// A pane: its place in the panes' `REGISTRY`, which is also its tab number
-/// less one. The five of the demo are named for convenience.
+/// less one. The six of the console are named for convenience.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Pane(pub usize);
 
@@ -25,6 +25,7 @@ impl Pane {
     pub const Mechanics: Pane = Pane(2);
     pub const Waitlist: Pane = Pane(3);
     pub const Metrics: Pane = Pane(4);
+    pub const History: Pane = Pane(5);
 }
 
 /// What the keyboard is talking to right now.
@@ -124,6 +125,14 @@ pub enum Purpose {
     SavePlan(String),
     /// The offline card's slots to schedule for later.
     Slots,
+    /// The result card's session, read again once it left the live lists.
+    Follow,
+    /// Space on a mechanic on shift: his queue read at that moment, so clocking him out asks
+    /// first whenever he holds a live offer (the last snapshot may be a moment old).
+    ClockOutCheck {
+        mechanic: String,
+        name: String,
+    },
     /// A booking made from the offline card; the session it stands in for is cancelled once
     /// the booking is made (not before: a failed booking must leave the customer in line).
     Book {
@@ -139,12 +148,30 @@ pub struct Request {
     pub purpose: Purpose,
 }
 
+/// A read of the history beyond what the engine's commands answer (it is the console's own
+/// view, not part of the protocol): a search, or one session's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Sessions by reference, customer or mechanic.
+    History(String),
+    /// One session's audit events.
+    Timeline(String),
+}
+
+/// What a [`Lookup`] found.
+#[derive(Debug, Clone)]
+pub enum Looked {
+    History(String, Vec<crate::engine::HistoryRow>),
+    Timeline(String, Vec<crate::store::events::Stored>),
+}
+
 // Effects and actions live one at a time on the way through `update`; boxing their larger
 // variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Run(Request),
+    Lookup(Lookup),
     /// Reload the snapshot (after a change, or to pick up metrics).
     Refresh,
     Bell,
@@ -173,6 +200,9 @@ pub struct App {
     pub toast: Option<Toast>,
     /// A visible cue for something that arrived (notification, high-priority offer).
     pub alert: Option<String>,
+    /// Trouble in the background (a delivery transport missing or failing), said beside the
+    /// toast rather than over it: the result of what the dispatcher just did stays readable.
+    pub warning: Option<String>,
     /// When the toast or alert appeared; both fade after [`CUE_SECONDS`].
     pub(crate) cue_at: Option<DateTime<Utc>>,
     pub bell: bool,
@@ -254,6 +284,12 @@ pub struct Submitted {
     pub follow_up: Option<String>,
     /// What was submitted: the slots to offer and the booking to make are asked with it.
     pub request: Option<crate::command::IntakeRequest>,
+    /// The session as last read once it left the live lists (completed, cancelled): the card
+    /// follows its session to the end.
+    pub ended: Option<crate::engine::SessionDetail>,
+    /// A booking made from the offline card: the session it replaced (withdrawn), whose
+    /// reference the customer was told first.
+    pub replaced: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -281,6 +317,8 @@ pub enum Focus {
 pub struct QueuesState {
     pub selected: usize,
     pub offer: usize,
+    /// The session the offer cursor belongs to: another session starts at its top offer.
+    pub offer_of: Option<String>,
     pub focus: Focus,
     /// The session to select at the next snapshot: the one just created at this console, or
     /// the one selected before the list changed under it (a new session sorted above it must

@@ -55,6 +55,20 @@ impl Console {
         self.press(KeyCode::Char(c), KeyModifiers::NONE);
     }
 
+    /// Alt-n: the n-th pane, from anywhere (also while typing into the intake form).
+    pub fn pane(&mut self, n: u32) {
+        let digit = char::from_digit(n, 10).expect("a pane number");
+        self.press(KeyCode::Char(digit), KeyModifiers::ALT);
+    }
+
+    pub fn tab(&mut self) {
+        self.press(KeyCode::Tab, KeyModifiers::NONE);
+    }
+
+    pub fn back_tab(&mut self) {
+        self.press(KeyCode::BackTab, KeyModifiers::SHIFT);
+    }
+
     pub fn ctrl(&mut self, c: char) {
         self.press(KeyCode::Char(c), KeyModifiers::CONTROL);
     }
@@ -76,11 +90,14 @@ impl Console {
     /// Fills the intake form from the top: each entry is typed into the next field; `true`
     /// moves on with Enter. Starts editing at the first field.
     pub fn fill_intake(&mut self, fields: &[(&str, bool)]) {
-        self.key('1');
+        self.pane(1);
         while self.app.intake.focus > 0 {
             self.press(KeyCode::Up, KeyModifiers::NONE);
         }
-        self.enter();
+        // The form takes typing when the pane shows; after Esc, Enter edits the field.
+        if self.app.mode != pitwall::tui::app::Mode::Editing {
+            self.enter();
+        }
         for (text, next) in fields {
             if !text.is_empty() {
                 self.ctrl('u');
@@ -93,8 +110,16 @@ impl Console {
         self.esc();
     }
 
+    /// Leaves the form (Esc) so the intake pane's letter keys act.
+    pub fn leave_form(&mut self) {
+        if self.app.mode == pitwall::tui::app::Mode::Editing {
+            self.esc();
+        }
+    }
+
     pub fn quick_intake(&mut self, city: &str, postal: &str, concern: &str) {
-        self.key('1');
+        self.pane(1);
+        self.leave_form();
         self.key('n');
         let form = &mut self.app.intake;
         form.set("customer.name", "Test Customer");
@@ -106,7 +131,8 @@ impl Console {
     }
 
     pub fn brand_intake(&mut self, city: &str, postal: &str, concern: &str, brand: &str) {
-        self.key('1');
+        self.pane(1);
+        self.leave_form();
         self.key('n');
         let form = &mut self.app.intake;
         form.set("customer.name", "Liam Murphy");

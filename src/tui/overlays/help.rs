@@ -23,12 +23,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             t.style(Tone::Title),
         )));
         for b in bindings {
-            // The number keys reach as many panes as there are.
-            let label = if b.op == keymap::Op::GoPane {
-                format!("1–{}", crate::tui::panes::REGISTRY.len())
-            } else {
-                b.label.to_string()
-            };
+            let label = keymap::label(b);
             let help = b.help;
             lines.push(Line::from(vec![
                 Span::styled(format!("  {label:<7} "), t.style(Tone::Key)),
@@ -47,7 +42,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     // A pane with fields to edit also lists the editing keys.
     if app.pane.def().keys.iter().any(|b| b.op == keymap::Op::Edit) {
         right.push(Line::default());
-        section("Editing a field", Scope::Editing, &mut right);
+        section("Typing into the form", Scope::Editing, &mut right);
     }
     let height = (left.len().max(right.len()) as u16 + 2).min(area.height.saturating_sub(2));
     let popup = centered(area, 78, height);

@@ -81,6 +81,19 @@ pub fn render(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
             if s.urgent { " · URGENT" } else { "" }
         )),
     ]));
+    if let Some(id) = &s.matched_mechanic_id {
+        let at = s
+            .matched_at
+            .map(|at| format!(" at {}", at.format("%d %b %H:%M UTC")))
+            .unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled("Taken by  ", t.style(Tone::Dim)),
+            Span::styled(
+                format!("{}{at}", fit(app.mechanic_name(id), 40)),
+                t.style(Tone::Good),
+            ),
+        ]));
+    }
     let meta = s.meta();
     let words = meta.keywords();
     if s.metadata.get("extracted_keywords").is_some() {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -16,7 +16,9 @@ use crate::command::{
 };
 use crate::engine::{IntakeOutcome, MatchView, Outcome, validate};
 use crate::error::DispatchError;
-use crate::model::{Channel, PaymentMethod, RequestType, Tier};
+use crate::model::{
+    Assignment, AssignmentStatus, Channel, PaymentMethod, RequestType, SessionStatus, Tier,
+};
 use crate::text::{fit, fit_end, inert, pad};
 pub use crate::tui::state::{IntakeState, Offline, Submitted};
 use crate::tui::state::{App, Effect, Mode, Purpose, Request};
@@ -39,6 +41,7 @@ pub const PANE: PaneDef = PaneDef {
     filter: None,
     metrics: false,
     state: None,
+    load: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
@@ -342,6 +345,8 @@ fn submit(app: &mut App) -> Vec<Effect> {
     marked.sort_by_key(|(i, _, _)| *i);
     let (first, _, message) = &marked[0];
     app.intake.focus = *first;
+    // Typing goes straight into the field being fixed.
+    app.mode = Mode::Editing;
     let n = marked.len();
     app.error(if n == 1 {
         format!("Not submitted: {message}")
@@ -374,6 +379,7 @@ fn cycle(app: &mut App, forward: bool) -> Vec<Effect> {
     };
     app.intake.values[i] = Input::new(next);
     app.intake.errors.remove(field.key);
+    form_changed(app);
     preview(app)
 }
 
@@ -596,7 +602,11 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
 pub fn back(app: &mut App) {
     if let Some(result) = app.intake.result.as_mut() {
         match result.offline {
-            Some(Offline::Card) | None => app.intake.result = None,
+            Some(Offline::Card) | None => {
+                app.intake.result = None;
+                // With the card closed, the form takes typing for the next customer.
+                enter(app);
+            }
             Some(_) => result.offline = Some(Offline::Card),
         }
     }
@@ -627,6 +637,7 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
             if app.intake.focus_is_text() {
                 app.intake.values[i] = Input::default();
                 app.intake.errors.remove(FIELDS[i].key);
+                form_changed(app);
                 return preview(app);
             }
             return Vec::new();
@@ -672,7 +683,59 @@ fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
         return Vec::new();
     }
     app.intake.errors.remove(*key);
+    form_changed(app);
     preview(app)
+}
+
+/// Typing into the form after a submit starts the next customer: the last result gives way to
+/// the live preview, unless its offline card still waits for the customer's choice.
+fn form_changed(app: &mut App) {
+    if app
+        .intake
+        .result
+        .as_ref()
+        .is_some_and(|r| r.offline.is_none() || r.follow_up.is_some())
+    {
+        app.intake.result = None;
+    }
+}
+
+/// Whether the offline card is up: its letters (b, w, s) act on it, also after a first
+/// choice (a customer may pick a mechanic and join the waitlist), until Esc closes it.
+fn card_awaits_choice(app: &App) -> bool {
+    app.intake
+        .result
+        .as_ref()
+        .is_some_and(|r| r.offline.is_some())
+}
+
+/// The pane comes into view: the form takes typing at once (a field has the focus), unless
+/// the offline card waits for a choice, whose keys are letters.
+pub fn enter(app: &mut App) {
+    if app.pane == crate::tui::state::Pane::Intake
+        && !card_awaits_choice(app)
+        && app.intake.focus < SUBMIT_ROW
+    {
+        app.mode = Mode::Editing;
+    }
+}
+
+/// A printable key the pane has no use for, typed outside the form (after Esc): it goes into
+/// the focused text field, as in any form. The offline card waiting for a choice keeps it.
+pub fn type_into_form(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let printable = matches!(key.code, KeyCode::Char(c) if !c.is_control())
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    if !printable || !app.intake.focus_is_text() {
+        return Vec::new();
+    }
+    if card_awaits_choice(app) {
+        app.info("The offline card is open: b, w or s chooses; Esc closes it for the next customer");
+        return Vec::new();
+    }
+    app.mode = Mode::Editing;
+    edit_key(app, None, key)
 }
 
 /// A click on the form: a field takes the focus, a text field starts editing (the cursor at
@@ -694,11 +757,7 @@ pub fn click(app: &mut App, column: u16, y: u16, height: u16) -> Vec<Effect> {
     if i == SUBMIT_ROW {
         return submit(app);
     }
-    app.mode = if app.intake.focus_is_text() {
-        Mode::Editing
-    } else {
-        Mode::Normal
-    };
+    app.mode = Mode::Editing;
     Vec::new()
 }
 
@@ -732,6 +791,7 @@ pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
         ));
     }
     app.intake.errors.remove(FIELDS[i].key);
+    form_changed(app);
     preview(app)
 }
 
@@ -762,7 +822,12 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
                 offline: outcome.all_offline.then_some(Offline::Card),
                 outcome: *outcome,
                 follow_up: None,
+                ended: None,
+                replaced: None,
             });
+            // Ready for the next customer's name, unless the card asks for a choice now.
+            app.mode = Mode::Normal;
+            enter(app);
             vec![Effect::Refresh]
         }
         Ok(_) => Vec::new(),
@@ -780,6 +845,8 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
                     app.intake
                         .errors
                         .insert(field.to_string(), e.message.clone());
+                    app.mode = Mode::Normal;
+                    enter(app);
                 }
             }
             app.error(format!("Not submitted: {}", e.message));
@@ -792,6 +859,7 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
 pub fn clear(app: &mut App) {
     app.intake = IntakeState::default();
     app.info("New intake");
+    enter(app);
 }
 
 /// A choice made on the offline card is noted on the card, which goes back to its menu.
@@ -1042,18 +1110,134 @@ fn match_line(app: &App, m: &MatchView, room: usize) -> Line<'static> {
     ])
 }
 
+/// The session behind the result card as it is now: its row in the live lists, else its record
+/// read once it left them, else what the intake answered (before the first snapshot).
+struct Following<'a> {
+    status: SessionStatus,
+    session: Option<&'a crate::model::Session>,
+    assignments: &'a [Assignment],
+}
+
+fn following<'a>(app: &'a App, result: &'a Submitted) -> Following<'a> {
+    let id = &result.outcome.session.id;
+    if let Some(row) = app
+        .data
+        .sessions
+        .iter()
+        .chain(&app.data.scheduled)
+        .find(|r| &r.session.id == id)
+    {
+        return Following {
+            status: row.session.status,
+            session: Some(&row.session),
+            assignments: &row.assignments,
+        };
+    }
+    match &result.ended {
+        Some(detail) => Following {
+            status: detail.session.status,
+            session: Some(&detail.session),
+            assignments: &detail.assignments,
+        },
+        None => Following {
+            status: result.outcome.session.status,
+            session: None,
+            assignments: &[],
+        },
+    }
+}
+
+/// Keeps the result card true to its session: once it is matched, booked, or has a live
+/// targeted offer (a mechanic clocked in for it), the offline card and its choices are gone;
+/// once it leaves the live lists, its record is read again so the card can say how it ended.
+pub fn follow(app: &mut App) -> Vec<Effect> {
+    let now = app.now;
+    let Some(result) = app.intake.result.as_ref() else {
+        return Vec::new();
+    };
+    let id = result.outcome.session.id.clone();
+    let live = app
+        .data
+        .sessions
+        .iter()
+        .chain(&app.data.scheduled)
+        .find(|r| r.session.id == id);
+    let (offline_over, read_again) = match live {
+        Some(row) => (
+            !matches!(
+                row.session.status,
+                SessionStatus::Waiting | SessionStatus::Pending
+            ) || row
+                .assignments
+                .iter()
+                .any(|a| !a.is_broadcast() && a.is_live_offer(now)),
+            false,
+        ),
+        None => (
+            true,
+            result.ended.as_ref().is_none_or(|d| {
+                !matches!(
+                    d.session.status,
+                    SessionStatus::Completed | SessionStatus::Cancelled
+                )
+            }),
+        ),
+    };
+    if offline_over
+        && let Some(result) = app.intake.result.as_mut()
+        && result.offline.take().is_some()
+        && app.mode == Mode::Normal
+    {
+        // The card's letters no longer mean anything: the form takes the keys again.
+        enter(app);
+    }
+    if read_again {
+        return vec![Effect::Run(Request {
+            command: Command::Session(crate::command::IdRef { id }),
+            purpose: Purpose::Follow,
+        })];
+    }
+    Vec::new()
+}
+
+/// The card's session read again after it left the live lists.
+pub fn follow_done(app: &mut App, result: Result<Outcome, DispatchError>) {
+    if let Ok(Outcome::Session(found)) = result
+        && let Some(card) = app.intake.result.as_mut()
+        && card.outcome.session.id == found.session.session.id
+    {
+        card.ended = Some(found.session);
+    }
+}
+
 fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let o = &result.outcome;
-    let mut lines = error_lines(app, inner_width(area));
+    let now = following(app, result);
+    let room = inner_width(area);
+    let mut lines = error_lines(app, room);
     lines.push(Line::from(vec![
         Span::styled("Session ", t.style(Tone::Dim)),
         Span::styled(fit(&o.session.id, 24).into_owned(), t.style(Tone::Title)),
-        Span::styled(format!("  {}", o.session.status), t.style(Tone::Info)),
+        Span::styled(format!("  {}", now.status), t.style(Tone::Info)),
     ]));
+    if let Some(old) = &result.replaced {
+        // The customer was told the first reference: the new one is said where it is seen.
+        lines.push(Line::from(Span::styled(
+            fit(
+                &format!(
+                    "New reference {}: give it to the customer ({} is withdrawn)",
+                    o.session.id, old
+                ),
+                room,
+            )
+            .into_owned(),
+            t.style(Tone::Warn),
+        )));
+    }
     if let Some(note) = &result.follow_up {
         lines.push(Line::from(Span::styled(
-            format!("✓ {}", fit(note, inner_width(area).saturating_sub(2))),
+            format!("✓ {}", fit(note, room.saturating_sub(2))),
             t.style(Tone::Good),
         )));
     }
@@ -1067,86 +1251,30 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
         Span::raw(keywords),
     ]));
     lines.push(Line::default());
-    match &result.offline {
-        Some(stage) => offline_lines(app, o, stage, inner_width(area), &mut lines),
-        None => {
-            let targeted = o.targeted.as_deref().unwrap_or_default();
-            if targeted.is_empty() {
-                lines.push(Line::from(Span::styled(
-                    "No targeted offers.",
-                    t.style(Tone::Warn),
-                )));
-            } else if o.session.status == crate::model::SessionStatus::Pending {
-                lines.push(Line::from(Span::styled(
-                    "Held until the waiver / payment clears (Queues: w, p); then offered to:",
-                    t.style(Tone::Warn),
-                )));
-            } else {
-                lines.push(Line::from(Span::styled(
-                    "Offered to (2 minutes to accept):",
-                    t.style(Tone::Title),
-                )));
-            }
-            for offer in targeted {
-                let name = o
-                    .matches
-                    .iter()
-                    .find(|m| m.mechanic == offer.mechanic)
-                    .map_or(offer.mechanic.clone(), |m| m.name.clone());
-                let room = (area.width as usize)
-                    .saturating_sub(2 + 6 + 6 + 9)
-                    .clamp(8, 24);
-                let mut spans = vec![
-                    tier_badge(t, Tier::of_score(offer.score)),
-                    Span::raw(format!(" {:>3}  {} ", offer.score, pad(&name, room))),
-                ];
-                match offer
-                    .expires_at
-                    .as_deref()
-                    .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
-                {
-                    Some(expires) => {
-                        spans.push(countdown(t, expires.with_timezone(&chrono::Utc), app.now))
-                    }
-                    None => spans.push(Span::styled(
-                        "held until the waiver/payment clears",
-                        t.style(Tone::Dim),
-                    )),
-                }
-                lines.push(Line::from(spans));
-            }
-            lines.push(Line::default());
-            if let Some(b) = &o.broadcast {
-                lines.push(Line::from(vec![
-                    tier_badge(t, Tier::Broadcast),
-                    Span::raw(format!(" broadcast ({})", b.reason.replace('_', " "))),
-                ]));
-            }
-            if let Some(from) = o
-                .broadcast
-                .as_ref()
-                .and_then(|b| b.active_from.as_deref())
-                .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
-            {
-                let from = from.with_timezone(&chrono::Utc);
-                if from > app.now {
-                    lines.push(Line::from(vec![
-                        Span::raw("  opens in "),
-                        countdown(t, from, app.now),
-                    ]));
-                } else {
-                    lines.push(Line::from(Span::styled(
-                        "  open to every mechanic on shift",
-                        t.style(Tone::Good),
-                    )));
-                }
-            }
-            lines.push(Line::default());
-            lines.push(Line::from(Span::styled(
-                "Follow it in Queues (2) · n for a new intake",
-                t.style(Tone::Dim),
-            )));
+    match (&result.offline, now.status) {
+        (_, SessionStatus::Matched | SessionStatus::Completed) => {
+            matched_lines(app, &now, &mut lines)
         }
+        (_, SessionStatus::Cancelled) => lines.push(Line::from(Span::styled(
+            "✗ Cancelled: no mechanic will be offered this session.",
+            t.style(Tone::Warn),
+        ))),
+        (_, SessionStatus::Scheduled) => booked_lines(app, result, room, &mut lines),
+        (Some(stage), _) => {
+            // The rows inside the panel (the offline card has no hint below it).
+            let rows = usize::from(area.height.saturating_sub(2));
+            let zone = customer_zone(result.request.as_ref());
+            offline_lines(app, o, stage, (room, rows), zone, &mut lines)
+        }
+        (None, _) => offer_lines(app, result, &now, area, &mut lines),
+    }
+    // The offline card says how to close it; the others how to go on.
+    if result.offline.is_none() && !matches!(now.status, SessionStatus::Cancelled) {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            "Follow it in Queues (2) · typing starts the next customer",
+            t.style(Tone::Dim),
+        )));
     }
     let block = panel(t, " Result ");
     frame.render_widget(
@@ -1155,6 +1283,202 @@ fn render_result(app: &App, result: &Submitted, frame: &mut Frame<'_>, area: Rec
             .block(block),
         area,
     );
+}
+
+/// Taken: by whom and when (the live row knows the mechanic; the card names him).
+fn matched_lines(app: &App, now: &Following<'_>, lines: &mut Vec<Line<'static>>) {
+    let t = &app.theme;
+    let who = now
+        .session
+        .and_then(|s| s.matched_mechanic_id.as_deref())
+        .map_or("a mechanic", |id| app.mechanic_name(id));
+    let at = now
+        .session
+        .and_then(|s| s.matched_at)
+        .map(|at| format!(" at {}", at.format("%H:%M UTC")))
+        .unwrap_or_default();
+    let done = if now.status == SessionStatus::Completed {
+        " · completed"
+    } else {
+        ""
+    };
+    lines.push(Line::from(Span::styled(
+        format!("✓ Matched with {}{at}{done}", inert(who)),
+        t.style(Tone::Good),
+    )));
+}
+
+/// A booking (SPEC §14): when, in UTC and in the customer's own hours, and who is planned.
+fn booked_lines(app: &App, result: &Submitted, room: usize, lines: &mut Vec<Line<'static>>) {
+    let t = &app.theme;
+    let o = &result.outcome;
+    let at = o
+        .scheduled_for
+        .as_deref()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map(|at| at.with_timezone(&chrono::Utc));
+    if let Some(at) = at {
+        let zone = customer_zone(result.request.as_ref());
+        let local = crate::zone::local_clock(at, zone)
+            .map(|l| format!(" · {l} for the customer"))
+            .unwrap_or_default();
+        lines.push(Line::from(Span::styled(
+            format!("◷ Booked for {}{local}", at.format("%a %d %b %H:%M UTC")),
+            t.style(Tone::Title),
+        )));
+        lines.push(Line::from(vec![
+            Span::styled("  released 10 min ahead, ", t.style(Tone::Dim)),
+            crate::tui::widgets::release_countdown(t, at - crate::engine::RELEASE_AHEAD, app.now),
+        ]));
+    }
+    let planned = o.planned.as_deref().unwrap_or_default();
+    if !planned.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            "Planned on shift then:",
+            t.style(Tone::Dim),
+        )));
+        for m in planned.iter().take(5) {
+            lines.push(match_line(app, m, room));
+        }
+    }
+}
+
+/// The customer's zone from what was submitted (the form's location).
+fn customer_zone(request: Option<&IntakeRequest>) -> Option<chrono_tz::Tz> {
+    let l = &request?.location;
+    crate::zone::of_place(
+        l.country.as_deref(),
+        l.province.as_deref(),
+        l.city.as_deref(),
+    )
+}
+
+/// The session's offers as they stand now: countdowns while live, then how each ended.
+fn offer_lines(
+    app: &App,
+    result: &Submitted,
+    now: &Following<'_>,
+    area: Rect,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let t = &app.theme;
+    let o = &result.outcome;
+    let targeted: Vec<&Assignment> = now
+        .assignments
+        .iter()
+        .filter(|a| !a.is_broadcast())
+        .collect();
+    let broadcast = now.assignments.iter().find(|a| a.is_broadcast());
+    let answered = o.targeted.as_deref().unwrap_or_default();
+    if targeted.is_empty() && answered.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No targeted offers.",
+            t.style(Tone::Warn),
+        )));
+    } else if now.status == SessionStatus::Pending {
+        lines.push(Line::from(Span::styled(
+            "Held until the waiver / payment clears (Queues: w, p); then offered to:",
+            t.style(Tone::Warn),
+        )));
+    } else {
+        lines.push(Line::from(Span::styled(
+            "Offered to (2 minutes to accept):",
+            t.style(Tone::Title),
+        )));
+    }
+    let room = (area.width as usize)
+        .saturating_sub(2 + 6 + 6 + 9)
+        .clamp(8, 24);
+    if now.session.is_none() {
+        // Before the first snapshot: what the intake answered.
+        for offer in answered {
+            let name = o
+                .matches
+                .iter()
+                .find(|m| m.mechanic == offer.mechanic)
+                .map_or(offer.mechanic.clone(), |m| m.name.clone());
+            let mut spans = vec![
+                tier_badge(t, Tier::of_score(offer.score)),
+                Span::raw(format!(" {:>3}  {} ", offer.score, pad(&name, room))),
+            ];
+            spans.push(
+                match offer
+                    .expires_at
+                    .as_deref()
+                    .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+                {
+                    Some(e) => countdown(t, e.with_timezone(&chrono::Utc), app.now),
+                    None => Span::styled(
+                        "held until the waiver/payment clears",
+                        t.style(Tone::Dim),
+                    ),
+                },
+            );
+            lines.push(Line::from(spans));
+        }
+    }
+    for a in &targeted {
+        let name = a
+            .mechanic_id
+            .as_deref()
+            .map_or("?", |id| app.mechanic_name(id));
+        let mut spans = vec![
+            tier_badge(t, a.tier()),
+            Span::raw(format!(
+                " {:>3}  {} ",
+                a.match_score.unwrap_or(0),
+                pad(name, room)
+            )),
+        ];
+        spans.push(match (a.status, a.expires_at) {
+            (AssignmentStatus::Offered, Some(e)) if e > app.now => countdown(t, e, app.now),
+            (AssignmentStatus::Queued, _) => Span::styled(
+                "held until the waiver/payment clears",
+                t.style(Tone::Dim),
+            ),
+            (AssignmentStatus::Offered, _) => Span::styled("expired", t.style(Tone::Dim)),
+            (status, _) => Span::styled(
+                format!(
+                    "{status}{}",
+                    a.closed_reason
+                        .as_deref()
+                        .filter(|r| *r != status.as_str())
+                        .map(|r| format!(" ({})", fit(&r.replace('_', " "), 30)))
+                        .unwrap_or_default()
+                ),
+                t.style(Tone::Dim),
+            ),
+        });
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::default());
+    let reason = o.broadcast.as_ref().map(|b| b.reason.replace('_', " "));
+    if let Some(reason) = &reason {
+        lines.push(Line::from(vec![
+            tier_badge(t, Tier::Broadcast),
+            Span::raw(format!(" broadcast ({reason})")),
+        ]));
+    }
+    let active_from = broadcast.and_then(|b| b.active_from).or_else(|| {
+        o.broadcast
+            .as_ref()
+            .and_then(|b| b.active_from.as_deref())
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+            .map(|e| e.with_timezone(&chrono::Utc))
+    });
+    let open_now = broadcast.is_some_and(|b| b.is_open_broadcast(app.now));
+    match active_from {
+        Some(from) if from > app.now && !open_now => lines.push(Line::from(vec![
+            Span::raw("  opens in "),
+            countdown(t, from, app.now),
+        ])),
+        Some(_) => lines.push(Line::from(Span::styled(
+            "  open to every mechanic on shift",
+            t.style(Tone::Good),
+        ))),
+        None => {}
+    }
 }
 
 /// A short profile of a mechanic the customer might wait for.
@@ -1198,7 +1522,8 @@ fn offline_lines(
     app: &App,
     o: &IntakeOutcome,
     stage: &Offline,
-    room: usize,
+    (room, rows): (usize, usize),
+    zone: Option<chrono_tz::Tz>,
     lines: &mut Vec<Line<'static>>,
 ) {
     let t = &app.theme;
@@ -1235,6 +1560,12 @@ fn offline_lines(
         "Schedule for later",
         matches!(stage, Offline::Schedule { .. }),
     ));
+    if matches!(stage, Offline::Card) {
+        lines.push(Line::from(Span::styled(
+            " Esc closes the card for the next customer",
+            t.style(Tone::Dim),
+        )));
+    }
     lines.push(Line::default());
     match stage {
         Offline::Card => {}
@@ -1275,20 +1606,29 @@ fn offline_lines(
                 });
             }
         }
-        Offline::Schedule { slots, selected } => schedule_lines(app, slots.as_deref(), *selected, room, lines),
+        Offline::Schedule { slots, selected } => {
+            // Rows already taken, counting those the panel wraps onto two.
+            let used: usize = lines
+                .iter()
+                .map(|l| l.width().div_ceil(room.max(1)).max(1))
+                .sum();
+            let shown = rows.saturating_sub(used + 1).max(3);
+            schedule_lines(app, slots.as_deref(), *selected, (room, shown), zone, lines)
+        }
     }
 }
 
 /// The hours a matching mechanic is planned on shift (SPEC §14), best first within each day;
-/// Enter books the chosen one. A window of them around the selection, so a long list scrolls.
+/// Enter books the chosen one. As many as the panel has rows for, in a window around the
+/// selection; each in UTC and in the customer's own hours when their place tells the zone.
 fn schedule_lines(
     app: &App,
     slots: Option<&[crate::engine::SlotView]>,
     selected: usize,
-    room: usize,
+    (room, shown): (usize, usize),
+    zone: Option<chrono_tz::Tz>,
     lines: &mut Vec<Line<'static>>,
 ) {
-    const SHOWN: usize = 9;
     let t = &app.theme;
     let Some(slots) = slots else {
         lines.push(Line::from(Span::styled(
@@ -1305,25 +1645,58 @@ fn schedule_lines(
         )));
         return;
     }
-    lines.push(Line::from(Span::styled(
+    let local = if zone.is_some() {
+        " · customer's time"
+    } else {
+        ""
+    };
+    // A narrow panel keeps the times whole and says the planned count as "·3".
+    let narrow = room < 56;
+    let heading = if narrow {
+        format!("Enter books · UTC{local} ·planned · {} slots", slots.len())
+    } else {
         format!(
-            "Book an hour (Enter; times UTC, busiest first each day) — {} slots:",
+            "Enter books · UTC{local} · busiest first each day · {} of {} slots",
+            shown.min(slots.len()),
             slots.len()
-        ),
+        )
+    };
+    lines.push(Line::from(Span::styled(
+        fit(&heading, room).into_owned(),
         t.style(Tone::Dim),
     )));
-    let first = selected.saturating_sub(SHOWN / 2).min(slots.len().saturating_sub(SHOWN));
-    for (i, slot) in slots.iter().enumerate().skip(first).take(SHOWN) {
-        let when = chrono::DateTime::parse_from_rfc3339(&slot.start)
-            .map(|t| t.format("%a %d %b %H:%M").to_string())
-            .unwrap_or_else(|_| slot.start.clone());
-        let names = slot.top.join(", ");
-        let text = format!(
-            "{} {when}  {:>2} planned  {}",
-            if i == selected { "›" } else { " " },
-            slot.mechanics,
-            names
+    let first = selected
+        .saturating_sub(shown / 2)
+        .min(slots.len().saturating_sub(shown));
+    for (i, slot) in slots.iter().enumerate().skip(first).take(shown) {
+        let at = chrono::DateTime::parse_from_rfc3339(&slot.start)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let when = at.map_or_else(
+            || slot.start.clone(),
+            |t| {
+                t.format(if narrow {
+                    "%a %d %H:%M UTC"
+                } else {
+                    "%a %d %b %H:%M UTC"
+                })
+                .to_string()
+            },
         );
+        let local = at
+            .and_then(|t| crate::zone::local_clock(t, zone))
+            .map(|l| format!(" · {l}"))
+            .unwrap_or_default();
+        let mark = if i == selected { "›" } else { " " };
+        let text = if narrow {
+            format!("{mark} {when}{local} ·{}", slot.mechanics)
+        } else {
+            format!(
+                "{mark} {when}{local}  {:>2} planned  {}",
+                slot.mechanics,
+                slot.top.join(", ")
+            )
+        };
         let line = Line::from(fit(&text, room).into_owned());
         lines.push(if i == selected {
             line.style(t.style(Tone::Selected))
@@ -1348,8 +1721,9 @@ pub fn slots_done(app: &mut App, result: Result<Outcome, DispatchError>) {
     }
 }
 
-/// A booking was made from the card: the immediate session it replaces is withdrawn, and the
-/// card notes the booking. A failed booking leaves the customer's session as it was.
+/// A booking was made from the card: the card now follows the booking (its new reference said
+/// prominently), and the immediate session it replaces is withdrawn. A failed booking leaves
+/// the customer's session as it was.
 pub fn book_done(
     app: &mut App,
     replaces: String,
@@ -1357,27 +1731,44 @@ pub fn book_done(
 ) -> Vec<Effect> {
     match result {
         Ok(Outcome::Intake(booked)) => {
-            app.own_sessions.insert(booked.session.id.clone());
-            let when = booked
+            let id = booked.session.id.clone();
+            app.own_sessions.insert(id.clone());
+            let at = booked
                 .scheduled_for
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map_or(String::new(), |t| t.format("%a %d %b %H:%M UTC").to_string());
+                .map(|t| t.with_timezone(&chrono::Utc));
+            let mut when = at.map_or(String::new(), |t| {
+                t.format("%a %d %b %H:%M UTC").to_string()
+            });
+            if let Some(card) = app.intake.result.as_mut() {
+                if let Some(local) =
+                    at.and_then(|t| crate::zone::local_clock(t, customer_zone(card.request.as_ref())))
+                {
+                    when = format!("{when} ({local})");
+                }
+                card.outcome = *booked;
+                card.offline = None;
+                card.follow_up = None;
+                card.ended = None;
+                card.replaced = Some(replaces.clone());
+            }
+            app.queues.follow = Some(id.clone());
+            enter(app);
             vec![Effect::Run(Request {
-                command: Command::Cancel(crate::command::SessionRef { session: replaces }),
-                purpose: Purpose::OfflineChoice(format!(
-                    "Booked for {when} as {}; released 10 min ahead, this request withdrawn",
-                    inert(&booked.session.id)
+                command: Command::Cancel(crate::command::SessionRef {
+                    session: replaces.clone(),
+                }),
+                purpose: Purpose::Act(format!(
+                    "Booked for {when}: new reference {} ({} withdrawn)",
+                    inert(&id),
+                    inert(&replaces)
                 )),
             })]
         }
         Ok(_) => Vec::new(),
         Err(e) => {
-            app.error(format!(
-                "Not booked: {} ({})",
-                e.message,
-                e.code.as_str()
-            ));
+            app.error(format!("Not booked: {} ({})", e.message, e.code.as_str()));
             Vec::new()
         }
     }

@@ -32,6 +32,7 @@ pub const PANE: PaneDef = PaneDef {
     filter: Some(|app| &mut app.mechanics.filter),
     metrics: false,
     state: None,
+    load: None,
 };
 
 /// Clock in/out and details act on the selected mechanic: dimmed when the list is empty.
@@ -128,22 +129,20 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
                     mechanic: m.id.clone(),
                 };
                 let name = inert(&m.name).into_owned();
-                if m.currently_on_shift && row.live_offers > 0 {
-                    app.mode = Mode::Confirm(crate::tui::state::Confirm::ClockOut {
-                        mechanic: m.id.clone(),
-                        name: m.name.clone(),
-                        offers: row.live_offers,
-                    });
-                    return Vec::new();
+                if m.currently_on_shift {
+                    // His offers as they are now, not as the last snapshot had them: an offer
+                    // made a moment ago (by the demo, another console, the API) counts too.
+                    return vec![Effect::Run(Request {
+                        command: Command::Queue(r),
+                        purpose: Purpose::ClockOutCheck {
+                            mechanic: m.id.clone(),
+                            name: m.name.clone(),
+                        },
+                    })];
                 }
-                let (command, done) = if m.currently_on_shift {
-                    (Command::ClockOut(r), format!("{name} clocked out"))
-                } else {
-                    (Command::ClockIn(r), format!("{name} clocked in"))
-                };
                 return vec![Effect::Run(Request {
-                    command,
-                    purpose: Purpose::Act(done),
+                    command: Command::ClockIn(r),
+                    purpose: Purpose::Act(format!("{name} clocked in")),
                 })];
             }
         }
@@ -383,12 +382,60 @@ pub fn plan_saved(app: &mut App, done: String, result: Result<crate::engine::Out
             vec![Effect::Refresh]
         }
         Err(e) => {
-            app.error(format!(
-                "Not saved: {} ({})",
-                e.message,
-                e.field.as_deref().unwrap_or(e.code.as_str())
-            ));
+            // The engine counts shifts (`shifts[5]` is Saturday of "mon-fri …, sat …"); the
+            // dispatcher wrote entries: say the one he wrote.
+            let line = app
+                .mechanics
+                .editor
+                .as_ref()
+                .map(|ed| ed.input.value().to_string())
+                .unwrap_or_default();
+            let name = |text: &str| crate::schedule::name_entries(&line, text);
+            app.error(match e.field.as_deref() {
+                Some(field) if field.contains("shifts[") => {
+                    format!("Not saved: {}: {}", name(field), name(&e.message))
+                }
+                Some(field) => format!("Not saved: {} ({field})", e.message),
+                None => format!("Not saved: {} ({})", e.message, e.code.as_str()),
+            });
             Vec::new()
         }
     }
+}
+
+/// Space on a mechanic on shift, with his queue as it is now: with a live offer it asks first
+/// (clocking out withdraws it), else he is clocked out at once.
+pub fn clock_out_checked(
+    app: &mut App,
+    mechanic: String,
+    name: String,
+    result: Result<crate::engine::Outcome, crate::error::DispatchError>,
+) -> Vec<Effect> {
+    let live = match result {
+        Ok(crate::engine::Outcome::Queue(queue)) => queue
+            .mine
+            .iter()
+            .filter(|r| {
+                r.status == crate::model::AssignmentStatus::Offered
+                    && r.seconds_left.is_some_and(|s| s > 0)
+            })
+            .count() as i64,
+        Ok(_) => 0,
+        Err(e) => {
+            app.error(format!("{} ({})", e.message, e.code.as_str()));
+            return Vec::new();
+        }
+    };
+    if live > 0 {
+        app.mode = Mode::Confirm(crate::tui::state::Confirm::ClockOut {
+            mechanic,
+            name,
+            offers: live,
+        });
+        return Vec::new();
+    }
+    vec![Effect::Run(Request {
+        command: Command::ClockOut(MechanicRef { mechanic }),
+        purpose: Purpose::Act(format!("{} clocked out", inert(&name))),
+    })]
 }

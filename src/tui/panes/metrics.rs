@@ -26,6 +26,7 @@ pub const PANE: PaneDef = PaneDef {
     filter: None,
     metrics: true,
     state: None,
+    load: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.

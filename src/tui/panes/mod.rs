@@ -33,6 +33,9 @@ pub struct PaneDef {
     /// Makes its state, when it keeps one in the App's pane slots (`App::pane_state`); the
     /// first five keep theirs in fields of `App` that tests read directly.
     pub state: Option<fn() -> Box<dyn std::any::Any>>,
+    /// Reads what it shows beyond the snapshot (the history's search): run when the pane comes
+    /// into view and when its filter changes.
+    pub load: Option<fn(&mut App) -> Vec<Effect>>,
 }
 
 /// Declares the panes once: each name is its module (a file of this folder, exporting
@@ -47,7 +50,7 @@ macro_rules! panes {
 }
 
 // A new pane: its file here, and its name on this line.
-panes!(intake, queues, mechanics, waitlist, metrics);
+panes!(intake, queues, mechanics, waitlist, metrics, history);
 
 /// For panes without clicks, footer opinions, selections or anything to back out of.
 pub fn no_click(_: &mut App, _: u16, _: u16, _: u16) -> Vec<Effect> {

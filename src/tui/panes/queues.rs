@@ -34,6 +34,7 @@ pub const PANE: PaneDef = PaneDef {
     filter: Some(|app| &mut app.queues.filter),
     metrics: false,
     state: None,
+    load: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
@@ -108,6 +109,14 @@ pub fn clamp(app: &mut App) {
     }
     let n = visible(app).len();
     app.queues.selected = app.queues.selected.min(n.saturating_sub(1));
+    // The offer cursor belongs to one session: another session (selected by a key, or moved
+    // under the cursor by a new one sorted above) starts at its top offer, so `d` never lands
+    // on the same row number of someone else's offers.
+    let id = selected(app).map(|r| r.session.id.clone());
+    if id != app.queues.offer_of {
+        app.queues.offer = 0;
+        app.queues.offer_of = id;
+    }
     let offers = selected(app).map_or(0, |r| r.assignments.len());
     app.queues.offer = app.queues.offer.min(offers.saturating_sub(1));
 }
@@ -308,7 +317,20 @@ fn render_bookings(
                     intake.map_or("", |i| i.customer_name.as_str()),
                     14,
                 )),
-                Cell::from(at.map_or(String::new(), |at| at.format("%d %b %H:%M").to_string())),
+                Cell::from(at.map_or(String::new(), |at| {
+                    let local = intake
+                        .and_then(|i| {
+                            let zone = crate::zone::of_place(
+                                Some(&i.country),
+                                i.province.as_deref(),
+                                i.city.as_deref(),
+                            );
+                            crate::zone::local_clock(at, zone)
+                        })
+                        .map(|l| format!(" · {l}"))
+                        .unwrap_or_default();
+                    format!("{}{local}", at.format("%d %b %H:%M"))
+                })),
                 Cell::from(at.map_or(Span::raw(""), |at| {
                     release_countdown(t, at - crate::engine::RELEASE_AHEAD, app.now)
                 })),
@@ -320,11 +342,18 @@ fn render_bookings(
         Constraint::Length(11),
         Constraint::Length(10),
         Constraint::Length(14),
-        Constraint::Length(12),
+        Constraint::Length(24),
         Constraint::Length(11),
         Constraint::Min(8),
     ];
-    let header = vec!["Status", "Session", "Customer", "For (UTC)", "Release", "Concern"];
+    let header = vec![
+        "Status",
+        "Session",
+        "Customer",
+        "For (UTC · customer)",
+        "Release",
+        "Concern",
+    ];
     let title = format!(
         " Scheduled ({}) · released 10 min before their time ",
         rows.len()
@@ -367,6 +396,7 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
         }
         app.queues.selected = i;
         app.queues.offer = 0;
+        app.queues.offer_of = selected(app).map(|r| r.session.id.clone());
         return Vec::new();
     }
     let Some(row) = selected(app) else {
@@ -378,6 +408,7 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
         + u16::from(row.session.status == SessionStatus::Pending)
         + 2 * u16::from(row.session.status == SessionStatus::Scheduled);
     if y >= first && usize::from(y - first) < row.assignments.len() {
+        app.queues.offer_of = Some(row.session.id.clone());
         app.queues.offer = usize::from(y - first);
         app.queues.focus = Focus::Offers;
     }
@@ -510,6 +541,28 @@ fn next_clock(app: &App, row: &SessionRow) -> Span<'static> {
     Span::styled("—", t.style(Tone::Dim))
 }
 
+/// The concern, after who took the session once it is matched: the dispatcher reads a taken
+/// session by its mechanic.
+fn concern_cell(app: &App, row: &SessionRow, columns: usize) -> Line<'static> {
+    let concern = row.intake.as_ref().map_or("", |i| i.concern.as_str());
+    match row
+        .session
+        .matched_mechanic_id
+        .as_deref()
+        .filter(|_| row.session.status == SessionStatus::Matched)
+    {
+        Some(id) => {
+            let who = format!("→ {} · ", truncate(app.mechanic_name(id), 20));
+            let rest = columns.saturating_sub(width(&who));
+            Line::from(vec![
+                Span::styled(who, app.theme.style(Tone::Good)),
+                Span::raw(truncate(concern, rest)),
+            ])
+        }
+        None => Line::from(truncate(concern, columns)),
+    }
+}
+
 /// At most `columns` columns of customer text, cut by display width.
 fn truncate(s: &str, columns: usize) -> String {
     fit(s, columns).into_owned()
@@ -564,7 +617,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 )),
                 Cell::from(next_clock(app, row)),
                 Cell::from(urgent),
-                Cell::from(truncate(intake.map_or("", |i| i.concern.as_str()), concern)),
+                Cell::from(concern_cell(app, row, concern)),
             ])
         })
         .collect();
@@ -647,9 +700,26 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
     if let (SessionStatus::Scheduled, Some(at)) = (row.session.status, row.session.scheduled_for)
     {
         let release = at - crate::engine::RELEASE_AHEAD;
+        // The customer's own hours beside UTC, when their place tells the zone.
+        let local = row
+            .intake
+            .as_ref()
+            .and_then(|i| {
+                let zone = crate::zone::of_place(
+                    Some(&i.country),
+                    i.province.as_deref(),
+                    i.city.as_deref(),
+                );
+                crate::zone::local_clock(at, zone)
+            })
+            .map(|l| format!(" ({l} for the customer)"))
+            .unwrap_or_default();
         lines.push(Line::from(vec![
             Span::styled(
-                format!("Booked for {} · released ", at.format("%a %d %b %H:%M UTC")),
+                format!(
+                    "Booked for {}{local} · released ",
+                    at.format("%a %d %b %H:%M UTC")
+                ),
                 t.style(Tone::Info),
             ),
             release_countdown(t, release, app.now),

@@ -29,6 +29,7 @@ pub const PANE: PaneDef = PaneDef {
     filter: None,
     metrics: false,
     state: None,
+    load: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
@@ -198,13 +199,14 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(block), feed);
 }
 
-/// A notification's delivery state in words (SPEC §12): pending, sent, retrying with the last
-/// error, dead with it, or skipped with why (an offer that was no longer live).
+/// A notification's delivery state in words (SPEC §12): queued (no transport has taken it
+/// yet), sent only once one did, retrying with the last error, dead with it, or skipped with
+/// why (an offer that was no longer live).
 pub fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
     use crate::model::DeliveryStatus;
     match (n.status, n.last_error.as_deref()) {
         (DeliveryStatus::Sent, _) => ("✓ sent".to_string(), Tone::Good),
-        (DeliveryStatus::Pending, None) => ("… pending".to_string(), Tone::Dim),
+        (DeliveryStatus::Pending, None) => ("… queued".to_string(), Tone::Dim),
         (DeliveryStatus::Pending, Some(e)) => (
             format!("↻ retry {} ({})", n.attempts, fit(e, 40)),
             Tone::Warn,
