@@ -95,6 +95,9 @@ CREATE TABLE sessions (
 );
 
 CREATE INDEX sessions_by_status ON sessions (status, created_at);
+-- By intake: the foreign-key check when `pitwall prune` removes an intake (without it, a walk of
+-- every session for each intake removed).
+CREATE INDEX sessions_by_intake ON sessions (intake_id);
 -- A mechanic's matched sessions: how busy he is (capacity), read on every accept and offer.
 CREATE INDEX sessions_matched_by_mechanic ON sessions (matched_mechanic_id)
     WHERE status = 'matched';
@@ -229,8 +232,11 @@ CREATE TABLE notifications (
 -- one probe, whether a channel has messages waiting (one without a transport is said once).
 CREATE INDEX notifications_pending_by_channel ON notifications (channel, next_attempt_at)
     WHERE status = 'pending';
--- A session's messages: what `pitwall prune` archives and removes with the session.
+-- A session's messages: what `pitwall prune` archives and removes with the session. By
+-- waitlist entry: the foreign-key check when prune removes an entry.
 CREATE INDEX notifications_by_session ON notifications (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX notifications_by_waitlist ON notifications (waitlist_id)
+    WHERE waitlist_id IS NOT NULL;
 
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,

@@ -97,6 +97,7 @@ CREATE TABLE sessions (
 );
 
 CREATE INDEX sessions_by_status ON sessions (status, created_at);
+CREATE INDEX sessions_by_intake ON sessions (intake_id);
 CREATE INDEX sessions_matched_by_mechanic ON sessions (matched_mechanic_id)
     WHERE status = 'matched';
 CREATE INDEX sessions_to_escalate ON sessions (released_at)
@@ -209,6 +210,8 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_pending_by_channel ON notifications (channel, next_attempt_at)
     WHERE status = 'pending';
 CREATE INDEX notifications_by_session ON notifications (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX notifications_by_waitlist ON notifications (waitlist_id)
+    WHERE waitlist_id IS NOT NULL;
 -- Insertion order (SQLite's rowid is its table's key; here it needs an index of its own): the
 -- console's newest messages, and prune's walk of old ones.
 CREATE INDEX notifications_by_rowid ON notifications (rowid);

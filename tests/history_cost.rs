@@ -248,6 +248,13 @@ fn requests_cost_the_same_on_a_long_history() {
             }),
         ),
         (
+            "prune: one batch",
+            Box::new(|e| {
+                let mut job = e.start_prune(0, None).unwrap();
+                e.prune_step(&mut job, None).unwrap();
+            }),
+        ),
+        (
             "relay claim",
             Box::new(|e| {
                 let now = e.now();

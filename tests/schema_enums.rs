@@ -85,11 +85,7 @@ fn every_text_enum_is_its_columns_check_list_on_both_backends() {
             "kind",
             words(NotificationKind::ALL, NotificationKind::as_str),
         ),
-        (
-            "notifications",
-            "channel",
-            words(Route::ALL, Route::as_str),
-        ),
+        ("notifications", "channel", words(Route::ALL, Route::as_str)),
         (
             "notifications",
             "status",

@@ -8,7 +8,13 @@ DROP INDEX assignments_accepted_by_mechanic;
 
 CREATE INDEX waitlist_recent ON customer_waitlist (created_at, id);
 
+-- The foreign-key checks of a prune: removing an intake looks up its session, removing a
+-- waitlist entry its messages.
+CREATE INDEX sessions_by_intake ON sessions (intake_id);
+
 CREATE INDEX notifications_by_session ON notifications (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX notifications_by_waitlist ON notifications (waitlist_id)
+    WHERE waitlist_id IS NOT NULL;
 CREATE INDEX notifications_by_rowid ON notifications (rowid);
 
 CREATE INDEX events_by_session ON events (session_id) WHERE session_id IS NOT NULL;

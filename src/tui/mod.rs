@@ -68,7 +68,13 @@ pub fn run(
     relay: crate::delivery::Relay,
     retention: Option<crate::engine::prune::Retention>,
 ) -> Result<(), String> {
-    run_with(db, Some(relay), crate::clock::Clock::System, None, retention)
+    run_with(
+        db,
+        Some(relay),
+        crate::clock::Clock::System,
+        None,
+        retention,
+    )
 }
 
 /// [`run`] on a given clock, with a marker for the status line (`pitwall demo`: the clock runs
