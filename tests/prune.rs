@@ -497,3 +497,58 @@ fn assert_checks(db: &str) {
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+/// `[retention] days = 30` in serve's config: the finished history older than that goes by
+/// itself within a few seconds of the start, in steps between requests; live sessions stay.
+#[test]
+fn serve_applies_the_retention_setting() {
+    if pg::backend().is_some() {
+        // The same engine code runs on PostgreSQL (retention_prunes_once_a_day); serve's loop
+        // is the same for both.
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = old_database(dir.path());
+    let path = Path::new(&db);
+    let mut server = common::server::Server::start(
+        path,
+        &format!("{}\n[retention]\ndays = 30\n", common::server::ROOMY),
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let left = {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        if left == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{left} sessions left; log: {}",
+            server.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(server.stop().unwrap().success());
+    assert!(server.log_text().contains("retention: pruned"));
+    assert_checks(&db);
+}
+
+#[test]
+fn a_bad_retention_setting_is_refused_by_name() {
+    use pitwall::delivery::Config;
+    for (text, key) in [
+        ("[retention]\ndays = 0\n", "retention.days"),
+        ("[retention]\ndays = 99999\n", "retention.days"),
+        ("[retention]\narchive = \"a.jsonl\"\n", "retention.archive"),
+        ("[retention]\ndays = \"ninety\"\n", "retention.days"),
+        ("[retention]\nweeks = 3\n", "retention"),
+    ] {
+        let (found, _) = Config::parse(text).unwrap_err();
+        assert!(found.starts_with(key), "{text:?}: {found}");
+    }
+    let ok = Config::parse("[retention]\ndays = 90\narchive = \"/tmp/a.jsonl\"\n").unwrap();
+    assert_eq!(ok.retention.days, Some(90));
+}
