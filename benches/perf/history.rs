@@ -1,4 +1,5 @@
-//! Months of history (`cargo bench --bench perf -- history`): one mechanic with 100,000
+//! Months of history (`cargo bench --bench perf -- history`; `PITWALL_HISTORY_SESSIONS=N` for
+//! another size): one mechanic with 100,000
 //! completed sessions behind him, 1,000,000 audit events and 1,000,000 sent messages, beside the
 //! same roster with no history at all. Each request and the tick is timed on both, side by side
 //! in one run (rounds alternate between the two files, so drift on a shared machine falls on
@@ -170,7 +171,11 @@ fn row(t: &mut Table, name: &str, times: &[Vec<f64>; 2]) {
 }
 
 pub fn run(t: &mut Table, dir: &Path, quick: bool) {
-    let sessions: i64 = if quick { 10_000 } else { 100_000 };
+    // PITWALL_HISTORY_SESSIONS: another size (1,000,000 prunes 900,000 sessions).
+    let sessions: i64 = std::env::var("PITWALL_HISTORY_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 10_000 } else { 100_000 });
     println!(
         "\nHistory: one mechanic with {sessions} completed sessions, {} events, {} sent \
          messages, beside an empty history (1,000 mechanics each)",
