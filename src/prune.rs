@@ -94,9 +94,10 @@ impl PruneOutcome {
         let r = &self.report;
         let n = &r.removed;
         let mut out = format!(
-            "pruned {} sessions finished before {}, with their offers ({}); {} audit events and \
-             {} messages (with those of no session), {} waitlist entries\n",
-            n.sessions, r.before, n.assignments, n.events, n.notifications, n.waitlist
+            "removed {} sessions that finished before {}, with their {} offers and {} waitlist \
+             entries;\n{} audit events and {} messages in all (theirs, and older ones of no \
+             session)\n",
+            n.sessions, r.before, n.assignments, n.waitlist, n.events, n.notifications
         );
         if let Some(archive) = &r.archive {
             out.push_str(&format!(

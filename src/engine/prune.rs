@@ -4,13 +4,14 @@
 //!
 //! The work is a [`PruneJob`] taken one step at a time, each step one short write transaction
 //! (a batch of sessions, or a window of the log, sized to hold the write lock about
-//! [`TARGET_LOCK`]), with a pause between steps so other writers get in: an intake that meets
-//! a step waits a fraction of a millisecond, not a batch's worth of deletes. With an archive, a
-//! batch's sessions are first written as JSON lines and made durable, then deleted in the
-//! transaction that also records the archive's new length: a crash leaves either both or
-//! neither, and the next run cuts the file back to the recorded length before it appends (the
-//! lines of a batch that never
-//! committed). The engine writes no file itself: the front end hands it an [`ArchiveSink`].
+//! [`TARGET_LOCK`]), with a pause between steps: short on a quiet database, and while anyone
+//! else writes long enough that the prune holds the database one part in a hundred, so only
+//! that share of requests ever waits for a step and their tail latency stays where it was.
+//! With an archive, a batch's sessions are first written as JSON lines and made durable, then
+//! deleted in the transaction that also records the archive's new length: a crash leaves
+//! either both or neither, and the next run cuts the file back to the recorded length before it
+//! appends (the lines of a batch that never committed). The engine writes no file itself: the
+//! front end hands it an [`ArchiveSink`].
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,10 +24,9 @@ use crate::model::{Assignment, Intake, Notification, Session, WaitlistEntry};
 use crate::store::prune::{Cursor, Removed};
 use crate::store::{self, events::Subject};
 
-/// How long one step should hold the write lock: batches grow and shrink towards it. An intake
-/// that arrives during a step waits for the rest of it, so it is kept to a fraction of an
-/// intake's own time (a few sessions, or a few hundred log rows), far under the 100 ms a step
-/// may take at most.
+/// How long one step should hold the write lock: batches grow and shrink towards it (a batch
+/// of sessions, a window of the log). Long enough that a step's fixed costs are shared by
+/// many rows, far under the 100 ms a step may take at most.
 pub const TARGET_LOCK: Duration = Duration::from_millis(10);
 /// The same with an archive: each step then also waits for the disk to make its lines durable
 /// (a sync, milliseconds), which larger batches share.
@@ -49,7 +49,8 @@ const MOST_PER_WINDOW: i64 = 50_000;
 /// The most days `--older-than` takes (a century).
 pub const MAX_DAYS: i64 = 36_500;
 
-/// Where the archive's committed length and the log walks' starts are kept (settings rows).
+/// Where the log walks start next time (settings rows; an archive's committed length is kept
+/// under [`ArchiveSink::key`]).
 const EVENTS_SWEPT: &str = "prune_events_from";
 const NOTIFICATIONS_SWEPT: &str = "prune_notifications_from";
 /// When the `[retention]` setting last started a prune (milliseconds).
@@ -110,7 +111,7 @@ pub struct PruneReport {
 }
 
 /// A prune under way.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PruneJob {
     cutoff: i64,
     phase: Phase,
@@ -221,6 +222,8 @@ impl Engine {
         });
         let started = Instant::now();
         let phase = job.phase;
+        // A step that fails is rolled back whole: so is what the job noted of it.
+        let before = job.clone();
         let result = match phase {
             Phase::Sessions(status) => self.write(|ctx| {
                 let held = Instant::now();
@@ -239,7 +242,13 @@ impl Engine {
             }),
             Phase::Done => return Ok(false),
         };
-        let (more, held) = result?;
+        let (more, held) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                *job = before;
+                return Err(e);
+            }
+        };
         let lock = held.elapsed().min(started.elapsed());
         job.mark = Some(self.activity()?);
         job.report.steps += 1;
