@@ -202,6 +202,12 @@ fn prune_removes_finished_history_and_nothing_in_play_or_recent() {
             "Counting sessions made from 2026-01-15T14:00:00Z (older history was pruned)"
         )
     );
+    // The space given back (SQLite rewrites the file; PostgreSQL marks it reusable), the
+    // database as it was.
+    let kept = dump(&engine);
+    let said = engine.vacuum().unwrap();
+    assert!(said.starts_with("VACUUM"), "{said}");
+    assert_eq!(dump(&engine), kept);
     // A second prune finds nothing more to remove, and the database is not "unused".
     let again = engine.prune(30, None, &mut |_| {}).unwrap();
     assert_eq!(again.removed.sessions, 0);
