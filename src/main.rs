@@ -130,7 +130,7 @@ enum Cmd {
     /// sessions stay. Runs in short transactions, safe while pitwall is in use.
     Prune {
         /// Keep what finished in the last DAYS days.
-        #[arg(long, value_name = "DAYS")]
+        #[arg(long, value_name = "DAYS", allow_hyphen_values = true)]
         older_than: String,
         /// First append each removed session to FILE as one JSON line (session, intake, offers,
         /// events, messages, waitlist entries). A crash leaves a session either archived and

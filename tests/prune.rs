@@ -558,3 +558,46 @@ fn a_bad_retention_setting_is_refused_by_name() {
     let ok = Config::parse("[retention]\ndays = 90\narchive = \"/tmp/a.jsonl\"\n").unwrap();
     assert_eq!(ok.retention.days, Some(90));
 }
+
+/// The command line: a bad `--older-than` or `--since` is a coded error on stderr, exit 2, and
+/// the database untouched; a prune's summary names what it removed.
+#[test]
+fn the_command_line_refuses_bad_input_and_says_what_it_did() {
+    if pg::backend().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = old_database(dir.path());
+    let before = std::fs::read(&db).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pitwall"))
+            .args(args)
+            .args(["--db", &db])
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["prune", "--older-than", "abc"][..],
+        &["prune", "--older-than", "-1"],
+        &["report", "--since", "yesterday"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("invalid_input"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let out = run(&["prune", "--older-than", "30"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("removed 120 sessions that finished before "),
+        "{text}"
+    );
+    let report = run(&["report"]);
+    assert!(
+        String::from_utf8_lossy(&report.stdout).contains("(older history was pruned)"),
+        "{}",
+        String::from_utf8_lossy(&report.stdout)
+    );
+}
