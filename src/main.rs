@@ -21,7 +21,8 @@ struct Cli {
     /// pitwall.db in the user's data directory; for `headless`, a new in-memory database).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
-    /// Config file for delivery transports (default: pitwall.toml in the data directory).
+    /// Config file: delivery transports, serve's limits, retention (default: pitwall.toml in
+    /// the data directory).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// Print the version and the data, database and log paths.
