@@ -95,6 +95,9 @@ CREATE TABLE sessions (
 );
 
 CREATE INDEX sessions_by_status ON sessions (status, created_at);
+-- By intake: the foreign-key check when `pitwall prune` removes an intake (without it, a walk of
+-- every session for each intake removed).
+CREATE INDEX sessions_by_intake ON sessions (intake_id);
 -- A mechanic's matched sessions: how busy he is (capacity), read on every accept and offer.
 CREATE INDEX sessions_matched_by_mechanic ON sessions (matched_mechanic_id)
     WHERE status = 'matched';
@@ -139,13 +142,11 @@ CREATE UNIQUE INDEX assignments_one_accepted ON session_assignments (session_id)
     WHERE status = 'accepted';
 -- By session only: offers change status often, and a session has a handful of rows.
 CREATE INDEX assignments_by_session ON session_assignments (session_id);
--- A mechanic's open offers (his queue, withdrawal at clock-out) and his accepted sessions, in
--- two partial indexes: an offer that expires or is declined only leaves the first, and nothing
--- is written for the history a mechanic builds up.
+-- A mechanic's open offers (his queue, withdrawal at clock-out): an offer that expires or is
+-- declined leaves it, so it holds what is in play, not the history a mechanic builds up. (His
+-- accepted sessions still in play are found from sessions_matched_by_mechanic.)
 CREATE INDEX assignments_open_by_mechanic ON session_assignments (mechanic_id)
     WHERE status IN ('queued', 'offered') AND mechanic_id IS NOT NULL;
-CREATE INDEX assignments_accepted_by_mechanic ON session_assignments (mechanic_id)
-    WHERE status = 'accepted' AND mechanic_id IS NOT NULL;
 -- Due expiries: live targeted offers by deadline (an open broadcast has no deadline, so opening
 -- one writes nothing here).
 CREATE INDEX assignments_due ON session_assignments (expires_at)
@@ -189,6 +190,8 @@ CREATE TABLE customer_waitlist (
 
 CREATE INDEX waitlist_waiting ON customer_waitlist (expires_at) WHERE status = 'waiting';
 CREATE INDEX waitlist_by_session ON customer_waitlist (session_id) WHERE session_id IS NOT NULL;
+-- The newest entries (the console's list) read from the end, however many years lie behind them.
+CREATE INDEX waitlist_recent ON customer_waitlist (created_at, id);
 
 -- Outbox (SPEC §12): every message pitwall owes someone, written in the transaction of the change
 -- that causes it; a relay delivers it afterwards, at least once. The id is the idempotency key
@@ -229,6 +232,11 @@ CREATE TABLE notifications (
 -- one probe, whether a channel has messages waiting (one without a transport is said once).
 CREATE INDEX notifications_pending_by_channel ON notifications (channel, next_attempt_at)
     WHERE status = 'pending';
+-- A session's messages: what `pitwall prune` archives and removes with the session. By
+-- waitlist entry: the foreign-key check when prune removes an entry.
+CREATE INDEX notifications_by_session ON notifications (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX notifications_by_waitlist ON notifications (waitlist_id)
+    WHERE waitlist_id IS NOT NULL;
 
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
@@ -262,7 +270,9 @@ CREATE TABLE events (
     waitlist_id   TEXT,
     detail        TEXT
 );
--- No secondary index: the log is written on every change and read rarely (audits scan it).
+-- A session's timeline: what `pitwall prune` archives and removes with the session. The only
+-- secondary index: the log is written on every change and otherwise read by id.
+CREATE INDEX events_by_session ON events (session_id) WHERE session_id IS NOT NULL;
 
 -- HTTP API tokens (SPEC §13): only the SHA-256 of a token is kept.
 CREATE TABLE api_tokens (

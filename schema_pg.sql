@@ -97,6 +97,7 @@ CREATE TABLE sessions (
 );
 
 CREATE INDEX sessions_by_status ON sessions (status, created_at);
+CREATE INDEX sessions_by_intake ON sessions (intake_id);
 CREATE INDEX sessions_matched_by_mechanic ON sessions (matched_mechanic_id)
     WHERE status = 'matched';
 CREATE INDEX sessions_to_escalate ON sessions (released_at)
@@ -133,8 +134,6 @@ CREATE UNIQUE INDEX assignments_one_accepted ON session_assignments (session_id)
 CREATE INDEX assignments_by_session ON session_assignments (session_id);
 CREATE INDEX assignments_open_by_mechanic ON session_assignments (mechanic_id)
     WHERE status IN ('queued', 'offered') AND mechanic_id IS NOT NULL;
-CREATE INDEX assignments_accepted_by_mechanic ON session_assignments (mechanic_id)
-    WHERE status = 'accepted' AND mechanic_id IS NOT NULL;
 CREATE INDEX assignments_due ON session_assignments (expires_at)
     WHERE status = 'offered' AND expires_at IS NOT NULL;
 CREATE INDEX assignments_broadcast_held ON session_assignments (active_from)
@@ -176,6 +175,7 @@ CREATE TABLE customer_waitlist (
 
 CREATE INDEX waitlist_waiting ON customer_waitlist (expires_at) WHERE status = 'waiting';
 CREATE INDEX waitlist_by_session ON customer_waitlist (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX waitlist_recent ON customer_waitlist (created_at, id);
 
 CREATE TABLE notifications (
     id              TEXT COLLATE "C" PRIMARY KEY NOT NULL,
@@ -209,6 +209,12 @@ CREATE TABLE notifications (
 
 CREATE INDEX notifications_pending_by_channel ON notifications (channel, next_attempt_at)
     WHERE status = 'pending';
+CREATE INDEX notifications_by_session ON notifications (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX notifications_by_waitlist ON notifications (waitlist_id)
+    WHERE waitlist_id IS NOT NULL;
+-- Insertion order (SQLite's rowid is its table's key; here it needs an index of its own): the
+-- console's newest messages, and prune's walk of old ones.
+CREATE INDEX notifications_by_rowid ON notifications (rowid);
 
 CREATE TABLE settings (
     key   TEXT COLLATE "C" PRIMARY KEY,
@@ -237,6 +243,7 @@ CREATE TABLE events (
     waitlist_id   TEXT COLLATE "C",
     detail        TEXT COLLATE "C"
 );
+CREATE INDEX events_by_session ON events (session_id) WHERE session_id IS NOT NULL;
 
 CREATE TABLE api_tokens (
     id           TEXT COLLATE "C" PRIMARY KEY NOT NULL,

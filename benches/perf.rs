@@ -6,6 +6,9 @@
 //!     cargo bench --bench perf -- tick    # only the sections named (rank, intake, throughput,
 //!                                         # tick, scheduling, history, console, memory,
 //!                                         # delivery, http, simulate, postgres)
+//!     PITWALL_SOAK_MINUTES=60 cargo bench --bench perf -- soak
+//!                                         # serve under steady load, a row a minute
+//!                                         # (only when named; see perf/soak.rs)
 //!
 //! Release build, file databases in WAL with the durability setting pitwall ships with
 //! (`synchronous = NORMAL`), in a temporary directory on the same file system for every figure,
@@ -29,9 +32,15 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// Requests on months of history, side by side with none, and a prune of it under load.
+#[path = "perf/history.rs"]
+mod history;
 /// Fresh databases on a PostgreSQL server, shared with the tests.
 #[path = "../tests/common/pg.rs"]
 mod pg;
+/// `serve` under a steady load for a set time (`-- soak`, never part of the whole suite).
+#[path = "perf/soak.rs"]
+mod soak;
 
 struct Table {
     failed: usize,
@@ -762,7 +771,7 @@ fn postgres_figures(t: &mut Table, dir: &Path, quick: bool) {
 
 /// The tick: expiring 10,000 due offers at once (the median of several such ticks, each on a
 /// fresh batch of sessions, so the figure is not one noisy sample). The tick with nothing due is
-/// measured on a large history, in `history_figures`.
+/// measured on a large history, in the `history` section (perf/history.rs).
 fn tick_figures(t: &mut Table, dir: &Path, quick: bool) {
     println!("\nTick");
     let mut engine = engine_with_roster(dir, "tick.db", 1_000);
@@ -934,89 +943,6 @@ fn scheduling_figures(t: &mut Table, dir: &Path, quick: bool) {
 
 /// History: 100,000 closed sessions (400,000 assignments) written straight into the file, then
 /// the hot reads measured on top of it.
-fn history_figures(t: &mut Table, dir: &Path, quick: bool) {
-    let sessions: i64 = if quick { 20_000 } else { 100_000 };
-    println!(
-        "\nWith {sessions} sessions of history ({} assignments)",
-        sessions * 4
-    );
-    let mut engine = engine_with_roster(dir, "history.db", 1_000);
-    let mechanics: i64 = 1_000;
-    engine
-        .connection()
-        .execute_batch(&format!(
-            "BEGIN;
-             INSERT INTO intakes (id, customer_name, customer_email, location_country,
-                 location_postal_code, concern, created_at)
-               WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {sessions})
-               SELECT 'H' || i, 'History ' || i, 'h' || i || '@example.com', 'Canada', 'M5V 3L9',
-                      'check engine light', 1700000000000 + i * 1000 FROM n;
-             INSERT INTO sessions (id, intake_id, status, payment_method, matched_mechanic_id,
-                 metadata, created_at, released_at, matched_at, completed_at)
-               SELECT id, id, 'completed', 'free',
-                      printf('g%06d', abs(random()) % {mechanics}),
-                      '{{\"source\":\"intake\",\"smart_matching\":true}}',
-                      created_at, created_at, created_at + 30000, created_at + 600000 FROM intakes
-               WHERE id LIKE 'H%';
-             INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status,
-                 priority, match_score, offered_at, expires_at, closed_at, closed_reason,
-                 created_at)
-               SELECT s.id || '.t' || k.k, s.id, printf('g%06d', abs(random()) % {mechanics}),
-                      'targeted', 'expired', 'high', 150, s.created_at, s.created_at + 120000,
-                      s.created_at + 120000, 'timeout', s.created_at
-               FROM sessions s, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3) k
-               WHERE s.id LIKE 'H%';
-             INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status,
-                 priority, active_from, offered_at, accepted_at, created_at)
-               SELECT id || '.b', id, matched_mechanic_id, 'broadcast', 'accepted', 'normal',
-                      created_at + 120000, created_at + 120000, created_at + 130000, created_at
-               FROM sessions WHERE id LIKE 'H%';
-             INSERT INTO assignment_details (assignment_seq, match_reasons, metadata)
-               SELECT seq, '[]', '{{}}' FROM session_assignments WHERE session_id LIKE 'H%';
-             COMMIT;
-             ANALYZE;"
-        ))
-        .expect("history");
-    // A few live sessions on top, so queues have something current.
-    for (i, req) in synth::intakes(20, 41).into_iter().enumerate() {
-        engine
-            .intake(with_id(req, format!("L{i}")))
-            .expect("intake");
-    }
-
-    let mut ticks = Vec::new();
-    for _ in 0..2_000 {
-        let start = Instant::now();
-        std::hint::black_box(engine.tick().expect("tick"));
-        ticks.push(ms(start.elapsed()));
-    }
-    t.row(
-        "tick with nothing due, p50",
-        p(&ticks, 50.0),
-        "ms",
-        0.2,
-        true,
-    );
-    t.info(
-        "tick with nothing due, p99",
-        format!("{:>10.3} ms", p(&ticks, 99.0)),
-    );
-
-    let mut rng = synth::Rng::new(5);
-    let mut queues = Vec::new();
-    for _ in 0..500 {
-        let mechanic = format!("g{:06}", rng.below(mechanics as usize));
-        let start = Instant::now();
-        std::hint::black_box(engine.queue(&mechanic).expect("queue"));
-        queues.push(ms(start.elapsed()));
-    }
-    t.row("a mechanic's queue, p50", p(&queues, 50.0), "ms", 1.0, true);
-    t.info(
-        "a mechanic's queue, p99",
-        format!("{:>10.3} ms", p(&queues, 99.0)),
-    );
-}
-
 /// The console with 10,000 waiting sessions: first frame, full redraws, and idle CPU.
 fn console_figures(t: &mut Table, dir: &Path, quick: bool) {
     let waiting = if quick { 2_000 } else { 10_000 };
@@ -1650,7 +1576,7 @@ fn main() {
         scheduling_figures(&mut t, dir.path(), quick);
     }
     if run("history") {
-        history_figures(&mut t, dir.path(), quick);
+        history::run(&mut t, dir.path(), quick);
     }
     if run("console") {
         console_figures(&mut t, dir.path(), quick);
@@ -1669,6 +1595,10 @@ fn main() {
     }
     if run("postgres") {
         postgres_figures(&mut t, dir.path(), quick);
+    }
+    // Minutes to hours: only when named.
+    if named.iter().any(|n| n == "soak") {
+        soak::run(dir.path());
     }
     if quick {
         println!(

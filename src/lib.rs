@@ -5,6 +5,7 @@
 //! [`command::Command`]s: the headless JSON-lines mode and the console.
 
 pub mod admin;
+pub mod archive;
 pub mod clock;
 pub mod command;
 pub mod command_table;
@@ -18,6 +19,7 @@ pub mod json;
 pub mod matching;
 pub mod model;
 pub mod paths;
+pub mod prune;
 pub mod report;
 pub mod schedule;
 pub mod seeds;

@@ -21,7 +21,8 @@ struct Cli {
     /// pitwall.db in the user's data directory; for `headless`, a new in-memory database).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
-    /// Config file for delivery transports (default: pitwall.toml in the data directory).
+    /// Config file: delivery transports, serve's limits, retention (default: pitwall.toml in
+    /// the data directory).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// Print the version and the data, database and log paths.
@@ -116,6 +117,31 @@ enum Cmd {
     },
     /// Print the success metrics computed from the database.
     Report {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Count only sessions made from this day (YYYY-MM-DD, UTC) or time (RFC 3339) on;
+        /// only that period is read.
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
+    /// Remove old history: sessions finished (completed or cancelled) more than DAYS ago, with
+    /// their intake, offers, audit events, messages and waitlist entries, and delivered
+    /// messages and audit events of no session as old. Live, waiting, scheduled and recent
+    /// sessions stay. Runs in short transactions, safe while pitwall is in use.
+    Prune {
+        /// Keep what finished in the last DAYS days.
+        #[arg(long, value_name = "DAYS", allow_hyphen_values = true)]
+        older_than: String,
+        /// First append each removed session to FILE as one JSON line (session, intake, offers,
+        /// events, messages, waitlist entries). A crash leaves a session either archived and
+        /// removed, or neither.
+        #[arg(long, value_name = "FILE")]
+        archive: Option<PathBuf>,
+        /// Then give the space back: SQLite rewrites the file (writers wait meanwhile);
+        /// PostgreSQL marks it reusable (VACUUM; its files shrink only with VACUUM FULL).
+        #[arg(long)]
+        vacuum: bool,
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -261,9 +287,23 @@ fn main() -> ExitCode {
         Some(Cmd::Secret | Cmd::Completions { .. } | Cmd::Man) => {
             unreachable!("answered before the config is read")
         }
-        Some(Cmd::Report { json }) => {
-            report(cli.db.unwrap_or_else(|| paths.database.clone()), json)
-        }
+        Some(Cmd::Report { json, since }) => report(
+            cli.db.unwrap_or_else(|| paths.database.clone()),
+            json,
+            since,
+        ),
+        Some(Cmd::Prune {
+            older_than,
+            archive,
+            vacuum,
+            json,
+        }) => prune(
+            cli.db.unwrap_or_else(|| paths.database.clone()),
+            &older_than,
+            archive.as_deref(),
+            vacuum,
+            json,
+        ),
         Some(Cmd::Check { json }) => check(cli.db.unwrap_or_else(|| paths.database.clone()), json),
         Some(Cmd::Backup { path }) => {
             let db = cli.db.unwrap_or_else(|| paths.database.clone());
@@ -540,7 +580,11 @@ fn check(db: PathBuf, json: bool) -> ExitCode {
     }
 }
 
-fn report(db: PathBuf, json: bool) -> ExitCode {
+fn report(db: PathBuf, json: bool, since: Option<String>) -> ExitCode {
+    let since = match since.as_deref().map(parse_since).transpose() {
+        Ok(since) => since,
+        Err(why) => return fail(&why),
+    };
     if let Some(why) = pitwall::store::path_problem(&db, false) {
         return fail(&format!("cannot open database {}: {why}", db.display()));
     }
@@ -548,13 +592,67 @@ fn report(db: PathBuf, json: bool) -> ExitCode {
         Ok(engine) => engine,
         Err(e) => return fail(&e.to_string()),
     };
-    match engine.report() {
+    match engine.report_since(since) {
         Ok(metrics) if json => emit(
             &(serde_json::to_string_pretty(&metrics).expect("plain data") + "\n"),
             ExitCode::SUCCESS,
         ),
         Ok(metrics) => emit(&metrics.to_text(), ExitCode::SUCCESS),
         Err(e) => fail(&e.message),
+    }
+}
+
+/// `--since`: a day (midnight UTC) or an RFC 3339 time.
+fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            format!(
+                "invalid_input (since): --since takes a day (2026-01-31) or a time \
+                 (2026-01-31T09:00:00Z), not {text:?}"
+            )
+        })
+}
+
+/// `pitwall prune`: progress on stderr when it is a terminal, what was done on stdout.
+fn prune(
+    db: PathBuf,
+    older_than: &str,
+    archive: Option<&Path>,
+    vacuum: bool,
+    json: bool,
+) -> ExitCode {
+    let days = match pitwall::prune::days(older_than) {
+        Ok(days) => days,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if let Some(why) = pitwall::store::path_problem(&db, false) {
+        return fail(&format!("cannot open database {}: {why}", db.display()));
+    }
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = |r: &pitwall::engine::prune::PruneReport| {
+        if tty && r.steps.is_multiple_of(20) {
+            let _ = write!(
+                std::io::stderr(),
+                "\rpitwall prune: {} sessions removed…",
+                r.removed.sessions
+            );
+        }
+    };
+    let result = pitwall::prune::run(&db, days, archive, vacuum, &mut progress);
+    if tty {
+        let _ = writeln!(std::io::stderr());
+    }
+    match result {
+        Ok(outcome) if json => emit(
+            &(serde_json::to_string_pretty(&outcome).expect("plain data") + "\n"),
+            ExitCode::SUCCESS,
+        ),
+        Ok(outcome) => emit(&outcome.to_text(), ExitCode::SUCCESS),
+        Err(e) => fail(&e.to_string()),
     }
 }
 
@@ -604,7 +702,11 @@ fn console(
         Ok(relay) => relay,
         Err(e) => return fail(&format!("config {}: {e}", config.path.display())),
     };
-    match pitwall::tui::run(&db, relay) {
+    let retention = match pitwall::archive::retention(&config.config.retention) {
+        Ok(retention) => retention,
+        Err(e) => return fail(&format!("config {}: {e}", config.path.display())),
+    };
+    match pitwall::tui::run(&db, relay, retention) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

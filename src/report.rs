@@ -26,6 +26,13 @@ pub struct Metrics {
     pub score_histogram: Vec<Bucket>,
     /// Sessions booked for later (SPEC §14).
     pub scheduled: ScheduledFigures,
+    /// When counting starts, if not at the beginning: sessions made from this time on are
+    /// counted (`report --since`, or where pruned history ends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counted_from: Option<String>,
+    /// History before this time was pruned (`pitwall prune`): no report counts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pruned_before: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -150,6 +157,12 @@ impl Metrics {
                 awaiting_release: f.scheduled_waiting,
                 matched_within_10_min: f.scheduled_matched_on_time,
             },
+            counted_from: f
+                .counted_from
+                .map(|t| crate::clock::rfc3339(crate::clock::from_millis(t))),
+            pruned_before: f
+                .pruned_before
+                .map(|t| crate::clock::rfc3339(crate::clock::from_millis(t))),
         }
     }
 
@@ -168,6 +181,17 @@ impl Metrics {
         let a = &self.median_seconds_to_accept;
         let mut out = String::new();
         out.push_str("pitwall report\n\n");
+        if let Some(from) = &self.counted_from {
+            let pruned = self.pruned_before.as_ref() == Some(from);
+            out.push_str(&format!(
+                "Counting sessions made from {from}{}\n\n",
+                if pruned {
+                    " (older history was pruned)"
+                } else {
+                    ""
+                }
+            ));
+        }
         out.push_str(&format!(
             "Sessions                         {}\n",
             self.sessions_total

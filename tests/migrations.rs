@@ -27,6 +27,8 @@ const SCHEMA_V6: &str = include_str!("fixtures/schema_v6.sql");
 const SCHEMA_V7: &str = include_str!("fixtures/schema_v7.sql");
 /// Version 8: which intake token created which session.
 const SCHEMA_V8: &str = include_str!("fixtures/schema_v8.sql");
+/// Version 9 as released: a session's events and messages found by their session.
+const SCHEMA_V9: &str = include_str!("fixtures/schema_v9.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -189,7 +191,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(SCHEMA_VERSION, 9);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -199,11 +201,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 8,
+        SCHEMA_VERSION, 9,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V8).unwrap();
+    frozen.execute_batch(SCHEMA_V9).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -773,4 +775,55 @@ fn a_version_7_file_upgrades_with_sessions_owned_by_no_token() {
         .query_row("SELECT COUNT(*) FROM api_session_owners", [], |r| r.get(0))
         .unwrap();
     assert_eq!(owners, 0);
+}
+
+/// A version-8 file with history upgrades to the schema a new file gets: its events and
+/// messages found by their session (what prune reads), the old index of every accepted
+/// assignment gone, every row kept, and `check` passes.
+#[test]
+fn a_version_8_file_with_history_upgrades_to_the_schema_a_new_file_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v8.db");
+    {
+        let v8 = Connection::open(&old).unwrap();
+        v8.execute_batch(SCHEMA_V8).unwrap();
+        v8.pragma_update(None, "user_version", 8).unwrap();
+        v8.execute_batch(
+            "INSERT INTO mechanics (id, name, created_at, updated_at) VALUES ('m1', 'Ann', 0, 0);
+             INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+                                  concern, created_at)
+                 VALUES ('s1', 'Cy', 'Canada', 'M5V 2T6', 'brakes', 0);
+             INSERT INTO sessions (id, intake_id, status, payment_method, matched_mechanic_id,
+                                   created_at, released_at, matched_at, completed_at)
+                 VALUES ('s1', 's1', 'completed', 'free', 'm1', 0, 0, 5, 9);
+             INSERT INTO session_assignments (id, session_id, mechanic_id, match_type, status,
+                                              priority, offered_at, accepted_at, created_at)
+                 VALUES ('s1.b', 's1', 'm1', 'broadcast', 'accepted', 'normal', 0, 5, 0);
+             INSERT INTO assignment_details (assignment_seq) SELECT seq FROM session_assignments;
+             INSERT INTO events (at, kind, session_id) VALUES (0, 'session_created', 's1'),
+                                                              (9, 'session_completed', 's1');
+             INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id,
+                                        created_at, status, next_attempt_at, sent_at)
+                 VALUES ('n1', 'matched', 'email', 'cy@example.com', 'Yours', 'Hi', 's1', 5,
+                         'sent', 5, 6);",
+        )
+        .unwrap();
+    }
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
+    let timeline = pitwall::store::events::for_sessions(upgraded.connection(), &["s1"]).unwrap();
+    assert_eq!(timeline.len(), 2);
+    let messages = pitwall::store::outbox::for_sessions(upgraded.connection(), &["s1"]).unwrap();
+    assert_eq!(messages.len(), 1);
+    drop(upgraded);
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }

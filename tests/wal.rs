@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod common;
+
 fn mechanic(i: usize) -> Value {
     json!({"cmd": "add_mechanic", "id": format!("m{i}"), "name": format!("M {i}"),
         "email": "m@example.ca", "profile_completion_score": 90})
@@ -101,4 +103,59 @@ fn check_names_a_deleted_wal() {
         assert!(stderr.contains("-wal file is gone"), "{stderr}");
         assert!(stderr.contains("never delete"), "{stderr}");
     });
+}
+
+/// `pitwall serve` stopped as a service manager stops it (SIGTERM) closes every connection it
+/// opened (the engine's, its checkpointer's, the relay's, the event feed's), so the last one to
+/// close copies the log back and SQLite removes the `-wal` file. It was left behind while the
+/// relay's thread still held its connection when the process exited.
+#[test]
+fn serve_stopped_by_sigterm_leaves_no_wal() {
+    use common::server::{Server, agent, post, token};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    let intake_token = token(&db, "intake", None);
+    let receiver = common::receivers::Webhooks::start(common::receivers::Behaviour::default());
+    let config = format!(
+        "{}\n[delivery.email]\nwebhook = \"{}\"\n",
+        common::server::ROOMY,
+        receiver.url("/email")
+    );
+    let dispatcher = token(&db, "dispatcher", None);
+    for round in 0..3 {
+        let mut server = Server::start(&db, &config);
+        let agent = agent();
+        // An event stream open at the end, as a dispatcher's screen would be.
+        let stream = agent
+            .get(server.url("/v1/events"))
+            .header("Authorization", &format!("Bearer {dispatcher}"))
+            .call()
+            .unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut lines = BufReader::new(stream.into_body().into_reader());
+            let mut line = String::new();
+            while lines.read_line(&mut line).unwrap_or(0) > 0 {
+                line.clear();
+            }
+        });
+        // Enough writes that the log holds some when the server stops: the last connection's
+        // copy back takes a moment, the moment a process exiting early cut short.
+        for i in 0..150 {
+            let answer = post(
+                &agent,
+                &server,
+                &intake_token,
+                &common::intake(&format!("W{round}-{i}"), json!({})),
+            );
+            assert_eq!(answer.status, 200, "{:?}", answer.body);
+        }
+        let status = server.stop().expect("stopped within 10 s");
+        assert!(status.success(), "{status}");
+        reader.join().unwrap();
+        assert!(
+            !beside(&db, "-wal").exists(),
+            "round {round}: -wal left beside the database after SIGTERM; log: {}",
+            server.log_text()
+        );
+    }
 }

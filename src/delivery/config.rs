@@ -22,6 +22,19 @@ pub struct Config {
     /// `pitwall serve` (SPEC §13).
     #[serde(default)]
     pub serve: Serve,
+    /// History kept: `serve` and the console prune once a day what finished longer ago.
+    #[serde(default)]
+    pub retention: Retention,
+}
+
+/// `[retention]`: off unless `days` is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Sessions finished more than this many days ago are pruned, once a day.
+    pub days: Option<i64>,
+    /// Where the pruned sessions are archived first (JSON lines); none: not archived.
+    pub archive: Option<PathBuf>,
 }
 
 /// `[serve]`: the HTTP API's limits.
@@ -305,6 +318,23 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), (String, String)> {
+        if let Some(days) = self.retention.days
+            && !(1..=crate::engine::prune::MAX_DAYS).contains(&days)
+        {
+            return Err((
+                "retention.days".into(),
+                format!(
+                    "must be a number of days from 1 to {}",
+                    crate::engine::prune::MAX_DAYS
+                ),
+            ));
+        }
+        if self.retention.archive.is_some() && self.retention.days.is_none() {
+            return Err((
+                "retention.archive".into(),
+                "needs retention.days: archives are written only as history is pruned".into(),
+            ));
+        }
         if !(1..=1_000_000).contains(&self.serve.rate_per_second) {
             return Err((
                 "serve.rate_per_second".into(),

@@ -352,6 +352,10 @@ impl Background {
                     std::thread::sleep(StdDuration::from_millis(500));
                 }
             }
+            // Closed before saying so: the process may exit the moment it hears, and a
+            // connection still open then is never closed (SQLite leaves the -wal file of a
+            // database whose last connection did not close).
+            drop(conn);
             let _ = done_tx.send(());
         });
         Background { stop, done }

@@ -8,6 +8,7 @@ mod mechanics;
 mod notify;
 mod offers;
 pub mod outcome;
+pub mod prune;
 mod scheduling;
 mod tick;
 pub mod validate;
@@ -69,6 +70,11 @@ pub struct Engine {
     /// Checkpoints the WAL in the background for file databases; dropped (and joined) with
     /// the engine.
     _checkpointer: Option<store::checkpoint::Checkpointer>,
+    /// The `[retention]` setting, applied by [`Engine::retention_step`].
+    retention: Option<prune::Retention>,
+    /// Write transactions this engine committed: with the database's data version, whether
+    /// anyone wrote between two steps of a prune (which then leaves them more room).
+    writes: u64,
 }
 
 /// The checkpointer's connection closes before the writer's, so the writer is the last
@@ -121,6 +127,8 @@ impl Engine {
             hook: None,
             hook_done: false,
             _checkpointer: None,
+            retention: None,
+            writes: 0,
         }
     }
 
@@ -284,6 +292,15 @@ impl Engine {
         )
     }
 
+    /// A write no caller awaits an answer of (a prune's steps): no idempotency key is claimed
+    /// or kept for it.
+    fn write_in_background<T>(
+        &mut self,
+        f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
+    ) -> DispatchResult<T> {
+        self.transaction(TxKind::Write, f, None)
+    }
+
     /// Runs `f` on one consistent snapshot.
     fn read<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>) -> DispatchResult<T> {
         self.transaction(TxKind::Read, f, None)
@@ -340,6 +357,9 @@ impl Engine {
         });
         if hook.is_some() && outcome.is_ok() {
             self.hook_done = true;
+        }
+        if kind == TxKind::Write && outcome.is_ok() {
+            self.writes += 1;
         }
         // A roster loaded inside a transaction that rolled back may hold changes that never
         // happened, under a generation number a later change will reuse: forget it.

@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
+
 use super::{Ctx, Engine, invalid_state};
 use crate::clock::rfc3339;
 use crate::command::{SetFlag, SetSetting};
@@ -120,7 +122,19 @@ impl Engine {
     }
 
     pub fn report(&mut self) -> DispatchResult<Metrics> {
-        self.read(|ctx| Ok(Metrics::from_figures(&store::report::figures(ctx.conn())?)))
+        self.report_since(None)
+    }
+
+    /// The report of the sessions made from `since` on (`report --since`): only that period is
+    /// read. Pruned history is never counted, whatever `since` says.
+    pub fn report_since(&mut self, since: Option<DateTime<Utc>>) -> DispatchResult<Metrics> {
+        let since = since.map(crate::clock::to_millis);
+        self.read(|ctx| {
+            Ok(Metrics::from_figures(&store::report::figures(
+                ctx.conn(),
+                since,
+            )?))
+        })
     }
 }
 

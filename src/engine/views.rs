@@ -139,7 +139,7 @@ impl Engine {
                 waitlist: store::waitlist::list(conn, LIST_LIMIT)?,
                 notifications: store::outbox::list(conn, LIST_LIMIT)?,
                 metrics: if with_metrics {
-                    Some(Metrics::from_figures(&store::report::figures(conn)?))
+                    Some(Metrics::from_figures(&store::report::figures(conn, None)?))
                 } else {
                     None
                 },

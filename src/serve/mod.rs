@@ -48,6 +48,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             Engine::open(Some(&engine_db), Clock::System).map_err(|e| e.to_string())?;
         let relay = Relay::new(&engine_config).map_err(|e| format!("config: {e}"))?;
         engine.set_relay(relay);
+        engine.set_retention(crate::archive::retention(&engine_config.retention)?);
         if let Err(e) = engine.prepare_for_intakes() {
             // The first intake loads it instead.
             tracing::warn!(code = e.code.as_str(), "could not load the roster at start");
@@ -88,6 +89,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
         drop(out);
         tracing::info!(%bound, db = %crate::store::describe(db), "serving");
         let ticker = tokio::spawn(tick_loop(worker.clone(), limit.clone()));
+        let pruner = tokio::spawn(retention_loop(worker.clone()));
         let app = http::router(http::Shared {
             worker: worker.clone(),
             limit: limit.clone(),
@@ -110,21 +112,28 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
         )
         .await;
         ticker.abort();
+        pruner.abort();
         let _ = ticker.await;
+        let _ = pruner.await;
         Ok(())
     });
+    // The relay and the feed stop first, each closing its connection, so the engine's writer
+    // is the last connection to close: SQLite then copies the log back and removes the -wal
+    // file (a connection left open at exit would leave it), and it does so from the writer's
+    // own handle on the log (see `Engine`'s drop).
+    drop(_relay);
+    drop(feed);
     // Every sender of the engine's queue is gone once the runtime is: its thread ends after the
     // jobs already queued, so nothing is cut off mid-transaction.
     drop(worker);
     drop(runtime);
     let _ = engine_thread.join();
-    drop(feed);
     tracing::info!("stopped");
     result
 }
 
-/// The engine tick every second (expiries, broadcasts, escalation), and once a minute the
-/// housekeeping: idempotency records past 24 h, quiet tokens in the rate limiter.
+/// The engine tick every second (expiries, broadcasts, escalation) with a step of the
+/// `[retention]` prune when one is under way, and once a minute the housekeeping: idempotency records past 24 h, quiet tokens in the rate limiter.
 async fn tick_loop(worker: worker::Worker, limit: Arc<limits::RateLimit>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -157,6 +166,40 @@ async fn tick_loop(worker: worker::Worker, limit: Arc<limits::RateLimit>) {
         }
         if housekeeping {
             limit.forget_quiet();
+        }
+    }
+}
+
+/// `[retention]`: once a second, whether today's prune is due; while one runs, its steps one
+/// after another with a pause between, each a job of its own on the engine thread, so requests
+/// queued meanwhile run between two steps (each holds the database well under a millisecond).
+async fn retention_loop(worker: worker::Worker) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        loop {
+            let step = worker
+                .run(|engine| {
+                    crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.retention_step())
+                })
+                .await;
+            let pause = match step {
+                Ok(worker::Ran::Done(Ok(crate::engine::prune::RetentionStep::Working(pause)))) => {
+                    pause
+                }
+                Ok(worker::Ran::Done(Err(e))) if e.code != crate::error::ErrorCode::Busy => {
+                    tracing::error!(
+                        code = e.code.as_str(),
+                        message = %e.message,
+                        "retention: today's prune stopped"
+                    );
+                    break;
+                }
+                Err(_) => return,
+                _ => break,
+            };
+            tokio::time::sleep(pause).await;
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn demo(speed: f64, options: Options) -> Result<(), String> {
     let live = Live::spawn(db.clone(), clock.clone(), options);
     // Demo customers are made up: their notifications are never sent, so no relay runs (one
     // without transports would only say, truly but uselessly, that they wait).
-    let result = crate::tui::run_with(&db, None, clock, Some(format!("SIMULATION ×{speed}")));
+    let result = crate::tui::run_with(&db, None, clock, Some(format!("SIMULATION ×{speed}")), None);
     drop(live);
     result
 }

@@ -114,11 +114,14 @@ pub fn insert(conn: &Db, a: &Assignment) -> crate::store::Result<()> {
     Ok(())
 }
 
+/// The statement of [`for_session`] (for its query-plan tests).
+pub fn for_session_sql() -> String {
+    format!("SELECT {COLUMNS} FROM {FROM} WHERE a.session_id = ?1 ORDER BY a.created_at, a.seq")
+}
+
 /// A session's assignments in the order they were made.
 pub fn for_session(conn: &Db, session: &str) -> crate::store::Result<Vec<Assignment>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE a.session_id = ?1 ORDER BY a.created_at, a.seq"
-    ))?;
+    let mut stmt = conn.prepare_cached(&for_session_sql())?;
     let rows = stmt.query_map([session], from_row)?;
     rows.collect()
 }
@@ -310,17 +313,23 @@ pub fn release(
 }
 
 /// A mechanic's live targeted offers and accepted sessions still in play (held offers of
-/// unreleased sessions are not shown: their clocks have not started). Each half names the
-/// predicate of its partial index word for word, as SQLite needs to use it.
+/// unreleased sessions are not shown: their clocks have not started). The first half names the
+/// predicate of its partial index word for word, as SQLite needs to use it. The second starts
+/// from his matched sessions (`sessions_matched_by_mechanic` holds only those) and finds each
+/// one's accepted assignment by the one-accepted index: it reads what he holds now, however many
+/// sessions he has completed. (Starting from his accepted assignments instead read every one he
+/// ever had and looked up each session's status: a queue read grew with his history.)
 pub fn mine_sql() -> String {
     format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE a.mechanic_id = ?1 \
          AND a.status IN ('queued', 'offered') AND a.mechanic_id IS NOT NULL \
          AND a.status = 'offered' AND a.match_type = 'targeted' AND a.expires_at > ?2 \
          UNION ALL \
-         SELECT {COLUMNS} FROM {FROM} WHERE a.mechanic_id = ?1 \
-         AND a.status = 'accepted' AND a.mechanic_id IS NOT NULL \
-         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = a.session_id AND s.status = 'matched')"
+         SELECT {COLUMNS} FROM sessions s INDEXED BY sessions_matched_by_mechanic \
+         CROSS JOIN session_assignments a INDEXED BY assignments_one_accepted \
+         ON a.session_id = s.id AND a.status = 'accepted' \
+         LEFT JOIN assignment_details d ON d.assignment_seq = a.seq \
+         WHERE s.matched_mechanic_id = ?1 AND s.status = 'matched' AND a.mechanic_id = ?1"
     )
 }
 

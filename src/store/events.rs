@@ -76,11 +76,13 @@ pub fn record_all(conn: &Db, events: &[Event]) -> crate::store::Result<()> {
     Ok(())
 }
 
-/// True when nothing was ever recorded: a database no one has used yet.
+/// True when nothing was ever recorded: a database no one has used yet. A database whose
+/// history was pruned away has been used (prune leaves `history_since`), however empty its log.
 pub fn none_yet(conn: &Db) -> crate::store::Result<bool> {
     Ok(!conn
         .prepare_cached("SELECT 1 FROM events LIMIT 1")?
-        .exists(crate::params![])?)
+        .exists(crate::params![])?
+        && super::settings::history_since(conn)?.is_none())
 }
 
 /// (kind, session, mechanic, assignment) of every event, oldest first; for tests and audits.
@@ -122,36 +124,53 @@ pub fn first_id(conn: &Db) -> crate::store::Result<i64> {
         .query_row(crate::params![], |r| r.get(0))
 }
 
+const STORED_COLUMNS: &str =
+    "id, at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail";
+
+fn stored_from_row(r: &crate::store::db::Row<'_>) -> crate::store::Result<Stored> {
+    let detail: Option<String> = r.get(7)?;
+    Ok(Stored {
+        id: r.get(0)?,
+        at: crate::clock::rfc3339(crate::clock::from_millis(r.get(1)?)),
+        kind: r.get(2)?,
+        session: r.get(3)?,
+        mechanic: r.get(4)?,
+        assignment: r.get(5)?,
+        waitlist: r.get(6)?,
+        detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+    })
+}
+
+/// The statement of [`after`] (for its query-plan tests).
+pub fn after_sql() -> String {
+    format!("SELECT {STORED_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2")
+}
+
 /// Up to `limit` events after `id`, oldest first.
 pub fn after(conn: &Db, id: i64, limit: usize) -> crate::store::Result<Vec<Stored>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail \
-         FROM events WHERE id > ? ORDER BY id LIMIT ?",
-    )?;
-    let rows = stmt.query_map(crate::params![id, limit as i64], |r| {
-        let detail: Option<String> = r.get(7)?;
-        Ok(Stored {
-            id: r.get(0)?,
-            at: crate::clock::rfc3339(crate::clock::from_millis(r.get(1)?)),
-            kind: r.get(2)?,
-            session: r.get(3)?,
-            mechanic: r.get(4)?,
-            assignment: r.get(5)?,
-            waitlist: r.get(6)?,
-            detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&after_sql())?;
+    let rows = stmt.query_map(crate::params![id, limit as i64], stored_from_row)?;
+    rows.collect()
+}
+
+/// The timelines of many sessions, oldest first (prune's archive), by `events_by_session`.
+pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<Stored>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {STORED_COLUMNS} FROM events INDEXED BY events_by_session \
+         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([super::to_json(&sessions)], stored_from_row)?;
     rows.collect()
 }
 
 /// The mechanics a session concerns: every one it was offered to, and the one matched to it.
+pub const SESSION_MECHANICS: &str = "SELECT mechanic_id FROM session_assignments \
+    WHERE session_id = ?1 AND mechanic_id IS NOT NULL \
+    UNION SELECT matched_mechanic_id FROM sessions \
+    WHERE id = ?1 AND matched_mechanic_id IS NOT NULL";
+
 pub fn session_mechanics(conn: &Db, session: &str) -> crate::store::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT mechanic_id FROM session_assignments \
-         WHERE session_id = ?1 AND mechanic_id IS NOT NULL \
-         UNION SELECT matched_mechanic_id FROM sessions \
-         WHERE id = ?1 AND matched_mechanic_id IS NOT NULL",
-    )?;
+    let mut stmt = conn.prepare_cached(SESSION_MECHANICS)?;
     stmt.query_map([session], |r| r.get(0))?.collect()
 }
 

@@ -55,6 +55,10 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0008_api_trust.sql"),
         refuse_if: None,
     },
+    Upgrade {
+        sql: include_str!("../../migrations/0009_history.sql"),
+        refuse_if: None,
+    },
 ];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;

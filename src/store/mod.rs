@@ -11,6 +11,7 @@ pub mod mechanics;
 mod migrate;
 pub mod outbox;
 pub mod pg;
+pub mod prune;
 pub mod report;
 pub mod sessions;
 pub mod settings;
@@ -571,7 +572,8 @@ mod query_plans {
                 2,
                 &[
                     "assignments_open_by_mechanic",
-                    "assignments_accepted_by_mechanic",
+                    "sessions_matched_by_mechanic",
+                    "assignments_one_accepted",
                 ],
             ),
             (
@@ -616,6 +618,60 @@ mod query_plans {
                 1,
                 &["waitlist_waiting"],
             ),
+            (
+                "waiting waitlist entries",
+                waitlist::waiting_sql(),
+                1,
+                &["waitlist_waiting"],
+            ),
+            (
+                "the console's newest waitlist entries",
+                waitlist::list_sql(),
+                1,
+                &["waitlist_recent"],
+            ),
+            (
+                "sessions in play per status",
+                sessions::COUNT_IN_PLAY.to_string(),
+                0,
+                &["sessions_by_status"],
+            ),
+            (
+                "the console's sessions of a status",
+                sessions::list_by_status_sql(&db),
+                2,
+                &["sessions_by_status"],
+            ),
+            (
+                "a session's offers",
+                assignments::for_session_sql(),
+                1,
+                &["assignments_by_session"],
+            ),
+            (
+                "the event feed's catch-up",
+                events::after_sql(),
+                2,
+                &["INTEGER PRIMARY KEY"],
+            ),
+            (
+                "who an event's session concerns",
+                events::SESSION_MECHANICS.to_string(),
+                1,
+                &["assignments_by_session"],
+            ),
+            (
+                "the console's newest messages",
+                outbox::list_sql(),
+                1,
+                &["SCAN notifications"],
+            ),
+            (
+                "prune: the next batch of finished sessions",
+                prune::FINISHED_BATCH.to_string(),
+                5,
+                &["sessions_by_status"],
+            ),
         ];
         for (name, sql, params, indexes) in cases {
             let plan = plan(conn, &sql, params);
@@ -626,11 +682,13 @@ mod query_plans {
                 );
             }
             // Walking a partial index end to end is fine (it holds only the rows in play);
-            // walking a table is not.
+            // walking a table is not, unless the case names that walk (a LIMIT read from the
+            // newest end of a table in rowid order).
             for step in plan.split(" | ") {
                 assert!(
                     !step.starts_with("SCAN")
                         || step == "SCAN CONSTANT ROW"
+                        || indexes.contains(&step)
                         || step.contains("USING INDEX")
                         || step.contains("USING COVERING INDEX"),
                     "{name} scans a table: {plan}"

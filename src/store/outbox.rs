@@ -76,12 +76,26 @@ pub fn insert(
     Ok(id)
 }
 
+/// The statement of [`list`] (for its query-plan tests).
+pub fn list_sql() -> String {
+    format!("SELECT {COLUMNS} FROM notifications ORDER BY rowid DESC LIMIT ?1")
+}
+
 /// The outbox, newest first, at most `limit`.
 pub fn list(conn: &Db, limit: usize) -> crate::store::Result<Vec<Notification>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM notifications ORDER BY rowid DESC LIMIT ?1"
-    ))?;
+    let mut stmt = conn.prepare_cached(&list_sql())?;
     let rows = stmt.query_map([limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// The messages of many sessions, in the order they were written (prune's archive), by
+/// `notifications_by_session`.
+pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<Notification>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications INDEXED BY notifications_by_session \
+         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY rowid"
+    ))?;
+    let rows = stmt.query_map([super::to_json(&sessions)], from_row)?;
     rows.collect()
 }
 

@@ -26,10 +26,32 @@ pub struct Figures {
     pub scheduled_total: i64,
     pub scheduled_waiting: i64,
     pub scheduled_matched_on_time: i64,
+    /// Counted from sessions made at or after this instant (milliseconds), when counting does
+    /// not start at the beginning: `report --since`, or where pruned history ends.
+    pub counted_from: Option<i64>,
+    /// Where pruned history ends (`pitwall prune`), when anything was ever pruned.
+    pub pruned_before: Option<i64>,
 }
 
-pub fn figures(conn: &Db) -> crate::store::Result<Figures> {
-    let mut f = Figures::default();
+/// Sessions made at or after `?1`, by `sessions_by_status` (status, created_at): a range per
+/// status, so a report from a date reads that period, not the years before it.
+const SESSIONS_FROM: &str = "sessions s INDEXED BY sessions_by_status";
+const MADE_FROM: &str = "s.status IN ('scheduled', 'pending', 'waiting', 'matched', \
+    'completed', 'cancelled') AND s.created_at >= ?1";
+
+/// The figures of the sessions made from `since` (milliseconds; `None`: all kept), and what
+/// was made with them (their offers, their waitlist entries). Pruned history ends the count
+/// where it ends, whatever `since` says, and the figures say so.
+pub fn figures(conn: &Db, since: Option<i64>) -> crate::store::Result<Figures> {
+    let mut f = Figures {
+        pruned_before: super::settings::history_since(conn)?,
+        ..Figures::default()
+    };
+    f.counted_from = match (since, f.pruned_before) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let from = f.counted_from.unwrap_or(i64::MIN);
     (
         f.sessions_total,
         f.sessions_with_location,
@@ -45,44 +67,57 @@ pub fn figures(conn: &Db) -> crate::store::Result<Figures> {
                 AND {matching_error} IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN {matching_error} IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'cancelled' AND matched_mechanic_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM sessions",
+         FROM {SESSIONS_FROM} WHERE {MADE_FROM}",
             customer_country = meta(conn, "customer_country"),
             customer_postal_code = meta(conn, "customer_postal_code"),
             smart_matching_on = meta_true(conn, "smart_matching"),
             matching_error = meta(conn, "matching_error"),
         ),
-        crate::params![],
+        [from],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
-    f.matcher_latencies_ms = column(
+    f.matcher_latencies_ms = column_from(
         conn,
+        from,
         &format!(
-            "SELECT CAST({latency} AS DOUBLE PRECISION) FROM sessions \
-             WHERE {latency} IS NOT NULL",
+            "SELECT CAST({latency} AS DOUBLE PRECISION) FROM {SESSIONS_FROM} \
+         WHERE {MADE_FROM} AND {latency} IS NOT NULL",
             latency = meta(conn, "matching_latency_ms")
         ),
     )?;
-    f.accepted_targeted_scores = column(
+    // Offers through their sessions: the period's sessions, then each one's offers by index.
+    let offers_from = format!(
+        "{SESSIONS_FROM} CROSS JOIN session_assignments a ON a.session_id = s.id WHERE {MADE_FROM}"
+    );
+    f.accepted_targeted_scores = column_from(
         conn,
-        "SELECT match_score FROM session_assignments \
-         WHERE status = 'accepted' AND match_type = 'targeted' AND match_score IS NOT NULL",
+        from,
+        &format!(
+            "SELECT a.match_score FROM {offers_from} AND a.status = 'accepted' \
+         AND a.match_type = 'targeted' AND a.match_score IS NOT NULL"
+        ),
     )?;
     (f.accepts_targeted, f.accepts_broadcast) = conn.query_row(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN match_type = 'broadcast' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM session_assignments WHERE status = 'accepted'",
-        crate::params![],
+        &format!(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN a.match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                CAST(COALESCE(SUM(CASE WHEN a.match_type = 'broadcast' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM {offers_from} AND a.status = 'accepted'"
+        ),
+        [from],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     // Measured from release, when the customer started waiting, for both kinds alike.
-    let wait = "SELECT CAST(a.accepted_at - s.released_at AS DOUBLE PRECISION) / 1000.0 FROM session_assignments a \
-                JOIN sessions s ON s.id = a.session_id \
-                WHERE a.status = 'accepted' AND s.released_at IS NOT NULL AND a.match_type = ";
-    f.seconds_to_accept_targeted = column(conn, &format!("{wait}'targeted'"))?;
-    f.seconds_to_accept_broadcast = column(conn, &format!("{wait}'broadcast'"))?;
+    let wait = format!(
+        "SELECT CAST(a.accepted_at - s.released_at AS DOUBLE PRECISION) / 1000.0 \
+         FROM {offers_from} AND a.status = 'accepted' AND s.released_at IS NOT NULL \
+         AND a.match_type = "
+    );
+    f.seconds_to_accept_targeted = column_from(conn, from, &format!("{wait}'targeted'"))?;
+    f.seconds_to_accept_broadcast = column_from(conn, from, &format!("{wait}'broadcast'"))?;
     (f.waitlist_joined, f.waitlist_notified, f.waitlist_expired) = conn.query_row(
         "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'notified' THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM customer_waitlist",
-        crate::params![],
+         FROM customer_waitlist INDEXED BY waitlist_recent WHERE created_at >= ?1",
+        [from],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     (
@@ -90,16 +125,19 @@ pub fn figures(conn: &Db) -> crate::store::Result<Figures> {
         f.scheduled_waiting,
         f.scheduled_matched_on_time,
     ) = conn.query_row(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-            CAST(COALESCE(SUM(CASE WHEN matched_at IS NOT NULL AND matched_at <= scheduled_for + ?1 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM sessions WHERE scheduled_for IS NOT NULL",
-        [crate::engine::RELEASE_AHEAD.num_milliseconds()],
+        &format!("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN matched_at IS NOT NULL AND matched_at <= scheduled_for + ?2 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM {SESSIONS_FROM} WHERE {MADE_FROM} AND scheduled_for IS NOT NULL"),
+        [from, crate::engine::RELEASE_AHEAD.num_milliseconds()],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
-    f.targeted_scores = column(
+    f.targeted_scores = column_from(
         conn,
-        "SELECT match_score FROM session_assignments \
-         WHERE match_type = 'targeted' AND match_score IS NOT NULL",
+        from,
+        &format!(
+            "SELECT a.match_score FROM {offers_from} \
+         AND a.match_type = 'targeted' AND a.match_score IS NOT NULL"
+        ),
     )?;
     Ok(f)
 }
@@ -176,8 +214,12 @@ fn meta_true(conn: &Db, key: &str) -> String {
     }
 }
 
-fn column<T: crate::store::db::FromValue>(conn: &Db, sql: &str) -> crate::store::Result<Vec<T>> {
+fn column_from<T: crate::store::db::FromValue>(
+    conn: &Db,
+    from: i64,
+    sql: &str,
+) -> crate::store::Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(crate::params![], |r| r.get(0))?;
+    let rows = stmt.query_map([from], |r| r.get(0))?;
     rows.collect()
 }

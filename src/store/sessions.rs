@@ -171,6 +171,15 @@ pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Session>> {
         .optional()
 }
 
+/// Many sessions in full, in one query (prune's archive).
+pub fn get_many(conn: &Db, ids: &[&str]) -> crate::store::Result<Vec<Session>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let rows = stmt.query_map([to_json(&ids)], from_row)?;
+    rows.collect()
+}
+
 /// Sessions in any of `statuses`, newest first, at most `limit`, without their matching
 /// results. One indexed query per status
 /// (each reads at most `limit` rows in index order) merged here, rather than one query that
@@ -182,11 +191,7 @@ pub fn list_by_status(
 ) -> crate::store::Result<Vec<Session>> {
     // The matching results (most of a session's metadata) are left out: lists never show
     // them, and the detail view loads its one session in full.
-    let light = light_columns(conn);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {light} FROM sessions WHERE status = ?1 \
-         ORDER BY created_at DESC, rowid DESC LIMIT ?2"
-    ))?;
+    let mut stmt = conn.prepare_cached(&list_by_status_sql(conn))?;
     let mut all = Vec::new();
     for status in statuses {
         let rows = stmt.query_map(params![status, limit as i64], from_row)?;
@@ -198,6 +203,15 @@ pub fn list_by_status(
     all.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     all.truncate(limit);
     Ok(all)
+}
+
+/// The statement of [`list_by_status`], for one status (for its query-plan tests).
+pub fn list_by_status_sql(conn: &Db) -> String {
+    let light = light_columns(conn);
+    format!(
+        "SELECT {light} FROM sessions WHERE status = ?1 \
+         ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+    )
 }
 
 /// Waiting sessions that named `mechanic` as their preferred mechanic (by their index: left to
@@ -265,10 +279,14 @@ pub fn set_preferred(conn: &Db, id: &str, mechanic: &str) -> crate::store::Resul
     Ok(())
 }
 
-/// Counts sessions per status, for the console's header.
+pub const COUNT_IN_PLAY: &str = "SELECT status, COUNT(*) FROM sessions \
+    WHERE status IN ('scheduled', 'pending', 'waiting', 'matched') GROUP BY status ORDER BY status";
+
+/// Counts the sessions still in play per status (scheduled, pending, waiting, matched), for the
+/// console's header. Finished ones are not counted: that would walk the whole history on every
+/// refresh, and the header shows none of them.
 pub fn count_by_status(conn: &Db) -> crate::store::Result<Vec<(SessionStatus, i64)>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT status, COUNT(*) FROM sessions GROUP BY status ORDER BY status")?;
+    let mut stmt = conn.prepare_cached(COUNT_IN_PLAY)?;
     let rows = stmt.query_map(crate::params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
@@ -287,7 +305,7 @@ pub const ESCALATE: &str = "UPDATE sessions INDEXED BY sessions_to_escalate \
     WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
     RETURNING id, json_extract(metadata, '$.extracted_keywords'), \
               json_extract(metadata, '$.customer_city')";
-const ESCALATE_PG: &str = "UPDATE sessions SET escalated_at = ?2 \
+pub const ESCALATE_PG: &str = "UPDATE sessions SET escalated_at = ?2 \
     WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
     RETURNING id, (metadata::json -> 'extracted_keywords')::text, \
               metadata::json ->> 'customer_city'";

@@ -71,3 +71,28 @@ pub fn set_escalate_after_seconds(conn: &Db, seconds: i64) -> crate::store::Resu
     .execute([seconds.to_string()])?;
     Ok(())
 }
+
+/// A setting's text, when set.
+pub fn get(conn: &Db, key: &str) -> crate::store::Result<Option<String>> {
+    use crate::store::db::OptionalExtension;
+    conn.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
+}
+
+pub fn set(conn: &Db, key: &str, value: &str) -> crate::store::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+/// Where the history kept starts: sessions made before it may have been pruned (SPEC §9's
+/// figures count from here). Milliseconds; `None` when nothing was ever pruned.
+pub const HISTORY_SINCE: &str = "history_since";
+
+pub fn history_since(conn: &Db) -> crate::store::Result<Option<i64>> {
+    Ok(get(conn, HISTORY_SINCE)?.and_then(|v| v.parse().ok()))
+}

@@ -57,26 +57,49 @@ pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<WaitlistEntry>> {
     .optional()
 }
 
+/// The entries of many sessions, oldest first (prune's archive).
+pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<WaitlistEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM customer_waitlist INDEXED BY waitlist_by_session \
+         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id"
+    ))?;
+    let rows = stmt.query_map([to_json(&sessions)], from_row)?;
+    rows.collect()
+}
+
 pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM customer_waitlist WHERE id = ?1")?
         .exists([id])
 }
 
+/// The newest entries, from the end of `waitlist_recent`: however long the history behind
+/// them, a list reads `limit` rows.
+pub fn list_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM customer_waitlist INDEXED BY waitlist_recent \
+         ORDER BY created_at DESC, id DESC LIMIT ?1"
+    )
+}
+
 /// Entries newest first, at most `limit`.
 pub fn list(conn: &Db, limit: usize) -> crate::store::Result<Vec<WaitlistEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM customer_waitlist ORDER BY created_at DESC, id DESC LIMIT ?1"
-    ))?;
+    let mut stmt = conn.prepare_cached(&list_sql())?;
     let rows = stmt.query_map([limit as i64], from_row)?;
     rows.collect()
 }
 
-/// Waiting entries that have not expired at `now`, oldest first.
+/// Waiting entries that have not expired at `now`, oldest first: by `waitlist_waiting`, which
+/// holds the waiting ones only. (Left to itself the planner walks `waitlist_recent` to save the
+/// sort, and so every entry ever made.)
+pub fn waiting_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM customer_waitlist INDEXED BY waitlist_waiting \
+         WHERE status = 'waiting' AND expires_at > ?1 ORDER BY created_at, id"
+    )
+}
+
 pub fn waiting(conn: &Db, now: DateTime<Utc>) -> crate::store::Result<Vec<WaitlistEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM customer_waitlist WHERE status = 'waiting' AND expires_at > ?1 \
-         ORDER BY created_at, id"
-    ))?;
+    let mut stmt = conn.prepare_cached(&waiting_sql())?;
     let rows = stmt.query_map([to_millis(now)], from_row)?;
     rows.collect()
 }

@@ -63,8 +63,18 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
 
 /// Runs the console until the dispatcher quits, with the relay (SPEC §12) on a thread of its
 /// own: the UI and the engine's transactions never wait on the network.
-pub fn run(db: &Path, relay: crate::delivery::Relay) -> Result<(), String> {
-    run_with(db, Some(relay), crate::clock::Clock::System, None)
+pub fn run(
+    db: &Path,
+    relay: crate::delivery::Relay,
+    retention: Option<crate::engine::prune::Retention>,
+) -> Result<(), String> {
+    run_with(
+        db,
+        Some(relay),
+        crate::clock::Clock::System,
+        None,
+        retention,
+    )
 }
 
 /// [`run`] on a given clock, with a marker for the status line (`pitwall demo`: the clock runs
@@ -75,8 +85,10 @@ pub fn run_with(
     relay: Option<crate::delivery::Relay>,
     clock: crate::clock::Clock,
     marker: Option<String>,
+    retention: Option<crate::engine::prune::Retention>,
 ) -> Result<(), String> {
     let mut engine = Engine::open(Some(db), clock).map_err(|e| e.to_string())?;
+    engine.set_retention(retention);
     let (warn_tx, warnings) = tokio::sync::mpsc::unbounded_channel();
     // Held open for the console's lifetime, relay or not, so the channel never reads as closed.
     let _warn_open = warn_tx.clone();
@@ -232,6 +244,35 @@ pub struct TickHealth {
     pub logged: usize,
 }
 
+/// How much of each second the console gives the `[retention]` prune while one runs.
+const RETENTION_SHARE: Duration = Duration::from_millis(50);
+
+/// `[retention]`: steps of the day's prune (each holds the database well under a millisecond,
+/// with a pause between for other writers) for at most [`RETENTION_SHARE`] of this tick. True
+/// when the prune finished now (the lists need reloading).
+fn retention(engine: &mut Engine) -> bool {
+    use crate::engine::prune::RetentionStep;
+    let started = std::time::Instant::now();
+    loop {
+        match crate::store::with_lock_wait(TICK_LOCK_WAIT, || engine.retention_step()) {
+            Ok(RetentionStep::Working(pause)) if started.elapsed() + pause < RETENTION_SHARE => {
+                std::thread::sleep(pause);
+            }
+            Ok(step) => return step == RetentionStep::Finished,
+            Err(e) => {
+                if e.code != crate::error::ErrorCode::Busy {
+                    tracing::error!(
+                        code = e.code.as_str(),
+                        message = %e.message,
+                        "retention: today's prune stopped"
+                    );
+                }
+                return false;
+            }
+        }
+    }
+}
+
 /// The longest wait between two tries of a failing tick, in ticks (seconds).
 const MOST_BACKOFF: u32 = 32;
 
@@ -260,7 +301,7 @@ pub fn engine_tick(
                 app.info("Database available again.");
             }
             health.backoff = 0;
-            !t.is_empty()
+            !t.is_empty() || retention(engine)
         }
         Err(e) if e.code == crate::error::ErrorCode::Busy => {
             // Busy also stands for a connection to a PostgreSQL server that was lost (a

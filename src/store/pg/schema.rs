@@ -19,6 +19,7 @@ const FIRST_VERSION: i64 = 6;
 const UPGRADES: &[&str] = &[
     include_str!("../../../migrations/postgres/0007_delivery_truth.sql"),
     include_str!("../../../migrations/postgres/0008_api_trust.sql"),
+    include_str!("../../../migrations/postgres/0009_history.sql"),
 ];
 
 const _: () = assert!(
