@@ -40,8 +40,8 @@ pub fn finished_batch(
 pub const FINISHED_BATCH: &str = "SELECT s.id, s.created_at, \
     CASE WHEN COALESCE(s.completed_at, s.cancelled_at, s.created_at) < ?2 THEN 1 ELSE 0 END \
     FROM sessions s INDEXED BY sessions_by_status \
-    WHERE s.status = ?1 AND s.created_at < ?2 \
-      AND (s.created_at > ?3 OR (s.created_at = ?3 AND s.id > ?4)) \
+    WHERE s.status = ?1 AND s.created_at < ?2 AND s.created_at >= ?3 \
+      AND (s.created_at > ?3 OR s.id > ?4) \
     ORDER BY s.created_at, s.id LIMIT ?5";
 
 /// What one batch removed.
