@@ -300,6 +300,13 @@ CREATE TABLE api_idempotency (
 -- Pruning after 24 h walks this, not the table.
 CREATE INDEX api_idempotency_created ON api_idempotency (created_at);
 
+-- An intake token reaches only the sessions it created (SPEC §13), written in the intake's own
+-- transaction.
+CREATE TABLE api_session_owners (
+    session_id TEXT PRIMARY KEY NOT NULL REFERENCES sessions (id),
+    token_id   TEXT NOT NULL REFERENCES api_tokens (id)
+) WITHOUT ROWID;
+
 -- Bumped by every change to the roster, so a process can keep the roster in memory and reload it
 -- only when it (or another process) changed it.
 CREATE TABLE roster_generation (

@@ -268,6 +268,12 @@ CREATE TABLE api_idempotency (
 );
 CREATE INDEX api_idempotency_created ON api_idempotency (created_at);
 
+-- An intake token reaches only the sessions it created (SPEC §13).
+CREATE TABLE api_session_owners (
+    session_id TEXT COLLATE "C" PRIMARY KEY NOT NULL REFERENCES sessions (id),
+    token_id   TEXT COLLATE "C" NOT NULL REFERENCES api_tokens (id)
+);
+
 -- Bumped by every change to the roster, so a process can keep the roster in memory and reload it
 -- only when it (or another process, on any host) changed it.
 CREATE TABLE roster_generation (

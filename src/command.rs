@@ -2,6 +2,7 @@
 //! headless protocol of SPEC §8; the console builds the same values from keys and forms.
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ fn yes() -> bool {
 }
 
 /// `add_mechanic`: every mechanics field of SPEC §2 except timestamps.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AddMechanic {
     pub id: Option<String>,
@@ -55,7 +56,7 @@ pub struct AddMechanic {
 }
 
 /// `set_shifts`: a mechanic's weekly plan, replaced whole; his time zone too when given.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetShifts {
     pub mechanic: String,
@@ -65,7 +66,7 @@ pub struct SetShifts {
 }
 
 /// `slots`: the matching input of `browse`, plus the window (SPEC §14).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotsRequest {
     #[serde(flatten)]
@@ -78,7 +79,7 @@ pub struct SlotsRequest {
     pub days: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Customer {
     pub name: String,
@@ -86,7 +87,7 @@ pub struct Customer {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Location {
     pub country: Option<String>,
@@ -95,7 +96,7 @@ pub struct Location {
     pub postal_code: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Vehicle {
     pub year: Option<i64>,
@@ -105,7 +106,7 @@ pub struct Vehicle {
 }
 
 /// `intake` (and `browse`, which ignores `id` and writes nothing).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct IntakeRequest {
     pub id: Option<String>,
@@ -149,7 +150,7 @@ impl Default for IntakeRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadSeeds {
     pub path: String,
@@ -159,32 +160,32 @@ pub struct LoadSeeds {
     pub contents: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MechanicRef {
     pub mechanic: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionRef {
     pub session: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionMechanic {
     pub session: String,
     pub mechanic: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdRef {
     pub id: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct JoinWaitlist {
     pub id: Option<String>,
@@ -195,7 +196,7 @@ pub struct JoinWaitlist {
     pub notify_via: Option<Vec<Channel>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SetFlag {
     pub enabled: Option<bool>,
@@ -203,21 +204,21 @@ pub struct SetFlag {
 }
 
 /// `set_setting`: one dispatch setting by name (today `escalate_after_seconds`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetSetting {
     pub name: String,
     pub value: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
     pub seconds: i64,
 }
 
 /// Commands without input; unknown fields are still refused.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoInput {}
 
@@ -225,7 +226,7 @@ pub struct NoInput {}
 /// exact field a bad value sits in.
 macro_rules! commands {
     ($($name:literal => $variant:ident($ty:ty)),+ $(,)?) => {
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(tag = "cmd")]
         pub enum Command {
             $(#[serde(rename = $name)] $variant($ty)),+
@@ -235,25 +236,26 @@ macro_rules! commands {
             /// Every command name of the protocol.
             pub const NAMES: &'static [&'static str] = &[$($name),+];
 
-            /// Commands that only read: a front end need not refresh its view after them.
+            /// Commands that only read: a front end need not refresh its view after them. Read
+            /// from the command table, the one place that decides it.
             pub fn is_read_only(&self) -> bool {
-                matches!(
-                    self,
-                    Command::Browse(_)
-                        | Command::Queue(_)
-                        | Command::Session(_)
-                        | Command::Waitlist(_)
-                        | Command::Notifications(_)
-                        | Command::Mechanics(_)
-                        | Command::Eligibility(_)
-                        | Command::Now(_)
-                        | Command::Report(_)
-                        | Command::Slots(_)
-                )
+                !crate::command_table::writes(self.name())
             }
 
             pub fn name(&self) -> &'static str {
                 match self { $(Command::$variant(_) => $name),+ }
+            }
+
+            /// The JSON Schema of a command's fields (all but `cmd`), from its type: what the
+            /// OpenAPI document publishes.
+            pub fn fields_schema(
+                name: &str,
+                generator: &mut schemars::SchemaGenerator,
+            ) -> Option<schemars::Schema> {
+                match name {
+                    $($name => Some(<$ty as JsonSchema>::json_schema(generator)),)+
+                    _ => None,
+                }
             }
 
             fn from_fields(name: &str, fields: Value) -> Option<Result<Command, DispatchError>> {
@@ -297,6 +299,35 @@ commands! {
     "report" => Report(NoInput),
     "set_shifts" => SetShifts(SetShifts),
     "slots" => Slots(SlotsRequest),
+}
+
+impl Command {
+    /// The mechanic a command acts for, when it names one.
+    pub fn mechanic(&self) -> Option<&str> {
+        use Command as C;
+        match self {
+            C::ClockIn(r) | C::ClockOut(r) | C::Queue(r) => Some(&r.mechanic),
+            C::Accept(r) | C::Decline(r) | C::SetPreferred(r) => Some(&r.mechanic),
+            C::SetShifts(r) => Some(&r.mechanic),
+            _ => None,
+        }
+    }
+
+    /// The session a command names, if any.
+    pub fn session(&self) -> Option<&str> {
+        use Command as C;
+        match self {
+            C::SignWaiver(r)
+            | C::ConfirmPayment(r)
+            | C::Complete(r)
+            | C::Cancel(r)
+            | C::Eligibility(r) => Some(&r.session),
+            C::Accept(r) | C::Decline(r) | C::SetPreferred(r) => Some(&r.session),
+            C::Session(r) => Some(&r.id),
+            C::JoinWaitlist(r) => r.session.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Longest command line accepted; a longer one is refused before it is parsed.
@@ -356,8 +387,19 @@ pub fn parse_value(value: Value) -> Result<Command, Rejected> {
             ));
         }
     };
+    if let Err(error) = objects_stay_objects(&fields) {
+        return Err(reject(Some(name), error));
+    }
     if name == "slots" {
         return slots_from_fields(fields).map_err(|error| reject(Some(name), error));
+    }
+    // `session` names its session `session`, as every other command does; `id` stays as the
+    // older spelling.
+    if name == "session"
+        && !fields.contains_key("id")
+        && let Some(session) = fields.remove("session")
+    {
+        fields.insert("id".to_string(), session);
     }
     match Command::from_fields(&name, Value::Object(fields)) {
         Some(Ok(cmd)) => Ok(cmd),
@@ -375,6 +417,26 @@ pub fn parse_value(value: Value) -> Result<Command, Rejected> {
             Err(reject(Some(name), error))
         }
     }
+}
+
+/// serde reads a JSON array into a struct, field by field in order (`"vehicle": [2019,
+/// "Honda"]`); the protocol's objects are objects, as its OpenAPI document says. The fields
+/// that hold one are checked here.
+fn objects_stay_objects(fields: &serde_json::Map<String, Value>) -> Result<(), DispatchError> {
+    let not_an_object = |field: String| {
+        DispatchError::invalid(&field, format!("The {field} must be a JSON object."))
+    };
+    for key in ["customer", "location", "vehicle"] {
+        if let Some(Value::Array(_)) = fields.get(key) {
+            return Err(not_an_object(key.to_string()));
+        }
+    }
+    if let Some(Value::Array(shifts)) = fields.get("shifts")
+        && let Some(i) = shifts.iter().position(Value::is_array)
+    {
+        return Err(not_an_object(format!("shifts[{i}]")));
+    }
+    Ok(())
 }
 
 /// `slots` is `browse`'s input plus a window. Read in two parts rather than through serde's
@@ -491,6 +553,10 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("location.zip"));
         let e = code(r#"{"cmd":"slots","days":"7"}"#);
         assert_eq!(e.field.as_deref(), Some("days"));
+        let e = code(r#"{"cmd":"intake","vehicle":[2019,"Honda"]}"#);
+        assert_eq!(e.field.as_deref(), Some("vehicle"));
+        let e = code(r#"{"cmd":"set_shifts","mechanic":"m","shifts":[["mon","08:00","16:00"]]}"#);
+        assert_eq!(e.field.as_deref(), Some("shifts[0]"));
         let e = code(r#"{"cmd":"tick","extra":1}"#);
         assert_eq!(e.field.as_deref(), Some("extra"));
         assert_eq!(code(r#"{"cmd":7}"#).field.as_deref(), Some("cmd"));

@@ -29,6 +29,10 @@ pub enum ErrorCode {
     RateLimited,
     /// Over HTTP only: a body over the limit.
     PayloadTooLarge,
+    /// Over HTTP only: a path asked with a method it does not take.
+    MethodNotAllowed,
+    /// Over HTTP only: a body that is not `application/json`.
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -51,6 +55,8 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::RateLimited,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::UnsupportedMediaType,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +78,8 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
         }
     }
 }

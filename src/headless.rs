@@ -11,11 +11,11 @@ use crate::engine::{Engine, Outcome};
 use crate::error::{DispatchError, ErrorCode};
 
 #[derive(Serialize)]
-struct Success<'a> {
+struct Success<'a, T> {
     ok: bool,
     cmd: &'a str,
     #[serde(flatten)]
-    body: &'a Outcome,
+    body: &'a T,
 }
 
 #[derive(Serialize)]
@@ -68,6 +68,16 @@ pub fn response(name: &str, result: &Result<Outcome, DispatchError>) -> String {
         }),
         Err(error) => failure(Some(name), error),
     }
+}
+
+/// The response line of a command that succeeded, from its answer's fields as JSON (the HTTP
+/// API's role views are made from that).
+pub fn success(name: &str, fields: &serde_json::Value) -> String {
+    render(&Success {
+        ok: true,
+        cmd: name,
+        body: fields,
+    })
 }
 
 /// A parse error named by its input line: `Line 7: Not valid JSON: … at column 2.`

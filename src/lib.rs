@@ -8,6 +8,7 @@ pub mod admin;
 pub mod archive;
 pub mod clock;
 pub mod command;
+pub mod command_table;
 pub mod country;
 pub mod delivery;
 pub mod engine;

@@ -181,7 +181,7 @@ struct DayArgs {
     /// The same seed gives the same day, line for line.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Behaviour parameters (TOML; see the README's "The behaviour model"); keys not given keep
+    /// Behaviour parameters (TOML; see docs/simulation.md, "The behaviour model"); keys not given keep
     /// their defaults.
     #[arg(long)]
     params: Option<PathBuf>,

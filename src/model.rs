@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+        )]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
@@ -140,7 +142,7 @@ pub struct Mechanic {
 /// Why a mechanic is left out of an intake's ranking before scoring (SPEC §3 "why not"), or
 /// cannot take a session now. The first four leave him out of the ranking; the last two keep
 /// him in it but without an offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhyNot {
     Suspended,
@@ -299,6 +301,21 @@ impl Tier {
 impl Serialize for Tier {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.label())
+    }
+}
+
+/// Serialised as its label, so described as the labels.
+impl schemars::JsonSchema for Tier {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Tier".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let labels: Vec<&str> = [Tier::High, Tier::Good, Tier::Standard, Tier::Broadcast]
+            .iter()
+            .map(|t| t.label())
+            .collect();
+        schemars::json_schema!({"type": "string", "enum": labels})
     }
 }
 

@@ -44,7 +44,7 @@ const DAYS: [(&str, Weekday); 7] = [
 ];
 
 /// One entry of a plan as typed: `{"day":"mon","start":"08:00","end":"16:00"}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShiftInput {
     pub day: String,

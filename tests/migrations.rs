@@ -25,8 +25,10 @@ const SCHEMA_V5: &str = include_str!("fixtures/schema_v5.sql");
 const SCHEMA_V6: &str = include_str!("fixtures/schema_v6.sql");
 /// Version 7 as released: offer messages name their offer; `skipped` rows.
 const SCHEMA_V7: &str = include_str!("fixtures/schema_v7.sql");
-/// Version 8 as released: a session's events and messages found by their session.
+/// Version 8: which intake token created which session.
 const SCHEMA_V8: &str = include_str!("fixtures/schema_v8.sql");
+/// Version 9 as released: a session's events and messages found by their session.
+const SCHEMA_V9: &str = include_str!("fixtures/schema_v9.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -189,7 +191,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(SCHEMA_VERSION, 9);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -199,11 +201,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 8,
+        SCHEMA_VERSION, 9,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V8).unwrap();
+    frozen.execute_batch(SCHEMA_V9).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -748,18 +750,45 @@ fn a_version_6_file_with_waiting_offer_messages_upgrades_and_ties_them_to_their_
     );
 }
 
-/// A version-7 file with history upgrades to the schema a new file gets: its events and
-/// messages found by their session (what prune reads), the old index of every accepted
-/// assignment gone, every row kept, and `check` passes.
+/// A version-7 file upgrades to the schema a new file gets: the table of which intake token
+/// created which session starts empty (sessions made before it belong to no token, so no booking
+/// form reaches them), and `check` passes.
 #[test]
-fn a_version_7_file_with_history_upgrades_to_the_schema_a_new_file_gets() {
+fn a_version_7_file_upgrades_with_sessions_owned_by_no_token() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("v7.db");
     {
         let v7 = Connection::open(&old).unwrap();
         v7.execute_batch(SCHEMA_V7).unwrap();
         v7.pragma_update(None, "user_version", 7).unwrap();
-        v7.execute_batch(
+    }
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    assert_eq!(
+        schema(upgraded.connection().sqlite().unwrap()),
+        schema(fresh.connection().sqlite().unwrap())
+    );
+    let owners: i64 = upgraded
+        .connection()
+        .sqlite()
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM api_session_owners", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(owners, 0);
+}
+
+/// A version-8 file with history upgrades to the schema a new file gets: its events and
+/// messages found by their session (what prune reads), the old index of every accepted
+/// assignment gone, every row kept, and `check` passes.
+#[test]
+fn a_version_8_file_with_history_upgrades_to_the_schema_a_new_file_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v8.db");
+    {
+        let v8 = Connection::open(&old).unwrap();
+        v8.execute_batch(SCHEMA_V8).unwrap();
+        v8.pragma_update(None, "user_version", 8).unwrap();
+        v8.execute_batch(
             "INSERT INTO mechanics (id, name, created_at, updated_at) VALUES ('m1', 'Ann', 0, 0);
              INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
                                   concern, created_at)

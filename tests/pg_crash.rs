@@ -101,14 +101,26 @@ fn forms_until_gone(server: &Server, form: &str, round: usize) -> Vec<String> {
                 scope.spawn(move || {
                     let agent = agent();
                     let mut ids = Vec::new();
+                    // The server assigns each booking's id (a form may not choose one).
+                    let mut booking = common::intake("-", json!({}));
+                    booking.as_object_mut().unwrap().remove("id");
+                    let booking = booking.to_string();
                     for n in 0.. {
                         let id = format!("F{round}-{f}-{n}");
                         let sent = agent
                             .post(format!("http://{addr}/v1/commands"))
                             .header("Authorization", &format!("Bearer {form}"))
-                            .send(common::intake(&id, json!({})).to_string());
+                            .header("Content-Type", "application/json")
+                            .send(&booking);
                         match sent {
-                            Ok(resp) if resp.status().as_u16() == 200 => ids.push(id),
+                            Ok(mut resp) if resp.status().as_u16() == 200 => {
+                                // Cut off mid-answer by the kill: not acknowledged.
+                                let Ok(text) = resp.body_mut().read_to_string() else {
+                                    break;
+                                };
+                                let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+                                ids.push(body["session"]["id"].as_str().unwrap().to_string());
+                            }
                             Ok(resp) => panic!("{id}: status {}", resp.status()),
                             Err(_) => break, // the server is gone
                         }

@@ -401,3 +401,57 @@ fn a_console_reconnects_after_losing_its_server_connection() {
     console.keys("C-c");
     assert_eq!(console.exit_status(), 0);
 }
+
+/// One Idempotency-Key sent to two servers at once (a client retrying through a load balancer
+/// that picked the other host): the command runs once, and both answers are its answer.
+#[test]
+fn two_servers_racing_one_idempotency_key_run_the_command_once() {
+    let Some((_pg, db)) = database() else {
+        return;
+    };
+    {
+        let mut e = Engine::open(Some(&db), Clock::System).unwrap();
+        common::roster(&mut e);
+    }
+    let form = token(&db, "intake", None);
+    let servers = [Server::start(&db, ROOMY), Server::start(&db, ROOMY)];
+    let mut booking = intake("-", json!({}));
+    booking.as_object_mut().unwrap().remove("id");
+    let booking = booking.to_string();
+    const KEYS: usize = 40;
+    for k in 0..KEYS {
+        let key = format!("race-{k}");
+        let answers: Vec<common::server::Answer> = std::thread::scope(|scope| {
+            let sends: Vec<_> = servers
+                .iter()
+                .map(|server| {
+                    let (key, booking, form) = (&key, &booking, &form);
+                    scope.spawn(move || {
+                        common::server::post_raw(
+                            &agent(),
+                            server,
+                            Some(form),
+                            &[("Idempotency-Key", key)],
+                            booking,
+                        )
+                    })
+                })
+                .collect();
+            sends.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for a in &answers {
+            assert_eq!(a.status, 200, "{key}: {:?}", a.body);
+        }
+        assert_eq!(
+            answers[0].body, answers[1].body,
+            "{key}: two different answers"
+        );
+        assert_eq!(
+            answers.iter().filter(|a| a.replayed).count(),
+            1,
+            "{key}: one ran it, the other replayed it"
+        );
+    }
+    assert_eq!(sessions(&db).len(), KEYS, "one session per key");
+    assert_check_passes(&db);
+}

@@ -42,7 +42,12 @@ fn bodies() -> Vec<(&'static str, Value)> {
         ),
         ("clock_in", json!({"cmd": "clock_in", "mechanic": "t1"})),
         ("clock_out", json!({"cmd": "clock_out", "mechanic": "t1"})),
-        ("intake", intake("perm-S", json!({}))),
+        ("intake", {
+            // No id: an intake token may not choose one (the server assigns it).
+            let mut i = intake("-", json!({}));
+            i.as_object_mut().unwrap().remove("id");
+            i
+        }),
         ("browse", browse),
         (
             "sign_waiver",
@@ -107,7 +112,7 @@ fn bodies() -> Vec<(&'static str, Value)> {
 }
 
 #[test]
-fn every_role_runs_exactly_the_commands_of_spec_13() {
+fn every_role_runs_exactly_the_commands_of_the_command_table() {
     let dir = tempfile::tempdir().unwrap();
     let db = seeded(dir.path(), "roles");
     let tokens = [
@@ -124,13 +129,15 @@ fn every_role_runs_exactly_the_commands_of_spec_13() {
         pitwall::command::Command::NAMES,
         "a body for every command"
     );
-    let allowed = |role: &str, cmd: &str| match role {
-        "dispatcher" => !matches!(cmd, "load_seeds" | "advance"),
-        "mechanic" => matches!(
-            cmd,
-            "clock_in" | "clock_out" | "queue" | "accept" | "decline" | "session"
-        ),
-        _ => matches!(cmd, "intake" | "browse" | "slots" | "join_waitlist"),
+    // The matrix is the command table's: each role × each command, refused exactly where the
+    // table says so (and every command is in the table: a unit test holds that).
+    let allowed = |role: &str, cmd: &str| {
+        let kind = match role {
+            "dispatcher" => pitwall::command_table::RoleKind::Dispatcher,
+            "mechanic" => pitwall::command_table::RoleKind::Mechanic,
+            _ => pitwall::command_table::RoleKind::Intake,
+        };
+        pitwall::command_table::allows(kind, cmd)
     };
     for (role, tok) in &tokens {
         for (name, body) in &bodies {
@@ -294,6 +301,7 @@ fn every_status_code_of_the_table() {
         &server.addr,
         format!(
             "POST /v1/commands HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {d}\r\n\
+             Content-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{{",
             (1 << 20) + 1
         )
@@ -303,6 +311,7 @@ fn every_status_code_of_the_table() {
     assert_eq!(body["error"]["code"], "payload_too_large");
     let mut chunked = format!(
         "POST /v1/commands HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {d}\r\n\
+         Content-Type: application/json\r\n\
          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     )
     .into_bytes();
@@ -389,6 +398,7 @@ fn a_busy_database_is_503_with_retry_after_and_a_broken_one_500() {
     let mut resp = agent
         .post(format!("http://{addr}/v1/commands"))
         .header("Authorization", &format!("Bearer {d}"))
+        .header("Content-Type", "application/json")
         .send(json!({"cmd": "cancel", "session": "S1"}).to_string())
         .unwrap();
     let status = resp.status().as_u16();
@@ -404,6 +414,7 @@ fn a_busy_database_is_503_with_retry_after_and_a_broken_one_500() {
     let mut resp = agent
         .post(format!("http://{addr}/v1/commands"))
         .header("Authorization", &format!("Bearer {d}"))
+        .header("Content-Type", "application/json")
         .send(json!({"cmd": "session", "id": "S1"}).to_string())
         .unwrap();
     let body: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
@@ -605,7 +616,7 @@ fn the_event_stream_shows_each_token_what_it_may_see() {
     assert_eq!((a.status, code(&a)), (403, "forbidden"));
     // S2 is offered to t1–t3: the dispatcher sees it made, t4's phone does not. Then t4 clocks
     // out: his phone's first event is that, so nothing of S2 reached it before.
-    let created = post(&agent, &server, &form, &intake("S2", json!({})));
+    let created = post(&agent, &server, &d, &intake("S2", json!({})));
     assert_eq!(created.status, 200, "{:?}", created.body);
     let made = next_event(&mut dispatcher, "session_created");
     assert_eq!(made["session"], "S2");
@@ -676,14 +687,35 @@ fn the_openapi_text_matches_the_server() {
             "/v1/openapi.json"
         ]
     );
-    // The command names are the protocol's.
-    let names: Vec<&str> = doc["components"]["schemas"]["Command"]["properties"]["cmd"]["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
-    assert_eq!(names, pitwall::command::Command::NAMES);
+    // One request schema per command the role may run, from the command table, each naming
+    // its `cmd`; one answer schema each.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in pitwall::command::Command::NAMES {
+        let allowed =
+            pitwall::command_table::allows(pitwall::command_table::RoleKind::Dispatcher, name);
+        let request = schemas.get(&format!("{name}.request"));
+        assert_eq!(request.is_some(), allowed, "{name}");
+        if let Some(r) = request {
+            assert_eq!(r["properties"]["cmd"]["enum"], json!([name]));
+            assert!(schemas.contains_key(&format!("{name}.answer")), "{name}");
+        }
+    }
+    // The fields are the types': accept needs a session and a mechanic.
+    assert_eq!(
+        schemas["accept.request"]["required"],
+        json!(["cmd", "session", "mechanic"])
+    );
+    // A booking form's document has its own commands only, without ids to choose.
+    let form = token(&db, "intake", None);
+    let form_doc = get(&agent, &server, Some(&form), "/v1/openapi.json").body;
+    let form_schemas = form_doc["components"]["schemas"].as_object().unwrap();
+    assert!(form_schemas.contains_key("intake.request"));
+    assert!(!form_schemas.contains_key("report.request"));
+    assert!(
+        form_schemas["intake.request"]["properties"]
+            .get("id")
+            .is_none()
+    );
     // The statuses of POST /v1/commands are exactly 200 and those of the code table, and each
     // code is listed under its own status.
     let responses = doc["paths"]["/v1/commands"]["post"]["responses"]
@@ -710,7 +742,7 @@ fn the_openapi_text_matches_the_server() {
 fn sigterm_finishes_and_the_log_holds_no_token_and_no_body() {
     let dir = tempfile::tempdir().unwrap();
     let db = seeded(dir.path(), "stop");
-    let form = token(&db, "intake", None);
+    let form = token(&db, "dispatcher", None);
     let mut server = Server::start(&db, ROOMY);
     let agent = agent();
     let a = post(

@@ -326,9 +326,10 @@ fn demo_refuses_a_database_and_needs_a_terminal() {
 }
 
 #[test]
-fn the_readme_documents_the_defaults_of_the_behaviour_model() {
+fn the_docs_document_the_defaults_of_the_behaviour_model() {
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/simulation.md"))
+            .unwrap();
     let from = readme.find("**The behaviour model**").expect("the section");
     let block = &readme[from..];
     let start = block.find("```toml\n").expect("a toml block") + "```toml\n".len();

@@ -47,6 +47,17 @@ pub struct Serve {
     /// Requests a token may send at once before the average applies.
     #[serde(default = "default_burst")]
     pub burst: u32,
+    /// Event streams open at once, all tokens together; past it a new one is refused `busy`.
+    #[serde(default = "default_max_streams")]
+    pub max_streams: usize,
+    /// How long an event stream stays open before it ends and the client resumes it with
+    /// `Last-Event-ID`, so a stream never outlives what its token was checked for by long.
+    #[serde(default = "default_stream_seconds")]
+    pub stream_seconds: u64,
+    /// Connections one client address may hold at once; past it a new one is closed at once.
+    /// Behind a reverse proxy every client has the proxy's address: raise it there.
+    #[serde(default = "default_connections_per_address")]
+    pub connections_per_address: usize,
 }
 
 impl Default for Serve {
@@ -54,8 +65,23 @@ impl Default for Serve {
         Serve {
             rate_per_second: default_rate(),
             burst: default_burst(),
+            max_streams: default_max_streams(),
+            stream_seconds: default_stream_seconds(),
+            connections_per_address: default_connections_per_address(),
         }
     }
+}
+
+fn default_max_streams() -> usize {
+    256
+}
+
+fn default_stream_seconds() -> u64 {
+    3600
+}
+
+fn default_connections_per_address() -> usize {
+    64
 }
 
 fn default_rate() -> u32 {
@@ -317,6 +343,24 @@ impl Config {
         }
         if !(1..=1_000_000).contains(&self.serve.burst) {
             return Err(("serve.burst".into(), "must be between 1 and 1000000".into()));
+        }
+        if !(1..=100_000).contains(&self.serve.max_streams) {
+            return Err((
+                "serve.max_streams".into(),
+                "must be between 1 and 100000".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.serve.stream_seconds) {
+            return Err((
+                "serve.stream_seconds".into(),
+                "must be between 1 and 86400".into(),
+            ));
+        }
+        if !(1..=100_000).contains(&self.serve.connections_per_address) {
+            return Err((
+                "serve.connections_per_address".into(),
+                "must be between 1 and 100000".into(),
+            ));
         }
         let d = &self.delivery;
         if !(1..=100).contains(&d.max_attempts) {

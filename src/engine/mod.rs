@@ -62,6 +62,11 @@ pub struct Engine {
     roster: Option<Roster>,
     /// Delivers the outbox on `deliver` (SPEC §12), outside any engine transaction.
     relay: Option<crate::delivery::Relay>,
+    /// A front end's work inside the next command's write transaction ([`WriteHook`]).
+    hook: Option<Box<dyn WriteHook>>,
+    /// The hook ran in a transaction that committed: later transactions of the same command
+    /// leave it alone.
+    hook_done: bool,
     /// Checkpoints the WAL in the background for file databases; dropped (and joined) with
     /// the engine.
     _checkpointer: Option<store::checkpoint::Checkpointer>,
@@ -119,6 +124,8 @@ impl Engine {
             ids: crate::ids::Ids::Random,
             roster: None,
             relay: None,
+            hook: None,
+            hook_done: false,
             _checkpointer: None,
             retention: None,
             writes: 0,
@@ -192,6 +199,27 @@ impl Engine {
         result
     }
 
+    /// [`Engine::execute`] with `hook` run inside the command's first write transaction: its
+    /// `before` as the transaction's first statement, its `after` just before the commit, with
+    /// the command's answer. So what the hook writes (the HTTP API's idempotency record) commits
+    /// or rolls back with the command itself. The hook comes back with whatever it noted.
+    pub fn execute_with<H: WriteHook>(
+        &mut self,
+        command: Command,
+        hook: H,
+    ) -> (DispatchResult<Outcome>, H) {
+        self.hook = Some(Box::new(hook));
+        self.hook_done = false;
+        let result = self.execute(command);
+        let hook = self
+            .hook
+            .take()
+            .and_then(|h| h.into_any().downcast::<H>().ok())
+            .map(|h| *h)
+            .expect("the hook set above is the one taken back");
+        (result, hook)
+    }
+
     fn run(&mut self, command: Command) -> DispatchResult<Outcome> {
         use Command as C;
         match command {
@@ -253,19 +281,38 @@ impl Engine {
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`): committed when it returns `Ok`,
     /// rolled back — leaving nothing behind — when it returns `Err`.
-    fn write<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>) -> DispatchResult<T> {
-        self.transaction(TxKind::Write, f)
+    fn write<T: serde::Serialize>(
+        &mut self,
+        f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
+    ) -> DispatchResult<T> {
+        self.transaction(
+            TxKind::Write,
+            f,
+            Some(&|value: &T| serde_json::to_value(value)),
+        )
+    }
+
+    /// A write no caller awaits an answer of (a prune's steps): no idempotency key is claimed
+    /// or kept for it.
+    fn write_in_background<T>(
+        &mut self,
+        f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
+    ) -> DispatchResult<T> {
+        self.transaction(TxKind::Write, f, None)
     }
 
     /// Runs `f` on one consistent snapshot.
     fn read<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>) -> DispatchResult<T> {
-        self.transaction(TxKind::Read, f)
+        self.transaction(TxKind::Read, f, None)
     }
 
+    /// `answer` renders a write's result as JSON for the hook (the outcome's fields, as
+    /// headless prints them).
     fn transaction<T>(
         &mut self,
         kind: TxKind,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
+        answer: Option<&AnswerOf<T>>,
     ) -> DispatchResult<T> {
         if kind == TxKind::Write
             && let Some(checkpointer) = &self._checkpointer
@@ -273,6 +320,14 @@ impl Engine {
             checkpointer.catch_up(&self.db);
         }
         let tx = begin(&mut self.db, kind)?;
+        let mut hook = match (kind, answer, self.hook_done) {
+            (TxKind::Write, Some(answer), false) => self.hook.as_deref_mut().map(|h| (h, answer)),
+            _ => None,
+        };
+        if let Some((hook, _)) = hook.as_mut() {
+            // Dropping the transaction on an error rolls it back: the command never runs.
+            hook.before(&tx)?;
+        }
         // Read the clock once the lock is held: a command that waited for another process is
         // judged at the moment it runs, not the moment it asked.
         let now = self.clock.now();
@@ -288,9 +343,21 @@ impl Engine {
         let events = std::mem::take(&mut ctx.events);
         let outcome = value.and_then(|value| {
             store::events::record_all(&tx, &events)?;
+            if let Some((hook, answer)) = hook.as_mut() {
+                let json = answer(&value).map_err(|e| {
+                    DispatchError::new(
+                        ErrorCode::Internal,
+                        format!("The answer could not be written out: {e}."),
+                    )
+                })?;
+                hook.after(&tx, &json)?;
+            }
             tx.commit()?;
             Ok(value)
         });
+        if hook.is_some() && outcome.is_ok() {
+            self.hook_done = true;
+        }
         if kind == TxKind::Write && outcome.is_ok() {
             self.writes += 1;
         }
@@ -303,6 +370,21 @@ impl Engine {
         }
         outcome
     }
+}
+
+/// Renders a write's result as the JSON fields of its answer, for a [`WriteHook`].
+type AnswerOf<T> = dyn Fn(&T) -> serde_json::Result<serde_json::Value>;
+
+/// Work a front end does inside a command's write transaction, so it commits or rolls back
+/// with the command (the HTTP API's idempotency record: SPEC §13 "Exactly once").
+pub trait WriteHook: std::any::Any + Send {
+    /// The transaction's first statement(s). An error rolls back: the command does not run.
+    fn before(&mut self, conn: &Db) -> DispatchResult<()>;
+    /// After the command succeeded, before the commit, with its answer's fields as JSON. An
+    /// error rolls the command back.
+    fn after(&mut self, conn: &Db, answer: &serde_json::Value) -> DispatchResult<()>;
+    /// For [`Engine::execute_with`] to hand the hook back.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 }
 
 /// Begins a transaction; past the one documented wait for another writer

@@ -1,7 +1,12 @@
 //! What each command returns. Serialised, these are the headless protocol's output fields
 //! (SPEC §8); the console reads the same values.
 
+use schemars::JsonSchema;
 use serde::Serialize;
+
+/// A stored record (a mechanic, session, assignment, waitlist entry, notification), described as
+/// an object: its fields are the columns of the schema, as `session` and `mechanics` show them.
+type Record = serde_json::Map<String, serde_json::Value>;
 
 use crate::matching::ScoredReason;
 use crate::model::{
@@ -36,9 +41,10 @@ pub enum Outcome {
 }
 
 /// A mechanic as shown: the stored record plus the derived `can_accept_sessions`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MechanicView {
     #[serde(flatten)]
+    #[schemars(with = "Record")]
     pub mechanic: Mechanic,
     pub can_accept_sessions: bool,
 }
@@ -52,7 +58,7 @@ impl From<Mechanic> for MechanicView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MechanicOutcome {
     pub mechanic: MechanicView,
     /// clock_in: waitlist entries notified.
@@ -70,23 +76,23 @@ pub struct MechanicOutcome {
     pub withdrawn: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CountOutcome {
     pub count: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MechanicsOutcome {
     pub mechanics: Vec<MechanicView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct SessionBrief {
     pub id: String,
     pub status: SessionStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct MatchView {
     pub mechanic: String,
     pub name: String,
@@ -99,14 +105,14 @@ pub struct MatchView {
 }
 
 /// A mechanic left out before scoring, and why (SPEC §3 "why not").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ExcludedView {
     pub mechanic: String,
     pub name: String,
     pub reason: crate::model::WhyNot,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TargetedView {
     pub assignment: String,
     pub mechanic: String,
@@ -115,14 +121,14 @@ pub struct TargetedView {
     pub expires_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct BroadcastView {
     pub assignment: String,
     pub active_from: Option<String>,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct IntakeOutcome {
     pub session: SessionBrief,
     pub keywords: Vec<&'static str>,
@@ -146,7 +152,7 @@ pub struct IntakeOutcome {
     pub planned: Option<Vec<MatchView>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct BrowseOutcome {
     pub keywords: Vec<&'static str>,
     pub matches: Vec<MatchView>,
@@ -158,7 +164,7 @@ pub struct BrowseOutcome {
     pub total_matches: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SessionStatusOutcome {
     pub session: SessionBrief,
     /// set_preferred: targeted offers made at once (the mechanic was on shift).
@@ -166,13 +172,13 @@ pub struct SessionStatusOutcome {
     pub offers: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AssignmentOutcome {
     pub assignment: String,
     pub session: SessionBrief,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct QueueRow {
     pub assignment: String,
     pub session: String,
@@ -185,65 +191,71 @@ pub struct QueueRow {
     pub seconds_left: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct QueueOutcome {
     pub mine: Vec<QueueRow>,
     pub open: Vec<QueueRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SessionDetail {
     #[serde(flatten)]
+    #[schemars(with = "Record")]
     pub session: Session,
+    #[schemars(with = "Vec<Record>")]
     pub assignments: Vec<Assignment>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SessionOutcome {
     pub session: SessionDetail,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EntryOutcome {
+    #[schemars(with = "Record")]
     pub entry: WaitlistEntry,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EntriesOutcome {
+    #[schemars(with = "Vec<Record>")]
     pub entries: Vec<WaitlistEntry>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NotificationsOutcome {
+    #[schemars(with = "Vec<Record>")]
     pub notifications: Vec<Notification>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FlagOutcome {
+    #[schemars(with = "Record")]
     pub flag: SmartMatching,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SettingsOutcome {
     pub settings: Settings,
 }
 
 /// The dispatch settings a supervisor tunes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Settings {
     pub escalate_after_seconds: i64,
 }
 
 /// Who may take a session now, and why not the others: the engine's own rule, which the
 /// console's broadcast picker shows instead of guessing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EligibilityOutcome {
     pub session: String,
     /// Those who may take it first (best score first), then the others by name.
     pub mechanics: Vec<EligibilityRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct EligibilityRow {
     pub mechanic: String,
     pub name: String,
@@ -257,7 +269,7 @@ pub struct EligibilityRow {
     pub reason: Option<crate::model::WhyNot>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct TickOutcome {
     pub now: String,
     pub expired: Vec<String>,
@@ -282,18 +294,18 @@ impl TickOutcome {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NowOutcome {
     pub now: String,
 }
 
 /// `slots` (SPEC §14): hours in which eligible mechanics are planned on shift.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct SlotsOutcome {
     pub slots: Vec<SlotView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SlotView {
     /// On the hour, UTC.
     pub start: String,

@@ -225,17 +225,17 @@ impl Engine {
         // A step that fails is rolled back whole: so is what the job noted of it.
         let before = job.clone();
         let result = match phase {
-            Phase::Sessions(status) => self.write(|ctx| {
+            Phase::Sessions(status) => self.write_in_background(|ctx| {
                 let held = Instant::now();
                 let found = sessions_step(ctx, job, FINISHED[status], archive)?;
                 Ok((found, held))
             }),
-            Phase::Events | Phase::Notifications => self.write(|ctx| {
+            Phase::Events | Phase::Notifications => self.write_in_background(|ctx| {
                 let held = Instant::now();
                 log_step(ctx, job)?;
                 Ok((true, held))
             }),
-            Phase::Finish => self.write(|ctx| {
+            Phase::Finish => self.write_in_background(|ctx| {
                 let held = Instant::now();
                 finish(ctx, job)?;
                 Ok((true, held))

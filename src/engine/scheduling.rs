@@ -63,8 +63,9 @@ pub fn validate_scheduled_for(text: &str, now: DateTime<Utc>) -> DispatchResult<
 
 impl Engine {
     /// Replaces a mechanic's weekly plan, and his time zone when one is given.
+    /// The mechanic is looked up, not judged as a new id would be: one that is not there is
+    /// `not_found`, as for every other command that names a mechanic.
     pub fn set_shifts(&mut self, req: SetShifts) -> DispatchResult<MechanicOutcome> {
-        validate::id("mechanic", &req.mechanic)?;
         self.write(|ctx| {
             let mechanic = ctx.mechanic(&req.mechanic)?;
             let zone = req

@@ -425,7 +425,9 @@ impl Reasons {
 }
 
 /// A reason as a dispatcher reads it, with the points it added.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct ScoredReason {
     pub reason: String,
     pub points: i64,

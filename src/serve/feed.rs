@@ -3,12 +3,13 @@
 //! the new events by id, names the mechanics each concerns, and hands them to every listener;
 //! each listener keeps what its token may see.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::store::events::Stored;
 use crate::tokens::Role;
@@ -22,16 +23,46 @@ pub struct Fresh {
 
 impl Fresh {
     pub fn visible_to(&self, role: &Role) -> bool {
-        match role {
-            Role::Dispatcher => true,
-            Role::Mechanic(me) => self.mechanics.iter().any(|m| m == me),
-            Role::Intake => false,
+        self.as_seen_by(role).is_some()
+    }
+
+    /// The event as `role` may see it, or `None`. A mechanic sees his own events and those of
+    /// sessions offered to him, never another mechanic's id or detail: another's accept of a
+    /// session he was offered reaches him only as `session_taken`.
+    pub fn as_seen_by(&self, role: &Role) -> Option<Stored> {
+        let me = match role {
+            Role::Dispatcher => return Some(self.event.clone()),
+            Role::Intake => return None,
+            Role::Mechanic(me) => me,
+        };
+        let e = &self.event;
+        let his_session = e.session.is_some() && self.mechanics.iter().any(|m| m == me);
+        match e.mechanic.as_deref() {
+            Some(m) if m == me => Some(e.clone()),
+            Some(_) if his_session && e.kind == "offer_accepted" => Some(Stored {
+                kind: "session_taken".to_string(),
+                mechanic: None,
+                assignment: None,
+                waitlist: None,
+                detail: None,
+                ..e.clone()
+            }),
+            Some(_) => None,
+            None if his_session => Some(Stored {
+                waitlist: None,
+                detail: None,
+                ..e.clone()
+            }),
+            None => None,
         }
     }
 }
 
 /// How often the feed looks for commits: listeners see an event within this.
 const POLL: Duration = Duration::from_millis(200);
+/// How often revocations are read even when nothing else changed: a revoked token's streams
+/// end within this and a poll.
+const REVOCATIONS_EVERY: Duration = Duration::from_millis(800);
 /// Events read per query; a burst larger than this is read in several.
 const BATCH: usize = 500;
 /// Events a slow listener may fall behind before it is told it missed some.
@@ -39,6 +70,9 @@ const BACKLOG: usize = 4096;
 
 pub struct Feed {
     pub sender: broadcast::Sender<Arc<Fresh>>,
+    /// The ids of revoked tokens, refreshed when the database changes: open streams of a token
+    /// revoked (by any process) end on it.
+    pub revoked: watch::Receiver<Arc<HashSet<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -49,6 +83,8 @@ impl Feed {
         let conn = crate::store::open(Some(&db)).map_err(|e| e.to_string())?;
         let mut last = crate::store::events::latest_id(&conn).map_err(|e| e.to_string())?;
         let (sender, _) = broadcast::channel(BACKLOG);
+        let revoked_now = crate::store::tokens::revoked_ids(&conn).map_err(|e| e.to_string())?;
+        let (revoked_tx, revoked) = watch::channel(Arc::new(revoked_now));
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, flag) = (sender.clone(), stop.clone());
         let thread = std::thread::Builder::new()
@@ -56,8 +92,21 @@ impl Feed {
             .spawn(move || {
                 let mut version = crate::store::data_version(&conn).unwrap_or(0);
                 let mut first = true;
+                let mut revocations_read = std::time::Instant::now();
                 while !flag.load(Ordering::Relaxed) {
                     let now = crate::store::data_version(&conn).unwrap_or(version);
+                    // On every change, and once a second whatever happened: `token revoke`
+                    // writes outside an engine transaction, which on PostgreSQL notifies no one.
+                    if now != version || first || revocations_read.elapsed() >= REVOCATIONS_EVERY {
+                        revocations_read = std::time::Instant::now();
+                        match crate::store::tokens::revoked_ids(&conn) {
+                            Ok(ids) if ids != **revoked_tx.borrow() => {
+                                let _ = revoked_tx.send(Arc::new(ids));
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::debug!(error = %e, "revocations not read"),
+                        }
+                    }
                     if now != version || first {
                         version = now;
                         first = false;
@@ -86,19 +135,28 @@ impl Feed {
             .map_err(|e| format!("cannot start the event feed: {e}"))?;
         Ok(Feed {
             sender,
+            revoked,
             stop,
             thread: Some(thread),
         })
     }
 }
 
-/// Most events sent again to a client that reconnects with `Last-Event-ID`.
-pub const RESEND: usize = 1000;
-
-/// Up to [`RESEND`] events after `id`, for a client that reconnects with `Last-Event-ID`.
-pub fn missed(conn: &crate::store::Db, id: i64) -> crate::store::Result<Vec<Fresh>> {
+/// Up to `limit` events after `id`, for a stream catching up (a client that resumes with
+/// `Last-Event-ID`, or one that fell behind the live feed); the caller asks again until a
+/// batch comes back short.
+pub fn after(conn: &crate::store::Db, id: i64, limit: usize) -> crate::store::Result<Vec<Fresh>> {
     let mut last = id;
-    read(conn, &mut last, RESEND, false)
+    read(conn, &mut last, limit, false)
+}
+
+/// The oldest and newest event ids kept (0, 0 when there are none): a `Last-Event-ID` outside
+/// them cannot be resumed from.
+pub fn bounds(conn: &crate::store::Db) -> crate::store::Result<(i64, i64)> {
+    Ok((
+        crate::store::events::first_id(conn)?,
+        crate::store::events::latest_id(conn)?,
+    ))
 }
 
 fn read_new(conn: &crate::store::Db, last: &mut i64) -> crate::store::Result<Vec<Fresh>> {

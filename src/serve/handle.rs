@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::command::{Rejected, parse_value};
-use crate::engine::Engine;
 use crate::engine::outcome::Outcome;
-use crate::error::{DispatchError, ErrorCode};
+use crate::engine::{Engine, WriteHook};
+use crate::error::{DispatchError, DispatchResult, ErrorCode};
+use crate::store::Db;
 use crate::store::tokens::{self as kept_store, Kept};
-use crate::tokens::{self, Caller};
+use crate::tokens::{self, Caller, Role};
 
 use super::limits::{RateLimit, retry_after_secs};
 
@@ -65,7 +66,9 @@ pub fn status_of(code: ErrorCode) -> u16 {
         | E::NotOffered
         | E::Offline
         | E::NotEligible => 409,
+        E::MethodNotAllowed => 405,
         E::PayloadTooLarge => 413,
+        E::UnsupportedMediaType => 415,
         E::InvalidInput => 422,
         E::RateLimited => 429,
         E::Internal => 500,
@@ -170,86 +173,166 @@ pub fn command(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: Re
 
 fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: Received) -> Reply {
     let now = engine.now();
-    let request_sha256 = body.sha256.unwrap_or_default();
-    if let Some(key) = key {
-        if let Err(e) = check_key(key) {
-            return refusal(None, &e);
-        }
-        match kept_store::kept(engine.connection(), &caller.token_id, key, now - KEEP_FOR) {
-            Ok(Some(kept)) if kept.request_sha256 == request_sha256 => {
-                return Reply {
-                    status: kept.status,
-                    body: Body::Text(kept.response),
-                    retry_after: None,
-                    token_id: None,
-                    replayed: true,
-                };
-            }
-            Ok(Some(_)) => {
-                return refusal(
-                    None,
-                    &DispatchError::invalid(
-                        "Idempotency-Key",
-                        "This Idempotency-Key was used with a different body in the last 24 \
-                         hours; use a new key for a new request.",
-                    ),
-                );
-            }
-            Ok(None) => {}
-            Err(e) => return refusal(None, &e.into()),
-        }
-    }
     let mut value = match body.json {
         Ok(value) => value,
         Err(e) => return refusal(None, &e),
     };
-    // A command outside the role is `forbidden` whatever its fields (SPEC §13): judged by its
-    // name before the body is parsed, so a bad body never answers in its place.
-    if let Some(name) = value.get("cmd").and_then(serde_json::Value::as_str)
-        && let Some(&known) = pitwall_command_name(name)
-        && !super::access::role_allows_name(&caller.role, known)
-    {
-        return refusal(
-            Some(known),
-            &super::access::forbidden_command(&caller.role, known),
-        );
+    // The role and what it may name are judged on the JSON, before its fields are read: a
+    // command outside the role is `forbidden` whatever its body holds (never 422 in its place).
+    let declared = match super::access::screen(&caller.role, &mut value) {
+        Ok(declared) => declared,
+        Err(e) => {
+            let cmd = value.get("cmd").and_then(serde_json::Value::as_str);
+            return refusal(cmd, &e);
+        }
+    };
+    // Only commands that write are kept for an Idempotency-Key: a read is safe to repeat, and
+    // keeping one (5 KB per `browse`) would only fill the table.
+    // A malformed key is refused whatever the command: it is a bad header either way.
+    if let Some(Err(e)) = key.map(check_key) {
+        return refusal(None, &e);
     }
-    super::access::fill_in_self(&caller.role, &mut value);
+    let key = match (key, declared) {
+        (Some(key), Some(d)) if d.writes => {
+            let sha256 = body.sha256.unwrap_or_default();
+            // Most repeats are answered here, without the write lock. The claim inside the
+            // command's transaction is what makes it exactly once.
+            match kept_store::kept(engine.connection(), &caller.token_id, key, now - KEEP_FOR) {
+                Ok(Some(kept)) if kept.status != 0 => return replay(kept, &sha256),
+                Ok(_) => {}
+                Err(e) => return refusal(None, &e.into()),
+            }
+            Some((key.to_string(), sha256))
+        }
+        _ => None,
+    };
     let command = match parse_value(value) {
         Ok(command) => command,
         Err(Rejected { cmd, error }) => return refusal(cmd.as_deref(), &error),
     };
     let name = command.name();
-    if let Err(e) = super::access::check(engine.connection(), &caller.role, &command) {
+    if let Err(e) = super::access::check(engine.connection(), caller, &command) {
         return refusal(Some(name), &e);
     }
-    let result = engine.execute(command);
+    let owns_what_it_makes = caller.role == Role::Intake && name == "intake";
+    if key.is_none() && !owns_what_it_makes {
+        let result = engine.execute(command);
+        return answer(engine, caller, name, result);
+    }
+    let hook = InTransaction {
+        token_id: caller.token_id.clone(),
+        role: caller.role.clone(),
+        name,
+        key: key.clone(),
+        now,
+        answer: None,
+        replay: None,
+    };
+    let (result, hook) = engine.execute_with(command, hook);
+    if let (Some(kept), Some((_, sha256))) = (hook.replay, &key) {
+        // Another request with this key committed first (a retry that overtook this one, or
+        // another host): its answer, not a second run.
+        return replay(kept, sha256);
+    }
+    if let Some(text) = hook.answer {
+        die_here_if_asked();
+        return Reply {
+            status: 200,
+            body: Body::Text(text),
+            retry_after: None,
+            token_id: None,
+            replayed: false,
+        };
+    }
+    // The command did not commit through the hook: refused (rolled back, claim and all), or a
+    // command without a write transaction (`deliver`). Its first answer is kept on its own.
+    let reply = answer(engine, caller, name, result);
+    let retryable = reply.status == 500 || reply.status == 503;
+    if let (Some((key, sha256)), false) = (&key, retryable) {
+        let body = reply.body.clone().into_text();
+        let kept = Kept {
+            request_sha256: sha256.clone(),
+            status: reply.status,
+            response: body.clone(),
+        };
+        let conn = engine.connection();
+        if let Err(e) =
+            kept_store::keep_first(conn, &caller.token_id, key, &kept, now, now - KEEP_FOR)
+        {
+            tracing::warn!(error = %e, "could not keep a response for its Idempotency-Key");
+        }
+        return Reply {
+            body: Body::Text(body),
+            ..reply
+        };
+    }
+    reply
+}
+
+/// The test hook for a crash between a command's commit and its reply (SPEC §13 "Exactly
+/// once"): with `PITWALL_TEST_DIE_AFTER_COMMIT=1` the server kills itself with SIGKILL right
+/// after a write committed, before a byte of the reply is sent, as `kill -9` at that moment
+/// would.
+fn die_here_if_asked() {
+    static ASKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ASKED.get_or_init(|| std::env::var("PITWALL_TEST_DIE_AFTER_COMMIT").is_ok_and(|v| v == "1"))
+    {
+        // SAFETY: kill(2) on this very process; nothing after it runs.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+/// A kept answer sent again, when the body is the one it answered.
+fn replay(kept: Kept, request_sha256: &[u8]) -> Reply {
+    if kept.request_sha256 != request_sha256 {
+        return refusal(
+            None,
+            &DispatchError::invalid(
+                "Idempotency-Key",
+                "This Idempotency-Key was used with a different body in the last 24 hours; use \
+                 a new key for a new request.",
+            ),
+        );
+    }
+    Reply {
+        status: kept.status,
+        body: Body::Text(kept.response),
+        retry_after: None,
+        token_id: None,
+        replayed: true,
+    }
+}
+
+/// The reply to a command that ran, as the caller's role may see it.
+fn answer(
+    engine: &Engine,
+    caller: &Caller,
+    name: &'static str,
+    result: Result<Outcome, DispatchError>,
+) -> Reply {
     let status = match &result {
         Ok(_) => 200,
         Err(e) => status_of(e.code),
     };
     let retry_after =
         matches!(&result, Err(e) if e.code == ErrorCode::Busy).then_some(BUSY_RETRY_AFTER);
-    // A busy or failed database changed nothing: the client should try again, so that answer
-    // is not kept. Every answer of a command that ran is.
-    let retryable =
-        matches!(&result, Err(e) if matches!(e.code, ErrorCode::Busy | ErrorCode::Internal));
-    let body = match (key, retryable) {
-        (Some(key), false) => {
-            let text = crate::headless::response(name, &result);
-            let kept = Kept {
-                request_sha256,
-                status,
-                response: text.clone(),
-            };
-            if let Err(e) = kept_store::keep(engine.connection(), &caller.token_id, key, &kept, now)
-            {
-                // The command committed; only its replay is lost. Said, not hidden.
-                tracing::warn!(error = %e, "could not keep a response for its Idempotency-Key");
+    let body = match (&caller.role, result) {
+        // A dispatcher's answer is written by the runtime's threads (see [`Body`]).
+        (Role::Dispatcher, result) => Body::Result(name, Box::new(result)),
+        (_, Err(e)) => Body::Text(crate::headless::failure(Some(name), &e)),
+        (role, Ok(outcome)) => {
+            let viewed = serde_json::to_value(&outcome)
+                .map_err(|e| {
+                    DispatchError::new(ErrorCode::Internal, format!("unserialisable answer: {e}"))
+                })
+                .and_then(|fields| super::views::view(engine.connection(), role, name, fields));
+            match viewed {
+                Ok(fields) => Body::Text(crate::headless::success(name, &fields)),
+                Err(e) => return refusal(Some(name), &e),
             }
-            Body::Text(text)
         }
-        _ => Body::Result(name, Box::new(result)),
     };
     Reply {
         status,
@@ -260,9 +343,57 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
     }
 }
 
-/// The protocol's own spelling of a command name, if it is one.
-fn pitwall_command_name(name: &str) -> Option<&'static &'static str> {
-    crate::command::Command::NAMES.iter().find(|n| **n == name)
+/// The HTTP API's part of a writing command's transaction: the `Idempotency-Key` claimed first
+/// and its answer written last, and an intake token's new session noted as its own, so each
+/// commits with the command or not at all (SPEC §13 "Exactly once").
+struct InTransaction {
+    token_id: String,
+    role: Role,
+    name: &'static str,
+    key: Option<(String, Vec<u8>)>,
+    now: DateTime<Utc>,
+    /// The answer as sent, made inside the transaction.
+    answer: Option<String>,
+    /// What an earlier request with the same key committed.
+    replay: Option<Kept>,
+}
+
+impl WriteHook for InTransaction {
+    fn before(&mut self, conn: &Db) -> DispatchResult<()> {
+        let Some((key, sha256)) = &self.key else {
+            return Ok(());
+        };
+        let since = self.now - KEEP_FOR;
+        if kept_store::claim(conn, &self.token_id, key, sha256, self.now, since)? {
+            return Ok(());
+        }
+        self.replay = kept_store::kept(conn, &self.token_id, key, since)?;
+        // Rolls back; the caller answers with the kept reply instead.
+        Err(DispatchError::new(
+            ErrorCode::InvalidState,
+            "This Idempotency-Key has an answer already.",
+        ))
+    }
+
+    fn after(&mut self, conn: &Db, fields: &serde_json::Value) -> DispatchResult<()> {
+        let fields = super::views::view(conn, &self.role, self.name, fields.clone())?;
+        let text = crate::headless::success(self.name, &fields);
+        if let Some((key, _)) = &self.key {
+            kept_store::fill(conn, &self.token_id, key, 200, &text)?;
+        }
+        if self.role == Role::Intake
+            && self.name == "intake"
+            && let Some(session) = fields["session"]["id"].as_str()
+        {
+            kept_store::record_owner(conn, session, &self.token_id)?;
+        }
+        self.answer = Some(text);
+        Ok(())
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
 }
 
 #[cfg(test)]
@@ -284,7 +415,9 @@ mod tests {
             ("not_offered", 409),
             ("offline", 409),
             ("not_eligible", 409),
+            ("method_not_allowed", 405),
             ("payload_too_large", 413),
+            ("unsupported_media_type", 415),
             ("invalid_input", 422),
             ("rate_limited", 429),
             ("internal", 500),

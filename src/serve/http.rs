@@ -18,6 +18,7 @@ use tokio_stream::StreamExt as _;
 
 use super::handle::{self, Reply, refusal};
 use super::limits::RateLimit;
+use super::streams::{Follow, Start};
 use super::worker::{Ran, Worker};
 use crate::error::{DispatchError, ErrorCode};
 use crate::tokens::Caller;
@@ -27,8 +28,6 @@ pub const MAX_BODY: usize = 1 << 20;
 /// How long a client may take to send its body.
 pub const BODY_WAIT: Duration = Duration::from_secs(10);
 
-pub const OPENAPI: &str = include_str!("openapi.json");
-
 #[derive(Clone)]
 pub struct Shared {
     pub worker: Worker,
@@ -36,6 +35,38 @@ pub struct Shared {
     pub feed: tokio::sync::broadcast::Sender<Arc<super::feed::Fresh>>,
     /// Flips to true when the server is stopping: event streams end so shutdown can finish.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Revoked tokens' ids, from the feed: their streams end.
+    pub revoked: tokio::sync::watch::Receiver<Arc<std::collections::HashSet<String>>>,
+    pub streams: Arc<super::streams::Streams>,
+    pub stream_lifetime: Duration,
+    pub known: Arc<KnownTokens>,
+}
+
+/// Tokens that passed lately, by SHA-256: enough to let a request's body in before the engine
+/// checks the token for good. Bounded; a revoked token is not vouched for.
+#[derive(Default)]
+pub struct KnownTokens(std::sync::Mutex<std::collections::HashMap<[u8; 32], String>>);
+
+/// Tokens remembered at most; past it the memory starts again (a few more second trips).
+const KNOWN_TOKENS: usize = 4096;
+
+impl KnownTokens {
+    fn vouch(
+        &self,
+        hash: &[u8; 32],
+        revoked: &std::collections::HashSet<String>,
+    ) -> Option<String> {
+        let known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        known.get(hash).filter(|id| !revoked.contains(*id)).cloned()
+    }
+
+    fn note(&self, hash: [u8; 32], token_id: &str) {
+        let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= KNOWN_TOKENS {
+            known.clear();
+        }
+        known.insert(hash, token_id.to_string());
+    }
 }
 
 /// The token id of a request, for the log line.
@@ -81,7 +112,11 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// Authentication and the rate limit, on the engine thread.
 async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Caller, Response> {
-    let token = bearer(headers);
+    // Without a token there is nothing to look up.
+    let Some(token) = bearer(headers) else {
+        return Err(to_response(refusal(None, &no_token())));
+    };
+    let token = Some(token);
     let limit = shared.limit.clone();
     match shared
         .worker
@@ -96,38 +131,60 @@ async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Caller, Response>
 }
 
 async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) -> Response {
-    // Without a token there is nothing to look up: refused before the body is read.
+    // The token first, before a byte of the body is read: a caller without a good one costs
+    // the server no memory (hyper closes the connection rather than read what is left). A token
+    // that passed lately and is not revoked since is let through to its body here, and checked
+    // for good (with its rate) on the engine's one trip for the command; any other is checked
+    // on the engine thread now, at the price of a second trip.
     let Some(token) = bearer(&headers) else {
         return to_response(refusal(None, &no_token()));
     };
+    let hash = crate::tokens::sha256(&token);
+    let vouched = shared.known.vouch(&hash, &shared.revoked.borrow());
+    let (admitted, token_id) = match vouched {
+        Some(token_id) => (None, token_id),
+        None => match admit(&shared, &headers).await {
+            Ok(caller) => {
+                shared.known.note(hash, &caller.token_id);
+                let id = caller.token_id.clone();
+                (Some(caller), id)
+            }
+            Err(response) => return response,
+        },
+    };
+    let refuse = |error: DispatchError| {
+        let mut reply = refusal(None, &error);
+        reply.token_id = Some(token_id.clone());
+        to_response(reply)
+    };
+    if !is_json(&headers) {
+        return refuse(DispatchError::new(
+            ErrorCode::UnsupportedMediaType,
+            "Send the command as JSON, with Content-Type: application/json.",
+        ));
+    }
     let too_large = || {
-        to_response(refusal(
-            None,
-            &DispatchError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("The body is over {MAX_BODY} bytes (1 MiB)."),
-            ),
-        ))
+        DispatchError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The body is over {MAX_BODY} bytes (1 MiB)."),
+        )
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return too_large();
+        return refuse(too_large());
     }
     let bytes = match tokio::time::timeout(BODY_WAIT, read_capped(body, MAX_BODY)).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(Unread::TooLarge)) => return too_large(),
+        Ok(Err(Unread::TooLarge)) => return refuse(too_large()),
         Ok(Err(Unread::Broken)) | Err(_) => {
-            return to_response(refusal(
-                None,
-                &DispatchError::new(
-                    ErrorCode::ParseError,
-                    format!(
-                        "The body did not arrive whole within {} s.",
-                        BODY_WAIT.as_secs()
-                    ),
+            return refuse(DispatchError::new(
+                ErrorCode::ParseError,
+                format!(
+                    "The body did not arrive whole within {} s.",
+                    BODY_WAIT.as_secs()
                 ),
             ));
         }
@@ -139,22 +196,34 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
     };
     let received = handle::Received::read(&bytes, key.is_some());
     drop(bytes);
-    // One trip to the engine thread: the token, its rate, then the command.
     let limit = shared.limit.clone();
     let reply = shared
         .worker
-        .run(
-            move |engine| match handle::admit(engine, &limit, Some(&token), chrono::Utc::now()) {
-                Ok(caller) => handle::command(engine, &caller, key.as_deref(), received),
-                Err(reply) => reply,
-            },
-        )
+        .run(move |engine| {
+            let caller = match admitted {
+                Some(caller) => caller,
+                None => match handle::admit(engine, &limit, Some(&token), chrono::Utc::now()) {
+                    Ok(caller) => caller,
+                    Err(reply) => return reply,
+                },
+            };
+            handle::command(engine, &caller, key.as_deref(), received)
+        })
         .await;
     match reply {
         Ok(Ran::Done(reply)) => to_response(reply),
         Ok(Ran::TooLate) => to_response(refusal(None, &DispatchError::busy())),
         Err(gone) => no_answer(gone),
     }
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn no_token() -> DispatchError {
@@ -187,7 +256,8 @@ async fn read_capped(body: Body, cap: usize) -> Result<Vec<u8>, Unread> {
 async fn openapi(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     match admit(&shared, &headers).await {
         Ok(caller) => {
-            let mut r = json_response(StatusCode::OK, OPENAPI.to_string());
+            let text = super::openapi::document_text(caller.role.kind());
+            let mut r = json_response(StatusCode::OK, text.to_string());
             r.extensions_mut().insert(TokenId(caller.token_id));
             r
         }
@@ -200,83 +270,75 @@ async fn events(State(shared): State<Shared>, headers: HeaderMap) -> Response {
         Ok(caller) => caller,
         Err(response) => return response,
     };
+    let refuse = |error: DispatchError, retry_after: Option<u64>| {
+        let mut reply = refusal(None, &error);
+        reply.token_id = Some(caller.token_id.clone());
+        reply.retry_after = reply.retry_after.or(retry_after);
+        let mut response = to_response(reply);
+        // A client refused a stream tends to hold its connection open to try again: closed,
+        // its file descriptor serves someone else meanwhile.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    };
     if caller.role == crate::tokens::Role::Intake {
-        let mut r = to_response(refusal(
-            None,
-            &DispatchError::new(
+        return refuse(
+            DispatchError::new(
                 ErrorCode::Forbidden,
                 "An intake token has no events to follow.",
             ),
-        ));
-        r.extensions_mut().insert(TokenId(caller.token_id));
-        return r;
+            None,
+        );
     }
-    // Subscribed before the missed events are read, so none falls between the two; the live
-    // ones already sent from the log are skipped by id.
-    let mut fresh = shared.feed.subscribe();
-    let resume_after = headers
+    let slot = match shared.streams.open(&caller.token_id) {
+        Ok(slot) => slot,
+        // A stream is long: a client should wait before asking again.
+        Err(e) => return refuse(e, Some(STREAM_RETRY_AFTER)),
+    };
+    // Subscribed before the log is read for the missed events, so none falls between the two;
+    // the live ones already sent from the log are skipped by id.
+    let fresh = shared.feed.subscribe();
+    let last_event_id = headers
         .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
-    let missed = match resume_after {
-        Some(id) => match shared
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    let start = match last_event_id {
+        None => Start::Now,
+        Some(text) => match shared
             .worker
-            .run(move |engine| super::feed::missed(engine.connection(), id))
+            .run(move |engine| super::feed::bounds(engine.connection()))
             .await
         {
-            Ok(Ran::Done(Ok(missed))) => missed,
-            Ok(Ran::Done(Err(e))) => return to_response(refusal(None, &e.into())),
-            Ok(Ran::TooLate) => return to_response(refusal(None, &DispatchError::busy())),
+            Ok(Ran::Done(Ok(bounds))) => Start::of(Some(&text), bounds),
+            Ok(Ran::Done(Err(e))) => return refuse(e.into(), None),
+            Ok(Ran::TooLate) => return refuse(DispatchError::busy(), None),
             Err(gone) => return no_answer(gone),
         },
-        None => Vec::new(),
     };
-    let mut stopping = shared.stopping.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, std::convert::Infallible>>(64);
-    let role = caller.role.clone();
-    let sse = |f: &super::feed::Fresh| {
-        Event::default()
-            .id(f.event.id.to_string())
-            .event(f.event.kind.clone())
-            .json_data(&f.event)
-            .unwrap_or_else(|_| Event::default().comment("unserialisable event"))
-    };
-    tokio::spawn(async move {
-        let mut sent_up_to = resume_after.unwrap_or(0);
-        for f in missed.iter().filter(|f| f.visible_to(&role)) {
-            if tx.send(Ok(sse(f))).await.is_err() {
-                return;
-            }
-        }
-        if let Some(last) = missed.last() {
-            sent_up_to = last.event.id;
-        }
-        loop {
-            tokio::select! {
-                got = fresh.recv() => {
-                    let event = match got {
-                        Ok(f) if f.event.id <= sent_up_to => continue,
-                        Ok(f) if f.visible_to(&role) => sse(&f),
-                        Ok(_) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                            Event::default().event("lagged").data(format!("{{\"missed\":{n}}}"))
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                    };
-                    if tx.send(Ok(event)).await.is_err() {
-                        break; // the client hung up
-                    }
-                }
-                _ = stopping.changed() => break,
-            }
-        }
-    });
+    let token_id = caller.token_id.clone();
+    tokio::spawn(super::streams::follow(
+        Follow {
+            caller,
+            start,
+            worker: shared.worker.clone(),
+            fresh,
+            revoked: shared.revoked.clone(),
+            stopping: shared.stopping.clone(),
+            lifetime: shared.stream_lifetime,
+            slot,
+        },
+        tx,
+    ));
     let mut r = Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx))
         .keep_alive(KeepAlive::default())
         .into_response();
-    r.extensions_mut().insert(TokenId(caller.token_id));
+    r.extensions_mut().insert(TokenId(token_id));
     r
 }
+
+/// Seconds a client refused a stream should wait before asking again.
+const STREAM_RETRY_AFTER: u64 = 5;
 
 fn no_answer(gone: super::worker::Gone) -> Response {
     let error = match gone {
@@ -314,6 +376,10 @@ pub fn to_response(reply: Reply) -> Response {
     if reply.replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    if status == StatusCode::UNAUTHORIZED {
+        // RFC 9110 §11.6.1: a 401 names the scheme the client should use.
+        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     if let Some(id) = reply.token_id {
         response.extensions_mut().insert(TokenId(id));
     }
@@ -335,7 +401,9 @@ async fn coded_errors(request: Request, next: Next) -> Response {
     let code = match status.as_u16() {
         401 => ErrorCode::Unauthorized,
         403 => ErrorCode::Forbidden,
-        404 | 405 => ErrorCode::NotFound,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        415 => ErrorCode::UnsupportedMediaType,
         413 => ErrorCode::PayloadTooLarge,
         422 => ErrorCode::InvalidInput,
         429 => ErrorCode::RateLimited,
@@ -350,8 +418,12 @@ async fn coded_errors(request: Request, next: Next) -> Response {
             status.canonical_reason().unwrap_or("error")
         ),
     };
+    let allow = response.headers().get(header::ALLOW).cloned();
     let mut coded = to_response(refusal(None, &DispatchError::new(code, message)));
     *coded.status_mut() = status;
+    if let Some(allow) = allow {
+        coded.headers_mut().insert(header::ALLOW, allow);
+    }
     coded
 }
 

@@ -4,8 +4,11 @@
 //! with a header read timeout and TCP_NODELAY, and the same graceful shutdown: stop accepting,
 //! let every connection finish the request in flight, then return.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -19,26 +22,105 @@ use tokio::sync::watch;
 /// on a kept-alive connection, to start the next): past it the connection is closed.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The first wait after a failed accept, doubled on each failure in a row up to
+/// [`ACCEPT_BACKOFF_MAX`].
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// What a connection past its address's cap is told before it is closed.
+fn too_many() -> Vec<u8> {
+    let body = crate::headless::failure(
+        None,
+        &crate::error::DispatchError::new(
+            crate::error::ErrorCode::Busy,
+            "Too many connections from this address; close some first.",
+        ),
+    );
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection's place in [`PerAddress`], given back when it closes.
+struct Held(Arc<PerAddress>, IpAddr);
+
+impl PerAddress {
+    fn hold(self: &Arc<Self>, ip: IpAddr, cap: usize) -> Option<Held> {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= cap {
+            return None;
+        }
+        *n += 1;
+        Some(Held(self.clone(), ip))
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut open = self.0.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then waits for the connections to
-/// finish what they are answering.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+/// finish what they are answering. One client address holds at most `per_address`
+/// connections at once.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    per_address: usize,
+    shutdown: impl Future<Output = ()>,
+) {
     // Each connection holds a sender clone and watches for every receiver to be gone (the
     // signal to finish), and a receiver clone the loop waits on to know it is done.
     let (signal_tx, signal_rx) = watch::channel(());
     let (close_tx, close_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);
+    let addresses = Arc::new(PerAddress::default());
+    let mut backoff = ACCEPT_BACKOFF;
     loop {
-        let tcp = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok(accepted) => {
+                    backoff = ACCEPT_BACKOFF;
+                    accepted
+                }
                 Err(e) => {
-                    // Out of file descriptors and the like: wait a moment rather than spin.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of file descriptors (EMFILE) and the like: the pending connection
+                    // stays queued, so accepting again at once would fail again at once, a
+                    // busy loop starving every connection already open. Wait, longer each
+                    // time in a row, for connections to close.
+                    if backoff == ACCEPT_BACKOFF {
+                        tracing::warn!(error = %e, "accept failed; backing off");
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = &mut shutdown => break,
+                    }
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     continue;
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(held) = addresses.hold(peer.ip(), per_address) else {
+            // Told why, if the socket takes it at once, and closed: it never reaches hyper.
+            let _ = tcp.try_write(&too_many());
+            tracing::debug!(peer = %peer.ip(), "connection refused: too many from this address");
+            continue;
         };
         if let Err(e) = tcp.set_nodelay(true) {
             // A reply split over two segments would wait for the client's delayed ACK.
@@ -52,7 +134,10 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT);
-            let mut conn = pin!(builder.serve_connection(TokioIo::new(tcp), service));
+            let mut conn = pin!(builder.serve_connection(
+                TokioIo::new(super::framing::Framed::new(tcp, HEADER_READ_TIMEOUT)),
+                service,
+            ));
             let mut stopping = pin!(signal_tx.closed());
             let mut asked = false;
             loop {
@@ -70,6 +155,7 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
                 }
             }
             drop(close_rx);
+            drop(held);
         });
     }
     drop(listener);

@@ -7,11 +7,17 @@
 //! connection (the console's [`crate::delivery::Background`]). Three connections, one writer.
 
 pub mod access;
+mod constraints;
 pub mod feed;
+mod framing;
 pub mod handle;
 pub mod http;
 pub mod limits;
 mod listen;
+pub mod openapi;
+pub mod reference;
+pub mod streams;
+pub mod views;
 pub mod worker;
 
 use std::io::Write;
@@ -89,12 +95,21 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             limit: limit.clone(),
             feed: feed.sender.clone(),
             stopping,
+            revoked: feed.revoked.clone(),
+            streams: streams::Streams::new(config.serve.max_streams),
+            stream_lifetime: Duration::from_secs(config.serve.stream_seconds),
+            known: Arc::default(),
         });
-        listen::serve(listener, app, async move {
-            shutdown_signal().await;
-            tracing::info!("stopping: finishing the requests in flight");
-            let _ = stop_tx.send(true);
-        })
+        listen::serve(
+            listener,
+            app,
+            config.serve.connections_per_address,
+            async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: finishing the requests in flight");
+                let _ = stop_tx.send(true);
+            },
+        )
         .await;
         ticker.abort();
         pruner.abort();

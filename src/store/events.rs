@@ -118,6 +118,12 @@ pub fn latest_id(conn: &Db) -> crate::store::Result<i64> {
         .query_row(crate::params![], |r| r.get(0))
 }
 
+/// The oldest event's id (0 when there is none).
+pub fn first_id(conn: &Db) -> crate::store::Result<i64> {
+    conn.prepare_cached("SELECT COALESCE(MIN(id), 0) FROM events")?
+        .query_row(crate::params![], |r| r.get(0))
+}
+
 const STORED_COLUMNS: &str =
     "id, at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail";
 

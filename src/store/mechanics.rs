@@ -118,6 +118,17 @@ pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Mechanic>> {
         .optional()
 }
 
+/// A mechanic's name and city only: what a booking form is shown of him, without reading (and
+/// parsing) the rest of his record.
+pub fn name_and_city(
+    conn: &Db,
+    id: &str,
+) -> crate::store::Result<Option<(String, Option<String>)>> {
+    conn.prepare_cached("SELECT name, city FROM mechanics WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
 /// Every mechanic, by id, handed to `each` one at a time as read: the roster is built from them
 /// without a second copy of all of them in memory (at 100,000 mechanics, tens of MB).
 pub fn for_each(conn: &Db, mut each: impl FnMut(Mechanic)) -> crate::store::Result<()> {

@@ -52,7 +52,11 @@ const UPGRADES: &[Upgrade] = &[
         refuse_if: None,
     },
     Upgrade {
-        sql: include_str!("../../migrations/0008_history.sql"),
+        sql: include_str!("../../migrations/0008_api_trust.sql"),
+        refuse_if: None,
+    },
+    Upgrade {
+        sql: include_str!("../../migrations/0009_history.sql"),
         refuse_if: None,
     },
 ];

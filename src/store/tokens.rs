@@ -73,6 +73,12 @@ pub fn revoke(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<b
         == 1)
 }
 
+/// The ids of every revoked token.
+pub fn revoked_ids(conn: &Db) -> crate::store::Result<std::collections::HashSet<String>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM api_tokens WHERE revoked_at IS NOT NULL")?;
+    stmt.query_map(crate::params![], |r| r.get(0))?.collect()
+}
+
 pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM api_tokens WHERE id = ?")?
         .exists([id])
@@ -122,19 +128,68 @@ pub fn kept(
     .optional()
 }
 
-/// Keeps a response for (token, key), replacing one older than the 24 h window.
-pub fn keep(
+/// Claims (token, key) for a command about to run: the first statement of the command's own
+/// write transaction, so the claim and the command's effects commit together or not at all.
+/// False when the key is held already (kept since `since`): the caller replays what is kept. A
+/// record from before `since` is forgotten and the key claimed anew.
+pub fn claim(
+    conn: &Db,
+    token: &str,
+    key: &str,
+    request_sha256: &[u8],
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> crate::store::Result<bool> {
+    conn.prepare_cached(
+        "DELETE FROM api_idempotency WHERE token_id = ? AND key = ? AND created_at <= ?",
+    )?
+    .execute(params![token, key, to_millis(since)])?;
+    // Status 0 and no response until `fill` writes them, in the same transaction: no other
+    // connection ever sees the record without its answer.
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO api_idempotency \
+             (token_id, key, request_sha256, status, response, created_at) \
+             VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (token_id, key) DO NOTHING",
+        )?
+        .execute(params![token, key, request_sha256, to_millis(now)])?
+        == 1)
+}
+
+/// Writes the answer of a claimed key, before the command's transaction commits.
+pub fn fill(
+    conn: &Db,
+    token: &str,
+    key: &str,
+    status: u16,
+    response: &str,
+) -> crate::store::Result<()> {
+    conn.prepare_cached(
+        "UPDATE api_idempotency SET status = ?, response = ? WHERE token_id = ? AND key = ?",
+    )?
+    .execute(params![status, response, token, key])?;
+    Ok(())
+}
+
+/// Keeps an answer for (token, key) on its own: a refused command rolled back its claim with
+/// everything else, and `deliver` has no transaction to claim in. An answer kept meanwhile
+/// (another host that ran it) stays.
+pub fn keep_first(
     conn: &Db,
     token: &str,
     key: &str,
     kept: &Kept,
     now: DateTime<Utc>,
+    since: DateTime<Utc>,
 ) -> crate::store::Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM api_idempotency WHERE token_id = ? AND key = ? AND created_at <= ?",
+    )?
+    .execute(params![token, key, to_millis(since)])?;
     conn.prepare_cached(
         "INSERT INTO api_idempotency \
          (token_id, key, request_sha256, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (token_id, key) DO UPDATE SET request_sha256 = excluded.request_sha256, \
-         status = excluded.status, response = excluded.response, created_at = excluded.created_at",
+         ON CONFLICT (token_id, key) DO NOTHING",
     )?
     .execute(params![
         token,
@@ -145,6 +200,19 @@ pub fn keep(
         to_millis(now)
     ])?;
     Ok(())
+}
+
+/// Notes that `token` created `session`, in the intake's own transaction.
+pub fn record_owner(conn: &Db, session: &str, token: &str) -> crate::store::Result<()> {
+    conn.prepare_cached("INSERT INTO api_session_owners (session_id, token_id) VALUES (?, ?)")?
+        .execute(params![session, token])?;
+    Ok(())
+}
+
+/// Whether `token` created `session`.
+pub fn token_owns_session(conn: &Db, token: &str, session: &str) -> crate::store::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM api_session_owners WHERE session_id = ? AND token_id = ?")?
+        .exists(params![session, token])
 }
 
 /// Forgets responses kept before `before`; returns how many.

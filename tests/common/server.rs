@@ -22,6 +22,17 @@ pub const ROOMY: &str = "[serve]\nrate_per_second = 100000\nburst = 100000\n";
 impl Server {
     /// `pitwall serve --db DB --listen 127.0.0.1:0` with `config` as its config file.
     pub fn start(db: &Path, config: &str) -> Server {
+        Server::start_with(db, config, &[], None)
+    }
+
+    /// [`Server::start`] with environment variables, and at most `open_files` file
+    /// descriptors (RLIMIT_NOFILE) when given.
+    pub fn start_with(
+        db: &Path,
+        config: &str,
+        env: &[(&str, &str)],
+        open_files: Option<u64>,
+    ) -> Server {
         // Beside a database file; for a server database (SPEC §15), in the temp dir under a
         // name of its own.
         let (dir, stem) = match pitwall::store::postgres_url(db) {
@@ -37,16 +48,33 @@ impl Server {
         let config_path = dir.join(format!("serve-{stem}.toml"));
         std::fs::write(&config_path, config).unwrap();
         let log = dir.join(format!("serve-{stem}.log"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pitwall"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .arg("--config")
             .arg(&config_path)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("pitwall serve starts");
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some(n) = open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn().expect("pitwall serve starts");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -241,4 +269,41 @@ impl Server {
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
+}
+
+/// A TCP connection to `addr` from the local address `from` (another loopback address such as
+/// 127.0.0.2, so a test can be a second client next to many connections from 127.0.0.1).
+pub fn connect_from(from: std::net::Ipv4Addr, addr: &str) -> std::net::TcpStream {
+    use std::os::fd::FromRawFd;
+    let to: std::net::SocketAddrV4 = addr.parse().unwrap();
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let local = sockaddr(from, 0);
+        let rc = libc::bind(fd, (&raw const local).cast(), len);
+        assert_eq!(rc, 0, "bind {from}: {}", std::io::Error::last_os_error());
+        let remote = sockaddr(*to.ip(), to.port());
+        let rc = libc::connect(fd, (&raw const remote).cast(), len);
+        assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
+        std::net::TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// The resident memory of process `pid`, in KiB (VmRSS).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
 }

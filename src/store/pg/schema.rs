@@ -18,7 +18,8 @@ const FIRST_VERSION: i64 = 6;
 /// a new one. Never edit a step once a release has shipped it.
 const UPGRADES: &[&str] = &[
     include_str!("../../../migrations/postgres/0007_delivery_truth.sql"),
-    include_str!("../../../migrations/postgres/0008_history.sql"),
+    include_str!("../../../migrations/postgres/0008_api_trust.sql"),
+    include_str!("../../../migrations/postgres/0009_history.sql"),
 ];
 
 const _: () = assert!(

@@ -1,4 +1,4 @@
--- Version 7 -> 8: history that can be archived and pruned, and reads that do not grow with it.
+-- Version 8 -> 9: history that can be archived and pruned, and reads that do not grow with it.
 -- A session's events and messages are found by their session (what `pitwall prune` archives and
 -- removes with it), and what the foreign-key checks of its deletes look up is indexed; the
 -- console's newest waitlist entries read from the end of an index. A

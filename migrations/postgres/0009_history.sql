@@ -1,4 +1,4 @@
--- Version 7 -> 8 on PostgreSQL (migrations/0008_history.sql is SQLite's, and says why). The
+-- Version 8 -> 9 on PostgreSQL (migrations/0009_history.sql is SQLite's, and says why). The
 -- notifications' insertion order gets an index of its own here: SQLite's rowid is its table's
 -- key, PostgreSQL's rowid column is not. Every definition below matches schema_pg.sql, which a
 -- test compares against a database upgraded from version 6. Never edit this file once a
