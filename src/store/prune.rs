@@ -91,6 +91,9 @@ pub fn delete_sessions(conn: &Db, ids: &[&str]) -> crate::store::Result<Removed>
         )?
         .query_map([list.as_str()], |r| r.get(0))?
         .collect::<crate::store::Result<_>>()?;
+    // Which intake token made a session (the HTTP API's ownership): nothing to keep once the
+    // session is gone, and a foreign key to it.
+    run("DELETE FROM api_session_owners WHERE session_id IN (SELECT value FROM json_each(?1))")?;
     let sessions = run("DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?1))")?;
     conn.prepare_cached("DELETE FROM intakes WHERE id IN (SELECT value FROM json_each(?1))")?
         .execute([to_json(&intakes)])?;
