@@ -37,6 +37,22 @@ fn history(engine: &mut Engine) {
         json!({"cmd": "accept", "session": "OLD-DONE", "mechanic": "t1"}),
     );
     ok(engine, json!({"cmd": "complete", "session": "OLD-DONE"}));
+    // Made through the HTTP API by an intake token, which owns it.
+    let (token, _) = pitwall::tokens::create(
+        engine.connection(),
+        "intake",
+        None,
+        Some("booking form"),
+        engine.now(),
+    )
+    .unwrap();
+    engine
+        .connection()
+        .execute(
+            "INSERT INTO api_session_owners (session_id, token_id) VALUES (?1, ?2)",
+            pitwall::params!["OLD-DONE", token],
+        )
+        .unwrap();
     ok(engine, intake("OLD-GONE", json!({})));
     ok(engine, json!({"cmd": "cancel", "session": "OLD-GONE"}));
     ok(engine, intake("OLD-MATCHED", json!({})));

@@ -40,8 +40,8 @@ pub fn finished_batch(
 pub const FINISHED_BATCH: &str = "SELECT s.id, s.created_at, \
     CASE WHEN COALESCE(s.completed_at, s.cancelled_at, s.created_at) < ?2 THEN 1 ELSE 0 END \
     FROM sessions s INDEXED BY sessions_by_status \
-    WHERE s.status = ?1 AND s.created_at < ?2 \
-      AND (s.created_at > ?3 OR (s.created_at = ?3 AND s.id > ?4)) \
+    WHERE s.status = ?1 AND s.created_at < ?2 AND s.created_at >= ?3 \
+      AND (s.created_at > ?3 OR s.id > ?4) \
     ORDER BY s.created_at, s.id LIMIT ?5";
 
 /// What one batch removed.
@@ -91,6 +91,9 @@ pub fn delete_sessions(conn: &Db, ids: &[&str]) -> crate::store::Result<Removed>
         )?
         .query_map([list.as_str()], |r| r.get(0))?
         .collect::<crate::store::Result<_>>()?;
+    // Which intake token made a session (the HTTP API's ownership): nothing to keep once the
+    // session is gone, and a foreign key to it.
+    run("DELETE FROM api_session_owners WHERE session_id IN (SELECT value FROM json_each(?1))")?;
     let sessions = run("DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?1))")?;
     conn.prepare_cached("DELETE FROM intakes WHERE id IN (SELECT value FROM json_each(?1))")?
         .execute([to_json(&intakes)])?;
