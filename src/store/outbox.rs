@@ -134,7 +134,9 @@ pub fn claim(
     lease_until: DateTime<Utc>,
     limit: usize,
 ) -> crate::store::Result<Vec<Notification>> {
-    let mut stmt = conn.prepare_cached(&claim_sql())?;
+    // Built once: a relay claims several times a second, and the text is the cache's key.
+    static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(claim_sql);
+    let mut stmt = conn.prepare_cached(&CLAIM)?;
     let rows = stmt.query_map(
         params![
             owner,
