@@ -91,9 +91,6 @@ text_enum!(WaitlistStatus {
 });
 text_enum!(Channel { Email = "email", Sms = "sms", Push = "push" });
 
-/// The minimum profile completion for taking sessions (SPEC §2).
-pub const MIN_PROFILE_COMPLETION: i64 = 80;
-
 /// A mechanic as stored (SPEC §2).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mechanic {
@@ -137,6 +134,38 @@ pub struct Mechanic {
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "ser_time")]
     pub updated_at: DateTime<Utc>,
+}
+
+// The profile-completion threshold, alone so that SQL which states the same rule (the
+// integrity check) can bind it instead of repeating the number.
+
+/// The minimum profile completion for taking sessions (SPEC §2).
+pub const MIN_PROFILE_COMPLETION: i64 = 80;
+
+/// Why a mechanic can take no session at all, whatever it asks for: the account-level part of
+/// [`WhyNot`], a type of its own so that whoever explains it must name every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountBar {
+    Suspended,
+    PendingApproval,
+    ProfileIncomplete,
+}
+
+impl AccountBar {
+    /// What a dispatcher reads beside the mechanic's name.
+    pub fn label(self) -> &'static str {
+        WhyNot::from(self).label()
+    }
+}
+
+impl From<AccountBar> for WhyNot {
+    fn from(bar: AccountBar) -> WhyNot {
+        match bar {
+            AccountBar::Suspended => WhyNot::Suspended,
+            AccountBar::PendingApproval => WhyNot::PendingApproval,
+            AccountBar::ProfileIncomplete => WhyNot::ProfileIncomplete,
+        }
+    }
 }
 
 /// Why a mechanic is left out of an intake's ranking before scoring (SPEC §3 "why not"), or
@@ -185,22 +214,22 @@ impl WhyNot {
 
 impl Mechanic {
     /// Why he can take no session at all, whatever it asks for: his account or his profile.
-    /// `None` exactly when [`Mechanic::can_accept_sessions`].
-    pub fn account_exclusion(&self) -> Option<WhyNot> {
+    /// The one statement of that rule (SPEC §2): ranking, accepting, the console and the
+    /// eligibility report all ask it.
+    pub fn account_exclusion(&self) -> Option<AccountBar> {
         match self.account_status {
-            AccountStatus::Suspended => Some(WhyNot::Suspended),
-            AccountStatus::Pending => Some(WhyNot::PendingApproval),
+            AccountStatus::Suspended => Some(AccountBar::Suspended),
+            AccountStatus::Pending => Some(AccountBar::PendingApproval),
             AccountStatus::Approved if self.profile_completion_score < MIN_PROFILE_COMPLETION => {
-                Some(WhyNot::ProfileIncomplete)
+                Some(AccountBar::ProfileIncomplete)
             }
             AccountStatus::Approved => None,
         }
     }
 
-    /// Derived, never stored: approved and a profile at least 80 % complete.
+    /// Derived, never stored: nothing in [`Mechanic::account_exclusion`] bars him.
     pub fn can_accept_sessions(&self) -> bool {
-        self.account_status == AccountStatus::Approved
-            && self.profile_completion_score >= MIN_PROFILE_COMPLETION
+        self.account_exclusion().is_none()
     }
 
     /// Whether the certification row of the scoring table applies (SPEC §3), without building

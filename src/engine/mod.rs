@@ -2,6 +2,7 @@
 //! transaction and returns a typed outcome or a coded error; the engine never prints and never
 //! reads the wall clock itself — it is handed a [`Clock`].
 
+mod dispatch;
 mod history;
 mod intake;
 mod mechanics;
@@ -427,7 +428,7 @@ impl Ctx<'_> {
             Some(reason) => unavailable.push(ExcludedView {
                 mechanic: m.id,
                 name: m.name,
-                reason,
+                reason: reason.into(),
             }),
         })?;
         candidates.shrink_to_fit();
