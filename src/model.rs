@@ -3,6 +3,39 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+/// A closed vocabulary stored as TEXT: what the store needs to write and read one. The store
+/// implements its conversions for every type [`with_text_enums`] names, so this module names no
+/// storage type.
+pub trait TextEnum: Copy + 'static {
+    const NAME: &'static str;
+    fn as_str(self) -> &'static str;
+    fn parse(s: &str) -> Option<Self>;
+}
+
+/// Calls `$m!` with every [`TextEnum`] of the model. A vocabulary missing here fails to compile
+/// where the store binds it, so the list cannot fall behind.
+#[macro_export]
+macro_rules! with_text_enums {
+    ($m:ident) => {
+        $m!(
+            AccountStatus,
+            CertificationType,
+            PaymentMethod,
+            RequestType,
+            SessionStatus,
+            AssignmentStatus,
+            Priority,
+            WaitlistStatus,
+            Channel,
+            MatchType,
+            NotificationKind,
+            Route,
+            DeliveryStatus,
+            SkipReason
+        );
+    };
+}
+
 /// Declares a closed vocabulary stored as TEXT: serde names, `as_str`, parsing, and database
 /// conversions all come from the one list, so the schema's CHECKs and the code cannot drift.
 macro_rules! text_enum {
@@ -33,16 +66,15 @@ macro_rules! text_enum {
             }
         }
 
-        impl $crate::store::db::ToValue for $name {
-            fn to_value(&self) -> $crate::store::db::ValueRef<'_> {
-                $crate::store::db::ValueRef::Text(self.as_str())
-            }
-        }
+        impl TextEnum for $name {
+            const NAME: &'static str = stringify!($name);
 
-        impl $crate::store::db::FromValue for $name {
-            fn from_value(v: $crate::store::db::ValueRef<'_>) -> Result<Self, String> {
-                let s = v.as_str()?;
-                $name::parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($name)))
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+
+            fn parse(s: &str) -> Option<$name> {
+                $name::parse(s)
             }
         }
     };
@@ -141,6 +173,9 @@ pub struct Mechanic {
 
 /// The minimum profile completion for taking sessions (SPEC §2).
 pub const MIN_PROFILE_COMPLETION: i64 = 80;
+
+/// The most days a prune or the retention setting reaches back (a century).
+pub const MAX_RETENTION_DAYS: i64 = 36_500;
 
 /// Why a mechanic can take no session at all, whatever it asks for: the account-level part of
 /// [`WhyNot`], a type of its own so that whoever explains it must name every case.

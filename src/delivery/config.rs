@@ -319,13 +319,13 @@ impl Config {
 
     fn check(&self) -> Result<(), (String, String)> {
         if let Some(days) = self.retention.days
-            && !(1..=crate::engine::prune::MAX_DAYS).contains(&days)
+            && !(1..=crate::model::MAX_RETENTION_DAYS).contains(&days)
         {
             return Err((
                 "retention.days".into(),
                 format!(
                     "must be a number of days from 1 to {}",
-                    crate::engine::prune::MAX_DAYS
+                    crate::model::MAX_RETENTION_DAYS
                 ),
             ));
         }

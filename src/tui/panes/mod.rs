@@ -63,6 +63,20 @@ pub fn no_op(_: &mut App, _: Op) -> Vec<Effect> {
     Vec::new()
 }
 
+/// How a binding is written in the footer and help: the pane keys reach as many panes as
+/// there are.
+pub fn label(binding: &Binding) -> String {
+    if binding.op != Op::GoPane {
+        return binding.label.to_string();
+    }
+    let n = REGISTRY.len();
+    if binding.keys.first().is_some_and(|k| k.alt) {
+        format!("Alt-1…{n}")
+    } else {
+        format!("1–{n}")
+    }
+}
+
 impl Pane {
     /// Every pane, in tab order.
     pub fn all() -> impl Iterator<Item = Pane> {
