@@ -85,18 +85,6 @@ fn wait_all_sent(engine: &Engine, limit: Duration) {
     }
 }
 
-/// A small xorshift, seeded from the time: different moments each run, printed for a replay.
-struct Moments(u64);
-
-impl Moments {
-    fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        lo + self.0 % (hi - lo)
-    }
-}
-
 #[test]
 fn a_relay_killed_mid_pass_loses_nothing_and_repeats_only_the_same_id() {
     let hooks = Webhooks::start(Behaviour {
@@ -113,16 +101,16 @@ fn a_relay_killed_mid_pass_loses_nothing_and_repeats_only_the_same_id() {
     let all: HashSet<String> = rows(&engine).into_iter().map(|(id, _)| id).collect();
     assert_eq!(all.len(), 450);
 
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    // Different moments each run, from a seed printed for a replay.
+    let seed: u64 = pitwall::random::fresh_range(0..u64::MAX);
     eprintln!("kill moments seed: {seed}");
-    let mut moments = Moments(seed);
+    let mut moments = pitwall::random::seeded(seed);
     for _ in 0..6 {
         let mut child = relay(&db, &config, None);
-        std::thread::sleep(Duration::from_millis(moments.next_ms(60, 400)));
+        std::thread::sleep(Duration::from_millis(rand::Rng::random_range(
+            &mut moments,
+            60..400,
+        )));
         child.kill().unwrap(); // SIGKILL: no chance to give rows back
         child.wait().unwrap();
     }

@@ -294,10 +294,9 @@ pub fn backoff(attempts: i64, jitter: f64) -> Duration {
     Duration::milliseconds((base_ms as f64 * jitter.clamp(0.8, 1.2)) as i64)
 }
 
-/// A factor in 0.8–1.2 from the OS's randomness (through a UUID v4, already a dependency).
+/// A factor in 0.8–1.2, different for every row and run.
 fn jitter() -> f64 {
-    let bits = (uuid::Uuid::new_v4().as_u128() & 0xFFFF_FFFF) as f64;
-    0.8 + 0.4 * bits / u32::MAX as f64
+    crate::random::fresh_range(0.8..=1.2)
 }
 
 /// A relay running on a thread of its own (the console's): its own connection, the system

@@ -39,11 +39,8 @@ pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD};
 const RETRIES: u32 = 8;
 
 /// A few milliseconds of jitter, so two commands that collided do not collide again in step.
-fn fastrand_jitter(attempt: u32) -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    u64::from(nanos % (1 << attempt.min(6)))
+fn retry_jitter(attempt: u32) -> u64 {
+    crate::random::fresh_range(0..1u64 << attempt.min(6))
 }
 
 /// How long a targeted offer stays open, and how long a broadcast is held behind them.
@@ -181,7 +178,7 @@ impl Engine {
             && attempt < RETRIES
         {
             std::thread::sleep(std::time::Duration::from_millis(
-                (1 << attempt) + fastrand_jitter(attempt),
+                (1 << attempt) + retry_jitter(attempt),
             ));
             attempt += 1;
             result = self.run(command.clone());
