@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "paths",
             "json",
             "command_table",
+            "random",
         ],
     ),
     ("rules without I/O", &["zone", "schedule", "error"]),
