@@ -33,7 +33,7 @@ use crate::store;
 pub use history::{HISTORY_LIMIT, HistoryRow};
 pub use intake::field_problems;
 pub use outcome::*;
-pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD};
+pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD, releases_at};
 
 /// Runs of one command that lost a race with another transaction before it answers `busy`.
 const RETRIES: u32 = 8;

@@ -34,6 +34,13 @@ pub const MAX_LEAD: Duration = Duration::days(14);
 /// Names listed per slot.
 const SLOT_TOP: usize = 3;
 
+/// When the tick releases a session booked for `scheduled_for`: [`RELEASE_AHEAD`] before it
+/// (`release_due` takes every booking due by now + [`RELEASE_AHEAD`]). The console counts down
+/// to this, so its countdown and the tick cannot disagree.
+pub fn releases_at(scheduled_for: DateTime<Utc>) -> DateTime<Utc> {
+    scheduled_for - RELEASE_AHEAD
+}
+
 /// A booking time: RFC 3339, at least [`MIN_LEAD`] and at most [`MAX_LEAD`] ahead of `now`.
 pub fn validate_scheduled_for(text: &str, now: DateTime<Utc>) -> DispatchResult<DateTime<Utc>> {
     let at = DateTime::parse_from_rfc3339(text.trim())

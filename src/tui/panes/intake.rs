@@ -1328,7 +1328,7 @@ fn booked_lines(app: &App, result: &Submitted, room: usize, lines: &mut Vec<Line
         )));
         lines.push(Line::from(vec![
             Span::styled("  released 10 min ahead, ", t.style(Tone::Dim)),
-            crate::tui::widgets::release_countdown(t, at - crate::engine::RELEASE_AHEAD, app.now),
+            crate::tui::widgets::release_countdown(t, crate::engine::releases_at(at), app.now),
         ]));
     }
     let planned = o.planned.as_deref().unwrap_or_default();

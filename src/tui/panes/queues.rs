@@ -332,7 +332,7 @@ fn render_bookings(
                     format!("{}{local}", at.format("%d %b %H:%M"))
                 })),
                 Cell::from(at.map_or(Span::raw(""), |at| {
-                    release_countdown(t, at - crate::engine::RELEASE_AHEAD, app.now)
+                    release_countdown(t, crate::engine::releases_at(at), app.now)
                 })),
                 Cell::from(truncate(intake.map_or("", |i| i.concern.as_str()), 60)),
             ])
@@ -699,7 +699,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
     ]));
     if let (SessionStatus::Scheduled, Some(at)) = (row.session.status, row.session.scheduled_for)
     {
-        let release = at - crate::engine::RELEASE_AHEAD;
+        let release = crate::engine::releases_at(at);
         // The customer's own hours beside UTC, when their place tells the zone.
         let local = row
             .intake
