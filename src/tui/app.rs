@@ -15,8 +15,8 @@ use ratatui::crossterm::event::{
 use super::keymap::{self, Op, Scope};
 use super::panes::{self, intake, queues};
 pub use super::state::{
-    App, CUE_SECONDS, Confirm, Effect, KeyState, Looked, Lookup, MIN_SIZE, Mode, Pane, Picker,
-    Purpose, Request, Toast, ToastKind, table_row_at,
+    App, CUE_SECONDS, Confirm, Effect, Found, KeyState, MIN_SIZE, Mode, Pane, Picker, Purpose,
+    Read, Request, Toast, ToastKind, table_row_at,
 };
 use super::theme::Theme;
 use crate::command::Command;
@@ -37,8 +37,8 @@ pub enum Action {
     Clock(DateTime<Utc>),
     Snapshot(Box<Snapshot>),
     Done(Purpose, Result<Outcome, DispatchError>),
-    /// What a history lookup found.
-    Looked(Result<Looked, DispatchError>),
+    /// What a pane's [`Read`] found, for that pane.
+    Found(Pane, Result<Found, DispatchError>),
 }
 
 impl App {
@@ -69,6 +69,7 @@ impl App {
                 .map(|p| p.state.map(|make| make()))
                 .collect(),
             simulation: None,
+            ids: crate::ids::Ids::readable("S"),
         }
     }
 
@@ -174,7 +175,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Snapshot(snapshot) => absorb(app, *snapshot),
         Action::Done(purpose, result) => done(app, purpose, result),
-        Action::Looked(found) => panes::history::looked(app, found),
+        Action::Found(pane, found) => pane.def().found.map_or_else(Vec::new, |f| f(app, found)),
         Action::Key(key) => key_pressed(app, key),
         Action::Paste(text) => intake::paste(app, &text),
         Action::Mouse(event) => mouse(app, event),
@@ -494,21 +495,31 @@ fn filter_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
         app.mode = Mode::Normal;
         return Vec::new();
     };
-    let filter = filter_of(app);
-    match (op, key.code) {
-        (Some(Op::Choose), _) => app.mode = Mode::Normal,
+    let (filter, selected) = filter_of(app);
+    let done = match (op, key.code) {
+        (Some(Op::Choose), _) => true,
         (Some(Op::Back), _) => {
             filter.clear();
-            app.mode = Mode::Normal;
+            true
         }
         (_, KeyCode::Backspace) => {
             filter.pop();
+            false
         }
-        (_, KeyCode::Char(c)) if !c.is_control() && filter.chars().count() < 60 => filter.push(c),
-        _ => {}
+        (_, KeyCode::Char(c)) if !c.is_control() && filter.chars().count() < 60 => {
+            filter.push(c);
+            false
+        }
+        _ => false,
+    };
+    // The filtered list starts at its top; the pane says which selection that is (none when
+    // it keeps its selection on its row itself).
+    if let Some(selected) = selected {
+        *selected = 0;
     }
-    app.queues.selected = 0;
-    app.mechanics.selected = 0;
+    if done {
+        app.mode = Mode::Normal;
+    }
     // A pane whose list is read on demand reads it again for the new filter.
     app.pane.def().load.map_or_else(Vec::new, |load| load(app))
 }

@@ -41,16 +41,9 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
                     refresh |= writes;
                     queue.push(Action::Done(request.purpose, result));
                 }
-                Effect::Lookup(lookup) => {
-                    let found = match lookup {
-                        app::Lookup::History(needle) => engine
-                            .history(&needle)
-                            .map(|rows| app::Looked::History(needle, rows)),
-                        app::Lookup::Timeline(id) => engine
-                            .timeline(&id)
-                            .map(|events| app::Looked::Timeline(id, events)),
-                    };
-                    queue.push(Action::Looked(found));
+                Effect::Read(read) => {
+                    let found = (read.run)(engine, &read.key);
+                    queue.push(Action::Found(read.pane, found));
                 }
             }
         }

@@ -29,10 +29,11 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp,
     back: panes::no_back,
-    filter: Some(|app| &mut app.mechanics.filter),
+    filter: Some(|app| (&mut app.mechanics.filter, Some(&mut app.mechanics.selected))),
     metrics: false,
     state: None,
     load: None,
+    found: None,
 };
 
 /// Clock in/out and details act on the selected mechanic: dimmed when the list is empty.

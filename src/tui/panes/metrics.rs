@@ -27,6 +27,7 @@ pub const PANE: PaneDef = PaneDef {
     metrics: true,
     state: None,
     load: None,
+    found: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.

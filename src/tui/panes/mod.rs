@@ -6,7 +6,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::keymap::{Binding, Op};
-use super::state::{App, Effect, KeyState, Pane};
+use super::state::{App, Effect, Found, KeyState, Pane};
+use crate::error::DispatchError;
 
 /// What the console asks of a pane.
 pub struct PaneDef {
@@ -26,8 +27,9 @@ pub struct PaneDef {
     pub clamp: fn(&mut App),
     /// Esc when nothing else is there to dismiss.
     pub back: fn(&mut App),
-    /// The text its `/` filter types into, when it has one.
-    pub filter: Option<fn(&mut App) -> &mut String>,
+    /// The text its `/` filter types into, when it has one, and the selection a new filter
+    /// puts back at the top (`None`: the pane keeps its selection on its row itself).
+    pub filter: Option<fn(&mut App) -> (&mut String, Option<&mut usize>)>,
     /// It shows the §9 metrics, which snapshots load only for it.
     pub metrics: bool,
     /// Makes its state, when it keeps one in the App's pane slots (`App::pane_state`); the
@@ -36,6 +38,8 @@ pub struct PaneDef {
     /// Reads what it shows beyond the snapshot (the history's search): run when the pane comes
     /// into view and when its filter changes.
     pub load: Option<fn(&mut App) -> Vec<Effect>>,
+    /// What one of its [`Read`](super::state::Read)s found: only the pane that asked hears it.
+    pub found: Option<fn(&mut App, Result<Found, DispatchError>) -> Vec<Effect>>,
 }
 
 /// Declares the panes once: each name is its module (a file of this folder, exporting
@@ -86,6 +90,16 @@ impl Pane {
     /// What the console asks of this pane.
     pub fn def(self) -> &'static PaneDef {
         REGISTRY[self.0 % REGISTRY.len()]
+    }
+
+    /// The pane a definition of the registry stands for (titles are unique).
+    pub fn of(def: &PaneDef) -> Pane {
+        Pane(
+            REGISTRY
+                .iter()
+                .position(|d| d.title == def.title)
+                .expect("a pane asks for itself only once registered"),
+        )
     }
 
     pub fn title(self) -> &'static str {

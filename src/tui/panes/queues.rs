@@ -31,10 +31,11 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp,
     back: panes::no_back,
-    filter: Some(|app| &mut app.queues.filter),
+    filter: Some(|app| (&mut app.queues.filter, Some(&mut app.queues.selected))),
     metrics: false,
     state: None,
     load: None,
+    found: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.

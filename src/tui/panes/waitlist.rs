@@ -30,6 +30,7 @@ pub const PANE: PaneDef = PaneDef {
     metrics: false,
     state: None,
     load: None,
+    found: None,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.

@@ -64,7 +64,7 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
             let slot = slots.as_ref().and_then(|s| s.get(selected));
             match (slot, result.request.clone()) {
                 (Some(slot), Some(mut req)) => {
-                    req.id = Some(session_id());
+                    req.id = Some(app.ids.next_id());
                     req.scheduled_for = Some(slot.start.clone());
                     vec![Effect::Run(Request {
                         command: Command::Intake(req),

@@ -213,13 +213,6 @@ impl IntakeState {
     }
 }
 
-/// Sessions taken at the console get short ids a dispatcher can read out on the phone
-/// (`S-7F3A9C`); should one ever collide, the engine refuses it and the next try draws another.
-pub(super) fn session_id() -> String {
-    let hex = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-    format!("S-{}", &hex[..6])
-}
-
 /// Submits the form, or marks every field the engine would refuse, all at once (SPEC §10): the
 /// engine's own rules ([`crate::engine::field_problems`]) run on the form before it is sent.
 /// Focus goes to the first of them, and stays visibly there.
@@ -251,7 +244,7 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
         let Ok(mut req) = app.intake.request() else {
             return Vec::new();
         };
-        req.id = Some(session_id());
+        req.id = Some(app.ids.next_id());
         return vec![Effect::Run(Request {
             command: Command::Intake(req),
             purpose: Purpose::Submit,
