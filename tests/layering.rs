@@ -614,3 +614,68 @@ fn the_reader_finds_arrows_and_circles() {
     }
     assert_eq!(circles(&Graph { arrows }), vec![vec!["a", "b", "c"]]);
 }
+
+/// The first panes of the console are still named outside their files (their results come back
+/// through `Purpose`, the form takes typing and pastes, the overlays read their lists). Every
+/// other pane must be its file and its name on the `panes!` line, nothing more: added or taken
+/// out by those two alone.
+const PANES_NAMED_ELSEWHERE: &[&str] = &["intake", "queues", "mechanics", "waitlist"];
+
+#[test]
+fn a_pane_is_its_file_and_its_registration_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let registry = std::fs::read_to_string(root.join("src/tui/panes/mod.rs")).unwrap();
+    let line = code_only(&registry)
+        .lines()
+        .find(|l| l.trim_start().starts_with("panes!("))
+        .expect("the panes! registration line")
+        .to_string();
+    let names: Vec<String> = line
+        .trim()
+        .trim_start_matches("panes!(")
+        .trim_end_matches(");")
+        .split(',')
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    assert!(names.len() >= 6, "{line}");
+    let files = source_files();
+    let mut named = Vec::new();
+    for name in names
+        .iter()
+        .filter(|n| !PANES_NAMED_ELSEWHERE.contains(&n.as_str()))
+    {
+        let own = [
+            format!("src/tui/panes/{name}.rs"),
+            format!("src/tui/panes/{name}/"),
+        ];
+        let capitalised = name[..1].to_uppercase() + &name[1..];
+        for file in files
+            .iter()
+            .filter(|f| !own.iter().any(|o| f.path.starts_with(o.as_str())))
+        {
+            let code = code_only(&file.text);
+            let code = code.replace(&line, "");
+            for needle in [
+                format!("panes::{name}"),
+                format!("Pane::{capitalised}"),
+                format!("{capitalised}State"),
+            ] {
+                if code.contains(&needle) {
+                    named.push(format!("{} names {needle}", file.path));
+                }
+            }
+        }
+    }
+    assert!(
+        named.is_empty(),
+        "panes named outside their file and the registration line:\n{}",
+        named.join("\n")
+    );
+    for name in PANES_NAMED_ELSEWHERE {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} is no pane any more: drop it from the list"
+        );
+    }
+}
