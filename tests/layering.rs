@@ -615,8 +615,9 @@ fn the_reader_finds_arrows_and_circles() {
     assert_eq!(circles(&Graph { arrows }), vec![vec!["a", "b", "c"]]);
 }
 
-/// The first panes of the console are still named outside their files (their results come back
-/// through `Purpose`, the form takes typing and pastes, the overlays read their lists). Every
+/// The first panes of the console are still named outside their files (the form takes typing
+/// and pastes, the picker and the plan editor are modes `app.rs` dispatches, the overlays and
+/// the result card read their lists, and their state is a field of `App`). Every
 /// other pane must be its file and its name on the `panes!` line, nothing more: added or taken
 /// out by those two alone.
 const PANES_NAMED_ELSEWHERE: &[&str] = &["intake", "queues", "mechanics", "waitlist"];

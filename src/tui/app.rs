@@ -36,7 +36,8 @@ pub enum Action {
     /// The clock moved (every second), so countdowns move.
     Clock(DateTime<Utc>),
     Snapshot(Box<Snapshot>),
-    Done(Purpose, Result<Outcome, DispatchError>),
+    /// A command's result, for the pane that asked.
+    Done(Pane, Purpose, Result<Outcome, DispatchError>),
     /// What a pane's [`Read`] found, for that pane.
     Found(Pane, Result<Found, DispatchError>),
 }
@@ -174,7 +175,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Snapshot(snapshot) => absorb(app, *snapshot),
-        Action::Done(purpose, result) => done(app, purpose, result),
+        Action::Done(pane, purpose, result) => (pane.def().done)(app, purpose, result),
         Action::Found(pane, found) => pane.def().found.map_or_else(Vec::new, |f| f(app, found)),
         Action::Key(key) => key_pressed(app, key),
         Action::Paste(text) => intake::paste(app, &text),
@@ -556,6 +557,7 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
                 ),
             };
             vec![Effect::Run(Request {
+                from: app.pane,
                 command,
                 purpose: Purpose::Act(done),
             })]
@@ -570,64 +572,6 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
             Vec::new()
         }
         _ => Vec::new(),
-    }
-}
-
-fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>) -> Vec<Effect> {
-    match purpose {
-        Purpose::Preview => {
-            intake::preview_done(app, result);
-            Vec::new()
-        }
-        Purpose::Submit => intake::submit_done(app, result),
-        Purpose::Detail => {
-            match result {
-                Ok(Outcome::Session(detail)) => {
-                    app.queues.detail = Some(detail.session);
-                    app.mode = Mode::Detail { scroll: 0 };
-                }
-                Ok(_) => {}
-                Err(e) => app.error(e.message),
-            }
-            Vec::new()
-        }
-        Purpose::Pick => {
-            match result {
-                Ok(Outcome::Eligibility(e)) => queues::open_picker(app, e),
-                Ok(_) => {}
-                Err(e) => app.error(e.message),
-            }
-            Vec::new()
-        }
-        Purpose::OfflineChoice(text) => {
-            if result.is_ok() {
-                intake::offline_choice_done(app, &text);
-            }
-            done(app, Purpose::Act(text), result)
-        }
-        Purpose::SavePlan(done) => super::panes::mechanics::plan_saved(app, done, result),
-        Purpose::Slots => {
-            intake::slots_done(app, result);
-            Vec::new()
-        }
-        Purpose::Follow => {
-            intake::follow_done(app, result);
-            Vec::new()
-        }
-        Purpose::ClockOutCheck { mechanic, name } => {
-            super::panes::mechanics::clock_out_checked(app, mechanic, name, result)
-        }
-        Purpose::Book { replaces } => intake::book_done(app, replaces, result),
-        Purpose::Act(text) => match result {
-            Ok(_) => {
-                app.info(text);
-                vec![Effect::Refresh]
-            }
-            Err(e) => {
-                app.error(format!("{} ({})", e.message, e.code.as_str()));
-                vec![Effect::Refresh]
-            }
-        },
     }
 }
 

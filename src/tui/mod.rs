@@ -39,7 +39,7 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
                     let writes = !request.command.is_read_only();
                     let result = engine.execute(request.command);
                     refresh |= writes;
-                    queue.push(Action::Done(request.purpose, result));
+                    queue.push(Action::Done(request.from, request.purpose, result));
                 }
                 Effect::Read(read) => {
                     let found = (read.run)(engine, &read.key);

@@ -143,6 +143,8 @@ pub enum Purpose {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
+    /// The pane that asked: the result goes back to it (its `PaneDef::done`).
+    pub from: Pane,
     pub command: Command,
     pub purpose: Purpose,
 }

@@ -39,6 +39,7 @@ pub const PANE: PaneDef = PaneDef {
     state: Some(|| Box::new(HistoryState::default())),
     load: Some(search),
     found: Some(looked),
+    done: panes::acted,
 };
 
 /// This pane's place in the registry.

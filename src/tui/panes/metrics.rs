@@ -28,6 +28,7 @@ pub const PANE: PaneDef = PaneDef {
     state: None,
     load: None,
     found: None,
+    done: panes::acted,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.

@@ -6,7 +6,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::keymap::{Binding, Op};
+use super::state::Purpose;
 use super::state::{App, Effect, Found, KeyState, Pane};
+use crate::engine::Outcome;
 use crate::error::DispatchError;
 
 /// What the console asks of a pane.
@@ -40,6 +42,9 @@ pub struct PaneDef {
     pub load: Option<fn(&mut App) -> Vec<Effect>>,
     /// What one of its [`Read`](super::state::Read)s found: only the pane that asked hears it.
     pub found: Option<fn(&mut App, Result<Found, DispatchError>) -> Vec<Effect>>,
+    /// The result of a command it asked for (a [`Request`](super::state::Request) names the
+    /// pane it came from); [`acted`] for panes that ask only plain actions.
+    pub done: fn(&mut App, Purpose, Result<Outcome, DispatchError>) -> Vec<Effect>,
 }
 
 /// Declares the panes once: each name is its module (a file of this folder, exporting
@@ -55,6 +60,28 @@ macro_rules! panes {
 
 // A new pane: its file here, and its name on this line.
 panes!(intake, queues, mechanics, waitlist, metrics, history);
+
+/// The result of a plain action (`Purpose::Act`): its confirmation, or the engine's refusal
+/// with its code, and the lists read again either way. A pane's own `done` hands on what it
+/// does not handle itself.
+pub fn acted(
+    app: &mut App,
+    purpose: Purpose,
+    result: Result<Outcome, DispatchError>,
+) -> Vec<Effect> {
+    match (purpose, result) {
+        (Purpose::Act(text), Ok(_)) => {
+            app.info(text);
+            vec![Effect::Refresh]
+        }
+        (Purpose::Act(_), Err(e)) => {
+            app.error(format!("{} ({})", e.message, e.code.as_str()));
+            vec![Effect::Refresh]
+        }
+        // Another pane's purpose cannot reach this one: a request names the pane it came from.
+        (_, _) => Vec::new(),
+    }
+}
 
 /// For panes without clicks, footer opinions, selections or anything to back out of.
 pub fn no_click(_: &mut App, _: u16, _: u16, _: u16) -> Vec<Effect> {

@@ -36,7 +36,28 @@ pub const PANE: PaneDef = PaneDef {
     state: None,
     load: None,
     found: None,
+    done,
 };
+
+/// The results of what this pane asked: a session's whole record, who may take a broadcast.
+fn done(
+    app: &mut App,
+    purpose: Purpose,
+    result: Result<crate::engine::Outcome, crate::error::DispatchError>,
+) -> Vec<Effect> {
+    use crate::engine::Outcome;
+    match (purpose, result) {
+        (Purpose::Detail, Ok(Outcome::Session(detail))) => {
+            app.queues.detail = Some(detail.session);
+            app.mode = Mode::Detail { scroll: 0 };
+        }
+        (Purpose::Pick, Ok(Outcome::Eligibility(e))) => open_picker(app, e),
+        (Purpose::Detail | Purpose::Pick, Ok(_)) => {}
+        (Purpose::Detail | Purpose::Pick, Err(e)) => app.error(e.message),
+        (other, result) => return panes::acted(app, other, result),
+    }
+    Vec::new()
+}
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
 pub const KEYS: &[Binding] = &[
@@ -124,6 +145,7 @@ pub fn clamp(app: &mut App) {
 
 fn run(command: Command, done: String) -> Vec<Effect> {
     vec![Effect::Run(Request {
+        from: crate::tui::state::Pane::Queues,
         command,
         purpose: Purpose::Act(done),
     })]
@@ -208,6 +230,7 @@ fn act(app: &mut App, op: Op) -> Vec<Effect> {
                     id: row.session.id.clone(),
                 });
                 return vec![Effect::Run(Request {
+                    from: crate::tui::state::Pane::Queues,
                     command,
                     purpose: Purpose::Detail,
                 })];
@@ -443,6 +466,7 @@ fn accept(app: &mut App) -> Vec<Effect> {
     }
     // The engine says who may take it: the same rule the accept will apply.
     vec![Effect::Run(Request {
+        from: crate::tui::state::Pane::Queues,
         command: Command::Eligibility(crate::command::SessionRef { session }),
         purpose: Purpose::Pick,
     })]

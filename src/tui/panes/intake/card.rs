@@ -35,6 +35,7 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
             });
             match result.request.clone() {
                 Some(intake) => vec![Effect::Run(Request {
+                    from: crate::tui::state::Pane::Intake,
                     command: Command::Slots(SlotsRequest {
                         intake,
                         from: None,
@@ -67,6 +68,7 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
                     req.id = Some(app.ids.next_id());
                     req.scheduled_for = Some(slot.start.clone());
                     vec![Effect::Run(Request {
+                        from: crate::tui::state::Pane::Intake,
                         command: Command::Intake(req),
                         purpose: Purpose::Book { replaces: session },
                     })]
@@ -93,6 +95,7 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
         }
         (Offline::Browse { selected }, Op::Edit) => match offline.get(selected) {
             Some(m) => vec![Effect::Run(Request {
+                from: crate::tui::state::Pane::Intake,
                 command: Command::SetPreferred(SessionMechanic {
                     session,
                     mechanic: m.mechanic.clone(),
@@ -137,6 +140,7 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
                 .map(|(c, _)| c)
                 .collect();
             vec![Effect::Run(Request {
+                from: crate::tui::state::Pane::Intake,
                 command: Command::JoinWaitlist(JoinWaitlist {
                     id: None,
                     session: Some(session),
@@ -298,6 +302,7 @@ pub fn follow(app: &mut App) -> Vec<Effect> {
     }
     if read_again {
         return vec![Effect::Run(Request {
+            from: crate::tui::state::Pane::Intake,
             command: Command::Session(crate::command::IdRef { id }),
             purpose: Purpose::Follow,
         })];
@@ -861,6 +866,7 @@ pub fn book_done(
             app.queues.follow = Some(id.clone());
             enter(app);
             vec![Effect::Run(Request {
+                from: crate::tui::state::Pane::Intake,
                 command: Command::Cancel(crate::command::SessionRef {
                     session: replaces.clone(),
                 }),

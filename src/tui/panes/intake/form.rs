@@ -246,6 +246,7 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
         };
         req.id = Some(app.ids.next_id());
         return vec![Effect::Run(Request {
+            from: crate::tui::state::Pane::Intake,
             command: Command::Intake(req),
             purpose: Purpose::Submit,
         })];

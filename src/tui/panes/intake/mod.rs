@@ -43,7 +43,35 @@ pub const PANE: PaneDef = PaneDef {
     state: None,
     load: None,
     found: None,
+    done,
 };
+
+/// The results of what this pane asked: the preview, the submit, and the card's follow-ups.
+fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>) -> Vec<Effect> {
+    match purpose {
+        Purpose::Preview => {
+            preview_done(app, result);
+            Vec::new()
+        }
+        Purpose::Submit => submit_done(app, result),
+        Purpose::OfflineChoice(text) => {
+            if result.is_ok() {
+                offline_choice_done(app, &text);
+            }
+            panes::acted(app, Purpose::Act(text), result)
+        }
+        Purpose::Slots => {
+            slots_done(app, result);
+            Vec::new()
+        }
+        Purpose::Follow => {
+            follow_done(app, result);
+            Vec::new()
+        }
+        Purpose::Book { replaces } => book_done(app, replaces, result),
+        other => panes::acted(app, other, result),
+    }
+}
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
 pub const KEYS: &[Binding] = &[

@@ -22,6 +22,7 @@ pub(super) fn preview(app: &mut App) -> Vec<Effect> {
     }
     match app.intake.request() {
         Ok(req) => vec![Effect::Run(Request {
+            from: crate::tui::state::Pane::Intake,
             command: Command::Browse(req),
             purpose: Purpose::Preview,
         })],
