@@ -60,7 +60,6 @@ impl App {
             intake: super::state::IntakeState::default(),
             queues: super::state::QueuesState::default(),
             mechanics: super::state::MechanicsState::default(),
-            waitlist: super::state::WaitlistState::default(),
             seen_notifications: None,
             seen_offers: None,
             seen_escalated: None,

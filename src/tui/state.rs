@@ -224,7 +224,6 @@ pub struct App {
     pub intake: IntakeState,
     pub queues: QueuesState,
     pub mechanics: MechanicsState,
-    pub waitlist: WaitlistState,
     pub(crate) seen_notifications: Option<i64>,
     pub(crate) seen_offers: Option<HashSet<String>>,
     /// Escalated sessions already announced, so each is announced once.
@@ -362,9 +361,4 @@ pub struct PlanEditor {
     pub mechanic: String,
     pub name: String,
     pub input: Input,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct WaitlistState {
-    pub selected: usize,
 }

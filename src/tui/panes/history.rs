@@ -15,7 +15,7 @@ use crate::model::SessionStatus;
 use crate::store::events::Stored;
 use crate::text::fit;
 use crate::tui::keymap::{Binding, Op, b, code, k};
-use crate::tui::panes::{self, PaneDef};
+use crate::tui::panes::{self, PaneDef, PaneState};
 use crate::engine::Engine;
 use crate::tui::state::{App, Effect, Found, Mode, Pane, Read};
 use crate::tui::theme::Tone;
@@ -36,7 +36,7 @@ pub const PANE: PaneDef = PaneDef {
         (&mut state.filter, None)
     }),
     metrics: false,
-    state: Some(|| Box::new(HistoryState::default())),
+    state: Some(panes::new_state::<HistoryState>),
     load: Some(search),
     found: Some(looked),
     done: panes::acted,
@@ -83,12 +83,16 @@ pub struct HistoryState {
     pub timeline: Option<(String, Vec<Stored>)>,
 }
 
+impl PaneState for HistoryState {
+    const PANE: &'static PaneDef = &PANE;
+}
+
 fn state(app: &App) -> Option<&HistoryState> {
-    app.pane_state(me())
+    Some(app.state())
 }
 
 fn state_mut(app: &mut App) -> Option<&mut HistoryState> {
-    app.pane_state_mut(me())
+    Some(app.state_mut())
 }
 
 /// Runs the search as the filter now reads.

@@ -34,8 +34,8 @@ pub struct PaneDef {
     pub filter: Option<fn(&mut App) -> (&mut String, Option<&mut usize>)>,
     /// It shows the §9 metrics, which snapshots load only for it.
     pub metrics: bool,
-    /// Makes its state, when it keeps one in the App's pane slots (`App::pane_state`); the
-    /// first five keep theirs in fields of `App` that tests read directly.
+    /// Makes its state ([`new_state`] of its [`PaneState`]), when it keeps one; the first
+    /// three keep theirs in fields of `App` that tests read directly.
     pub state: Option<fn() -> Box<dyn std::any::Any>>,
     /// Reads what it shows beyond the snapshot (the history's search): run when the pane comes
     /// into view and when its filter changes.
@@ -45,6 +45,32 @@ pub struct PaneDef {
     /// The result of a command it asked for (a [`Request`](super::state::Request) names the
     /// pane it came from); [`acted`] for panes that ask only plain actions.
     pub done: fn(&mut App, Purpose, Result<Outcome, DispatchError>) -> Vec<Effect>,
+}
+
+/// A pane's own state: its type, made once per console (`PaneDef::state`, from
+/// [`new_state`]) and reached through [`App::state`] by the pane that declares it; no other file
+/// names it, and `App` has no field for it.
+pub trait PaneState: Default + 'static {
+    /// The pane it belongs to.
+    const PANE: &'static PaneDef;
+}
+
+/// Makes a pane's state, for its `PaneDef::state`.
+pub fn new_state<S: PaneState>() -> Box<dyn std::any::Any> {
+    Box::new(S::default())
+}
+
+impl App {
+    /// The state of the pane that keeps an `S`.
+    pub fn state<S: PaneState>(&self) -> &S {
+        self.pane_state(Pane::of(S::PANE))
+            .expect("a registered pane's state is made with the console")
+    }
+
+    pub fn state_mut<S: PaneState>(&mut self) -> &mut S {
+        self.pane_state_mut(Pane::of(S::PANE))
+            .expect("a registered pane's state is made with the console")
+    }
 }
 
 /// Declares the panes once: each name is its module (a file of this folder, exporting
