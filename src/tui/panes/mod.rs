@@ -11,6 +11,12 @@ use super::state::{App, Effect, Found, KeyState, Pane};
 use crate::engine::Outcome;
 use crate::error::DispatchError;
 
+/// A pane's filter text and the selection a new filter puts back at the top.
+pub type FilterOf = fn(&mut App) -> (&mut String, Option<&mut usize>);
+
+/// Takes in what one of the pane's reads found.
+pub type FoundBy = fn(&mut App, Result<Found, DispatchError>) -> Vec<Effect>;
+
 /// What the console asks of a pane.
 pub struct PaneDef {
     /// Its name on the tab and in the help.
@@ -31,7 +37,7 @@ pub struct PaneDef {
     pub back: fn(&mut App),
     /// The text its `/` filter types into, when it has one, and the selection a new filter
     /// puts back at the top (`None`: the pane keeps its selection on its row itself).
-    pub filter: Option<fn(&mut App) -> (&mut String, Option<&mut usize>)>,
+    pub filter: Option<FilterOf>,
     /// It shows the §9 metrics, which snapshots load only for it.
     pub metrics: bool,
     /// Makes its state ([`new_state`] of its [`PaneState`]), when it keeps one; the first
@@ -41,7 +47,7 @@ pub struct PaneDef {
     /// into view and when its filter changes.
     pub load: Option<fn(&mut App) -> Vec<Effect>>,
     /// What one of its [`Read`](super::state::Read)s found: only the pane that asked hears it.
-    pub found: Option<fn(&mut App, Result<Found, DispatchError>) -> Vec<Effect>>,
+    pub found: Option<FoundBy>,
     /// The result of a command it asked for (a [`Request`](super::state::Request) names the
     /// pane it came from); [`acted`] for panes that ask only plain actions.
     pub done: fn(&mut App, Purpose, Result<Outcome, DispatchError>) -> Vec<Effect>,
