@@ -279,7 +279,7 @@ fn update_returns_the_effects_it_wants_run() {
 
 #[test]
 fn a_read_only_database_is_said_once_in_the_status_line_and_not_logged_every_second() {
-    let mut c = Console::demo();
+    let mut c = Console::on_sqlite();
     c.quick_intake("Toronto", "M5V 3L9", "brakes");
     c.engine
         .connection()

@@ -2,7 +2,6 @@
 //! driven by keys exactly as the runtime drives it, and rendered to a `TestBackend`.
 #![allow(dead_code)]
 
-use pitwall::clock::Clock;
 use pitwall::engine::Engine;
 use pitwall::model::Session;
 use pitwall::tui::app::{Action, App};
@@ -25,7 +24,19 @@ impl Console {
     }
 
     pub fn with_theme(theme: Theme) -> Console {
-        let mut engine = Engine::open(None, Clock::manual_default()).unwrap();
+        // On the suite's backend: SQLite in memory, or a schema of its own on PostgreSQL, so
+        // the console's engine calls are tried on both.
+        Console::on(crate::common::engine(), theme)
+    }
+
+    /// On in-memory SQLite whatever the suite's backend: for what only SQLite can stage (a
+    /// read-only connection by `PRAGMA query_only`).
+    pub fn on_sqlite() -> Console {
+        let engine = Engine::open(None, pitwall::clock::Clock::manual_default()).unwrap();
+        Console::on(engine, Theme { color: false })
+    }
+
+    fn on(mut engine: Engine, theme: Theme) -> Console {
         engine.load_seeds(pitwall::DEMO_ROSTER).unwrap();
         let mut app = App::new(engine.now(), theme);
         let snapshot = engine.snapshot(false).unwrap();
