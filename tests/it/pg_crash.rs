@@ -2,8 +2,8 @@
 //! half-applied. `pitwall headless` running a long script, and `pitwall serve` under the load of
 //! four booking forms, are each killed several times; afterwards every command they acknowledged
 //! (an `ok` line printed, an HTTP 200 received) is in the database and `pitwall check --db URL`
-//! passes. The SQLite version is tests/it/crash.rs. Skipped (saying so once) without
-//! `PITWALL_TEST_POSTGRES`.
+//! passes. The SQLite version is tests/it/crash.rs. Ignored without
+//! `PITWALL_TEST_POSTGRES` (see common/pg.rs).
 
 use crate::common;
 
@@ -72,10 +72,9 @@ fn headless_trial(database: &str, dir: &Path, n: u64) -> usize {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn every_command_headless_acknowledged_survives_sigkill() {
-    let Some(server) = pg::server() else {
-        return;
-    };
+    let server = pg::required_server();
     let trials: u64 = std::env::var("PITWALL_CRASH_TRIALS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -134,10 +133,9 @@ fn forms_until_gone(server: &Server, form: &str, round: usize) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn every_intake_serve_answered_200_survives_sigkill() {
-    let Some(server) = pg::server() else {
-        return;
-    };
+    let server = pg::required_server();
     let database = TestDb::create(&server);
     let db = PathBuf::from(&database.url);
     {
