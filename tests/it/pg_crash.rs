@@ -7,7 +7,6 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -37,24 +36,12 @@ fn headless_trial(database: &str, dir: &Path, n: u64) -> usize {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
     // The first two kills land while it starts (connecting, or making the schema: the first
-    // process on a schema makes it), the others anywhere in the first second and a half.
-    let pause = if n < 2 {
-        10 + rng.below(150)
-    } else {
-        rng.below(1500)
-    };
-    std::thread::sleep(Duration::from_millis(pause as u64));
-    child.kill().unwrap(); // SIGKILL: no chance to commit, roll back or say goodbye
-    child.wait().unwrap();
-    let printed = reader.join().unwrap();
+    // process on a schema makes it), the others within its first 120 commands.
+    let printed = common::crash::kill_at(
+        &mut child,
+        &common::crash::KillAt::for_trial(&mut rng, n, 120),
+    );
 
     // The database opens, every invariant holds, and every command answered `ok` before the
     // kill is in it.
