@@ -70,8 +70,16 @@ fn intake_validation_names_each_field() {
         (json!({"urgent": "yes"}), "urgent"),
         (json!({"id": ""}), "id"),
         (json!({"id": "x".repeat(65)}), "id"),
-        (json!({"id": "S1"}), "id"),
         (json!({"concen": "typo"}), "concen"),
+        // Lengths are measured as sent: padding counts, even around a blank optional field.
+        (
+            json!({"concern": format!("x{}", " ".repeat(4000))}),
+            "concern",
+        ),
+        (
+            json!({"customer": {"name": "A", "email": "a@b.ca", "phone": " ".repeat(33)}}),
+            "customer.phone",
+        ),
     ];
     for (extra, field) in cases {
         let mut cmd = intake("S9", json!({}));
@@ -79,6 +87,9 @@ fn intake_validation_names_each_field() {
         let err = refused(&mut e, cmd, ErrorCode::InvalidInput);
         assert_eq!(err.field.as_deref(), Some(field), "{extra}: {err:?}");
     }
+    // An id in use is a conflict with what is stored, not malformed input.
+    let err = refused(&mut e, intake("S1", json!({})), ErrorCode::InvalidState);
+    assert_eq!(err.field.as_deref(), Some("id"));
     let err = refused(
         &mut e,
         intake("S9", json!({"preferred_mechanic": "ghost"})),
@@ -183,7 +194,7 @@ fn lifecycle_errors_carry_their_codes() {
         ),
         (
             json!({"cmd": "add_mechanic", "id": "t1", "name": "Dup"}),
-            ErrorCode::InvalidInput,
+            ErrorCode::InvalidState,
         ),
         (
             json!({"cmd": "add_mechanic", "name": "R", "rating": 7.5}),

@@ -296,6 +296,10 @@ fn every_status_code_of_the_table() {
     assert_eq!(a.body["cmd"], "accept");
     let a = raw(r#"{"cmd":"sign_waiver","session":"S1"}"#);
     assert_eq!((a.status, code(&a)), (409, "invalid_state"), "{:?}", a.body);
+    // A caller-chosen id already in use is a conflict too, not a malformed request.
+    let a = raw(r#"{"cmd":"add_mechanic","id":"t1","name":"Again"}"#);
+    assert_eq!((a.status, code(&a)), (409, "invalid_state"), "{:?}", a.body);
+    assert_eq!(a.body["error"]["field"], "id");
     // 413: a body that says it is over 1 MiB, and one that is but does not say so (chunked).
     let (status, body) = common::server::raw_request(
         &server.addr,

@@ -101,6 +101,30 @@ fn ids_are_printable_and_not_blank() {
     }
 }
 
+/// An id already in use is a conflict with what is stored (409 over HTTP), not a malformed
+/// request: `invalid_state` at the id, and nothing changes.
+#[test]
+fn an_id_in_use_is_a_conflict_that_changes_nothing() {
+    let mut e = engine();
+    roster(&mut e);
+    ok(&mut e, intake("S1", json!({})));
+    ok(&mut e, mechanic("M1", true, json!({})));
+    let entry = |id: &str| json!({"cmd": "join_waitlist", "id": id, "customer": {"name": "Bo", "email": "bo@example.com"}});
+    ok(&mut e, entry("W1"));
+    let before = dump(&e);
+    for (cmd, record) in [
+        (intake("S1", json!({})), "A session"),
+        (mechanic("M1", true, json!({})), "A mechanic"),
+        (entry("W1"), "A waitlist entry"),
+    ] {
+        let err = refused(&mut e, cmd.clone(), ErrorCode::InvalidState);
+        assert_eq!(err.field.as_deref(), Some("id"), "{cmd}: {err:?}");
+        assert!(err.message.starts_with(record), "{cmd}: {err:?}");
+        assert!(err.message.contains("already exists"), "{err:?}");
+    }
+    assert_eq!(dump(&e), before, "a refused duplicate changed the database");
+}
+
 #[test]
 fn intake_and_set_preferred_agree_on_an_ineligible_mechanic() {
     let mut e = engine();
