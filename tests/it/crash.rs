@@ -3,10 +3,8 @@
 //! For a longer run: `PITWALL_CRASH_TRIALS=200 cargo test --release --test it -- --nocapture
 //! --exact crash::every_acknowledged_command_survives_sigkill`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use pitwall::synth::Rng;
 use serde_json::Value;
@@ -28,17 +26,9 @@ fn trial(dir: &Path, n: u64) -> usize {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
-    std::thread::sleep(Duration::from_millis(20 + rng.below(400) as u64));
-    child.kill().unwrap(); // SIGKILL: no chance to flush or clean up
-    child.wait().unwrap();
-    let printed = reader.join().unwrap();
+    // The first two kills land while it starts (making or recovering the file), the others
+    // within its first 400 commands.
+    let printed = shared::kill_at(&mut child, &shared::KillAt::for_trial(&mut rng, n, 400));
 
     // The database opens (and recovers its WAL), and every invariant holds.
     drop(

@@ -8,6 +8,7 @@ mod console;
 
 mod busy;
 mod check_backup;
+mod ci_script;
 mod cli_headless_help;
 mod clock_and_output;
 mod concurrency;

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend's own parts against a real server (SPEC §15): the value codec, the
 //! error classes the engine acts on, reconnecting, the schema and its version, LISTEN/NOTIFY, and
-//! schema_pg.sql against schema.sql. Skipped (and saying so) without `PITWALL_TEST_POSTGRES`.
+//! schema_pg.sql against schema.sql. Ignored without
+//! `PITWALL_TEST_POSTGRES` (see common/pg.rs).
 
 use crate::common::pg as pg_common;
 
@@ -16,21 +17,20 @@ use pitwall::store::pg::{
 };
 use pitwall::store::value::Value;
 
-/// A database of the test's own and a connection to it, or None (skip) without a server.
-fn database() -> Option<(TestDb, PgConn)> {
-    let server = pg_common::server()?;
+/// A database of the test's own and a connection to it.
+fn database() -> (TestDb, PgConn) {
+    let server = pg_common::required_server();
     let db = TestDb::create(&server);
     let conn = PgConn::connect(&db.url).expect("connect to the test database");
-    Some((db, conn))
+    (db, conn)
 }
 
-/// A database of the test's own with pitwall's schema and the store's connection to it, or
-/// None (skip) without a server.
-fn pitwall_database() -> Option<(TestDb, Db)> {
-    let server = pg_common::server()?;
+/// A database of the test's own with pitwall's schema and the store's connection to it.
+fn pitwall_database() -> (TestDb, Db) {
+    let server = pg_common::required_server();
     let db = TestDb::create(&server);
     let conn = Db::connect_postgres(&db.url).expect("connect to the test database");
-    Some((db, conn))
+    (db, conn)
 }
 
 fn one(conn: &PgConn, sql: &str) -> Value {
@@ -64,10 +64,9 @@ fn connections_move_between_threads_and_listeners_are_shared() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn every_value_round_trips_through_every_column_type() {
-    let Some((_db, conn)) = database() else {
-        return;
-    };
+    let (_db, conn) = database();
     conn.batch(
         "CREATE TABLE t (k BIGINT PRIMARY KEY, i2 SMALLINT, i4 INTEGER, i8 BIGINT, f4 REAL, \
          f8 DOUBLE PRECISION, b BOOLEAN, n NUMERIC, t TEXT, v VARCHAR(40), c CHAR(5), j JSON, \
@@ -139,10 +138,9 @@ fn every_value_round_trips_through_every_column_type() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn values_that_do_not_fit_are_clear_errors() {
-    let Some((_db, conn)) = database() else {
-        return;
-    };
+    let (_db, conn) = database();
     conn.batch("CREATE TABLE t (i2 SMALLINT, i8 BIGINT, b BOOLEAN, by BYTEA)")
         .unwrap();
     let cases = [
@@ -191,10 +189,9 @@ fn values_that_do_not_fit_are_clear_errors() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn a_session_is_set_up_and_statements_are_prepared_once() {
-    let Some((_db, conn)) = database() else {
-        return;
-    };
+    let (_db, conn) = database();
     assert_eq!(
         one(&conn, "SELECT current_setting('TimeZone')"),
         text("UTC")
@@ -249,8 +246,9 @@ fn a_session_is_set_up_and_statements_are_prepared_once() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn conflicting_serializable_transactions_are_retryable() {
-    let Some((db, a)) = database() else { return };
+    let (db, a) = database();
     let b = PgConn::connect(&db.url).unwrap();
     a.batch("CREATE TABLE duty (who TEXT, on_call BIGINT)")
         .unwrap();
@@ -280,10 +278,9 @@ fn conflicting_serializable_transactions_are_retryable() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn a_deadlock_is_retryable() {
-    let Some((db, a)) = database() else {
-        return;
-    };
+    let (db, a) = database();
     let b = PgConn::connect(&db.url).unwrap();
     a.batch(
         "CREATE TABLE r (id BIGINT PRIMARY KEY, n BIGINT); INSERT INTO r VALUES (1, 0), (2, 0)",
@@ -319,8 +316,9 @@ fn a_deadlock_is_retryable() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn unique_violations_and_lock_waits_are_told_apart() {
-    let Some((db, a)) = database() else { return };
+    let (db, a) = database();
     let b = PgConn::connect(&db.url).unwrap();
     a.batch("CREATE TABLE s (id TEXT PRIMARY KEY, n BIGINT)")
         .unwrap();
@@ -353,8 +351,9 @@ fn unique_violations_and_lock_waits_are_told_apart() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn a_terminated_connection_is_lost_and_reconnects() {
-    let Some((db, conn)) = database() else { return };
+    let (db, conn) = database();
     let admin = PgConn::connect(&db.url).unwrap();
     let pid = one(&conn, "SELECT pg_backend_pid()");
     conn.query("SELECT $1::text", &[text("cached")]).unwrap();
@@ -397,10 +396,9 @@ fn schema_rows(conn: &PgConn) -> Vec<Vec<Value>> {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn prepare_schema_creates_the_current_version_once() {
-    let Some((_db, conn)) = database() else {
-        return;
-    };
+    let (_db, conn) = database();
     let current = pitwall::store::SCHEMA_VERSION;
     assert_eq!(prepare_schema(&conn).unwrap(), current);
     assert_eq!(schema_rows(&conn), vec![vec![Value::Integer(current)]]);
@@ -426,10 +424,9 @@ fn prepare_schema_creates_the_current_version_once() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn prepare_schema_from_two_processes_at_once() {
-    let Some(server) = pg_common::server() else {
-        return;
-    };
+    let server = pg_common::required_server();
     for _ in 0..3 {
         let db = TestDb::create(&server);
         let workers: Vec<_> = (0..2)
@@ -448,8 +445,9 @@ fn prepare_schema_from_two_processes_at_once() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn prepare_schema_refuses_other_databases_and_newer_versions() {
-    let Some((db, conn)) = database() else { return };
+    let (db, conn) = database();
     conn.batch("CREATE TABLE invoices (id BIGINT)").unwrap();
     assert!(matches!(
         prepare_schema(&conn),
@@ -460,7 +458,7 @@ fn prepare_schema_refuses_other_databases_and_newer_versions() {
         Value::Integer(1)
     );
 
-    let fresh = TestDb::create(&pg_common::server().unwrap());
+    let fresh = TestDb::create(&pg_common::required_server());
     let newer = PgConn::connect(&fresh.url).unwrap();
     prepare_schema(&newer).unwrap();
     newer
@@ -491,10 +489,9 @@ fn prepare_schema_refuses_other_databases_and_newer_versions() {
 /// message still waiting, is upgraded in place: the schema a new database gets, every check
 /// constraint alike, and the waiting offer message tied to its offer and deadline.
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn a_version_6_database_upgrades_to_the_schema_a_new_one_gets() {
-    let Some((old_db, old)) = database() else {
-        return;
-    };
+    let (old_db, old) = database();
     old.batch(include_str!("../fixtures/schema_pg_v6.sql"))
         .unwrap();
     old.batch(
@@ -522,9 +519,7 @@ fn a_version_6_database_upgrades_to_the_schema_a_new_one_gets() {
         schema_rows(&old),
         vec![vec![Value::Integer(pitwall::store::SCHEMA_VERSION)]]
     );
-    let Some((_new_db, new)) = database() else {
-        return;
-    };
+    let (_new_db, new) = database();
     prepare_schema(&new).unwrap();
     assert_eq!(postgres_shape(&old), postgres_shape(&new));
     let checks = |conn: &PgConn| -> Vec<Vec<Value>> {
@@ -562,8 +557,9 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Dura
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn the_listener_sees_committed_notifications_only() {
-    let Some((db, conn)) = database() else { return };
+    let (db, conn) = database();
     let listener = Listener::start(&db.url).unwrap();
     let notify = format!("SELECT pg_notify('{}', '')", pg::CHANNEL);
     let start = listener.version();
@@ -619,10 +615,9 @@ fn the_listener_sees_committed_notifications_only() {
 /// the writer lock only until the server ends its idle session; then another writer gets in,
 /// and the frozen one finds its connection gone, its work rolled back.
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn a_frozen_writer_gives_up_the_lock() {
-    let Some((db, mut frozen)) = pitwall_database() else {
-        return;
-    };
+    let (db, mut frozen) = pitwall_database();
     let mut other = Db::connect_postgres(&db.url).unwrap();
     let held = Instant::now();
     let tx = frozen.begin(TxKind::Write).unwrap();
@@ -665,10 +660,9 @@ fn a_frozen_writer_gives_up_the_lock() {
 /// after the loss fails and says so, the next works. Inside a transaction it is not replaced:
 /// the rest of the transaction fails too, and the next one starts on a new connection.
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn a_lost_connection_is_replaced_between_transactions_only() {
-    let Some((db, mut conn)) = pitwall_database() else {
-        return;
-    };
+    let (db, mut conn) = pitwall_database();
     let admin = PgConn::connect(&db.url).unwrap();
     let end_pitwall_sessions = || {
         admin
@@ -707,10 +701,9 @@ fn a_lost_connection_is_replaced_between_transactions_only() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn listening_starts_with_one_change_to_read() {
-    let Some((_db, conn)) = pitwall_database() else {
-        return;
-    };
+    let (_db, conn) = pitwall_database();
     let first = conn.data_version().unwrap();
     let second = conn.data_version().unwrap();
     assert_ne!(
@@ -725,10 +718,9 @@ fn listening_starts_with_one_change_to_read() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn a_listener_stops_promptly_under_a_stream_of_notifications() {
-    let Some((db, _conn)) = database() else {
-        return;
-    };
+    let (db, _conn) = database();
     let listener = Listener::start(&db.url).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let notifier = {
@@ -928,10 +920,9 @@ fn postgres_shape(conn: &PgConn) -> BTreeSet<String> {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn schema_pg_matches_schema_sql() {
-    let Some((_db, conn)) = database() else {
-        return;
-    };
+    let (_db, conn) = database();
     prepare_schema(&conn).unwrap();
     let sqlite = sqlite_shape();
     let postgres = postgres_shape(&conn);
@@ -946,10 +937,9 @@ fn schema_pg_matches_schema_sql() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn schema_pg_keeps_the_one_winner_rule_and_checks() {
-    let Some((_db, conn)) = database() else {
-        return;
-    };
+    let (_db, conn) = database();
     prepare_schema(&conn).unwrap();
     conn.batch(
         "INSERT INTO mechanics (id, name, created_at, updated_at) VALUES ('m1', 'A', 0, 0), ('m2', 'B', 0, 0); \

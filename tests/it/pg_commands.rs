@@ -1,7 +1,7 @@
 //! Every command line that takes `--db` works on a PostgreSQL server (SPEC §15): report, check,
 //! token and headless on one database; `backup` names pg_dump and exits 2; a server that cannot
-//! be reached, or a database of someone else's, is refused in words, untouched. Skipped (with a
-//! note) without PITWALL_TEST_POSTGRES.
+//! be reached, or a database of someone else's, is refused in words, untouched. Ignored
+//! without `PITWALL_TEST_POSTGRES` (see common/pg.rs).
 
 use crate::common::pg;
 
@@ -42,10 +42,9 @@ fn with_password(url: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn the_operator_commands_work_on_a_server_database() {
-    let Some(server) = pg::server() else {
-        return;
-    };
+    let server = pg::required_server();
     let db = pg::TestDb::create(&server);
     let url = db.url.as_str();
 
@@ -90,10 +89,9 @@ fn the_operator_commands_work_on_a_server_database() {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn an_unreachable_server_and_a_foreign_database_are_refused_in_words() {
-    let Some(server) = pg::server() else {
-        return;
-    };
+    let server = pg::required_server();
     // Nothing listens on port 1.
     let out = pitwall(
         &[
@@ -137,10 +135,9 @@ fn an_unreachable_server_and_a_foreign_database_are_refused_in_words() {
 /// SPEC §15: a lost connection is reported with a code, never half-applied, and the engine
 /// reconnects for the next command.
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn a_lost_connection_is_reported_then_the_engine_reconnects() {
-    let Some(server) = pg::server() else {
-        return;
-    };
+    let server = pg::required_server();
     let db = pg::TestDb::create(&server);
     let mut engine = pitwall::engine::Engine::open(
         Some(std::path::Path::new(&db.url)),

@@ -2,12 +2,11 @@
 //! half-applied. `pitwall headless` running a long script, and `pitwall serve` under the load of
 //! four booking forms, are each killed several times; afterwards every command they acknowledged
 //! (an `ok` line printed, an HTTP 200 received) is in the database and `pitwall check --db URL`
-//! passes. The SQLite version is tests/it/crash.rs. Skipped (saying so once) without
-//! `PITWALL_TEST_POSTGRES`.
+//! passes. The SQLite version is tests/it/crash.rs. Ignored without
+//! `PITWALL_TEST_POSTGRES` (see common/pg.rs).
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -37,24 +36,12 @@ fn headless_trial(database: &str, dir: &Path, n: u64) -> usize {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
     // The first two kills land while it starts (connecting, or making the schema: the first
-    // process on a schema makes it), the others anywhere in the first second and a half.
-    let pause = if n < 2 {
-        10 + rng.below(150)
-    } else {
-        rng.below(1500)
-    };
-    std::thread::sleep(Duration::from_millis(pause as u64));
-    child.kill().unwrap(); // SIGKILL: no chance to commit, roll back or say goodbye
-    child.wait().unwrap();
-    let printed = reader.join().unwrap();
+    // process on a schema makes it), the others within its first 120 commands.
+    let printed = common::crash::kill_at(
+        &mut child,
+        &common::crash::KillAt::for_trial(&mut rng, n, 120),
+    );
 
     // The database opens, every invariant holds, and every command answered `ok` before the
     // kill is in it.
@@ -72,10 +59,9 @@ fn headless_trial(database: &str, dir: &Path, n: u64) -> usize {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn every_command_headless_acknowledged_survives_sigkill() {
-    let Some(server) = pg::server() else {
-        return;
-    };
+    let server = pg::required_server();
     let trials: u64 = std::env::var("PITWALL_CRASH_TRIALS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -134,10 +120,9 @@ fn forms_until_gone(server: &Server, form: &str, round: usize) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn every_intake_serve_answered_200_survives_sigkill() {
-    let Some(server) = pg::server() else {
-        return;
-    };
+    let server = pg::required_server();
     let database = TestDb::create(&server);
     let db = PathBuf::from(&database.url);
     {

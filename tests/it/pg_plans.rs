@@ -103,10 +103,9 @@ fn text(s: &str) -> Value {
 }
 
 #[test]
+#[ignore = "needs PITWALL_TEST_POSTGRES (bash .ci/postgres.sh start)"]
 fn every_request_and_tick_statement_reads_by_index() {
-    let Some(server) = pg_common::server() else {
-        return;
-    };
+    let server = pg_common::required_server();
     let test_db = pg_common::TestDb::create(&server);
     let db = Db::connect_postgres(&test_db.url).expect("connect");
     fill(&db);

@@ -213,12 +213,20 @@ fn compare_runs_the_same_arrivals_with_smart_matching_on_and_off() {
     assert!(text.contains("≥ 80 %"));
 }
 
+/// A whole week (every weekday's shifts, the weekend, each night with nobody on shift) at a
+/// tenth of the default traffic: the same days and the same database checks, with ~500
+/// sessions rather than ~5,000, so the debug build runs it in seconds (the month at full
+/// traffic is the bench's `simulate`).
 #[test]
 fn a_simulated_week_leaves_a_database_check_accepts_and_report_agrees_with() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("week.db");
     let db = db.to_str().unwrap();
-    let week = simulate(dir.path(), None, &["--db", db, "--hours", "168"]);
+    let week = simulate(
+        dir.path(),
+        None,
+        &["--db", db, "--hours", "168", "--arrivals-per-hour", "3"],
+    );
     let check = pitwall(&["--db", db, "check"]);
     assert!(
         check.status.success(),
@@ -230,7 +238,26 @@ fn a_simulated_week_leaves_a_database_check_accepts_and_report_agrees_with() {
     // All but the matcher's wall-clock latency, which simulate keeps out of its output.
     report["matcher_latency_ms"] = serde_json::json!({"p50": null, "p95": null, "max": null});
     assert_eq!(report, week["report"]);
-    assert!(int(&week, "/report/sessions_total") > 3000);
+    // Every arrival of the week is a session in the database, and the week is all there: each
+    // of its 168 hours, with customers arriving on each of the 8 dates it touches (Monday
+    // 14:00 to Monday 14:00).
+    let arrivals = int(&week, "/activity/arrivals");
+    assert!(
+        arrivals > 400,
+        "{arrivals} arrivals at 3 an hour for a week"
+    );
+    assert_eq!(
+        int(&week, "/report/sessions_total"),
+        arrivals - int(&week, "/activity/intakes_refused")
+    );
+    let hours = week["activity"]["hourly"].as_array().unwrap();
+    assert_eq!(hours.len(), 168);
+    let dates: std::collections::BTreeSet<&str> = hours
+        .iter()
+        .filter(|h| h["arrivals"].as_i64().unwrap() > 0)
+        .map(|h| &h["starts_at"].as_str().unwrap()[..10])
+        .collect();
+    assert_eq!(dates.len(), 8, "{dates:?}");
 
     // A used database is refused, and left as it was.
     let before = std::fs::metadata(db).unwrap().len();

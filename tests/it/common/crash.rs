@@ -2,9 +2,69 @@
 //! varied headless script, and the check that an acknowledged command is in the database.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::sync::mpsc;
+use std::time::Duration;
+
 use pitwall::store::Db;
 use pitwall::synth::Rng;
 use serde_json::{Value, json};
+
+/// When a trial's SIGKILL lands: after the child has printed `lines` lines (0: at once), and
+/// then `pause` more. Counting lines rather than waiting a fixed time puts kills mid-run however
+/// loaded the machine is (the tests share one binary, and the machine, with others); the pause
+/// puts them anywhere in a command, not only between two.
+pub struct KillAt {
+    pub lines: usize,
+    pub pause: Duration,
+}
+
+impl KillAt {
+    /// The first trials die while the process starts (opening or making the database); the
+    /// others after a random number of acknowledged commands, below `most`.
+    pub fn for_trial(rng: &mut Rng, n: u64, most: usize) -> KillAt {
+        if n < 2 {
+            KillAt {
+                lines: 0,
+                pause: Duration::from_millis(10 + rng.below(150) as u64),
+            }
+        } else {
+            KillAt {
+                lines: rng.below(most),
+                pause: Duration::from_millis(rng.below(50) as u64),
+            }
+        }
+    }
+}
+
+/// Kills `child` (its stdout piped) with SIGKILL at `at`: no chance to commit, roll back or say
+/// goodbye. Every line it printed, in order.
+pub fn kill_at(child: &mut Child, at: &KillAt) -> Vec<String> {
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    while printed.len() < at.lines {
+        match rx.recv() {
+            Ok(line) => printed.push(line),
+            // The script ended first: the kill finds it done, and every line is checked.
+            Err(mpsc::RecvError) => break,
+        }
+    }
+    std::thread::sleep(at.pause);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    printed.extend(rx.try_iter());
+    printed
+}
 
 /// A long, varied script: mechanics, intakes, accepts, clock-outs and ins, waitlist joins,
 /// completes, cancels and clock advances.
