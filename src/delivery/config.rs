@@ -58,6 +58,11 @@ pub struct Serve {
     /// Behind a reverse proxy every client has the proxy's address: raise it there.
     #[serde(default = "default_connections_per_address")]
     pub connections_per_address: usize,
+    /// The base of every link in a message (`/o/…` offers, `/s/…` status pages, sign-in
+    /// links): the address phones reach `serve` at. Without it, `serve` uses `http://` and its
+    /// listen address, and other relays send no links.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 impl Default for Serve {
@@ -68,6 +73,7 @@ impl Default for Serve {
             max_streams: default_max_streams(),
             stream_seconds: default_stream_seconds(),
             connections_per_address: default_connections_per_address(),
+            public_url: None,
         }
     }
 }
@@ -361,6 +367,11 @@ impl Config {
                 "serve.connections_per_address".into(),
                 "must be between 1 and 100000".into(),
             ));
+        }
+        if let Some(url) = &self.serve.public_url
+            && let Err(why) = crate::links::check_public_url(url)
+        {
+            return Err(("serve.public_url".into(), why));
         }
         let d = &self.delivery;
         if !(1..=100).contains(&d.max_attempts) {
