@@ -164,14 +164,27 @@ impl Received {
     }
 }
 
-/// Runs one command body for `caller`.
-pub fn command(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: Received) -> Reply {
-    let mut reply = command_reply(engine, caller, key, body);
+/// Runs one command body for `caller`. `links` is the base of the pages' links: an intake
+/// token's new session is answered with its status page's link under it (SPEC §17).
+pub fn command(
+    engine: &mut Engine,
+    caller: &Caller,
+    key: Option<&str>,
+    body: Received,
+    links: Option<&str>,
+) -> Reply {
+    let mut reply = command_reply(engine, caller, key, body, links);
     reply.token_id = Some(caller.token_id.clone());
     reply
 }
 
-fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: Received) -> Reply {
+fn command_reply(
+    engine: &mut Engine,
+    caller: &Caller,
+    key: Option<&str>,
+    body: Received,
+    links: Option<&str>,
+) -> Reply {
     let now = engine.now();
     let mut value = match body.json {
         Ok(value) => value,
@@ -225,6 +238,7 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
         name,
         key: key.clone(),
         now,
+        links: links.map(str::to_string),
         answer: None,
         replay: None,
     };
@@ -352,6 +366,8 @@ struct InTransaction {
     name: &'static str,
     key: Option<(String, Vec<u8>)>,
     now: DateTime<Utc>,
+    /// The base of the status page's link an intake token's new session is answered with.
+    links: Option<String>,
     /// The answer as sent, made inside the transaction.
     answer: Option<String>,
     /// What an earlier request with the same key committed.
@@ -376,16 +392,27 @@ impl WriteHook for InTransaction {
     }
 
     fn after(&mut self, conn: &Db, fields: &serde_json::Value) -> DispatchResult<()> {
-        let fields = super::views::view(conn, &self.role, self.name, fields.clone())?;
+        let mut fields = super::views::view(conn, &self.role, self.name, fields.clone())?;
         let text = crate::headless::success(self.name, &fields);
         if let Some((key, _)) = &self.key {
+            // Kept without the status link: its code is stored nowhere but as a hash (a
+            // replayed answer carries none; the customer's messages carry one).
             kept_store::fill(conn, &self.token_id, key, 200, &text)?;
         }
         if self.role == Role::Intake
             && self.name == "intake"
             && let Some(session) = fields["session"]["id"].as_str()
         {
-            kept_store::record_owner(conn, session, &self.token_id)?;
+            let session = session.to_string();
+            kept_store::record_owner(conn, &session, &self.token_id)?;
+            if let Some(base) = &self.links {
+                let link = crate::links::mint()?;
+                crate::store::links::insert_status(conn, &link.sha256, &session, self.now)?;
+                fields["status_url"] =
+                    serde_json::Value::String(crate::links::status_url(base, &link.code));
+                self.answer = Some(crate::headless::success(self.name, &fields));
+                return Ok(());
+            }
         }
         self.answer = Some(text);
         Ok(())
