@@ -6,9 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::pages::{assignment_of, offer_link, seeded, sign_in_link};
 use common::receivers::{Behaviour, Webhooks};
 use common::server::{ROOMY, Server, post, token};
 use common::{intake, ok};
@@ -91,15 +92,6 @@ fn post_form(
         req = req.header(*k, *v);
     }
     read(req.send(body).unwrap())
-}
-
-/// The test roster and session S1 offered to t1–t3 (by email, which goes to a webhook here).
-fn seeded(dir: &Path) -> PathBuf {
-    let db = dir.join("pages.db");
-    let mut e = Engine::open(Some(&db), Clock::System).unwrap();
-    common::roster(&mut e);
-    ok(&mut e, intake("S1", json!({})));
-    db
 }
 
 fn config_with_email_to(hooks: &Webhooks) -> String {
@@ -260,27 +252,6 @@ fn an_offer_link_in_the_message_accepts_once_and_then_shows_only_the_outcome() {
     for secret in [code, path2.trim_start_matches("/o/")] {
         assert!(!log.contains(secret), "a code in the log");
     }
-}
-
-/// A link of the test's own making to the offer `assignment` (as the relay makes them).
-fn offer_link(db: &Path, assignment: &str) -> String {
-    let conn = pitwall::store::open(Some(db)).unwrap();
-    let link = pitwall::links::mint().unwrap();
-    assert!(
-        pitwall::store::links::insert_offer(&conn, &link.sha256, assignment, chrono::Utc::now())
-            .unwrap()
-    );
-    format!("/o/{}", link.code)
-}
-
-fn assignment_of(db: &Path, session: &str, mechanic: &str) -> String {
-    let conn = pitwall::store::open(Some(db)).unwrap();
-    pitwall::store::assignments::for_session(&conn, session)
-        .unwrap()
-        .into_iter()
-        .find(|a| a.mechanic_id.as_deref() == Some(mechanic))
-        .unwrap()
-        .id
 }
 
 #[test]
@@ -450,19 +421,6 @@ fn the_intake_answer_links_the_customer_page_which_cancels_while_unmatched() {
     let page = get_page(&server, &path, None);
     assert!(page.body.contains("Cancelled"), "{}", page.body);
     assert!(!page.body.contains("<form"));
-}
-
-/// `pitwall token link` on `db`: the printed link.
-fn sign_in_link(db: &Path, mechanic: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["token", "link", "--mechanic", mechanic, "--db"])
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 1);
-    text.trim().to_string()
 }
 
 fn token_id_of(db: &Path, mechanic: &str) -> String {

@@ -211,7 +211,9 @@ fn command_reply(
             // Most repeats are answered here, without the write lock. The claim inside the
             // command's transaction is what makes it exactly once.
             match kept_store::kept(engine.connection(), &caller.token_id, key, now - KEEP_FOR) {
-                Ok(Some(kept)) if kept.status != 0 => return replay(kept, &sha256),
+                Ok(Some(kept)) if kept.status != 0 => {
+                    return with_status_link(engine, caller, links, replay(kept, &sha256));
+                }
                 Ok(_) => {}
                 Err(e) => return refusal(None, &e.into()),
             }
@@ -246,7 +248,7 @@ fn command_reply(
     if let (Some(kept), Some((_, sha256))) = (hook.replay, &key) {
         // Another request with this key committed first (a retry that overtook this one, or
         // another host): its answer, not a second run.
-        return replay(kept, sha256);
+        return with_status_link(engine, caller, links, replay(kept, sha256));
     }
     if let Some(text) = hook.answer {
         die_here_if_asked();
@@ -294,6 +296,53 @@ fn die_here_if_asked() {
         // SAFETY: kill(2) on this very process; nothing after it runs.
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+/// A replayed intake answers a booking form with a status link as the first answer did: a new
+/// one, since the first one's code was never stored (the kept answer is kept without it). Both
+/// open the same session.
+fn with_status_link(engine: &Engine, caller: &Caller, links: Option<&str>, reply: Reply) -> Reply {
+    let (Some(base), Role::Intake, true, Body::Text(text)) =
+        (links, &caller.role, reply.status == 200, &reply.body)
+    else {
+        return reply;
+    };
+    let Ok(mut answer) = serde_json::from_str::<serde_json::Value>(text) else {
+        return reply;
+    };
+    let Some(session) = answer["session"]["id"].as_str().map(str::to_string) else {
+        return reply;
+    };
+    if answer["cmd"] != "intake" {
+        return reply;
+    }
+    let minted = crate::links::mint().and_then(|link| {
+        crate::store::links::insert_status(
+            engine.connection(),
+            &link.sha256,
+            &session,
+            engine.now(),
+        )?;
+        Ok(link)
+    });
+    match minted {
+        Ok(link) => {
+            answer["status_url"] =
+                serde_json::Value::String(crate::links::status_url(base, &link.code));
+            Reply {
+                body: Body::Text(answer.to_string()),
+                ..reply
+            }
+        }
+        // The replay is still the answer; the customer's messages carry a link too.
+        Err(e) => {
+            tracing::warn!(
+                code = e.code.as_str(),
+                "a replay went without its status link"
+            );
+            reply
         }
     }
 }
