@@ -64,12 +64,8 @@ impl Driver {
                      "--disable-dev-shm-usage", "--window-size=360,740"],
             "mobileEmulation": {"deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 1.0}},
         });
-        // Without JavaScript the driver cannot tell when a page has loaded (it asks a script):
-        // it does not wait, and the test waits for the words it wants instead.
-        let strategy = if javascript { "normal" } else { "none" };
         let body = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "pageLoadStrategy": strategy,
             "goog:chromeOptions": options,
         }}});
         let answer = call(
@@ -87,14 +83,7 @@ impl Driver {
             base: format!("{}/session/{id}", self.url),
             agent: agent(),
         };
-        if !javascript {
-            // Through the DevTools protocol: Chrome's content setting for JavaScript also stops
-            // the driver's own clicks from returning.
-            browser.post(
-                "/goog/cdp/execute",
-                json!({"cmd": "Emulation.setScriptExecutionDisabled", "params": {"value": true}}),
-            );
-        }
+        browser.set_javascript(javascript);
         browser
     }
 }
@@ -179,6 +168,17 @@ impl Browser {
     pub fn click(&self, css: &str) {
         let id = self.find(css);
         self.post(&format!("/element/{id}/click"), json!({}));
+    }
+
+    /// Turns the pages' scripts off or on for the pages loaded next (through the DevTools
+    /// protocol). The driver itself waits for a click's navigation by asking a script, so a
+    /// test turns scripts back on before it clicks: the page already loaded stays as it was,
+    /// its own script never run.
+    pub fn set_javascript(&self, on: bool) {
+        self.post(
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setScriptExecutionDisabled", "params": {"value": !on}}),
+        );
     }
 
     /// The text of the page's `main`.
