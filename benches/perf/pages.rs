@@ -76,7 +76,7 @@ pub fn run(t: &mut Table, dir: &Path, quick: bool) {
     // (`Some(false)`), or not at all (no live targeted offer).
     let mut order: Vec<Option<bool>> = Vec::new();
     let mut turns = 0;
-    for req in synth::intakes(each * 4, 5) {
+    for req in synth::intakes(each * 8, 5) {
         if turns == each * 2 {
             break;
         }
@@ -125,6 +125,9 @@ pub fn run(t: &mut Table, dir: &Path, quick: bool) {
             );
             assert_eq!(a["ok"], true, "{a}");
         }
+        // Completed, so the mechanic is free again and the next intakes still find offers.
+        let done = command(&serde_json::json!({"cmd": "complete", "session": session}));
+        assert_eq!(done["ok"], true, "{done}");
         order.push(Some(through_page));
     }
     unsafe {
@@ -156,7 +159,8 @@ pub fn run(t: &mut Table, dir: &Path, quick: bool) {
             _ => {}
         }
     }
-    // The API's lines are each intake, followed by its accept on the API's turns.
+    // The API's lines are each intake, then on a turn its accept (the API's turns) and the
+    // complete that frees the mechanic.
     let mut accepts = Vec::new();
     let mut it = api_ms.into_iter();
     for turn in &order {
@@ -166,7 +170,11 @@ pub fn run(t: &mut Table, dir: &Path, quick: bool) {
         {
             accepts.push(ms);
         }
+        if turn.is_some() {
+            let _complete = it.next();
+        }
     }
+    assert!(it.next().is_none(), "every API request accounted for");
     page_ms.sort_by(f64::total_cmp);
     accepts.sort_by(f64::total_cmp);
     let (page_p50, api_p50) = (p(&page_ms, 50.0), p(&accepts, 50.0));
