@@ -58,7 +58,7 @@ impl Driver {
 
     /// A new headless browser with a phone's screen (360×740), JavaScript on or off.
     pub fn browser(&self, javascript: bool) -> Browser {
-        let mut options = json!({
+        let options = json!({
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                      "--disable-dev-shm-usage", "--window-size=360,740"],
