@@ -39,7 +39,7 @@ mod history;
 #[path = "perf/pages.rs"]
 mod pages;
 /// Fresh databases on a PostgreSQL server, shared with the tests.
-#[path = "../tests/common/pg.rs"]
+#[path = "../tests/it/common/pg.rs"]
 mod pg;
 /// `serve` under a steady load for a set time (`-- soak`, never part of the whole suite).
 #[path = "perf/soak.rs"]

@@ -255,13 +255,7 @@ fn validate_intake(ctx: &Ctx<'_>, req: &IntakeRequest) -> DispatchResult<ValidIn
         Some(id) => {
             validate::id("id", id)?;
             if store::sessions::exists(ctx.conn(), id)? {
-                return Err(DispatchError::invalid(
-                    "id",
-                    format!(
-                        "A session with id \"{}\" already exists.",
-                        crate::text::inert(id)
-                    ),
-                ));
+                return Err(validate::id_taken("id", "A session", id));
             }
             id.clone()
         }

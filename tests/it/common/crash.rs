@@ -1,0 +1,86 @@
+//! The crash tests' shared half (SQLite's tests/it/crash.rs, PostgreSQL's tests/it/pg_crash.rs): a
+//! varied headless script, and the check that an acknowledged command is in the database.
+#![allow(dead_code)]
+
+use pitwall::store::Db;
+use pitwall::synth::Rng;
+use serde_json::{Value, json};
+
+/// A long, varied script: mechanics, intakes, accepts, clock-outs and ins, waitlist joins,
+/// completes, cancels and clock advances.
+pub fn script(rng: &mut Rng, mechanics: u64) -> Vec<Value> {
+    let mut lines = vec![json!({"cmd": "set_flag", "enabled": false})];
+    // Room for many sessions each, so accepts keep landing (capacity is not what this tests).
+    for m in 0..mechanics {
+        lines.push(
+            json!({"cmd": "add_mechanic", "id": format!("m{m}"), "name": format!("M{m}"),
+            "country": "Canada", "postal_code": "M5V 1A1", "profile_completion_score": 90,
+            "currently_on_shift": true, "max_active_sessions": 10_000}),
+        );
+    }
+    for i in 0..1500 {
+        let session = format!("S{i}");
+        lines.push(json!({"cmd": "intake", "id": session,
+            "customer": {"name": "C", "email": format!("c{i}@example.com")},
+            "location": {"country": "Canada", "postal_code": "M5V 3L9"},
+            "concern": "brakes and check engine light", "payment_method": "free"}));
+        match rng.below(6) {
+            0 | 1 => lines.push(
+                json!({"cmd": "accept", "session": session, "mechanic": format!("m{}", rng.below(mechanics as usize))}),
+            ),
+            2 => lines.push(
+                json!({"cmd": "join_waitlist", "id": format!("W{i}"), "session": session}),
+            ),
+            3 => {
+                let m = format!("m{}", rng.below(mechanics as usize));
+                lines.push(json!({"cmd": "clock_out", "mechanic": m}));
+                lines.push(json!({"cmd": "clock_in", "mechanic": m}));
+            }
+            4 => lines.push(json!({"cmd": "cancel", "session": session})),
+            _ => lines.push(json!({"cmd": "advance", "seconds": 30})),
+        }
+        if i % 7 == 0 && i > 0 {
+            lines.push(json!({"cmd": "complete", "session": format!("S{}", i - 1)}));
+        }
+    }
+    lines
+}
+
+pub fn count(conn: &Db, sql: &str, params: &[&str]) -> i64 {
+    let values: Vec<&dyn pitwall::store::db::ToValue> = params
+        .iter()
+        .map(|p| p as &dyn pitwall::store::db::ToValue)
+        .collect();
+    conn.query_row(sql, values.as_slice(), |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// What an acknowledged command must have left in the database.
+pub fn assert_durable(conn: &Db, command: &Value) {
+    let (sql, keys): (&str, &[&str]) = match command["cmd"].as_str().unwrap() {
+        "add_mechanic" => ("SELECT COUNT(*) FROM mechanics WHERE id = ?1", &["id"]),
+        "intake" => ("SELECT COUNT(*) FROM sessions WHERE id = ?1", &["id"]),
+        "join_waitlist" => (
+            "SELECT COUNT(*) FROM customer_waitlist WHERE id = ?1",
+            &["id"],
+        ),
+        "accept" => (
+            "SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1 AND mechanic_id = ?2 \
+             AND status = 'accepted'",
+            &["session", "mechanic"],
+        ),
+        "complete" => (
+            "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'completed'",
+            &["session"],
+        ),
+        "cancel" => (
+            "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'cancelled'",
+            &["session"],
+        ),
+        "clock_in" | "clock_out" | "set_flag" | "advance" => return,
+        other => panic!("unexpected command {other}"),
+    };
+    let params: Vec<&str> = keys.iter().map(|k| command[*k].as_str().unwrap()).collect();
+    let n = count(conn, sql, &params);
+    assert_eq!(n, 1, "acknowledged {command} is not in the database");
+}
