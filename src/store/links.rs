@@ -29,15 +29,28 @@ pub fn insert_offer(
     assignment: &str,
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
-    Ok(conn
-        .prepare_cached(
-            "INSERT INTO page_links \
-             (sha256, kind, session_id, assignment_id, mechanic_id, created_at) \
-             SELECT ?1, 'offer', session_id, id, mechanic_id, ?2 FROM session_assignments \
-             WHERE id = ?3 AND mechanic_id IS NOT NULL",
-        )?
-        .execute(params![sha256.to_vec(), to_millis(now), assignment])?
-        == 1)
+    // Read first, then a plain VALUES insert: PostgreSQL cannot type a parameter in a SELECT
+    // list, and the two run in the caller's one connection (the relay's, or a transaction).
+    let found: Option<(String, Option<String>)> = conn
+        .prepare_cached("SELECT session_id, mechanic_id FROM session_assignments WHERE id = ?1")?
+        .query_row(params![assignment], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((session, Some(mechanic))) = found else {
+        return Ok(false);
+    };
+    conn.prepare_cached(
+        "INSERT INTO page_links \
+         (sha256, kind, session_id, assignment_id, mechanic_id, created_at) \
+         VALUES (?1, 'offer', ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        sha256.to_vec(),
+        session,
+        assignment,
+        mechanic,
+        to_millis(now)
+    ])?;
+    Ok(true)
 }
 
 /// A link to `session`'s status page. False when there is no such session.
@@ -47,13 +60,15 @@ pub fn insert_status(
     session: &str,
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
-    Ok(conn
-        .prepare_cached(
-            "INSERT INTO page_links (sha256, kind, session_id, created_at) \
-             SELECT ?1, 'status', id, ?2 FROM sessions WHERE id = ?3",
-        )?
-        .execute(params![sha256.to_vec(), to_millis(now), session])?
-        == 1)
+    if !crate::store::sessions::exists(conn, session)? {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "INSERT INTO page_links (sha256, kind, session_id, created_at) \
+         VALUES (?1, 'status', ?2, ?3)",
+    )?
+    .execute(params![sha256.to_vec(), session, to_millis(now)])?;
+    Ok(true)
 }
 
 /// What the link with this hash opens, if there is one.

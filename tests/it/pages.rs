@@ -595,3 +595,59 @@ fn the_assets_are_served_with_the_page_headers_and_no_inline_script() {
     assert!(!signed_out.body.contains("<script>"), "no inline script");
     assert!(!signed_out.body.contains("style="), "no inline style");
 }
+
+/// The store's part, on the suite's backend (SQLite, or PostgreSQL with
+/// `PITWALL_TEST_BACKEND=postgres`): links found by their hash, bound to what they open.
+#[test]
+fn links_are_kept_by_hash_on_either_backend() {
+    use pitwall::store::links::{self, Opens};
+    let mut e = common::engine();
+    common::roster(&mut e);
+    ok(&mut e, intake("S1", json!({})));
+    let now = e.now();
+    let conn = e.connection();
+    let offer = pitwall::store::assignments::for_session(conn, "S1")
+        .unwrap()
+        .into_iter()
+        .find(|a| a.mechanic_id.as_deref() == Some("t1"))
+        .unwrap();
+    let (a, b) = (
+        pitwall::links::mint().unwrap(),
+        pitwall::links::mint().unwrap(),
+    );
+    assert!(links::insert_offer(conn, &a.sha256, &offer.id, now).unwrap());
+    assert!(links::insert_status(conn, &b.sha256, "S1", now).unwrap());
+    assert!(!links::insert_offer(conn, &[7; 32], "no such offer", now).unwrap());
+    assert!(!links::insert_status(conn, &[8; 32], "no such session", now).unwrap());
+    assert_eq!(
+        links::find(conn, &a.sha256).unwrap(),
+        Some(Opens::Offer {
+            session: "S1".into(),
+            assignment: offer.id.clone(),
+            mechanic: "t1".into(),
+            outcome: None,
+        })
+    );
+    assert_eq!(
+        links::find(conn, &b.sha256).unwrap(),
+        Some(Opens::Status {
+            session: "S1".into()
+        })
+    );
+    assert_eq!(
+        links::find(conn, &pitwall::links::hash(&a.code[1..])).unwrap(),
+        None
+    );
+    assert!(links::offer_is_live(conn, &offer.id, now).unwrap());
+    assert!(!links::offer_is_live(conn, &offer.id, now + chrono::Duration::minutes(3)).unwrap());
+    links::set_outcome(conn, &a.sha256, "declined").unwrap();
+    links::set_outcome(conn, &a.sha256, "accepted").unwrap();
+    let Some(Opens::Offer { outcome, .. }) = links::find(conn, &a.sha256).unwrap() else {
+        panic!("an offer link");
+    };
+    assert_eq!(
+        outcome.as_deref(),
+        Some("declined"),
+        "the first answer stays"
+    );
+}
