@@ -651,3 +651,40 @@ fn links_are_kept_by_hash_on_either_backend() {
         "the first answer stays"
     );
 }
+
+#[test]
+fn a_booking_reads_in_the_customers_own_zone_on_her_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let when = (chrono::Utc::now() + chrono::Duration::days(2))
+        .date_naive()
+        .and_hms_opt(15, 0, 0)
+        .unwrap()
+        .and_utc();
+    {
+        let mut e = Engine::open(Some(&db), Clock::System).unwrap();
+        ok(
+            &mut e,
+            intake(
+                "B1",
+                json!({"scheduled_for": pitwall::clock::rfc3339(when)}),
+            ),
+        );
+    }
+    let link = common::pages::status_link(&db, "B1");
+    let server = Server::start(&db, ROOMY);
+    let page = get_page(&server, &link, None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    // Toronto: 15:00 UTC is 10:00 EST (11:00 EDT in summer).
+    let local = when.with_timezone(&chrono_tz::America::Toronto);
+    let expected = format!("Booked for {}", local.format("%a %d %b %H:%M %Z"));
+    assert!(
+        page.body.contains(&expected),
+        "{expected:?} in {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Cancel this session"),
+        "cancel while unmatched"
+    );
+}
