@@ -321,3 +321,21 @@ CREATE TRIGGER roster_update AFTER UPDATE ON mechanics
 BEGIN UPDATE roster_generation SET generation = generation + 1 WHERE id = 1; END;
 CREATE TRIGGER roster_delete AFTER DELETE ON mechanics
 BEGIN UPDATE roster_generation SET generation = generation + 1 WHERE id = 1; END;
+
+-- The links that open pitwall's pages from a message (one-tap offers, a customer's status):
+-- only their SHA-256 is kept.
+CREATE TABLE page_links (
+    sha256        BLOB PRIMARY KEY NOT NULL CHECK (length(sha256) = 32),
+    kind          TEXT NOT NULL CHECK (kind IN ('offer', 'status')),
+    session_id    TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    assignment_id TEXT,
+    mechanic_id   TEXT,
+    -- How the offer was answered through its link; the link shows only this afterwards.
+    outcome       TEXT CHECK (outcome IN ('accepted', 'declined', 'taken', 'expired',
+                                          'at_capacity')),
+    created_at    INTEGER NOT NULL,
+    -- An offer's link names its offer and its mechanic; a status link names neither.
+    CHECK ((kind = 'offer') = (assignment_id IS NOT NULL AND mechanic_id IS NOT NULL))
+) WITHOUT ROWID;
+
+CREATE INDEX page_links_by_session ON page_links (session_id);

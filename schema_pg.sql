@@ -297,6 +297,21 @@ CREATE TRIGGER roster_update AFTER UPDATE ON mechanics
 CREATE TRIGGER roster_delete AFTER DELETE ON mechanics
     FOR EACH ROW EXECUTE FUNCTION roster_bump();
 
+-- The links that open pitwall's pages from a message: only their SHA-256 is kept.
+CREATE TABLE page_links (
+    sha256        BYTEA PRIMARY KEY NOT NULL CHECK (length(sha256) = 32),
+    kind          TEXT COLLATE "C" NOT NULL CHECK (kind IN ('offer', 'status')),
+    session_id    TEXT COLLATE "C" NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    assignment_id TEXT COLLATE "C",
+    mechanic_id   TEXT COLLATE "C",
+    outcome       TEXT COLLATE "C" CHECK (outcome IN ('accepted', 'declined', 'taken', 'expired',
+                                                      'at_capacity')),
+    created_at    BIGINT NOT NULL,
+    CHECK ((kind = 'offer') = (assignment_id IS NOT NULL AND mechanic_id IS NOT NULL))
+);
+
+CREATE INDEX page_links_by_session ON page_links (session_id);
+
 -- Which schema version this database holds (SQLite keeps it in PRAGMA user_version).
 CREATE TABLE pitwall_schema (
     version BIGINT NOT NULL

@@ -5,7 +5,7 @@
 //!     cargo bench --bench perf -- quick   # smaller runs, for a sanity check
 //!     cargo bench --bench perf -- tick    # only the sections named (rank, intake, throughput,
 //!                                         # tick, scheduling, history, console, memory,
-//!                                         # delivery, http, simulate, postgres)
+//!                                         # delivery, http, pages, simulate, postgres)
 //!     PITWALL_SOAK_MINUTES=60 cargo bench --bench perf -- soak
 //!                                         # serve under steady load, a row a minute
 //!                                         # (only when named; see perf/soak.rs)
@@ -35,6 +35,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 /// Requests on months of history, side by side with none, and a prune of it under load.
 #[path = "perf/history.rs"]
 mod history;
+/// Accepting through an offer's page against the API's accept.
+#[path = "perf/pages.rs"]
+mod pages;
 /// Fresh databases on a PostgreSQL server, shared with the tests.
 #[path = "../tests/it/common/pg.rs"]
 mod pg;
@@ -1589,6 +1592,9 @@ fn main() {
     }
     if run("http") {
         http_figures(&mut t, dir.path(), if quick { 600 } else { 3_000 });
+    }
+    if run("pages") {
+        pages::run(&mut t, dir.path(), quick);
     }
     if run("simulate") {
         simulate_figures(&mut t, quick);

@@ -16,6 +16,7 @@ pub mod error;
 pub mod headless;
 pub mod ids;
 pub mod json;
+pub mod links;
 pub mod matching;
 pub mod model;
 pub mod paths;

@@ -171,6 +171,18 @@ enum TokenCmd {
     },
     /// Revoke a token by id; the next request with it is refused.
     Revoke { id: String },
+    /// Make a sign-in link for a mechanic's phone: opening it signs the phone in to his page,
+    /// /m (a mechanic token kept in a cookie; `token list` shows it, `token revoke` ends it).
+    /// The link is printed once, alone on one line, under `[serve] public_url` (default
+    /// http://127.0.0.1:7878).
+    Link {
+        /// The mechanic the phone acts for.
+        #[arg(long)]
+        mechanic: String,
+        /// A note for `token list` (default "sign-in link").
+        #[arg(long)]
+        label: Option<String>,
+    },
 }
 
 /// What makes a simulated day, for `simulate` and `demo` alike.
@@ -283,7 +295,15 @@ fn main() -> ExitCode {
             &config,
         ),
         Some(Cmd::Token { action }) => {
-            token(cli.db.unwrap_or_else(|| paths.database.clone()), action)
+            let base = pitwall::links::public_base(
+                config.config.serve.public_url.as_deref(),
+                pitwall::serve::DEFAULT_LISTEN,
+            );
+            token(
+                cli.db.unwrap_or_else(|| paths.database.clone()),
+                action,
+                &base,
+            )
         }
         Some(Cmd::Secret | Cmd::Completions { .. } | Cmd::Man) => {
             unreachable!("answered before the config is read")
@@ -509,8 +529,8 @@ fn serve(db: PathBuf, listen: &str, config: &pitwall::delivery::Loaded) -> ExitC
 }
 
 /// `pitwall token …`: a refused input is a coded error on stderr and exit 1.
-fn token(db: PathBuf, action: TokenCmd) -> ExitCode {
-    let create = matches!(action, TokenCmd::Create { .. });
+fn token(db: PathBuf, action: TokenCmd, base: &str) -> ExitCode {
+    let create = matches!(action, TokenCmd::Create { .. } | TokenCmd::Link { .. });
     if let Some(why) = pitwall::store::path_problem(&db, create) {
         return fail(&format!("cannot open database {}: {why}", db.display()));
     }
@@ -558,6 +578,21 @@ fn token(db: PathBuf, action: TokenCmd) -> ExitCode {
             Ok(tokens) => emit(&pitwall::tokens::list_text(&tokens), ExitCode::SUCCESS),
             Err(e) => refused(e),
         },
+        TokenCmd::Link { mechanic, label } => {
+            let label = label.unwrap_or_else(|| "sign-in link".to_string());
+            match pitwall::tokens::create(&conn, "mechanic", Some(&mechanic), Some(&label), now) {
+                Ok((id, token)) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "pitwall token: created {id} for {mechanic}'s phone; the link below is \
+                         shown only now (`pitwall token revoke {id}` signs the phone out)"
+                    );
+                    let url = pitwall::links::sign_in_url(base, &token);
+                    emit(&format!("{url}\n"), ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
+            }
+        }
         TokenCmd::Revoke { id } => match pitwall::tokens::revoke(&conn, &id, now) {
             Ok(()) => emit(&format!("revoked {id}\n"), ExitCode::SUCCESS),
             Err(e) => refused(e),

@@ -729,4 +729,8 @@ pub struct Notification {
     pub expires_at: Option<DateTime<Utc>>,
     /// Why a `skipped` row was not sent.
     pub skip_reason: Option<SkipReason>,
+    /// The page link the relay added to this send (an offer's answer link, a customer's status
+    /// link). Made at send time and never stored: only its hash is kept.
+    #[serde(skip)]
+    pub link: Option<String>,
 }

@@ -66,6 +66,11 @@ pub struct Serve {
     /// is closed, so a client that never finishes a head cannot hold a connection for ever.
     #[serde(default = "default_header_timeout_ms")]
     pub header_timeout_ms: u64,
+    /// The base of every link in a message (`/o/…` offers, `/s/…` status pages, sign-in
+    /// links): the address phones reach `serve` at. Without it, `serve` uses `http://` and its
+    /// listen address, and other relays send no links.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 impl Default for Serve {
@@ -77,6 +82,7 @@ impl Default for Serve {
             stream_seconds: default_stream_seconds(),
             connections_per_address: default_connections_per_address(),
             header_timeout_ms: default_header_timeout_ms(),
+            public_url: None,
         }
     }
 }
@@ -387,6 +393,11 @@ impl Config {
                 "serve.header_timeout_ms".into(),
                 "must be between 100 and 60000".into(),
             ));
+        }
+        if let Some(url) = &self.serve.public_url
+            && let Err(why) = crate::links::check_public_url(url)
+        {
+            return Err(("serve.public_url".into(), why));
         }
         let d = &self.delivery;
         if !(1..=100).contains(&d.max_attempts) {

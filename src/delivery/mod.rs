@@ -72,6 +72,8 @@ pub struct Relay {
     owner: String,
     /// Texts never to write into last_error or a log (the signing key, SMTP passwords).
     secrets: Vec<String>,
+    /// The base of the page links added to messages (`[serve] public_url`); none: no links.
+    public_url: Option<String>,
 }
 
 /// One send's outcome, from the thread that sent it to the pass that records it.
@@ -103,7 +105,18 @@ impl Relay {
             concurrency: config.delivery.concurrency,
             owner: uuid::Uuid::new_v4().to_string(),
             secrets: config.secrets(),
+            public_url: config
+                .serve
+                .public_url
+                .as_deref()
+                .map(|url| crate::links::public_base(Some(url), "")),
         })
+    }
+
+    /// Adds page links to messages, with `base` in front of each (`serve` passes its public
+    /// address, the listen address when none is configured).
+    pub fn set_public_url(&mut self, base: String) {
+        self.public_url = Some(base);
     }
 
     /// A relay with no transports: every row stays pending.
@@ -157,11 +170,12 @@ impl Relay {
                         };
                         drained[i] = rows.len() < room;
                         handled += rows.len();
-                        for row in rows {
+                        for mut row in rows {
                             if row.status == DeliveryStatus::Skipped {
                                 report.skipped.push(row.id);
                                 continue;
                             }
+                            self.add_link(conn, &mut row, now());
                             in_flight[i] += 1;
                             let done = done_tx.clone();
                             scope.spawn(move || {
@@ -209,6 +223,49 @@ impl Relay {
         }
         report.no_transport.sort_by_key(|r| r.as_str());
         Ok(report)
+    }
+
+    /// Adds the page link a message carries (SPEC §17), made now and stored only as its hash:
+    /// an offer's answer link to an offer message, the session's status link to a message for
+    /// the customer. A link that cannot be stored is left out, and the message still goes: an
+    /// offer is time-critical, and its text says what it is without the link.
+    fn add_link(&self, conn: &Db, row: &mut Notification, now: DateTime<Utc>) {
+        use crate::model::NotificationKind as K;
+        let Some(base) = &self.public_url else {
+            return;
+        };
+        let made = match (row.kind, &row.assignment, &row.session) {
+            (K::Offer, Some(assignment), _) => crate::links::mint().ok().and_then(|m| {
+                match crate::store::links::insert_offer(conn, &m.sha256, assignment, now) {
+                    Ok(true) => Some((crate::links::offer_url(base, &m.code), "Answer it here")),
+                    Ok(false) => None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not store an offer link; sent without");
+                        None
+                    }
+                }
+            }),
+            (K::Matched | K::WaitlistOnline, _, Some(session)) => {
+                crate::links::mint().ok().and_then(|m| {
+                    match crate::store::links::insert_status(conn, &m.sha256, session, now) {
+                        Ok(true) => Some((
+                            crate::links::status_url(base, &m.code),
+                            "Follow your session here",
+                        )),
+                        Ok(false) => None,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not store a status link; sent without");
+                            None
+                        }
+                    }
+                })
+            }
+            _ => None,
+        };
+        if let Some((url, words)) = made {
+            row.body = format!("{}\n{words}: {url}", row.body);
+            row.link = Some(url);
+        }
     }
 
     fn claim(

@@ -17,7 +17,7 @@ use crate::model::Notification;
 
 /// The row as receivers see it: the JSON body of a webhook, the stdin of a command.
 pub fn payload(n: &Notification) -> String {
-    serde_json::json!({
+    let mut row = serde_json::json!({
         "id": n.id,
         "kind": n.kind,
         "channel": n.channel,
@@ -27,8 +27,16 @@ pub fn payload(n: &Notification) -> String {
         "session": n.session,
         "created_at": crate::clock::rfc3339(n.created_at),
         "expires_at": n.expires_at.map(crate::clock::rfc3339),
-    })
-    .to_string()
+    });
+    if let Some(link) = &n.link {
+        // An offer's link answers it; any other is the customer's status page.
+        let field = match n.kind {
+            crate::model::NotificationKind::Offer => "answer_url",
+            _ => "status_url",
+        };
+        row[field] = serde_json::Value::String(link.clone());
+    }
+    row.to_string()
 }
 
 /// Standard Webhooks' signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`,

@@ -164,14 +164,27 @@ impl Received {
     }
 }
 
-/// Runs one command body for `caller`.
-pub fn command(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: Received) -> Reply {
-    let mut reply = command_reply(engine, caller, key, body);
+/// Runs one command body for `caller`. `links` is the base of the pages' links: an intake
+/// token's new session is answered with its status page's link under it (SPEC §17).
+pub fn command(
+    engine: &mut Engine,
+    caller: &Caller,
+    key: Option<&str>,
+    body: Received,
+    links: Option<&str>,
+) -> Reply {
+    let mut reply = command_reply(engine, caller, key, body, links);
     reply.token_id = Some(caller.token_id.clone());
     reply
 }
 
-fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: Received) -> Reply {
+fn command_reply(
+    engine: &mut Engine,
+    caller: &Caller,
+    key: Option<&str>,
+    body: Received,
+    links: Option<&str>,
+) -> Reply {
     let now = engine.now();
     let mut value = match body.json {
         Ok(value) => value,
@@ -198,7 +211,9 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
             // Most repeats are answered here, without the write lock. The claim inside the
             // command's transaction is what makes it exactly once.
             match kept_store::kept(engine.connection(), &caller.token_id, key, now - KEEP_FOR) {
-                Ok(Some(kept)) if kept.status != 0 => return replay(kept, &sha256),
+                Ok(Some(kept)) if kept.status != 0 => {
+                    return with_status_link(engine, caller, links, replay(kept, &sha256));
+                }
                 Ok(_) => {}
                 Err(e) => return refusal(None, &e.into()),
             }
@@ -225,6 +240,7 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
         name,
         key: key.clone(),
         now,
+        links: links.map(str::to_string),
         answer: None,
         replay: None,
     };
@@ -232,7 +248,7 @@ fn command_reply(engine: &mut Engine, caller: &Caller, key: Option<&str>, body: 
     if let (Some(kept), Some((_, sha256))) = (hook.replay, &key) {
         // Another request with this key committed first (a retry that overtook this one, or
         // another host): its answer, not a second run.
-        return replay(kept, sha256);
+        return with_status_link(engine, caller, links, replay(kept, sha256));
     }
     if let Some(text) = hook.answer {
         die_here_if_asked();
@@ -280,6 +296,53 @@ fn die_here_if_asked() {
         // SAFETY: kill(2) on this very process; nothing after it runs.
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+/// A replayed intake answers a booking form with a status link as the first answer did: a new
+/// one, since the first one's code was never stored (the kept answer is kept without it). Both
+/// open the same session.
+fn with_status_link(engine: &Engine, caller: &Caller, links: Option<&str>, reply: Reply) -> Reply {
+    let (Some(base), Role::Intake, true, Body::Text(text)) =
+        (links, &caller.role, reply.status == 200, &reply.body)
+    else {
+        return reply;
+    };
+    let Ok(mut answer) = serde_json::from_str::<serde_json::Value>(text) else {
+        return reply;
+    };
+    let Some(session) = answer["session"]["id"].as_str().map(str::to_string) else {
+        return reply;
+    };
+    if answer["cmd"] != "intake" {
+        return reply;
+    }
+    let minted = crate::links::mint().and_then(|link| {
+        crate::store::links::insert_status(
+            engine.connection(),
+            &link.sha256,
+            &session,
+            engine.now(),
+        )?;
+        Ok(link)
+    });
+    match minted {
+        Ok(link) => {
+            answer["status_url"] =
+                serde_json::Value::String(crate::links::status_url(base, &link.code));
+            Reply {
+                body: Body::Text(answer.to_string()),
+                ..reply
+            }
+        }
+        // The replay is still the answer; the customer's messages carry a link too.
+        Err(e) => {
+            tracing::warn!(
+                code = e.code.as_str(),
+                "a replay went without its status link"
+            );
+            reply
         }
     }
 }
@@ -352,6 +415,8 @@ struct InTransaction {
     name: &'static str,
     key: Option<(String, Vec<u8>)>,
     now: DateTime<Utc>,
+    /// The base of the status page's link an intake token's new session is answered with.
+    links: Option<String>,
     /// The answer as sent, made inside the transaction.
     answer: Option<String>,
     /// What an earlier request with the same key committed.
@@ -376,16 +441,27 @@ impl WriteHook for InTransaction {
     }
 
     fn after(&mut self, conn: &Db, fields: &serde_json::Value) -> DispatchResult<()> {
-        let fields = super::views::view(conn, &self.role, self.name, fields.clone())?;
+        let mut fields = super::views::view(conn, &self.role, self.name, fields.clone())?;
         let text = crate::headless::success(self.name, &fields);
         if let Some((key, _)) = &self.key {
+            // Kept without the status link: its code is stored nowhere but as a hash (a
+            // replayed answer carries none; the customer's messages carry one).
             kept_store::fill(conn, &self.token_id, key, 200, &text)?;
         }
         if self.role == Role::Intake
             && self.name == "intake"
             && let Some(session) = fields["session"]["id"].as_str()
         {
-            kept_store::record_owner(conn, session, &self.token_id)?;
+            let session = session.to_string();
+            kept_store::record_owner(conn, &session, &self.token_id)?;
+            if let Some(base) = &self.links {
+                let link = crate::links::mint()?;
+                crate::store::links::insert_status(conn, &link.sha256, &session, self.now)?;
+                fields["status_url"] =
+                    serde_json::Value::String(crate::links::status_url(base, &link.code));
+                self.answer = Some(crate::headless::success(self.name, &fields));
+                return Ok(());
+            }
         }
         self.answer = Some(text);
         Ok(())

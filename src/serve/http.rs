@@ -40,6 +40,8 @@ pub struct Shared {
     pub streams: Arc<super::streams::Streams>,
     pub stream_lifetime: Duration,
     pub known: Arc<KnownTokens>,
+    /// The pages' CSRF key and public address (SPEC §17).
+    pub pages: Arc<super::pages::Pages>,
 }
 
 /// Tokens that passed lately, by SHA-256: enough to let a request's body in before the engine
@@ -79,6 +81,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/v1/commands", post(commands))
         .route("/v1/events", get(events))
         .route("/v1/openapi.json", get(openapi))
+        .merge(super::pages::routes())
         .fallback(no_route)
         .with_state(shared)
         .layer(middleware::from_fn(coded_errors))
@@ -197,6 +200,7 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
     let received = handle::Received::read(&bytes, key.is_some());
     drop(bytes);
     let limit = shared.limit.clone();
+    let pages = shared.pages.clone();
     let reply = shared
         .worker
         .run(move |engine| {
@@ -207,7 +211,7 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
                     Err(reply) => return reply,
                 },
             };
-            handle::command(engine, &caller, key.as_deref(), received)
+            handle::command(engine, &caller, key.as_deref(), received, Some(&pages.base))
         })
         .await;
     match reply {
@@ -391,10 +395,14 @@ pub fn to_response(reply: Reply) -> Response {
 async fn coded_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
+    // The pages answer in HTML or plain words of their own.
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        .is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"application/json") || v.starts_with(b"text/")
+        });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
@@ -432,7 +440,8 @@ async fn coded_errors(request: Request, next: Next) -> Response {
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path: String = crate::text::inert(request.uri().path())
+    // A page's link carries its code (or a sign-in token) in the path: never logged.
+    let path: String = crate::text::inert(&super::pages::loggable_path(request.uri().path()))
         .chars()
         .take(200)
         .collect();

@@ -15,6 +15,7 @@ pub mod http;
 pub mod limits;
 mod listen;
 pub mod openapi;
+pub mod pages;
 pub mod reference;
 pub mod streams;
 pub mod views;
@@ -41,12 +42,24 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
     let addr: SocketAddr = listen
         .parse()
         .map_err(|_| format!("--listen {listen:?} is not an address such as 127.0.0.1:7878"))?;
+    // Bound before anything else starts: every link in a message is made from the address
+    // phones reach (`[serve] public_url`, else this one, known only once bound on port 0).
+    let listener = std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let base = crate::links::public_base(config.serve.public_url.as_deref(), &bound.to_string());
+    let pages = Arc::new(pages::Pages::new(base.clone())?);
     let engine_config = config.clone();
     let engine_db = db.to_path_buf();
+    let engine_base = base.clone();
     let (worker, engine_thread) = worker::Worker::start(move || {
         let mut engine =
             Engine::open(Some(&engine_db), Clock::System).map_err(|e| e.to_string())?;
-        let relay = Relay::new(&engine_config).map_err(|e| format!("config: {e}"))?;
+        let mut relay = Relay::new(&engine_config).map_err(|e| format!("config: {e}"))?;
+        relay.set_public_url(engine_base);
         engine.set_relay(relay);
         engine.set_retention(crate::archive::retention(&engine_config.retention)?);
         if let Err(e) = engine.prepare_for_intakes() {
@@ -55,7 +68,8 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
         }
         Ok(engine)
     })?;
-    let relay = Relay::new(&config).map_err(|e| format!("config: {e}"))?;
+    let mut relay = Relay::new(&config).map_err(|e| format!("config: {e}"))?;
+    relay.set_public_url(base);
     let _relay = Background::spawn(db.to_path_buf(), relay, |line| {
         tracing::warn!("{line}");
     });
@@ -75,12 +89,8 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
     ));
     let (stop_tx, stopping) = tokio::sync::watch::channel(false);
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
+        let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let bound = listener
-            .local_addr()
-            .map_err(|e| format!("cannot read the bound address: {e}"))?;
         // One line on stdout, so a script (or a test on port 0) learns where to connect.
         let mut out = std::io::stdout().lock();
         writeln!(out, "pitwall serve: listening on http://{bound}")
@@ -99,6 +109,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             streams: streams::Streams::new(config.serve.max_streams),
             stream_lifetime: Duration::from_secs(config.serve.stream_seconds),
             known: Arc::default(),
+            pages,
         });
         listen::serve(
             listener,

@@ -43,6 +43,10 @@ pub struct FormIntake {
     pub all_busy: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_for: Option<String>,
+    /// The customer's status page for this session (`{public_url}/s/{code}`): give it to the
+    /// customer. Only in the first answer, never in a replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_url: Option<String>,
 }
 
 /// A mechanic as `browse` lists him to a booking form.
@@ -234,6 +238,7 @@ fn for_intake(conn: &Db, cmd: &str, answer: &Value) -> DispatchResult<Value> {
                 all_offline: flag(&answer["all_offline"]),
                 all_busy: flag(&answer["all_busy"]),
                 scheduled_for: answer["scheduled_for"].as_str().map(str::to_string),
+                status_url: None,
             })
         }
         "browse" => {

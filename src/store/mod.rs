@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod db;
 pub mod events;
 pub mod file;
+pub mod links;
 pub mod mechanics;
 mod migrate;
 pub mod outbox;

@@ -31,6 +31,7 @@ fn from_row(r: &Row<'_>) -> crate::store::Result<Notification> {
         assignment: r.get(15)?,
         expires_at: r.get::<_, Option<i64>>(16)?.map(from_millis),
         skip_reason: r.get(17)?,
+        link: None,
     })
 }
 

@@ -6,6 +6,7 @@
 mod common;
 mod console;
 
+mod browser;
 mod busy;
 mod check_backup;
 mod ci_script;
@@ -31,6 +32,7 @@ mod hostile_input;
 mod layering;
 mod logging;
 mod migrations;
+mod pages;
 mod pg_backend;
 mod pg_commands;
 mod pg_crash;

@@ -29,6 +29,7 @@ const SCHEMA_V7: &str = include_str!("../fixtures/schema_v7.sql");
 const SCHEMA_V8: &str = include_str!("../fixtures/schema_v8.sql");
 /// Version 9 as released: a session's events and messages found by their session.
 const SCHEMA_V9: &str = include_str!("../fixtures/schema_v9.sql");
+const SCHEMA_V10: &str = include_str!("../fixtures/schema_v10.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -191,7 +192,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 9);
+    assert_eq!(SCHEMA_VERSION, 10);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -201,11 +202,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 9,
+        SCHEMA_VERSION, 10,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V9).unwrap();
+    frozen.execute_batch(SCHEMA_V10).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -826,4 +827,37 @@ fn a_version_8_file_with_history_upgrades_to_the_schema_a_new_file_gets() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
+}
+
+/// A version-9 file with a session upgrades to the schema a new file gets: the links table is
+/// there, empty, and the session kept.
+#[test]
+fn a_version_9_file_upgrades_to_the_schema_a_new_file_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v9.db");
+    {
+        let v9 = Connection::open(&old).unwrap();
+        v9.execute_batch(SCHEMA_V9).unwrap();
+        v9.pragma_update(None, "user_version", 9).unwrap();
+        v9.execute_batch(
+            "INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+                                  concern, created_at)
+                 VALUES ('s1', 'Cy', 'Canada', 'M5V 2T6', 'brakes', 0);
+             INSERT INTO sessions (id, intake_id, status, payment_method, created_at)
+                 VALUES ('s1', 's1', 'waiting', 'free', 0);",
+        )
+        .unwrap();
+    }
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    let conn = upgraded.connection().sqlite().unwrap();
+    assert_eq!(schema(conn), schema(fresh.connection().sqlite().unwrap()));
+    let (links, sessions): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM page_links), (SELECT COUNT(*) FROM sessions)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((links, sessions), (0, 1));
 }

@@ -20,6 +20,7 @@ const UPGRADES: &[&str] = &[
     include_str!("../../../migrations/postgres/0007_delivery_truth.sql"),
     include_str!("../../../migrations/postgres/0008_api_trust.sql"),
     include_str!("../../../migrations/postgres/0009_history.sql"),
+    include_str!("../../../migrations/postgres/0010_pages.sql"),
 ];
 
 const _: () = assert!(

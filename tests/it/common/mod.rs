@@ -3,12 +3,14 @@
 #![allow(dead_code)]
 
 pub mod crash;
+pub mod pages;
 pub mod pg;
 pub mod processes;
 pub mod receivers;
 pub mod server;
 pub mod terminal;
 pub mod tls;
+pub mod webdriver;
 
 use pitwall::clock::Clock;
 use pitwall::command::parse_line;
