@@ -41,7 +41,7 @@ pub struct Shared {
     pub stream_lifetime: Duration,
     pub known: Arc<KnownTokens>,
     /// The pages' CSRF key and public address (SPEC §17).
-    pub pages: Arc<super::pages::Pages>,
+    pub pages: Arc<super::pages::site::Pages>,
 }
 
 /// Tokens that passed lately, by SHA-256: enough to let a request's body in before the engine
@@ -75,13 +75,15 @@ impl KnownTokens {
 #[derive(Clone)]
 struct TokenId(String);
 
-pub fn router(shared: Shared) -> Router {
+/// The API's routes with `pages` (the pages' routes, handed in by serve/mod.rs: the pages
+/// import this file's state, so this file does not import them).
+pub fn router(shared: Shared, pages: Router<Shared>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/commands", post(commands))
         .route("/v1/events", get(events))
         .route("/v1/openapi.json", get(openapi))
-        .merge(super::pages::routes())
+        .merge(pages)
         .fallback(no_route)
         .with_state(shared)
         .layer(middleware::from_fn(coded_errors))
@@ -441,7 +443,7 @@ async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     // A page's link carries its code (or a sign-in token) in the path: never logged.
-    let path: String = crate::text::inert(&super::pages::loggable_path(request.uri().path()))
+    let path: String = crate::text::inert(&super::pages::site::loggable_path(request.uri().path()))
         .chars()
         .take(200)
         .collect();

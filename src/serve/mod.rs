@@ -51,7 +51,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     let base = crate::links::public_base(config.serve.public_url.as_deref(), &bound.to_string());
-    let pages = Arc::new(pages::Pages::new(base.clone())?);
+    let pages = Arc::new(pages::site::Pages::new(base.clone())?);
     let engine_config = config.clone();
     let engine_db = db.to_path_buf();
     let engine_base = base.clone();
@@ -100,17 +100,20 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
         tracing::info!(%bound, db = %crate::store::describe(db), "serving");
         let ticker = tokio::spawn(tick_loop(worker.clone(), limit.clone()));
         let pruner = tokio::spawn(retention_loop(worker.clone()));
-        let app = http::router(http::Shared {
-            worker: worker.clone(),
-            limit: limit.clone(),
-            feed: feed.sender.clone(),
-            stopping,
-            revoked: feed.revoked.clone(),
-            streams: streams::Streams::new(config.serve.max_streams),
-            stream_lifetime: Duration::from_secs(config.serve.stream_seconds),
-            known: Arc::default(),
-            pages,
-        });
+        let app = http::router(
+            http::Shared {
+                worker: worker.clone(),
+                limit: limit.clone(),
+                feed: feed.sender.clone(),
+                stopping,
+                revoked: feed.revoked.clone(),
+                streams: streams::Streams::new(config.serve.max_streams),
+                stream_lifetime: Duration::from_secs(config.serve.stream_seconds),
+                known: Arc::default(),
+                pages,
+            },
+            pages::routes(),
+        );
         listen::serve(
             listener,
             app,

@@ -31,7 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "random",
         ],
     ),
-    ("rules without I/O", &["zone", "schedule", "error"]),
+    ("rules without I/O", &["zone", "schedule", "error", "links"]),
     ("model", &["model"]),
     ("matching and storage", &["matching", "store"]),
     ("commands", &["command", "tokens"]),
