@@ -307,21 +307,12 @@ fn main() -> ExitCode {
         Some(Cmd::Check { json }) => check(cli.db.unwrap_or_else(|| paths.database.clone()), json),
         Some(Cmd::Backup { path }) => {
             let db = cli.db.unwrap_or_else(|| paths.database.clone());
-            if pitwall::store::postgres_url(&db).is_some() {
-                // SPEC §15: a server database is backed up with the server's own tool.
-                return fail(&format!(
-                    "{} is a PostgreSQL database; back it up with pg_dump (for example \
-                     `pg_dump --format=custom --file=pitwall.dump DBNAME`), which copies it \
-                     consistently while pitwall runs",
-                    pitwall::store::describe(&db)
-                ));
-            }
             match pitwall::admin::backup(&db, &path) {
                 Ok(()) => emit(
                     &format!("backed up {} to {}\n", db.display(), path.display()),
                     ExitCode::SUCCESS,
                 ),
-                Err(e) => fail(&e),
+                Err(e) => fail(&e.message),
             }
         }
         Some(Cmd::Simulate {

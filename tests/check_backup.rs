@@ -437,3 +437,18 @@ fn check_names_broken_scheduling_rules() {
         "{text}"
     );
 }
+
+/// The library's backup, called on a PostgreSQL URL, refuses with a code and the server's own
+/// tool named (it once panicked on `sqlite().expect`); no connection is tried, no file made.
+#[test]
+fn backup_of_a_postgres_url_is_a_coded_refusal_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("copy.db");
+    let url = std::path::Path::new("postgres://ann:secret@db.invalid:5432/pitwall");
+    let refused = pitwall::admin::backup(url, &dest).unwrap_err();
+    assert_eq!(refused.code, pitwall::error::ErrorCode::InvalidInput);
+    assert_eq!(refused.field.as_deref(), Some("db"));
+    assert!(refused.message.contains("pg_dump"), "{}", refused.message);
+    assert!(!refused.message.contains("secret"), "{}", refused.message);
+    assert!(!dest.exists());
+}

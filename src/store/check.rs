@@ -1,7 +1,9 @@
 //! `pitwall check`: SQLite's own integrity check plus the domain invariants every engine
 //! operation must preserve. Each rule is one query returning the offending ids.
 
+use crate::model;
 use crate::store::Db;
+use crate::store::value::Value;
 
 /// One broken invariant, with the rows that break it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -10,8 +12,13 @@ pub struct Violation {
     pub ids: Vec<String>,
 }
 
-/// (rule, query returning offending ids). Read together they are the invariants of SPEC §2–§6.
-const RULES: &[(&str, &str)] = &[
+/// A rule's query takes no parameters.
+const NO_PARAMETERS: &[i64] = &[];
+
+/// (rule, query returning offending ids, what its `?N` stand for: the model's own numbers, so a
+/// rule cannot drift from the engine that keeps it). Read together they are the invariants of
+/// SPEC §2–§6.
+const RULES: &[(&str, &str, &[i64])] = &[
     (
         // A booking not released yet has none; one cancelled before its release never had one.
         "every session has exactly one broadcast",
@@ -20,11 +27,13 @@ const RULES: &[(&str, &str)] = &[
          CASE WHEN s.status = 'scheduled' OR (s.status = 'cancelled' \
            AND s.scheduled_for IS NOT NULL AND NOT EXISTS (SELECT 1 FROM session_assignments a \
            WHERE a.session_id = s.id)) THEN 0 ELSE 1 END",
+        NO_PARAMETERS,
     ),
     (
         "a scheduled session has no offers",
         "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
          WHERE s.status = 'scheduled'",
+        NO_PARAMETERS,
     ),
     (
         // The file's own latest time (its newest audit event) stands for now: a file written
@@ -32,16 +41,19 @@ const RULES: &[(&str, &str)] = &[
         "no session stays scheduled past its time",
         "SELECT id FROM sessions INDEXED BY sessions_scheduled_due WHERE status = 'scheduled' \
          AND scheduled_for <= (SELECT MAX(at) FROM events)",
+        NO_PARAMETERS,
     ),
     (
         "every assignment has its details",
         "SELECT a.id FROM session_assignments a LEFT JOIN assignment_details d \
          ON d.assignment_seq = a.seq WHERE d.assignment_seq IS NULL",
+        NO_PARAMETERS,
     ),
     (
         "at most one accepted assignment per session",
         "SELECT session_id FROM session_assignments WHERE status = 'accepted' \
          GROUP BY session_id HAVING COUNT(*) > 1",
+        NO_PARAMETERS,
     ),
     (
         "a matched or completed session has exactly one accepted assignment, by its mechanic",
@@ -49,12 +61,14 @@ const RULES: &[(&str, &str)] = &[
            s.matched_mechanic_id IS NULL OR s.matched_at IS NULL \
            OR (SELECT COUNT(*) FROM session_assignments a WHERE a.session_id = s.id \
                AND a.status = 'accepted' AND a.mechanic_id = s.matched_mechanic_id) <> 1)",
+        NO_PARAMETERS,
     ),
     (
         "an accepted assignment belongs to a matched, completed or cancelled session",
         "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
          WHERE a.status = 'accepted' AND (s.status NOT IN ('matched', 'completed', 'cancelled') \
            OR a.mechanic_id IS NULL OR a.accepted_at IS NULL)",
+        NO_PARAMETERS,
     ),
     (
         "no live targeted offer on a session that is not waiting",
@@ -62,69 +76,85 @@ const RULES: &[(&str, &str)] = &[
          WHERE a.match_type = 'targeted' AND ( \
            (a.status = 'offered' AND s.status <> 'waiting') \
            OR (a.status = 'queued' AND s.status <> 'pending'))",
+        NO_PARAMETERS,
     ),
     (
         "no open broadcast on a session that is matched, completed or cancelled",
         "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
          WHERE a.match_type = 'broadcast' AND a.status IN ('queued', 'offered') \
            AND s.status NOT IN ('pending', 'waiting')",
+        NO_PARAMETERS,
     ),
     (
         "a held broadcast has an opening time only once its session is released",
         "SELECT a.id FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
          WHERE a.match_type = 'broadcast' AND a.status = 'queued' \
            AND a.active_from IS NOT NULL AND s.status <> 'waiting'",
+        NO_PARAMETERS,
     ),
     (
         "a live targeted offer has its mechanic, offer time and deadline",
         "SELECT id FROM session_assignments WHERE match_type = 'targeted' AND status = 'offered' \
          AND (mechanic_id IS NULL OR offered_at IS NULL OR expires_at IS NULL)",
+        NO_PARAMETERS,
     ),
     (
         "an expired, declined or cancelled assignment records when and why it closed",
         "SELECT id FROM session_assignments WHERE status IN ('expired', 'declined', 'cancelled') \
          AND (closed_at IS NULL OR closed_reason IS NULL)",
+        NO_PARAMETERS,
     ),
     (
         "a released session has its release time; a pending one has none",
         "SELECT id FROM sessions WHERE (status IN ('waiting', 'matched', 'completed') \
          AND released_at IS NULL) OR (status = 'pending' AND released_at IS NOT NULL)",
+        NO_PARAMETERS,
     ),
     (
         "a notified waitlist entry records when and by whom",
         "SELECT id FROM customer_waitlist WHERE status = 'notified' \
          AND (notified_at IS NULL OR notified_mechanic_id IS NULL OR notified_at > expires_at)",
+        NO_PARAMETERS,
     ),
     (
         "an entry that was never notified has no notification time",
         "SELECT id FROM customer_waitlist WHERE status IN ('waiting', 'expired') \
          AND (notified_at IS NOT NULL OR notified_mechanic_id IS NOT NULL)",
+        NO_PARAMETERS,
     ),
     (
         "a waitlist entry expires 24 hours after it was made",
         // (or at the end of time, 9999-12-31T23:59:59Z, where every deadline stops)
-        "SELECT id FROM customer_waitlist WHERE expires_at - created_at <> 86400000 \
-         AND expires_at <> 253402300799000",
+        "SELECT id FROM customer_waitlist WHERE expires_at - created_at <> ?1 \
+         AND expires_at <> ?2",
+        &[
+            model::WAITLIST_TTL.num_milliseconds(),
+            model::END_OF_TIME_MILLIS,
+        ],
     ),
     (
         "every waitlist notification belongs to a notified entry",
         "SELECT n.id FROM notifications n LEFT JOIN customer_waitlist w \
          ON w.id = n.waitlist_id WHERE n.kind = 'waitlist_online' \
          AND (w.id IS NULL OR w.status <> 'notified')",
+        NO_PARAMETERS,
     ),
     (
         "a sent notification has its time, and a pending one no time of sending",
         "SELECT id FROM notifications WHERE (status = 'sent') <> (sent_at IS NOT NULL)",
+        NO_PARAMETERS,
     ),
     (
         "is_available mirrors currently_on_shift",
         "SELECT id FROM mechanics WHERE is_available <> currently_on_shift",
+        NO_PARAMETERS,
     ),
     (
         "no mechanic is matched to more sessions than his capacity",
         "SELECT s.matched_mechanic_id FROM sessions s JOIN mechanics m \
          ON m.id = s.matched_mechanic_id WHERE s.status = 'matched' \
          GROUP BY s.matched_mechanic_id HAVING COUNT(*) > MAX(m.max_active_sessions)",
+        NO_PARAMETERS,
     ),
     (
         "no live or held targeted offer for a busy mechanic",
@@ -132,6 +162,7 @@ const RULES: &[(&str, &str)] = &[
          WHERE a.match_type = 'targeted' AND a.status IN ('queued', 'offered') \
          AND (SELECT COUNT(*) FROM sessions s WHERE s.matched_mechanic_id = m.id \
               AND s.status = 'matched') >= m.max_active_sessions",
+        NO_PARAMETERS,
     ),
     // Accounts and brands never change after a mechanic is added, so who he is now is who he
     // was when he woke the entry. Brands compare as the engine does, trimmed and without case
@@ -143,15 +174,17 @@ const RULES: &[(&str, &str)] = &[
          JOIN mechanics m ON m.id = w.notified_mechanic_id WHERE w.status = 'notified' \
          AND w.notified_at >= COALESCE((SELECT CAST(value AS BIGINT) FROM settings \
              WHERE key = 'waitlist_rule_since'), 0) AND ( \
-           m.account_status <> 'approved' OR m.profile_completion_score < 80 \
+           m.account_status <> 'approved' OR m.profile_completion_score < ?1 \
            OR (s.request_type = 'brand_specialist' AND (m.is_brand_specialist = 0 \
              OR NOT EXISTS (SELECT 1 FROM {brands_of_session} r, {brands_of_mechanic} b \
                WHERE lower(trim(r.value)) = lower(trim(b.value))))))",
+        &[model::MIN_PROFILE_COMPLETION],
     ),
     (
         "only a released session is escalated, after its release",
         "SELECT id FROM sessions WHERE escalated_at IS NOT NULL \
          AND (released_at IS NULL OR escalated_at < released_at)",
+        NO_PARAMETERS,
     ),
 ];
 
@@ -203,13 +236,13 @@ pub fn invariants(conn: &Db) -> crate::store::Result<Vec<Violation>> {
             "json_array_elements_text(m.brand_specializations::json) AS b(value)",
         ),
     };
-    for (rule, sql) in RULES {
+    for (rule, sql, parameters) in RULES {
         let sql = sql
             .replace("{brands_of_session} r", session_brands)
             .replace("{brands_of_mechanic} b", mechanic_brands);
         let mut stmt = conn.prepare(&sql)?;
         let ids: Vec<String> = stmt
-            .query_map(crate::params![], |r| r.get(0))?
+            .query_map(integers(parameters), |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         if !ids.is_empty() {
             out.push(Violation { rule, ids });
@@ -218,7 +251,11 @@ pub fn invariants(conn: &Db) -> crate::store::Result<Vec<Violation>> {
     Ok(out)
 }
 
+fn integers(values: &[i64]) -> Vec<Value> {
+    values.iter().map(|&n| Value::Integer(n)).collect()
+}
+
 /// The rules checked, for the report.
 pub fn rules() -> impl Iterator<Item = &'static str> {
-    RULES.iter().map(|(rule, _)| *rule)
+    RULES.iter().map(|(rule, _, _)| *rule)
 }

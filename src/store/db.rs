@@ -7,96 +7,11 @@
 //! written once, with numbered `?N` placeholders; the PostgreSQL side rewrites them to `$N`.
 
 use std::cell::{Cell, OnceCell};
-use std::fmt;
 
 use super::pg;
 use super::value::Value;
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Why a database call failed. `is_busy`, `is_constraint` and friends say what kind of failure
-/// it is, whichever engine raised it.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("{}", postgres_message(.0))]
-    Postgres(#[from] postgres::Error),
-    /// A column held something its reader cannot take (a corrupt or foreign row).
-    #[error("column {column}: {why}")]
-    Conversion { column: usize, why: String },
-    /// `query_row` found nothing (`optional()` turns this into `None`).
-    #[error("the query returned no rows")]
-    NoRows,
-}
-
-impl Error {
-    /// Another connection holds the lock past the wait: the command answers `busy`.
-    pub fn is_busy(&self) -> bool {
-        match self {
-            Error::Sqlite(e) => super::is_busy(e),
-            Error::Postgres(e) => pg::is_busy(e),
-            _ => false,
-        }
-    }
-
-    /// The transaction lost a race with another one (PostgreSQL's serialisation failure or
-    /// deadlock): nothing of it was applied, and running the command again is safe.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Postgres(e) if pg::is_retryable(e))
-    }
-
-    /// The connection to the database server is gone (PostgreSQL).
-    pub fn is_connection_lost(&self) -> bool {
-        matches!(self, Error::Postgres(e) if pg::is_connection_lost(e))
-    }
-
-    /// A row could not be read as what it should hold (corrupt or foreign data), as opposed to
-    /// the database failing: the statement itself succeeded.
-    pub fn is_unreadable_row(&self) -> bool {
-        matches!(
-            self,
-            Error::Conversion { .. }
-                | Error::Sqlite(
-                    rusqlite::Error::FromSqlConversionFailure(..)
-                        | rusqlite::Error::InvalidColumnType(..)
-                        | rusqlite::Error::IntegralValueOutOfRange(..)
-                )
-        )
-    }
-
-    /// A constraint (unique, check, foreign key) refused the write.
-    pub fn is_constraint(&self) -> bool {
-        match self {
-            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.code == rusqlite::ErrorCode::ConstraintViolation
-            }
-            // Class 23: integrity constraint violation.
-            Error::Postgres(e) => e.code().is_some_and(|c| c.code().starts_with("23")),
-            _ => false,
-        }
-    }
-
-    /// The database may only be read (file permissions, a read-only mount).
-    pub fn is_read_only(&self) -> bool {
-        match self {
-            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.code == rusqlite::ErrorCode::ReadOnly
-            }
-            Error::Postgres(e) => {
-                e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION)
-            }
-            _ => false,
-        }
-    }
-
-    pub(crate) fn conversion(column: usize, why: impl fmt::Display) -> Error {
-        Error::Conversion {
-            column,
-            why: why.to_string(),
-        }
-    }
-}
+pub use super::error::{Error, ErrorKind, Result};
 
 /// A value borrowed from a row, or lent to a statement as a parameter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -638,7 +553,7 @@ impl Statement<'_> {
                     Some(r) => f(&Row {
                         inner: RowInner::Sqlite(r),
                     }),
-                    None => Err(Error::NoRows),
+                    None => Err(Error::no_rows()),
                 }
             }
             StatementInner::Postgres { db, sql } => {
@@ -646,7 +561,7 @@ impl Statement<'_> {
                     Some(r) => f(&Row {
                         inner: RowInner::Values(r),
                     }),
-                    None => Err(Error::NoRows),
+                    None => Err(Error::no_rows()),
                 }
             }
         }
@@ -669,8 +584,7 @@ impl<T> OptionalExtension<T> for Result<T> {
     fn optional(self) -> Result<Option<T>> {
         match self {
             Ok(v) => Ok(Some(v)),
-            Err(Error::NoRows) => Ok(None),
-            Err(Error::Sqlite(rusqlite::Error::QueryReturnedNoRows)) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NoRows => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -872,6 +786,14 @@ impl Db {
         result
     }
 
+    /// Marks a point inside the open transaction that the work after it can be undone to,
+    /// leaving the work before it (and the transaction) as it was: [`Savepoint::release`] keeps
+    /// that work, [`Savepoint::roll_back`] undoes it. Savepoints nest.
+    pub fn savepoint(&self) -> Result<Savepoint> {
+        self.execute_batch("SAVEPOINT pitwall_step")?;
+        Ok(Savepoint { _private: () })
+    }
+
     /// The SQL this connection's engine reads, for the few statements SQLite and PostgreSQL
     /// spell differently (JSON functions above all).
     pub fn pick<'a>(&self, sqlite: &'a str, postgres: &'a str) -> &'a str {
@@ -882,11 +804,23 @@ impl Db {
     }
 }
 
-/// PostgreSQL's own words for an error (the client's Display says only "db error").
-fn postgres_message(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+/// An open savepoint ([`Db::savepoint`]). It holds no borrow of the connection, so the work it
+/// guards may use the connection freely; it must be ended with the connection it was made on.
+#[must_use = "a savepoint is ended by release or roll_back"]
+pub struct Savepoint {
+    _private: (),
+}
+
+impl Savepoint {
+    /// Keeps what was done since the savepoint (it commits with the transaction).
+    pub fn release(self, db: &Db) -> Result<()> {
+        db.execute_batch("RELEASE pitwall_step")
+    }
+
+    /// Undoes what was done since the savepoint; the transaction goes on (on PostgreSQL, usable
+    /// again even after a statement in it failed).
+    pub fn roll_back(self, db: &Db) -> Result<()> {
+        db.execute_batch("ROLLBACK TO pitwall_step; RELEASE pitwall_step")
     }
 }
 

@@ -5,6 +5,7 @@ pub mod assignments;
 pub mod check;
 pub mod checkpoint;
 pub mod db;
+mod error;
 pub mod events;
 pub mod file;
 pub mod mechanics;
@@ -28,7 +29,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::params;
 
-pub use db::{Db, Error, Result};
+pub use db::{Db, Error, ErrorKind, Result};
 pub use migrate::{SCHEMA_VERSION, migrate};
 
 /// How long a writer waits for another process's transaction before giving up with `busy`
@@ -63,10 +64,16 @@ pub fn lock_wait() -> Duration {
 /// skipped while another program holds the database (the console's once-a-second tick), so it
 /// never holds up the dispatcher's keys for the whole [`busy_timeout`].
 pub fn with_lock_wait<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
-    let previous = LOCK_WAIT.replace(Some(limit.min(busy_timeout())));
-    let value = f();
-    LOCK_WAIT.set(previous);
-    value
+    /// Puts the thread's previous wait back however `f` ends, a panic included: a caught panic
+    /// (`serve`'s worker keeps serving) must not leave every later command on the short wait.
+    struct Restore(Option<Duration>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            LOCK_WAIT.set(self.0);
+        }
+    }
+    let _restore = Restore(LOCK_WAIT.replace(Some(limit.min(busy_timeout()))));
+    f()
 }
 
 /// True for SQLite's "another connection holds the lock" answers.
@@ -89,10 +96,7 @@ pub enum OpenError {
     #[error("{path} is not a pitwall database; pitwall left it untouched")]
     NotPitwall { path: String },
     #[error("cannot open database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
+    Open { path: String, source: Error },
     #[error(
         "database {path} was written by a newer pitwall (schema version {found}, this build knows {known}); upgrade pitwall to open it"
     )]
@@ -115,10 +119,7 @@ pub enum OpenError {
         ids: String,
     },
     #[error("cannot prepare database {path}: {source}")]
-    Setup {
-        path: String,
-        source: rusqlite::Error,
-    },
+    Setup { path: String, source: Error },
 }
 
 /// Opens (creating if needed) a database file, or an in-memory one when `path` is `None`, and
@@ -152,7 +153,7 @@ pub fn open(path: Option<&Path>) -> Result<Db, OpenError> {
     inspect(&conn, &label)?;
     configure(&mut conn).map_err(|source| OpenError::Setup {
         path: label.clone(),
-        source,
+        source: source.into(),
     })?;
     migrate(&conn, &label)?;
     Ok(Db::Sqlite(conn))
@@ -211,7 +212,7 @@ pub fn inspect(conn: &Connection, label: &str) -> Result<Contents, OpenError> {
         },
         _ => OpenError::Setup {
             path: label.to_string(),
-            source: e,
+            source: e.into(),
         },
     };
     let version: i64 = conn
@@ -244,7 +245,7 @@ pub const WAL_VANISHED: &str = "its -wal file is gone while SQLite's index (-shm
 /// reading them comes up short (`SQLITE_IOERR_SHORT_READ`). SQLite tells this much only as an
 /// I/O error; the files beside the database say which one it is.
 pub fn wal_vanished(path: &Path, err: &Error) -> bool {
-    matches!(err, Error::Sqlite(e) if sqlite_wal_vanished(path, e))
+    err.sqlite().is_some_and(|e| sqlite_wal_vanished(path, e))
 }
 
 fn sqlite_wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
@@ -403,7 +404,7 @@ fn opening_failed(path: Option<&Path>, label: &str, source: rusqlite::Error) -> 
         },
         None => OpenError::Open {
             path: label.to_string(),
-            source,
+            source: source.into(),
         },
     }
 }
@@ -748,5 +749,24 @@ mod tests {
             let shown = describe_url(odd);
             assert!(!shown.contains("pw"), "{odd}: {shown}");
         }
+    }
+}
+
+#[cfg(test)]
+mod lock_wait_tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_a_short_wait_leaves_the_threads_wait_as_it_was() {
+        let before = lock_wait();
+        let short = Duration::from_millis(7);
+        let caught = std::panic::catch_unwind(|| {
+            with_lock_wait(short, || {
+                assert_eq!(lock_wait(), short.min(busy_timeout()));
+                panic!("a bug in the job");
+            })
+        });
+        assert!(caught.is_err());
+        assert_eq!(lock_wait(), before);
     }
 }

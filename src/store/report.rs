@@ -128,7 +128,7 @@ pub fn figures(conn: &Db, since: Option<i64>) -> crate::store::Result<Figures> {
         &format!("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN matched_at IS NOT NULL AND matched_at <= scheduled_for + ?2 THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM {SESSIONS_FROM} WHERE {MADE_FROM} AND scheduled_for IS NOT NULL"),
-        [from, crate::engine::RELEASE_AHEAD.num_milliseconds()],
+        [from, crate::model::RELEASE_AHEAD.num_milliseconds()],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     f.targeted_scores = column_from(
