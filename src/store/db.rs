@@ -4,11 +4,13 @@
 //!
 //! The API follows rusqlite's shape (`prepare_cached(..)?.execute(params![..])`, `query_row`,
 //! `query_map`, `Row::get`) because the SQL under `src/store/` was written against it. SQL is
-//! written once, with numbered `?N` placeholders; the PostgreSQL side rewrites them to `$N`.
+//! written once per backend where the dialects differ, as a [`Sql`] pair (see `sql.rs`), and each
+//! connection hands its backend's text to the driver verbatim.
 
 use std::cell::{Cell, OnceCell};
 
 use super::pg;
+use super::sql::Sql;
 use super::value::Value;
 
 pub use super::error::{Error, ErrorKind, Result};
@@ -428,16 +430,18 @@ impl Db {
         }
     }
 
-    /// A statement, prepared once per connection and kept.
-    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+    /// A statement, prepared once per connection and kept: the text of this connection's
+    /// backend, handed to its driver as written.
+    pub fn prepare_cached(&self, sql: Sql<'_>) -> Result<Statement<'_>> {
+        let text = sql.text(self.backend());
         match self {
             Db::Sqlite(c) => Ok(Statement {
-                inner: StatementInner::Sqlite(c.prepare_cached(sql)?),
+                inner: StatementInner::Sqlite(c.prepare_cached(text)?),
             }),
             Db::Postgres(p) => Ok(Statement {
                 inner: StatementInner::Postgres {
                     db: p,
-                    sql: to_postgres(sql),
+                    sql: text.to_owned(),
                 },
             }),
         }
@@ -445,28 +449,46 @@ impl Db {
 
     /// A statement for one use (rare or dynamic SQL); the same as [`Db::prepare_cached`]
     /// apart from the cache.
-    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+    pub fn prepare(&self, sql: Sql<'_>) -> Result<Statement<'_>> {
         self.prepare_cached(sql)
     }
 
-    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+    pub fn execute<P: Params>(&self, sql: Sql<'_>, params: P) -> Result<usize> {
         self.prepare_cached(sql)?.execute(params)
     }
 
     pub fn query_row<P: Params, T>(
         &self,
-        sql: &str,
+        sql: Sql<'_>,
         params: P,
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<T> {
         self.prepare_cached(sql)?.query_row(params, f)
     }
 
-    /// Statements without parameters, run in order (transaction control, savepoints).
-    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+    /// Runs an INSERT of one row and answers the row's integer key: `insert`'s SQLite text is
+    /// the plain INSERT (the connection holds the rowid it made), its PostgreSQL text returns
+    /// the key (`RETURNING`).
+    pub fn insert_returning_rowid<P: Params>(&self, insert: Sql<'_>, params: P) -> Result<i64> {
         match self {
-            Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(p) => Ok(p.noting(p.usable().batch(sql))?),
+            Db::Sqlite(c) => {
+                self.prepare_cached(insert)?.execute(params)?;
+                Ok(c.last_insert_rowid())
+            }
+            Db::Postgres(_) => self.prepare_cached(insert)?.query_row(params, |r| r.get(0)),
+        }
+    }
+
+    /// Statements without parameters, run in order (transaction control, savepoints).
+    pub fn execute_batch(&self, sql: Sql<'_>) -> Result<()> {
+        self.batch(sql.text(self.backend()))
+    }
+
+    /// The same, for the text of the connection's own backend (the code that chose it).
+    fn batch(&self, text: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(c) => Ok(c.execute_batch(text)?),
+            Db::Postgres(p) => Ok(p.noting(p.usable().batch(text))?),
         }
     }
 }
@@ -648,7 +670,7 @@ impl Db {
         }
         let started = std::time::Instant::now();
         loop {
-            match db.execute_batch(sql) {
+            match db.batch(sql) {
                 Ok(()) => {
                     if let Db::Postgres(p) = db {
                         p.in_transaction.set(true);
@@ -683,7 +705,7 @@ impl Tx<'_> {
                 )))?;
                 p.holds_writer_lock.set(false);
             }
-            db => db.execute_batch("COMMIT")?,
+            db => db.batch("COMMIT")?,
         }
         self.open = false;
         if let Db::Postgres(p) = self.db {
@@ -713,7 +735,7 @@ impl Drop for Tx<'_> {
                 }
             }
             db if self.open => {
-                let _ = db.execute_batch("ROLLBACK");
+                let _ = db.batch("ROLLBACK");
             }
             _ => {}
         }
@@ -776,9 +798,9 @@ impl Db {
         if self.backend() == Backend::Sqlite {
             return f();
         }
-        self.execute_batch("SAVEPOINT tolerated")?;
+        self.batch("SAVEPOINT tolerated")?;
         let result = f();
-        self.execute_batch(if result.is_ok() {
+        self.batch(if result.is_ok() {
             "RELEASE tolerated"
         } else {
             "ROLLBACK TO tolerated; RELEASE tolerated"
@@ -790,17 +812,8 @@ impl Db {
     /// leaving the work before it (and the transaction) as it was: [`Savepoint::release`] keeps
     /// that work, [`Savepoint::roll_back`] undoes it. Savepoints nest.
     pub fn savepoint(&self) -> Result<Savepoint> {
-        self.execute_batch("SAVEPOINT pitwall_step")?;
+        self.batch("SAVEPOINT pitwall_step")?;
         Ok(Savepoint { _private: () })
-    }
-
-    /// The SQL this connection's engine reads, for the few statements SQLite and PostgreSQL
-    /// spell differently (JSON functions above all).
-    pub fn pick<'a>(&self, sqlite: &'a str, postgres: &'a str) -> &'a str {
-        match self.backend() {
-            Backend::Sqlite => sqlite,
-            Backend::Postgres => postgres,
-        }
     }
 }
 
@@ -814,13 +827,13 @@ pub struct Savepoint {
 impl Savepoint {
     /// Keeps what was done since the savepoint (it commits with the transaction).
     pub fn release(self, db: &Db) -> Result<()> {
-        db.execute_batch("RELEASE pitwall_step")
+        db.batch("RELEASE pitwall_step")
     }
 
     /// Undoes what was done since the savepoint; the transaction goes on (on PostgreSQL, usable
     /// again even after a statement in it failed).
     pub fn roll_back(self, db: &Db) -> Result<()> {
-        db.execute_batch("ROLLBACK TO pitwall_step; RELEASE pitwall_step")
+        db.batch("ROLLBACK TO pitwall_step; RELEASE pitwall_step")
     }
 }
 
@@ -836,99 +849,4 @@ fn pg_unreachable(e: &postgres::Error) -> String {
     format!(
         "cannot connect to the PostgreSQL server ({detail}); check the address, the user and that the server is running"
     )
-}
-
-/// SQLite-flavoured SQL as PostgreSQL reads it: `?N` (and bare `?`, numbered in order)
-/// become `$N`; SQLite's planner hints go (PostgreSQL plans for itself): `INDEXED BY name`, and
-/// `CROSS JOIN … ON`, which fixes SQLite's join order, becomes a plain `JOIN … ON`;
-/// and the one JSON idiom the store uses for a list parameter, `(SELECT value FROM
-/// json_each(?N))`, becomes `(SELECT json_array_elements_text($N::json))`. Text inside quotes
-/// is left alone.
-pub fn to_postgres(sql: &str) -> String {
-    const LIST: &str = "(SELECT value FROM json_each(?";
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut next = 1;
-    let mut rest = sql;
-    while let Some(c) = rest.chars().next() {
-        if c == '\'' {
-            // A string literal, with '' for a quote inside it.
-            let end = rest[1..]
-                .find('\'')
-                .map_or(rest.len(), |i| i + 2)
-                .min(rest.len());
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
-        } else if rest.starts_with(LIST) {
-            let digits = rest[LIST.len()..]
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len() - LIST.len());
-            let n = &rest[LIST.len()..LIST.len() + digits];
-            let after = &rest[LIST.len() + digits..];
-            match after.strip_prefix("))") {
-                Some(after) if !n.is_empty() => {
-                    out.push_str(&format!("(SELECT json_array_elements_text(${n}::json))"));
-                    rest = after;
-                }
-                _ => {
-                    out.push('(');
-                    rest = &rest[1..];
-                }
-            }
-        } else if rest.starts_with("CROSS JOIN ") {
-            out.push_str("JOIN ");
-            rest = &rest["CROSS JOIN ".len()..];
-        } else if rest.starts_with("INDEXED BY ") {
-            let name = &rest["INDEXED BY ".len()..];
-            let len = name
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(name.len());
-            rest = name[len..].trim_start();
-        } else if c == '?' {
-            let digits = rest[1..]
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len() - 1);
-            if digits == 0 {
-                out.push_str(&format!("${next}"));
-                next += 1;
-            } else {
-                out.push('$');
-                out.push_str(&rest[1..1 + digits]);
-            }
-            rest = &rest[1 + digits..];
-        } else {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::to_postgres;
-
-    #[test]
-    fn placeholders_hints_and_list_parameters_become_postgres() {
-        assert_eq!(
-            to_postgres("SELECT a FROM t WHERE x = ?1 AND y = ?12 AND z = '?3'"),
-            "SELECT a FROM t WHERE x = $1 AND y = $12 AND z = '?3'"
-        );
-        assert_eq!(
-            to_postgres("VALUES (?, ?), (?, ?)"),
-            "VALUES ($1, $2), ($3, $4)"
-        );
-        assert_eq!(
-            to_postgres("SELECT s FROM sessions INDEXED BY sessions_x WHERE a = ?1"),
-            "SELECT s FROM sessions WHERE a = $1"
-        );
-        assert_eq!(
-            to_postgres("WHERE id IN (SELECT value FROM json_each(?4)) AND k = 'it''s'"),
-            "WHERE id IN (SELECT json_array_elements_text($4::json)) AND k = 'it''s'"
-        );
-        assert_eq!(to_postgres("SELECT 'é?' || ?1"), "SELECT 'é?' || $1");
-        assert_eq!(
-            to_postgres("FROM a CROSS JOIN s ON s.id = a.s"),
-            "FROM a JOIN s ON s.id = a.s"
-        );
-    }
 }

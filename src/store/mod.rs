@@ -16,6 +16,7 @@ pub mod prune;
 pub mod report;
 pub mod sessions;
 pub mod settings;
+pub mod sql;
 pub mod tokens;
 pub mod value;
 pub mod waitlist;
@@ -31,6 +32,7 @@ use crate::params;
 
 pub use db::{Db, Error, ErrorKind, Result};
 pub use migrate::{SCHEMA_VERSION, migrate};
+pub use sql::Sql;
 
 /// How long a writer waits for another process's transaction before giving up with `busy`
 /// (SPEC §7), unless `PITWALL_BUSY_TIMEOUT_MS` says otherwise (see [`busy_timeout`]).
@@ -480,16 +482,15 @@ pub fn data_version(db: &Db) -> Result<i64> {
 
 /// The names of pitwall's tables, sorted.
 pub fn tables(db: &Db) -> Result<Vec<String>> {
-    let sql = match db.backend() {
-        db::Backend::Sqlite => "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name",
-        db::Backend::Postgres => {
+    db.prepare(crate::sql_each!(
+        sqlite: ["SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"],
+        postgres: [
             "SELECT table_name::text FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
-        }
-    };
-    db.prepare(sql)?
-        .query_map(params![], |r| r.get(0))?
-        .collect()
+        ],
+    ))?
+    .query_map(params![], |r| r.get(0))?
+    .collect()
 }
 
 /// Every row of every table, as text: what tests compare to show a refused command changed
@@ -498,7 +499,8 @@ pub fn dump(db: &Db) -> Result<String> {
     let mut out = String::new();
     for table in tables(db)? {
         out.push_str(&format!("[{table}]\n"));
-        db.prepare(&format!("SELECT * FROM {table} ORDER BY 1"))?
+        let select = format!("SELECT * FROM {table} ORDER BY 1");
+        db.prepare(Sql::plain(&select))?
             .for_each_row(params![], |row| {
                 for i in 0..row.column_count() {
                     out.push_str(&format!("{:?}|", row.get_ref(i)?));
@@ -542,34 +544,34 @@ mod query_plans {
     fn hot_queries_use_their_indexes() {
         let db = open(None).unwrap();
         let conn = db.sqlite().unwrap();
-        let cases: Vec<(&str, String, usize, &[&str])> = vec![
+        let cases: Vec<(&str, Sql<'static>, usize, &[&str])> = vec![
             (
                 "due expiries",
-                assignments::EXPIRE_DUE.to_string(),
+                assignments::EXPIRE_DUE,
                 1,
                 &["assignments_due"],
             ),
             (
                 "live offers per mechanic",
-                assignments::LIVE_OFFER_COUNTS.to_string(),
+                assignments::LIVE_OFFER_COUNTS,
                 1,
                 &["assignments_due"],
             ),
             (
                 "due broadcasts",
-                assignments::ACTIVATE_DUE_BROADCASTS.to_string(),
+                assignments::ACTIVATE_DUE_BROADCASTS,
                 1,
                 &["assignments_broadcast_held"],
             ),
             (
                 "open broadcasts",
-                assignments::open_broadcasts_sql(),
+                assignments::OPEN_BROADCASTS,
                 1,
                 &["assignments_broadcast_open", "assignments_broadcast_held"],
             ),
             (
                 "a mechanic's queue",
-                assignments::mine_sql(),
+                assignments::MINE,
                 2,
                 &[
                     "assignments_open_by_mechanic",
@@ -579,103 +581,103 @@ mod query_plans {
             ),
             (
                 "a mechanic's active sessions",
-                mechanics::ACTIVE_SESSIONS.to_string(),
+                mechanics::ACTIVE_SESSIONS,
                 1,
                 &["sessions_matched_by_mechanic"],
             ),
             (
                 "busy mechanics",
-                mechanics::BUSY.to_string(),
+                mechanics::BUSY,
                 0,
                 &["sessions_matched_by_mechanic"],
             ),
             (
                 "escalated sessions",
-                format!("SELECT id {}", sessions::ESCALATED_WAITING),
+                sessions::ESCALATED_WAITING,
                 1,
                 &["sessions_escalated"],
             ),
             (
                 "a relay's claim",
-                outbox::claim_sql(),
+                outbox::CLAIM,
                 5,
                 &["notifications_pending_by_channel"],
             ),
             (
                 "pending messages on a channel",
-                outbox::PENDING_ON.to_string(),
+                outbox::PENDING_ON,
                 1,
                 &["notifications_pending_by_channel"],
             ),
             (
                 "sessions to escalate",
-                sessions::ESCALATE.to_string(),
+                sessions::ESCALATE,
                 2,
                 &["sessions_to_escalate"],
             ),
             (
                 "waitlist expiry",
-                waitlist::EXPIRE_DUE.to_string(),
+                waitlist::EXPIRE_DUE,
                 1,
                 &["waitlist_waiting"],
             ),
             (
                 "waiting waitlist entries",
-                waitlist::waiting_sql(),
+                waitlist::WAITING,
                 1,
                 &["waitlist_waiting"],
             ),
             (
                 "the console's newest waitlist entries",
-                waitlist::list_sql(),
+                waitlist::LIST,
                 1,
                 &["waitlist_recent"],
             ),
             (
                 "sessions in play per status",
-                sessions::COUNT_IN_PLAY.to_string(),
+                sessions::COUNT_IN_PLAY,
                 0,
                 &["sessions_by_status"],
             ),
             (
                 "the console's sessions of a status",
-                sessions::list_by_status_sql(&db),
+                sessions::LIST_BY_STATUS,
                 2,
                 &["sessions_by_status"],
             ),
             (
                 "a session's offers",
-                assignments::for_session_sql(),
+                assignments::FOR_SESSION,
                 1,
                 &["assignments_by_session"],
             ),
             (
                 "the event feed's catch-up",
-                events::after_sql(),
+                events::AFTER,
                 2,
                 &["INTEGER PRIMARY KEY"],
             ),
             (
                 "who an event's session concerns",
-                events::SESSION_MECHANICS.to_string(),
+                events::SESSION_MECHANICS,
                 1,
                 &["assignments_by_session"],
             ),
             (
                 "the console's newest messages",
-                outbox::list_sql(),
+                outbox::LIST,
                 1,
                 &["SCAN notifications"],
             ),
             (
                 "prune: the next batch of finished sessions",
-                prune::FINISHED_BATCH.to_string(),
+                prune::FINISHED_BATCH,
                 5,
                 &["sessions_by_status"],
             ),
         ];
         for (name, sql, params, indexes) in cases {
-            let plan = plan(conn, &sql, params);
+            let plan = plan(conn, sql.text(db::Backend::Sqlite), params);
             for index in indexes {
                 assert!(
                     plan.contains(index),
