@@ -17,8 +17,10 @@ use pitwall::engine::Engine;
     disable_version_flag = true
 )]
 struct Cli {
-    /// Database file, or a PostgreSQL server as postgres://user:password@host/dbname (default:
-    /// pitwall.db in the user's data directory; for `headless`, a new in-memory database).
+    /// Database file, or a PostgreSQL server as postgres://user@host/dbname?sslmode=require
+    /// (default: the PITWALL_DB environment variable, else pitwall.db in the user's data
+    /// directory; for `headless`, a new in-memory database). A server's password is best left
+    /// out of it: PGPASSWORD, ~/.pgpass or PITWALL_DB keep it out of the process list.
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     /// Config file: delivery transports, serve's limits, retention (default: pitwall.toml in
@@ -217,7 +219,7 @@ enum ClockKind {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -229,6 +231,10 @@ fn main() -> ExitCode {
             };
         }
     };
+    // `--db` wins; else PITWALL_DB, which keeps a server's password out of the process list.
+    if cli.db.is_none() {
+        cli.db = pitwall::store::database_from_environment();
+    }
     let paths = pitwall::paths::Paths::discover();
     let config_path = cli.config.clone().unwrap_or_else(|| paths.config.clone());
     if cli.version {

@@ -262,6 +262,14 @@ fn sqlite_wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
         && std::fs::metadata(beside("-wal")).map_or(true, |m| m.len() == 0)
 }
 
+/// The database the `PITWALL_DB` environment variable names (a file, or a PostgreSQL URL with
+/// its password), for when `--db` is not given: a URL there never shows in a process list.
+pub fn database_from_environment() -> Option<std::path::PathBuf> {
+    std::env::var_os("PITWALL_DB")
+        .filter(|db| !db.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
 /// The PostgreSQL server `--db` names, when it names one (`postgres://…` or
 /// `postgresql://…`) rather than a file (SPEC §15).
 pub fn postgres_url(db: &Path) -> Option<&str> {

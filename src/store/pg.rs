@@ -7,6 +7,7 @@
 //! never be called from a tokio worker thread (the server's engine runs on a plain thread).
 
 mod codec;
+mod credentials;
 mod listener;
 mod schema;
 
@@ -22,6 +23,7 @@ use postgres::{Client, Config, NoTls, Statement};
 
 use crate::store::value::Value;
 
+pub(crate) use credentials::fill_password;
 pub use listener::Listener;
 pub use schema::{SCHEMA_PG, SchemaError, prepare_schema};
 
@@ -205,6 +207,7 @@ fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
 /// A new session, set up as [`PgConn::connect`] says.
 fn open(url: &str) -> Result<Client, postgres::Error> {
     let mut config = Config::from_str(url)?;
+    credentials::fill_password(&mut config);
     config.application_name(APPLICATION_NAME);
     config.connect_timeout(crate::store::busy_timeout());
     // A server that vanished (a host down, a network split) is noticed in about half a minute

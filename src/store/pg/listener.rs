@@ -82,6 +82,7 @@ impl Drop for Listener {
 
 fn listen(url: &str) -> Result<Client, postgres::Error> {
     let mut config = Config::from_str(url)?;
+    super::fill_password(&mut config);
     config.application_name("pitwall-listener");
     config.connect_timeout(CONNECT_TIMEOUT);
     // A listener on a dead connection would wait for notifications for ever.
