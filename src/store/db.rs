@@ -751,6 +751,9 @@ impl Db {
     /// Connects to a PostgreSQL database and brings its schema up to date.
     pub fn connect_postgres(url: &str) -> Result<Db, super::OpenError> {
         let label = super::describe_url(url);
+        if let Some(why) = pg::tls_problem(url) {
+            return Err(super::OpenError::Unusable { path: label, why });
+        }
         let conn = pg::PgConn::connect(url).map_err(|e| super::OpenError::Unusable {
             path: label.clone(),
             why: pg_unreachable(&e),
