@@ -232,10 +232,11 @@ fn every_request_and_tick_statement_reads_by_index() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         // The generic plan a prepared statement settles on after a few executions.
         let args: Vec<String> = params.iter().map(literal).collect();
-        db.execute_batch(Sql::plain(&format!(
-            "SET plan_cache_mode = force_generic_plan; PREPARE plan_{i} AS {sql}"
-        )))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        // PostgreSQL's text with its $N, as the server prepares it.
+        let prepare =
+            format!("SET plan_cache_mode = force_generic_plan; PREPARE plan_{i} AS {sql}");
+        db.execute_batch(Sql::each(&prepare, &prepare))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let execute = if args.is_empty() {
             format!("EXPLAIN EXECUTE plan_{i}")
         } else {
