@@ -54,16 +54,27 @@ const BATCH: usize = 32;
 
 /// Writes events in order, `BATCH` rows per statement.
 pub fn record_all(conn: &Db, events: &[Event]) -> crate::store::Result<()> {
-    for chunk in events.chunks(BATCH) {
-        let insert = |mark| {
+    // Each backend's text written with its own placeholders; a full batch's made once.
+    fn insert(rows: usize) -> (String, String) {
+        let text = |mark| {
             format!(
                 "INSERT INTO events (at, kind, session_id, mechanic_id, assignment_id, waitlist_id, \
                  detail) VALUES {}",
-                numbered_rows(chunk.len(), 7, mark)
+                numbered_rows(rows, 7, mark)
             )
         };
-        let (sqlite, postgres) = (insert('?'), insert('$'));
-        let mut stmt = conn.prepare_cached(Sql::each(&sqlite, &postgres))?;
+        (text('?'), text('$'))
+    }
+    static FULL: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| insert(BATCH));
+    for chunk in events.chunks(BATCH) {
+        let partial;
+        let (sqlite, postgres) = if chunk.len() == BATCH {
+            &*FULL
+        } else {
+            partial = insert(chunk.len());
+            &partial
+        };
+        let mut stmt = conn.prepare_cached(Sql::each(sqlite, postgres))?;
         let mut values: Vec<&dyn crate::store::db::ToValue> = Vec::with_capacity(chunk.len() * 7);
         let times: Vec<i64> = chunk.iter().map(|e| to_millis(e.at)).collect();
         for (e, at) in chunk.iter().zip(&times) {

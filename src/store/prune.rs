@@ -194,34 +194,8 @@ pub fn sweep_notifications(
     Ok((removed as u64, kept))
 }
 
-/// Gives the space of removed rows back, and says what was done. SQLite: `VACUUM` rewrites the
-/// file without them (writers wait while it runs: about a second per 100 MB), then the log is
-/// emptied. PostgreSQL: a plain `VACUUM (ANALYZE)` of the tables prune touches marks their
-/// space reusable by new rows and refreshes the planner's figures; the files themselves shrink
-/// only under `VACUUM FULL`, which locks each table while it rewrites it, so it is left to the
-/// operator's quiet hour.
+/// Gives the space of removed rows back, and says what was done (each backend its own way:
+/// [`Db::reclaim_space`]).
 pub fn vacuum(conn: &Db) -> crate::store::Result<String> {
-    match conn.backend() {
-        super::db::Backend::Sqlite => {
-            conn.execute_batch(crate::sql!("VACUUM"))?;
-            conn.query_row(
-                crate::sql!("PRAGMA wal_checkpoint(TRUNCATE)"),
-                params![],
-                |_| Ok(()),
-            )?;
-            Ok("VACUUM: the database file was rewritten without the removed rows".into())
-        }
-        super::db::Backend::Postgres => {
-            conn.execute_batch(crate::sql!(
-                "VACUUM (ANALYZE) sessions, intakes, session_assignments, assignment_details, \
-                 events, notifications, customer_waitlist"
-            ))?;
-            Ok(
-                "VACUUM (ANALYZE): PostgreSQL reuses the removed rows' space for new rows; \
-                its files shrink only with VACUUM FULL, which locks each table while it runs \
-                (run it yourself at a quiet hour)"
-                    .into(),
-            )
-        }
-    }
+    conn.reclaim_space().map(str::to_string)
 }
