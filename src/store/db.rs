@@ -10,6 +10,7 @@
 use std::cell::{Cell, OnceCell};
 
 use super::pg;
+pub use super::sql::Backend;
 use super::sql::Sql;
 use super::value::Value;
 
@@ -312,12 +313,6 @@ impl<'r> Row<'r> {
     }
 }
 
-/// Which engine a connection talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// A connection to pitwall's database.
 pub enum Db {

@@ -12,7 +12,12 @@
 //! numbered (`?1`, never a bare `?`, which PostgreSQL has no spelling for), and no placeholder
 //! sits inside a quoted string or identifier.
 
-use super::db::Backend;
+/// Which engine a connection talks to: which text of a statement it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 /// One statement, one text per backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
