@@ -1,6 +1,6 @@
 -- pitwall's schema on PostgreSQL (SPEC §15): schema.sql table by table, column by column, index
 -- by index, under the same names, so the same store code runs on both. Applied by
--- src/store/pg/schema.rs, which keeps the version in pitwall_schema. tests/pg_backend.rs fails
+-- src/store/pg/schema.rs, which keeps the version in pitwall_schema. tests/it/pg_backend.rs fails
 -- when this and schema.sql disagree on a table, a column or an index name.
 --
 -- Translation: INTEGER → BIGINT (flags too: the engine writes 0/1 and compares `= 1`), REAL →

@@ -2,9 +2,9 @@
 # schemathesis (all checks) against the OpenAPI document a real `pitwall serve` serves, once per
 # role with that role's token. Bounded by examples per operation (default 30; set
 # ST_EXAMPLES). Installs schemathesis into target/schemathesis-venv from PyPI when missing.
-# The dispatcher's document is not yet one schemathesis passes whole: caller-chosen ids follow
-# Unicode-category rules a JSON Schema pattern cannot state, must be new, and a plan's shifts
-# may not overlap. CI runs the two public roles (ST_ROLES="intake mechanic").
+# Caller-chosen ids follow a Unicode-category rule no JSON Schema pattern states portably: the
+# document names it as the format "pitwall-id", and schemathesis_hooks.py draws such ids by the
+# same rule. CI runs all three roles.
 # Usage: [ST_ROLES="intake mechanic dispatcher"] bash .ci/schemathesis.sh [target/debug/pitwall]
 set -euo pipefail
 cd "$(dirname "$0")/.."

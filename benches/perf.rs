@@ -36,7 +36,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 #[path = "perf/history.rs"]
 mod history;
 /// Fresh databases on a PostgreSQL server, shared with the tests.
-#[path = "../tests/common/pg.rs"]
+#[path = "../tests/it/common/pg.rs"]
 mod pg;
 /// `serve` under a steady load for a set time (`-- soak`, never part of the whole suite).
 #[path = "perf/soak.rs"]

@@ -11,6 +11,9 @@ pub enum Ids {
     Random,
     /// `prefix-1`, `prefix-2`, …: the same ids run after run.
     Counter { prefix: String, next: AtomicU64 },
+    /// `prefix-7F3A9C`: short enough to read out on the phone, random; should one collide, the
+    /// engine refuses it and the next try draws another.
+    Readable { prefix: String },
 }
 
 impl Ids {
@@ -21,11 +24,20 @@ impl Ids {
         }
     }
 
+    pub fn readable(prefix: impl Into<String>) -> Ids {
+        Ids::Readable {
+            prefix: prefix.into(),
+        }
+    }
+
     pub fn next_id(&self) -> String {
         match self {
             Ids::Random => uuid::Uuid::new_v4().to_string(),
             Ids::Counter { prefix, next } => {
                 format!("{prefix}-{}", next.fetch_add(1, Ordering::Relaxed))
+            }
+            Ids::Readable { prefix } => {
+                format!("{prefix}-{:06X}", crate::random::fresh_range(0..1u32 << 24))
             }
         }
     }
@@ -43,5 +55,11 @@ mod tests {
         let (a, b) = (random.next_id(), random.next_id());
         assert_ne!(a, b);
         assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 4);
+        let readable = Ids::readable("S");
+        let id = readable.next_id();
+        assert!(
+            id.len() == 8 && id.starts_with("S-") && id[2..].chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}"
+        );
     }
 }

@@ -20,6 +20,7 @@ pub mod matching;
 pub mod model;
 pub mod paths;
 pub mod prune;
+pub mod random;
 pub mod report;
 pub mod schedule;
 pub mod seeds;

@@ -1,6 +1,7 @@
 //! The `pitwall` command line (SPEC §11): thin — parse flags, set up logging, hand over.
 
 use std::io::{BufReader, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -439,47 +440,50 @@ fn relay(db: PathBuf, once: bool, config: &pitwall::delivery::Loaded) -> ExitCod
         );
     }
     let mut warned_no_transport = Vec::new();
-    loop {
-        let report = match relay.pass(&conn, &Utc::now) {
-            Ok(report) => report,
-            Err(e) if e.is_busy() && !once => {
-                std::thread::sleep(std::time::Duration::from_millis(200));
-                continue;
-            }
-            Err(e) => return fail(&format!("relay: {e}")),
-        };
-        for route in &report.no_transport {
-            if !warned_no_transport.contains(route) {
-                warned_no_transport.push(*route);
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "pitwall relay: {route} notifications wait: no transport for {route} in the config"
-                );
-            }
-        }
-        if !report.is_empty() || once {
-            let line = serde_json::to_string(&report).expect("plain data") + "\n";
-            let mut out = std::io::stdout().lock();
-            if out
-                .write_all(line.as_bytes())
-                .and_then(|()| out.flush())
-                .is_err()
-            {
-                return ExitCode::from(1);
-            }
-        }
-        if once {
-            let failed = !report.retrying.is_empty() || !report.dead.is_empty();
-            return if failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
+    let code = pitwall::delivery::run(
+        &relay,
+        &conn,
+        std::time::Duration::from_millis(250),
+        || true,
+        |pass| {
+            let report = match pass {
+                Ok(report) => report,
+                // Another process holds the write lock: the next pass comes after the pause.
+                Err(e) if e.is_busy() && !once => return ControlFlow::Continue(()),
+                Err(e) => return ControlFlow::Break(fail(&format!("relay: {e}"))),
             };
-        }
-        if report.is_empty() {
-            std::thread::sleep(std::time::Duration::from_millis(250));
-        }
-    }
+            for route in &report.no_transport {
+                if !warned_no_transport.contains(route) {
+                    warned_no_transport.push(*route);
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "pitwall relay: {route} notifications wait: no transport for {route} in the config"
+                    );
+                }
+            }
+            if !report.is_empty() || once {
+                let line = serde_json::to_string(&report).expect("plain data") + "\n";
+                let mut out = std::io::stdout().lock();
+                if out
+                    .write_all(line.as_bytes())
+                    .and_then(|()| out.flush())
+                    .is_err()
+                {
+                    return ControlFlow::Break(ExitCode::from(1));
+                }
+            }
+            if once {
+                let failed = !report.retrying.is_empty() || !report.dead.is_empty();
+                return ControlFlow::Break(if failed {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                });
+            }
+            ControlFlow::Continue(())
+        },
+    );
+    code.unwrap_or(ExitCode::SUCCESS)
 }
 
 /// `pitwall serve`: logs to stderr (a service manager keeps them), the bound address on stdout.

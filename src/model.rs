@@ -3,6 +3,39 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+/// A closed vocabulary stored as TEXT: what the store needs to write and read one. The store
+/// implements its conversions for every type [`with_text_enums`] names, so this module names no
+/// storage type.
+pub trait TextEnum: Copy + 'static {
+    const NAME: &'static str;
+    fn as_str(self) -> &'static str;
+    fn parse(s: &str) -> Option<Self>;
+}
+
+/// Calls `$m!` with every [`TextEnum`] of the model. A vocabulary missing here fails to compile
+/// where the store binds it, so the list cannot fall behind.
+#[macro_export]
+macro_rules! with_text_enums {
+    ($m:ident) => {
+        $m!(
+            AccountStatus,
+            CertificationType,
+            PaymentMethod,
+            RequestType,
+            SessionStatus,
+            AssignmentStatus,
+            Priority,
+            WaitlistStatus,
+            Channel,
+            MatchType,
+            NotificationKind,
+            Route,
+            DeliveryStatus,
+            SkipReason
+        );
+    };
+}
+
 /// Declares a closed vocabulary stored as TEXT: serde names, `as_str`, parsing, and database
 /// conversions all come from the one list, so the schema's CHECKs and the code cannot drift.
 macro_rules! text_enum {
@@ -33,16 +66,15 @@ macro_rules! text_enum {
             }
         }
 
-        impl $crate::store::db::ToValue for $name {
-            fn to_value(&self) -> $crate::store::db::ValueRef<'_> {
-                $crate::store::db::ValueRef::Text(self.as_str())
-            }
-        }
+        impl TextEnum for $name {
+            const NAME: &'static str = stringify!($name);
 
-        impl $crate::store::db::FromValue for $name {
-            fn from_value(v: $crate::store::db::ValueRef<'_>) -> Result<Self, String> {
-                let s = v.as_str()?;
-                $name::parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($name)))
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+
+            fn parse(s: &str) -> Option<$name> {
+                $name::parse(s)
             }
         }
     };
@@ -90,9 +122,6 @@ text_enum!(WaitlistStatus {
     Cancelled = "cancelled",
 });
 text_enum!(Channel { Email = "email", Sms = "sms", Push = "push" });
-
-/// The minimum profile completion for taking sessions (SPEC §2).
-pub const MIN_PROFILE_COMPLETION: i64 = 80;
 
 // --- Times the engine keeps and the store reads (here, below both, so neither looks up at the
 // other for them) ---
@@ -154,6 +183,41 @@ pub struct Mechanic {
     pub updated_at: DateTime<Utc>,
 }
 
+// The profile-completion threshold, alone so that SQL which states the same rule (the
+// integrity check) can bind it instead of repeating the number.
+
+/// The minimum profile completion for taking sessions (SPEC §2).
+pub const MIN_PROFILE_COMPLETION: i64 = 80;
+
+/// The most days a prune or the retention setting reaches back (a century).
+pub const MAX_RETENTION_DAYS: i64 = 36_500;
+
+/// Why a mechanic can take no session at all, whatever it asks for: the account-level part of
+/// [`WhyNot`], a type of its own so that whoever explains it must name every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountBar {
+    Suspended,
+    PendingApproval,
+    ProfileIncomplete,
+}
+
+impl AccountBar {
+    /// What a dispatcher reads beside the mechanic's name.
+    pub fn label(self) -> &'static str {
+        WhyNot::from(self).label()
+    }
+}
+
+impl From<AccountBar> for WhyNot {
+    fn from(bar: AccountBar) -> WhyNot {
+        match bar {
+            AccountBar::Suspended => WhyNot::Suspended,
+            AccountBar::PendingApproval => WhyNot::PendingApproval,
+            AccountBar::ProfileIncomplete => WhyNot::ProfileIncomplete,
+        }
+    }
+}
+
 /// Why a mechanic is left out of an intake's ranking before scoring (SPEC §3 "why not"), or
 /// cannot take a session now. The first four leave him out of the ranking; the last two keep
 /// him in it but without an offer.
@@ -200,22 +264,22 @@ impl WhyNot {
 
 impl Mechanic {
     /// Why he can take no session at all, whatever it asks for: his account or his profile.
-    /// `None` exactly when [`Mechanic::can_accept_sessions`].
-    pub fn account_exclusion(&self) -> Option<WhyNot> {
+    /// The one statement of that rule (SPEC §2): ranking, accepting, the console and the
+    /// eligibility report all ask it.
+    pub fn account_exclusion(&self) -> Option<AccountBar> {
         match self.account_status {
-            AccountStatus::Suspended => Some(WhyNot::Suspended),
-            AccountStatus::Pending => Some(WhyNot::PendingApproval),
+            AccountStatus::Suspended => Some(AccountBar::Suspended),
+            AccountStatus::Pending => Some(AccountBar::PendingApproval),
             AccountStatus::Approved if self.profile_completion_score < MIN_PROFILE_COMPLETION => {
-                Some(WhyNot::ProfileIncomplete)
+                Some(AccountBar::ProfileIncomplete)
             }
             AccountStatus::Approved => None,
         }
     }
 
-    /// Derived, never stored: approved and a profile at least 80 % complete.
+    /// Derived, never stored: nothing in [`Mechanic::account_exclusion`] bars him.
     pub fn can_accept_sessions(&self) -> bool {
-        self.account_status == AccountStatus::Approved
-            && self.profile_completion_score >= MIN_PROFILE_COMPLETION
+        self.account_exclusion().is_none()
     }
 
     /// Whether the certification row of the scoring table applies (SPEC §3), without building

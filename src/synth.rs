@@ -1,5 +1,5 @@
-//! Synthetic rosters and intakes for benchmarks and load tests: deterministic (a fixed-seed
-//! xorshift), realistic in shape (Canadian cities with real postal prefixes, canonical service
+//! Synthetic rosters and intakes for benchmarks and load tests: deterministic (the crate's generator
+//! from a fixed seed), realistic in shape (Canadian cities with real postal prefixes, canonical service
 //! keywords, a share of brand specialists, on and off shift).
 
 use serde_json::{Value, json};
@@ -51,21 +51,16 @@ const CONCERNS: &[&str] = &[
     "Want a backup camera and new stereo",
 ];
 
-/// A small, fast, deterministic generator.
-pub struct Rng(u64);
+/// A deterministic generator: the same seed, the same roster and intakes.
+pub struct Rng(crate::random::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
+        Rng(crate::random::seeded(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
+        rand::RngCore::next_u64(&mut self.0)
     }
 
     pub fn below(&mut self, n: usize) -> usize {

@@ -11,6 +11,9 @@ use crate::model::Route;
 /// How long one delivery may take by default: a webhook call, an SMTP step, a command.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a request's line and headers may take to arrive at `pitwall serve` by default.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Sends one relay has in flight on one channel at most, unless the config says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
@@ -58,6 +61,11 @@ pub struct Serve {
     /// Behind a reverse proxy every client has the proxy's address: raise it there.
     #[serde(default = "default_connections_per_address")]
     pub connections_per_address: usize,
+    /// How long a client may take to send a request's line and headers once it starts one (or,
+    /// on a kept-alive connection, to start the next), in milliseconds; past it the connection
+    /// is closed, so a client that never finishes a head cannot hold a connection for ever.
+    #[serde(default = "default_header_timeout_ms")]
+    pub header_timeout_ms: u64,
 }
 
 impl Default for Serve {
@@ -68,8 +76,20 @@ impl Default for Serve {
             max_streams: default_max_streams(),
             stream_seconds: default_stream_seconds(),
             connections_per_address: default_connections_per_address(),
+            header_timeout_ms: default_header_timeout_ms(),
         }
     }
+}
+
+impl Serve {
+    /// How long a request's head may take to arrive.
+    pub fn header_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.header_timeout_ms)
+    }
+}
+
+fn default_header_timeout_ms() -> u64 {
+    HEADER_TIMEOUT.as_millis() as u64
 }
 
 fn default_max_streams() -> usize {
@@ -319,13 +339,13 @@ impl Config {
 
     fn check(&self) -> Result<(), (String, String)> {
         if let Some(days) = self.retention.days
-            && !(1..=crate::engine::prune::MAX_DAYS).contains(&days)
+            && !(1..=crate::model::MAX_RETENTION_DAYS).contains(&days)
         {
             return Err((
                 "retention.days".into(),
                 format!(
                     "must be a number of days from 1 to {}",
-                    crate::engine::prune::MAX_DAYS
+                    crate::model::MAX_RETENTION_DAYS
                 ),
             ));
         }
@@ -360,6 +380,12 @@ impl Config {
             return Err((
                 "serve.connections_per_address".into(),
                 "must be between 1 and 100000".into(),
+            ));
+        }
+        if !(100..=60_000).contains(&self.serve.header_timeout_ms) {
+            return Err((
+                "serve.header_timeout_ms".into(),
+                "must be between 100 and 60000".into(),
             ));
         }
         let d = &self.delivery;
@@ -629,6 +655,14 @@ webhook = "http://127.0.0.1:9000/dispatch"
         assert_eq!(key_of("delivery = ["), "-");
         assert_eq!(key_of("[serve]\nburst = 0"), "serve.burst");
         assert_eq!(key_of("[serve]\nrate = 5"), "serve.rate");
+        assert_eq!(
+            key_of("[serve]\nheader_timeout_ms = 99"),
+            "serve.header_timeout_ms"
+        );
+        assert_eq!(
+            key_of("[serve]\nheader_timeout_ms = 60001"),
+            "serve.header_timeout_ms"
+        );
     }
 
     /// Only the standard's form: a reference library decodes the key, so any other form would

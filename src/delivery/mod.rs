@@ -294,10 +294,32 @@ pub fn backoff(attempts: i64, jitter: f64) -> Duration {
     Duration::milliseconds((base_ms as f64 * jitter.clamp(0.8, 1.2)) as i64)
 }
 
-/// A factor in 0.8–1.2 from the OS's randomness (through a UUID v4, already a dependency).
+/// A factor in 0.8–1.2, different for every row and run.
 fn jitter() -> f64 {
-    let bits = (uuid::Uuid::new_v4().as_u128() & 0xFFFF_FFFF) as f64;
-    0.8 + 0.4 * bits / u32::MAX as f64
+    crate::random::fresh_range(0.8..=1.2)
+}
+
+/// The relay's one loop, for `pitwall relay` and the console's [`Background`] alike: a pass
+/// whenever the last one found work, a pause of `idle` otherwise, until `keep_going` says no
+/// (asked before each pass: `None`) or `after_pass` breaks with the loop's result.
+pub fn run<T>(
+    relay: &Relay,
+    conn: &crate::store::Db,
+    idle: StdDuration,
+    keep_going: impl Fn() -> bool,
+    mut after_pass: impl FnMut(Result<PassReport, crate::store::Error>) -> std::ops::ControlFlow<T>,
+) -> Option<T> {
+    while keep_going() {
+        let pass = relay.pass(conn, &Utc::now);
+        let worked = pass.as_ref().is_ok_and(|report| !report.is_empty());
+        if let std::ops::ControlFlow::Break(done) = after_pass(pass) {
+            return Some(done);
+        }
+        if !worked {
+            std::thread::sleep(idle);
+        }
+    }
+    None
 }
 
 /// A relay running on a thread of its own (the console's): its own connection, the system
@@ -332,26 +354,28 @@ impl Background {
             for (route, kind) in relay.routes() {
                 tracing::info!(channel = %route, transport = kind, "relay delivers");
             }
-            while !flag.load(Ordering::Relaxed) {
-                let worked = match relay.pass(&conn, &Utc::now) {
-                    Ok(report) => {
-                        for line in watch.observe(&report) {
-                            tracing::warn!("{line}");
-                            warn(line);
+            run(
+                &relay,
+                &conn,
+                StdDuration::from_millis(500),
+                || !flag.load(Ordering::Relaxed),
+                |pass| {
+                    match pass {
+                        Ok(report) => {
+                            for line in watch.observe(&report) {
+                                tracing::warn!("{line}");
+                                warn(line);
+                            }
                         }
-                        !report.is_empty()
-                    }
-                    Err(e) => {
-                        if watch.note_error() {
-                            tracing::warn!(error = %e, "relay pass failed; retrying");
+                        Err(e) => {
+                            if watch.note_error() {
+                                tracing::warn!(error = %e, "relay pass failed; retrying");
+                            }
                         }
-                        false
                     }
-                };
-                if !worked {
-                    std::thread::sleep(StdDuration::from_millis(500));
-                }
-            }
+                    std::ops::ControlFlow::<()>::Continue(())
+                },
+            );
             // Closed before saying so: the process may exit the moment it hears, and a
             // connection still open then is never closed (SQLite leaves the -wal file of a
             // database whose last connection did not close).

@@ -157,13 +157,7 @@ fn add(ctx: &mut Ctx<'_>, req: AddMechanic, prefix: &str) -> DispatchResult<Mech
         None => ctx.new_id(),
     };
     if store::mechanics::exists(ctx.conn(), &id)? {
-        return Err(DispatchError::invalid(
-            f("id"),
-            format!(
-                "A mechanic with id \"{}\" already exists.",
-                crate::text::inert(&id)
-            ),
-        ));
+        return Err(validate::id_taken(&f("id"), "A mechanic", &id));
     }
     let text = |field: &str, label: &str, v: Option<String>| {
         validate::optional(&f(field), label, v.as_deref(), MAX_SHORT_TEXT)

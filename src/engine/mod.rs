@@ -2,6 +2,7 @@
 //! transaction and returns a typed outcome or a coded error; the engine never prints and never
 //! reads the wall clock itself — it is handed a [`Clock`].
 
+mod dispatch;
 mod history;
 mod intake;
 mod mechanics;
@@ -32,17 +33,14 @@ use crate::store;
 pub use history::{HISTORY_LIMIT, HistoryRow};
 pub use intake::field_problems;
 pub use outcome::*;
-pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD};
+pub use scheduling::{MAX_LEAD, MIN_LEAD, RELEASE_AHEAD, releases_at};
 
 /// Runs of one command that lost a race with another transaction before it answers `busy`.
 const RETRIES: u32 = 8;
 
 /// A few milliseconds of jitter, so two commands that collided do not collide again in step.
-fn fastrand_jitter(attempt: u32) -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    u64::from(nanos % (1 << attempt.min(6)))
+fn retry_jitter(attempt: u32) -> u64 {
+    crate::random::fresh_range(0..1u64 << attempt.min(6))
 }
 
 /// How long a targeted offer stays open, and how long a broadcast is held behind them.
@@ -179,7 +177,7 @@ impl Engine {
             && attempt < RETRIES
         {
             std::thread::sleep(std::time::Duration::from_millis(
-                (1 << attempt) + fastrand_jitter(attempt),
+                (1 << attempt) + retry_jitter(attempt),
             ));
             attempt += 1;
             result = self.run(command.clone());
@@ -426,7 +424,7 @@ impl Ctx<'_> {
             Some(reason) => unavailable.push(ExcludedView {
                 mechanic: m.id,
                 name: m.name,
-                reason,
+                reason: reason.into(),
             }),
         })?;
         candidates.shrink_to_fit();

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::intake::{targeted_id, targeted_offer};
+use super::dispatch::{ineligible, targeted_id, targeted_offer};
 use super::notify::LiveOffer;
 use super::{Ctx, Engine, OFFER_WINDOW, invalid_state, session_criteria};
 use crate::engine::outcome::{
@@ -249,18 +249,6 @@ fn queue_row(a: &Assignment, now: DateTime<Utc>) -> QueueRow {
 
 fn not_eligible(m: &Mechanic, s: &Session) -> DispatchError {
     ineligible(m, &s.requested_brands).with_field("mechanic")
-}
-
-/// Why a mechanic may not take a session asking for `brands` (one sentence for every command
-/// that names him: `set_preferred`, `intake`'s preferred mechanic, accept).
-pub(super) fn ineligible(m: &Mechanic, brands: &[String]) -> DispatchError {
-    let why = match m.account_exclusion() {
-        Some(WhyNot::Suspended) => "is suspended".to_string(),
-        Some(WhyNot::PendingApproval) => "is not approved yet".to_string(),
-        Some(_) => "has a profile under 80 % complete".to_string(),
-        None => format!("does not specialise in {}", inert(&brands.join("/"))),
-    };
-    DispatchError::new(ErrorCode::NotEligible, format!("{} {why}.", inert(&m.name)))
 }
 
 fn at_capacity(m: &Mechanic) -> DispatchError {
@@ -818,7 +806,7 @@ impl Engine {
             }
             // Those who can take no session at all are read here, not kept in the roster.
             for m in store::mechanics::unable(ctx.conn())? {
-                let why = m.account_exclusion();
+                let why = m.account_exclusion().map(WhyNot::from);
                 rows.push(row(&m, None, why));
             }
             rows.sort_by(|a, b| {

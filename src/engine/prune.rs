@@ -46,8 +46,9 @@ const MOST_PER_BATCH: usize = 2_000;
 /// Ids of the log walked in the first sweep step, and the most in any.
 const FIRST_WINDOW: i64 = 64;
 const MOST_PER_WINDOW: i64 = 50_000;
-/// The most days `--older-than` takes (a century).
-pub const MAX_DAYS: i64 = 36_500;
+/// The most days `--older-than` takes (a century); stated in the model so that the
+/// configuration, below the engine, checks `[retention]` against the same figure.
+pub use crate::model::MAX_RETENTION_DAYS as MAX_DAYS;
 
 /// Where the log walks start next time (settings rows; an archive's committed length is kept
 /// under [`ArchiveSink::key`]).

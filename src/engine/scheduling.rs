@@ -1,6 +1,6 @@
 //! Scheduling for later (SPEC §14): weekly plans edited, sessions booked for a time, released by
 //! the tick ten minutes ahead, and the hourly slots a dispatcher books from. The release runs
-//! the session factory's own steps 3–5 ([`super::intake::match_and_offer`]), so a booked
+//! the session factory's own steps 3–5 ([`super::dispatch::match_and_offer`]), so a booked
 //! customer is matched exactly as one who came in at that moment.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
-use super::intake::{self, Dispatch, MatchingMetadata, ValidIntake};
+use super::dispatch::{self, Dispatch, MatchingMetadata, ValidIntake};
 use super::outcome::{
     IntakeOutcome, MatchView, MechanicOutcome, SessionBrief, SlotView, SlotsOutcome,
 };
@@ -30,6 +30,13 @@ pub const MIN_LEAD: Duration = Duration::minutes(15);
 pub const MAX_LEAD: Duration = Duration::days(14);
 /// Names listed per slot.
 const SLOT_TOP: usize = 3;
+
+/// When the tick releases a session booked for `scheduled_for`: [`RELEASE_AHEAD`] before it
+/// (`release_due` takes every booking due by now + [`RELEASE_AHEAD`]). The console counts down
+/// to this, so its countdown and the tick cannot disagree.
+pub fn releases_at(scheduled_for: DateTime<Utc>) -> DateTime<Utc> {
+    scheduled_for - RELEASE_AHEAD
+}
 
 /// A booking time: RFC 3339, at least [`MIN_LEAD`] and at most [`MAX_LEAD`] ahead of `now`.
 pub fn validate_scheduled_for(text: &str, now: DateTime<Utc>) -> DispatchResult<DateTime<Utc>> {
@@ -124,7 +131,7 @@ impl Engine {
         let end =
             later(from, Duration::days(days)).min(later(now, MAX_LEAD) + Duration::seconds(1));
         self.read(|ctx| {
-            let criteria = intake::criteria(intake, &brands, keywords, now);
+            let criteria = dispatch::criteria(intake, &brands, keywords, now);
             let roster = ctx.roster()?;
             Ok(SlotsOutcome {
                 slots: hourly_slots(&criteria, &roster.candidates, first, end),
@@ -228,7 +235,7 @@ fn planned_at(
         .collect();
     planned.sort_by(matching::compare);
     planned.truncate(limit);
-    intake::views(criteria, &planned)
+    dispatch::views(criteria, &planned)
 }
 
 /// Books an intake for later: the intake and its session are stored like any other, the
@@ -242,26 +249,26 @@ pub(super) fn book(
     let now = ctx.now;
     let intake = valid.intake;
     let keywords = matching::extract_keywords(&intake.concern);
-    let criteria = intake::criteria(req, &valid.brands, keywords.clone(), now);
+    let criteria = dispatch::criteria(req, &valid.brands, keywords.clone(), now);
     let flag = store::settings::smart_matching(ctx.conn())?;
-    let smart = flag.enabled && intake::in_rollout(&intake, flag.rollout_percent);
+    let smart = flag.enabled && dispatch::in_rollout(&intake, flag.rollout_percent);
     let roster = ctx.roster()?;
     let busy = ctx.busy_indices(&roster.candidates)?;
     let ranking = matching::rank(&criteria, &roster.candidates, &busy, TOP_MATCHES, 0);
-    let (excluded, excluded_total) = intake::excluded(&roster, &ranking);
+    let (excluded, excluded_total) = dispatch::excluded(&roster, &ranking);
     let matches = if smart {
-        intake::views(&criteria, &ranking.top)
+        dispatch::views(&criteria, &ranking.top)
     } else {
         Vec::new()
     };
     let planned = planned_at(&criteria, &roster, &busy, at, TOP_MATCHES);
-    let metadata = intake::booked_metadata(req, &intake, &keywords, valid.payment_method);
+    let metadata = dispatch::booked_metadata(req, &intake, &keywords, valid.payment_method);
     store::sessions::insert_intake(ctx.conn(), &intake)?;
     store::sessions::insert(
         ctx.conn(),
         &store::sessions::NewSession {
             scheduled_for: Some(at),
-            ..intake::new_session(
+            ..dispatch::new_session(
                 req,
                 &intake.id,
                 &valid.brands,
@@ -324,7 +331,7 @@ pub(super) fn release_due(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
     }
     // Releases accept nothing and change no mechanic: one read of what matching needs serves
     // them all.
-    let shared = intake::SharedInputs::read(ctx)?;
+    let shared = dispatch::SharedInputs::read(ctx)?;
     let ids: Vec<&str> = due.iter().map(|s| s.id.as_str()).collect();
     let mut intakes: HashMap<String, crate::model::Intake> =
         store::sessions::intakes_for(ctx.conn(), &ids)?
@@ -375,7 +382,7 @@ fn release_scheduled(
     ctx: &mut Ctx<'_>,
     session: crate::model::Session,
     intake: &crate::model::Intake,
-    shared: &intake::SharedInputs,
+    shared: &dispatch::SharedInputs,
 ) -> DispatchResult<bool> {
     if session.status != SessionStatus::Scheduled {
         return Ok(false);
@@ -385,7 +392,7 @@ fn release_scheduled(
     let criteria = super::session_criteria(&session, now);
     let keywords: Vec<&'static str> = criteria.keywords().to_vec();
     let release = session.gate_clear();
-    let status = intake::released_status(release);
+    let status = dispatch::released_status(release);
     let dispatch = Dispatch {
         session_id: &session.id,
         intake,
@@ -395,7 +402,7 @@ fn release_scheduled(
         release,
         shared: Some(shared),
     };
-    intake::match_and_offer(ctx, &dispatch, |ctx, summary| {
+    dispatch::match_and_offer(ctx, &dispatch, |ctx, summary| {
         // What the matcher adds to the stored metadata, merged in by SQLite (json_patch)
         // rather than parsed and written back whole here: a tick may release a thousand.
         let patch = serde_json::to_string(&ReleaseMetadata {

@@ -19,7 +19,6 @@ pub const MAX_LIST_ITEMS: usize = 50;
 /// whitespace at either end, and ids of nothing but spaces, combining marks or blank fillers —
 /// two such ids look alike on every screen while naming different records.
 pub fn id(field: &str, value: &str) -> DispatchResult<()> {
-    use unicode_properties::{GeneralCategory as G, GeneralCategoryGroup, UnicodeGeneralCategory};
     let len = value.chars().count();
     if len == 0 || len > MAX_ID {
         return Err(DispatchError::invalid(
@@ -27,14 +26,7 @@ pub fn id(field: &str, value: &str) -> DispatchResult<()> {
             format!("The {field} must be 1 to {MAX_ID} characters long."),
         ));
     }
-    let hidden = |c: char| {
-        c.general_category_group() == GeneralCategoryGroup::Other
-            || matches!(
-                c.general_category(),
-                G::LineSeparator | G::ParagraphSeparator
-            )
-    };
-    if value.chars().any(hidden) {
+    if !value.chars().all(id_char_printable) {
         return Err(DispatchError::invalid(
             field,
             format!(
@@ -43,19 +35,7 @@ pub fn id(field: &str, value: &str) -> DispatchResult<()> {
             ),
         ));
     }
-    // Hangul fillers and the blank braille pattern are letters or symbols that print nothing.
-    let visible = |c: char| {
-        !c.is_whitespace()
-            && !matches!(
-                c.general_category_group(),
-                GeneralCategoryGroup::Mark | GeneralCategoryGroup::Separator
-            )
-            && !matches!(
-                c,
-                '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
-            )
-    };
-    if !value.chars().any(visible) {
+    if !value.chars().any(id_char_visible) {
         return Err(DispatchError::invalid(
             field,
             format!("The {field} must contain a visible character."),
@@ -70,22 +50,65 @@ pub fn id(field: &str, value: &str) -> DispatchResult<()> {
     Ok(())
 }
 
-/// A required free-text field, trimmed, 1..=max characters.
+/// A caller-given id that names a record already there: a conflict with what is stored
+/// (HTTP 409), not a malformed request, so `invalid_state` at the id's field.
+pub fn id_taken(field: &str, record: &str, id: &str) -> DispatchError {
+    DispatchError::new(
+        crate::error::ErrorCode::InvalidState,
+        format!(
+            "{record} with id \"{}\" already exists; choose another id, or leave it out and \
+             one is made.",
+            crate::text::inert(id)
+        ),
+    )
+    .with_field(field)
+}
+
+/// Whether `c` may appear in a caller-given id at all: not a control, format, surrogate,
+/// private-use or unassigned code point (Unicode's "Other" group), nor a line or paragraph
+/// separator. The API's document derives its id pattern from this same function.
+pub fn id_char_printable(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, GeneralCategoryGroup, UnicodeGeneralCategory};
+    c.general_category_group() != GeneralCategoryGroup::Other
+        && !matches!(
+            c.general_category(),
+            G::LineSeparator | G::ParagraphSeparator
+        )
+}
+
+/// Whether `c` shows as something on a screen: an id needs at least one such character.
+pub fn id_char_visible(c: char) -> bool {
+    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    id_char_printable(c)
+        && !c.is_whitespace()
+        && !matches!(
+            c.general_category_group(),
+            GeneralCategoryGroup::Mark | GeneralCategoryGroup::Separator
+        )
+        // Hangul fillers and the blank braille pattern are letters or symbols that print nothing.
+        && !matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+        )
+}
+
+/// A required free-text field: at most `max` characters as given (spaces count: what was sent is
+/// what is measured, as the API's document says), not blank, stored trimmed.
 pub fn required<'a>(
     field: &str,
     label: &str,
     value: &'a str,
     max: usize,
 ) -> DispatchResult<&'a str> {
-    let value = value.trim();
-    if value.is_empty() {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
         return Err(DispatchError::invalid(
             field,
             format!("The {label} is required."),
         ));
     }
     length(field, label, value, max)?;
-    Ok(value)
+    Ok(trimmed)
 }
 
 /// An optional free-text field: blank becomes `None`; too long is refused, never truncated.
@@ -95,12 +118,13 @@ pub fn optional(
     value: Option<&str>,
     max: usize,
 ) -> DispatchResult<Option<String>> {
+    // Measured as given, like `required`: a blank value over the limit is still over it.
+    if let Some(given) = value {
+        length(field, label, given, max)?;
+    }
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => {
-            length(field, label, v, max)?;
-            Ok(Some(v.to_string()))
-        }
+        Some(v) => Ok(Some(v.to_string())),
     }
 }
 

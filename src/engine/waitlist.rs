@@ -20,10 +20,7 @@ impl Engine {
                 Some(id) => {
                     validate::id("id", id)?;
                     if store::waitlist::exists(ctx.conn(), id)? {
-                        return Err(DispatchError::invalid(
-                            "id",
-                            format!("A waitlist entry with id \"{}\" already exists.", inert(id)),
-                        ));
+                        return Err(validate::id_taken("id", "A waitlist entry", id));
                     }
                     id.clone()
                 }

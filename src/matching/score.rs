@@ -471,7 +471,7 @@ pub fn is_eligible(criteria: &Criteria, candidate: &Candidate) -> bool {
 /// Why a mechanic is left out of this intake before scoring; `None` when he is eligible.
 pub fn exclusion(criteria: &Criteria, candidate: &Candidate) -> Option<WhyNot> {
     if let Some(why) = candidate.mechanic.account_exclusion() {
-        return Some(why);
+        return Some(why.into());
     }
     (!brand_rule_holds(criteria, candidate)).then_some(WhyNot::NotBrandSpecialist)
 }

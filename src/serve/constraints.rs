@@ -10,7 +10,7 @@ use chrono::{Datelike, Duration, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::engine::validate::{
-    MAX_CONCERN, MAX_EMAIL, MAX_LIST_ITEMS, MAX_NAME, MAX_PHONE, MAX_SHORT_TEXT,
+    MAX_CONCERN, MAX_EMAIL, MAX_ID, MAX_LIST_ITEMS, MAX_NAME, MAX_PHONE, MAX_SHORT_TEXT,
 };
 
 /// Text with a character that is not white space (the engine trims, then requires one).
@@ -33,9 +33,42 @@ fn phone_body() -> &'static str {
     r"[ +\-().]*(?:[0-9][ +\-().]*){7,15}"
 }
 
+/// Commands whose `id` names the record they create (a caller-chosen id).
+const NAMES_A_NEW_RECORD: [&str; 3] = ["intake", "add_mechanic", "join_waitlist"];
+
+/// The name of the caller-chosen id's format in the document.
+pub const ID_FORMAT: &str = "pitwall-id";
+
+/// A caller-chosen id, as the engine's rule (validate::id) takes it: 1 to 64 characters, each
+/// printable, at least one visible, no white space at either end. The rule is by Unicode
+/// category, which a JSON Schema pattern cannot say in a way every tool reads alike (spelled out
+/// as ranges it runs to 800 of them, and tools on an older Unicode refuse the newer ones), so the
+/// document names it as a format and states it in words. An id already in use is a conflict
+/// (409), not a schema matter.
+fn new_id() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ID,
+        "format": ID_FORMAT,
+        "description": "1 to 64 characters a person can see and type again: no control, \
+                        format, private-use or unassigned characters, at least one visible \
+                        character, no white space at either end. An id already in use is a \
+                        conflict (409).",
+    })
+}
+
 /// Adds the engine's rules to command `name`'s request schema.
 pub fn constrain(name: &str, schema: &mut Map<String, Value>) {
     let now = Utc::now();
+    if NAMES_A_NEW_RECORD.contains(&name) {
+        // The field keeps what the types say of it (optional, nullable) and gains the rule.
+        if let Some(Value::Object(id)) = properties(schema).get_mut("id")
+            && let Value::Object(rule) = new_id()
+        {
+            id.extend(rule);
+        }
+    }
     match name {
         "intake" => {
             let p = properties(schema);
@@ -228,7 +261,12 @@ fn channels_reachable() -> Value {
 
 /// A weekly plan: an IANA time zone, and shifts of a day and two HH:MM times.
 fn plan(p: &mut Map<String, Value>) {
-    let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    // OpenAPI 3.0: with an `enum`, `nullable` admits null only when the list holds it.
+    let zones: Vec<Value> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| json!(tz.name()))
+        .chain([Value::Null])
+        .collect();
     p.insert(
         "timezone".into(),
         json!({"type": "string", "nullable": true, "enum": zones}),

@@ -18,10 +18,6 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// How long a client may take to send a request's line and headers once it starts one (or,
-/// on a kept-alive connection, to start the next): past it the connection is closed.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The first wait after a failed accept, doubled on each failure in a row up to
 /// [`ACCEPT_BACKOFF_MAX`].
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
@@ -77,11 +73,14 @@ impl Drop for Held {
 
 /// Serves `app` on `listener` until `shutdown` completes, then waits for the connections to
 /// finish what they are answering. One client address holds at most `per_address`
-/// connections at once.
+/// connections at once; a request's line and headers must arrive within `header_timeout`
+/// once begun (or, on a kept-alive connection, the next one must start within it), else the
+/// connection is closed.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     per_address: usize,
+    header_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     // Each connection holds a sender clone and watches for every receiver to be gone (the
@@ -133,9 +132,9 @@ pub async fn serve(
             let mut builder = http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
+                .header_read_timeout(header_timeout);
             let mut conn = pin!(builder.serve_connection(
-                TokioIo::new(super::framing::Framed::new(tcp, HEADER_READ_TIMEOUT)),
+                TokioIo::new(super::framing::Framed::new(tcp, header_timeout)),
                 service,
             ));
             let mut stopping = pin!(signal_tx.closed());

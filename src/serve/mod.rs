@@ -104,6 +104,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
             listener,
             app,
             config.serve.connections_per_address,
+            config.serve.header_timeout(),
             async move {
                 shutdown_signal().await;
                 tracing::info!("stopping: finishing the requests in flight");

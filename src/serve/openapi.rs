@@ -409,6 +409,16 @@ mod tests {
         let fields = &intake["components"]["schemas"]["intake.request"]["properties"];
         assert!(fields.get("id").is_none(), "a booking form chooses no id");
         assert!(fields.get("customer").is_some());
+        // A dispatcher may choose the id of what it creates: a named format, still optional.
+        let staff = document(RoleKind::Dispatcher);
+        for name in ["intake", "add_mechanic", "join_waitlist"] {
+            let id = &staff["components"]["schemas"][format!("{name}.request")]["properties"]["id"];
+            assert_eq!(id["format"], crate::serve::constraints::ID_FORMAT, "{name}");
+            assert_eq!(
+                (id["minLength"].as_u64(), id["nullable"].as_bool()),
+                (Some(1), Some(true))
+            );
+        }
         let phone = document(RoleKind::Mechanic);
         let accept = &phone["components"]["schemas"]["accept.request"];
         assert_eq!(accept["required"], json!(["cmd", "session"]));

@@ -17,7 +17,7 @@ pub fn command_reference() -> String {
     let answers = &dispatcher["components"]["schemas"];
     let mut page = String::from(
         "# Commands\n\n\
-         Generated from the code by `UPDATE_DOCS=1 cargo test --test readme_examples`; do not \
+         Generated from the code by `UPDATE_DOCS=1 cargo test --test it readme_examples::`; do not \
          edit by hand.\n\n\
          Every command is one JSON object with `cmd` and the fields below, the same on every \
          way in: a line of `pitwall headless`, the body of `POST /v1/commands`, a key in the \

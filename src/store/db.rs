@@ -77,6 +77,26 @@ pub trait FromValue: Sized {
     fn from_value(value: ValueRef<'_>) -> Result<Self, String>;
 }
 
+/// Every closed vocabulary of the model, as its text.
+macro_rules! text_values {
+    ($($t:ident),+) => {$(
+        impl ToValue for crate::model::$t {
+            fn to_value(&self) -> ValueRef<'_> {
+                ValueRef::Text(crate::model::TextEnum::as_str(*self))
+            }
+        }
+
+        impl FromValue for crate::model::$t {
+            fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+                use crate::model::TextEnum;
+                let s = v.as_str()?;
+                Self::parse(s).ok_or_else(|| format!("unknown {} {s:?}", Self::NAME))
+            }
+        }
+    )+};
+}
+crate::with_text_enums!(text_values);
+
 macro_rules! integer_values {
     ($($t:ty),*) => {$(
         impl ToValue for $t {
@@ -312,7 +332,6 @@ impl<'r> Row<'r> {
         }
     }
 }
-
 
 /// A connection to pitwall's database.
 pub enum Db {

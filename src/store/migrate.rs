@@ -19,7 +19,7 @@ struct Upgrade {
 }
 
 /// `UPGRADES[i]` takes a file from version i + 1 to i + 2. A schema change edits schema.sql and
-/// appends its upgrade here; `tests/migrations.rs` checks the two agree. Never edit a step once
+/// appends its upgrade here; `tests/it/migrations.rs` checks the two agree. Never edit a step once
 /// a release has shipped it: files in the field are already past it.
 const UPGRADES: &[Upgrade] = &[
     Upgrade {

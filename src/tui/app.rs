@@ -15,8 +15,8 @@ use ratatui::crossterm::event::{
 use super::keymap::{self, Op, Scope};
 use super::panes::{self, intake, queues};
 pub use super::state::{
-    App, CUE_SECONDS, Confirm, Effect, KeyState, Looked, Lookup, MIN_SIZE, Mode, Pane, Picker,
-    Purpose, Request, Toast, ToastKind, table_row_at,
+    App, CUE_SECONDS, Confirm, Effect, Found, KeyState, MIN_SIZE, Mode, Pane, Picker, Purpose,
+    Read, Request, Toast, ToastKind, table_row_at,
 };
 use super::theme::Theme;
 use crate::command::Command;
@@ -36,9 +36,10 @@ pub enum Action {
     /// The clock moved (every second), so countdowns move.
     Clock(DateTime<Utc>),
     Snapshot(Box<Snapshot>),
-    Done(Purpose, Result<Outcome, DispatchError>),
-    /// What a history lookup found.
-    Looked(Result<Looked, DispatchError>),
+    /// A command's result, for the pane that asked.
+    Done(Pane, Purpose, Result<Outcome, DispatchError>),
+    /// What a pane's [`Read`] found, for that pane.
+    Found(Pane, Result<Found, DispatchError>),
 }
 
 impl App {
@@ -59,7 +60,6 @@ impl App {
             intake: super::state::IntakeState::default(),
             queues: super::state::QueuesState::default(),
             mechanics: super::state::MechanicsState::default(),
-            waitlist: super::state::WaitlistState::default(),
             seen_notifications: None,
             seen_offers: None,
             seen_escalated: None,
@@ -69,6 +69,7 @@ impl App {
                 .map(|p| p.state.map(|make| make()))
                 .collect(),
             simulation: None,
+            ids: crate::ids::Ids::readable("S"),
         }
     }
 
@@ -173,8 +174,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Snapshot(snapshot) => absorb(app, *snapshot),
-        Action::Done(purpose, result) => done(app, purpose, result),
-        Action::Looked(found) => panes::history::looked(app, found),
+        Action::Done(pane, purpose, result) => (pane.def().done)(app, purpose, result),
+        Action::Found(pane, found) => pane.def().found.map_or_else(Vec::new, |f| f(app, found)),
         Action::Key(key) => key_pressed(app, key),
         Action::Paste(text) => intake::paste(app, &text),
         Action::Mouse(event) => mouse(app, event),
@@ -494,21 +495,31 @@ fn filter_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
         app.mode = Mode::Normal;
         return Vec::new();
     };
-    let filter = filter_of(app);
-    match (op, key.code) {
-        (Some(Op::Choose), _) => app.mode = Mode::Normal,
+    let (filter, selected) = filter_of(app);
+    let done = match (op, key.code) {
+        (Some(Op::Choose), _) => true,
         (Some(Op::Back), _) => {
             filter.clear();
-            app.mode = Mode::Normal;
+            true
         }
         (_, KeyCode::Backspace) => {
             filter.pop();
+            false
         }
-        (_, KeyCode::Char(c)) if !c.is_control() && filter.chars().count() < 60 => filter.push(c),
-        _ => {}
+        (_, KeyCode::Char(c)) if !c.is_control() && filter.chars().count() < 60 => {
+            filter.push(c);
+            false
+        }
+        _ => false,
+    };
+    // The filtered list starts at its top; the pane says which selection that is (none when
+    // it keeps its selection on its row itself).
+    if let Some(selected) = selected {
+        *selected = 0;
     }
-    app.queues.selected = 0;
-    app.mechanics.selected = 0;
+    if done {
+        app.mode = Mode::Normal;
+    }
     // A pane whose list is read on demand reads it again for the new filter.
     app.pane.def().load.map_or_else(Vec::new, |load| load(app))
 }
@@ -545,6 +556,7 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
                 ),
             };
             vec![Effect::Run(Request {
+                from: app.pane,
                 command,
                 purpose: Purpose::Act(done),
             })]
@@ -559,64 +571,6 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
             Vec::new()
         }
         _ => Vec::new(),
-    }
-}
-
-fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>) -> Vec<Effect> {
-    match purpose {
-        Purpose::Preview => {
-            intake::preview_done(app, result);
-            Vec::new()
-        }
-        Purpose::Submit => intake::submit_done(app, result),
-        Purpose::Detail => {
-            match result {
-                Ok(Outcome::Session(detail)) => {
-                    app.queues.detail = Some(detail.session);
-                    app.mode = Mode::Detail { scroll: 0 };
-                }
-                Ok(_) => {}
-                Err(e) => app.error(e.message),
-            }
-            Vec::new()
-        }
-        Purpose::Pick => {
-            match result {
-                Ok(Outcome::Eligibility(e)) => queues::open_picker(app, e),
-                Ok(_) => {}
-                Err(e) => app.error(e.message),
-            }
-            Vec::new()
-        }
-        Purpose::OfflineChoice(text) => {
-            if result.is_ok() {
-                intake::offline_choice_done(app, &text);
-            }
-            done(app, Purpose::Act(text), result)
-        }
-        Purpose::SavePlan(done) => super::panes::mechanics::plan_saved(app, done, result),
-        Purpose::Slots => {
-            intake::slots_done(app, result);
-            Vec::new()
-        }
-        Purpose::Follow => {
-            intake::follow_done(app, result);
-            Vec::new()
-        }
-        Purpose::ClockOutCheck { mechanic, name } => {
-            super::panes::mechanics::clock_out_checked(app, mechanic, name, result)
-        }
-        Purpose::Book { replaces } => intake::book_done(app, replaces, result),
-        Purpose::Act(text) => match result {
-            Ok(_) => {
-                app.info(text);
-                vec![Effect::Refresh]
-            }
-            Err(e) => {
-                app.error(format!("{} ({})", e.message, e.code.as_str()));
-                vec![Effect::Refresh]
-            }
-        },
     }
 }
 

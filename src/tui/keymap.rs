@@ -325,20 +325,6 @@ pub fn table(scope: Scope) -> &'static [Binding] {
     }
 }
 
-/// How a binding is written in the footer and help: the pane keys reach as many panes as
-/// there are.
-pub fn label(binding: &Binding) -> String {
-    if binding.op != Op::GoPane {
-        return binding.label.to_string();
-    }
-    let n = super::panes::REGISTRY.len();
-    if binding.keys.first().is_some_and(|k| k.alt) {
-        format!("Alt-1…{n}")
-    } else {
-        format!("1–{n}")
-    }
-}
-
 /// The op a key asks for within the given scopes, first match wins.
 pub fn lookup(scopes: &[Scope], key: &KeyEvent) -> Option<Op> {
     let pressed = Key {

@@ -23,6 +23,10 @@ use crate::engine::Engine;
 /// Carries out effects against the engine until none are left, feeding results back into
 /// `update`. Returns false when the console should quit. Shared by the real loop and tests.
 pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn FnMut()) -> bool {
+    debug_assert!(
+        tokio::runtime::Handle::try_current().is_err(),
+        "the console calls its engine outside any async runtime (PostgreSQL's client runs one)"
+    );
     let mut queue = vec![action];
     let mut refresh = false;
     while let Some(action) = queue.pop() {
@@ -35,18 +39,11 @@ pub fn drive(app: &mut App, engine: &mut Engine, action: Action, bell: &mut dyn 
                     let writes = !request.command.is_read_only();
                     let result = engine.execute(request.command);
                     refresh |= writes;
-                    queue.push(Action::Done(request.purpose, result));
+                    queue.push(Action::Done(request.from, request.purpose, result));
                 }
-                Effect::Lookup(lookup) => {
-                    let found = match lookup {
-                        app::Lookup::History(needle) => engine
-                            .history(&needle)
-                            .map(|rows| app::Looked::History(needle, rows)),
-                        app::Lookup::Timeline(id) => engine
-                            .timeline(&id)
-                            .map(|events| app::Looked::Timeline(id, events)),
-                    };
-                    queue.push(Action::Looked(found));
+                Effect::Read(read) => {
+                    let found = (read.run)(engine, &read.key);
+                    queue.push(Action::Found(read.pane, found));
                 }
             }
         }
@@ -89,18 +86,17 @@ pub fn run_with(
 ) -> Result<(), String> {
     let mut engine = Engine::open(Some(db), clock).map_err(|e| e.to_string())?;
     engine.set_retention(retention);
-    let (warn_tx, warnings) = tokio::sync::mpsc::unbounded_channel();
-    // Held open for the console's lifetime, relay or not, so the channel never reads as closed.
-    let _warn_open = warn_tx.clone();
+    // Every input of the console arrives on one channel: keys from a reader thread, delivery
+    // warnings from the relay's. The loop waits on it with a timeout for its timers, on this
+    // thread, outside any async runtime: the engine (and PostgreSQL's blocking client, which
+    // runs a runtime of its own) is called here directly, as `serve`'s engine thread calls it.
+    let (inputs_tx, inputs) = std::sync::mpsc::channel();
+    let warn_tx = inputs_tx.clone();
     let _relay = relay.map(|relay| {
         crate::delivery::Background::spawn(db.to_path_buf(), relay, move |line| {
-            let _ = warn_tx.send(line);
+            let _ = warn_tx.send(Input::Warning(line));
         })
     });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
     // ratatui::init installs a panic hook that restores the terminal before the panic message.
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
     // Pasted text arrives whole (not as keys, where a line break would be Enter), and the mouse
@@ -121,7 +117,7 @@ pub fn run_with(
         );
         restore(info);
     }));
-    let result = runtime.block_on(event_loop(&mut terminal, &mut engine, warnings, marker));
+    let result = event_loop(&mut terminal, &mut engine, inputs_tx, inputs, marker);
     let _ = ratatui::crossterm::execute!(
         std::io::stdout(),
         ratatui::crossterm::event::DisableMouseCapture,
@@ -139,12 +135,30 @@ const DATABASE_BUSY: &str =
 
 const CONNECTION_LOST: &str = "Lost the connection to the database server; pitwall reconnects and keeps trying. Nothing is lost.";
 
-async fn event_loop(
+/// What wakes the console besides its timers.
+enum Input {
+    Terminal(Event),
+    /// Said once by the relay's thread (no transport, or a channel failing).
+    Warning(String),
+    /// The terminal can no longer be read: the console ends.
+    TerminalGone,
+}
+
+/// How often the engine ticks (expiries, broadcasts, countdowns).
+const TICK_EVERY: Duration = Duration::from_secs(1);
+/// How often the console looks for commits by other processes.
+const POLL_EVERY: Duration = Duration::from_millis(400);
+
+fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     engine: &mut Engine,
-    mut delivery_warnings: tokio::sync::mpsc::UnboundedReceiver<String>,
+    inputs_tx: std::sync::mpsc::Sender<Input>,
+    inputs: std::sync::mpsc::Receiver<Input>,
     marker: Option<String>,
 ) -> Result<(), String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::time::Instant;
+
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut app = App::new(engine.now(), theme::Theme::from_env());
     // A simulated day brings an offer every few seconds: the demo starts with the bell off
@@ -165,19 +179,17 @@ async fn event_loop(
         &mut ring,
     );
 
-    // Terminal events arrive from a blocking reader thread; ticks from tokio timers.
-    let (keys_tx, mut keys) = tokio::sync::mpsc::unbounded_channel();
+    // Terminal events arrive from a blocking reader thread.
     std::thread::spawn(move || {
         while let Ok(ev) = event::read() {
-            if keys_tx.send(ev).is_err() {
-                break;
+            if inputs_tx.send(Input::Terminal(ev)).is_err() {
+                return;
             }
         }
+        let _ = inputs_tx.send(Input::TerminalGone);
     });
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut poll = tokio::time::interval(Duration::from_millis(400));
-    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_tick = Instant::now() + TICK_EVERY;
+    let mut next_poll = Instant::now() + POLL_EVERY;
     let mut version = engine.data_version().unwrap_or(0);
     let mut dirty = true;
     let mut health = TickHealth::default();
@@ -188,9 +200,11 @@ async fn event_loop(
                 .map_err(|e| e.to_string())?;
             dirty = false;
         }
-        tokio::select! {
-            ev = keys.recv() => {
-                let Some(ev) = ev else { return Ok(()) };
+        let wait = next_tick
+            .min(next_poll)
+            .saturating_duration_since(Instant::now());
+        match inputs.recv_timeout(wait) {
+            Ok(Input::Terminal(ev)) => {
                 let action = match ev {
                     Event::Key(k) if k.kind != KeyEventKind::Release => Action::Key(k),
                     Event::Resize(w, h) => Action::Resize(w, h),
@@ -203,27 +217,32 @@ async fn event_loop(
                 }
                 dirty = true;
             }
-            _ = tick.tick() => {
-                if engine_tick(&mut app, engine, &mut health, &mut ring) {
-                    refresh(&mut app, engine, &mut ring);
-                }
-                dirty = true;
-            }
-            Some(line) = delivery_warnings.recv() => {
-                // Said once by the relay's thread (no transport, or a channel failing): beside
-                // the toast, so the result of the dispatcher's last action stays readable.
+            Ok(Input::Warning(line)) => {
+                // Beside the toast, so the result of the dispatcher's last action stays
+                // readable.
                 app.warn(line);
                 dirty = true;
             }
-            _ = poll.tick() => {
-                // Another pitwall process committed: show its changes.
-                let now = engine.data_version().unwrap_or(version);
-                if now != version {
-                    version = now;
-                    refresh(&mut app, engine, &mut ring);
-                    dirty = true;
-                }
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(Input::TerminalGone) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+        if Instant::now() >= next_tick {
+            if engine_tick(&mut app, engine, &mut health, &mut ring) {
+                refresh(&mut app, engine, &mut ring);
             }
+            // A tick that ran long delays the next rather than bunching them up.
+            next_tick = Instant::now() + TICK_EVERY;
+            dirty = true;
+        }
+        if Instant::now() >= next_poll {
+            // Another pitwall process committed: show its changes.
+            let now = engine.data_version().unwrap_or(version);
+            if now != version {
+                version = now;
+                refresh(&mut app, engine, &mut ring);
+                dirty = true;
+            }
+            next_poll = Instant::now() + POLL_EVERY;
         }
     }
 }

@@ -158,7 +158,7 @@ fn render_footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
                     (off, off)
                 };
                 vec![
-                    Span::styled(format!(" {}", keymap::label(b)), key),
+                    Span::styled(format!(" {}", crate::tui::panes::label(b)), key),
                     Span::styled(format!(" {} ", state.help), text),
                 ]
             })

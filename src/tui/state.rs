@@ -25,7 +25,6 @@ impl Pane {
     pub const Mechanics: Pane = Pane(2);
     pub const Waitlist: Pane = Pane(3);
     pub const Metrics: Pane = Pane(4);
-    pub const History: Pane = Pane(5);
 }
 
 /// What the keyboard is talking to right now.
@@ -144,25 +143,41 @@ pub enum Purpose {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
+    /// The pane that asked: the result goes back to it (its `PaneDef::done`).
+    pub from: Pane,
     pub command: Command,
     pub purpose: Purpose,
 }
 
-/// A read of the history beyond what the engine's commands answer (it is the console's own
-/// view, not part of the protocol): a search, or one session's timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
-    /// Sessions by reference, customer or mechanic.
-    History(String),
-    /// One session's audit events.
-    Timeline(String),
+/// What a pane's [`Read`] found, of a type only that pane knows (and downcasts).
+pub type Found = Box<dyn std::any::Any>;
+
+/// A read beyond what the engine's commands answer (the console's own views, not part of the
+/// protocol), asked by a pane and answered to that pane alone (its `PaneDef::found`): a pane
+/// with reads of its own needs no variant here, in `Action`, or in the runtime.
+#[derive(Clone)]
+pub struct Read {
+    pub pane: Pane,
+    /// What to read (a search, an id), handed to `run`.
+    pub key: String,
+    pub run: fn(&mut crate::engine::Engine, &str) -> Result<Found, crate::error::DispatchError>,
 }
 
-/// What a [`Lookup`] found.
-#[derive(Debug, Clone)]
-pub enum Looked {
-    History(String, Vec<crate::engine::HistoryRow>),
-    Timeline(String, Vec<crate::store::events::Stored>),
+impl PartialEq for Read {
+    fn eq(&self, other: &Read) -> bool {
+        self.pane == other.pane
+            && self.key == other.key
+            && std::ptr::fn_addr_eq(self.run, other.run)
+    }
+}
+
+impl std::fmt::Debug for Read {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Read")
+            .field("pane", &self.pane)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 // Effects and actions live one at a time on the way through `update`; boxing their larger
@@ -171,7 +186,7 @@ pub enum Looked {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Run(Request),
-    Lookup(Lookup),
+    Read(Read),
     /// Reload the snapshot (after a change, or to pick up metrics).
     Refresh,
     Bell,
@@ -209,7 +224,6 @@ pub struct App {
     pub intake: IntakeState,
     pub queues: QueuesState,
     pub mechanics: MechanicsState,
-    pub waitlist: WaitlistState,
     pub(crate) seen_notifications: Option<i64>,
     pub(crate) seen_offers: Option<HashSet<String>>,
     /// Escalated sessions already announced, so each is announced once.
@@ -219,6 +233,9 @@ pub struct App {
     /// The state of panes that keep their own (see the pane's `PaneDef::state`), by
     /// pane: a pane added later needs no field here.
     pub(crate) pane_states: Vec<Option<Box<dyn std::any::Any>>>,
+    /// Where the ids of sessions taken at this console come from: injected, so a test or a
+    /// scripted demo repeats them.
+    pub ids: crate::ids::Ids,
     /// Shown at the start of the status line while a simulation drives this database
     /// (`pitwall demo`): "SIMULATION ×10".
     pub simulation: Option<String>,
@@ -344,9 +361,4 @@ pub struct PlanEditor {
     pub mechanic: String,
     pub name: String,
     pub input: Input,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct WaitlistState {
-    pub selected: usize,
 }

@@ -14,7 +14,7 @@ const FIRST_VERSION: i64 = 6;
 
 /// `UPGRADES[i]` takes a database from version `FIRST_VERSION + i` to the next, as
 /// `migrations/` does for SQLite files. A schema change edits schema_pg.sql and appends its step
-/// here; tests/pg_backend.rs upgrades a database made from the first schema and compares it with
+/// here; tests/it/pg_backend.rs upgrades a database made from the first schema and compares it with
 /// a new one. Never edit a step once a release has shipped it.
 const UPGRADES: &[&str] = &[
     include_str!("../../../migrations/postgres/0007_delivery_truth.sql"),

@@ -23,7 +23,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
             t.style(Tone::Title),
         )));
         for b in bindings {
-            let label = keymap::label(b);
+            let label = crate::tui::panes::label(b);
             let help = b.help;
             lines.push(Line::from(vec![
                 Span::styled(format!("  {label:<7} "), t.style(Tone::Key)),

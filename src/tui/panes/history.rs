@@ -15,8 +15,9 @@ use crate::model::SessionStatus;
 use crate::store::events::Stored;
 use crate::text::fit;
 use crate::tui::keymap::{Binding, Op, b, code, k};
-use crate::tui::panes::{self, PaneDef};
-use crate::tui::state::{App, Effect, Looked, Lookup, Mode, Pane};
+use crate::tui::panes::{self, PaneDef, PaneState};
+use crate::engine::Engine;
+use crate::tui::state::{App, Effect, Found, Mode, Pane, Read};
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{inner_width, panel, selectable_table};
 
@@ -30,15 +31,39 @@ pub const PANE: PaneDef = PaneDef {
     clamp: panes::no_clamp,
     back,
     filter: Some(|app| {
-        &mut app
-            .pane_state_mut::<HistoryState>(Pane::History)
-            .expect("the history pane keeps its state from the start")
-            .filter
+        let state = state_mut(app).expect("the history pane keeps its state from the start");
+        // No selection to reset: an answer keeps the selection on its session.
+        (&mut state.filter, None)
     }),
     metrics: false,
-    state: Some(|| Box::new(HistoryState::default())),
+    state: Some(panes::new_state::<HistoryState>),
     load: Some(search),
+    found: Some(looked),
+    done: panes::acted,
 };
+
+/// This pane's place in the registry.
+fn me() -> Pane {
+    Pane::of(&PANE)
+}
+
+/// What the pane's reads find.
+enum Looked {
+    /// Sessions by reference, customer or mechanic, for this search.
+    History(String, Vec<HistoryRow>),
+    /// One session's audit events.
+    Timeline(String, Vec<Stored>),
+}
+
+fn read_history(engine: &mut Engine, needle: &str) -> Result<Found, DispatchError> {
+    let rows = engine.history(needle)?;
+    Ok(Box::new(Looked::History(needle.to_string(), rows)))
+}
+
+fn read_timeline(engine: &mut Engine, id: &str) -> Result<Found, DispatchError> {
+    let events = engine.timeline(id)?;
+    Ok(Box::new(Looked::Timeline(id.to_string(), events)))
+}
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
 pub const KEYS: &[Binding] = &[
@@ -58,35 +83,52 @@ pub struct HistoryState {
     pub timeline: Option<(String, Vec<Stored>)>,
 }
 
+impl PaneState for HistoryState {
+    const PANE: &'static PaneDef = &PANE;
+}
+
 fn state(app: &App) -> Option<&HistoryState> {
-    app.pane_state(Pane::History)
+    Some(app.state())
 }
 
 fn state_mut(app: &mut App) -> Option<&mut HistoryState> {
-    app.pane_state_mut(Pane::History)
+    Some(app.state_mut())
 }
 
 /// Runs the search as the filter now reads.
 fn search(app: &mut App) -> Vec<Effect> {
     let needle = state(app).map_or(String::new(), |s| s.filter.clone());
-    vec![Effect::Lookup(Lookup::History(needle))]
+    vec![Effect::Read(Read {
+        pane: me(),
+        key: needle,
+        run: read_history,
+    })]
 }
 
 fn timeline_of_selected(app: &App) -> Vec<Effect> {
     state(app)
         .and_then(|s| s.rows.get(s.selected))
-        .map(|row| vec![Effect::Lookup(Lookup::Timeline(row.session.id.clone()))])
+        .map(|row| {
+            vec![Effect::Read(Read {
+                pane: me(),
+                key: row.session.id.clone(),
+                run: read_timeline,
+            })]
+        })
         .unwrap_or_default()
 }
 
 /// A lookup answered: the list (keeping the selection on its session where it can), or a
 /// timeline.
-pub fn looked(app: &mut App, found: Result<Looked, DispatchError>) -> Vec<Effect> {
+fn looked(app: &mut App, found: Result<Found, DispatchError>) -> Vec<Effect> {
+    let found = found.map(|f| f.downcast::<Looked>().map(|l| *l));
     let Some(history) = state_mut(app) else {
         return Vec::new();
     };
     match found {
-        Ok(Looked::History(needle, rows)) => {
+        // Only this pane's reads are answered here; another type is no answer of its.
+        Ok(Err(_)) => {}
+        Ok(Ok(Looked::History(needle, rows))) => {
             // An answer to an older search than the filter now reads is dropped.
             if needle != history.filter {
                 return Vec::new();
@@ -113,7 +155,7 @@ pub fn looked(app: &mut App, found: Result<Looked, DispatchError>) -> Vec<Effect
                 return timeline_of_selected(app);
             }
         }
-        Ok(Looked::Timeline(id, events)) => history.timeline = Some((id, events)),
+        Ok(Ok(Looked::Timeline(id, events))) => history.timeline = Some((id, events)),
         Err(e) => app.error(format!("History: {}", e.message)),
     }
     Vec::new()

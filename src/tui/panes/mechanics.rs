@@ -29,11 +29,26 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp,
     back: panes::no_back,
-    filter: Some(|app| &mut app.mechanics.filter),
+    filter: Some(|app| (&mut app.mechanics.filter, Some(&mut app.mechanics.selected))),
     metrics: false,
     state: None,
     load: None,
+    found: None,
+    done,
 };
+
+/// The results of what this pane asked: a plan saved, a clock-out checked against his queue.
+fn done(
+    app: &mut App,
+    purpose: Purpose,
+    result: Result<crate::engine::Outcome, crate::error::DispatchError>,
+) -> Vec<Effect> {
+    match purpose {
+        Purpose::SavePlan(done) => plan_saved(app, done, result),
+        Purpose::ClockOutCheck { mechanic, name } => clock_out_checked(app, mechanic, name, result),
+        other => panes::acted(app, other, result),
+    }
+}
 
 /// Clock in/out and details act on the selected mechanic: dimmed when the list is empty.
 fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
@@ -133,6 +148,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
                     // His offers as they are now, not as the last snapshot had them: an offer
                     // made a moment ago (by the demo, another console, the API) counts too.
                     return vec![Effect::Run(Request {
+                        from: crate::tui::state::Pane::Mechanics,
                         command: Command::Queue(r),
                         purpose: Purpose::ClockOutCheck {
                             mechanic: m.id.clone(),
@@ -141,6 +157,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
                     })];
                 }
                 return vec![Effect::Run(Request {
+                    from: crate::tui::state::Pane::Mechanics,
                     command: Command::ClockIn(r),
                     purpose: Purpose::Act(format!("{name} clocked in")),
                 })];
@@ -310,6 +327,7 @@ pub fn editor_key(
                     shifts,
                 });
                 vec![Effect::Run(Request {
+                    from: crate::tui::state::Pane::Mechanics,
                     command,
                     purpose: Purpose::SavePlan(done),
                 })]
@@ -435,6 +453,7 @@ pub fn clock_out_checked(
         return Vec::new();
     }
     vec![Effect::Run(Request {
+        from: crate::tui::state::Pane::Mechanics,
         command: Command::ClockOut(MechanicRef { mechanic }),
         purpose: Purpose::Act(format!("{} clocked out", inert(&name))),
     })]

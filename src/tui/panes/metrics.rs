@@ -27,6 +27,8 @@ pub const PANE: PaneDef = PaneDef {
     metrics: true,
     state: None,
     load: None,
+    found: None,
+    done: panes::acted,
 };
 
 /// The pane's keys, declared once: lookup, footer and help all read them.

@@ -6,7 +6,16 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::keymap::{Binding, Op};
-use super::state::{App, Effect, KeyState, Pane};
+use super::state::Purpose;
+use super::state::{App, Effect, Found, KeyState, Pane};
+use crate::engine::Outcome;
+use crate::error::DispatchError;
+
+/// A pane's filter text and the selection a new filter puts back at the top.
+pub type FilterOf = fn(&mut App) -> (&mut String, Option<&mut usize>);
+
+/// Takes in what one of the pane's reads found.
+pub type FoundBy = fn(&mut App, Result<Found, DispatchError>) -> Vec<Effect>;
 
 /// What the console asks of a pane.
 pub struct PaneDef {
@@ -26,16 +35,48 @@ pub struct PaneDef {
     pub clamp: fn(&mut App),
     /// Esc when nothing else is there to dismiss.
     pub back: fn(&mut App),
-    /// The text its `/` filter types into, when it has one.
-    pub filter: Option<fn(&mut App) -> &mut String>,
+    /// The text its `/` filter types into, when it has one, and the selection a new filter
+    /// puts back at the top (`None`: the pane keeps its selection on its row itself).
+    pub filter: Option<FilterOf>,
     /// It shows the §9 metrics, which snapshots load only for it.
     pub metrics: bool,
-    /// Makes its state, when it keeps one in the App's pane slots (`App::pane_state`); the
-    /// first five keep theirs in fields of `App` that tests read directly.
+    /// Makes its state ([`new_state`] of its [`PaneState`]), when it keeps one; the first
+    /// three keep theirs in fields of `App` that tests read directly.
     pub state: Option<fn() -> Box<dyn std::any::Any>>,
     /// Reads what it shows beyond the snapshot (the history's search): run when the pane comes
     /// into view and when its filter changes.
     pub load: Option<fn(&mut App) -> Vec<Effect>>,
+    /// What one of its [`Read`](super::state::Read)s found: only the pane that asked hears it.
+    pub found: Option<FoundBy>,
+    /// The result of a command it asked for (a [`Request`](super::state::Request) names the
+    /// pane it came from); [`acted`] for panes that ask only plain actions.
+    pub done: fn(&mut App, Purpose, Result<Outcome, DispatchError>) -> Vec<Effect>,
+}
+
+/// A pane's own state: its type, made once per console (`PaneDef::state`, from
+/// [`new_state`]) and reached through [`App::state`] by the pane that declares it; no other file
+/// names it, and `App` has no field for it.
+pub trait PaneState: Default + 'static {
+    /// The pane it belongs to.
+    const PANE: &'static PaneDef;
+}
+
+/// Makes a pane's state, for its `PaneDef::state`.
+pub fn new_state<S: PaneState>() -> Box<dyn std::any::Any> {
+    Box::new(S::default())
+}
+
+impl App {
+    /// The state of the pane that keeps an `S`.
+    pub fn state<S: PaneState>(&self) -> &S {
+        self.pane_state(Pane::of(S::PANE))
+            .expect("a registered pane's state is made with the console")
+    }
+
+    pub fn state_mut<S: PaneState>(&mut self) -> &mut S {
+        self.pane_state_mut(Pane::of(S::PANE))
+            .expect("a registered pane's state is made with the console")
+    }
 }
 
 /// Declares the panes once: each name is its module (a file of this folder, exporting
@@ -52,6 +93,28 @@ macro_rules! panes {
 // A new pane: its file here, and its name on this line.
 panes!(intake, queues, mechanics, waitlist, metrics, history);
 
+/// The result of a plain action (`Purpose::Act`): its confirmation, or the engine's refusal
+/// with its code, and the lists read again either way. A pane's own `done` hands on what it
+/// does not handle itself.
+pub fn acted(
+    app: &mut App,
+    purpose: Purpose,
+    result: Result<Outcome, DispatchError>,
+) -> Vec<Effect> {
+    match (purpose, result) {
+        (Purpose::Act(text), Ok(_)) => {
+            app.info(text);
+            vec![Effect::Refresh]
+        }
+        (Purpose::Act(_), Err(e)) => {
+            app.error(format!("{} ({})", e.message, e.code.as_str()));
+            vec![Effect::Refresh]
+        }
+        // Another pane's purpose cannot reach this one: a request names the pane it came from.
+        (_, _) => Vec::new(),
+    }
+}
+
 /// For panes without clicks, footer opinions, selections or anything to back out of.
 pub fn no_click(_: &mut App, _: u16, _: u16, _: u16) -> Vec<Effect> {
     Vec::new()
@@ -63,6 +126,20 @@ pub fn no_op(_: &mut App, _: Op) -> Vec<Effect> {
     Vec::new()
 }
 
+/// How a binding is written in the footer and help: the pane keys reach as many panes as
+/// there are.
+pub fn label(binding: &Binding) -> String {
+    if binding.op != Op::GoPane {
+        return binding.label.to_string();
+    }
+    let n = REGISTRY.len();
+    if binding.keys.first().is_some_and(|k| k.alt) {
+        format!("Alt-1…{n}")
+    } else {
+        format!("1–{n}")
+    }
+}
+
 impl Pane {
     /// Every pane, in tab order.
     pub fn all() -> impl Iterator<Item = Pane> {
@@ -72,6 +149,16 @@ impl Pane {
     /// What the console asks of this pane.
     pub fn def(self) -> &'static PaneDef {
         REGISTRY[self.0 % REGISTRY.len()]
+    }
+
+    /// The pane a definition of the registry stands for (titles are unique).
+    pub fn of(def: &PaneDef) -> Pane {
+        Pane(
+            REGISTRY
+                .iter()
+                .position(|d| d.title == def.title)
+                .expect("a pane asks for itself only once registered"),
+        )
     }
 
     pub fn title(self) -> &'static str {

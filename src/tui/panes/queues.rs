@@ -31,11 +31,33 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp,
     back: panes::no_back,
-    filter: Some(|app| &mut app.queues.filter),
+    filter: Some(|app| (&mut app.queues.filter, Some(&mut app.queues.selected))),
     metrics: false,
     state: None,
     load: None,
+    found: None,
+    done,
 };
+
+/// The results of what this pane asked: a session's whole record, who may take a broadcast.
+fn done(
+    app: &mut App,
+    purpose: Purpose,
+    result: Result<crate::engine::Outcome, crate::error::DispatchError>,
+) -> Vec<Effect> {
+    use crate::engine::Outcome;
+    match (purpose, result) {
+        (Purpose::Detail, Ok(Outcome::Session(detail))) => {
+            app.queues.detail = Some(detail.session);
+            app.mode = Mode::Detail { scroll: 0 };
+        }
+        (Purpose::Pick, Ok(Outcome::Eligibility(e))) => open_picker(app, e),
+        (Purpose::Detail | Purpose::Pick, Ok(_)) => {}
+        (Purpose::Detail | Purpose::Pick, Err(e)) => app.error(e.message),
+        (other, result) => return panes::acted(app, other, result),
+    }
+    Vec::new()
+}
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
 pub const KEYS: &[Binding] = &[
@@ -123,6 +145,7 @@ pub fn clamp(app: &mut App) {
 
 fn run(command: Command, done: String) -> Vec<Effect> {
     vec![Effect::Run(Request {
+        from: crate::tui::state::Pane::Queues,
         command,
         purpose: Purpose::Act(done),
     })]
@@ -207,6 +230,7 @@ fn act(app: &mut App, op: Op) -> Vec<Effect> {
                     id: row.session.id.clone(),
                 });
                 return vec![Effect::Run(Request {
+                    from: crate::tui::state::Pane::Queues,
                     command,
                     purpose: Purpose::Detail,
                 })];
@@ -332,7 +356,7 @@ fn render_bookings(
                     format!("{}{local}", at.format("%d %b %H:%M"))
                 })),
                 Cell::from(at.map_or(Span::raw(""), |at| {
-                    release_countdown(t, at - crate::engine::RELEASE_AHEAD, app.now)
+                    release_countdown(t, crate::engine::releases_at(at), app.now)
                 })),
                 Cell::from(truncate(intake.map_or("", |i| i.concern.as_str()), 60)),
             ])
@@ -442,6 +466,7 @@ fn accept(app: &mut App) -> Vec<Effect> {
     }
     // The engine says who may take it: the same rule the accept will apply.
     vec![Effect::Run(Request {
+        from: crate::tui::state::Pane::Queues,
         command: Command::Eligibility(crate::command::SessionRef { session }),
         purpose: Purpose::Pick,
     })]
@@ -699,7 +724,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
     ]));
     if let (SessionStatus::Scheduled, Some(at)) = (row.session.status, row.session.scheduled_for)
     {
-        let release = at - crate::engine::RELEASE_AHEAD;
+        let release = crate::engine::releases_at(at);
         // The customer's own hours beside UTC, when their place tells the zone.
         let local = row
             .intake

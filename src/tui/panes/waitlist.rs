@@ -8,14 +8,13 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::model::WaitlistStatus;
 use crate::text::fit;
-pub use crate::tui::state::WaitlistState;
 use crate::tui::state::{App, Confirm, Effect, Mode};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
 use crate::tui::keymap::{Binding, b, code, k};
 use ratatui::crossterm::event::KeyCode;
-use crate::tui::panes::{self, PaneDef};
+use crate::tui::panes::{self, PaneDef, PaneState};
 
 pub const PANE: PaneDef = PaneDef {
     title: "Waitlist",
@@ -28,9 +27,29 @@ pub const PANE: PaneDef = PaneDef {
     back: panes::no_back,
     filter: None,
     metrics: false,
-    state: None,
+    state: Some(panes::new_state::<WaitlistState>),
     load: None,
+    found: None,
+    done: panes::acted,
 };
+
+/// The entry selected in the list.
+#[derive(Debug, Clone, Default)]
+pub struct WaitlistState {
+    pub selected: usize,
+}
+
+impl PaneState for WaitlistState {
+    const PANE: &'static PaneDef = &PANE;
+}
+
+fn selected(app: &App) -> usize {
+    app.state::<WaitlistState>().selected
+}
+
+fn selected_mut(app: &mut App) -> &mut usize {
+    &mut app.state_mut::<WaitlistState>().selected
+}
 
 /// The pane's keys, declared once: lookup, footer and help all read them.
 pub const KEYS: &[Binding] = &[
@@ -42,20 +61,21 @@ pub const KEYS: &[Binding] = &[
 /// Enter acts on the selected entry (dimmed when there is none); `x` only on a waiting one.
 fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
     if op == Op::Detail {
-        state.enabled = app.data.waitlist.get(app.waitlist.selected).is_some();
+        state.enabled = app.data.waitlist.get(selected(app)).is_some();
     }
     if op == Op::CancelEntry {
         state.enabled = app
             .data
             .waitlist
-            .get(app.waitlist.selected)
+            .get(selected(app))
             .is_some_and(|e| e.status == WaitlistStatus::Waiting);
     }
 }
 
 pub fn clamp(app: &mut App) {
     let n = app.data.waitlist.len();
-    app.waitlist.selected = app.waitlist.selected.min(n.saturating_sub(1));
+    let s = selected_mut(app);
+    *s = (*s).min(n.saturating_sub(1));
 }
 
 /// A click at body row `y` selects that entry.
@@ -64,9 +84,9 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
         .areas(Rect::new(0, 0, 1, height));
     let len = app.data.waitlist.len();
     if let Some(i) =
-        crate::tui::state::table_row_at(y, entries.y, entries.height, app.waitlist.selected, len)
+        crate::tui::state::table_row_at(y, entries.y, entries.height, selected(app), len)
     {
-        app.waitlist.selected = i;
+        *selected_mut(app) = i;
     }
     Vec::new()
 }
@@ -74,17 +94,17 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let n = app.data.waitlist.len();
     match op {
-        Op::Up => app.waitlist.selected = app.waitlist.selected.saturating_sub(1),
-        Op::Down => app.waitlist.selected = (app.waitlist.selected + 1).min(n.saturating_sub(1)),
+        Op::Up => *selected_mut(app) = selected(app).saturating_sub(1),
+        Op::Down => *selected_mut(app) = (selected(app) + 1).min(n.saturating_sub(1)),
         Op::Detail => {
-            if let Some(e) = app.data.waitlist.get(app.waitlist.selected) {
+            if let Some(e) = app.data.waitlist.get(selected(app)) {
                 app.mode = Mode::Entry {
                     id: e.id.clone(),
                     scroll: 0,
                 };
             }
         }
-        Op::CancelEntry => match app.data.waitlist.get(app.waitlist.selected) {
+        Op::CancelEntry => match app.data.waitlist.get(selected(app)) {
             Some(e) if e.status == WaitlistStatus::Waiting => {
                 app.mode = Mode::Confirm(Confirm::CancelEntry(e.id.clone()));
             }
@@ -167,7 +187,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     .highlight_symbol("› ")
     .block(panel(t, format!(" Waitlist · {waiting} waiting ")));
     let mut state = TableState::default()
-        .with_selected((!app.data.waitlist.is_empty()).then_some(app.waitlist.selected));
+        .with_selected((!app.data.waitlist.is_empty()).then_some(selected(app)));
     frame.render_stateful_widget(table, entries, &mut state);
 
     let lines: Vec<Line> = if app.data.notifications.is_empty() {
