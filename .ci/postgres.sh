@@ -11,6 +11,13 @@
 # to run as root); otherwise as the current user. It listens on 127.0.0.1 only, on a free port,
 # with its socket in its own temp dir, and trusts loopback: it holds nothing but test data.
 # Running `start` again while it runs prints the same URL; `stop` without one is a no-op.
+#
+# Always: the role pitwall_password (password in PITWALL_TEST_POSTGRES_PASSWORD) must give its
+# password (scram-sha-256), for the tests of PGPASSWORD and the password file.
+# PITWALL_PG_TLS=1 at start also turns `ssl = on`, with a test CA (openssl) that signs the
+# server's certificate for 127.0.0.1 and localhost: the env file then names the CA's file
+# (PITWALL_TEST_POSTGRES_CA) and a second CA that signed nothing (PITWALL_TEST_POSTGRES_OTHER_CA),
+# for the sslmode tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,6 +75,31 @@ running() {
   "$PITWALL_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PITWALL_PG_PORT" -t 5
 }
 
+# The password of the role pitwall_password: test data only, like everything in the cluster.
+PASSWORD=pitwall-test-password
+
+# A test CA, the server's certificate and key signed by it (127.0.0.1 and localhost), and a
+# second CA that signed nothing, in $1/tls (the key readable by the cluster's owner only).
+make_certificates() {
+  command -v openssl >/dev/null 2>&1 || die "PITWALL_PG_TLS=1 needs the openssl command"
+  local tls="$1/tls"
+  mkdir -p "$tls"
+  (
+    cd "$tls"
+    for ca in ca other-ca; do
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=pitwall test $ca" \
+        -keyout "$ca.key" -out "$ca.pem" >/dev/null 2>&1
+    done
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key \
+      -out server.csr >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.pem >/dev/null 2>&1
+  ) || die "cannot make the test certificates"
+  chmod 600 "$tls/server.key"
+  if [[ $(id -u) == 0 ]]; then chown -R "$PG_USER:" "$tls"; chmod 644 "$tls"/*.pem; fi
+}
+
 start() {
   if running; then
     say "already running"
@@ -99,6 +131,14 @@ start() {
   as_owner "$bin/initdb" -D "$dir/data" -U "$ROLE" --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
     --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
   as_owner mkdir "$dir/socket"
+  # The password role first (pg_hba.conf takes the first line that matches), then trust.
+  local hba="$dir/data/pg_hba.conf"
+  as_owner bash -c "{ echo 'host all pitwall_password 127.0.0.1/32 scram-sha-256'; cat '$hba'; } >'$hba.new' && mv '$hba.new' '$hba'"
+  local tls_options=""
+  if [[ ${PITWALL_PG_TLS:-} == 1 ]]; then
+    make_certificates "$dir"
+    tls_options="-c ssl=on -c ssl_cert_file=$dir/tls/server.pem -c ssl_key_file=$dir/tls/server.key"
+  fi
 
   # A free port: try a few random ones; the server itself is the judge of whether one is taken.
   local port attempt
@@ -106,7 +146,7 @@ start() {
     port=$((20000 + RANDOM % 40000))
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
     if as_owner "$bin/pg_ctl" start -w -t 60 -D "$dir/data" -l "$dir/server.log" \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=300" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=300 $tls_options" \
       >/dev/null; then
       break
     fi
@@ -119,6 +159,14 @@ start() {
 
   local url="postgres://$ROLE@127.0.0.1:$port/postgres"
   printf 'export PITWALL_PG_PORT=%q\nexport PITWALL_TEST_POSTGRES=%q\n' "$port" "$url" >>"$ENV_FILE"
+  "$bin/psql" -q -h 127.0.0.1 -p "$port" -U "$ROLE" -d postgres \
+    -c "CREATE ROLE pitwall_password LOGIN CREATEDB PASSWORD '$PASSWORD'" >/dev/null \
+    || die "cannot create the role pitwall_password"
+  printf 'export PITWALL_TEST_POSTGRES_PASSWORD=%q\n' "$PASSWORD" >>"$ENV_FILE"
+  if [[ ${PITWALL_PG_TLS:-} == 1 ]]; then
+    printf 'export PITWALL_TEST_POSTGRES_CA=%q\nexport PITWALL_TEST_POSTGRES_OTHER_CA=%q\n' \
+      "$dir/tls/ca.pem" "$dir/tls/other-ca.pem" >>"$ENV_FILE"
+  fi
   say "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') running in $dir"
   echo "export PITWALL_TEST_POSTGRES=$url"
 }

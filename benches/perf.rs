@@ -284,9 +284,11 @@ fn sample_rows(engine: &Engine) -> SampleRows {
     let broadcast_meta: String = engine
         .connection()
         .query_row(
-            "SELECT d.metadata FROM session_assignments a \
+            pitwall::sql!(
+                "SELECT d.metadata FROM session_assignments a \
              JOIN assignment_details d ON d.assignment_seq = a.seq \
-             WHERE a.session_id = 'warm' AND a.match_type = 'broadcast'",
+             WHERE a.session_id = 'warm' AND a.match_type = 'broadcast'"
+            ),
             pitwall::params![],
             |r| r.get(0),
         )
@@ -294,20 +296,22 @@ fn sample_rows(engine: &Engine) -> SampleRows {
     let (session_meta, assignment_meta, reasons): (String, String, String) = engine
         .connection()
         .query_row(
-            "SELECT s.metadata, d.metadata, d.match_reasons FROM sessions s \
+            pitwall::sql!(
+                "SELECT s.metadata, d.metadata, d.match_reasons FROM sessions s \
              JOIN session_assignments a ON a.session_id = s.id \
              JOIN assignment_details d ON d.assignment_seq = a.seq \
-             WHERE s.id = 'warm' AND a.match_type = 'targeted' LIMIT 1",
+             WHERE s.id = 'warm' AND a.match_type = 'targeted' LIMIT 1"
+            ),
             pitwall::params![],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("a sample session");
     let messages = engine
         .connection()
-        .prepare(
+        .prepare(pitwall::sql!(
             "SELECT kind, channel, recipient, subject, body FROM notifications \
-             WHERE session_id = 'warm'",
-        )
+             WHERE session_id = 'warm'"
+        ))
         .and_then(|mut s| {
             s.query_map(pitwall::params![], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -1162,7 +1166,7 @@ fn pending_rows(engine: &Engine) -> i64 {
     engine
         .connection()
         .query_row(
-            "SELECT COUNT(*) FROM notifications WHERE status = 'pending'",
+            pitwall::sql!("SELECT COUNT(*) FROM notifications WHERE status = 'pending'"),
             pitwall::params![],
             |r| r.get(0),
         )

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
+use crate::error::{DispatchError, ErrorCode};
 use crate::store::Db;
+use crate::store::db::TxKind;
 
 use crate::store::{self, check::Violation};
 
@@ -67,18 +69,20 @@ impl CheckReport {
 
 /// Checks a database file without changing it (it is opened read-only).
 pub fn check(path: &Path) -> Result<CheckReport, String> {
-    let conn = store::file::open_read_only(path)?;
+    let mut conn = store::file::open_read_only(path)?;
     check_version(&conn, path)?;
-    let run = || -> crate::store::Result<CheckReport> {
-        // One read transaction: every rule sees the same moment, even with writers running.
-        conn.execute_batch("BEGIN")?;
+    let mut run = || -> crate::store::Result<CheckReport> {
+        // One read transaction, a snapshot on every engine (PostgreSQL's REPEATABLE READ, read
+        // only): every rule sees the same moment, even with writers running, so a command
+        // committing between two rules cannot make them disagree.
+        let snapshot = conn.begin(TxKind::Read)?;
         let report = CheckReport {
-            integrity: store::check::integrity(&conn)?.unwrap_or_else(|| "ok".into()),
-            foreign_keys: store::check::foreign_keys(&conn)?,
-            violations: store::check::invariants(&conn)?,
+            integrity: store::check::integrity(&snapshot)?.unwrap_or_else(|| "ok".into()),
+            foreign_keys: store::check::foreign_keys(&snapshot)?,
+            violations: store::check::invariants(&snapshot)?,
             rules_checked: store::check::rules().count(),
         };
-        conn.execute_batch("COMMIT")?;
+        snapshot.commit()?;
         Ok(report)
     };
     run().map_err(|e| {
@@ -120,7 +124,20 @@ fn check_version(conn: &Db, path: &Path) -> Result<(), String> {
     }
 }
 
-/// Copies a live database to `dest` (which must not exist yet) in one consistent step.
-pub fn backup(source: &Path, dest: &Path) -> Result<(), String> {
-    store::file::backup(source, dest)
+/// Copies a live database file to `dest` (which must not exist yet) in one consistent step. A
+/// PostgreSQL database is refused (`invalid_input` on `db`), with the server's own tool named:
+/// this copy is SQLite's backup API (SPEC §15).
+pub fn backup(source: &Path, dest: &Path) -> Result<(), DispatchError> {
+    if store::postgres_url(source).is_some() {
+        return Err(DispatchError::invalid(
+            "db",
+            format!(
+                "{} is a PostgreSQL database; back it up with pg_dump (for example \
+                 `pg_dump --format=custom --file=pitwall.dump DBNAME`), which copies it \
+                 consistently while pitwall runs",
+                store::describe(source)
+            ),
+        ));
+    }
+    store::file::backup(source, dest).map_err(|e| DispatchError::new(ErrorCode::Internal, e))
 }

@@ -107,6 +107,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_stored_end_of_time_is_the_clocks() {
+        assert_eq!(
+            end_of_time().timestamp_millis(),
+            crate::model::END_OF_TIME_MILLIS
+        );
+    }
+
+    #[test]
     fn the_clock_stops_at_the_end_of_rfc_3339() {
         let near = end_of_time() - TimeDelta::seconds(10);
         assert_eq!(

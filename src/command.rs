@@ -484,7 +484,7 @@ fn fields_of<T: serde::de::DeserializeOwned>(fields: Value) -> Result<T, Dispatc
             code: ErrorCode::InvalidInput,
             message,
             field: (!field.is_empty()).then_some(field),
-            retry: false,
+            cause: crate::error::Cause::Refused,
         }
     })
 }

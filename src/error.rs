@@ -1,4 +1,7 @@
-//! The one error type every engine operation returns (SPEC §7).
+//! The one error type every engine operation returns (SPEC §7). A leaf: it names no other
+//! module of pitwall, so anything may use it (the store turns its own errors into this one).
+
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -92,10 +95,23 @@ pub struct DispatchError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// Why, beyond the code, for the front ends that act on it: not part of the protocol.
+    #[serde(skip)]
+    pub cause: Cause,
+}
+
+/// What stands behind a refusal, where one code covers several causes a front end tells apart
+/// (`busy` is both another program's lock and a lost connection to the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cause {
+    /// The command itself was refused (bad input, the wrong state) or failed as its code says.
+    #[default]
+    Refused,
     /// The command lost a race with another transaction and nothing of it was applied: the
     /// engine runs it again (a bounded number of times) before answering.
-    #[serde(skip)]
-    pub retry: bool,
+    RaceLost,
+    /// The connection to the database server broke before the command was confirmed.
+    ConnectionLost,
 }
 
 impl DispatchError {
@@ -104,7 +120,7 @@ impl DispatchError {
             code,
             message: message.into(),
             field: None,
-            retry: false,
+            cause: Cause::Refused,
         }
     }
 
@@ -113,7 +129,7 @@ impl DispatchError {
             code: ErrorCode::InvalidInput,
             message: message.into(),
             field: Some(field.into()),
-            retry: false,
+            cause: Cause::Refused,
         }
     }
 
@@ -122,14 +138,13 @@ impl DispatchError {
             code: ErrorCode::NotFound,
             message: format!("No {what} with id \"{}\".", crate::text::inert(id)),
             field: Some(field.to_string()),
-            retry: false,
+            cause: Cause::Refused,
         }
     }
 
-    /// Another program held the database for the whole wait (SPEC §7).
-    pub fn busy() -> Self {
-        let wait = crate::store::lock_wait();
-        let wait = if wait >= std::time::Duration::from_secs(1) {
+    /// Another program held the database for the whole `wait` (SPEC §7).
+    pub fn busy(wait: Duration) -> Self {
+        let wait = if wait >= Duration::from_secs(1) {
             format!("{} seconds", wait.as_secs())
         } else {
             format!("{} ms", wait.as_millis())
@@ -143,39 +158,22 @@ impl DispatchError {
         )
     }
 
+    /// The connection to the database server broke before the command was confirmed.
+    pub fn connection_lost() -> Self {
+        DispatchError {
+            cause: Cause::ConnectionLost,
+            ..DispatchError::new(ErrorCode::Busy, CONNECTION_LOST)
+        }
+    }
+
+    /// Whether the command lost a race and may run again (nothing of it was applied).
+    pub fn is_retryable(&self) -> bool {
+        self.cause == Cause::RaceLost
+    }
+
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
-    }
-}
-
-impl From<crate::store::Error> for DispatchError {
-    fn from(err: crate::store::Error) -> Self {
-        if err.is_retryable() {
-            tracing::debug!(error = %err, "transaction lost a race; it runs again");
-            let mut busy = DispatchError::busy();
-            busy.retry = true;
-            return busy;
-        }
-        if err.is_connection_lost() {
-            tracing::warn!(error = %err, "connection to the database lost");
-            return DispatchError::new(ErrorCode::Busy, CONNECTION_LOST);
-        }
-        if err.is_busy() {
-            tracing::warn!("database busy: another program held the lock past the wait");
-            return DispatchError::busy();
-        }
-        if err.is_read_only() {
-            // Said in words a user acts on; logged at debug, since a console on a read-only
-            // file meets it every second and says so itself, once.
-            tracing::debug!(error = %err, "database is read-only");
-            return DispatchError::new(ErrorCode::Internal, READ_ONLY);
-        }
-        tracing::error!(error = %err, "database error");
-        DispatchError::new(
-            ErrorCode::Internal,
-            format!("The database could not complete the operation: {err}"),
-        )
     }
 }
 

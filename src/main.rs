@@ -18,8 +18,10 @@ use pitwall::engine::Engine;
     disable_version_flag = true
 )]
 struct Cli {
-    /// Database file, or a PostgreSQL server as postgres://user:password@host/dbname (default:
-    /// pitwall.db in the user's data directory; for `headless`, a new in-memory database).
+    /// Database file, or a PostgreSQL server as postgres://user@host/dbname?sslmode=require
+    /// (default: the PITWALL_DB environment variable, else pitwall.db in the user's data
+    /// directory; for `headless`, a new in-memory database). A server's password is best left
+    /// out of it: PGPASSWORD, ~/.pgpass or PITWALL_DB keep it out of the process list.
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     /// Config file: delivery transports, serve's limits, retention (default: pitwall.toml in
@@ -230,7 +232,7 @@ enum ClockKind {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -242,6 +244,10 @@ fn main() -> ExitCode {
             };
         }
     };
+    // `--db` wins; else PITWALL_DB, which keeps a server's password out of the process list.
+    if cli.db.is_none() {
+        cli.db = pitwall::store::database_from_environment();
+    }
     let paths = pitwall::paths::Paths::discover();
     let config_path = cli.config.clone().unwrap_or_else(|| paths.config.clone());
     if cli.version {
@@ -328,21 +334,12 @@ fn main() -> ExitCode {
         Some(Cmd::Check { json }) => check(cli.db.unwrap_or_else(|| paths.database.clone()), json),
         Some(Cmd::Backup { path }) => {
             let db = cli.db.unwrap_or_else(|| paths.database.clone());
-            if pitwall::store::postgres_url(&db).is_some() {
-                // SPEC §15: a server database is backed up with the server's own tool.
-                return fail(&format!(
-                    "{} is a PostgreSQL database; back it up with pg_dump (for example \
-                     `pg_dump --format=custom --file=pitwall.dump DBNAME`), which copies it \
-                     consistently while pitwall runs",
-                    pitwall::store::describe(&db)
-                ));
-            }
             match pitwall::admin::backup(&db, &path) {
                 Ok(()) => emit(
                     &format!("backed up {} to {}\n", db.display(), path.display()),
                     ExitCode::SUCCESS,
                 ),
-                Err(e) => fail(&e),
+                Err(e) => fail(&e.message),
             }
         }
         Some(Cmd::Simulate {

@@ -123,6 +123,21 @@ text_enum!(WaitlistStatus {
 });
 text_enum!(Channel { Email = "email", Sms = "sms", Push = "push" });
 
+// --- Times the engine keeps and the store reads (here, below both, so neither looks up at the
+// other for them) ---
+
+/// How long before its time the tick releases a scheduled session: the targeted window (two
+/// minutes) and the broadcast after it have run their course by the time the customer expects
+/// a mechanic.
+pub const RELEASE_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
+/// How long a waitlist entry waits for a mechanic.
+pub const WAITLIST_TTL: chrono::Duration = chrono::Duration::hours(24);
+/// The last instant pitwall keeps (`clock::end_of_time`, 9999-12-31T23:59:59Z) in stored
+/// milliseconds: where every deadline stops.
+pub const END_OF_TIME_MILLIS: i64 = 253_402_300_799_000;
+
+// --- end of the times block ---
+
 /// A mechanic as stored (SPEC §2).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mechanic {

@@ -7,6 +7,7 @@
 //! history is pruned in short transactions while another connection keeps taking intakes:
 //! the longest write lock a prune step held, and the intakes' p99 before and during it.
 
+use pitwall::store::Sql;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,7 +51,7 @@ fn fill_history(engine: &Engine, sessions: i64) {
     let meta = r#"{"source":"intake","smart_matching":true,"customer_city":"Toronto","customer_country":"Canada","customer_postal_code":"M5V 3L9","customer_province":"ON","extracted_keywords":["check engine light","brake repair"],"vehicle_make":"Honda","prefer_local":true,"matching_latency_ms":0.4}"#;
     engine
         .connection()
-        .execute_batch(&format!(
+        .execute_batch(Sql::plain(&format!(
             "BEGIN;
              INSERT INTO intakes (id, customer_name, customer_email, customer_phone,
                  location_country, location_province, location_city, location_postal_code,
@@ -111,7 +112,7 @@ fn fill_history(engine: &Engine, sessions: i64) {
                WHERE s.id LIKE 'H%' ORDER BY s.created_at, k.k;
              COMMIT;
              ANALYZE;"
-        ))
+        )))
         .expect("history");
 }
 

@@ -45,8 +45,7 @@ fn retry_jitter(attempt: u32) -> u64 {
 
 /// How long a targeted offer stays open, and how long a broadcast is held behind them.
 pub const OFFER_WINDOW: Duration = Duration::seconds(120);
-/// How long a waitlist entry waits for a mechanic.
-pub const WAITLIST_TTL: Duration = Duration::hours(24);
+pub use crate::model::WAITLIST_TTL;
 /// Targeted offers per intake (a preferred mechanic may add one).
 pub const TARGETED_OFFERS: usize = 3;
 /// Matches kept in a session's metadata and shown for an intake.
@@ -174,7 +173,7 @@ impl Engine {
         // behind: run the command again, a few times, then answer `busy`.
         let mut attempt = 1;
         while let Err(e) = &result
-            && e.retry
+            && e.is_retryable()
             && attempt < RETRIES
         {
             std::thread::sleep(std::time::Duration::from_millis(

@@ -23,10 +23,7 @@ use crate::model::{RequestType, SessionStatus};
 use crate::schedule;
 use crate::store::{self, events::Subject};
 
-/// How long before its time the tick releases a scheduled session: the targeted window (two
-/// minutes) and the broadcast after it have run their course by the time the customer expects
-/// a mechanic.
-pub const RELEASE_AHEAD: Duration = Duration::minutes(10);
+pub use crate::model::RELEASE_AHEAD;
 /// The soonest a session may be booked for: anything sooner is an intake now.
 pub const MIN_LEAD: Duration = Duration::minutes(15);
 /// The latest a session may be booked for.
@@ -348,7 +345,7 @@ pub(super) fn release_due(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
         // broken behind the engine's back) is named in the log and left as it is, and the
         // tick's other work — expiries, broadcasts, the other releases — still commits.
         let events_before = ctx.events.len();
-        ctx.conn().execute_batch("SAVEPOINT release_one")?;
+        let savepoint = ctx.conn().savepoint()?;
         let outcome = match intakes.remove(&session.intake_id) {
             Some(intake) => release_scheduled(ctx, session, &intake, &shared),
             None => Err(DispatchError::new(
@@ -358,14 +355,13 @@ pub(super) fn release_due(ctx: &mut Ctx<'_>) -> DispatchResult<Vec<String>> {
         };
         match outcome {
             Ok(done) => {
-                ctx.conn().execute_batch("RELEASE release_one")?;
+                savepoint.release(ctx.conn())?;
                 if done {
                     released.push(id);
                 }
             }
             Err(e) => {
-                ctx.conn()
-                    .execute_batch("ROLLBACK TO release_one; RELEASE release_one")?;
+                savepoint.roll_back(ctx.conn())?;
                 ctx.events.truncate(events_before);
                 tracing::error!(
                     session = %crate::text::inert(&id),

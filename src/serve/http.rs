@@ -130,7 +130,10 @@ async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Caller, Response>
     {
         Ok(Ran::Done(Ok(caller))) => Ok(caller),
         Ok(Ran::Done(Err(reply))) => Err(to_response(reply)),
-        Ok(Ran::TooLate) => Err(to_response(refusal(None, &DispatchError::busy()))),
+        Ok(Ran::TooLate) => Err(to_response(refusal(
+            None,
+            &DispatchError::busy(crate::store::lock_wait()),
+        ))),
         Err(gone) => Err(no_answer(gone)),
     }
 }
@@ -218,7 +221,10 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
         .await;
     match reply {
         Ok(Ran::Done(reply)) => to_response(reply),
-        Ok(Ran::TooLate) => to_response(refusal(None, &DispatchError::busy())),
+        Ok(Ran::TooLate) => to_response(refusal(
+            None,
+            &DispatchError::busy(crate::store::lock_wait()),
+        )),
         Err(gone) => no_answer(gone),
     }
 }
@@ -317,7 +323,9 @@ async fn events(State(shared): State<Shared>, headers: HeaderMap) -> Response {
         {
             Ok(Ran::Done(Ok(bounds))) => Start::of(Some(&text), bounds),
             Ok(Ran::Done(Err(e))) => return refuse(e.into(), None),
-            Ok(Ran::TooLate) => return refuse(DispatchError::busy(), None),
+            Ok(Ran::TooLate) => {
+                return refuse(DispatchError::busy(crate::store::lock_wait()), None);
+            }
             Err(gone) => return no_answer(gone),
         },
     };

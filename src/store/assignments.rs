@@ -6,6 +6,7 @@
 //! and what it was made on in `assignment_details`. This module is the only place that knows;
 //! everything above it sees one `Assignment`.
 
+use crate::store::Sql;
 use crate::store::db::{Db, Row, params};
 use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, Serializer};
@@ -70,10 +71,17 @@ impl Serialize for StoredMetadata<'_> {
 }
 
 pub fn insert(conn: &Db, a: &Assignment) -> crate::store::Result<()> {
-    const INSERT: &str = "INSERT INTO session_assignments (id, session_id, mechanic_id, \
-         match_type, status, priority, match_score, offered_at, expires_at, active_from, \
-         accepted_at, closed_at, closed_reason, created_at) \
+    const COLUMNS_AND_VALUES: &str = "INSERT INTO session_assignments (id, session_id, \
+         mechanic_id, match_type, status, priority, match_score, offered_at, expires_at, \
+         active_from, accepted_at, closed_at, closed_reason, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    // The new row's `seq`: SQLite's is the rowid the connection already holds (a RETURNING
+    // statement runs to the end into a temporary b-tree it opens and closes on every execution:
+    // a sixth of an intake's time on the engine thread); PostgreSQL's comes back with the row.
+    const INSERT: Sql<'static> = crate::sql_each!(
+        sqlite: [COLUMNS_AND_VALUES],
+        postgres: [COLUMNS_AND_VALUES, " RETURNING seq"],
+    );
     let row = params![
         a.id,
         a.session_id,
@@ -90,22 +98,11 @@ pub fn insert(conn: &Db, a: &Assignment) -> crate::store::Result<()> {
         a.closed_reason,
         to_millis(a.created_at),
     ];
-    let seq: i64 = match conn.sqlite() {
-        // SQLite runs a RETURNING statement to the end into a temporary b-tree it opens and
-        // closes on every execution: a sixth of an intake's time on the engine thread, for the
-        // rowid the connection already holds.
-        Some(sqlite) => {
-            conn.prepare_cached(INSERT)?.execute(row)?;
-            sqlite.last_insert_rowid()
-        }
-        None => conn
-            .prepare_cached(&format!("{INSERT} RETURNING seq"))?
-            .query_row(row, |r| r.get(0))?,
-    };
-    conn.prepare_cached(
+    let seq = conn.insert_returning_rowid(INSERT, row)?;
+    conn.prepare_cached(crate::sql!(
         "INSERT INTO assignment_details (assignment_seq, match_reasons, metadata) \
-         VALUES (?1, ?2, ?3)",
-    )?
+         VALUES (?1, ?2, ?3)"
+    ))?
     .execute(params![
         seq,
         to_json(&a.match_reasons),
@@ -115,13 +112,17 @@ pub fn insert(conn: &Db, a: &Assignment) -> crate::store::Result<()> {
 }
 
 /// The statement of [`for_session`] (for its query-plan tests).
-pub fn for_session_sql() -> String {
-    format!("SELECT {COLUMNS} FROM {FROM} WHERE a.session_id = ?1 ORDER BY a.created_at, a.seq")
-}
+pub const FOR_SESSION: Sql<'static> = crate::sql!(
+    "SELECT ",
+    COLUMNS,
+    " FROM ",
+    FROM,
+    " WHERE a.session_id = ?1 ORDER BY a.created_at, a.seq"
+);
 
 /// A session's assignments in the order they were made.
 pub fn for_session(conn: &Db, session: &str) -> crate::store::Result<Vec<Assignment>> {
-    let mut stmt = conn.prepare_cached(&for_session_sql())?;
+    let mut stmt = conn.prepare_cached(FOR_SESSION)?;
     let rows = stmt.query_map([session], from_row)?;
     rows.collect()
 }
@@ -135,11 +136,11 @@ pub fn accept(
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
     let result = conn.tolerating(|| {
-        conn.prepare_cached(
+        conn.prepare_cached(crate::sql!(
             "UPDATE session_assignments SET status = 'accepted', mechanic_id = ?2, \
              accepted_at = ?3, offered_at = COALESCE(offered_at, ?3) \
-             WHERE id = ?1 AND status IN ('queued', 'offered')",
-        )?
+             WHERE id = ?1 AND status IN ('queued', 'offered')"
+        ))?
         .execute(params![id, mechanic, to_millis(now)])
     });
     match result {
@@ -158,8 +159,8 @@ pub fn close_open(
     now: DateTime<Utc>,
 ) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "UPDATE session_assignments SET status = 'cancelled', closed_reason = ?3, closed_at = ?4 \
-         WHERE session_id = ?1 AND id IS DISTINCT FROM ?2 AND status IN ('queued', 'offered') RETURNING id",
+        crate::sql!("UPDATE session_assignments SET status = 'cancelled', closed_reason = ?3, closed_at = ?4 \
+         WHERE session_id = ?1 AND id IS DISTINCT FROM ?2 AND status IN ('queued', 'offered') RETURNING id"),
     )?;
     let rows = stmt.query_map(params![session, keep, reason, to_millis(now)], |r| r.get(0))?;
     let mut ids: Vec<String> = rows.collect::<crate::store::Result<_>>()?;
@@ -169,17 +170,19 @@ pub fn close_open(
 
 pub fn decline(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<bool> {
     let n = conn
-        .prepare_cached(
+        .prepare_cached(crate::sql!(
             "UPDATE session_assignments SET status = 'declined', closed_reason = 'declined', \
-             closed_at = ?2 WHERE id = ?1 AND status = 'offered' AND expires_at > ?2",
-        )?
+             closed_at = ?2 WHERE id = ?1 AND status = 'offered' AND expires_at > ?2"
+        ))?
         .execute(params![id, to_millis(now)])?;
     Ok(n == 1)
 }
 
-pub const EXPIRE_DUE: &str = "UPDATE session_assignments SET status = 'expired', \
+pub const EXPIRE_DUE: Sql<'static> = crate::sql!(
+    "UPDATE session_assignments SET status = 'expired', \
     closed_reason = 'timeout', closed_at = expires_at \
-    WHERE status = 'offered' AND expires_at <= ?1 RETURNING id, session_id, mechanic_id";
+    WHERE status = 'offered' AND expires_at <= ?1 RETURNING id, session_id, mechanic_id"
+);
 
 /// The targeted offers one tick let lapse.
 #[derive(Debug, Default)]
@@ -221,11 +224,11 @@ pub fn withdraw_targeted(
     reason: &str,
     now: DateTime<Utc>,
 ) -> crate::store::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(crate::sql!(
         "UPDATE session_assignments SET status = 'expired', closed_reason = ?3, \
          closed_at = ?2 WHERE mechanic_id = ?1 AND status IN ('queued', 'offered') \
-         AND match_type = 'targeted' RETURNING id, session_id",
-    )?;
+         AND match_type = 'targeted' RETURNING id, session_id"
+    ))?;
     let rows = stmt.query_map(params![mechanic, to_millis(now), reason], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
@@ -239,10 +242,12 @@ pub fn withdraw_targeted(
 /// so a held broadcast with an opening time belongs to a waiting session. `pitwall check` checks
 /// both rules. ([`ACTIVATE_UNCOVERED`] cannot rely on this and keeps its lookup: a clock-out
 /// withdraws held offers of *pending* sessions too, whose broadcasts have no opening time yet.)
-pub const ACTIVATE_DUE_BROADCASTS: &str = "UPDATE session_assignments \
+pub const ACTIVATE_DUE_BROADCASTS: Sql<'static> = crate::sql!(
+    "UPDATE session_assignments \
     SET status = 'offered', offered_at = ?1 \
     WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 \
-    RETURNING id, session_id";
+    RETURNING id, session_id"
+);
 
 /// Held broadcasts whose `active_from` has come become active.
 pub fn activate_due_broadcasts(
@@ -261,7 +266,7 @@ pub fn activate_due_broadcasts(
 /// Both lookups go through the per-session index: left to itself the planner may walk every
 /// held broadcast or every live offer instead, which turns a tick after a burst of expiries
 /// quadratic.
-pub const ACTIVATE_UNCOVERED: &str = "UPDATE session_assignments \
+pub const ACTIVATE_UNCOVERED: Sql<'static> = crate::sql_each!(sqlite: ["UPDATE session_assignments \
     INDEXED BY assignments_by_session \
     SET status = 'offered', offered_at = ?2, active_from = ?2 \
     WHERE session_id IN (SELECT value FROM json_each(?1)) \
@@ -271,7 +276,17 @@ pub const ACTIVATE_UNCOVERED: &str = "UPDATE session_assignments \
     AND NOT EXISTS (SELECT 1 FROM session_assignments t INDEXED BY assignments_by_session \
         WHERE t.session_id = session_assignments.session_id AND t.status = 'offered' \
         AND t.match_type = 'targeted' AND t.expires_at > ?2) \
-    RETURNING id, session_id";
+    RETURNING id, session_id"], postgres: ["UPDATE session_assignments \
+    \
+    SET status = 'offered', offered_at = $2, active_from = $2 \
+    WHERE session_id IN (SELECT json_array_elements_text($1::json)) \
+    AND status = 'queued' AND match_type = 'broadcast' \
+    AND EXISTS (SELECT 1 FROM sessions s \
+        WHERE s.id = session_assignments.session_id AND s.status = 'waiting') \
+    AND NOT EXISTS (SELECT 1 FROM session_assignments t \
+    WHERE t.session_id = session_assignments.session_id AND t.status = 'offered' \
+        AND t.match_type = 'targeted' AND t.expires_at > $2) \
+    RETURNING id, session_id"]);
 
 pub fn activate_uncovered_broadcasts(
     conn: &Db,
@@ -299,15 +314,15 @@ pub fn release(
     expires: DateTime<Utc>,
     broadcast_from: DateTime<Utc>,
 ) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "UPDATE session_assignments SET status = 'offered', offered_at = ?2, expires_at = ?3 \
-         WHERE session_id = ?1 AND status = 'queued' AND match_type = 'targeted'",
-    )?
+         WHERE session_id = ?1 AND status = 'queued' AND match_type = 'targeted'"
+    ))?
     .execute(params![session, to_millis(now), to_millis(expires)])?;
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "UPDATE session_assignments SET active_from = ?2 \
-         WHERE session_id = ?1 AND status = 'queued' AND match_type = 'broadcast'",
-    )?
+         WHERE session_id = ?1 AND status = 'queued' AND match_type = 'broadcast'"
+    ))?
     .execute(params![session, to_millis(broadcast_from)])?;
     Ok(())
 }
@@ -319,19 +334,23 @@ pub fn release(
 /// one's accepted assignment by the one-accepted index: it reads what he holds now, however many
 /// sessions he has completed. (Starting from his accepted assignments instead read every one he
 /// ever had and looked up each session's status: a queue read grew with his history.)
-pub fn mine_sql() -> String {
-    format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE a.mechanic_id = ?1 \
+pub const MINE: Sql<'static> = crate::sql_each!(sqlite: ["SELECT ", COLUMNS, " FROM ", FROM, " WHERE a.mechanic_id = ?1 \
          AND a.status IN ('queued', 'offered') AND a.mechanic_id IS NOT NULL \
          AND a.status = 'offered' AND a.match_type = 'targeted' AND a.expires_at > ?2 \
          UNION ALL \
-         SELECT {COLUMNS} FROM sessions s INDEXED BY sessions_matched_by_mechanic \
+         SELECT ", COLUMNS, " FROM sessions s INDEXED BY sessions_matched_by_mechanic \
          CROSS JOIN session_assignments a INDEXED BY assignments_one_accepted \
          ON a.session_id = s.id AND a.status = 'accepted' \
          LEFT JOIN assignment_details d ON d.assignment_seq = a.seq \
-         WHERE s.matched_mechanic_id = ?1 AND s.status = 'matched' AND a.mechanic_id = ?1"
-    )
-}
+         WHERE s.matched_mechanic_id = ?1 AND s.status = 'matched' AND a.mechanic_id = ?1"], postgres: ["SELECT ", COLUMNS, " FROM ", FROM, " WHERE a.mechanic_id = $1 \
+         AND a.status IN ('queued', 'offered') AND a.mechanic_id IS NOT NULL \
+         AND a.status = 'offered' AND a.match_type = 'targeted' AND a.expires_at > $2 \
+         UNION ALL \
+         SELECT ", COLUMNS, " FROM sessions s \
+    JOIN session_assignments a \
+    ON a.session_id = s.id AND a.status = 'accepted' \
+         LEFT JOIN assignment_details d ON d.assignment_seq = a.seq \
+         WHERE s.matched_mechanic_id = $1 AND s.status = 'matched' AND a.mechanic_id = $1"]);
 
 /// Queue order (SPEC §5): priority (high first), then newest first.
 fn queue_order(rows: &mut [Assignment]) {
@@ -355,7 +374,7 @@ pub fn mine(
     mechanic: &str,
     now: DateTime<Utc>,
 ) -> crate::store::Result<Vec<Assignment>> {
-    let mut stmt = conn.prepare_cached(&mine_sql())?;
+    let mut stmt = conn.prepare_cached(MINE)?;
     let mut rows: Vec<Assignment> = stmt
         .query_map(params![mechanic, to_millis(now)], from_row)?
         .collect::<crate::store::Result<_>>()?;
@@ -367,30 +386,45 @@ pub fn mine(
 /// no tick has opened yet — two halves, each served by its own partial index), with what decides
 /// who may take them: the session's request type and brands (columns 16 and 17 after
 /// `columns`).
-pub fn open_broadcasts_sql_of(columns: &str) -> String {
-    // Broadcasts first, then their session (CROSS JOIN keeps that order): there are far fewer
-    // open broadcasts than waiting sessions.
-    let from = |index: &str| {
-        format!(
-            "session_assignments a INDEXED BY {index} CROSS JOIN sessions s ON s.id = a.session_id \
-             LEFT JOIN assignment_details d ON d.assignment_seq = a.seq"
+// Broadcasts first, then their session (SQLite's CROSS JOIN keeps that order; PostgreSQL plans
+// for itself): there are far fewer open broadcasts than waiting sessions.
+macro_rules! open_broadcasts {
+    ($columns:expr) => {
+        crate::sql_each!(
+            sqlite: [
+                "SELECT ", $columns, ", s.request_type, s.requested_brands \
+                 FROM session_assignments a INDEXED BY assignments_broadcast_open \
+                 CROSS JOIN sessions s ON s.id = a.session_id \
+                 LEFT JOIN assignment_details d ON d.assignment_seq = a.seq \
+                 WHERE a.status = 'offered' AND a.match_type = 'broadcast' AND s.status = 'waiting' \
+                 UNION ALL \
+                 SELECT ", $columns, ", s.request_type, s.requested_brands \
+                 FROM session_assignments a INDEXED BY assignments_broadcast_held \
+                 CROSS JOIN sessions s ON s.id = a.session_id \
+                 LEFT JOIN assignment_details d ON d.assignment_seq = a.seq \
+                 WHERE a.status = 'queued' AND a.match_type = 'broadcast' AND a.active_from <= ?1 \
+                 AND s.status = 'waiting'"
+            ],
+            postgres: [
+                "SELECT ", $columns, ", s.request_type, s.requested_brands \
+                 FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
+                 LEFT JOIN assignment_details d ON d.assignment_seq = a.seq \
+                 WHERE a.status = 'offered' AND a.match_type = 'broadcast' AND s.status = 'waiting' \
+                 UNION ALL \
+                 SELECT ", $columns, ", s.request_type, s.requested_brands \
+                 FROM session_assignments a JOIN sessions s ON s.id = a.session_id \
+                 LEFT JOIN assignment_details d ON d.assignment_seq = a.seq \
+                 WHERE a.status = 'queued' AND a.match_type = 'broadcast' AND a.active_from <= $1 \
+                 AND s.status = 'waiting'"
+            ],
         )
     };
-    format!(
-        "SELECT {columns}, s.request_type, s.requested_brands FROM {open} \
-         WHERE a.status = 'offered' AND a.match_type = 'broadcast' AND s.status = 'waiting' \
-         UNION ALL \
-         SELECT {columns}, s.request_type, s.requested_brands FROM {held} \
-         WHERE a.status = 'queued' AND a.match_type = 'broadcast' AND a.active_from <= ?1 \
-         AND s.status = 'waiting'",
-        open = from("assignments_broadcast_open"),
-        held = from("assignments_broadcast_held"),
-    )
 }
 
-pub fn open_broadcasts_sql() -> String {
-    open_broadcasts_sql_of(COLUMNS)
-}
+/// Open broadcasts in full, with their session's rules.
+pub const OPEN_BROADCASTS: Sql<'static> = open_broadcasts!(COLUMNS);
+/// Only the rules of each open broadcast.
+const OPEN_BROADCAST_RULES: Sql<'static> = open_broadcasts!("a.seq");
 
 /// An open broadcast and its session's rules of who may take it.
 pub struct OpenBroadcast {
@@ -400,7 +434,7 @@ pub struct OpenBroadcast {
 }
 
 pub fn open_broadcasts(conn: &Db, now: DateTime<Utc>) -> crate::store::Result<Vec<OpenBroadcast>> {
-    let mut stmt = conn.prepare_cached(&open_broadcasts_sql())?;
+    let mut stmt = conn.prepare_cached(OPEN_BROADCASTS)?;
     let mut rows: Vec<OpenBroadcast> = stmt
         .query_map([to_millis(now)], |r| {
             Ok(OpenBroadcast {
@@ -420,23 +454,24 @@ pub fn open_broadcast_rules(
     conn: &Db,
     now: DateTime<Utc>,
 ) -> crate::store::Result<Vec<(crate::model::RequestType, Vec<String>)>> {
-    let mut stmt = conn.prepare_cached(&open_broadcasts_sql_of("a.seq"))?;
+    let mut stmt = conn.prepare_cached(OPEN_BROADCAST_RULES)?;
     let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(1)?, json_list(r.get(2)?)?)))?;
     rows.collect()
 }
 
 /// Assignments of many sessions in one query (the console's session list).
 pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<Assignment>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE a.session_id IN (SELECT value FROM json_each(?1)) \
-         ORDER BY a.session_id, a.created_at, a.seq"
-    ))?;
+    let mut stmt = conn.prepare_cached(crate::sql_each!(sqlite: ["SELECT ", COLUMNS, " FROM ", FROM, " WHERE a.session_id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY a.session_id, a.created_at, a.seq"], postgres: ["SELECT ", COLUMNS, " FROM ", FROM, " WHERE a.session_id IN (SELECT json_array_elements_text($1::json)) \
+         ORDER BY a.session_id, a.created_at, a.seq"]))?;
     let rows = stmt.query_map([to_json(&sessions)], from_row)?;
     rows.collect()
 }
 
-pub const LIVE_OFFER_COUNTS: &str = "SELECT mechanic_id, COUNT(*) FROM session_assignments \
-    WHERE status = 'offered' AND match_type = 'targeted' AND expires_at > ?1 GROUP BY mechanic_id";
+pub const LIVE_OFFER_COUNTS: Sql<'static> = crate::sql!(
+    "SELECT mechanic_id, COUNT(*) FROM session_assignments \
+    WHERE status = 'offered' AND match_type = 'targeted' AND expires_at > ?1 GROUP BY mechanic_id"
+);
 
 /// Live targeted offers per mechanic (the roster's queue-size column).
 pub fn live_offer_counts(

@@ -4,99 +4,17 @@
 //!
 //! The API follows rusqlite's shape (`prepare_cached(..)?.execute(params![..])`, `query_row`,
 //! `query_map`, `Row::get`) because the SQL under `src/store/` was written against it. SQL is
-//! written once, with numbered `?N` placeholders; the PostgreSQL side rewrites them to `$N`.
+//! written once per backend where the dialects differ, as a [`Sql`] pair (see `sql.rs`), and each
+//! connection hands its backend's text to the driver verbatim.
 
 use std::cell::{Cell, OnceCell};
-use std::fmt;
 
 use super::pg;
+pub use super::sql::Backend;
+use super::sql::Sql;
 use super::value::Value;
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Why a database call failed. `is_busy`, `is_constraint` and friends say what kind of failure
-/// it is, whichever engine raised it.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("{}", postgres_message(.0))]
-    Postgres(#[from] postgres::Error),
-    /// A column held something its reader cannot take (a corrupt or foreign row).
-    #[error("column {column}: {why}")]
-    Conversion { column: usize, why: String },
-    /// `query_row` found nothing (`optional()` turns this into `None`).
-    #[error("the query returned no rows")]
-    NoRows,
-}
-
-impl Error {
-    /// Another connection holds the lock past the wait: the command answers `busy`.
-    pub fn is_busy(&self) -> bool {
-        match self {
-            Error::Sqlite(e) => super::is_busy(e),
-            Error::Postgres(e) => pg::is_busy(e),
-            _ => false,
-        }
-    }
-
-    /// The transaction lost a race with another one (PostgreSQL's serialisation failure or
-    /// deadlock): nothing of it was applied, and running the command again is safe.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Postgres(e) if pg::is_retryable(e))
-    }
-
-    /// The connection to the database server is gone (PostgreSQL).
-    pub fn is_connection_lost(&self) -> bool {
-        matches!(self, Error::Postgres(e) if pg::is_connection_lost(e))
-    }
-
-    /// A row could not be read as what it should hold (corrupt or foreign data), as opposed to
-    /// the database failing: the statement itself succeeded.
-    pub fn is_unreadable_row(&self) -> bool {
-        matches!(
-            self,
-            Error::Conversion { .. }
-                | Error::Sqlite(
-                    rusqlite::Error::FromSqlConversionFailure(..)
-                        | rusqlite::Error::InvalidColumnType(..)
-                        | rusqlite::Error::IntegralValueOutOfRange(..)
-                )
-        )
-    }
-
-    /// A constraint (unique, check, foreign key) refused the write.
-    pub fn is_constraint(&self) -> bool {
-        match self {
-            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.code == rusqlite::ErrorCode::ConstraintViolation
-            }
-            // Class 23: integrity constraint violation.
-            Error::Postgres(e) => e.code().is_some_and(|c| c.code().starts_with("23")),
-            _ => false,
-        }
-    }
-
-    /// The database may only be read (file permissions, a read-only mount).
-    pub fn is_read_only(&self) -> bool {
-        match self {
-            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.code == rusqlite::ErrorCode::ReadOnly
-            }
-            Error::Postgres(e) => {
-                e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION)
-            }
-            _ => false,
-        }
-    }
-
-    pub(crate) fn conversion(column: usize, why: impl fmt::Display) -> Error {
-        Error::Conversion {
-            column,
-            why: why.to_string(),
-        }
-    }
-}
+pub use super::error::{Error, ErrorKind, Result};
 
 /// A value borrowed from a row, or lent to a statement as a parameter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -415,13 +333,6 @@ impl<'r> Row<'r> {
     }
 }
 
-/// Which engine a connection talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// A connection to pitwall's database.
 pub enum Db {
     Sqlite(rusqlite::Connection),
@@ -533,16 +444,18 @@ impl Db {
         }
     }
 
-    /// A statement, prepared once per connection and kept.
-    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+    /// A statement, prepared once per connection and kept: the text of this connection's
+    /// backend, handed to its driver as written.
+    pub fn prepare_cached(&self, sql: Sql<'_>) -> Result<Statement<'_>> {
+        let text = sql.text(self.backend());
         match self {
             Db::Sqlite(c) => Ok(Statement {
-                inner: StatementInner::Sqlite(c.prepare_cached(sql)?),
+                inner: StatementInner::Sqlite(c.prepare_cached(text)?),
             }),
             Db::Postgres(p) => Ok(Statement {
                 inner: StatementInner::Postgres {
                     db: p,
-                    sql: to_postgres(sql),
+                    sql: text.to_owned(),
                 },
             }),
         }
@@ -550,28 +463,46 @@ impl Db {
 
     /// A statement for one use (rare or dynamic SQL); the same as [`Db::prepare_cached`]
     /// apart from the cache.
-    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+    pub fn prepare(&self, sql: Sql<'_>) -> Result<Statement<'_>> {
         self.prepare_cached(sql)
     }
 
-    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+    pub fn execute<P: Params>(&self, sql: Sql<'_>, params: P) -> Result<usize> {
         self.prepare_cached(sql)?.execute(params)
     }
 
     pub fn query_row<P: Params, T>(
         &self,
-        sql: &str,
+        sql: Sql<'_>,
         params: P,
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<T> {
         self.prepare_cached(sql)?.query_row(params, f)
     }
 
-    /// Statements without parameters, run in order (transaction control, savepoints).
-    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+    /// Runs an INSERT of one row and answers the row's integer key: `insert`'s SQLite text is
+    /// the plain INSERT (the connection holds the rowid it made), its PostgreSQL text returns
+    /// the key (`RETURNING`).
+    pub fn insert_returning_rowid<P: Params>(&self, insert: Sql<'_>, params: P) -> Result<i64> {
         match self {
-            Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(p) => Ok(p.noting(p.usable().batch(sql))?),
+            Db::Sqlite(c) => {
+                self.prepare_cached(insert)?.execute(params)?;
+                Ok(c.last_insert_rowid())
+            }
+            Db::Postgres(_) => self.prepare_cached(insert)?.query_row(params, |r| r.get(0)),
+        }
+    }
+
+    /// Statements without parameters, run in order (transaction control, savepoints).
+    pub fn execute_batch(&self, sql: Sql<'_>) -> Result<()> {
+        self.batch(sql.text(self.backend()))
+    }
+
+    /// The same, for the text of the connection's own backend (the code that chose it).
+    fn batch(&self, text: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(c) => Ok(c.execute_batch(text)?),
+            Db::Postgres(p) => Ok(p.noting(p.usable().batch(text))?),
         }
     }
 }
@@ -658,7 +589,7 @@ impl Statement<'_> {
                     Some(r) => f(&Row {
                         inner: RowInner::Sqlite(r),
                     }),
-                    None => Err(Error::NoRows),
+                    None => Err(Error::no_rows()),
                 }
             }
             StatementInner::Postgres { db, sql } => {
@@ -666,7 +597,7 @@ impl Statement<'_> {
                     Some(r) => f(&Row {
                         inner: RowInner::Values(r),
                     }),
-                    None => Err(Error::NoRows),
+                    None => Err(Error::no_rows()),
                 }
             }
         }
@@ -689,8 +620,7 @@ impl<T> OptionalExtension<T> for Result<T> {
     fn optional(self) -> Result<Option<T>> {
         match self {
             Ok(v) => Ok(Some(v)),
-            Err(Error::NoRows) => Ok(None),
-            Err(Error::Sqlite(rusqlite::Error::QueryReturnedNoRows)) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NoRows => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -754,7 +684,7 @@ impl Db {
         }
         let started = std::time::Instant::now();
         loop {
-            match db.execute_batch(sql) {
+            match db.batch(sql) {
                 Ok(()) => {
                     if let Db::Postgres(p) = db {
                         p.in_transaction.set(true);
@@ -789,7 +719,7 @@ impl Tx<'_> {
                 )))?;
                 p.holds_writer_lock.set(false);
             }
-            db => db.execute_batch("COMMIT")?,
+            db => db.batch("COMMIT")?,
         }
         self.open = false;
         if let Db::Postgres(p) = self.db {
@@ -819,7 +749,7 @@ impl Drop for Tx<'_> {
                 }
             }
             db if self.open => {
-                let _ = db.execute_batch("ROLLBACK");
+                let _ = db.batch("ROLLBACK");
             }
             _ => {}
         }
@@ -835,6 +765,9 @@ impl Db {
     /// Connects to a PostgreSQL database and brings its schema up to date.
     pub fn connect_postgres(url: &str) -> Result<Db, super::OpenError> {
         let label = super::describe_url(url);
+        if let Some(why) = pg::tls_problem(url) {
+            return Err(super::OpenError::Unusable { path: label, why });
+        }
         let conn = pg::PgConn::connect(url).map_err(|e| super::OpenError::Unusable {
             path: label.clone(),
             why: pg_unreachable(&e),
@@ -882,9 +815,9 @@ impl Db {
         if self.backend() == Backend::Sqlite {
             return f();
         }
-        self.execute_batch("SAVEPOINT tolerated")?;
+        self.batch("SAVEPOINT tolerated")?;
         let result = f();
-        self.execute_batch(if result.is_ok() {
+        self.batch(if result.is_ok() {
             "RELEASE tolerated"
         } else {
             "ROLLBACK TO tolerated; RELEASE tolerated"
@@ -892,21 +825,59 @@ impl Db {
         result
     }
 
-    /// The SQL this connection's engine reads, for the few statements SQLite and PostgreSQL
-    /// spell differently (JSON functions above all).
-    pub fn pick<'a>(&self, sqlite: &'a str, postgres: &'a str) -> &'a str {
-        match self.backend() {
-            Backend::Sqlite => sqlite,
-            Backend::Postgres => postgres,
+    /// Gives the space of removed rows back, and says what was done. SQLite: `VACUUM` rewrites
+    /// the file without them (writers wait while it runs: about a second per 100 MB), then the
+    /// log is emptied. PostgreSQL: a plain `VACUUM (ANALYZE)` of the tables prune touches marks
+    /// their space reusable by new rows and refreshes the planner's figures; the files
+    /// themselves shrink only under `VACUUM FULL`, which locks each table while it rewrites it,
+    /// so it is left to the operator's quiet hour.
+    pub fn reclaim_space(&self) -> Result<&'static str> {
+        match self {
+            Db::Sqlite(c) => {
+                c.execute_batch("VACUUM")?;
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                Ok("VACUUM: the database file was rewritten without the removed rows")
+            }
+            Db::Postgres(_) => {
+                self.batch(
+                    "VACUUM (ANALYZE) sessions, intakes, session_assignments, \
+                     assignment_details, events, notifications, customer_waitlist",
+                )?;
+                Ok(
+                    "VACUUM (ANALYZE): PostgreSQL reuses the removed rows' space for new rows; \
+                     its files shrink only with VACUUM FULL, which locks each table while it \
+                     runs (run it yourself at a quiet hour)",
+                )
+            }
         }
+    }
+
+    /// Marks a point inside the open transaction that the work after it can be undone to,
+    /// leaving the work before it (and the transaction) as it was: [`Savepoint::release`] keeps
+    /// that work, [`Savepoint::roll_back`] undoes it. Savepoints nest.
+    pub fn savepoint(&self) -> Result<Savepoint> {
+        self.batch("SAVEPOINT pitwall_step")?;
+        Ok(Savepoint { _private: () })
     }
 }
 
-/// PostgreSQL's own words for an error (the client's Display says only "db error").
-fn postgres_message(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+/// An open savepoint ([`Db::savepoint`]). It holds no borrow of the connection, so the work it
+/// guards may use the connection freely; it must be ended with the connection it was made on.
+#[must_use = "a savepoint is ended by release or roll_back"]
+pub struct Savepoint {
+    _private: (),
+}
+
+impl Savepoint {
+    /// Keeps what was done since the savepoint (it commits with the transaction).
+    pub fn release(self, db: &Db) -> Result<()> {
+        db.batch("RELEASE pitwall_step")
+    }
+
+    /// Undoes what was done since the savepoint; the transaction goes on (on PostgreSQL, usable
+    /// again even after a statement in it failed).
+    pub fn roll_back(self, db: &Db) -> Result<()> {
+        db.batch("ROLLBACK TO pitwall_step; RELEASE pitwall_step")
     }
 }
 
@@ -922,99 +893,4 @@ fn pg_unreachable(e: &postgres::Error) -> String {
     format!(
         "cannot connect to the PostgreSQL server ({detail}); check the address, the user and that the server is running"
     )
-}
-
-/// SQLite-flavoured SQL as PostgreSQL reads it: `?N` (and bare `?`, numbered in order)
-/// become `$N`; SQLite's planner hints go (PostgreSQL plans for itself): `INDEXED BY name`, and
-/// `CROSS JOIN … ON`, which fixes SQLite's join order, becomes a plain `JOIN … ON`;
-/// and the one JSON idiom the store uses for a list parameter, `(SELECT value FROM
-/// json_each(?N))`, becomes `(SELECT json_array_elements_text($N::json))`. Text inside quotes
-/// is left alone.
-pub fn to_postgres(sql: &str) -> String {
-    const LIST: &str = "(SELECT value FROM json_each(?";
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut next = 1;
-    let mut rest = sql;
-    while let Some(c) = rest.chars().next() {
-        if c == '\'' {
-            // A string literal, with '' for a quote inside it.
-            let end = rest[1..]
-                .find('\'')
-                .map_or(rest.len(), |i| i + 2)
-                .min(rest.len());
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
-        } else if rest.starts_with(LIST) {
-            let digits = rest[LIST.len()..]
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len() - LIST.len());
-            let n = &rest[LIST.len()..LIST.len() + digits];
-            let after = &rest[LIST.len() + digits..];
-            match after.strip_prefix("))") {
-                Some(after) if !n.is_empty() => {
-                    out.push_str(&format!("(SELECT json_array_elements_text(${n}::json))"));
-                    rest = after;
-                }
-                _ => {
-                    out.push('(');
-                    rest = &rest[1..];
-                }
-            }
-        } else if rest.starts_with("CROSS JOIN ") {
-            out.push_str("JOIN ");
-            rest = &rest["CROSS JOIN ".len()..];
-        } else if rest.starts_with("INDEXED BY ") {
-            let name = &rest["INDEXED BY ".len()..];
-            let len = name
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(name.len());
-            rest = name[len..].trim_start();
-        } else if c == '?' {
-            let digits = rest[1..]
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len() - 1);
-            if digits == 0 {
-                out.push_str(&format!("${next}"));
-                next += 1;
-            } else {
-                out.push('$');
-                out.push_str(&rest[1..1 + digits]);
-            }
-            rest = &rest[1 + digits..];
-        } else {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::to_postgres;
-
-    #[test]
-    fn placeholders_hints_and_list_parameters_become_postgres() {
-        assert_eq!(
-            to_postgres("SELECT a FROM t WHERE x = ?1 AND y = ?12 AND z = '?3'"),
-            "SELECT a FROM t WHERE x = $1 AND y = $12 AND z = '?3'"
-        );
-        assert_eq!(
-            to_postgres("VALUES (?, ?), (?, ?)"),
-            "VALUES ($1, $2), ($3, $4)"
-        );
-        assert_eq!(
-            to_postgres("SELECT s FROM sessions INDEXED BY sessions_x WHERE a = ?1"),
-            "SELECT s FROM sessions WHERE a = $1"
-        );
-        assert_eq!(
-            to_postgres("WHERE id IN (SELECT value FROM json_each(?4)) AND k = 'it''s'"),
-            "WHERE id IN (SELECT json_array_elements_text($4::json)) AND k = 'it''s'"
-        );
-        assert_eq!(to_postgres("SELECT 'é?' || ?1"), "SELECT 'é?' || $1");
-        assert_eq!(
-            to_postgres("FROM a CROSS JOIN s ON s.id = a.s"),
-            "FROM a JOIN s ON s.id = a.s"
-        );
-    }
 }

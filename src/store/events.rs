@@ -2,6 +2,8 @@
 //! change itself, so the log never claims something that was rolled back.
 
 use crate::store::Db;
+use crate::store::Sql;
+use crate::store::sql::numbered_rows;
 use chrono::{DateTime, Utc};
 
 use crate::clock::to_millis;
@@ -52,12 +54,27 @@ const BATCH: usize = 32;
 
 /// Writes events in order, `BATCH` rows per statement.
 pub fn record_all(conn: &Db, events: &[Event]) -> crate::store::Result<()> {
+    // Each backend's text written with its own placeholders; a full batch's made once.
+    fn insert(rows: usize) -> (String, String) {
+        let text = |mark| {
+            format!(
+                "INSERT INTO events (at, kind, session_id, mechanic_id, assignment_id, waitlist_id, \
+                 detail) VALUES {}",
+                numbered_rows(rows, 7, mark)
+            )
+        };
+        (text('?'), text('$'))
+    }
+    static FULL: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| insert(BATCH));
     for chunk in events.chunks(BATCH) {
-        let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        let mut stmt = conn.prepare_cached(&format!(
-            "INSERT INTO events (at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail) \
-             VALUES {placeholders}"
-        ))?;
+        let partial;
+        let (sqlite, postgres) = if chunk.len() == BATCH {
+            &*FULL
+        } else {
+            partial = insert(chunk.len());
+            &partial
+        };
+        let mut stmt = conn.prepare_cached(Sql::each(sqlite, postgres))?;
         let mut values: Vec<&dyn crate::store::db::ToValue> = Vec::with_capacity(chunk.len() * 7);
         let times: Vec<i64> = chunk.iter().map(|e| to_millis(e.at)).collect();
         for (e, at) in chunk.iter().zip(&times) {
@@ -80,7 +97,7 @@ pub fn record_all(conn: &Db, events: &[Event]) -> crate::store::Result<()> {
 /// history was pruned away has been used (prune leaves `history_since`), however empty its log.
 pub fn none_yet(conn: &Db) -> crate::store::Result<bool> {
     Ok(!conn
-        .prepare_cached("SELECT 1 FROM events LIMIT 1")?
+        .prepare_cached(crate::sql!("SELECT 1 FROM events LIMIT 1"))?
         .exists(crate::params![])?
         && super::settings::history_since(conn)?.is_none())
 }
@@ -89,9 +106,9 @@ pub fn none_yet(conn: &Db) -> crate::store::Result<bool> {
 pub type EventRow = (String, Option<String>, Option<String>, Option<String>);
 
 pub fn all(conn: &Db) -> crate::store::Result<Vec<EventRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT kind, session_id, mechanic_id, assignment_id FROM events ORDER BY id",
-    )?;
+    let mut stmt = conn.prepare_cached(crate::sql!(
+        "SELECT kind, session_id, mechanic_id, assignment_id FROM events ORDER BY id"
+    ))?;
     let rows = stmt.query_map(crate::params![], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
@@ -114,13 +131,13 @@ pub struct Stored {
 
 /// The newest event's id (0 when there is none).
 pub fn latest_id(conn: &Db) -> crate::store::Result<i64> {
-    conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events")?
+    conn.prepare_cached(crate::sql!("SELECT COALESCE(MAX(id), 0) FROM events"))?
         .query_row(crate::params![], |r| r.get(0))
 }
 
 /// The oldest event's id (0 when there is none).
 pub fn first_id(conn: &Db) -> crate::store::Result<i64> {
-    conn.prepare_cached("SELECT COALESCE(MIN(id), 0) FROM events")?
+    conn.prepare_cached(crate::sql!("SELECT COALESCE(MIN(id), 0) FROM events"))?
         .query_row(crate::params![], |r| r.get(0))
 }
 
@@ -142,32 +159,35 @@ fn stored_from_row(r: &crate::store::db::Row<'_>) -> crate::store::Result<Stored
 }
 
 /// The statement of [`after`] (for its query-plan tests).
-pub fn after_sql() -> String {
-    format!("SELECT {STORED_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2")
-}
+pub const AFTER: Sql<'static> = crate::sql!(
+    "SELECT ",
+    STORED_COLUMNS,
+    " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"
+);
 
 /// Up to `limit` events after `id`, oldest first.
 pub fn after(conn: &Db, id: i64, limit: usize) -> crate::store::Result<Vec<Stored>> {
-    let mut stmt = conn.prepare_cached(&after_sql())?;
+    let mut stmt = conn.prepare_cached(AFTER)?;
     let rows = stmt.query_map(crate::params![id, limit as i64], stored_from_row)?;
     rows.collect()
 }
 
 /// The timelines of many sessions, oldest first (prune's archive), by `events_by_session`.
 pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<Stored>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {STORED_COLUMNS} FROM events INDEXED BY events_by_session \
-         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY id"
-    ))?;
+    let mut stmt = conn.prepare_cached(crate::sql_each!(sqlite: ["SELECT ", STORED_COLUMNS, " FROM events INDEXED BY events_by_session \
+         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY id"], postgres: ["SELECT ", STORED_COLUMNS, " FROM events \
+    WHERE session_id IN (SELECT json_array_elements_text($1::json)) ORDER BY id"]))?;
     let rows = stmt.query_map([super::to_json(&sessions)], stored_from_row)?;
     rows.collect()
 }
 
 /// The mechanics a session concerns: every one it was offered to, and the one matched to it.
-pub const SESSION_MECHANICS: &str = "SELECT mechanic_id FROM session_assignments \
+pub const SESSION_MECHANICS: Sql<'static> = crate::sql!(
+    "SELECT mechanic_id FROM session_assignments \
     WHERE session_id = ?1 AND mechanic_id IS NOT NULL \
     UNION SELECT matched_mechanic_id FROM sessions \
-    WHERE id = ?1 AND matched_mechanic_id IS NOT NULL";
+    WHERE id = ?1 AND matched_mechanic_id IS NOT NULL"
+);
 
 pub fn session_mechanics(conn: &Db, session: &str) -> crate::store::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(SESSION_MECHANICS)?;
@@ -176,10 +196,10 @@ pub fn session_mechanics(conn: &Db, session: &str) -> crate::store::Result<Vec<S
 
 /// A session's events, oldest first, at most `limit` (its timeline in the console's history).
 pub fn for_session(conn: &Db, session: &str, limit: usize) -> crate::store::Result<Vec<Stored>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(crate::sql!(
         "SELECT id, at, kind, session_id, mechanic_id, assignment_id, waitlist_id, detail \
-         FROM events WHERE session_id = ?1 ORDER BY id LIMIT ?2",
-    )?;
+         FROM events WHERE session_id = ?1 ORDER BY id LIMIT ?2"
+    ))?;
     let rows = stmt.query_map(crate::params![session, limit as i64], |r| {
         let detail: Option<String> = r.get(7)?;
         Ok(Stored {

@@ -42,7 +42,12 @@ pub fn backup(source: &Path, dest: &Path) -> Result<(), String> {
         ));
     }
     let src = open_read_only(source)?;
-    let src = src.sqlite().expect("a file database is SQLite");
+    let Some(src) = src.sqlite() else {
+        return Err(format!(
+            "{} is not a database file; only a file can be copied this way",
+            super::describe(source)
+        ));
+    };
     // A copy of someone else's file is not a pitwall backup; say so rather than copy it.
     if let Err(e) = super::inspect(src, &source.display().to_string()) {
         return Err(e.to_string());

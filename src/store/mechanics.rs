@@ -1,5 +1,6 @@
 //! Mechanics: the roster, shifts and the counters sessions update.
 
+use crate::store::Sql;
 use crate::store::db::{Db, OptionalExtension, Row, params};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -63,13 +64,15 @@ fn plan_at(r: &Row<'_>, zone: usize) -> crate::store::Result<crate::schedule::We
 }
 
 pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM mechanics WHERE id = ?1")?
+    conn.prepare_cached(crate::sql!("SELECT 1 FROM mechanics WHERE id = ?1"))?
         .exists([id])
 }
 
 pub fn insert(conn: &Db, m: &Mechanic) -> crate::store::Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO mechanics ({COLUMNS}) VALUES \
+    conn.prepare_cached(crate::sql!(
+        "INSERT INTO mechanics (",
+        COLUMNS,
+        ") VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
           ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)"
     ))?
@@ -113,9 +116,13 @@ pub fn insert(conn: &Db, m: &Mechanic) -> crate::store::Result<()> {
 }
 
 pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Mechanic>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()
+    conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        COLUMNS,
+        " FROM mechanics WHERE id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()
 }
 
 /// A mechanic's name and city only: what a booking form is shown of him, without reading (and
@@ -124,15 +131,21 @@ pub fn name_and_city(
     conn: &Db,
     id: &str,
 ) -> crate::store::Result<Option<(String, Option<String>)>> {
-    conn.prepare_cached("SELECT name, city FROM mechanics WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
+    conn.prepare_cached(crate::sql!(
+        "SELECT name, city FROM mechanics WHERE id = ?1"
+    ))?
+    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
 }
 
 /// Every mechanic, by id, handed to `each` one at a time as read: the roster is built from them
 /// without a second copy of all of them in memory (at 100,000 mechanics, tens of MB).
 pub fn for_each(conn: &Db, mut each: impl FnMut(Mechanic)) -> crate::store::Result<()> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics ORDER BY id"))?;
+    let mut stmt = conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        COLUMNS,
+        " FROM mechanics ORDER BY id"
+    ))?;
     stmt.for_each_row(crate::params![], |row| {
         each(from_row(row)?);
         Ok(())
@@ -142,26 +155,33 @@ pub fn for_each(conn: &Db, mut each: impl FnMut(Mechanic)) -> crate::store::Resu
 /// Every mechanic's id and weekly plan, by id: what a reader of plans alone needs (the
 /// simulation's shift checks), without reading and parsing whole records.
 pub fn plans(conn: &Db) -> crate::store::Result<Vec<(String, crate::schedule::WeeklyPlan)>> {
-    let mut stmt = conn.prepare_cached("SELECT id, timezone, shifts FROM mechanics ORDER BY id")?;
+    let mut stmt = conn.prepare_cached(crate::sql!(
+        "SELECT id, timezone, shifts FROM mechanics ORDER BY id"
+    ))?;
     let rows = stmt.query_map(crate::params![], |row| Ok((row.get(0)?, plan_at(row, 1)?)))?;
     rows.collect()
 }
 
 /// Mechanics who can take no session (not approved, or a profile under 80 %), by id.
 pub fn unable(conn: &Db) -> crate::store::Result<Vec<Mechanic>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM mechanics WHERE NOT (account_status = 'approved' \
-         AND profile_completion_score >= {}) ORDER BY id",
-        crate::model::MIN_PROFILE_COMPLETION
+    let mut stmt = conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        COLUMNS,
+        " FROM mechanics WHERE NOT (account_status = 'approved' \
+         AND profile_completion_score >= ?1) ORDER BY id"
     ))?;
-    let rows = stmt.query_map(crate::params![], from_row)?;
+    let rows = stmt.query_map([crate::model::MIN_PROFILE_COMPLETION], from_row)?;
     rows.collect()
 }
 
 /// The whole roster, by id: matching ranks the eligible and names the others with the reason
 /// they were left out.
 pub fn all(conn: &Db) -> crate::store::Result<Vec<Mechanic>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM mechanics ORDER BY id"))?;
+    let mut stmt = conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        COLUMNS,
+        " FROM mechanics ORDER BY id"
+    ))?;
     let rows = stmt.query_map(crate::params![], from_row)?;
     rows.collect()
 }
@@ -175,11 +195,11 @@ pub fn set_on_shift(
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
     let changed = conn
-        .prepare_cached(
+        .prepare_cached(crate::sql!(
             "UPDATE mechanics SET currently_on_shift = ?2, is_available = ?2, updated_at = ?3, \
              last_clock_in = CASE WHEN ?2 = 1 THEN ?3 ELSE last_clock_in END \
-             WHERE id = ?1 AND currently_on_shift <> ?2",
-        )?
+             WHERE id = ?1 AND currently_on_shift <> ?2"
+        ))?
         .execute(params![id, on_shift, to_millis(now)])?;
     Ok(changed == 1)
 }
@@ -192,9 +212,9 @@ pub fn set_plan(
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
     let changed = conn
-        .prepare_cached(
-            "UPDATE mechanics SET timezone = ?2, shifts = ?3, updated_at = ?4 WHERE id = ?1",
-        )?
+        .prepare_cached(crate::sql!(
+            "UPDATE mechanics SET timezone = ?2, shifts = ?3, updated_at = ?4 WHERE id = ?1"
+        ))?
         .execute(params![
             id,
             plan.timezone.name(),
@@ -205,10 +225,10 @@ pub fn set_plan(
 }
 
 pub fn add_completed_session(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "UPDATE mechanics SET completed_sessions = completed_sessions + 1, updated_at = ?2 \
-         WHERE id = ?1",
-    )?
+         WHERE id = ?1"
+    ))?
     .execute(params![id, to_millis(now)])?;
     Ok(())
 }
@@ -220,13 +240,17 @@ pub fn active_sessions(conn: &Db, id: &str) -> crate::store::Result<i64> {
         .query_row([id], |r| r.get(0))
 }
 
-pub const ACTIVE_SESSIONS: &str =
-    "SELECT COUNT(*) FROM sessions WHERE matched_mechanic_id = ?1 AND status = 'matched'";
+pub const ACTIVE_SESSIONS: Sql<'static> = crate::sql!(
+    "SELECT COUNT(*) FROM sessions WHERE matched_mechanic_id = ?1 AND status = 'matched'"
+);
 
-pub const BUSY: &str = "SELECT s.matched_mechanic_id FROM sessions s INDEXED BY sessions_matched_by_mechanic \
+pub const BUSY: Sql<'static> = crate::sql_each!(sqlite: ["SELECT s.matched_mechanic_id FROM sessions s INDEXED BY sessions_matched_by_mechanic \
     JOIN mechanics m ON m.id = s.matched_mechanic_id \
     WHERE s.status = 'matched' GROUP BY s.matched_mechanic_id \
-    HAVING COUNT(*) >= MAX(m.max_active_sessions)";
+    HAVING COUNT(*) >= MAX(m.max_active_sessions)"], postgres: ["SELECT s.matched_mechanic_id FROM sessions s \
+    JOIN mechanics m ON m.id = s.matched_mechanic_id \
+    WHERE s.status = 'matched' GROUP BY s.matched_mechanic_id \
+    HAVING COUNT(*) >= MAX(m.max_active_sessions)"]);
 
 /// Every busy mechanic's id: one walk of the matched sessions (the partial index holds only
 /// those), so it costs what is in play now, not the history.
@@ -239,8 +263,9 @@ pub fn busy(conn: &Db) -> crate::store::Result<Vec<String>> {
 /// Matched sessions per mechanic holding any (the console's roster).
 pub fn active_counts(conn: &Db) -> crate::store::Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT matched_mechanic_id, COUNT(*) FROM sessions INDEXED BY sessions_matched_by_mechanic \
-         WHERE status = 'matched' GROUP BY matched_mechanic_id",
+        crate::sql_each!(sqlite: ["SELECT matched_mechanic_id, COUNT(*) FROM sessions INDEXED BY sessions_matched_by_mechanic \
+         WHERE status = 'matched' GROUP BY matched_mechanic_id"], postgres: ["SELECT matched_mechanic_id, COUNT(*) FROM sessions \
+    WHERE status = 'matched' GROUP BY matched_mechanic_id"]),
     )?;
     let rows = stmt.query_map(crate::params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
@@ -256,24 +281,24 @@ pub fn add_unanswered_many(
 ) -> crate::store::Result<Vec<(String, i64)>> {
     let lapsed = to_json(lapsed);
     // `WHERE true`: SQLite's parser needs it between a SELECT and ON CONFLICT.
-    conn.prepare_cached(conn.pick(
-        "INSERT INTO unanswered_offers (mechanic_id, streak) \
-         SELECT key, value FROM json_each(?1) WHERE true \
-         ON CONFLICT (mechanic_id) DO UPDATE \
-         SET streak = unanswered_offers.streak + excluded.streak",
-        "INSERT INTO unanswered_offers (mechanic_id, streak) \
-         SELECT key, CAST(value AS BIGINT) FROM json_each_text(?1::json) \
-         ON CONFLICT (mechanic_id) DO UPDATE \
-         SET streak = unanswered_offers.streak + excluded.streak",
+    conn.prepare_cached(crate::sql_each!(
+        sqlite: ["INSERT INTO unanswered_offers (mechanic_id, streak) \
+     SELECT key, value FROM json_each(?1) WHERE true \
+     ON CONFLICT (mechanic_id) DO UPDATE \
+     SET streak = unanswered_offers.streak + excluded.streak"],
+        postgres: ["INSERT INTO unanswered_offers (mechanic_id, streak) \
+     SELECT key, CAST(value AS BIGINT) FROM json_each_text(?1::json) \
+     ON CONFLICT (mechanic_id) DO UPDATE \
+     SET streak = unanswered_offers.streak + excluded.streak"],
     ))?
     .execute([&lapsed])?;
-    let mut stmt = conn.prepare_cached(conn.pick(
-        "DELETE FROM unanswered_offers \
-         WHERE mechanic_id IN (SELECT key FROM json_each(?1)) AND streak >= ?2 \
-         RETURNING mechanic_id, streak",
-        "DELETE FROM unanswered_offers \
-         WHERE mechanic_id IN (SELECT key FROM json_each_text(?1::json)) AND streak >= ?2 \
-         RETURNING mechanic_id, streak",
+    let mut stmt = conn.prepare_cached(crate::sql_each!(
+        sqlite: ["DELETE FROM unanswered_offers \
+     WHERE mechanic_id IN (SELECT key FROM json_each(?1)) AND streak >= ?2 \
+     RETURNING mechanic_id, streak"],
+        postgres: ["DELETE FROM unanswered_offers \
+     WHERE mechanic_id IN (SELECT key FROM json_each_text(?1::json)) AND streak >= ?2 \
+     RETURNING mechanic_id, streak"],
     ))?;
     let rows = stmt.query_map(params![lapsed, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut due: Vec<(String, i64)> = rows.collect::<crate::store::Result<_>>()?;
@@ -283,20 +308,26 @@ pub fn add_unanswered_many(
 
 /// He answered (accept, decline) or clocked in: the streak starts again.
 pub fn reset_unanswered(conn: &Db, id: &str) -> crate::store::Result<()> {
-    conn.prepare_cached("DELETE FROM unanswered_offers WHERE mechanic_id = ?1")?
-        .execute([id])?;
+    conn.prepare_cached(crate::sql!(
+        "DELETE FROM unanswered_offers WHERE mechanic_id = ?1"
+    ))?
+    .execute([id])?;
     Ok(())
 }
 
 /// Unanswered offers in a row, per mechanic with any (the console's roster).
 pub fn unanswered_streaks(conn: &Db) -> crate::store::Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare_cached("SELECT mechanic_id, streak FROM unanswered_offers")?;
+    let mut stmt = conn.prepare_cached(crate::sql!(
+        "SELECT mechanic_id, streak FROM unanswered_offers"
+    ))?;
     let rows = stmt.query_map(crate::params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
 /// Changes whenever any mechanic row changes, in this process or another.
 pub fn roster_generation(conn: &Db) -> crate::store::Result<i64> {
-    conn.prepare_cached("SELECT generation FROM roster_generation WHERE id = 1")?
-        .query_row(crate::params![], |r| r.get(0))
+    conn.prepare_cached(crate::sql!(
+        "SELECT generation FROM roster_generation WHERE id = 1"
+    ))?
+    .query_row(crate::params![], |r| r.get(0))
 }

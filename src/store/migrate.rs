@@ -68,9 +68,9 @@ const UPGRADES: &[Upgrade] = &[
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;
 
 pub fn migrate(conn: &Connection, label: &str) -> Result<(), OpenError> {
-    let setup = |source| OpenError::Setup {
+    let setup = |source: rusqlite::Error| OpenError::Setup {
         path: label.to_string(),
-        source,
+        source: source.into(),
     };
     let version = |conn: &Connection| -> Result<i64, OpenError> {
         let found: i64 = conn
@@ -111,9 +111,9 @@ fn upgrade(
     label: &str,
     version: impl Fn(&Connection) -> Result<i64, OpenError>,
 ) -> Result<(), OpenError> {
-    let setup = |source| OpenError::Setup {
+    let setup = |source: rusqlite::Error| OpenError::Setup {
         path: label.to_string(),
-        source,
+        source: source.into(),
     };
     // The connection is not shared yet, so an unchecked transaction is fine; IMMEDIATE makes a
     // second process opening the same new file wait rather than race the creation. The version
@@ -164,7 +164,7 @@ fn refuse_what_cannot_upgrade(
         .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
         .map_err(|source| OpenError::Setup {
             path: label.to_string(),
-            source,
+            source: source.into(),
         })?;
     if ids.is_empty() {
         return Ok(());

@@ -5,6 +5,7 @@ pub mod assignments;
 pub mod check;
 pub mod checkpoint;
 pub mod db;
+mod error;
 pub mod events;
 pub mod file;
 pub mod links;
@@ -16,6 +17,7 @@ pub mod prune;
 pub mod report;
 pub mod sessions;
 pub mod settings;
+pub mod sql;
 pub mod tokens;
 pub mod value;
 pub mod waitlist;
@@ -29,8 +31,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::params;
 
-pub use db::{Db, Error, Result};
+pub use db::{Db, Error, ErrorKind, Result};
 pub use migrate::{SCHEMA_VERSION, migrate};
+pub use sql::Sql;
 
 /// How long a writer waits for another process's transaction before giving up with `busy`
 /// (SPEC §7), unless `PITWALL_BUSY_TIMEOUT_MS` says otherwise (see [`busy_timeout`]).
@@ -64,10 +67,16 @@ pub fn lock_wait() -> Duration {
 /// skipped while another program holds the database (the console's once-a-second tick), so it
 /// never holds up the dispatcher's keys for the whole [`busy_timeout`].
 pub fn with_lock_wait<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
-    let previous = LOCK_WAIT.replace(Some(limit.min(busy_timeout())));
-    let value = f();
-    LOCK_WAIT.set(previous);
-    value
+    /// Puts the thread's previous wait back however `f` ends, a panic included: a caught panic
+    /// (`serve`'s worker keeps serving) must not leave every later command on the short wait.
+    struct Restore(Option<Duration>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            LOCK_WAIT.set(self.0);
+        }
+    }
+    let _restore = Restore(LOCK_WAIT.replace(Some(limit.min(busy_timeout()))));
+    f()
 }
 
 /// True for SQLite's "another connection holds the lock" answers.
@@ -90,10 +99,7 @@ pub enum OpenError {
     #[error("{path} is not a pitwall database; pitwall left it untouched")]
     NotPitwall { path: String },
     #[error("cannot open database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
+    Open { path: String, source: Error },
     #[error(
         "database {path} was written by a newer pitwall (schema version {found}, this build knows {known}); upgrade pitwall to open it"
     )]
@@ -116,10 +122,7 @@ pub enum OpenError {
         ids: String,
     },
     #[error("cannot prepare database {path}: {source}")]
-    Setup {
-        path: String,
-        source: rusqlite::Error,
-    },
+    Setup { path: String, source: Error },
 }
 
 /// Opens (creating if needed) a database file, or an in-memory one when `path` is `None`, and
@@ -153,7 +156,7 @@ pub fn open(path: Option<&Path>) -> Result<Db, OpenError> {
     inspect(&conn, &label)?;
     configure(&mut conn).map_err(|source| OpenError::Setup {
         path: label.clone(),
-        source,
+        source: source.into(),
     })?;
     migrate(&conn, &label)?;
     Ok(Db::Sqlite(conn))
@@ -212,7 +215,7 @@ pub fn inspect(conn: &Connection, label: &str) -> Result<Contents, OpenError> {
         },
         _ => OpenError::Setup {
             path: label.to_string(),
-            source: e,
+            source: e.into(),
         },
     };
     let version: i64 = conn
@@ -245,7 +248,7 @@ pub const WAL_VANISHED: &str = "its -wal file is gone while SQLite's index (-shm
 /// reading them comes up short (`SQLITE_IOERR_SHORT_READ`). SQLite tells this much only as an
 /// I/O error; the files beside the database say which one it is.
 pub fn wal_vanished(path: &Path, err: &Error) -> bool {
-    matches!(err, Error::Sqlite(e) if sqlite_wal_vanished(path, e))
+    err.sqlite().is_some_and(|e| sqlite_wal_vanished(path, e))
 }
 
 fn sqlite_wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
@@ -258,6 +261,14 @@ fn sqlite_wal_vanished(path: &Path, err: &rusqlite::Error) -> bool {
     };
     io && beside("-shm").exists()
         && std::fs::metadata(beside("-wal")).map_or(true, |m| m.len() == 0)
+}
+
+/// The database the `PITWALL_DB` environment variable names (a file, or a PostgreSQL URL with
+/// its password), for when `--db` is not given: a URL there never shows in a process list.
+pub fn database_from_environment() -> Option<std::path::PathBuf> {
+    std::env::var_os("PITWALL_DB")
+        .filter(|db| !db.is_empty())
+        .map(std::path::PathBuf::from)
 }
 
 /// The PostgreSQL server `--db` names, when it names one (`postgres://…` or
@@ -404,7 +415,7 @@ fn opening_failed(path: Option<&Path>, label: &str, source: rusqlite::Error) -> 
         },
         None => OpenError::Open {
             path: label.to_string(),
-            source,
+            source: source.into(),
         },
     }
 }
@@ -480,16 +491,15 @@ pub fn data_version(db: &Db) -> Result<i64> {
 
 /// The names of pitwall's tables, sorted.
 pub fn tables(db: &Db) -> Result<Vec<String>> {
-    let sql = match db.backend() {
-        db::Backend::Sqlite => "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name",
-        db::Backend::Postgres => {
+    db.prepare(crate::sql_each!(
+        sqlite: ["SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"],
+        postgres: [
             "SELECT table_name::text FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
-        }
-    };
-    db.prepare(sql)?
-        .query_map(params![], |r| r.get(0))?
-        .collect()
+        ],
+    ))?
+    .query_map(params![], |r| r.get(0))?
+    .collect()
 }
 
 /// Every row of every table, as text: what tests compare to show a refused command changed
@@ -498,7 +508,8 @@ pub fn dump(db: &Db) -> Result<String> {
     let mut out = String::new();
     for table in tables(db)? {
         out.push_str(&format!("[{table}]\n"));
-        db.prepare(&format!("SELECT * FROM {table} ORDER BY 1"))?
+        let select = format!("SELECT * FROM {table} ORDER BY 1");
+        db.prepare(Sql::plain(&select))?
             .for_each_row(params![], |row| {
                 for i in 0..row.column_count() {
                     out.push_str(&format!("{:?}|", row.get_ref(i)?));
@@ -542,34 +553,34 @@ mod query_plans {
     fn hot_queries_use_their_indexes() {
         let db = open(None).unwrap();
         let conn = db.sqlite().unwrap();
-        let cases: Vec<(&str, String, usize, &[&str])> = vec![
+        let cases: Vec<(&str, Sql<'static>, usize, &[&str])> = vec![
             (
                 "due expiries",
-                assignments::EXPIRE_DUE.to_string(),
+                assignments::EXPIRE_DUE,
                 1,
                 &["assignments_due"],
             ),
             (
                 "live offers per mechanic",
-                assignments::LIVE_OFFER_COUNTS.to_string(),
+                assignments::LIVE_OFFER_COUNTS,
                 1,
                 &["assignments_due"],
             ),
             (
                 "due broadcasts",
-                assignments::ACTIVATE_DUE_BROADCASTS.to_string(),
+                assignments::ACTIVATE_DUE_BROADCASTS,
                 1,
                 &["assignments_broadcast_held"],
             ),
             (
                 "open broadcasts",
-                assignments::open_broadcasts_sql(),
+                assignments::OPEN_BROADCASTS,
                 1,
                 &["assignments_broadcast_open", "assignments_broadcast_held"],
             ),
             (
                 "a mechanic's queue",
-                assignments::mine_sql(),
+                assignments::MINE,
                 2,
                 &[
                     "assignments_open_by_mechanic",
@@ -579,103 +590,103 @@ mod query_plans {
             ),
             (
                 "a mechanic's active sessions",
-                mechanics::ACTIVE_SESSIONS.to_string(),
+                mechanics::ACTIVE_SESSIONS,
                 1,
                 &["sessions_matched_by_mechanic"],
             ),
             (
                 "busy mechanics",
-                mechanics::BUSY.to_string(),
+                mechanics::BUSY,
                 0,
                 &["sessions_matched_by_mechanic"],
             ),
             (
                 "escalated sessions",
-                format!("SELECT id {}", sessions::ESCALATED_WAITING),
+                sessions::ESCALATED_WAITING,
                 1,
                 &["sessions_escalated"],
             ),
             (
                 "a relay's claim",
-                outbox::claim_sql(),
+                outbox::CLAIM,
                 5,
                 &["notifications_pending_by_channel"],
             ),
             (
                 "pending messages on a channel",
-                outbox::PENDING_ON.to_string(),
+                outbox::PENDING_ON,
                 1,
                 &["notifications_pending_by_channel"],
             ),
             (
                 "sessions to escalate",
-                sessions::ESCALATE.to_string(),
+                sessions::ESCALATE,
                 2,
                 &["sessions_to_escalate"],
             ),
             (
                 "waitlist expiry",
-                waitlist::EXPIRE_DUE.to_string(),
+                waitlist::EXPIRE_DUE,
                 1,
                 &["waitlist_waiting"],
             ),
             (
                 "waiting waitlist entries",
-                waitlist::waiting_sql(),
+                waitlist::WAITING,
                 1,
                 &["waitlist_waiting"],
             ),
             (
                 "the console's newest waitlist entries",
-                waitlist::list_sql(),
+                waitlist::LIST,
                 1,
                 &["waitlist_recent"],
             ),
             (
                 "sessions in play per status",
-                sessions::COUNT_IN_PLAY.to_string(),
+                sessions::COUNT_IN_PLAY,
                 0,
                 &["sessions_by_status"],
             ),
             (
                 "the console's sessions of a status",
-                sessions::list_by_status_sql(&db),
+                sessions::LIST_BY_STATUS,
                 2,
                 &["sessions_by_status"],
             ),
             (
                 "a session's offers",
-                assignments::for_session_sql(),
+                assignments::FOR_SESSION,
                 1,
                 &["assignments_by_session"],
             ),
             (
                 "the event feed's catch-up",
-                events::after_sql(),
+                events::AFTER,
                 2,
                 &["INTEGER PRIMARY KEY"],
             ),
             (
                 "who an event's session concerns",
-                events::SESSION_MECHANICS.to_string(),
+                events::SESSION_MECHANICS,
                 1,
                 &["assignments_by_session"],
             ),
             (
                 "the console's newest messages",
-                outbox::list_sql(),
+                outbox::LIST,
                 1,
                 &["SCAN notifications"],
             ),
             (
                 "prune: the next batch of finished sessions",
-                prune::FINISHED_BATCH.to_string(),
+                prune::FINISHED_BATCH,
                 5,
                 &["sessions_by_status"],
             ),
         ];
         for (name, sql, params, indexes) in cases {
-            let plan = plan(conn, &sql, params);
+            let plan = plan(conn, sql.text(db::Backend::Sqlite), params);
             for index in indexes {
                 assert!(
                     plan.contains(index),
@@ -749,5 +760,24 @@ mod tests {
             let shown = describe_url(odd);
             assert!(!shown.contains("pw"), "{odd}: {shown}");
         }
+    }
+}
+
+#[cfg(test)]
+mod lock_wait_tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_a_short_wait_leaves_the_threads_wait_as_it_was() {
+        let before = lock_wait();
+        let short = Duration::from_millis(7);
+        let caught = std::panic::catch_unwind(|| {
+            with_lock_wait(short, || {
+                assert_eq!(lock_wait(), short.min(busy_timeout()));
+                panic!("a bug in the job");
+            })
+        });
+        assert!(caught.is_err());
+        assert_eq!(lock_wait(), before);
     }
 }

@@ -1,6 +1,7 @@
 //! The outbox (SPEC §12): rows written by the engine in the transaction of the change that
 //! causes them, and the relay's claim / sent / failed steps, each one conditional statement.
 
+use crate::store::Sql;
 use crate::store::db::{Db, OptionalExtension, Row, params};
 use chrono::{DateTime, Utc};
 
@@ -56,11 +57,11 @@ pub fn insert(
     now: DateTime<Utc>,
 ) -> crate::store::Result<String> {
     let id = uuid::Uuid::now_v7().to_string();
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "INSERT INTO notifications (id, kind, channel, recipient, subject, body, session_id, \
          waitlist_id, created_at, status, attempts, next_attempt_at, assignment_id, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?9, ?10, ?11)",
-    )?
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?9, ?10, ?11)"
+    ))?
     .execute(params![
         id,
         n.kind,
@@ -78,13 +79,15 @@ pub fn insert(
 }
 
 /// The statement of [`list`] (for its query-plan tests).
-pub fn list_sql() -> String {
-    format!("SELECT {COLUMNS} FROM notifications ORDER BY rowid DESC LIMIT ?1")
-}
+pub const LIST: Sql<'static> = crate::sql!(
+    "SELECT ",
+    COLUMNS,
+    " FROM notifications ORDER BY rowid DESC LIMIT ?1"
+);
 
 /// The outbox, newest first, at most `limit`.
 pub fn list(conn: &Db, limit: usize) -> crate::store::Result<Vec<Notification>> {
-    let mut stmt = conn.prepare_cached(&list_sql())?;
+    let mut stmt = conn.prepare_cached(LIST)?;
     let rows = stmt.query_map([limit as i64], from_row)?;
     rows.collect()
 }
@@ -92,18 +95,19 @@ pub fn list(conn: &Db, limit: usize) -> crate::store::Result<Vec<Notification>> 
 /// The messages of many sessions, in the order they were written (prune's archive), by
 /// `notifications_by_session`.
 pub fn for_sessions(conn: &Db, sessions: &[&str]) -> crate::store::Result<Vec<Notification>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM notifications INDEXED BY notifications_by_session \
-         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY rowid"
-    ))?;
+    let mut stmt = conn.prepare_cached(crate::sql_each!(sqlite: ["SELECT ", COLUMNS, " FROM notifications INDEXED BY notifications_by_session \
+         WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY rowid"], postgres: ["SELECT ", COLUMNS, " FROM notifications \
+    WHERE session_id IN (SELECT json_array_elements_text($1::json)) ORDER BY rowid"]))?;
     let rows = stmt.query_map([super::to_json(&sessions)], from_row)?;
     rows.collect()
 }
 
 pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Notification>> {
     use crate::store::db::OptionalExtension;
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM notifications WHERE id = ?1"
+    conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        COLUMNS,
+        " FROM notifications WHERE id = ?1"
     ))?
     .query_row([id], from_row)
     .optional()
@@ -135,9 +139,7 @@ pub fn claim(
     lease_until: DateTime<Utc>,
     limit: usize,
 ) -> crate::store::Result<Vec<Notification>> {
-    // Built once: a relay claims several times a second, and the text is the cache's key.
-    static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(claim_sql);
-    let mut stmt = conn.prepare_cached(&CLAIM)?;
+    let mut stmt = conn.prepare_cached(CLAIM)?;
     let rows = stmt.query_map(
         params![
             owner,
@@ -154,22 +156,29 @@ pub fn claim(
 }
 
 /// The statement of [`claim`] (for its query-plan test).
-pub fn claim_sql() -> String {
-    format!(
-        "UPDATE notifications SET \
-             skip_reason = {STALE_OFFER}, \
-             status = CASE WHEN {STALE_OFFER} IS NULL THEN 'pending' ELSE 'skipped' END, \
-             lease_owner = CASE WHEN {STALE_OFFER} IS NULL THEN CAST(?1 AS TEXT) END, \
-             lease_until = CASE WHEN {STALE_OFFER} IS NULL THEN CAST(?2 AS BIGINT) END \
+pub const CLAIM: Sql<'static> = crate::sql_each!(sqlite: ["UPDATE notifications SET \
+             skip_reason = ", STALE_OFFER, ", \
+             status = CASE WHEN ", STALE_OFFER, " IS NULL THEN 'pending' ELSE 'skipped' END, \
+             lease_owner = CASE WHEN ", STALE_OFFER, " IS NULL THEN CAST(?1 AS TEXT) END, \
+             lease_until = CASE WHEN ", STALE_OFFER, " IS NULL THEN CAST(?2 AS BIGINT) END \
          WHERE id IN (SELECT id FROM notifications \
                       INDEXED BY notifications_pending_by_channel \
                       WHERE status = 'pending' AND channel = ?4 AND next_attempt_at <= ?3 \
                         AND (lease_until IS NULL OR lease_until <= ?3) \
                       ORDER BY next_attempt_at, rowid LIMIT ?5) \
            AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?3) \
-         RETURNING {COLUMNS}"
-    )
-}
+         RETURNING ", COLUMNS], postgres: ["UPDATE notifications SET \
+             skip_reason = ", STALE_OFFER, ", \
+             status = CASE WHEN ", STALE_OFFER, " IS NULL THEN 'pending' ELSE 'skipped' END, \
+             lease_owner = CASE WHEN ", STALE_OFFER, " IS NULL THEN CAST($1 AS TEXT) END, \
+             lease_until = CASE WHEN ", STALE_OFFER, " IS NULL THEN CAST($2 AS BIGINT) END \
+         WHERE id IN (SELECT id FROM notifications \
+                      \
+    WHERE status = 'pending' AND channel = $4 AND next_attempt_at <= $3 \
+                        AND (lease_until IS NULL OR lease_until <= $3) \
+                      ORDER BY next_attempt_at, rowid LIMIT $5) \
+           AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3) \
+         RETURNING ", COLUMNS]);
 
 /// Delivered. Only the lease holder records it; `false` when another relay took the row over
 /// after this one's lease ran out (it then sends a repeat of the same id, which receivers drop).
@@ -180,11 +189,11 @@ pub fn mark_sent(
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
     let n = conn
-        .prepare_cached(
+        .prepare_cached(crate::sql!(
             "UPDATE notifications SET status = 'sent', sent_at = ?3, attempts = attempts + 1, \
              last_error = NULL, lease_owner = NULL, lease_until = NULL \
-             WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
-        )?
+             WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'"
+        ))?
         .execute(params![id, owner, to_millis(now)])?;
     Ok(n == 1)
 }
@@ -200,12 +209,12 @@ pub fn mark_failed(
     next_attempt_at: DateTime<Utc>,
     max_attempts: i64,
 ) -> crate::store::Result<Option<DeliveryStatus>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(crate::sql!(
         "UPDATE notifications SET attempts = attempts + 1, last_error = ?3, \
          next_attempt_at = ?4, lease_owner = NULL, lease_until = NULL, \
          status = CASE WHEN attempts + 1 >= ?5 THEN 'dead' ELSE 'pending' END \
-         WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending' RETURNING status",
-    )?;
+         WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending' RETURNING status"
+    ))?;
     stmt.query_row(
         params![id, owner, error, to_millis(next_attempt_at), max_attempts],
         |r| r.get(0),
@@ -216,16 +225,17 @@ pub fn mark_failed(
 /// Gives back rows this relay claimed but will not try now (it is stopping, or too little of
 /// the lease is left to send them safely): due again at once for any relay.
 pub fn release(conn: &Db, id: &str, owner: &str) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "UPDATE notifications SET lease_owner = NULL, lease_until = NULL \
-         WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
-    )?
+         WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'"
+    ))?
     .execute(params![id, owner])?;
     Ok(())
 }
 
-pub const PENDING_ON: &str = "SELECT EXISTS (SELECT 1 FROM notifications \
-    INDEXED BY notifications_pending_by_channel WHERE status = 'pending' AND channel = ?1)";
+pub const PENDING_ON: Sql<'static> = crate::sql_each!(sqlite: ["SELECT EXISTS (SELECT 1 FROM notifications \
+    INDEXED BY notifications_pending_by_channel WHERE status = 'pending' AND channel = ?1)"], postgres: ["SELECT EXISTS (SELECT 1 FROM notifications \
+    WHERE status = 'pending' AND channel = $1)"]);
 
 /// Whether messages wait on this channel, for saying which wait without a transport: one index
 /// probe (a relay asks every pass, and a channel without transport may hold a large backlog).

@@ -7,8 +7,10 @@
 //! never be called from a tokio worker thread (the server's engine runs on a plain thread).
 
 mod codec;
+mod credentials;
 mod listener;
 mod schema;
+mod tls;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -18,12 +20,16 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::{Client, Config, Statement};
 
 use crate::store::value::Value;
 
+pub(crate) use credentials::fill_password;
 pub use listener::Listener;
 pub use schema::{SCHEMA_PG, SchemaError, prepare_schema};
+pub(crate) use tls::{
+    connector as tls_connector, problem as tls_problem, settings as tls_settings,
+};
 
 /// The LISTEN/NOTIFY channel every write transaction notifies (`SELECT pg_notify('pitwall', '')`)
 /// and every [`Listener`] listens on.
@@ -49,7 +55,7 @@ pub struct PgConn {
 }
 
 impl PgConn {
-    /// Connects (without TLS: a server on loopback or a private network) and sets the session
+    /// Connects (with TLS as the URL's `sslmode` asks: see `tls.rs`) and sets the session
     /// up: UTC, `application_name`, and a lock wait of [`crate::store::busy_timeout`] so a writer
     /// blocked by another host's transaction answers `busy` as it does on SQLite.
     pub fn connect(url: &str) -> Result<PgConn, postgres::Error> {
@@ -204,13 +210,15 @@ fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
 
 /// A new session, set up as [`PgConn::connect`] says.
 fn open(url: &str) -> Result<Client, postgres::Error> {
-    let mut config = Config::from_str(url)?;
+    let tls = tls::settings(url);
+    let mut config = Config::from_str(&tls.url)?;
+    credentials::fill_password(&mut config);
     config.application_name(APPLICATION_NAME);
     config.connect_timeout(crate::store::busy_timeout());
     // A server that vanished (a host down, a network split) is noticed in about half a minute
     // instead of TCP's two hours, during which a console or a `serve` would hang on a read.
     notice_a_dead_server(&mut config);
-    let mut client = config.connect(NoTls)?;
+    let mut client = config.connect(tls::connector(&tls))?;
     client.batch_execute(&session_settings(crate::store::busy_timeout()))?;
     Ok(client)
 }

@@ -4,6 +4,7 @@
 //! removed by index, or a window of the log walked by id, never a scan of the whole history
 //! under the write lock.
 
+use crate::store::Sql;
 use crate::store::db::{Db, params};
 
 use super::to_json;
@@ -37,12 +38,17 @@ pub fn finished_batch(
     rows.collect()
 }
 
-pub const FINISHED_BATCH: &str = "SELECT s.id, s.created_at, \
+pub const FINISHED_BATCH: Sql<'static> = crate::sql_each!(sqlite: ["SELECT s.id, s.created_at, \
     CASE WHEN COALESCE(s.completed_at, s.cancelled_at, s.created_at) < ?2 THEN 1 ELSE 0 END \
     FROM sessions s INDEXED BY sessions_by_status \
     WHERE s.status = ?1 AND s.created_at < ?2 AND s.created_at >= ?3 \
       AND (s.created_at > ?3 OR s.id > ?4) \
-    ORDER BY s.created_at, s.id LIMIT ?5";
+    ORDER BY s.created_at, s.id LIMIT ?5"], postgres: ["SELECT s.id, s.created_at, \
+    CASE WHEN COALESCE(s.completed_at, s.cancelled_at, s.created_at) < $2 THEN 1 ELSE 0 END \
+    FROM sessions s \
+    WHERE s.status = $1 AND s.created_at < $2 AND s.created_at >= $3 \
+      AND (s.created_at > $3 OR s.id > $4) \
+    ORDER BY s.created_at, s.id LIMIT $5"]);
 
 /// What one batch removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -72,30 +78,43 @@ pub fn delete_sessions(conn: &Db, ids: &[&str]) -> crate::store::Result<Removed>
         return Ok(Removed::default());
     }
     let list = to_json(&ids);
-    let run = |sql: &str| -> crate::store::Result<u64> {
+    let run = |sql: Sql<'_>| -> crate::store::Result<u64> {
         Ok(conn.prepare_cached(sql)?.execute([list.as_str()])? as u64)
     };
-    let notifications = run("DELETE FROM notifications \
-         WHERE session_id IN (SELECT value FROM json_each(?1))")?;
-    let events = run("DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?1))")?;
-    let waitlist = run("DELETE FROM customer_waitlist \
-         WHERE session_id IN (SELECT value FROM json_each(?1))")?;
-    run("DELETE FROM assignment_details WHERE assignment_seq IN \
+    let notifications = run(crate::sql_each!(sqlite: ["DELETE FROM notifications \
+         WHERE session_id IN (SELECT value FROM json_each(?1))"], postgres: ["DELETE FROM notifications \
+         WHERE session_id IN (SELECT json_array_elements_text($1::json))"]))?;
+    let events = run(
+        crate::sql_each!(sqlite: ["DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?1))"], postgres: ["DELETE FROM events WHERE session_id IN (SELECT json_array_elements_text($1::json))"]),
+    )?;
+    let waitlist = run(crate::sql_each!(sqlite: ["DELETE FROM customer_waitlist \
+         WHERE session_id IN (SELECT value FROM json_each(?1))"], postgres: ["DELETE FROM customer_waitlist \
+         WHERE session_id IN (SELECT json_array_elements_text($1::json))"]))?;
+    run(
+        crate::sql_each!(sqlite: ["DELETE FROM assignment_details WHERE assignment_seq IN \
          (SELECT seq FROM session_assignments \
-          WHERE session_id IN (SELECT value FROM json_each(?1)))")?;
-    let assignments = run("DELETE FROM session_assignments \
-         WHERE session_id IN (SELECT value FROM json_each(?1))")?;
+          WHERE session_id IN (SELECT value FROM json_each(?1)))"], postgres: ["DELETE FROM assignment_details WHERE assignment_seq IN \
+         (SELECT seq FROM session_assignments \
+          WHERE session_id IN (SELECT json_array_elements_text($1::json)))"]),
+    )?;
+    let assignments = run(crate::sql_each!(sqlite: ["DELETE FROM session_assignments \
+         WHERE session_id IN (SELECT value FROM json_each(?1))"], postgres: ["DELETE FROM session_assignments \
+         WHERE session_id IN (SELECT json_array_elements_text($1::json))"]))?;
     let intakes: Vec<String> = conn
         .prepare_cached(
-            "SELECT intake_id FROM sessions WHERE id IN (SELECT value FROM json_each(?1))",
+            crate::sql_each!(sqlite: ["SELECT intake_id FROM sessions WHERE id IN (SELECT value FROM json_each(?1))"], postgres: ["SELECT intake_id FROM sessions WHERE id IN (SELECT json_array_elements_text($1::json))"]),
         )?
         .query_map([list.as_str()], |r| r.get(0))?
         .collect::<crate::store::Result<_>>()?;
     // Which intake token made a session (the HTTP API's ownership): nothing to keep once the
     // session is gone, and a foreign key to it.
-    run("DELETE FROM api_session_owners WHERE session_id IN (SELECT value FROM json_each(?1))")?;
-    let sessions = run("DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?1))")?;
-    conn.prepare_cached("DELETE FROM intakes WHERE id IN (SELECT value FROM json_each(?1))")?
+    run(
+        crate::sql_each!(sqlite: ["DELETE FROM api_session_owners WHERE session_id IN (SELECT value FROM json_each(?1))"], postgres: ["DELETE FROM api_session_owners WHERE session_id IN (SELECT json_array_elements_text($1::json))"]),
+    )?;
+    let sessions = run(
+        crate::sql_each!(sqlite: ["DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?1))"], postgres: ["DELETE FROM sessions WHERE id IN (SELECT json_array_elements_text($1::json))"]),
+    )?;
+    conn.prepare_cached(crate::sql_each!(sqlite: ["DELETE FROM intakes WHERE id IN (SELECT value FROM json_each(?1))"], postgres: ["DELETE FROM intakes WHERE id IN (SELECT json_array_elements_text($1::json))"]))?
         .execute([to_json(&intakes)])?;
     Ok(Removed {
         sessions,
@@ -110,8 +129,10 @@ pub fn delete_sessions(conn: &Db, ids: &[&str]) -> crate::store::Result<Removed>
 /// [`sweep_notifications`] end (rows written after a prune started are not old).
 pub fn log_ends(conn: &Db) -> crate::store::Result<(i64, i64)> {
     conn.query_row(
-        "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), \
-                (SELECT COALESCE(MAX(rowid), 0) FROM notifications)",
+        crate::sql!(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), \
+                (SELECT COALESCE(MAX(rowid), 0) FROM notifications)"
+        ),
         params![],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
@@ -130,13 +151,15 @@ pub fn sweep_events(
     const NO_SESSION: &str = "(session_id IS NULL OR NOT EXISTS \
         (SELECT 1 FROM sessions s WHERE s.id = events.session_id))";
     let young: Option<i64> = conn
-        .prepare_cached(&format!(
-            "SELECT MIN(id) FROM events WHERE id > ?1 AND id <= ?2 AND at >= ?3 AND {NO_SESSION}"
+        .prepare_cached(crate::sql!(
+            "SELECT MIN(id) FROM events WHERE id > ?1 AND id <= ?2 AND at >= ?3 AND ",
+            NO_SESSION
         ))?
         .query_row(params![from, to, cutoff], |r| r.get(0))?;
     let removed = conn
-        .prepare_cached(&format!(
-            "DELETE FROM events WHERE id > ?1 AND id <= ?2 AND at < ?3 AND {NO_SESSION}"
+        .prepare_cached(crate::sql!(
+            "DELETE FROM events WHERE id > ?1 AND id <= ?2 AND at < ?3 AND ",
+            NO_SESSION
         ))?
         .execute(params![from, to, cutoff])?;
     Ok((removed as u64, young))
@@ -155,44 +178,24 @@ pub fn sweep_notifications(
     const NO_SESSION: &str = "(session_id IS NULL OR NOT EXISTS \
         (SELECT 1 FROM sessions s WHERE s.id = notifications.session_id))";
     let kept: Option<i64> = conn
-        .prepare_cached(&format!(
+        .prepare_cached(crate::sql!(
             "SELECT MIN(rowid) FROM notifications WHERE rowid > ?1 AND rowid <= ?2 \
-             AND (status = 'pending' OR created_at >= ?3) AND {NO_SESSION}"
+             AND (status = 'pending' OR created_at >= ?3) AND ",
+            NO_SESSION
         ))?
         .query_row(params![from, to, cutoff], |r| r.get(0))?;
     let removed = conn
-        .prepare_cached(&format!(
+        .prepare_cached(crate::sql!(
             "DELETE FROM notifications WHERE rowid > ?1 AND rowid <= ?2 \
-             AND status IN ('sent', 'dead', 'skipped') AND created_at < ?3 AND {NO_SESSION}"
+             AND status IN ('sent', 'dead', 'skipped') AND created_at < ?3 AND ",
+            NO_SESSION
         ))?
         .execute(params![from, to, cutoff])?;
     Ok((removed as u64, kept))
 }
 
-/// Gives the space of removed rows back, and says what was done. SQLite: `VACUUM` rewrites the
-/// file without them (writers wait while it runs: about a second per 100 MB), then the log is
-/// emptied. PostgreSQL: a plain `VACUUM (ANALYZE)` of the tables prune touches marks their
-/// space reusable by new rows and refreshes the planner's figures; the files themselves shrink
-/// only under `VACUUM FULL`, which locks each table while it rewrites it, so it is left to the
-/// operator's quiet hour.
+/// Gives the space of removed rows back, and says what was done (each backend its own way:
+/// [`Db::reclaim_space`]).
 pub fn vacuum(conn: &Db) -> crate::store::Result<String> {
-    match conn.backend() {
-        super::db::Backend::Sqlite => {
-            conn.execute_batch("VACUUM")?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", params![], |_| Ok(()))?;
-            Ok("VACUUM: the database file was rewritten without the removed rows".into())
-        }
-        super::db::Backend::Postgres => {
-            conn.execute_batch(
-                "VACUUM (ANALYZE) sessions, intakes, session_assignments, assignment_details, \
-                 events, notifications, customer_waitlist",
-            )?;
-            Ok(
-                "VACUUM (ANALYZE): PostgreSQL reuses the removed rows' space for new rows; \
-                its files shrink only with VACUUM FULL, which locks each table while it runs \
-                (run it yourself at a quiet hour)"
-                    .into(),
-            )
-        }
-    }
+    conn.reclaim_space().map(str::to_string)
 }

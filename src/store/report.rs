@@ -1,7 +1,6 @@
 //! The raw figures behind SPEC §9; `crate::report` turns them into the metrics.
 
 use crate::store::Db;
-use crate::store::db::Backend;
 
 #[derive(Debug, Default, Clone)]
 pub struct Figures {
@@ -34,10 +33,57 @@ pub struct Figures {
 }
 
 /// Sessions made at or after `?1`, by `sessions_by_status` (status, created_at): a range per
-/// status, so a report from a date reads that period, not the years before it.
-const SESSIONS_FROM: &str = "sessions s INDEXED BY sessions_by_status";
+/// status, so a report from a date reads that period, not the years before it. SQLite is told
+/// the index and the join order (offers through their sessions); PostgreSQL plans for itself.
+const SESSIONS_FROM_SQLITE: &str = "sessions s INDEXED BY sessions_by_status";
+const SESSIONS_FROM_POSTGRES: &str = "sessions s";
 const MADE_FROM: &str = "s.status IN ('scheduled', 'pending', 'waiting', 'matched', \
     'completed', 'cancelled') AND s.created_at >= ?1";
+const OFFERS_FROM_SQLITE: &str = "sessions s INDEXED BY sessions_by_status \
+    CROSS JOIN session_assignments a ON a.session_id = s.id WHERE ";
+const OFFERS_FROM_POSTGRES: &str = "sessions s JOIN session_assignments a ON a.session_id = s.id \
+    WHERE ";
+
+/// A field of a session's metadata (JSON text), as each backend reads it.
+macro_rules! sqlite_meta {
+    ($key:literal) => {
+        concat!("json_extract(metadata, '$.", $key, "')")
+    };
+}
+macro_rules! postgres_meta {
+    ($key:literal) => {
+        concat!("(metadata::json ->> '", $key, "')")
+    };
+}
+
+/// The sessions' own figures: `$meta` reads a metadata field, `$true` is JSON `true` as it
+/// compares.
+macro_rules! session_counts {
+    ($meta:ident, $true:literal, $sessions:expr) => {
+        concat!(
+            "SELECT COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN COALESCE(", $meta!("customer_country"), ", '') <> '' \
+                 AND COALESCE(", $meta!("customer_postal_code"), ", '') <> '' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN ", $meta!("smart_matching"), " = ", $true, " \
+                 AND ", $meta!("matching_error"), " IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN ", $meta!("matching_error"), " IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN status = 'cancelled' AND matched_mechanic_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM ", $sessions, " WHERE "
+        )
+    };
+}
+
+/// Bookings, those still waiting for release, and those matched in time.
+const SCHEDULED: &str = "SELECT COUNT(*), \
+    CAST(COALESCE(SUM(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(CASE WHEN matched_at IS NOT NULL AND matched_at <= scheduled_for + ?2 \
+        THEN 1 ELSE 0 END), 0) AS BIGINT) FROM ";
+
+/// Seconds from release to an accept, for the period's accepted offers of one kind.
+const SECONDS_TO_ACCEPT: &str =
+    "SELECT CAST(a.accepted_at - s.released_at AS DOUBLE PRECISION) / 1000.0 FROM ";
+const ACCEPTED_OF_KIND: &str =
+    " AND a.status = 'accepted' AND s.released_at IS NOT NULL AND a.match_type = ";
 
 /// The figures of the sessions made from `since` (milliseconds; `None`: all kept), and what
 /// was made with them (their offers, their waitlist entries). Pruned history ends the count
@@ -59,19 +105,9 @@ pub fn figures(conn: &Db, since: Option<i64>) -> crate::store::Result<Figures> {
         f.matching_errors,
         f.cancelled_unmatched,
     ) = conn.query_row(
-        &format!(
-            "SELECT COUNT(*), \
-            CAST(COALESCE(SUM(CASE WHEN COALESCE({customer_country}, '') <> '' \
-                AND COALESCE({customer_postal_code}, '') <> '' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-            CAST(COALESCE(SUM(CASE WHEN {smart_matching_on} \
-                AND {matching_error} IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-            CAST(COALESCE(SUM(CASE WHEN {matching_error} IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-            CAST(COALESCE(SUM(CASE WHEN status = 'cancelled' AND matched_mechanic_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM {SESSIONS_FROM} WHERE {MADE_FROM}",
-            customer_country = meta(conn, "customer_country"),
-            customer_postal_code = meta(conn, "customer_postal_code"),
-            smart_matching_on = meta_true(conn, "smart_matching"),
-            matching_error = meta(conn, "matching_error"),
+        crate::sql_each!(
+            sqlite: [session_counts!(sqlite_meta, "1", "sessions s INDEXED BY sessions_by_status"), MADE_FROM],
+            postgres: [session_counts!(postgres_meta, "'true'", "sessions s"), MADE_FROM],
         ),
         [from],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
@@ -79,44 +115,61 @@ pub fn figures(conn: &Db, since: Option<i64>) -> crate::store::Result<Figures> {
     f.matcher_latencies_ms = column_from(
         conn,
         from,
-        &format!(
-            "SELECT CAST({latency} AS DOUBLE PRECISION) FROM {SESSIONS_FROM} \
-         WHERE {MADE_FROM} AND {latency} IS NOT NULL",
-            latency = meta(conn, "matching_latency_ms")
+        crate::sql_each!(
+            sqlite: [
+                "SELECT CAST(", sqlite_meta!("matching_latency_ms"), " AS DOUBLE PRECISION) FROM ",
+                SESSIONS_FROM_SQLITE, " WHERE ", MADE_FROM, " AND ", sqlite_meta!("matching_latency_ms"),
+                " IS NOT NULL"
+            ],
+            postgres: [
+                "SELECT CAST(", postgres_meta!("matching_latency_ms"), " AS DOUBLE PRECISION) FROM ",
+                SESSIONS_FROM_POSTGRES, " WHERE ", MADE_FROM, " AND ",
+                postgres_meta!("matching_latency_ms"), " IS NOT NULL"
+            ],
         ),
     )?;
     // Offers through their sessions: the period's sessions, then each one's offers by index.
-    let offers_from = format!(
-        "{SESSIONS_FROM} CROSS JOIN session_assignments a ON a.session_id = s.id WHERE {MADE_FROM}"
-    );
+    const ACCEPTED_TARGETED: &str = " AND a.status = 'accepted' \
+        AND a.match_type = 'targeted' AND a.match_score IS NOT NULL";
     f.accepted_targeted_scores = column_from(
         conn,
         from,
-        &format!(
-            "SELECT a.match_score FROM {offers_from} AND a.status = 'accepted' \
-         AND a.match_type = 'targeted' AND a.match_score IS NOT NULL"
+        crate::sql_each!(
+            sqlite: ["SELECT a.match_score FROM ", OFFERS_FROM_SQLITE, MADE_FROM, ACCEPTED_TARGETED],
+            postgres: ["SELECT a.match_score FROM ", OFFERS_FROM_POSTGRES, MADE_FROM, ACCEPTED_TARGETED],
         ),
     )?;
+    const ACCEPTS: &str = "SELECT CAST(COALESCE(SUM(CASE WHEN a.match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN a.match_type = 'broadcast' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM ";
     (f.accepts_targeted, f.accepts_broadcast) = conn.query_row(
-        &format!(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN a.match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-                CAST(COALESCE(SUM(CASE WHEN a.match_type = 'broadcast' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM {offers_from} AND a.status = 'accepted'"
+        crate::sql_each!(
+            sqlite: [ACCEPTS, OFFERS_FROM_SQLITE, MADE_FROM, " AND a.status = 'accepted'"],
+            postgres: [ACCEPTS, OFFERS_FROM_POSTGRES, MADE_FROM, " AND a.status = 'accepted'"],
         ),
         [from],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     // Measured from release, when the customer started waiting, for both kinds alike.
-    let wait = format!(
-        "SELECT CAST(a.accepted_at - s.released_at AS DOUBLE PRECISION) / 1000.0 \
-         FROM {offers_from} AND a.status = 'accepted' AND s.released_at IS NOT NULL \
-         AND a.match_type = "
-    );
-    f.seconds_to_accept_targeted = column_from(conn, from, &format!("{wait}'targeted'"))?;
-    f.seconds_to_accept_broadcast = column_from(conn, from, &format!("{wait}'broadcast'"))?;
+    f.seconds_to_accept_targeted = column_from(
+        conn,
+        from,
+        crate::sql_each!(
+            sqlite: [SECONDS_TO_ACCEPT, OFFERS_FROM_SQLITE, MADE_FROM, ACCEPTED_OF_KIND, "'targeted'"],
+            postgres: [SECONDS_TO_ACCEPT, OFFERS_FROM_POSTGRES, MADE_FROM, ACCEPTED_OF_KIND, "'targeted'"],
+        ),
+    )?;
+    f.seconds_to_accept_broadcast = column_from(
+        conn,
+        from,
+        crate::sql_each!(
+            sqlite: [SECONDS_TO_ACCEPT, OFFERS_FROM_SQLITE, MADE_FROM, ACCEPTED_OF_KIND, "'broadcast'"],
+            postgres: [SECONDS_TO_ACCEPT, OFFERS_FROM_POSTGRES, MADE_FROM, ACCEPTED_OF_KIND, "'broadcast'"],
+        ),
+    )?;
     (f.waitlist_joined, f.waitlist_notified, f.waitlist_expired) = conn.query_row(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'notified' THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM customer_waitlist INDEXED BY waitlist_recent WHERE created_at >= ?1",
+        crate::sql_each!(sqlite: ["SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'notified' THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM customer_waitlist INDEXED BY waitlist_recent WHERE created_at >= ?1"], postgres: ["SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'notified' THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM customer_waitlist WHERE created_at >= $1"]),
         [from],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
@@ -125,18 +178,20 @@ pub fn figures(conn: &Db, since: Option<i64>) -> crate::store::Result<Figures> {
         f.scheduled_waiting,
         f.scheduled_matched_on_time,
     ) = conn.query_row(
-        &format!("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-            CAST(COALESCE(SUM(CASE WHEN matched_at IS NOT NULL AND matched_at <= scheduled_for + ?2 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM {SESSIONS_FROM} WHERE {MADE_FROM} AND scheduled_for IS NOT NULL"),
-        [from, crate::engine::RELEASE_AHEAD.num_milliseconds()],
+        crate::sql_each!(
+            sqlite: [SCHEDULED, SESSIONS_FROM_SQLITE, " WHERE ", MADE_FROM, " AND scheduled_for IS NOT NULL"],
+            postgres: [SCHEDULED, SESSIONS_FROM_POSTGRES, " WHERE ", MADE_FROM, " AND scheduled_for IS NOT NULL"],
+        ),
+        [from, crate::model::RELEASE_AHEAD.num_milliseconds()],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
+    const TARGETED: &str = " AND a.match_type = 'targeted' AND a.match_score IS NOT NULL";
     f.targeted_scores = column_from(
         conn,
         from,
-        &format!(
-            "SELECT a.match_score FROM {offers_from} \
-         AND a.match_type = 'targeted' AND a.match_score IS NOT NULL"
+        crate::sql_each!(
+            sqlite: ["SELECT a.match_score FROM ", OFFERS_FROM_SQLITE, MADE_FROM, TARGETED],
+            postgres: ["SELECT a.match_score FROM ", OFFERS_FROM_POSTGRES, MADE_FROM, TARGETED],
         ),
     )?;
     Ok(f)
@@ -170,13 +225,13 @@ pub fn offer_counts(conn: &Db) -> crate::store::Result<OfferCounts> {
         c.expired,
         c.withdrawn,
     ) = conn.query_row(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        crate::sql!("SELECT CAST(COALESCE(SUM(CASE WHEN match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'accepted' AND match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'accepted' AND match_type = 'broadcast' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'expired' AND closed_reason = 'timeout' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'expired' AND closed_reason <> 'timeout' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM session_assignments",
+         FROM session_assignments"),
         crate::params![],
         |r| {
             Ok((
@@ -190,34 +245,18 @@ pub fn offer_counts(conn: &Db) -> crate::store::Result<OfferCounts> {
         },
     )?;
     (c.auto_clock_outs, c.escalations) = conn.query_row(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'auto_clock_out' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-            CAST(COALESCE(SUM(CASE WHEN kind = 'session_escalated' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM events",
+        crate::sql!("SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'auto_clock_out' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN kind = 'session_escalated' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM events"),
         crate::params![],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(c)
 }
 
-/// A field of a session's metadata (JSON text), as SQL.
-fn meta(conn: &Db, key: &str) -> String {
-    match conn.backend() {
-        Backend::Sqlite => format!("json_extract(metadata, '$.{key}')"),
-        Backend::Postgres => format!("(metadata::json ->> '{key}')"),
-    }
-}
-
-/// A metadata field that is JSON `true`, as an SQL condition.
-fn meta_true(conn: &Db, key: &str) -> String {
-    match conn.backend() {
-        Backend::Sqlite => format!("json_extract(metadata, '$.{key}') = 1"),
-        Backend::Postgres => format!("(metadata::json ->> '{key}') = 'true'"),
-    }
-}
-
 fn column_from<T: crate::store::db::FromValue>(
     conn: &Db,
     from: i64,
-    sql: &str,
+    sql: crate::store::Sql<'_>,
 ) -> crate::store::Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([from], |r| r.get(0))?;

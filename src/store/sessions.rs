@@ -1,5 +1,6 @@
 //! Intakes and sessions.
 
+use crate::store::Sql;
 use crate::store::db::{Db, OptionalExtension, Row, params};
 use chrono::{DateTime, Utc};
 
@@ -8,12 +9,12 @@ use crate::clock::{from_millis, to_millis};
 use crate::model::{Intake, Session, SessionStatus};
 
 pub fn insert_intake(conn: &Db, i: &Intake) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "INSERT INTO intakes (id, customer_name, customer_email, customer_phone, location_country, \
          location_province, location_city, location_postal_code, vehicle_year, vehicle_make, \
          vehicle_model, vehicle_vin, concern, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    ))?
     .execute(params![
         i.id,
         i.customer_name,
@@ -57,15 +58,17 @@ fn intake_from_row(r: &Row<'_>) -> crate::store::Result<Intake> {
 }
 
 pub fn get_intake(conn: &Db, id: &str) -> crate::store::Result<Option<Intake>> {
-    conn.prepare_cached(&format!(
-        "SELECT {INTAKE_COLUMNS} FROM intakes WHERE id = ?1"
+    conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        INTAKE_COLUMNS,
+        " FROM intakes WHERE id = ?1"
     ))?
     .query_row([id], intake_from_row)
     .optional()
 }
 
 pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
+    conn.prepare_cached(crate::sql!("SELECT 1 FROM sessions WHERE id = ?1"))?
         .exists([id])
 }
 
@@ -90,12 +93,12 @@ pub struct NewSession<'a> {
 
 /// Inserts a new session; its intake has the same id.
 pub fn insert(conn: &Db, s: &NewSession<'_>) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "INSERT INTO sessions (id, intake_id, status, payment_method, urgent, request_type, \
          requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, metadata, \
          created_at, released_at, scheduled_for) \
-         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
+         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    ))?
     .execute(params![
         s.id,
         s.status,
@@ -115,16 +118,15 @@ pub fn insert(conn: &Db, s: &NewSession<'_>) -> crate::store::Result<()> {
 }
 
 /// [`COLUMNS`] without the matching results (most of a session's metadata): for lists, which
-/// never show them.
-fn light_columns(conn: &Db) -> String {
-    COLUMNS.replace(
-        "metadata",
-        conn.pick(
-            "json_remove(metadata, '$.matching_results')",
-            "(metadata::jsonb - 'matching_results')::text",
-        ),
-    )
-}
+/// never show them. Each backend drops them its own way.
+const LIGHT_COLUMNS_SQLITE: &str = "id, intake_id, status, payment_method, urgent, request_type, \
+    requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, \
+    matched_mechanic_id, json_remove(metadata, '$.matching_results'), created_at, released_at, \
+    matched_at, completed_at, cancelled_at, escalated_at, scheduled_for";
+const LIGHT_COLUMNS_POSTGRES: &str = "id, intake_id, status, payment_method, urgent, \
+    request_type, requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, \
+    matched_mechanic_id, (metadata::jsonb - 'matching_results')::text, created_at, released_at, \
+    matched_at, completed_at, cancelled_at, escalated_at, scheduled_for";
 
 const COLUMNS: &str = "id, intake_id, status, payment_method, urgent, request_type, \
     requested_brands, preferred_mechanic_id, waiver_signed, payment_confirmed, \
@@ -166,16 +168,18 @@ fn from_row(r: &Row<'_>) -> crate::store::Result<Session> {
 }
 
 pub fn get(conn: &Db, id: &str) -> crate::store::Result<Option<Session>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()
+    conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        COLUMNS,
+        " FROM sessions WHERE id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()
 }
 
 /// Many sessions in full, in one query (prune's archive).
 pub fn get_many(conn: &Db, ids: &[&str]) -> crate::store::Result<Vec<Session>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE id IN (SELECT value FROM json_each(?1))"
-    ))?;
+    let mut stmt = conn.prepare_cached(crate::sql_each!(sqlite: ["SELECT ", COLUMNS, " FROM sessions WHERE id IN (SELECT value FROM json_each(?1))"], postgres: ["SELECT ", COLUMNS, " FROM sessions WHERE id IN (SELECT json_array_elements_text($1::json))"]))?;
     let rows = stmt.query_map([to_json(&ids)], from_row)?;
     rows.collect()
 }
@@ -191,7 +195,7 @@ pub fn list_by_status(
 ) -> crate::store::Result<Vec<Session>> {
     // The matching results (most of a session's metadata) are left out: lists never show
     // them, and the detail view loads its one session in full.
-    let mut stmt = conn.prepare_cached(&list_by_status_sql(conn))?;
+    let mut stmt = conn.prepare_cached(LIST_BY_STATUS)?;
     let mut all = Vec::new();
     for status in statuses {
         let rows = stmt.query_map(params![status, limit as i64], from_row)?;
@@ -205,23 +209,26 @@ pub fn list_by_status(
     Ok(all)
 }
 
-/// The statement of [`list_by_status`], for one status (for its query-plan tests).
-pub fn list_by_status_sql(conn: &Db) -> String {
-    let light = light_columns(conn);
-    format!(
-        "SELECT {light} FROM sessions WHERE status = ?1 \
+/// The statement of [`list_by_status`], for one status.
+pub const LIST_BY_STATUS: Sql<'static> = crate::sql_each!(
+    sqlite: [
+        "SELECT ", LIGHT_COLUMNS_SQLITE, " FROM sessions WHERE status = ?1 \
          ORDER BY created_at DESC, rowid DESC LIMIT ?2"
-    )
-}
+    ],
+    postgres: [
+        "SELECT ", LIGHT_COLUMNS_POSTGRES, " FROM sessions WHERE status = $1 \
+         ORDER BY created_at DESC, rowid DESC LIMIT $2"
+    ],
+);
 
 /// Waiting sessions that named `mechanic` as their preferred mechanic (by their index: left to
 /// itself the planner walks every waiting session).
 pub fn waiting_preferring(conn: &Db, mechanic: &str) -> crate::store::Result<Vec<Session>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM sessions INDEXED BY sessions_by_preferred \
+    let mut stmt = conn.prepare_cached(crate::sql_each!(sqlite: ["SELECT ", COLUMNS, " FROM sessions INDEXED BY sessions_by_preferred \
          WHERE preferred_mechanic_id = ?1 AND status = 'waiting' \
-         ORDER BY created_at, id"
-    ))?;
+         ORDER BY created_at, id"], postgres: ["SELECT ", COLUMNS, " FROM sessions \
+    WHERE preferred_mechanic_id = $1 AND status = 'waiting' \
+         ORDER BY created_at, id"]))?;
     let rows = stmt.query_map([mechanic], from_row)?;
     rows.collect()
 }
@@ -237,26 +244,40 @@ pub fn transition(
     to: SessionStatus,
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
-    let column = match to {
-        SessionStatus::Waiting => "released_at",
-        SessionStatus::Matched => "matched_at",
-        SessionStatus::Completed => "completed_at",
-        SessionStatus::Cancelled => "cancelled_at",
-        SessionStatus::Pending | SessionStatus::Scheduled => "created_at",
+    // One statement per column a status stamps, each written out (no SQL is built per call).
+    macro_rules! moving_to {
+        ($column:literal) => {
+            crate::sql_each!(
+                sqlite: [
+                    "UPDATE sessions SET status = ?2, ", $column, " = ?3 \
+                     WHERE id = ?1 AND status IN (SELECT value FROM json_each(?4))"
+                ],
+                postgres: [
+                    "UPDATE sessions SET status = $2, ", $column, " = $3 \
+                     WHERE id = $1 AND status IN (SELECT json_array_elements_text($4::json))"
+                ],
+            )
+        };
+    }
+    let sql = match to {
+        SessionStatus::Waiting => moving_to!("released_at"),
+        SessionStatus::Matched => moving_to!("matched_at"),
+        SessionStatus::Completed => moving_to!("completed_at"),
+        SessionStatus::Cancelled => moving_to!("cancelled_at"),
+        SessionStatus::Pending | SessionStatus::Scheduled => moving_to!("created_at"),
     };
     let wanted: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-    let changed = conn
-        .prepare_cached(&format!(
-            "UPDATE sessions SET status = ?2, {column} = ?3 \
-             WHERE id = ?1 AND status IN (SELECT value FROM json_each(?4))"
-        ))?
-        .execute(params![id, to, to_millis(now), to_json(&wanted)])?;
+    let changed =
+        conn.prepare_cached(sql)?
+            .execute(params![id, to, to_millis(now), to_json(&wanted)])?;
     Ok(changed == 1)
 }
 
 pub fn set_matched_mechanic(conn: &Db, id: &str, mechanic: &str) -> crate::store::Result<()> {
-    conn.prepare_cached("UPDATE sessions SET matched_mechanic_id = ?2 WHERE id = ?1")?
-        .execute([id, mechanic])?;
+    conn.prepare_cached(crate::sql!(
+        "UPDATE sessions SET matched_mechanic_id = ?2 WHERE id = ?1"
+    ))?
+    .execute([id, mechanic])?;
     Ok(())
 }
 
@@ -266,21 +287,25 @@ pub fn set_gate(
     waiver_signed: bool,
     payment_confirmed: bool,
 ) -> crate::store::Result<()> {
-    conn.prepare_cached(
-        "UPDATE sessions SET waiver_signed = ?2, payment_confirmed = ?3 WHERE id = ?1",
-    )?
+    conn.prepare_cached(crate::sql!(
+        "UPDATE sessions SET waiver_signed = ?2, payment_confirmed = ?3 WHERE id = ?1"
+    ))?
     .execute(params![id, waiver_signed, payment_confirmed])?;
     Ok(())
 }
 
 pub fn set_preferred(conn: &Db, id: &str, mechanic: &str) -> crate::store::Result<()> {
-    conn.prepare_cached("UPDATE sessions SET preferred_mechanic_id = ?2 WHERE id = ?1")?
-        .execute([id, mechanic])?;
+    conn.prepare_cached(crate::sql!(
+        "UPDATE sessions SET preferred_mechanic_id = ?2 WHERE id = ?1"
+    ))?
+    .execute([id, mechanic])?;
     Ok(())
 }
 
-pub const COUNT_IN_PLAY: &str = "SELECT status, COUNT(*) FROM sessions \
-    WHERE status IN ('scheduled', 'pending', 'waiting', 'matched') GROUP BY status ORDER BY status";
+pub const COUNT_IN_PLAY: Sql<'static> = crate::sql!(
+    "SELECT status, COUNT(*) FROM sessions \
+    WHERE status IN ('scheduled', 'pending', 'waiting', 'matched') GROUP BY status ORDER BY status"
+);
 
 /// Counts the sessions still in play per status (scheduled, pending, waiting, matched), for the
 /// console's header. Finished ones are not counted: that would walk the whole history on every
@@ -293,22 +318,26 @@ pub fn count_by_status(conn: &Db) -> crate::store::Result<Vec<(SessionStatus, i6
 
 /// Intakes of many sessions in one query.
 pub fn intakes_for(conn: &Db, ids: &[&str]) -> crate::store::Result<Vec<Intake>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {INTAKE_COLUMNS} FROM intakes WHERE id IN (SELECT value FROM json_each(?1))"
-    ))?;
+    let mut stmt = conn.prepare_cached(crate::sql_each!(sqlite: ["SELECT ", INTAKE_COLUMNS, " FROM intakes WHERE id IN (SELECT value FROM json_each(?1))"], postgres: ["SELECT ", INTAKE_COLUMNS, " FROM intakes WHERE id IN (SELECT json_array_elements_text($1::json))"]))?;
     let rows = stmt.query_map([to_json(&ids)], intake_from_row)?;
     rows.collect()
 }
 
-pub const ESCALATE: &str = "UPDATE sessions INDEXED BY sessions_to_escalate \
-    SET escalated_at = ?2 \
-    WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
-    RETURNING id, json_extract(metadata, '$.extracted_keywords'), \
-              json_extract(metadata, '$.customer_city')";
-pub const ESCALATE_PG: &str = "UPDATE sessions SET escalated_at = ?2 \
-    WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
-    RETURNING id, (metadata::json -> 'extracted_keywords')::text, \
-              metadata::json ->> 'customer_city'";
+pub const ESCALATE: Sql<'static> = crate::sql_each!(
+    sqlite: [
+        "UPDATE sessions INDEXED BY sessions_to_escalate \
+         SET escalated_at = ?2 \
+         WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= ?1 \
+         RETURNING id, json_extract(metadata, '$.extracted_keywords'), \
+                   json_extract(metadata, '$.customer_city')"
+    ],
+    postgres: [
+        "UPDATE sessions SET escalated_at = $2 \
+         WHERE status = 'waiting' AND escalated_at IS NULL AND released_at <= $1 \
+         RETURNING id, (metadata::json -> 'extracted_keywords')::text, \
+                   metadata::json ->> 'customer_city'"
+    ],
+);
 
 /// An escalated session, with what its dispatcher message needs from its metadata.
 pub struct Escalated {
@@ -325,7 +354,7 @@ pub fn escalate_released_before(
     released_by: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> crate::store::Result<Vec<Escalated>> {
-    let mut stmt = conn.prepare_cached(conn.pick(ESCALATE, ESCALATE_PG))?;
+    let mut stmt = conn.prepare_cached(ESCALATE)?;
     let rows = stmt.query_map(params![to_millis(released_by), to_millis(now)], |r| {
         let keywords: Option<String> = r.get(1)?;
         Ok(Escalated {
@@ -341,14 +370,17 @@ pub fn escalate_released_before(
     Ok(escalated)
 }
 
-pub const ESCALATED_WAITING: &str = "FROM sessions INDEXED BY sessions_escalated \
-    WHERE status = 'waiting' AND escalated_at IS NOT NULL ORDER BY released_at, id LIMIT ?1";
+pub const ESCALATED_WAITING: Sql<'static> = crate::sql_each!(
+    sqlite: ["SELECT ", LIGHT_COLUMNS_SQLITE, " FROM sessions INDEXED BY sessions_escalated \
+    WHERE status = 'waiting' AND escalated_at IS NOT NULL ORDER BY released_at, id LIMIT ?1"],
+    postgres: ["SELECT ", LIGHT_COLUMNS_POSTGRES, " FROM sessions \
+    WHERE status = 'waiting' AND escalated_at IS NOT NULL ORDER BY released_at, id LIMIT $1"],
+);
 
 /// Escalated sessions still waiting, longest waiting first, at most `limit`, without their
 /// matching results (the console pins them above the newest sessions, however many there are).
 pub fn escalated_waiting(conn: &Db, limit: usize) -> crate::store::Result<Vec<Session>> {
-    let light = light_columns(conn);
-    let mut stmt = conn.prepare_cached(&format!("SELECT {light} {ESCALATED_WAITING}"))?;
+    let mut stmt = conn.prepare_cached(ESCALATED_WAITING)?;
     let rows = stmt.query_map([limit as i64], from_row)?;
     rows.collect()
 }
@@ -356,8 +388,9 @@ pub fn escalated_waiting(conn: &Db, limit: usize) -> crate::store::Result<Vec<Se
 /// How many escalated sessions are still waiting (the console's header).
 pub fn escalated_count(conn: &Db) -> crate::store::Result<i64> {
     conn.prepare_cached(
-        "SELECT COUNT(*) FROM sessions INDEXED BY sessions_escalated \
-         WHERE status = 'waiting' AND escalated_at IS NOT NULL",
+        crate::sql_each!(sqlite: ["SELECT COUNT(*) FROM sessions INDEXED BY sessions_escalated \
+         WHERE status = 'waiting' AND escalated_at IS NOT NULL"], postgres: ["SELECT COUNT(*) FROM sessions \
+    WHERE status = 'waiting' AND escalated_at IS NOT NULL"]),
     )?
     .query_row(crate::params![], |r| r.get(0))
 }
@@ -365,20 +398,24 @@ pub fn escalated_count(conn: &Db) -> crate::store::Result<i64> {
 /// Scheduled sessions due for release by `cutoff` (their time minus the lead), soonest first:
 /// one range scan of `sessions_scheduled_due`, which holds scheduled sessions only.
 pub fn scheduled_due(conn: &Db, cutoff: DateTime<Utc>) -> crate::store::Result<Vec<Session>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM sessions INDEXED BY sessions_scheduled_due \
-         WHERE status = 'scheduled' AND scheduled_for <= ?1 ORDER BY scheduled_for, id"
-    ))?;
+    let mut stmt = conn.prepare_cached(crate::sql_each!(sqlite: ["SELECT ", COLUMNS, " FROM sessions INDEXED BY sessions_scheduled_due \
+         WHERE status = 'scheduled' AND scheduled_for <= ?1 ORDER BY scheduled_for, id"], postgres: ["SELECT ", COLUMNS, " FROM sessions \
+    WHERE status = 'scheduled' AND scheduled_for <= $1 ORDER BY scheduled_for, id"]))?;
     let rows = stmt.query_map([to_millis(cutoff)], from_row)?;
     rows.collect()
 }
 
 /// Scheduled sessions, soonest first, at most `limit` (the console's bookings list).
 pub fn scheduled(conn: &Db, limit: usize) -> crate::store::Result<Vec<Session>> {
-    let light = light_columns(conn);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {light} FROM sessions INDEXED BY sessions_scheduled_due \
-         WHERE status = 'scheduled' ORDER BY scheduled_for, id LIMIT ?1"
+    let mut stmt = conn.prepare_cached(crate::sql_each!(
+        sqlite: [
+            "SELECT ", LIGHT_COLUMNS_SQLITE, " FROM sessions INDEXED BY sessions_scheduled_due \
+             WHERE status = 'scheduled' ORDER BY scheduled_for, id LIMIT ?1"
+        ],
+        postgres: [
+            "SELECT ", LIGHT_COLUMNS_POSTGRES, " FROM sessions \
+             WHERE status = 'scheduled' ORDER BY scheduled_for, id LIMIT $1"
+        ],
     ))?;
     let rows = stmt.query_map([limit as i64], from_row)?;
     rows.collect()
@@ -395,12 +432,12 @@ pub fn release_scheduled(
     patch: &str,
 ) -> crate::store::Result<bool> {
     let changed = conn
-        .prepare_cached(conn.pick(
-            "UPDATE sessions SET status = ?2, released_at = ?3, \
-                 metadata = json_patch(metadata, ?4) WHERE id = ?1 AND status = 'scheduled'",
-            "UPDATE sessions SET status = ?2, released_at = ?3, \
+        .prepare_cached(crate::sql_each!(
+            sqlite: ["UPDATE sessions SET status = ?2, released_at = ?3, \
+                 metadata = json_patch(metadata, ?4) WHERE id = ?1 AND status = 'scheduled'"],
+            postgres: ["UPDATE sessions SET status = ?2, released_at = ?3, \
                  metadata = (metadata::jsonb || ?4::jsonb)::text \
-                 WHERE id = ?1 AND status = 'scheduled'",
+                 WHERE id = ?1 AND status = 'scheduled'"],
         ))?
         .execute(params![id, status, released_at.map(to_millis), patch])?;
     Ok(changed == 1)
@@ -410,7 +447,6 @@ pub fn release_scheduled(
 /// id) contains `needle` (any case), newest first, at most `limit`; without their matching
 /// results. For the console's history: an empty needle lists the newest sessions.
 pub fn search(conn: &Db, needle: &str, limit: usize) -> crate::store::Result<Vec<Session>> {
-    let light = light_columns(conn);
     // LIKE with its own escape: a `%` or `_` typed by the dispatcher is a character.
     let escaped: String = needle
         .to_lowercase()
@@ -421,8 +457,8 @@ pub fn search(conn: &Db, needle: &str, limit: usize) -> crate::store::Result<Vec
         })
         .collect();
     let pattern = format!("%{escaped}%");
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {light} FROM sessions WHERE id IN ( \
+    let mut stmt = conn.prepare_cached(crate::sql_each!(
+        sqlite: ["SELECT ", LIGHT_COLUMNS_SQLITE, " FROM sessions WHERE id IN ( \
            SELECT s.id FROM sessions s \
            LEFT JOIN intakes i ON i.id = s.intake_id \
            LEFT JOIN mechanics m ON m.id = s.matched_mechanic_id \
@@ -430,8 +466,37 @@ pub fn search(conn: &Db, needle: &str, limit: usize) -> crate::store::Result<Vec
               OR lower(i.customer_name) LIKE ?1 ESCAPE '\\' \
               OR lower(COALESCE(m.name, '')) LIKE ?1 ESCAPE '\\' \
               OR lower(COALESCE(s.matched_mechanic_id, '')) LIKE ?1 ESCAPE '\\') \
-         ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+         ORDER BY created_at DESC, rowid DESC LIMIT ?2"],
+        postgres: ["SELECT ", LIGHT_COLUMNS_POSTGRES, " FROM sessions WHERE id IN ( \
+           SELECT s.id FROM sessions s \
+           LEFT JOIN intakes i ON i.id = s.intake_id \
+           LEFT JOIN mechanics m ON m.id = s.matched_mechanic_id \
+           WHERE lower(s.id) LIKE ?1 ESCAPE '\\' \
+              OR lower(i.customer_name) LIKE ?1 ESCAPE '\\' \
+              OR lower(COALESCE(m.name, '')) LIKE ?1 ESCAPE '\\' \
+              OR lower(COALESCE(s.matched_mechanic_id, '')) LIKE ?1 ESCAPE '\\') \
+         ORDER BY created_at DESC, rowid DESC LIMIT ?2"],
     ))?;
     let rows = stmt.query_map(params![pattern, limit as i64], from_row)?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The light column lists are [`COLUMNS`] with the metadata's matching results dropped,
+    /// each backend its own way: the same columns in the same order, or `from_row` misreads.
+    #[test]
+    fn light_columns_are_the_columns_without_the_matching_results() {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            words(LIGHT_COLUMNS_SQLITE),
+            words(&COLUMNS.replace("metadata", "json_remove(metadata, '$.matching_results')"))
+        );
+        assert_eq!(
+            words(LIGHT_COLUMNS_POSTGRES),
+            words(&COLUMNS.replace("metadata", "(metadata::jsonb - 'matching_results')::text"))
+        );
+    }
 }

@@ -9,7 +9,7 @@ pub struct SmartMatching {
 }
 
 pub fn smart_matching(conn: &Db) -> crate::store::Result<SmartMatching> {
-    let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
+    let mut stmt = conn.prepare_cached(crate::sql!("SELECT key, value FROM settings"))?;
     let mut flag = SmartMatching {
         enabled: true,
         rollout_percent: 100,
@@ -31,10 +31,10 @@ pub fn smart_matching(conn: &Db) -> crate::store::Result<SmartMatching> {
 }
 
 pub fn set_smart_matching(conn: &Db, flag: SmartMatching) -> crate::store::Result<()> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(crate::sql!(
         "INSERT INTO settings (key, value) VALUES (?1, ?2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?;
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    ))?;
     stmt.execute(params![
         "enable_smart_matching",
         if flag.enabled { "on" } else { "off" }
@@ -54,7 +54,9 @@ pub const ESCALATE_AFTER_MAX: i64 = 86_400;
 pub fn escalate_after_seconds(conn: &Db) -> crate::store::Result<i64> {
     use crate::store::db::OptionalExtension;
     let value: Option<String> = conn
-        .prepare_cached("SELECT value FROM settings WHERE key = 'escalate_after_seconds'")?
+        .prepare_cached(crate::sql!(
+            "SELECT value FROM settings WHERE key = 'escalate_after_seconds'"
+        ))?
         .query_row(crate::params![], |r| r.get(0))
         .optional()?;
     Ok(value
@@ -64,10 +66,10 @@ pub fn escalate_after_seconds(conn: &Db) -> crate::store::Result<i64> {
 }
 
 pub fn set_escalate_after_seconds(conn: &Db, seconds: i64) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "INSERT INTO settings (key, value) VALUES ('escalate_after_seconds', ?1) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    ))?
     .execute([seconds.to_string()])?;
     Ok(())
 }
@@ -75,16 +77,16 @@ pub fn set_escalate_after_seconds(conn: &Db, seconds: i64) -> crate::store::Resu
 /// A setting's text, when set.
 pub fn get(conn: &Db, key: &str) -> crate::store::Result<Option<String>> {
     use crate::store::db::OptionalExtension;
-    conn.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+    conn.prepare_cached(crate::sql!("SELECT value FROM settings WHERE key = ?1"))?
         .query_row([key], |r| r.get(0))
         .optional()
 }
 
 pub fn set(conn: &Db, key: &str, value: &str) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "INSERT INTO settings (key, value) VALUES (?1, ?2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    ))?
     .execute([key, value])?;
     Ok(())
 }

@@ -35,8 +35,10 @@ fn row(r: &crate::store::db::Row<'_>) -> crate::store::Result<TokenRow> {
 }
 
 pub fn insert(conn: &Db, token: &TokenRow) -> crate::store::Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO api_tokens ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)"
+    conn.prepare_cached(crate::sql!(
+        "INSERT INTO api_tokens (",
+        COLUMNS,
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)"
     ))?
     .execute(params![
         token.id,
@@ -51,16 +53,20 @@ pub fn insert(conn: &Db, token: &TokenRow) -> crate::store::Result<()> {
 
 /// The token whose SHA-256 this is, revoked or not (the caller tells them apart).
 pub fn by_hash(conn: &Db, sha256: &[u8]) -> crate::store::Result<Option<TokenRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM api_tokens WHERE sha256 = ?"
+    conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        COLUMNS,
+        " FROM api_tokens WHERE sha256 = ?1"
     ))?
     .query_row([sha256], row)
     .optional()
 }
 
 pub fn all(conn: &Db) -> crate::store::Result<Vec<TokenRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
+    let mut stmt = conn.prepare_cached(crate::sql!(
+        "SELECT ",
+        COLUMNS,
+        " FROM api_tokens ORDER BY created_at, id"
     ))?;
     stmt.query_map(crate::params![], row)?.collect()
 }
@@ -68,19 +74,23 @@ pub fn all(conn: &Db) -> crate::store::Result<Vec<TokenRow>> {
 /// Revokes a token; false when there is no such token or it was revoked already.
 pub fn revoke(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<bool> {
     Ok(conn
-        .prepare_cached("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")?
+        .prepare_cached(crate::sql!(
+            "UPDATE api_tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL"
+        ))?
         .execute(params![to_millis(now), id])?
         == 1)
 }
 
 /// The ids of every revoked token.
 pub fn revoked_ids(conn: &Db) -> crate::store::Result<std::collections::HashSet<String>> {
-    let mut stmt = conn.prepare_cached("SELECT id FROM api_tokens WHERE revoked_at IS NOT NULL")?;
+    let mut stmt = conn.prepare_cached(crate::sql!(
+        "SELECT id FROM api_tokens WHERE revoked_at IS NOT NULL"
+    ))?;
     stmt.query_map(crate::params![], |r| r.get(0))?.collect()
 }
 
 pub fn exists(conn: &Db, id: &str) -> crate::store::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM api_tokens WHERE id = ?")?
+    conn.prepare_cached(crate::sql!("SELECT 1 FROM api_tokens WHERE id = ?1"))?
         .exists([id])
 }
 
@@ -91,10 +101,10 @@ pub fn touch(
     now: DateTime<Utc>,
     every: chrono::Duration,
 ) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 \
-         AND (last_used_at IS NULL OR last_used_at <= ?3)",
-    )?
+         AND (last_used_at IS NULL OR last_used_at <= ?3)"
+    ))?
     .execute(params![to_millis(now), id, to_millis(now - every)])?;
     Ok(())
 }
@@ -114,10 +124,10 @@ pub fn kept(
     key: &str,
     since: DateTime<Utc>,
 ) -> crate::store::Result<Option<Kept>> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "SELECT request_sha256, status, response FROM api_idempotency \
-         WHERE token_id = ? AND key = ? AND created_at > ?",
-    )?
+         WHERE token_id = ?1 AND key = ?2 AND created_at > ?3"
+    ))?
     .query_row(params![token, key, to_millis(since)], |r| {
         Ok(Kept {
             request_sha256: r.get(0)?,
@@ -140,18 +150,18 @@ pub fn claim(
     now: DateTime<Utc>,
     since: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
-    conn.prepare_cached(
-        "DELETE FROM api_idempotency WHERE token_id = ? AND key = ? AND created_at <= ?",
-    )?
+    conn.prepare_cached(crate::sql!(
+        "DELETE FROM api_idempotency WHERE token_id = ?1 AND key = ?2 AND created_at <= ?3"
+    ))?
     .execute(params![token, key, to_millis(since)])?;
     // Status 0 and no response until `fill` writes them, in the same transaction: no other
     // connection ever sees the record without its answer.
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(crate::sql!(
             "INSERT INTO api_idempotency \
              (token_id, key, request_sha256, status, response, created_at) \
-             VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (token_id, key) DO NOTHING",
-        )?
+             VALUES (?1, ?2, ?3, 0, '', ?4) ON CONFLICT (token_id, key) DO NOTHING"
+        ))?
         .execute(params![token, key, request_sha256, to_millis(now)])?
         == 1)
 }
@@ -164,9 +174,9 @@ pub fn fill(
     status: u16,
     response: &str,
 ) -> crate::store::Result<()> {
-    conn.prepare_cached(
-        "UPDATE api_idempotency SET status = ?, response = ? WHERE token_id = ? AND key = ?",
-    )?
+    conn.prepare_cached(crate::sql!(
+        "UPDATE api_idempotency SET status = ?1, response = ?2 WHERE token_id = ?3 AND key = ?4"
+    ))?
     .execute(params![status, response, token, key])?;
     Ok(())
 }
@@ -182,14 +192,14 @@ pub fn keep_first(
     now: DateTime<Utc>,
     since: DateTime<Utc>,
 ) -> crate::store::Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM api_idempotency WHERE token_id = ? AND key = ? AND created_at <= ?",
-    )?
+    conn.prepare_cached(crate::sql!(
+        "DELETE FROM api_idempotency WHERE token_id = ?1 AND key = ?2 AND created_at <= ?3"
+    ))?
     .execute(params![token, key, to_millis(since)])?;
     conn.prepare_cached(
-        "INSERT INTO api_idempotency \
-         (token_id, key, request_sha256, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (token_id, key) DO NOTHING",
+        crate::sql!("INSERT INTO api_idempotency \
+         (token_id, key, request_sha256, status, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (token_id, key) DO NOTHING"),
     )?
     .execute(params![
         token,
@@ -204,21 +214,27 @@ pub fn keep_first(
 
 /// Notes that `token` created `session`, in the intake's own transaction.
 pub fn record_owner(conn: &Db, session: &str, token: &str) -> crate::store::Result<()> {
-    conn.prepare_cached("INSERT INTO api_session_owners (session_id, token_id) VALUES (?, ?)")?
-        .execute(params![session, token])?;
+    conn.prepare_cached(crate::sql!(
+        "INSERT INTO api_session_owners (session_id, token_id) VALUES (?1, ?2)"
+    ))?
+    .execute(params![session, token])?;
     Ok(())
 }
 
 /// Whether `token` created `session`.
 pub fn token_owns_session(conn: &Db, token: &str, session: &str) -> crate::store::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM api_session_owners WHERE session_id = ? AND token_id = ?")?
-        .exists(params![session, token])
+    conn.prepare_cached(crate::sql!(
+        "SELECT 1 FROM api_session_owners WHERE session_id = ?1 AND token_id = ?2"
+    ))?
+    .exists(params![session, token])
 }
 
 /// Forgets responses kept before `before`; returns how many.
 pub fn prune_kept(conn: &Db, before: DateTime<Utc>) -> crate::store::Result<usize> {
-    conn.prepare_cached("DELETE FROM api_idempotency WHERE created_at <= ?")?
-        .execute([to_millis(before)])
+    conn.prepare_cached(crate::sql!(
+        "DELETE FROM api_idempotency WHERE created_at <= ?1"
+    ))?
+    .execute([to_millis(before)])
 }
 
 /// Whether a mechanic may read a session over the API: he was offered it (any assignment row
@@ -228,9 +244,9 @@ pub fn mechanic_knows_session(
     mechanic: &str,
     session: &str,
 ) -> crate::store::Result<bool> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "SELECT 1 FROM session_assignments WHERE session_id = ?1 AND mechanic_id = ?2 \
-         UNION ALL SELECT 1 FROM sessions WHERE id = ?1 AND matched_mechanic_id = ?2 LIMIT 1",
-    )?
+         UNION ALL SELECT 1 FROM sessions WHERE id = ?1 AND matched_mechanic_id = ?2 LIMIT 1"
+    ))?
     .exists(params![session, mechanic])
 }

@@ -325,7 +325,7 @@ pub fn engine_tick(
         Err(e) if e.code == crate::error::ErrorCode::Busy => {
             // Busy also stands for a connection to a PostgreSQL server that was lost (a
             // restart, a network cut): said as it is, since the fix is not another program's.
-            let lost = e.message == crate::error::CONNECTION_LOST;
+            let lost = e.cause == crate::error::Cause::ConnectionLost;
             if !std::mem::replace(&mut health.busy, true) {
                 if lost {
                     tracing::warn!("lost the connection to the database server; reconnecting");

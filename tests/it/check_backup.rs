@@ -55,7 +55,7 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
     // Break five invariants behind the engine's back (one edit breaks a sixth).
     let conn = pitwall::store::open(Some(&db)).unwrap();
     let seq = |id: &str| format!("(SELECT seq FROM session_assignments WHERE id = '{id}')");
-    conn.execute_batch(&format!(
+    conn.execute_batch(pitwall::store::Sql::plain(&format!(
         "UPDATE sessions SET matched_mechanic_id = 't2' WHERE id = 'S1';
          DELETE FROM assignment_details WHERE assignment_seq = {b};
          DELETE FROM session_assignments WHERE id = 'S2.b';
@@ -64,7 +64,7 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
          UPDATE mechanics SET is_available = 1 - is_available WHERE id = 't3';",
         b = seq("S2.b"),
         t = seq("S1.t1"),
-    ))
+    )))
     .unwrap();
     drop(conn);
     let out = pitwall(&["check", "--db", db_arg]);
@@ -345,12 +345,14 @@ fn check_names_broken_dispatch_rules() {
     conn.execute_batch(
         // t2 (capacity 1) matched to two sessions, still holding a live offer (S2.t1); the
         // Volvo entry woken by t3, who is no Volvo specialist; V1 escalated before its release.
-        "UPDATE sessions SET status = 'matched', matched_mechanic_id = 't2', matched_at = 0
+        pitwall::sql!(
+            "UPDATE sessions SET status = 'matched', matched_mechanic_id = 't2', matched_at = 0
            WHERE id IN ('S1', 'S2');
          UPDATE session_assignments SET mechanic_id = 't2' WHERE id = 'S1.t1';
          UPDATE session_assignments SET status = 'offered', expires_at = 1 WHERE id = 'S2.t3';
          UPDATE customer_waitlist SET notified_mechanic_id = 't3' WHERE id = 'W1';
-         UPDATE sessions SET escalated_at = released_at - 1 WHERE id = 'V1';",
+         UPDATE sessions SET escalated_at = released_at - 1 WHERE id = 'V1';"
+        ),
     )
     .unwrap();
     drop(conn);
@@ -418,11 +420,11 @@ fn check_names_broken_scheduling_rules() {
         String::from_utf8_lossy(&out.stdout)
     );
     let conn = pitwall::store::open(Some(&db)).unwrap();
-    conn.execute_batch(
+    conn.execute_batch(pitwall::sql!(
         "UPDATE session_assignments SET session_id = 'B1' WHERE id = 'S1.t1';
          UPDATE events SET at = (SELECT scheduled_for FROM sessions WHERE id = 'B2') + 1
-             WHERE id = (SELECT MAX(id) FROM events);",
-    )
+             WHERE id = (SELECT MAX(id) FROM events);"
+    ))
     .unwrap();
     drop(conn);
     let out = pitwall(&["check", "--db", db_arg]);
@@ -436,4 +438,19 @@ fn check_names_broken_scheduling_rules() {
         text.contains("✗ no session stays scheduled past its time: B1, B2"),
         "{text}"
     );
+}
+
+/// The library's backup, called on a PostgreSQL URL, refuses with a code and the server's own
+/// tool named (it once panicked on `sqlite().expect`); no connection is tried, no file made.
+#[test]
+fn backup_of_a_postgres_url_is_a_coded_refusal_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("copy.db");
+    let url = std::path::Path::new("postgres://ann:secret@db.invalid:5432/pitwall");
+    let refused = pitwall::admin::backup(url, &dest).unwrap_err();
+    assert_eq!(refused.code, pitwall::error::ErrorCode::InvalidInput);
+    assert_eq!(refused.field.as_deref(), Some("db"));
+    assert!(refused.message.contains("pg_dump"), "{}", refused.message);
+    assert!(!refused.message.contains("secret"), "{}", refused.message);
+    assert!(!dest.exists());
 }

@@ -118,7 +118,7 @@ fn four_processes_share_one_database_safely() {
         assert_eq!(won.len(), 1, "{session} won by {won:?}");
         let matched: String = conn
             .query_row(
-                "SELECT matched_mechanic_id FROM sessions WHERE id = ?1",
+                pitwall::sql!("SELECT matched_mechanic_id FROM sessions WHERE id = ?1"),
                 [session],
                 |r| r.get(0),
             )

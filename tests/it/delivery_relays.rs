@@ -62,7 +62,9 @@ fn relay(db: &Path, config: &Path, out: Option<&Path>) -> Child {
 fn rows(engine: &Engine) -> Vec<(String, String)> {
     let conn = engine.connection();
     let mut stmt = conn
-        .prepare("SELECT id, status FROM notifications ORDER BY rowid")
+        .prepare(pitwall::sql!(
+            "SELECT id, status FROM notifications ORDER BY rowid"
+        ))
         .unwrap();
     stmt.query_map(pitwall::params![], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()

@@ -333,7 +333,7 @@ fn customer_text_is_stored_as_given() {
     let stored: String = e
         .connection()
         .query_row(
-            "SELECT concern FROM intakes WHERE id = 'S2'",
+            pitwall::sql!("SELECT concern FROM intakes WHERE id = 'S2'"),
             pitwall::params![],
             |r| r.get(0),
         )

@@ -133,7 +133,7 @@ fn accept_has_exactly_one_winner_and_closes_the_rest() {
     // The database itself refuses a second accepted row.
     let conn = e.connection();
     let second = conn.execute(
-        "UPDATE session_assignments SET status = 'accepted' WHERE id = 'S1.t1'",
+        pitwall::sql!("UPDATE session_assignments SET status = 'accepted' WHERE id = 'S1.t1'"),
         pitwall::params![],
     );
     assert!(
@@ -565,7 +565,7 @@ fn a_matcher_failure_falls_back_to_broadcast_and_is_recorded() {
     roster(&mut e);
     e.connection()
         .execute(
-            "UPDATE mechanics SET service_keywords = 'not json' WHERE id = 't1'",
+            pitwall::sql!("UPDATE mechanics SET service_keywords = 'not json' WHERE id = 't1'"),
             pitwall::params![],
         )
         .unwrap();

@@ -601,10 +601,10 @@ fn a_booking_that_cannot_be_released_does_not_stop_the_tick() {
     ok(&mut e, booking("B1", "2026-01-05T14:30:00Z", json!({})));
     ok(&mut e, booking("B2", "2026-01-05T14:30:00Z", json!({})));
     e.connection()
-        .execute_batch(
+        .execute_batch(pitwall::sql!(
             "PRAGMA foreign_keys = OFF; DELETE FROM intakes WHERE id = 'B2'; \
-             PRAGMA foreign_keys = ON;",
-        )
+             PRAGMA foreign_keys = ON;"
+        ))
         .unwrap();
     // 14:20: both due; NOW's targeted offer lapsed at 14:02.
     let t = ok(&mut e, json!({"cmd": "advance", "seconds": 1200}));
@@ -613,8 +613,10 @@ fn a_booking_that_cannot_be_released_does_not_stop_the_tick() {
     let (status, offers): (String, i64) = e
         .connection()
         .query_row(
-            "SELECT status, (SELECT COUNT(*) FROM session_assignments WHERE session_id = 'B2') \
-             FROM sessions WHERE id = 'B2'",
+            pitwall::sql!(
+                "SELECT status, (SELECT COUNT(*) FROM session_assignments WHERE session_id = 'B2') \
+             FROM sessions WHERE id = 'B2'"
+            ),
             pitwall::params![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

@@ -112,7 +112,7 @@ fn two_processes_never_both_win_a_session() {
     for (i, winner) in winners.iter().enumerate() {
         let (status, matched): (String, String) = conn
             .query_row(
-                "SELECT status, matched_mechanic_id FROM sessions WHERE id = ?1",
+                pitwall::sql!("SELECT status, matched_mechanic_id FROM sessions WHERE id = ?1"),
                 [format!("S{i}")],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -123,7 +123,7 @@ fn two_processes_never_both_win_a_session() {
         );
         let accepted: i64 = conn
             .query_row(
-                "SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1 AND status = 'accepted'",
+                pitwall::sql!("SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1 AND status = 'accepted'"),
                 [format!("S{i}")],
                 |r| r.get(0),
             )
@@ -187,8 +187,10 @@ fn two_processes_never_fill_a_mechanic_beyond_his_capacity() {
     let conn = pitwall::store::open(Some(&db)).unwrap();
     let most: i64 = conn
         .query_row(
-            "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM sessions \
-             WHERE status = 'matched' GROUP BY matched_mechanic_id) AS per_mechanic",
+            pitwall::sql!(
+                "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM sessions \
+             WHERE status = 'matched' GROUP BY matched_mechanic_id) AS per_mechanic"
+            ),
             pitwall::params![],
             |r| r.get(0),
         )
@@ -275,7 +277,7 @@ fn release_and_cancel_race(attempt: usize) -> usize {
         let id = format!("S{i}");
         let (status, released_at): (String, Option<i64>) = conn
             .query_row(
-                "SELECT status, released_at FROM sessions WHERE id = ?1",
+                pitwall::sql!("SELECT status, released_at FROM sessions WHERE id = ?1"),
                 [&id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -283,9 +285,11 @@ fn release_and_cancel_race(attempt: usize) -> usize {
         assert_eq!(status, "cancelled", "{id}");
         let (assignments, open): (i64, i64) = conn
             .query_row(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status IN ('queued', 'offered') \
+                pitwall::sql!(
+                    "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status IN ('queued', 'offered') \
                  THEN 1 ELSE 0 END), 0) AS BIGINT) \
-                 FROM session_assignments WHERE session_id = ?1",
+                 FROM session_assignments WHERE session_id = ?1"
+                ),
                 [&id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )

@@ -122,10 +122,10 @@ fn setup(history: usize) -> Engine {
     // Delivered long ago: history, not a backlog.
     engine
         .connection()
-        .execute_batch(
+        .execute_batch(pitwall::sql!(
             "UPDATE notifications SET status = 'sent', sent_at = created_at \
-             WHERE status = 'pending'",
-        )
+             WHERE status = 'pending'"
+        ))
         .unwrap();
     // What is live now, the same on both databases: one matched session of the veteran, one
     // waiting with offers, one pending message.

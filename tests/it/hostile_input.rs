@@ -175,7 +175,7 @@ proptest! {
             Ok(out) => {
                 prop_assert_eq!(out["session"]["id"].as_str(), Some("X"));
                 let stored: String = e.connection()
-                    .query_row("SELECT concern FROM intakes WHERE id = 'X'", pitwall::params![], |r| r.get(0)).unwrap();
+                    .query_row(pitwall::sql!("SELECT concern FROM intakes WHERE id = 'X'"), pitwall::params![], |r| r.get(0)).unwrap();
                 prop_assert_eq!(stored, concern.trim());
             }
             Err(err) => {

@@ -37,7 +37,7 @@ fn logs_name_ids_not_customers() {
         // A matcher failure is logged…
         e.connection()
             .execute(
-                "UPDATE mechanics SET service_keywords = 'broken' WHERE id = 't1'",
+                pitwall::sql!("UPDATE mechanics SET service_keywords = 'broken' WHERE id = 't1'"),
                 pitwall::params![],
             )
             .unwrap();

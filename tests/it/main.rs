@@ -35,6 +35,7 @@ mod migrations;
 mod pages;
 mod pg_backend;
 mod pg_commands;
+mod pg_connect;
 mod pg_crash;
 mod pg_hosts;
 mod pg_plans;

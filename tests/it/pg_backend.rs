@@ -622,7 +622,7 @@ fn a_frozen_writer_gives_up_the_lock() {
     let held = Instant::now();
     let tx = frozen.begin(TxKind::Write).unwrap();
     tx.execute(
-        "UPDATE settings SET value = 'frozen' WHERE key = ?1",
+        pitwall::sql!("UPDATE settings SET value = 'frozen' WHERE key = ?1"),
         pitwall::params!["escalate_after_seconds"],
     )
     .unwrap();
@@ -647,7 +647,7 @@ fn a_frozen_writer_gives_up_the_lock() {
     let value = Db::connect_postgres(&db.url)
         .unwrap()
         .query_row(
-            "SELECT value FROM settings WHERE key = 'escalate_after_seconds'",
+            pitwall::sql!("SELECT value FROM settings WHERE key = 'escalate_after_seconds'"),
             pitwall::params![],
             |r| r.get::<usize, String>(0),
         )
@@ -675,9 +675,11 @@ fn a_lost_connection_is_replaced_between_transactions_only() {
             .unwrap();
     };
     let count = |conn: &Db| {
-        conn.query_row("SELECT count(*) FROM settings", pitwall::params![], |r| {
-            r.get::<usize, i64>(0)
-        })
+        conn.query_row(
+            pitwall::sql!("SELECT count(*) FROM settings"),
+            pitwall::params![],
+            |r| r.get::<usize, i64>(0),
+        )
     };
     assert!(count(&conn).is_ok());
 

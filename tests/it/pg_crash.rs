@@ -157,7 +157,11 @@ fn every_intake_serve_answered_200_survives_sigkill() {
     let conn = pitwall::store::open(Some(&db)).unwrap();
     for id in &acknowledged {
         assert_eq!(
-            common::crash::count(&conn, "SELECT COUNT(*) FROM sessions WHERE id = ?1", &[id]),
+            common::crash::count(
+                &conn,
+                pitwall::sql!("SELECT COUNT(*) FROM sessions WHERE id = ?1"),
+                &[id]
+            ),
             1,
             "{id} was answered 200 but is not in the database"
         );

@@ -42,10 +42,10 @@ fn database() -> (TestDb, PathBuf) {
 fn accepted_by_session(db: &Path) -> BTreeMap<String, Vec<String>> {
     let conn = pitwall::store::open(Some(db)).unwrap();
     let mut accepted: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    conn.prepare(
+    conn.prepare(pitwall::sql!(
         "SELECT session_id, mechanic_id FROM session_assignments WHERE status = 'accepted' \
-         ORDER BY seq",
-    )
+         ORDER BY seq"
+    ))
     .unwrap()
     .for_each_row(pitwall::params![], |r| {
         accepted.entry(r.get(0)?).or_default().push(r.get(1)?);
@@ -59,13 +59,15 @@ fn accepted_by_session(db: &Path) -> BTreeMap<String, Vec<String>> {
 fn sessions(db: &Path) -> BTreeMap<String, (String, Option<String>)> {
     let conn = pitwall::store::open(Some(db)).unwrap();
     let mut out = BTreeMap::new();
-    conn.prepare("SELECT id, status, matched_mechanic_id FROM sessions")
-        .unwrap()
-        .for_each_row(pitwall::params![], |r| {
-            out.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
-            Ok(())
-        })
-        .unwrap();
+    conn.prepare(pitwall::sql!(
+        "SELECT id, status, matched_mechanic_id FROM sessions"
+    ))
+    .unwrap()
+    .for_each_row(pitwall::params![], |r| {
+        out.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+        Ok(())
+    })
+    .unwrap();
     out
 }
 

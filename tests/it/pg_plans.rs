@@ -7,7 +7,8 @@
 
 use crate::common::pg as pg_common;
 
-use pitwall::store::db::Db;
+use pitwall::store::Sql;
+use pitwall::store::db::{Backend, Db};
 use pitwall::store::value::Value;
 use pitwall::store::{assignments, events, mechanics, outbox, prune, sessions, waitlist};
 
@@ -26,7 +27,7 @@ const HISTORY_TABLES: &[&str] = &[
 ];
 
 fn fill(db: &Db) {
-    db.execute_batch(&format!(
+    db.execute_batch(Sql::plain(&format!(
         "INSERT INTO mechanics (id, name, created_at, updated_at, currently_on_shift,
                                profile_completion_score)
            SELECT 'g' || lpad(i::text, 6, '0'), 'M ' || i, 0, 0, (i % 3 = 0)::int, 90
@@ -94,7 +95,7 @@ fn fill(db: &Db) {
          ANALYZE;",
         n = HISTORY,
         now = NOW,
-    ))
+    )))
     .expect("history");
 }
 
@@ -110,46 +111,46 @@ fn every_request_and_tick_statement_reads_by_index() {
     let db = Db::connect_postgres(&test_db.url).expect("connect");
     fill(&db);
     let int = Value::Integer;
-    let statements: Vec<(&str, String, Vec<Value>)> = vec![
+    let statements: Vec<(&str, Sql<'static>, Vec<Value>)> = vec![
         (
             "a mechanic's queue",
-            assignments::mine_sql(),
+            assignments::MINE,
             vec![text("vet"), int(NOW)],
         ),
         (
             "open broadcasts",
-            assignments::open_broadcasts_sql(),
+            assignments::OPEN_BROADCASTS,
             vec![int(NOW + 200_000)],
         ),
         (
             "a session's offers",
-            assignments::for_session_sql(),
+            assignments::FOR_SESSION,
             vec![text("LIVE2")],
         ),
         (
             "a mechanic's active sessions",
-            mechanics::ACTIVE_SESSIONS.into(),
+            mechanics::ACTIVE_SESSIONS,
             vec![text("vet")],
         ),
-        ("busy mechanics", mechanics::BUSY.into(), vec![]),
+        ("busy mechanics", mechanics::BUSY, vec![]),
         (
             "live offers per mechanic",
-            assignments::LIVE_OFFER_COUNTS.into(),
+            assignments::LIVE_OFFER_COUNTS,
             vec![int(NOW)],
         ),
         (
             "event feed catch-up",
-            events::after_sql(),
+            events::AFTER,
             vec![int(HISTORY * 10 - 100), int(500)],
         ),
         (
             "who an event's session concerns",
-            events::SESSION_MECHANICS.into(),
+            events::SESSION_MECHANICS,
             vec![text("LIVE2")],
         ),
         (
             "a relay's claim",
-            outbox::claim_sql(),
+            outbox::CLAIM,
             vec![
                 text("relay"),
                 int(NOW + 30_000),
@@ -160,70 +161,68 @@ fn every_request_and_tick_statement_reads_by_index() {
         ),
         (
             "pending messages on a channel",
-            outbox::PENDING_ON.into(),
+            outbox::PENDING_ON,
             vec![text("sms")],
         ),
         (
             "console: sessions by status",
-            sessions::list_by_status_sql(&db),
+            sessions::LIST_BY_STATUS,
             vec![text("waiting"), int(500)],
         ),
         (
             "console: sessions in play per status",
-            sessions::COUNT_IN_PLAY.into(),
+            sessions::COUNT_IN_PLAY,
             vec![],
         ),
         (
             "console: escalated sessions",
-            format!("SELECT id {}", sessions::ESCALATED_WAITING),
+            sessions::ESCALATED_WAITING,
             vec![int(500)],
         ),
-        (
-            "console: newest messages",
-            outbox::list_sql(),
-            vec![int(200)],
-        ),
+        ("console: newest messages", outbox::LIST, vec![int(200)]),
         (
             "console: newest waitlist entries",
-            waitlist::list_sql(),
+            waitlist::LIST,
             vec![int(200)],
         ),
         (
             "waiting waitlist entries",
-            waitlist::waiting_sql(),
+            waitlist::WAITING,
             vec![int(NOW)],
         ),
         (
             "tick: due expiries",
-            assignments::EXPIRE_DUE.into(),
+            assignments::EXPIRE_DUE,
             vec![int(NOW)],
         ),
         (
             "tick: due broadcasts",
-            assignments::ACTIVATE_DUE_BROADCASTS.into(),
+            assignments::ACTIVATE_DUE_BROADCASTS,
             vec![int(NOW)],
         ),
         (
             "tick: waitlist expiry",
-            waitlist::EXPIRE_DUE.into(),
+            waitlist::EXPIRE_DUE,
             vec![int(NOW)],
         ),
         (
             "tick: escalation",
-            sessions::ESCALATE_PG.into(),
+            sessions::ESCALATE,
             vec![int(NOW - 600_000), int(NOW)],
         ),
         (
             "prune: the next batch",
-            prune::FINISHED_BATCH.into(),
+            prune::FINISHED_BATCH,
             vec![text("completed"), int(NOW), int(0), text(""), int(100)],
         ),
     ];
     let mut failures = Vec::new();
     for (i, (name, sql, params)) in statements.iter().enumerate() {
-        // The plan of a first execution, the values bound.
+        // The plan of a first execution, the values bound. (PostgreSQL's text: only it runs.)
+        let sql = sql.text(Backend::Postgres);
+        let explain = format!("EXPLAIN {sql}");
         let custom: Vec<String> = db
-            .prepare(&format!("EXPLAIN {sql}"))
+            .prepare(Sql::each(&explain, &explain))
             .unwrap()
             .query_map(params.clone(), |r| r.get(0))
             .unwrap()
@@ -231,24 +230,25 @@ fn every_request_and_tick_statement_reads_by_index() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         // The generic plan a prepared statement settles on after a few executions.
         let args: Vec<String> = params.iter().map(literal).collect();
-        db.execute_batch(&format!(
-            "SET plan_cache_mode = force_generic_plan; PREPARE plan_{i} AS {}",
-            pitwall::store::db::to_postgres(sql)
-        ))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        // PostgreSQL's text with its $N, as the server prepares it.
+        let prepare =
+            format!("SET plan_cache_mode = force_generic_plan; PREPARE plan_{i} AS {sql}");
+        db.execute_batch(Sql::each(&prepare, &prepare))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let execute = if args.is_empty() {
             format!("EXPLAIN EXECUTE plan_{i}")
         } else {
             format!("EXPLAIN EXECUTE plan_{i}({})", args.join(", "))
         };
         let generic: Vec<String> = db
-            .prepare(&execute)
+            .prepare(Sql::plain(&execute))
             .unwrap()
             .query_map(pitwall::params![], |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        db.execute_batch("RESET plan_cache_mode").unwrap();
+        db.execute_batch(pitwall::sql!("RESET plan_cache_mode"))
+            .unwrap();
         for (mode, plan) in [("custom", custom), ("generic", generic)] {
             let plan = plan.join("\n");
             println!("-- {name} ({mode} plan)\n{plan}\n");

@@ -14,6 +14,7 @@ use pitwall::archive::FileArchive;
 use pitwall::clock::Clock;
 use pitwall::engine::Engine;
 use pitwall::engine::prune::{ArchiveSink, Retention, RetentionStep};
+use pitwall::store::Sql;
 use serde_json::{Value, json};
 
 /// Old history and what must survive a prune of 30 days, made on the manual clock from
@@ -49,7 +50,7 @@ fn history(engine: &mut Engine) {
     engine
         .connection()
         .execute(
-            "INSERT INTO api_session_owners (session_id, token_id) VALUES (?1, ?2)",
+            pitwall::sql!("INSERT INTO api_session_owners (session_id, token_id) VALUES (?1, ?2)"),
             pitwall::params!["OLD-DONE", token],
         )
         .unwrap();
@@ -70,10 +71,10 @@ fn history(engine: &mut Engine) {
     );
     engine
         .connection()
-        .execute_batch(
+        .execute_batch(pitwall::sql!(
             "UPDATE notifications SET status = 'sent', sent_at = created_at \
-             WHERE status = 'pending'",
-        )
+             WHERE status = 'pending'"
+        ))
         .unwrap();
     ok(engine, json!({"cmd": "advance", "seconds": 40 * 86_400}));
     ok(engine, intake("NEW-DONE", json!({})));
@@ -100,7 +101,7 @@ const KEPT: [&str; 5] = [
     "NEW-BOOKED",
 ];
 
-fn count(engine: &Engine, sql: &str) -> i64 {
+fn count(engine: &Engine, sql: Sql<'_>) -> i64 {
     engine
         .connection()
         .query_row(sql, pitwall::params![], |r| r.get(0))
@@ -111,13 +112,15 @@ fn count(engine: &Engine, sql: &str) -> i64 {
 fn rows_of(engine: &Engine, session: &str) -> String {
     let mut out = String::new();
     for sql in [
-        "SELECT * FROM sessions WHERE id = ?1",
-        "SELECT * FROM intakes WHERE id = ?1",
-        "SELECT a.*, d.* FROM session_assignments a JOIN assignment_details d \
-         ON d.assignment_seq = a.seq WHERE a.session_id = ?1 ORDER BY a.seq",
-        "SELECT * FROM events WHERE session_id = ?1 ORDER BY id",
-        "SELECT * FROM notifications WHERE session_id = ?1 ORDER BY id",
-        "SELECT * FROM customer_waitlist WHERE session_id = ?1 ORDER BY id",
+        pitwall::sql!("SELECT * FROM sessions WHERE id = ?1"),
+        pitwall::sql!("SELECT * FROM intakes WHERE id = ?1"),
+        pitwall::sql!(
+            "SELECT a.*, d.* FROM session_assignments a JOIN assignment_details d \
+         ON d.assignment_seq = a.seq WHERE a.session_id = ?1 ORDER BY a.seq"
+        ),
+        pitwall::sql!("SELECT * FROM events WHERE session_id = ?1 ORDER BY id"),
+        pitwall::sql!("SELECT * FROM notifications WHERE session_id = ?1 ORDER BY id"),
+        pitwall::sql!("SELECT * FROM customer_waitlist WHERE session_id = ?1 ORDER BY id"),
     ] {
         engine
             .connection()
@@ -140,7 +143,10 @@ fn belongs(engine: &Engine, session: &str) -> i64 {
         engine
             .connection()
             .query_row(
-                &format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?1"),
+                Sql::each(
+                    &format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?1"),
+                    &format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"),
+                ),
                 [session],
                 |r| r.get::<_, i64>(0),
             )
@@ -172,7 +178,7 @@ fn prune_removes_finished_history_and_nothing_in_play_or_recent() {
     let before: Vec<String> = KEPT.iter().map(|s| rows_of(&engine, s)).collect();
     let old_clock_ins = count(
         &engine,
-        "SELECT COUNT(*) FROM events WHERE kind = 'mechanic_added'",
+        pitwall::sql!("SELECT COUNT(*) FROM events WHERE kind = 'mechanic_added'"),
     );
     assert!(old_clock_ins > 0);
     let report = engine.prune(30, None, &mut |_| {}).unwrap();
@@ -186,20 +192,26 @@ fn prune_removes_finished_history_and_nothing_in_play_or_recent() {
     assert_eq!(
         count(
             &engine,
-            "SELECT COUNT(*) FROM events WHERE kind = 'mechanic_added'"
+            pitwall::sql!("SELECT COUNT(*) FROM events WHERE kind = 'mechanic_added'")
         ),
         0
     );
     assert_eq!(
         count(
             &engine,
-            "SELECT COUNT(*) FROM events WHERE kind = 'history_pruned'"
+            pitwall::sql!("SELECT COUNT(*) FROM events WHERE kind = 'history_pruned'")
         ),
         1
     );
     assert_eq!(
-        count(&engine, "SELECT COUNT(*) FROM assignment_details"),
-        count(&engine, "SELECT COUNT(*) FROM session_assignments")
+        count(
+            &engine,
+            pitwall::sql!("SELECT COUNT(*) FROM assignment_details")
+        ),
+        count(
+            &engine,
+            pitwall::sql!("SELECT COUNT(*) FROM session_assignments")
+        )
     );
     assert_clean(&engine);
     // The report says from when it counts, and counts only what it may.
@@ -291,10 +303,10 @@ fn an_archive_holds_each_removed_session_whole() {
     // Recorded: the next prune appends after these lines.
     let recorded = count(
         &engine,
-        &format!(
+        Sql::plain(&format!(
             "SELECT CAST(value AS BIGINT) FROM settings WHERE key = '{}'",
             archive.key()
-        ),
+        )),
     );
     assert_eq!(recorded as usize, text.len());
     assert_clean(&engine);
@@ -344,7 +356,7 @@ fn retention_prunes_once_a_day() {
     let pruned = |engine: &Engine| {
         count(
             engine,
-            "SELECT COUNT(*) FROM events WHERE kind = 'history_pruned'",
+            pitwall::sql!("SELECT COUNT(*) FROM events WHERE kind = 'history_pruned'"),
         )
     };
     let mut steps = 0;
@@ -452,7 +464,7 @@ fn prune_cli(db: &str, archive: &Path, failpoint: Option<&str>) -> std::process:
 
 fn sessions_left(db: &str) -> i64 {
     let engine = Engine::open(Some(Path::new(db)), Clock::System).unwrap();
-    count(&engine, "SELECT COUNT(*) FROM sessions")
+    count(&engine, pitwall::sql!("SELECT COUNT(*) FROM sessions"))
 }
 
 fn archived_ids(archive: &Path) -> Vec<String> {

@@ -91,7 +91,7 @@ fn four_phones_accepting_the_same_200_sessions_make_exactly_one_winner_each() {
     let conn = pitwall::store::open(Some(&db)).unwrap();
     let matched: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM sessions WHERE status = 'matched'",
+            pitwall::sql!("SELECT COUNT(*) FROM sessions WHERE status = 'matched'"),
             pitwall::params![],
             |r| r.get(0),
         )
@@ -164,9 +164,11 @@ fn sigterm_under_load_loses_no_acknowledged_intake() {
     let conn = pitwall::store::open(Some(&db)).unwrap();
     for id in &acknowledged {
         let n: i64 = conn
-            .query_row("SELECT COUNT(*) FROM sessions WHERE id = ?", [id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                pitwall::sql!("SELECT COUNT(*) FROM sessions WHERE id = ?1"),
+                [id],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(n, 1, "{id} was acknowledged but is not in the file");
     }

@@ -283,7 +283,7 @@ fn a_read_only_database_is_said_once_in_the_status_line_and_not_logged_every_sec
     c.quick_intake("Toronto", "M5V 3L9", "brakes");
     c.engine
         .connection()
-        .execute_batch("PRAGMA query_only = ON")
+        .execute_batch(pitwall::sql!("PRAGMA query_only = ON"))
         .unwrap();
     let mut health = pitwall::tui::TickHealth::default();
     for _ in 0..120 {
@@ -303,7 +303,7 @@ fn a_read_only_database_is_said_once_in_the_status_line_and_not_logged_every_sec
     assert!(c.screen(120, 40).contains("read-only"));
     c.engine
         .connection()
-        .execute_batch("PRAGMA query_only = OFF")
+        .execute_batch(pitwall::sql!("PRAGMA query_only = OFF"))
         .unwrap();
     for _ in 0..40 {
         pitwall::tui::engine_tick(&mut c.app, &mut c.engine, &mut health, &mut || {});

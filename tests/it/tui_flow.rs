@@ -389,7 +389,9 @@ fn schedule_for_later_books_a_slot_that_is_released_with_a_targeted_offer() {
     let statuses: Vec<(String, String, Option<i64>)> = {
         let conn = c.engine.connection();
         let mut stmt = conn
-            .prepare("SELECT id, status, scheduled_for FROM sessions ORDER BY created_at, status")
+            .prepare(pitwall::sql!(
+                "SELECT id, status, scheduled_for FROM sessions ORDER BY created_at, status"
+            ))
             .unwrap();
         stmt.query_map(pitwall::params![], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))

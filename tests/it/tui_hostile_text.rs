@@ -30,9 +30,13 @@ fn long_word(unit: &str) -> String {
     unit.repeat(10_000)
 }
 
-fn sql(c: &mut Console, statement: &str, params: &[&dyn pitwall::store::db::ToValue]) {
+fn sql(
+    c: &mut Console,
+    statement: pitwall::store::Sql<'_>,
+    params: &[&dyn pitwall::store::db::ToValue],
+) {
     let n = c.engine.connection().execute(statement, params).unwrap();
-    assert!(n > 0, "{statement} changed nothing");
+    assert!(n > 0, "{statement:?} changed nothing");
 }
 
 fn refresh(c: &mut Console) {
@@ -63,7 +67,7 @@ fn hostile_roster(c: &mut Console) {
     for (id, name) in &names {
         sql(
             c,
-            "UPDATE mechanics SET name = ?1 WHERE id = ?2",
+            pitwall::sql!("UPDATE mechanics SET name = ?1 WHERE id = ?2"),
             &[name, id],
         );
     }
@@ -76,7 +80,7 @@ fn hostile_roster(c: &mut Console) {
     for (id, city) in &cities {
         sql(
             c,
-            "UPDATE mechanics SET city = ?1 WHERE id = ?2",
+            pitwall::sql!("UPDATE mechanics SET city = ?1 WHERE id = ?2"),
             &[city, id],
         );
     }
@@ -88,7 +92,7 @@ fn hostile_roster(c: &mut Console) {
     .unwrap();
     sql(
         c,
-        "UPDATE mechanics SET brand_specializations = ?1 WHERE id = 'm-cal-02'",
+        pitwall::sql!("UPDATE mechanics SET brand_specializations = ?1 WHERE id = 'm-cal-02'"),
         &[&specialties],
     );
     refresh(c);
@@ -312,14 +316,16 @@ fn hostile_roster_and_customer_text_keep_every_row_intact() {
         .engine
         .connection()
         .query_row(
-            "SELECT intake_id FROM sessions WHERE id = ?1",
+            pitwall::sql!("SELECT intake_id FROM sessions WHERE id = ?1"),
             [&session],
             |r| r.get::<_, String>(0),
         )
         .unwrap();
     sql(
         &mut c,
-        "UPDATE intakes SET customer_name = ?1, location_city = ?2, concern = ?3 WHERE id = ?4",
+        pitwall::sql!(
+            "UPDATE intakes SET customer_name = ?1, location_city = ?2, concern = ?3 WHERE id = ?4"
+        ),
         &[
             &long_word(MECHANIC_EMOJI),
             &format!("{FLAGS}{SOFT_HYPHEN}"),
@@ -365,7 +371,7 @@ fn hostile_roster_and_customer_text_keep_every_row_intact() {
         .clone();
     sql(
         &mut c,
-        "UPDATE customer_waitlist SET customer_name = ?1 WHERE session_id = ?2",
+        pitwall::sql!("UPDATE customer_waitlist SET customer_name = ?1 WHERE session_id = ?2"),
         &[&format!("{FAMILY} {}", long_word("Ü")), &waitlisted],
     );
     c.pane(3);

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 
 use super::CHANNEL;
 
@@ -81,12 +81,14 @@ impl Drop for Listener {
 }
 
 fn listen(url: &str) -> Result<Client, postgres::Error> {
-    let mut config = Config::from_str(url)?;
+    let tls = super::tls_settings(url);
+    let mut config = Config::from_str(&tls.url)?;
+    super::fill_password(&mut config);
     config.application_name("pitwall-listener");
     config.connect_timeout(CONNECT_TIMEOUT);
     // A listener on a dead connection would wait for notifications for ever.
     super::notice_a_dead_server(&mut config);
-    let mut client = config.connect(NoTls)?;
+    let mut client = config.connect(super::tls_connector(&tls))?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)
 }

@@ -7,7 +7,7 @@ use std::process::Child;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use pitwall::store::Db;
+use pitwall::store::{Db, Sql};
 use pitwall::synth::Rng;
 use serde_json::{Value, json};
 
@@ -106,35 +106,43 @@ pub fn script(rng: &mut Rng, mechanics: u64) -> Vec<Value> {
     lines
 }
 
-pub fn count(conn: &Db, sql: &str, params: &[&str]) -> i64 {
+pub fn count(conn: &Db, sql: Sql<'_>, params: &[&str]) -> i64 {
     let values: Vec<&dyn pitwall::store::db::ToValue> = params
         .iter()
         .map(|p| p as &dyn pitwall::store::db::ToValue)
         .collect();
     conn.query_row(sql, values.as_slice(), |r| r.get(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|e| panic!("{sql:?}: {e}"))
 }
 
 /// What an acknowledged command must have left in the database.
 pub fn assert_durable(conn: &Db, command: &Value) {
-    let (sql, keys): (&str, &[&str]) = match command["cmd"].as_str().unwrap() {
-        "add_mechanic" => ("SELECT COUNT(*) FROM mechanics WHERE id = ?1", &["id"]),
-        "intake" => ("SELECT COUNT(*) FROM sessions WHERE id = ?1", &["id"]),
+    let (sql, keys): (Sql<'static>, &[&str]) = match command["cmd"].as_str().unwrap() {
+        "add_mechanic" => (
+            pitwall::sql!("SELECT COUNT(*) FROM mechanics WHERE id = ?1"),
+            &["id"],
+        ),
+        "intake" => (
+            pitwall::sql!("SELECT COUNT(*) FROM sessions WHERE id = ?1"),
+            &["id"],
+        ),
         "join_waitlist" => (
-            "SELECT COUNT(*) FROM customer_waitlist WHERE id = ?1",
+            pitwall::sql!("SELECT COUNT(*) FROM customer_waitlist WHERE id = ?1"),
             &["id"],
         ),
         "accept" => (
-            "SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1 AND mechanic_id = ?2 \
-             AND status = 'accepted'",
+            pitwall::sql!(
+                "SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1 AND mechanic_id = ?2 \
+             AND status = 'accepted'"
+            ),
             &["session", "mechanic"],
         ),
         "complete" => (
-            "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'completed'",
+            pitwall::sql!("SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'completed'"),
             &["session"],
         ),
         "cancel" => (
-            "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'cancelled'",
+            pitwall::sql!("SELECT COUNT(*) FROM sessions WHERE id = ?1 AND status = 'cancelled'"),
             &["session"],
         ),
         "clock_in" | "clock_out" | "set_flag" | "advance" => return,

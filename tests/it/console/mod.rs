@@ -181,7 +181,9 @@ impl Console {
     pub fn only_session(&mut self) -> Session {
         let ids: Vec<String> = {
             let conn = self.engine.connection();
-            let mut stmt = conn.prepare("SELECT id FROM sessions").unwrap();
+            let mut stmt = conn
+                .prepare(pitwall::sql!("SELECT id FROM sessions"))
+                .unwrap();
             stmt.query_map(pitwall::params![], |r| r.get(0))
                 .unwrap()
                 .map(Result::unwrap)
