@@ -32,17 +32,19 @@ pub fn insert_offer(
     // Read first, then a plain VALUES insert: PostgreSQL cannot type a parameter in a SELECT
     // list, and the two run in the caller's one connection (the relay's, or a transaction).
     let found: Option<(String, Option<String>)> = conn
-        .prepare_cached("SELECT session_id, mechanic_id FROM session_assignments WHERE id = ?1")?
+        .prepare_cached(crate::sql!(
+            "SELECT session_id, mechanic_id FROM session_assignments WHERE id = ?1"
+        ))?
         .query_row(params![assignment], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((session, Some(mechanic))) = found else {
         return Ok(false);
     };
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "INSERT INTO page_links \
          (sha256, kind, session_id, assignment_id, mechanic_id, created_at) \
-         VALUES (?1, 'offer', ?2, ?3, ?4, ?5)",
-    )?
+         VALUES (?1, 'offer', ?2, ?3, ?4, ?5)"
+    ))?
     .execute(params![
         sha256.to_vec(),
         session,
@@ -63,20 +65,20 @@ pub fn insert_status(
     if !crate::store::sessions::exists(conn, session)? {
         return Ok(false);
     }
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "INSERT INTO page_links (sha256, kind, session_id, created_at) \
-         VALUES (?1, 'status', ?2, ?3)",
-    )?
+         VALUES (?1, 'status', ?2, ?3)"
+    ))?
     .execute(params![sha256.to_vec(), session, to_millis(now)])?;
     Ok(true)
 }
 
 /// What the link with this hash opens, if there is one.
 pub fn find(conn: &Db, sha256: &[u8; 32]) -> crate::store::Result<Option<Opens>> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "SELECT kind, session_id, assignment_id, mechanic_id, outcome FROM page_links \
-         WHERE sha256 = ?1",
-    )?
+         WHERE sha256 = ?1"
+    ))?
     .query_row(params![sha256.to_vec()], |r| {
         let kind: String = r.get(0)?;
         let session: String = r.get(1)?;
@@ -95,10 +97,10 @@ pub fn find(conn: &Db, sha256: &[u8; 32]) -> crate::store::Result<Option<Opens>>
 
 /// Notes how an offer was answered through its link; the first answer stays.
 pub fn set_outcome(conn: &Db, sha256: &[u8; 32], outcome: &str) -> crate::store::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "UPDATE page_links SET outcome = ?1 WHERE sha256 = ?2 AND kind = 'offer' \
-         AND outcome IS NULL",
-    )?
+         AND outcome IS NULL"
+    ))?
     .execute(params![outcome, sha256.to_vec()])?;
     Ok(())
 }
@@ -109,9 +111,9 @@ pub fn offer_is_live(
     assignment: &str,
     now: DateTime<Utc>,
 ) -> crate::store::Result<bool> {
-    conn.prepare_cached(
+    conn.prepare_cached(crate::sql!(
         "SELECT 1 FROM session_assignments WHERE id = ?1 AND status = 'offered' \
-         AND expires_at > ?2",
-    )?
+         AND expires_at > ?2"
+    ))?
     .exists(params![assignment, to_millis(now)])
 }
