@@ -123,17 +123,9 @@ fn two_mechanics_tap_accept_at_once_and_one_wins() {
     let mut outcomes: Vec<String> = phones
         .iter()
         .map(|p| {
-            let start = Instant::now();
-            loop {
-                let text = p.text();
-                for word in ["Accepted", "Already taken"] {
-                    if text.contains(word) {
-                        return word.to_string();
-                    }
-                }
-                assert!(start.elapsed() < Duration::from_secs(10), "{text}");
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            p.wait_for_one_of(&["Accepted", "Already taken"], Duration::from_secs(10))
+                .unwrap_or_else(|| panic!("neither outcome: {}", p.text()))
+                .to_string()
         })
         .collect();
     outcomes.sort();
@@ -172,8 +164,13 @@ fn with_javascript_off_an_accept_still_completes() {
     let driver = Driver::start();
     let phone = driver.browser(false);
     phone.goto(&server.url(&link));
-    // The server-rendered time left is there without the script.
-    assert!(phone.text().contains("left to answer"), "{}", phone.text());
+    // The server-rendered time left is there without the script (without scripts the driver
+    // may return before the page has loaded: wait for it).
+    assert!(
+        phone.wait_for("left to answer", Duration::from_secs(5)),
+        "{}",
+        phone.text()
+    );
     std::thread::sleep(Duration::from_millis(300));
     // The script never ran: it would have opened the page's event stream.
     assert!(!server.log_text().contains("/o/…/events"), "the script ran");

@@ -183,15 +183,28 @@ impl Browser {
 
     /// The text of the page's `main`.
     pub fn text(&self) -> String {
-        let id = self.find("main");
-        call(
+        self.main_text()
+            .unwrap_or_else(|why| panic!("no text of the page's main: {why}"))
+    }
+
+    /// The text of the page's `main`, or why there is none yet (a page still loading after a
+    /// click or a navigation has no `main` for a moment).
+    fn main_text(&self) -> Result<String, String> {
+        let at = |path: &str| format!("{}{path}", self.base);
+        let found = call(
+            &self.agent,
+            "POST",
+            &at("/element"),
+            Some(&json!({"using": "css selector", "value": "main"})),
+        )?;
+        let id = found[ELEMENT].as_str().ok_or(format!("no main: {found}"))?;
+        let text = call(
             &self.agent,
             "GET",
-            &format!("{}/element/{id}/text", self.base),
+            &at(&format!("/element/{id}/text")),
             None,
-        )
-        .map(|v| v.as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
+        )?;
+        Ok(text.as_str().unwrap_or_default().to_string())
     }
 
     /// Runs `script` (a function body) in the page; its return value.
@@ -204,11 +217,26 @@ impl Browser {
         self.post("/execute/async", json!({"script": script, "args": []}))
     }
 
+    /// Which of `choices` the page's `main` shows first, waiting up to `within` (a page that is
+    /// loading is waited for, not read).
+    pub fn wait_for_one_of<'w>(&self, choices: &[&'w str], within: Duration) -> Option<&'w str> {
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Ok(text) = self.main_text()
+                && let Some(found) = choices.iter().find(|w| text.contains(**w))
+            {
+                return Some(found);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+
     /// Waits until the page's text contains `words`; false after `within`.
     pub fn wait_for(&self, words: &str, within: Duration) -> bool {
         let start = Instant::now();
         while start.elapsed() < within {
-            if self.text().contains(words) {
+            if self.main_text().is_ok_and(|text| text.contains(words)) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(25));
