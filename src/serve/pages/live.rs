@@ -42,14 +42,11 @@ pub async fn status(State(shared): State<Shared>, Path(code): Path<String>) -> R
 }
 
 async fn link_stream(shared: Shared, code: String, offer: bool) -> Response {
-    if !crate::links::looks_like_code(&code) {
-        return not_found();
-    }
-    let sha256 = crate::links::hash(&code);
+    let sha256 = match super::admit(&shared, &code) {
+        Ok(sha256) => sha256,
+        Err(response) => return response,
+    };
     let key = super::link_key(&sha256);
-    if let Err(wait) = shared.limit.check(&key) {
-        return super::too_many(wait);
-    }
     let found = on_engine(&shared, move |engine| {
         links::find(engine.connection(), &sha256)
     })

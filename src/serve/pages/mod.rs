@@ -197,6 +197,17 @@ fn too_many(wait: std::time::Duration) -> Response {
 }
 
 /// The rate-limit key of a link: a prefix of its hash (never the code).
+/// A link's code from its path, checked for shape, hashed and counted against the link's rate:
+/// its SHA-256, or the answer to give instead (the 404 of a missing link, or 429).
+fn admit(shared: &Shared, code: &str) -> Result<[u8; 32], Response> {
+    if !crate::links::looks_like_code(code) {
+        return Err(not_found());
+    }
+    let sha256 = crate::links::hash(code);
+    shared.limit.check(&link_key(&sha256)).map_err(too_many)?;
+    Ok(sha256)
+}
+
 fn link_key(sha256: &[u8; 32]) -> String {
     let hex: String = sha256[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("link_{hex}")

@@ -132,13 +132,10 @@ fn page(
 }
 
 pub async fn show(State(shared): State<Shared>, Path(code): Path<String>) -> Response {
-    if !crate::links::looks_like_code(&code) {
-        return not_found();
-    }
-    let sha256 = crate::links::hash(&code);
-    if let Err(wait) = shared.limit.check(&super::link_key(&sha256)) {
-        return super::too_many(wait);
-    }
+    let sha256 = match super::admit(&shared, &code) {
+        Ok(sha256) => sha256,
+        Err(response) => return response,
+    };
     let pages = shared.pages.clone();
     match on_engine(&shared, move |engine| {
         page(engine, &pages.csrf, &code, &sha256)
@@ -158,13 +155,10 @@ pub async fn cancel(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if !crate::links::looks_like_code(&code) {
-        return not_found();
-    }
-    let sha256 = crate::links::hash(&code);
-    if let Err(wait) = shared.limit.check(&super::link_key(&sha256)) {
-        return super::too_many(wait);
-    }
+    let sha256 = match super::admit(&shared, &code) {
+        Ok(sha256) => sha256,
+        Err(response) => return response,
+    };
     let form = match read_form(&headers, body).await {
         Ok(form) => form,
         Err(response) => return response,
