@@ -191,9 +191,10 @@ impl Drop for PgConn {
 }
 
 /// Runs a call of the blocking client. The client drives a tokio runtime of its own, which
-/// tokio refuses to start inside another (the console runs its event loop in one, and calls
-/// the engine from it): there the call runs on a thread of its own, and this thread waits for
-/// it, as it would have waited for the server anyway.
+/// tokio refuses to start inside another: a caller inside one gets the call run on a thread of
+/// its own while it waits, as it would have waited for the server anyway. No front end calls
+/// the engine from inside a runtime any more (the console's engine left its runtime; serve's
+/// runs on its worker thread), so this is a guard, not a path taken per statement.
 fn blocking<T: Send>(call: impl FnOnce() -> T + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
         return call();
