@@ -4,7 +4,8 @@
 # ST_EXAMPLES). Installs schemathesis into target/schemathesis-venv from PyPI when missing.
 # Caller-chosen ids follow a Unicode-category rule no JSON Schema pattern states portably: the
 # document names it as the format "pitwall-id", and schemathesis_hooks.py draws such ids by the
-# same rule. CI runs all three roles.
+# same rule. A plan's shifts may not overlap, which no schema states: a dispatcher run that draws
+# such a plan reports it (ST202), so CI runs the two public roles.
 # Usage: [ST_ROLES="intake mechanic dispatcher"] bash .ci/schemathesis.sh [target/debug/pitwall]
 set -euo pipefail
 cd "$(dirname "$0")/.."
