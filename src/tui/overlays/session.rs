@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::centered;
 use crate::model::Tier;
 use crate::text::{fit, for_screen};
-use crate::tui::panes::queues;
+use crate::tui::panes::queues::{self, QueuesState};
 use crate::tui::state::App;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{clear_overlay, panel};
@@ -16,7 +16,7 @@ use crate::tui::widgets::{clear_overlay, panel};
 /// Everything about the selected session, with the full score breakdown of every match.
 pub fn render(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let Some(detail) = &app.queues.detail else {
+    let Some(detail) = &app.panes.get::<QueuesState>().detail else {
         return;
     };
     let s = &detail.session;

@@ -6,8 +6,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::keymap::{Binding, Op};
-use super::state::Purpose;
-use super::state::{App, Effect, Found, KeyState, Pane};
+use super::state::{App, Effect, Found, KeyState, Pane, PaneStates, Purpose, Request};
+use crate::command::Command;
 use crate::engine::Outcome;
 use crate::error::DispatchError;
 
@@ -40,16 +40,16 @@ pub struct PaneDef {
     pub filter: Option<FilterOf>,
     /// It shows the §9 metrics, which snapshots load only for it.
     pub metrics: bool,
-    /// Makes its state ([`new_state`] of its [`PaneState`]), when it keeps one; the first
-    /// three keep theirs in fields of `App` that tests read directly.
+    /// Makes its state ([`new_state`] of its [`PaneState`]), when it keeps one.
     pub state: Option<fn() -> Box<dyn std::any::Any>>,
     /// Reads what it shows beyond the snapshot (the history's search): run when the pane comes
     /// into view and when its filter changes.
     pub load: Option<fn(&mut App) -> Vec<Effect>>,
     /// What one of its [`Read`](super::state::Read)s found: only the pane that asked hears it.
     pub found: Option<FoundBy>,
-    /// The result of a command it asked for (a [`Request`](super::state::Request) names the
-    /// pane it came from); [`acted`] for panes that ask only plain actions.
+    /// The result of a command it asked for (a [`Request`] names the pane it came from), with
+    /// the [`Purpose`] it asked with, of the pane's own type; [`acted`] for panes that ask only
+    /// plain actions ([`Act`]).
     pub done: fn(&mut App, Purpose, Result<Outcome, DispatchError>) -> Vec<Effect>,
 }
 
@@ -66,16 +66,43 @@ pub fn new_state<S: PaneState>() -> Box<dyn std::any::Any> {
     Box::new(S::default())
 }
 
-impl App {
+impl PaneStates {
+    /// Every registered pane's state, as its `PaneDef::state` makes it.
+    pub fn new() -> PaneStates {
+        PaneStates(
+            REGISTRY
+                .iter()
+                .map(|p| p.state.map(|make| make()))
+                .collect(),
+        )
+    }
+
     /// The state of the pane that keeps an `S`.
-    pub fn state<S: PaneState>(&self) -> &S {
-        self.pane_state(Pane::of(S::PANE))
+    pub fn get<S: PaneState>(&self) -> &S {
+        self.at(Pane::of(S::PANE))
             .expect("a registered pane's state is made with the console")
     }
 
-    pub fn state_mut<S: PaneState>(&mut self) -> &mut S {
-        self.pane_state_mut(Pane::of(S::PANE))
+    pub fn get_mut<S: PaneState>(&mut self) -> &mut S {
+        self.at_mut(Pane::of(S::PANE))
             .expect("a registered pane's state is made with the console")
+    }
+}
+
+impl Default for PaneStates {
+    fn default() -> PaneStates {
+        PaneStates::new()
+    }
+}
+
+impl App {
+    /// The state of the pane that keeps an `S`.
+    pub fn state<S: PaneState>(&self) -> &S {
+        self.panes.get()
+    }
+
+    pub fn state_mut<S: PaneState>(&mut self) -> &mut S {
+        self.panes.get_mut()
     }
 }
 
@@ -93,26 +120,41 @@ macro_rules! panes {
 // A new pane: its file here, and its name on this line.
 panes!(intake, queues, mechanics, waitlist, metrics, history);
 
-/// The result of a plain action (`Purpose::Act`): its confirmation, or the engine's refusal
-/// with its code, and the lists read again either way. A pane's own `done` hands on what it
-/// does not handle itself.
+/// A plain action's purpose, which any pane may ask with: the confirmation shown on success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Act(pub String);
+
+/// A plain action asked by `from`: the command, and the confirmation to show once it is done.
+pub fn act(from: Pane, command: Command, done: impl Into<String>) -> Effect {
+    Effect::Run(Request {
+        from,
+        command,
+        purpose: plain(done),
+    })
+}
+
+/// A plain action's purpose: the confirmation to show once it is done.
+pub fn plain(done: impl Into<String>) -> Purpose {
+    Purpose::new(Act(done.into()))
+}
+
+/// The result of a plain action ([`Act`]): its confirmation, or the engine's refusal with its
+/// code, and the lists read again either way. A pane's own `done` hands on what it does not
+/// handle itself.
 pub fn acted(
     app: &mut App,
     purpose: Purpose,
     result: Result<Outcome, DispatchError>,
 ) -> Vec<Effect> {
-    match (purpose, result) {
-        (Purpose::Act(text), Ok(_)) => {
-            app.info(text);
-            vec![Effect::Refresh]
-        }
-        (Purpose::Act(_), Err(e)) => {
-            app.error(format!("{} ({})", e.message, e.code.as_str()));
-            vec![Effect::Refresh]
-        }
-        // Another pane's purpose cannot reach this one: a request names the pane it came from.
-        (_, _) => Vec::new(),
+    // Another pane's purpose cannot reach this one: a request names the pane it came from.
+    let Some(Act(text)) = purpose.get::<Act>() else {
+        return Vec::new();
+    };
+    match result {
+        Ok(_) => app.info(text.clone()),
+        Err(e) => app.error(format!("{} ({})", e.message, e.code.as_str())),
     }
+    vec![Effect::Refresh]
 }
 
 /// For panes without clicks, footer opinions, selections or anything to back out of.
