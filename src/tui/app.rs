@@ -15,7 +15,7 @@ use ratatui::crossterm::event::{
 use super::keymap::{self, Op, Scope};
 use super::panes;
 use super::panes::intake::{self, IntakeState};
-use super::panes::queues::{self, QueuesState};
+use super::panes::queues;
 pub use super::state::{
     App, CUE_SECONDS, Confirm, Effect, Found, KeyState, MIN_SIZE, Mode, Pane, Picker, Purpose,
     Read, Request, Toast, ToastKind, table_row_at,
@@ -660,22 +660,13 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     if let Some(now) = snapshot.now {
         app.now = now;
     }
-    // The selection stays on its session when the list changes around it.
-    if app.panes.get_mut::<QueuesState>().follow.is_none() {
-        app.panes.get_mut::<QueuesState>().follow =
-            queues::selected(app).map(|r| r.session.id.clone());
-    }
-    let metrics = snapshot
-        .metrics
-        .is_none()
-        .then(|| app.data.metrics.take())
-        .flatten();
-    app.data = snapshot;
+    let mut old = std::mem::replace(&mut app.data, snapshot);
+    // Metrics are read only for the pane that shows them: a snapshot without keeps the last.
     if app.data.metrics.is_none() {
-        app.data.metrics = metrics;
+        app.data.metrics = old.metrics.take();
     }
     for pane in Pane::all() {
-        (pane.def().clamp)(app);
+        (pane.def().clamp)(app, &old);
     }
     // The intake's result card follows its session as it changes.
     effects.extend(intake::follow(app));

@@ -26,7 +26,7 @@ pub const PANE: PaneDef = PaneDef {
     render,
     click: |app, _, y, height| click(app, y, height),
     key_state,
-    clamp,
+    clamp: |app, _| clamp(app),
     back: panes::no_back,
     filter: Some(|app| {
         let state = app.state_mut::<MechanicsState>();
@@ -53,6 +53,15 @@ enum Ask {
 /// This pane's place in the registry.
 fn me() -> Pane {
     Pane::of(&PANE)
+}
+
+fn own(app: &App) -> &MechanicsState {
+    app.panes.get()
+}
+
+/// The pane's state alone (not all of `App`): the snapshot stays readable beside it.
+fn own_mut(app: &mut App) -> &mut MechanicsState {
+    app.panes.get_mut()
 }
 
 /// The mechanics pane's own state: selection, filter and the plan editor.
@@ -96,7 +105,7 @@ fn done(
 /// Clock in/out and details act on the selected mechanic: dimmed when the list is empty.
 fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
     if matches!(op, Op::ClockToggle | Op::Detail | Op::EditPlan) {
-        state.enabled = visible(app).get(app.panes.get::<MechanicsState>().selected).is_some();
+        state.enabled = visible(app).get(own(app).selected).is_some();
     }
 }
 
@@ -110,11 +119,11 @@ pub const KEYS: &[Binding] = &[
 ];
 
 pub fn visible(app: &App) -> Vec<&RosterRow> {
-    let needle = app.panes.get::<MechanicsState>().filter.to_lowercase();
+    let needle = own(app).filter.to_lowercase();
     app.data
         .roster
         .iter()
-        .filter(|r| !app.panes.get::<MechanicsState>().online_only || r.mechanic.currently_on_shift)
+        .filter(|r| !own(app).online_only || r.mechanic.currently_on_shift)
         .filter(|r| {
             let m = &r.mechanic;
             needle.is_empty()
@@ -135,30 +144,30 @@ pub fn visible(app: &App) -> Vec<&RosterRow> {
 
 pub fn clamp(app: &mut App) {
     let n = visible(app).len();
-    app.panes.get_mut::<MechanicsState>().selected = app.panes.get_mut::<MechanicsState>().selected.min(n.saturating_sub(1));
+    let mechanics = own_mut(app);
+    mechanics.selected = mechanics.selected.min(n.saturating_sub(1));
 }
 
 /// A click at body row `y` selects that mechanic.
 pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
     let len = visible(app).len();
-    if let Some(i) = crate::tui::state::table_row_at(y, 0, height, app.panes.get_mut::<MechanicsState>().selected, len) {
-        app.panes.get_mut::<MechanicsState>().selected = i;
+    if let Some(i) = crate::tui::state::table_row_at(y, 0, height, own(app).selected, len) {
+        own_mut(app).selected = i;
     }
     Vec::new()
 }
 
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let n = visible(app).len();
+    let selected = &mut own_mut(app).selected;
     match op {
-        Op::Up => app.panes.get_mut::<MechanicsState>().selected = app.panes.get_mut::<MechanicsState>().selected.saturating_sub(1),
-        Op::Down => app.panes.get_mut::<MechanicsState>().selected = (app.panes.get_mut::<MechanicsState>().selected + 1).min(n.saturating_sub(1)),
-        Op::PageUp => app.panes.get_mut::<MechanicsState>().selected = app.panes.get_mut::<MechanicsState>().selected.saturating_sub(10),
-        Op::PageDown => {
-            app.panes.get_mut::<MechanicsState>().selected = (app.panes.get_mut::<MechanicsState>().selected + 10).min(n.saturating_sub(1))
-        }
+        Op::Up => *selected = selected.saturating_sub(1),
+        Op::Down => *selected = (*selected + 1).min(n.saturating_sub(1)),
+        Op::PageUp => *selected = selected.saturating_sub(10),
+        Op::PageDown => *selected = (*selected + 10).min(n.saturating_sub(1)),
         Op::Filter => app.mode = Mode::Filter,
         Op::Detail => {
-            if let Some(row) = visible(app).get(app.panes.get::<MechanicsState>().selected) {
+            if let Some(row) = visible(app).get(own(app).selected) {
                 app.mode = Mode::Mechanic {
                     id: row.mechanic.id.clone(),
                     scroll: 0,
@@ -166,9 +175,9 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
             }
         }
         Op::EditPlan => {
-            if let Some(row) = visible(app).get(app.panes.get::<MechanicsState>().selected) {
+            if let Some(row) = visible(app).get(own(app).selected) {
                 let m = &row.mechanic;
-                app.panes.get_mut::<MechanicsState>().editor = Some(PlanEditor {
+                own_mut(app).editor = Some(PlanEditor {
                     mechanic: m.id.clone(),
                     name: m.name.clone(),
                     input: Input::new(crate::schedule::to_line(&m.plan)),
@@ -177,11 +186,12 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
             }
         }
         Op::OnlineOnly => {
-            app.panes.get_mut::<MechanicsState>().online_only = !app.panes.get_mut::<MechanicsState>().online_only;
-            app.panes.get_mut::<MechanicsState>().selected = 0;
+            let mechanics = own_mut(app);
+            mechanics.online_only = !mechanics.online_only;
+            mechanics.selected = 0;
         }
         Op::ClockToggle => {
-            if let Some(row) = visible(app).get(app.panes.get::<MechanicsState>().selected) {
+            if let Some(row) = visible(app).get(own(app).selected) {
                 let m = &row.mechanic;
                 let r = MechanicRef {
                     mechanic: m.id.clone(),
@@ -313,13 +323,13 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     // The title holds what narrows the list (never cut); the legend goes below, as much of
     // it as fits whole.
     let mut title = format!(" Mechanics · {on} on shift of {} ", app.data.roster.len());
-    if app.panes.get::<MechanicsState>().online_only {
+    if own(app).online_only {
         title.push_str("· online only ");
     }
-    if !app.panes.get::<MechanicsState>().filter.is_empty() || app.mode == Mode::Filter {
+    if !own(app).filter.is_empty() || app.mode == Mode::Filter {
         title.push_str(&format!(
             "· filter: {}{} ",
-            fit(&app.panes.get::<MechanicsState>().filter, 30),
+            fit(&own(app).filter, 30),
             if app.mode == Mode::Filter { "▏" } else { "" }
         ));
     }
@@ -334,10 +344,10 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     .unwrap_or_default();
     let table = selectable_table(t, table_rows, widths, Row::new(header), panel(t, title).title_bottom(ratatui::text::Line::from(legend)));
     let mut state =
-        TableState::default().with_selected((!rows.is_empty()).then_some(app.panes.get::<MechanicsState>().selected));
+        TableState::default().with_selected((!rows.is_empty()).then_some(own(app).selected));
     frame.render_stateful_widget(table, area, &mut state);
     if app.mode == Mode::PlanEditor
-        && let Some(editor) = &app.panes.get::<MechanicsState>().editor
+        && let Some(editor) = &own(app).editor
     {
         render_editor(app, editor, frame, area);
     }
@@ -350,13 +360,13 @@ pub fn editor_key(
     op: Option<Op>,
     key: ratatui::crossterm::event::KeyEvent,
 ) -> Vec<Effect> {
-    let Some(editor) = app.panes.get_mut::<MechanicsState>().editor.as_mut() else {
+    let Some(editor) = own_mut(app).editor.as_mut() else {
         app.mode = Mode::Normal;
         return Vec::new();
     };
     match op {
         Some(Op::Back) => {
-            app.panes.get_mut::<MechanicsState>().editor = None;
+            own_mut(app).editor = None;
             app.mode = Mode::Normal;
             app.info("Plan unchanged");
             Vec::new()
@@ -435,7 +445,7 @@ fn render_editor(app: &App, editor: &PlanEditor, frame: &mut Frame<'_>, area: Re
 pub fn plan_saved(app: &mut App, done: String, result: Result<crate::engine::Outcome, crate::error::DispatchError>) -> Vec<Effect> {
     match result {
         Ok(_) => {
-            app.panes.get_mut::<MechanicsState>().editor = None;
+            own_mut(app).editor = None;
             if app.mode == Mode::PlanEditor {
                 app.mode = Mode::Normal;
             }
@@ -445,7 +455,7 @@ pub fn plan_saved(app: &mut App, done: String, result: Result<crate::engine::Out
         Err(e) => {
             // The engine counts shifts (`shifts[5]` is Saturday of "mon-fri …, sat …"); the
             // dispatcher wrote entries: say the one he wrote.
-            let line = app.panes.get_mut::<MechanicsState>()
+            let line = own_mut(app)
                 .editor
                 .as_ref()
                 .map(|ed| ed.input.value().to_string())

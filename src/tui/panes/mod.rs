@@ -9,6 +9,7 @@ use super::keymap::{Binding, Op};
 use super::state::{App, Effect, Found, KeyState, Pane, PaneStates, Purpose, Request};
 use crate::command::Command;
 use crate::engine::Outcome;
+use crate::engine::views::Snapshot;
 use crate::error::DispatchError;
 
 /// A pane's filter text and the selection a new filter puts back at the top.
@@ -31,8 +32,8 @@ pub struct PaneDef {
     pub click: fn(&mut App, u16, u16, u16) -> Vec<Effect>,
     /// How one of its keys shows in the footer now (dimmed, promoted, said more precisely).
     pub key_state: fn(&App, Op, &mut KeyState),
-    /// Keeps its selection within fresh data.
-    pub clamp: fn(&mut App),
+    /// Keeps its selection within fresh data (`app.data`), given the snapshot it replaced.
+    pub clamp: fn(&mut App, &Snapshot),
     /// Esc when nothing else is there to dismiss.
     pub back: fn(&mut App),
     /// The text its `/` filter types into, when it has one, and the selection a new filter
@@ -172,7 +173,7 @@ pub fn no_click(_: &mut App, _: u16, _: u16, _: u16) -> Vec<Effect> {
     Vec::new()
 }
 pub fn no_key_state(_: &App, _: Op, _: &mut KeyState) {}
-pub fn no_clamp(_: &mut App) {}
+pub fn no_clamp(_: &mut App, _: &Snapshot) {}
 pub fn no_back(_: &mut App) {}
 pub fn no_op(_: &mut App, _: Op) -> Vec<Effect> {
     Vec::new()

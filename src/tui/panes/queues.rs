@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, TableState, Wrap};
 
 use crate::command::{Command, SessionMechanic, SessionRef};
-use crate::engine::views::SessionRow;
+use crate::engine::views::{SessionRow, Snapshot};
 use crate::model::{Assignment, AssignmentStatus, SessionStatus};
 use crate::text::{fit, for_screen, inert, pad, width};
 use crate::tui::state::{App, Confirm, Effect, Mode, Pane, Picker, Purpose, Request};
@@ -28,7 +28,10 @@ pub const PANE: PaneDef = PaneDef {
     render,
     click: |app, _, y, height| click(app, y, height),
     key_state,
-    clamp,
+    clamp: |app, old| {
+        keep_on_session(app, old);
+        clamp(app);
+    },
     back: panes::no_back,
     filter: Some(|app| {
         let state = app.state_mut::<QueuesState>();
@@ -53,6 +56,15 @@ enum Ask {
 /// This pane's place in the registry.
 fn me() -> Pane {
     Pane::of(&PANE)
+}
+
+fn own(app: &App) -> &QueuesState {
+    app.panes.get()
+}
+
+/// The pane's state alone (not all of `App`): the snapshot stays readable beside it.
+fn own_mut(app: &mut App) -> &mut QueuesState {
+    app.panes.get_mut()
 }
 
 /// Which of the pane's two vertical lists ↑/↓ move in.
@@ -97,7 +109,7 @@ fn done(
     };
     match (ask, result) {
         (Ask::Detail, Ok(Outcome::Session(detail))) => {
-            app.panes.get_mut::<QueuesState>().detail = Some(detail.session);
+            own_mut(app).detail = Some(detail.session);
             app.mode = Mode::Detail { scroll: 0 };
         }
         (Ask::Pick, Ok(Outcome::Eligibility(e))) => open_picker(app, e),
@@ -125,11 +137,14 @@ pub const KEYS: &[Binding] = &[
 /// then the bookings (SPEC §14), which the pane shows in a section of their own. One list, so
 /// the same keys select, open and cancel either.
 pub fn visible(app: &App) -> Vec<&SessionRow> {
-    let needle = app.panes.get::<QueuesState>().filter.to_lowercase();
-    app.data
-        .sessions
+    visible_in(&app.data, &own(app).filter)
+}
+
+fn visible_in<'a>(data: &'a Snapshot, filter: &str) -> Vec<&'a SessionRow> {
+    let needle = filter.to_lowercase();
+    data.sessions
         .iter()
-        .chain(&app.data.scheduled)
+        .chain(&data.scheduled)
         .filter(|row| {
             if needle.is_empty() {
                 return true;
@@ -150,45 +165,73 @@ pub fn visible(app: &App) -> Vec<&SessionRow> {
 }
 
 pub fn selected(app: &App) -> Option<&SessionRow> {
+    selected_in(&app.data, own(app))
+}
+
+fn selected_in<'a>(data: &'a Snapshot, queues: &QueuesState) -> Option<&'a SessionRow> {
     // Without a filter every session is visible: no list to build (the footer asks this for
     // each of its keys, at every frame, over thousands of sessions).
-    if app.panes.get::<QueuesState>().filter.is_empty() {
-        let i = app.panes.get::<QueuesState>().selected;
-        let live = app.data.sessions.len();
-        return match app.data.sessions.get(i) {
+    if queues.filter.is_empty() {
+        let i = queues.selected;
+        let live = data.sessions.len();
+        return match data.sessions.get(i) {
             Some(row) => Some(row),
-            None => app.data.scheduled.get(i - live),
+            None => data.scheduled.get(i - live),
         };
     }
-    visible(app).get(app.panes.get::<QueuesState>().selected).copied()
+    visible_in(data, &queues.filter)
+        .get(queues.selected)
+        .copied()
+}
+
+/// The selection stays on its session when the list changes around it (unless a session made
+/// at this console is to be selected instead).
+fn keep_on_session(app: &mut App, old: &Snapshot) {
+    if own(app).follow.is_none() {
+        let was = selected_in(old, own(app)).map(|r| r.session.id.clone());
+        own_mut(app).follow = was;
+    }
 }
 
 fn selected_offer(app: &App) -> Option<(&SessionRow, &Assignment)> {
     let row = selected(app)?;
-    row.assignments.get(app.panes.get::<QueuesState>().offer).map(|a| (row, a))
+    row.assignments.get(own(app).offer).map(|a| (row, a))
+}
+
+/// Has the pane open on a session made elsewhere at this console (the intake's submit or
+/// booking), its sessions list selecting it once a snapshot lists it: what another pane asks of
+/// this one, without reaching into its state.
+pub fn open_on(app: &mut App, session: &str) {
+    let queues = own_mut(app);
+    queues.follow = Some(session.to_string());
+    queues.focus = Focus::Sessions;
 }
 
 pub fn clamp(app: &mut App) {
-    if let Some(id) = app.panes.get_mut::<QueuesState>().follow.take()
+    let follow = own_mut(app).follow.take();
+    if let Some(id) = follow
         && let Some(i) = visible(app).iter().position(|r| r.session.id == id)
     {
-        if i != app.panes.get_mut::<QueuesState>().selected {
-            app.panes.get_mut::<QueuesState>().offer = 0;
+        let queues = own_mut(app);
+        if i != queues.selected {
+            queues.offer = 0;
         }
-        app.panes.get_mut::<QueuesState>().selected = i;
+        queues.selected = i;
     }
     let n = visible(app).len();
-    app.panes.get_mut::<QueuesState>().selected = app.panes.get_mut::<QueuesState>().selected.min(n.saturating_sub(1));
+    let queues = own_mut(app);
+    queues.selected = queues.selected.min(n.saturating_sub(1));
     // The offer cursor belongs to one session: another session (selected by a key, or moved
     // under the cursor by a new one sorted above) starts at its top offer, so `d` never lands
     // on the same row number of someone else's offers.
     let id = selected(app).map(|r| r.session.id.clone());
-    if id != app.panes.get_mut::<QueuesState>().offer_of {
-        app.panes.get_mut::<QueuesState>().offer = 0;
-        app.panes.get_mut::<QueuesState>().offer_of = id;
-    }
     let offers = selected(app).map_or(0, |r| r.assignments.len());
-    app.panes.get_mut::<QueuesState>().offer = app.panes.get_mut::<QueuesState>().offer.min(offers.saturating_sub(1));
+    let queues = own_mut(app);
+    if id != queues.offer_of {
+        queues.offer = 0;
+        queues.offer_of = id;
+    }
+    queues.offer = queues.offer.min(offers.saturating_sub(1));
 }
 
 fn run(command: Command, done: String) -> Vec<Effect> {
@@ -202,25 +245,24 @@ fn run(command: Command, done: String) -> Vec<Effect> {
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let count = visible(app).len();
     let offers = selected(app).map_or(0, |r| r.assignments.len());
-    match (op, app.panes.get_mut::<QueuesState>().focus) {
-        (Op::Up, Focus::Offers) => app.panes.get_mut::<QueuesState>().offer = app.panes.get_mut::<QueuesState>().offer.saturating_sub(1),
+    let queues = own_mut(app);
+    match (op, queues.focus) {
+        (Op::Up, Focus::Offers) => queues.offer = queues.offer.saturating_sub(1),
         (Op::Down, Focus::Offers) => {
-            app.panes.get_mut::<QueuesState>().offer = (app.panes.get_mut::<QueuesState>().offer + 1).min(offers.saturating_sub(1))
+            queues.offer = (queues.offer + 1).min(offers.saturating_sub(1));
         }
         (Op::Up, Focus::Sessions) => {
-            app.panes.get_mut::<QueuesState>().selected = app.panes.get_mut::<QueuesState>().selected.saturating_sub(1);
-            app.panes.get_mut::<QueuesState>().offer = 0;
+            queues.selected = queues.selected.saturating_sub(1);
+            queues.offer = 0;
         }
         (Op::Down, Focus::Sessions) => {
-            app.panes.get_mut::<QueuesState>().selected = (app.panes.get_mut::<QueuesState>().selected + 1).min(count.saturating_sub(1));
-            app.panes.get_mut::<QueuesState>().offer = 0;
+            queues.selected = (queues.selected + 1).min(count.saturating_sub(1));
+            queues.offer = 0;
         }
-        (Op::PageUp, _) => app.panes.get_mut::<QueuesState>().selected = app.panes.get_mut::<QueuesState>().selected.saturating_sub(10),
-        (Op::PageDown, _) => {
-            app.panes.get_mut::<QueuesState>().selected = (app.panes.get_mut::<QueuesState>().selected + 10).min(count.saturating_sub(1))
-        }
-        (Op::Left, _) => app.panes.get_mut::<QueuesState>().focus = Focus::Sessions,
-        (Op::Right, _) if offers > 0 => app.panes.get_mut::<QueuesState>().focus = Focus::Offers,
+        (Op::PageUp, _) => queues.selected = queues.selected.saturating_sub(10),
+        (Op::PageDown, _) => queues.selected = (queues.selected + 10).min(count.saturating_sub(1)),
+        (Op::Left, _) => queues.focus = Focus::Sessions,
+        (Op::Right, _) if offers > 0 => queues.focus = Focus::Offers,
         _ => return act(app, op),
     }
     clamp(app);
@@ -260,10 +302,10 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
         }
         // Only the way to the other list is listed.
         Op::Right => {
-            state.shown = app.panes.get::<QueuesState>().focus == Focus::Sessions;
+            state.shown = own(app).focus == Focus::Sessions;
             state.enabled = offer.is_some();
         }
-        Op::Left => state.shown = app.panes.get::<QueuesState>().focus == Focus::Offers,
+        Op::Left => state.shown = own(app).focus == Focus::Offers,
         _ => {}
     }
 }
@@ -430,7 +472,7 @@ fn render_bookings(
         " Scheduled ({}) · released 10 min before their time ",
         rows.len()
     );
-    let selected = app.panes.get::<QueuesState>()
+    let selected = own(app)
         .selected
         .checked_sub(first)
         .filter(|i| *i < rows.len());
@@ -451,7 +493,7 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
     let booked = rows.len() - live;
     drop(rows);
     let (list, bookings) = booking_areas(list, booked);
-    let chosen = app.panes.get_mut::<QueuesState>().selected;
+    let chosen = own_mut(app).selected;
     let hit = crate::tui::state::table_row_at(y, list.y, list.height, chosen.min(live), live)
         .filter(|_| y < list.y + list.height)
         .or_else(|| {
@@ -461,13 +503,13 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
                 .map(|i| live + i)
         });
     if let Some(i) = hit {
-        app.panes.get_mut::<QueuesState>().focus = Focus::Sessions;
-        if i == app.panes.get_mut::<QueuesState>().selected {
+        own_mut(app).focus = Focus::Sessions;
+        if i == own_mut(app).selected {
             return act(app, Op::Detail);
         }
-        app.panes.get_mut::<QueuesState>().selected = i;
-        app.panes.get_mut::<QueuesState>().offer = 0;
-        app.panes.get_mut::<QueuesState>().offer_of = selected(app).map(|r| r.session.id.clone());
+        own_mut(app).selected = i;
+        own_mut(app).offer = 0;
+        own_mut(app).offer_of = selected(app).map(|r| r.session.id.clone());
         return Vec::new();
     }
     let Some(row) = selected(app) else {
@@ -479,9 +521,9 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
         + u16::from(row.session.status == SessionStatus::Pending)
         + 2 * u16::from(row.session.status == SessionStatus::Scheduled);
     if y >= first && usize::from(y - first) < row.assignments.len() {
-        app.panes.get_mut::<QueuesState>().offer_of = Some(row.session.id.clone());
-        app.panes.get_mut::<QueuesState>().offer = usize::from(y - first);
-        app.panes.get_mut::<QueuesState>().focus = Focus::Offers;
+        own_mut(app).offer_of = Some(row.session.id.clone());
+        own_mut(app).offer = usize::from(y - first);
+        own_mut(app).focus = Focus::Offers;
     }
     Vec::new()
 }
@@ -706,12 +748,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let header = vec![
         "Status", "Session", "Customer", "City", "Clock", "", "Concern",
     ];
-    let filter = if app.panes.get::<QueuesState>().filter.is_empty() && app.mode != Mode::Filter {
+    let filter = if own(app).filter.is_empty() && app.mode != Mode::Filter {
         String::new()
     } else {
         format!(
             " · filter: {}{}",
-            fit(&app.panes.get::<QueuesState>().filter, 30),
+            fit(&own(app).filter, 30),
             if app.mode == Mode::Filter { "▏" } else { "" }
         )
     };
@@ -721,26 +763,26 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         String::new()
     };
-    let focus = if app.panes.get::<QueuesState>().focus == Focus::Sessions {
+    let focus = if own(app).focus == Focus::Sessions {
         "▶ "
     } else {
         ""
     };
     let title = format!(" {focus}Sessions ({live}){alert}{filter} ");
     let table = selectable_table(t, table_rows, widths, Row::new(header), panel(t, title));
-    let mut state =
-        TableState::default().with_selected((app.panes.get::<QueuesState>().selected < live).then_some(app.panes.get::<QueuesState>().selected));
+    let chosen = own(app).selected;
+    let mut state = TableState::default().with_selected((chosen < live).then_some(chosen));
     frame.render_stateful_widget(table, list, &mut state);
 
     let block = panel(
         t,
-        if app.panes.get::<QueuesState>().focus == Focus::Offers {
+        if own(app).focus == Focus::Offers {
             " ▶ Offers · ↑/↓ choose · a accept · d decline · ← back to sessions "
         } else {
             " Offers · → to choose one · a accept · d decline "
         },
     );
-    let Some(row) = rows.get(app.panes.get::<QueuesState>().selected) else {
+    let Some(row) = rows.get(own(app).selected) else {
         let empty = Paragraph::new(Line::from(Span::styled(
             "No live sessions. Take an intake in pane 1.",
             t.style(Tone::Dim),
@@ -814,7 +856,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
         )));
     }
     for (i, a) in row.assignments.iter().enumerate() {
-        let chosen = i == app.panes.get::<QueuesState>().offer;
+        let chosen = i == own(app).offer;
         let who = match (&a.mechanic_id, a.is_broadcast()) {
             (_, true) if a.status == AssignmentStatus::Accepted => {
                 format!(
@@ -870,7 +912,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
             ),
         });
         let line = Line::from(spans);
-        lines.push(if chosen && app.panes.get::<QueuesState>().focus == Focus::Offers {
+        lines.push(if chosen && own(app).focus == Focus::Offers {
             line.style(t.style(Tone::Selected))
         } else {
             line
@@ -878,7 +920,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
     }
     if let Some(a) = row
         .assignments
-        .get(app.panes.get::<QueuesState>().offer)
+        .get(own(app).offer)
         .filter(|a| !a.match_reasons.is_empty())
     {
         lines.push(Line::from(Span::styled(

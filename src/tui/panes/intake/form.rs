@@ -218,8 +218,8 @@ impl IntakeState {
 /// Focus goes to the first of them, and stays visibly there.
 pub(super) fn submit(app: &mut App) -> Vec<Effect> {
     app.mode = Mode::Normal;
-    app.panes.get_mut::<IntakeState>().errors.clear();
-    let problems: Vec<(String, String)> = match app.panes.get_mut::<IntakeState>().request() {
+    own_mut(app).errors.clear();
+    let problems: Vec<(String, String)> = match own_mut(app).request() {
         Ok(req) => crate::engine::field_problems(&req, app.now)
             .into_iter()
             .map(|e| (e.field.unwrap_or_default(), e.message))
@@ -234,14 +234,14 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
             field
         };
         if let Some(i) = FIELDS.iter().position(|f| f.key == key)
-            && !app.panes.get_mut::<IntakeState>().errors.contains_key(&key)
+            && !own_mut(app).errors.contains_key(&key)
         {
-            app.panes.get_mut::<IntakeState>().errors.insert(key.clone(), message.clone());
+            own_mut(app).errors.insert(key.clone(), message.clone());
             marked.push((i, key, message));
         }
     }
     if marked.is_empty() {
-        let Ok(mut req) = app.panes.get_mut::<IntakeState>().request() else {
+        let Ok(mut req) = own_mut(app).request() else {
             return Vec::new();
         };
         req.id = Some(app.ids.next_id());
@@ -253,7 +253,7 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
     }
     marked.sort_by_key(|(i, _, _)| *i);
     let (first, _, message) = &marked[0];
-    app.panes.get_mut::<IntakeState>().focus = *first;
+    own_mut(app).focus = *first;
     // Typing goes straight into the field being fixed.
     app.mode = Mode::Editing;
     let n = marked.len();
@@ -267,11 +267,11 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
 
 /// Choice and flag fields move through their values.
 pub(super) fn cycle(app: &mut App, forward: bool) -> Vec<Effect> {
-    let i = app.panes.get_mut::<IntakeState>().focus;
+    let i = own_mut(app).focus;
     let Some(field) = FIELDS.get(i) else {
         return Vec::new();
     };
-    let value = app.panes.get_mut::<IntakeState>().values[i].value().to_string();
+    let value = own_mut(app).values[i].value().to_string();
     let next = match field.kind {
         Kind::Flag => if value == "yes" { "no" } else { "yes" }.to_string(),
         Kind::Choice(choices) => {
@@ -286,14 +286,14 @@ pub(super) fn cycle(app: &mut App, forward: bool) -> Vec<Effect> {
         }
         Kind::Text(_) => return Vec::new(),
     };
-    app.panes.get_mut::<IntakeState>().values[i] = Input::new(next);
-    app.panes.get_mut::<IntakeState>().errors.remove(field.key);
+    own_mut(app).values[i] = Input::new(next);
+    own_mut(app).errors.remove(field.key);
     form_changed(app);
     preview(app)
 }
 
 pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
-    let i = app.panes.get_mut::<IntakeState>().focus;
+    let i = own_mut(app).focus;
     match op {
         Some(Op::StopEditing) => {
             app.mode = Mode::Normal;
@@ -301,22 +301,22 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
         }
         Some(Op::Submit) => return submit(app),
         Some(Op::NextField) => {
-            app.panes.get_mut::<IntakeState>().focus = (i + 1).min(SUBMIT_ROW);
-            if app.panes.get_mut::<IntakeState>().focus == SUBMIT_ROW {
+            own_mut(app).focus = (i + 1).min(SUBMIT_ROW);
+            if own_mut(app).focus == SUBMIT_ROW {
                 app.mode = Mode::Normal;
             }
             return Vec::new();
         }
         Some(Op::PrevField) => {
-            app.panes.get_mut::<IntakeState>().focus = i.saturating_sub(1);
+            own_mut(app).focus = i.saturating_sub(1);
             return Vec::new();
         }
         Some(Op::Left) => return cycle(app, false),
         Some(Op::Right) => return cycle(app, true),
         Some(Op::ClearField) => {
-            if app.panes.get_mut::<IntakeState>().focus_is_text() {
-                app.panes.get_mut::<IntakeState>().values[i] = Input::default();
-                app.panes.get_mut::<IntakeState>().errors.remove(FIELDS[i].key);
+            if own_mut(app).focus_is_text() {
+                own_mut(app).values[i] = Input::default();
+                own_mut(app).errors.remove(FIELDS[i].key);
                 form_changed(app);
                 return preview(app);
             }
@@ -341,7 +341,7 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
 /// One editing step on the focused text field (tui-input does the cursor work), refused when it
 /// would take the field past the engine's limit.
 pub(super) fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
-    let i = app.panes.get_mut::<IntakeState>().focus;
+    let i = own_mut(app).focus;
     let Some(Field {
         kind: Kind::Text(max),
         label,
@@ -350,19 +350,19 @@ pub(super) fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
     else {
         return Vec::new();
     };
-    let before = app.panes.get_mut::<IntakeState>().values[i].clone();
-    let changed = app.panes.get_mut::<IntakeState>().values[i]
+    let before = own_mut(app).values[i].clone();
+    let changed = own_mut(app).values[i]
         .handle(request)
         .is_some_and(|c| c.value);
-    if app.panes.get_mut::<IntakeState>().values[i].value().chars().count() > *max {
-        app.panes.get_mut::<IntakeState>().values[i] = before;
+    if own_mut(app).values[i].value().chars().count() > *max {
+        own_mut(app).values[i] = before;
         app.error(format!("{label} is limited to {max} characters"));
         return Vec::new();
     }
     if !changed {
         return Vec::new();
     }
-    app.panes.get_mut::<IntakeState>().errors.remove(*key);
+    own_mut(app).errors.remove(*key);
     form_changed(app);
     preview(app)
 }
@@ -370,12 +370,12 @@ pub(super) fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
 /// Typing into the form after a submit starts the next customer: the last result gives way to
 /// the live preview, unless its offline card still waits for the customer's choice.
 pub(super) fn form_changed(app: &mut App) {
-    if app.panes.get_mut::<IntakeState>()
+    if own_mut(app)
         .result
         .as_ref()
         .is_some_and(|r| r.offline.is_none() || r.follow_up.is_some())
     {
-        app.panes.get_mut::<IntakeState>().result = None;
+        own_mut(app).result = None;
     }
 }
 
@@ -386,7 +386,7 @@ pub fn type_into_form(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         && !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-    if !printable || !app.panes.get_mut::<IntakeState>().focus_is_text() {
+    if !printable || !own_mut(app).focus_is_text() {
         return Vec::new();
     }
     if card_awaits_choice(app) {
@@ -401,14 +401,14 @@ pub fn type_into_form(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 /// tabs become spaces, other control characters are dropped, and what would pass the field's
 /// limit is cut there (and said so).
 pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
-    if app.mode != Mode::Editing || !app.panes.get_mut::<IntakeState>().focus_is_text() {
+    if app.mode != Mode::Editing || !own_mut(app).focus_is_text() {
         return Vec::new();
     }
-    let i = app.panes.get_mut::<IntakeState>().focus;
+    let i = own_mut(app).focus;
     let Kind::Text(max) = FIELDS[i].kind else {
         return Vec::new();
     };
-    let room = max.saturating_sub(app.panes.get_mut::<IntakeState>().values[i].value().chars().count());
+    let room = max.saturating_sub(own_mut(app).values[i].value().chars().count());
     let clean: Vec<char> = text
         .chars()
         .filter_map(|c| match c {
@@ -418,7 +418,7 @@ pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
         })
         .collect();
     for c in clean.iter().take(room) {
-        app.panes.get_mut::<IntakeState>().values[i].handle(InputRequest::InsertChar(*c));
+        own_mut(app).values[i].handle(InputRequest::InsertChar(*c));
     }
     if clean.len() > room {
         app.error(format!(
@@ -426,13 +426,13 @@ pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
             FIELDS[i].label
         ));
     }
-    app.panes.get_mut::<IntakeState>().errors.remove(FIELDS[i].key);
+    own_mut(app).errors.remove(FIELDS[i].key);
     form_changed(app);
     preview(app)
 }
 /// A fresh form and no result.
 pub fn clear(app: &mut App) {
-    *app.panes.get_mut::<IntakeState>() = IntakeState::default();
+    *own_mut(app) = IntakeState::default();
     app.info("New intake");
     enter(app);
 }
@@ -444,7 +444,7 @@ pub(super) fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let inner_height = area.height.saturating_sub(2) as usize;
     let rows = FIELDS.len() + 1;
     // Keep the focused row visible when the terminal is short.
-    let first = (app.panes.get::<IntakeState>().focus + 1)
+    let first = (own(app).focus + 1)
         .saturating_sub(inner_height)
         .min(rows.saturating_sub(inner_height));
     let width = area.width.saturating_sub(2) as usize;
@@ -453,8 +453,8 @@ pub(super) fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut lines = Vec::new();
     let mut cursor = None;
     for (i, field) in FIELDS.iter().enumerate().skip(first) {
-        let focused = i == app.panes.get::<IntakeState>().focus;
-        let input = &app.panes.get::<IntakeState>().values[i];
+        let focused = i == own(app).focus;
+        let input = &own(app).values[i];
         let value = input.value();
         let room = width.saturating_sub(LABEL);
         let shown: Vec<Span<'static>> = match field.kind {
@@ -488,7 +488,7 @@ pub(super) fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
             }
             Kind::Text(_) => vec![Span::raw(fit(value, room).into_owned())],
         };
-        let error = app.panes.get::<IntakeState>().errors.contains_key(field.key);
+        let error = own(app).errors.contains_key(field.key);
         // Focus and error each have their own mark, so a field with an error still shows
         // that it is the one being fixed.
         let marker = format!(
@@ -515,7 +515,7 @@ pub(super) fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
             line
         });
     }
-    let submit_focused = app.panes.get::<IntakeState>().focus == SUBMIT_ROW;
+    let submit_focused = own(app).focus == SUBMIT_ROW;
     lines.push(Line::from(Span::styled(
         format!(
             "{} [ Submit intake  ^S ]",
@@ -552,8 +552,8 @@ pub(super) fn width_of(s: &str) -> usize {
 pub(super) fn error_lines(app: &App, room: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (i, field) in FIELDS.iter().enumerate() {
-        if let Some(message) = app.panes.get::<IntakeState>().errors.get(field.key) {
-            let mark = if i == app.panes.get::<IntakeState>().focus { "›" } else { " " };
+        if let Some(message) = own(app).errors.get(field.key) {
+            let mark = if i == own(app).focus { "›" } else { " " };
             lines.push(Line::from(Span::styled(
                 fit(&format!("{mark}✗ {}: {}", field.label, message), room).into_owned(),
                 app.theme.style(Tone::Error),

@@ -122,6 +122,15 @@ fn me() -> Pane {
     Pane::of(&PANE)
 }
 
+fn own(app: &App) -> &IntakeState {
+    app.panes.get()
+}
+
+/// The pane's state alone (not all of `App`): the snapshot stays readable beside it.
+fn own_mut(app: &mut App) -> &mut IntakeState {
+    app.panes.get_mut()
+}
+
 fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>) -> Vec<Effect> {
     let Some(ask) = purpose.get::<Ask>().cloned() else {
         return panes::acted(app, purpose, result);
@@ -182,17 +191,17 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         return effects;
     }
     match op {
-        Op::Up => app.panes.get_mut::<IntakeState>().focus = app.panes.get_mut::<IntakeState>().focus.saturating_sub(1),
-        Op::Down => app.panes.get_mut::<IntakeState>().focus = (app.panes.get_mut::<IntakeState>().focus + 1).min(SUBMIT_ROW),
-        Op::Edit if app.panes.get_mut::<IntakeState>().focus == SUBMIT_ROW => return submit(app),
-        Op::Edit => match FIELDS[app.panes.get_mut::<IntakeState>().focus].kind {
+        Op::Up => own_mut(app).focus = own_mut(app).focus.saturating_sub(1),
+        Op::Down => own_mut(app).focus = (own_mut(app).focus + 1).min(SUBMIT_ROW),
+        Op::Edit if own_mut(app).focus == SUBMIT_ROW => return submit(app),
+        Op::Edit => match FIELDS[own_mut(app).focus].kind {
             Kind::Text(_) => app.mode = Mode::Editing,
             _ => return cycle(app, true),
         },
         Op::Toggle => return cycle(app, true),
         Op::Submit => return submit(app),
         Op::NewIntake => {
-            if app.panes.get_mut::<IntakeState>().is_dirty() {
+            if own_mut(app).is_dirty() {
                 app.mode = Mode::Confirm(crate::tui::state::Confirm::ClearForm);
             } else {
                 clear(app);
@@ -201,7 +210,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater => {
             app.info("These choices appear when every matching mechanic is offline.");
         }
-        Op::WhyNot => app.panes.get_mut::<IntakeState>().show_excluded = !app.panes.get_mut::<IntakeState>().show_excluded,
+        Op::WhyNot => own_mut(app).show_excluded = !own_mut(app).show_excluded,
         _ => {}
     }
     Vec::new()
@@ -210,7 +219,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
 /// The pane's keys in the footer: while the offline card is up its choices come first (and
 /// Enter and Space say what they do in the chosen step); the preview's `e` only with a preview.
 pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
-    let stage = app.panes.get::<IntakeState>().result.as_ref().and_then(|r| r.offline.as_ref());
+    let stage = own(app).result.as_ref().and_then(|r| r.offline.as_ref());
     match (stage, op) {
         (Some(_), Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater) => {
             state.shown = true;
@@ -237,7 +246,7 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
         }
         (Some(_), Op::WhyNot | Op::Submit) => state.shown = false,
         (None, Op::WhyNot) => {
-            state.enabled = app.panes.get::<IntakeState>().preview.is_some() && app.panes.get::<IntakeState>().result.is_none()
+            state.enabled = own(app).preview.is_some() && own(app).result.is_none()
         }
         _ => {}
     }
@@ -245,10 +254,10 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
 
 /// Esc on the intake pane: leave a choice of the offline card, then the result itself.
 pub fn back(app: &mut App) {
-    if let Some(result) = app.panes.get_mut::<IntakeState>().result.as_mut() {
+    if let Some(result) = own_mut(app).result.as_mut() {
         match result.offline {
             Some(Offline::Card) | None => {
-                app.panes.get_mut::<IntakeState>().result = None;
+                own_mut(app).result = None;
                 // With the card closed, the form takes typing for the next customer.
                 enter(app);
             }
@@ -259,7 +268,7 @@ pub fn back(app: &mut App) {
 /// Whether the offline card is up: its letters (b, w, s) act on it, also after a first
 /// choice (a customer may pick a mechanic and join the waitlist), until Esc closes it.
 fn card_awaits_choice(app: &App) -> bool {
-    app.panes.get::<IntakeState>()
+    own(app)
         .result
         .as_ref()
         .is_some_and(|r| r.offline.is_some())
@@ -270,7 +279,7 @@ fn card_awaits_choice(app: &App) -> bool {
 pub fn enter(app: &mut App) {
     if app.pane == me()
         && !card_awaits_choice(app)
-        && app.panes.get_mut::<IntakeState>().focus < SUBMIT_ROW
+        && own_mut(app).focus < SUBMIT_ROW
     {
         app.mode = Mode::Editing;
     }
@@ -284,14 +293,14 @@ pub fn click(app: &mut App, column: u16, y: u16, height: u16) -> Vec<Effect> {
     }
     let inner_height = usize::from(height.saturating_sub(2));
     let rows = FIELDS.len() + 1;
-    let first = (app.panes.get_mut::<IntakeState>().focus + 1)
+    let first = (own_mut(app).focus + 1)
         .saturating_sub(inner_height)
         .min(rows.saturating_sub(inner_height));
     let i = first + usize::from(y - 1);
     if usize::from(y) > inner_height || i > SUBMIT_ROW {
         return Vec::new();
     }
-    app.panes.get_mut::<IntakeState>().focus = i;
+    own_mut(app).focus = i;
     if i == SUBMIT_ROW {
         return submit(app);
     }
@@ -304,7 +313,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let [form, side] =
         Layout::horizontal([Constraint::Length(FORM_WIDTH), Constraint::Min(30)]).areas(area);
     render_form(app, frame, form);
-    match &app.panes.get::<IntakeState>().result {
+    match &own(app).result {
         Some(result) => render_result(app, result, frame, side),
         None => render_preview(app, frame, side),
     }

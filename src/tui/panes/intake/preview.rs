@@ -15,12 +15,12 @@ pub(super) fn preview(app: &mut App) -> Vec<Effect> {
         "brands",
     ]
     .iter()
-    .any(|k| !app.panes.get_mut::<IntakeState>().get(k).trim().is_empty());
+    .any(|k| !own_mut(app).get(k).trim().is_empty());
     if !something {
-        app.panes.get_mut::<IntakeState>().preview = None;
+        own_mut(app).preview = None;
         return Vec::new();
     }
-    match app.panes.get_mut::<IntakeState>().request() {
+    match own_mut(app).request() {
         Ok(req) => vec![Effect::Run(Request {
             from: me(),
             command: Command::Browse(req),
@@ -33,14 +33,14 @@ pub(super) fn preview(app: &mut App) -> Vec<Effect> {
 
 pub fn preview_done(app: &mut App, result: Result<Outcome, DispatchError>) {
     if let Ok(Outcome::Browse(b)) = result {
-        app.panes.get_mut::<IntakeState>().preview = Some(b);
+        own_mut(app).preview = Some(b);
     }
 }
 
 pub(super) fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let mut lines = error_lines(app, inner_width(area));
-    match &app.panes.get::<IntakeState>().preview {
+    match &own(app).preview {
         None => {
             lines.push(Line::from(Span::styled(
                 "Type the concern and location: matching mechanics appear here as you type.",
@@ -83,7 +83,7 @@ pub(super) fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 ),
             ]));
             lines.push(Line::default());
-            if app.panes.get::<IntakeState>().show_excluded {
+            if own(app).show_excluded {
                 lines.push(Line::from(Span::styled(
                     "Not considered (e: back to the matches)",
                     t.style(Tone::Dim),
