@@ -182,9 +182,15 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return go_pane(app, key);
     }
     match app.mode.clone() {
-        Mode::Editing => return intake::edit_key(app, op, key),
         Mode::Filter => return filter_key(app, op, key),
-        Mode::PlanEditor => return super::panes::mechanics::editor_key(app, op, key),
+        // The pane's own editor (the intake form, the plan editor) takes the keys whole.
+        Mode::Editing | Mode::PlanEditor => {
+            let Some(typing) = app.pane.def().typing else {
+                app.mode = Mode::Normal;
+                return Vec::new();
+            };
+            return typing(app, op, key);
+        }
         Mode::Help => {
             if op == Some(Op::Back) {
                 app.mode = Mode::Normal;

@@ -28,6 +28,7 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp: |app, _| clamp(app),
     back: panes::no_back,
+    typing: Some(editor_key),
     filter: Some(|app| {
         let state = app.state_mut::<MechanicsState>();
         (&mut state.filter, Some(&mut state.selected))

@@ -3,6 +3,7 @@
 //! pane is its own file and its name in the `panes!` line below.
 
 use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
 use super::keymap::{Binding, Op};
@@ -14,6 +15,9 @@ use crate::error::DispatchError;
 
 /// A pane's filter text and the selection a new filter puts back at the top.
 pub type FilterOf = fn(&mut App) -> (&mut String, Option<&mut usize>);
+
+/// Takes the keys while the pane's own editor is open.
+pub type TypingBy = fn(&mut App, Option<Op>, KeyEvent) -> Vec<Effect>;
 
 /// Takes in what one of the pane's reads found.
 pub type FoundBy = fn(&mut App, Result<Found, DispatchError>) -> Vec<Effect>;
@@ -36,6 +40,9 @@ pub struct PaneDef {
     pub clamp: fn(&mut App, &Snapshot),
     /// Esc when nothing else is there to dismiss.
     pub back: fn(&mut App),
+    /// Keys while its own editor has them (`Mode::Editing`, `Mode::PlanEditor`: what it types
+    /// into is its state), whole, with what the keymap made of them.
+    pub typing: Option<TypingBy>,
     /// The text its `/` filter types into, when it has one, and the selection a new filter
     /// puts back at the top (`None`: the pane keeps its selection on its row itself).
     pub filter: Option<FilterOf>,
@@ -110,26 +117,18 @@ impl App {
 /// Declares the panes once: each name is its module (a file of this folder, exporting
 /// `PANE`) and its place in the tab order (tab n is number key n).
 macro_rules! panes {
-    ($($(#[$when:meta])* $pane:ident),+ $(,)?) => {
-        $($(#[$when])* pub mod $pane;)+
+    ($($pane:ident),+ ; tests: $($test:ident),*) => {
+        $(pub mod $pane;)+
+        $(#[cfg(test)] pub mod $test;)*
 
-        /// The panes, in tab order.
-        pub const REGISTRY: &[&PaneDef] = &[$($(#[$when])* &$pane::PANE),+];
+        /// The panes, in tab order (those for the unit tests last, in their build only).
+        pub const REGISTRY: &[&PaneDef] = &[$(&$pane::PANE,)+ $(#[cfg(test)] &$test::PANE,)*];
     };
 }
 
-// A new pane: its file here, and its name on this line. The last is built for the unit tests
-// only: it proves that a pane with its own state and requests takes no more than that.
-panes!(
-    intake,
-    queues,
-    mechanics,
-    waitlist,
-    metrics,
-    history,
-    #[cfg(test)]
-    probe,
-);
+// A new pane: its file here, and its name on this line. Those after `tests:` are built for the
+// unit tests only: `probe` proves that a pane with its own state and requests takes no more.
+panes!(intake, queues, mechanics, waitlist, metrics, history; tests: probe);
 
 /// A plain action's purpose, which any pane may ask with: the confirmation shown on success.
 #[derive(Debug, Clone, PartialEq, Eq)]

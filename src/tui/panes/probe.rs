@@ -24,6 +24,7 @@ pub const PANE: PaneDef = PaneDef {
     key_state: panes::no_key_state,
     clamp: panes::no_clamp,
     back: panes::no_back,
+    typing: None,
     filter: None,
     metrics: false,
     state: Some(panes::new_state::<ProbeState>),

@@ -33,6 +33,7 @@ pub const PANE: PaneDef = PaneDef {
         clamp(app);
     },
     back: panes::no_back,
+    typing: None,
     filter: Some(|app| {
         let state = app.state_mut::<QueuesState>();
         (&mut state.filter, Some(&mut state.selected))

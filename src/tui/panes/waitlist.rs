@@ -25,6 +25,7 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp: |app, _| clamp(app),
     back: panes::no_back,
+    typing: None,
     filter: None,
     metrics: false,
     state: Some(panes::new_state::<WaitlistState>),

@@ -37,6 +37,7 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp: panes::no_clamp,
     back,
+    typing: Some(edit_key),
     filter: None,
     metrics: false,
     state: Some(panes::new_state::<IntakeState>),
