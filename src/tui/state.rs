@@ -1,7 +1,8 @@
 //! The console's shared state and the types that pass between `update` and the panes: the
-//! `App` with what the panes share (each pane's own state is a type in its file), the modes, the requests and effects. It names neither `app`
-//! nor `panes`, so both can depend on it and not on each other: panes and overlays read and
-//! change this state, `app` dispatches to them.
+//! `App` with what the panes share (each pane's own state is a type in its own file, held in
+//! `App::panes`), the modes, the requests and effects. It names neither `app` nor `panes`, so
+//! both can depend on it and not on each other: panes and overlays read and change this state,
+//! `app` dispatches to them.
 
 use std::any::Any;
 use std::collections::HashSet;

@@ -456,7 +456,7 @@ pub fn plan_saved(app: &mut App, done: String, result: Result<crate::engine::Out
         Err(e) => {
             // The engine counts shifts (`shifts[5]` is Saturday of "mon-fri …, sat …"); the
             // dispatcher wrote entries: say the one he wrote.
-            let line = own_mut(app)
+            let line = own(app)
                 .editor
                 .as_ref()
                 .map(|ed| ed.input.value().to_string())

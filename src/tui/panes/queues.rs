@@ -494,7 +494,7 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
     let booked = rows.len() - live;
     drop(rows);
     let (list, bookings) = booking_areas(list, booked);
-    let chosen = own_mut(app).selected;
+    let chosen = own(app).selected;
     let hit = crate::tui::state::table_row_at(y, list.y, list.height, chosen.min(live), live)
         .filter(|_| y < list.y + list.height)
         .or_else(|| {

@@ -167,7 +167,7 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
             crate::tui::panes::queues::open_on(app, &outcome.session.id);
             // The form starts over (a second ^S must not file the same customer twice); the
             // result card keeps what was submitted.
-            let request = own_mut(app).request().ok();
+            let request = own(app).request().ok();
             let preview = own_mut(app).preview.take();
             *own_mut(app) = IntakeState {
                 preview,

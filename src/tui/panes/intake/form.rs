@@ -219,7 +219,7 @@ impl IntakeState {
 pub(super) fn submit(app: &mut App) -> Vec<Effect> {
     app.mode = Mode::Normal;
     own_mut(app).errors.clear();
-    let problems: Vec<(String, String)> = match own_mut(app).request() {
+    let problems: Vec<(String, String)> = match own(app).request() {
         Ok(req) => crate::engine::field_problems(&req, app.now)
             .into_iter()
             .map(|e| (e.field.unwrap_or_default(), e.message))
@@ -234,14 +234,14 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
             field
         };
         if let Some(i) = FIELDS.iter().position(|f| f.key == key)
-            && !own_mut(app).errors.contains_key(&key)
+            && !own(app).errors.contains_key(&key)
         {
             own_mut(app).errors.insert(key.clone(), message.clone());
             marked.push((i, key, message));
         }
     }
     if marked.is_empty() {
-        let Ok(mut req) = own_mut(app).request() else {
+        let Ok(mut req) = own(app).request() else {
             return Vec::new();
         };
         req.id = Some(app.ids.next_id());
@@ -267,11 +267,11 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
 
 /// Choice and flag fields move through their values.
 pub(super) fn cycle(app: &mut App, forward: bool) -> Vec<Effect> {
-    let i = own_mut(app).focus;
+    let i = own(app).focus;
     let Some(field) = FIELDS.get(i) else {
         return Vec::new();
     };
-    let value = own_mut(app).values[i].value().to_string();
+    let value = own(app).values[i].value().to_string();
     let next = match field.kind {
         Kind::Flag => if value == "yes" { "no" } else { "yes" }.to_string(),
         Kind::Choice(choices) => {
@@ -293,7 +293,7 @@ pub(super) fn cycle(app: &mut App, forward: bool) -> Vec<Effect> {
 }
 
 pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
-    let i = own_mut(app).focus;
+    let i = own(app).focus;
     match op {
         Some(Op::StopEditing) => {
             app.mode = Mode::Normal;
@@ -302,7 +302,7 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
         Some(Op::Submit) => return submit(app),
         Some(Op::NextField) => {
             own_mut(app).focus = (i + 1).min(SUBMIT_ROW);
-            if own_mut(app).focus == SUBMIT_ROW {
+            if own(app).focus == SUBMIT_ROW {
                 app.mode = Mode::Normal;
             }
             return Vec::new();
@@ -314,7 +314,7 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
         Some(Op::Left) => return cycle(app, false),
         Some(Op::Right) => return cycle(app, true),
         Some(Op::ClearField) => {
-            if own_mut(app).focus_is_text() {
+            if own(app).focus_is_text() {
                 own_mut(app).values[i] = Input::default();
                 own_mut(app).errors.remove(FIELDS[i].key);
                 form_changed(app);
@@ -341,7 +341,7 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
 /// One editing step on the focused text field (tui-input does the cursor work), refused when it
 /// would take the field past the engine's limit.
 pub(super) fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
-    let i = own_mut(app).focus;
+    let i = own(app).focus;
     let Some(Field {
         kind: Kind::Text(max),
         label,
@@ -350,11 +350,11 @@ pub(super) fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
     else {
         return Vec::new();
     };
-    let before = own_mut(app).values[i].clone();
+    let before = own(app).values[i].clone();
     let changed = own_mut(app).values[i]
         .handle(request)
         .is_some_and(|c| c.value);
-    if own_mut(app).values[i].value().chars().count() > *max {
+    if own(app).values[i].value().chars().count() > *max {
         own_mut(app).values[i] = before;
         app.error(format!("{label} is limited to {max} characters"));
         return Vec::new();
@@ -386,7 +386,7 @@ pub fn type_into_form(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         && !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-    if !printable || !own_mut(app).focus_is_text() {
+    if !printable || !own(app).focus_is_text() {
         return Vec::new();
     }
     if card_awaits_choice(app) {
@@ -401,14 +401,14 @@ pub fn type_into_form(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 /// tabs become spaces, other control characters are dropped, and what would pass the field's
 /// limit is cut there (and said so).
 pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
-    if app.mode != Mode::Editing || !own_mut(app).focus_is_text() {
+    if app.mode != Mode::Editing || !own(app).focus_is_text() {
         return Vec::new();
     }
-    let i = own_mut(app).focus;
+    let i = own(app).focus;
     let Kind::Text(max) = FIELDS[i].kind else {
         return Vec::new();
     };
-    let room = max.saturating_sub(own_mut(app).values[i].value().chars().count());
+    let room = max.saturating_sub(own(app).values[i].value().chars().count());
     let clean: Vec<char> = text
         .chars()
         .filter_map(|c| match c {

@@ -192,9 +192,9 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         return effects;
     }
     match op {
-        Op::Up => own_mut(app).focus = own_mut(app).focus.saturating_sub(1),
-        Op::Down => own_mut(app).focus = (own_mut(app).focus + 1).min(SUBMIT_ROW),
-        Op::Edit if own_mut(app).focus == SUBMIT_ROW => return submit(app),
+        Op::Up => own_mut(app).focus = own(app).focus.saturating_sub(1),
+        Op::Down => own_mut(app).focus = (own(app).focus + 1).min(SUBMIT_ROW),
+        Op::Edit if own(app).focus == SUBMIT_ROW => return submit(app),
         Op::Edit => match FIELDS[own_mut(app).focus].kind {
             Kind::Text(_) => app.mode = Mode::Editing,
             _ => return cycle(app, true),
@@ -202,7 +202,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::Toggle => return cycle(app, true),
         Op::Submit => return submit(app),
         Op::NewIntake => {
-            if own_mut(app).is_dirty() {
+            if own(app).is_dirty() {
                 app.mode = Mode::Confirm(crate::tui::state::Confirm::ClearForm);
             } else {
                 clear(app);
@@ -280,7 +280,7 @@ fn card_awaits_choice(app: &App) -> bool {
 pub fn enter(app: &mut App) {
     if app.pane == me()
         && !card_awaits_choice(app)
-        && own_mut(app).focus < SUBMIT_ROW
+        && own(app).focus < SUBMIT_ROW
     {
         app.mode = Mode::Editing;
     }
@@ -294,7 +294,7 @@ pub fn click(app: &mut App, column: u16, y: u16, height: u16) -> Vec<Effect> {
     }
     let inner_height = usize::from(height.saturating_sub(2));
     let rows = FIELDS.len() + 1;
-    let first = (own_mut(app).focus + 1)
+    let first = (own(app).focus + 1)
         .saturating_sub(inner_height)
         .min(rows.saturating_sub(inner_height));
     let i = first + usize::from(y - 1);

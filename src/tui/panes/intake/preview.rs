@@ -15,12 +15,12 @@ pub(super) fn preview(app: &mut App) -> Vec<Effect> {
         "brands",
     ]
     .iter()
-    .any(|k| !own_mut(app).get(k).trim().is_empty());
+    .any(|k| !own(app).get(k).trim().is_empty());
     if !something {
         own_mut(app).preview = None;
         return Vec::new();
     }
-    match own_mut(app).request() {
+    match own(app).request() {
         Ok(req) => vec![Effect::Run(Request {
             from: me(),
             command: Command::Browse(req),
