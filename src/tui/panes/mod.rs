@@ -62,8 +62,8 @@ pub struct PaneDef {
 }
 
 /// A pane's own state: its type, made once per console (`PaneDef::state`, from
-/// [`new_state`]) and reached through [`App::state`] by the pane that declares it; no other file
-/// names it, and `App` has no field for it.
+/// [`new_state`]) and reached by that type through [`App::state`] (or `app.panes.get`, which
+/// leaves the rest of `App` free to read beside it); `App` has no field for it.
 pub trait PaneState: Default + 'static {
     /// The pane it belongs to.
     const PANE: &'static PaneDef;
