@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # schemathesis (all checks) against the OpenAPI document a real `pitwall serve` serves, once per
-# role with that role's token. Bounded by examples per operation (default 30; set
-# ST_EXAMPLES). Installs schemathesis into target/schemathesis-venv from PyPI when missing.
+# role with that role's token. Every phase by default: the coverage phase's boundary cases
+# (about 3,300 for the three roles, minutes of CPU drawing them) and fuzzing bounded by examples
+# per operation (ST_EXAMPLES, default 30); ST_PHASES picks phases (CI runs fuzzing only).
+# Installs schemathesis into target/schemathesis-venv from PyPI when missing.
 # Caller-chosen ids follow a Unicode-category rule no JSON Schema pattern states portably: the
 # document names it as the format "pitwall-id", and schemathesis_hooks.py draws such ids by the
 # same rule. A plan's shifts may not overlap, which no schema states: the hooks drop overlapping
 # shifts from a body meant to be valid.
-# Usage: [ST_ROLES="intake mechanic dispatcher"] [ST_EXAMPLES=30] [ST_EXTRA="more flags"] \
-#        bash .ci/schemathesis.sh [target/debug/pitwall]
+# Usage: [ST_ROLES="intake mechanic dispatcher"] [ST_PHASES=examples,coverage,fuzzing] \
+#        [ST_EXAMPLES=30] [ST_EXTRA="more flags"] bash .ci/schemathesis.sh [target/debug/pitwall]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -72,6 +74,7 @@ PY
   (cd "$work/run-$role" && ST_TOKEN="${tokens[$role]}" "$root/$venv/bin/schemathesis" \
       --config-file "$work/schemathesis.toml" \
       run "$work/$role.json" --url "$url" --checks all \
+      --phases "${ST_PHASES:-examples,coverage,fuzzing}" \
       --max-examples "$examples" --request-timeout 10 --no-color \
       --suppress-health-check all ${ST_EXTRA:-}) > "$work/$role.log" 2>&1 &
   runs[$role]=$!
