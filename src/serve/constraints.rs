@@ -272,7 +272,10 @@ pub fn constrain(name: &str, schema: &mut Map<String, Value>) {
 
 /// A postal code outside Canada and the US (validate::postal_code's rule for them).
 fn other_postal() -> String {
-    format!(r"^{ws}[A-Za-z0-9-](?:[A-Za-z0-9 -]{{0,8}})[A-Za-z0-9-]{ws}$", ws = ws())
+    format!(
+        r"^{ws}[A-Za-z0-9-](?:[A-Za-z0-9 -]{{0,8}})[A-Za-z0-9-]{ws}$",
+        ws = ws()
+    )
 }
 
 /// An email and a phone, each valid or blank when given.
@@ -288,8 +291,10 @@ fn contact() -> (Value, Value) {
 /// A mechanic's `notify_via` against his addresses: left out (the default follows what he
 /// has), or channels each of which reaches him.
 fn channels_reachable() -> Value {
-    let email = json!({"type": "string", "pattern": format!("^{ws}{}{ws}$", email_body(), ws = ws())});
-    let phone = json!({"type": "string", "pattern": format!("^{ws}{}{ws}$", phone_body(), ws = ws())});
+    let email =
+        json!({"type": "string", "pattern": format!("^{ws}{}{ws}$", email_body(), ws = ws())});
+    let phone =
+        json!({"type": "string", "pattern": format!("^{ws}{}{ws}$", phone_body(), ws = ws())});
     json!([
         {"properties": {"notify_via": {"nullable": true, "enum": [null]}}},
         {"required": ["email"], "properties": {"email": email,
@@ -470,7 +475,10 @@ mod tests {
             .filter_map(char::from_u32)
             .filter(|&c| c.is_whitespace() != in_class(c))
             .collect();
-        assert!(differ.is_empty(), "the class and str::trim differ on {differ:?}");
+        assert!(
+            differ.is_empty(),
+            "the class and str::trim differ on {differ:?}"
+        );
         assert_eq!(
             ws(),
             r"[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028-\u2029\u202F\u205F\u3000]*"
