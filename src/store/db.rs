@@ -829,6 +829,17 @@ impl Db {
         }
     }
 
+    /// How far [`Db::data_version`] may have moved for this connection's own last commit,
+    /// after the caller read it: SQLite's counts only other connections' commits (0);
+    /// PostgreSQL's counts every notice, this connection's too, and the notice of its last
+    /// commit may arrive late (1).
+    pub fn own_commit_notices(&self) -> i64 {
+        match self {
+            Db::Sqlite(_) => 0,
+            Db::Postgres(_) => 1,
+        }
+    }
+
     /// Runs `f` so that a statement in it that fails leaves the transaction usable: PostgreSQL
     /// aborts a whole transaction on any error, so the failure is confined to a savepoint.
     /// (SQLite undoes just the failed statement by itself.)
