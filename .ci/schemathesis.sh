@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # schemathesis (all checks) against the OpenAPI document a real `pitwall serve` serves, once per
-# role with that role's token. Bounded by examples per operation (default 30; set
-# ST_EXAMPLES). Installs schemathesis into target/schemathesis-venv from PyPI when missing.
+# role with that role's token. Every phase by default: the coverage phase's boundary cases
+# (about 3,300 for the three roles, minutes of CPU drawing them) and fuzzing bounded by examples
+# per operation (ST_EXAMPLES, default 30); ST_PHASES picks phases (CI runs fuzzing only).
+# Installs schemathesis into target/schemathesis-venv from PyPI when missing.
 # Caller-chosen ids follow a Unicode-category rule no JSON Schema pattern states portably: the
 # document names it as the format "pitwall-id", and schemathesis_hooks.py draws such ids by the
-# same rule. A plan's shifts may not overlap, which no schema states: a dispatcher run that draws
-# such a plan reports it (ST202), so CI runs the two public roles.
-# Usage: [ST_ROLES="intake mechanic dispatcher"] bash .ci/schemathesis.sh [target/debug/pitwall]
+# same rule. A plan's shifts may not overlap, which no schema states: the hooks drop overlapping
+# shifts from a body meant to be valid.
+# Usage: [ST_ROLES="intake mechanic dispatcher"] [ST_PHASES=examples,coverage,fuzzing] \
+#        [ST_EXAMPLES=30] [ST_EXTRA="more flags"] bash .ci/schemathesis.sh [target/debug/pitwall]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -41,8 +44,9 @@ declare -A tokens
 tokens[dispatcher]=$("$bin" token create --role dispatcher --db "$db" 2>/dev/null)
 tokens[mechanic]=$("$bin" token create --role mechanic --mechanic "$mechanic" --db "$db" 2>/dev/null)
 tokens[intake]=$("$bin" token create --role intake --db "$db" 2>/dev/null)
-# Streams end after a second, so a test request to /v1/events gets its whole answer.
-printf '[serve]\nrate_per_second = 100000\nburst = 100000\nstream_seconds = 1\n' > "$work/st.toml"
+# Streams end after a tenth of a second, so a test request to /v1/events gets its whole answer
+# soon (the coverage phase sends hundreds).
+printf '[serve]\nrate_per_second = 100000\nburst = 100000\nstream_seconds = 0.1\n' > "$work/st.toml"
 "$bin" serve --db "$db" --listen 127.0.0.1:0 --config "$work/st.toml" > "$work/serve.out" 2> "$work/serve.log" &
 server_pid=$!
 for _ in $(seq 1 100); do
@@ -55,23 +59,31 @@ url=$(sed -n 's/.*listening on //p' "$work/serve.out")
 printf '[auth.openapi.bearer]\nbearer = "${ST_TOKEN}"\n' > "$work/schemathesis.toml"
 export SCHEMATHESIS_HOOKS=schemathesis_hooks
 export PYTHONPATH="$PWD/.ci${PYTHONPATH:+:$PYTHONPATH}"
-status=0
+# The roles run side by side (each waits on the server most of the time), each into its own
+# log, printed in turn once all are done.
+declare -A runs
 for role in ${ST_ROLES:-intake mechanic dispatcher}; do
-  echo "== schemathesis as $role"
   # The document is the role's own: fetched with its token, then tested against the server.
   python3 - "$url/v1/openapi.json" "${tokens[$role]}" > "$work/$role.json" <<'PY'
 import sys, urllib.request
 request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
 sys.stdout.write(urllib.request.urlopen(request).read().decode())
 PY
-  # Run in the scratch directory: schemathesis keeps a cache in the directory it runs in.
-  if ! (cd "$work" && ST_TOKEN="${tokens[$role]}" "$root/$venv/bin/schemathesis" \
+  # Each in a scratch directory of its own: schemathesis keeps a cache in the directory it runs in.
+  mkdir -p "$work/run-$role"
+  (cd "$work/run-$role" && ST_TOKEN="${tokens[$role]}" "$root/$venv/bin/schemathesis" \
       --config-file "$work/schemathesis.toml" \
       run "$work/$role.json" --url "$url" --checks all \
+      --phases "${ST_PHASES:-examples,coverage,fuzzing}" \
       --max-examples "$examples" --request-timeout 10 --no-color \
-      --suppress-health-check all); then
-    status=1
-  fi
+      --suppress-health-check all ${ST_EXTRA:-}) > "$work/$role.log" 2>&1 &
+  runs[$role]=$!
+done
+status=0
+for role in ${ST_ROLES:-intake mechanic dispatcher}; do
+  if wait "${runs[$role]}"; then result=passed; else result=FAILED; status=1; fi
+  echo "== schemathesis as $role: $result"
+  cat "$work/$role.log"
 done
 if grep -q panicked "$work/serve.log"; then
   echo "the server panicked:"; grep -A5 panicked "$work/serve.log"; status=1

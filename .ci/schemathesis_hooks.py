@@ -5,6 +5,10 @@ IETF Idempotency-Key draft says. schemathesis draws header values without knowin
 different generated bodies may share a key. Like a real client, each distinct body gets a key of
 its own here: a valid key is suffixed with the body's digest. Invalid keys are left as drawn, so
 their refusal is still tested, and a repeated body keeps its key, so replays still happen.
+
+A weekly plan's shifts may not overlap one another, nor end when they start: rules between items
+of a list, which no schema states. A body meant to be valid has such shifts dropped here, as a
+client would fix a plan the server refused, so what schemathesis sends as valid is valid.
 """
 
 import hashlib
@@ -41,8 +45,69 @@ schemathesis.openapi.format(
 )
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+
+
+def _minutes(text):
+    hours, minutes = text.strip().split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _parse(shift):
+    """A shift's day and its start and end in minutes, or None when it is not well formed (the
+    body is then not a valid one, and is left for the server to refuse)."""
+    try:
+        return (
+            DAYS.index(shift["day"].strip().lower()),
+            _minutes(shift["start"]),
+            _minutes(shift["end"]),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _week_span(day, start, end):
+    # Minutes from Monday 00:00; an end before the start runs past midnight (and may pass the
+    # week's end).
+    length = end - start if end > start else MINUTES_PER_DAY - start + end
+    begin = day * MINUTES_PER_DAY + start
+    return begin, begin + length
+
+
+def _overlap(one, other):
+    # On the week as a circle: compare with the other shift moved a week either way too.
+    (a, b), (c, d) = one, other
+    return any(a < d + w and c + w < b for w in (0, MINUTES_PER_WEEK, -MINUTES_PER_WEEK))
+
+
+def _plan_without_overlaps(shifts):
+    parsed = [_parse(shift) for shift in shifts]
+    if None in parsed:
+        return shifts
+    kept, spans = [], []
+    for shift, (day, start, end) in zip(shifts, parsed):
+        if start == end:
+            continue
+        span = _week_span(day, start, end)
+        if any(_overlap(span, other) for other in spans):
+            continue
+        kept.append(shift)
+        spans.append(span)
+    return kept
+
+
+def _meant_valid(case):
+    generation = getattr(getattr(case, "meta", None), "generation", None)
+    return generation is None or generation.mode == "positive"
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    body = case.body
+    if _meant_valid(case) and isinstance(body, dict) and isinstance(body.get("shifts"), list):
+        body["shifts"] = _plan_without_overlaps(body["shifts"])
     headers = case.headers or {}
     for name in list(headers):
         if name.lower() != "idempotency-key":

@@ -55,8 +55,9 @@ pub struct Serve {
     pub max_streams: usize,
     /// How long an event stream stays open before it ends and the client resumes it with
     /// `Last-Event-ID`, so a stream never outlives what its token was checked for by long.
+    /// Seconds, fractions allowed (a test's streams end in a tenth of a second).
     #[serde(default = "default_stream_seconds")]
-    pub stream_seconds: u64,
+    pub stream_seconds: f64,
     /// Connections one client address may hold at once; past it a new one is closed at once.
     /// Behind a reverse proxy every client has the proxy's address: raise it there.
     #[serde(default = "default_connections_per_address")]
@@ -88,6 +89,11 @@ impl Default for Serve {
 }
 
 impl Serve {
+    /// How long an event stream lasts.
+    pub fn stream_lifetime(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.stream_seconds)
+    }
+
     /// How long a request's head may take to arrive.
     pub fn header_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.header_timeout_ms)
@@ -102,8 +108,8 @@ fn default_max_streams() -> usize {
     256
 }
 
-fn default_stream_seconds() -> u64 {
-    3600
+fn default_stream_seconds() -> f64 {
+    3600.0
 }
 
 fn default_connections_per_address() -> usize {
@@ -376,10 +382,10 @@ impl Config {
                 "must be between 1 and 100000".into(),
             ));
         }
-        if !(1..=86_400).contains(&self.serve.stream_seconds) {
+        if !(0.1..=86_400.0).contains(&self.serve.stream_seconds) {
             return Err((
                 "serve.stream_seconds".into(),
-                "must be between 1 and 86400".into(),
+                "must be between 0.1 and 86400".into(),
             ));
         }
         if !(1..=100_000).contains(&self.serve.connections_per_address) {
@@ -673,6 +679,14 @@ webhook = "http://127.0.0.1:9000/dispatch"
         assert_eq!(
             key_of("[serve]\nheader_timeout_ms = 60001"),
             "serve.header_timeout_ms"
+        );
+        assert_eq!(
+            key_of("[serve]\nstream_seconds = 0.05"),
+            "serve.stream_seconds"
+        );
+        assert_eq!(
+            key_of("[serve]\nstream_seconds = 86401"),
+            "serve.stream_seconds"
         );
     }
 

@@ -13,8 +13,47 @@ use crate::engine::validate::{
     MAX_CONCERN, MAX_EMAIL, MAX_ID, MAX_LIST_ITEMS, MAX_NAME, MAX_PHONE, MAX_SHORT_TEXT,
 };
 
+/// The white space the engine trims (`str::trim`: Unicode's White_Space), spelled out as a
+/// class: `\s` means another set in each regex dialect (ECMA's adds U+FEFF, Python's U+001C to
+/// U+001F), so a pattern using it would let a tool draw, as valid, text the engine refuses.
+const WHITE_SPACE: [(u32, u32); 10] = [
+    (0x09, 0x0d),
+    (0x20, 0x20),
+    (0x85, 0x85),
+    (0xa0, 0xa0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200a),
+    (0x2028, 0x2029),
+    (0x202f, 0x202f),
+    (0x205f, 0x205f),
+    (0x3000, 0x3000),
+];
+
+/// [`WHITE_SPACE`] as the inside of a character class, in the `\uXXXX` escapes that ECMA,
+/// Python and Rust regexes all read.
+fn white_space_ranges() -> String {
+    WHITE_SPACE
+        .iter()
+        .map(|&(from, to)| {
+            if from == to {
+                format!(r"\u{from:04X}")
+            } else {
+                format!(r"\u{from:04X}-\u{to:04X}")
+            }
+        })
+        .collect()
+}
+
+/// Any run of white space the engine trims.
+fn ws() -> String {
+    format!("[{}]*", white_space_ranges())
+}
+
 /// Text with a character that is not white space (the engine trims, then requires one).
-const NON_BLANK: &str = r"\S";
+fn non_blank() -> String {
+    format!("[^{}]", white_space_ranges())
+}
+
 /// Characters the engine refuses in list entries and contact details: C0 and C1 controls,
 /// bidirectional overrides and isolates (text::inert's set).
 const UNSAFE: &str = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069";
@@ -126,21 +165,21 @@ pub fn constrain(name: &str, schema: &mut Map<String, Value>) {
                     {"required": ["customer"], "properties": {
                         "customer": {"type": "object", "required": ["email"],
                                      "properties": {"email": {"type": "string",
-                                         "pattern": format!(r"^\s*{}\s*$", email_body())}}},
+                                         "pattern": format!("^{ws}{}{ws}$", email_body(), ws = ws())}}},
                         "notify_via": {"nullable": true, "type": "array",
                                        "items": {"enum": ["email", "push"]}}}},
                     {"required": ["customer", "notify_via"], "properties": {
                         "customer": {"type": "object", "required": ["phone"],
                                      "properties": {"phone": {"type": "string",
-                                         "pattern": format!(r"^\s*{}\s*$", phone_body())}}},
+                                         "pattern": format!("^{ws}{}{ws}$", phone_body(), ws = ws())}}},
                         "notify_via": {"type": "array", "items": {"enum": ["sms", "push"]}}}},
                     {"required": ["customer", "notify_via"], "properties": {
                         "customer": {"type": "object", "required": ["email", "phone"],
                                      "properties": {
                                          "email": {"type": "string",
-                                             "pattern": format!(r"^\s*{}\s*$", email_body())},
+                                             "pattern": format!("^{ws}{}{ws}$", email_body(), ws = ws())},
                                          "phone": {"type": "string",
-                                             "pattern": format!(r"^\s*{}\s*$", phone_body())}}},
+                                             "pattern": format!("^{ws}{}{ws}$", phone_body(), ws = ws())}}},
                         "notify_via": {"type": "array"}}},
                 ]),
             );
@@ -199,11 +238,11 @@ pub fn constrain(name: &str, schema: &mut Map<String, Value>) {
                     {"anyOf": channels_reachable()},
                     {"anyOf": [
                         {"properties": {"country": {"type": "string", "nullable": true,
-                                                    "pattern": r"^\s*$"}}},
+                                                    "pattern": format!("^{}$", ws())}}},
                         {"properties": {"postal_code": {"type": "string", "nullable": true,
-                                                        "pattern": r"^\s*$"}}},
+                                                        "pattern": format!("^{}$", ws())}}},
                         {"properties": {"postal_code": {"type": "string", "nullable": true,
-                                                        "pattern": OTHER_POSTAL}}},
+                                                        "pattern": other_postal()}}},
                     ]},
                 ]),
             );
@@ -232,23 +271,25 @@ pub fn constrain(name: &str, schema: &mut Map<String, Value>) {
 }
 
 /// A postal code outside Canada and the US (validate::postal_code's rule for them).
-const OTHER_POSTAL: &str = r"^\s*[A-Za-z0-9-](?:[A-Za-z0-9 -]{0,8})[A-Za-z0-9-]\s*$";
+fn other_postal() -> String {
+    format!(r"^{ws}[A-Za-z0-9-](?:[A-Za-z0-9 -]{{0,8}})[A-Za-z0-9-]{ws}$", ws = ws())
+}
 
 /// An email and a phone, each valid or blank when given.
 fn contact() -> (Value, Value) {
     (
         json!({"type": "string", "nullable": true, "maxLength": MAX_EMAIL,
-               "pattern": format!(r"^\s*(?:{})?\s*$", email_body())}),
+               "pattern": format!("^{ws}(?:{})?{ws}$", email_body(), ws = ws())}),
         json!({"type": "string", "nullable": true, "maxLength": MAX_PHONE,
-               "pattern": format!(r"^\s*(?:{})?\s*$", phone_body())}),
+               "pattern": format!("^{ws}(?:{})?{ws}$", phone_body(), ws = ws())}),
     )
 }
 
 /// A mechanic's `notify_via` against his addresses: left out (the default follows what he
 /// has), or channels each of which reaches him.
 fn channels_reachable() -> Value {
-    let email = json!({"type": "string", "pattern": format!(r"^\s*{}\s*$", email_body())});
-    let phone = json!({"type": "string", "pattern": format!(r"^\s*{}\s*$", phone_body())});
+    let email = json!({"type": "string", "pattern": format!("^{ws}{}{ws}$", email_body(), ws = ws())});
+    let phone = json!({"type": "string", "pattern": format!("^{ws}{}{ws}$", phone_body(), ws = ws())});
     json!([
         {"properties": {"notify_via": {"nullable": true, "enum": [null]}}},
         {"required": ["email"], "properties": {"email": email,
@@ -272,7 +313,7 @@ fn plan(p: &mut Map<String, Value>) {
         json!({"type": "string", "nullable": true, "enum": zones}),
     );
     let day = "[mM][oO][nN]|[tT][uU][eE]|[wW][eE][dD]|[tT][hH][uU]|[fF][rR][iI]|[sS][aA][tT]|[sS][uU][nN]";
-    let time = r"^\s*(?:[01][0-9]|2[0-3]):[0-5][0-9]\s*$";
+    let time = format!("^{ws}(?:[01][0-9]|2[0-3]):[0-5][0-9]{ws}$", ws = ws());
     p.insert(
         "shifts".into(),
         json!({"type": "array", "maxItems": crate::schedule::MAX_SHIFTS, "items": {
@@ -280,7 +321,7 @@ fn plan(p: &mut Map<String, Value>) {
             "additionalProperties": false,
             "required": ["day", "start", "end"],
             "properties": {
-                "day": {"type": "string", "pattern": format!(r"^\s*(?:{day})\s*$")},
+                "day": {"type": "string", "pattern": format!("^{ws}(?:{day}){ws}$", ws = ws())},
                 "start": {"type": "string", "pattern": time},
                 "end": {"type": "string", "pattern": time},
             },
@@ -309,7 +350,7 @@ fn require(schema: &mut Map<String, Value>, fields: &[&str]) {
 
 /// Required text, 1–`max` characters that are not all blank.
 fn text(max: usize) -> Value {
-    json!({"type": "string", "pattern": NON_BLANK, "maxLength": max})
+    json!({"type": "string", "pattern": non_blank(), "maxLength": max})
 }
 
 /// Optional short text: null, blank, or up to [`MAX_SHORT_TEXT`] characters.
@@ -320,8 +361,8 @@ fn short_text() -> Value {
 /// The customer: a name, and an email or a phone (`reachable`: at least one of them; either
 /// way, each one given is valid or blank).
 fn customer(reachable: bool) -> Value {
-    let email_or_blank = format!(r"^\s*(?:{})?\s*$", email_body());
-    let phone_or_blank = format!(r"^\s*(?:{})?\s*$", phone_body());
+    let email_or_blank = format!("^{ws}(?:{})?{ws}$", email_body(), ws = ws());
+    let phone_or_blank = format!("^{ws}(?:{})?{ws}$", phone_body(), ws = ws());
     let mut c = json!({
         "type": "object",
         "additionalProperties": false,
@@ -337,9 +378,9 @@ fn customer(reachable: bool) -> Value {
     if reachable {
         c["anyOf"] = json!([
             {"required": ["email"], "properties": {"email": {"type": "string",
-                "pattern": format!(r"^\s*{}\s*$", email_body())}}},
+                "pattern": format!("^{ws}{}{ws}$", email_body(), ws = ws())}}},
             {"required": ["phone"], "properties": {"phone": {"type": "string",
-                "pattern": format!(r"^\s*{}\s*$", phone_body())}}},
+                "pattern": format!("^{ws}{}{ws}$", phone_body(), ws = ws())}}},
         ]);
     }
     c
@@ -355,7 +396,7 @@ fn location() -> Value {
         "required": ["country", "postal_code"],
         "properties": {
             "country": text(MAX_SHORT_TEXT),
-            "postal_code": {"type": "string", "pattern": OTHER_POSTAL},
+            "postal_code": {"type": "string", "pattern": other_postal()},
             "province": short_text(),
             "city": short_text(),
         },
@@ -378,7 +419,10 @@ fn vehicle(this_year: i32) -> Value {
 
 /// Brands: at most [`MAX_LIST_ITEMS`] entries, each not blank and without control characters.
 fn labels() -> Value {
-    let entry = format!(r"^[^{UNSAFE}]*[^{UNSAFE}\s][^{UNSAFE}]*$");
+    let entry = format!(
+        "^[^{UNSAFE}]*[^{UNSAFE}{}][^{UNSAFE}]*$",
+        white_space_ranges()
+    );
     json!({"type": "array", "maxItems": MAX_LIST_ITEMS,
            "items": {"type": "string", "maxLength": MAX_SHORT_TEXT, "pattern": entry}})
 }
@@ -409,4 +453,27 @@ fn booking_time(now: chrono::DateTime<Utc>) -> Value {
         .collect();
     json!({"type": "string", "nullable": true,
            "pattern": format!(r"^(?:{})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$", days.join("|"))})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_white_space_class_is_what_the_engine_trims() {
+        let in_class = |c: char| {
+            WHITE_SPACE
+                .iter()
+                .any(|&(from, to)| (from..=to).contains(&(c as u32)))
+        };
+        let differ: Vec<char> = (0..=u32::from(char::MAX))
+            .filter_map(char::from_u32)
+            .filter(|&c| c.is_whitespace() != in_class(c))
+            .collect();
+        assert!(differ.is_empty(), "the class and str::trim differ on {differ:?}");
+        assert_eq!(
+            ws(),
+            r"[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028-\u2029\u202F\u205F\u3000]*"
+        );
+    }
 }

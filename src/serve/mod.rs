@@ -108,7 +108,7 @@ pub fn run(db: &Path, listen: &str, config: Arc<Config>) -> Result<(), String> {
                 stopping,
                 revoked: feed.revoked.clone(),
                 streams: streams::Streams::new(config.serve.max_streams),
-                stream_lifetime: Duration::from_secs(config.serve.stream_seconds),
+                stream_lifetime: config.serve.stream_lifetime(),
                 known: Arc::default(),
                 pages,
             },

@@ -13,7 +13,9 @@ use ratatui::crossterm::event::{
 };
 
 use super::keymap::{self, Op, Scope};
-use super::panes::{self, intake, queues};
+use super::panes;
+use super::panes::intake::{self, IntakeState};
+use super::panes::queues;
 pub use super::state::{
     App, CUE_SECONDS, Confirm, Effect, Found, KeyState, MIN_SIZE, Mode, Pane, Picker, Purpose,
     Read, Request, Toast, ToastKind, table_row_at,
@@ -57,29 +59,14 @@ impl App {
             warning: None,
             cue_at: None,
             bell: true,
-            intake: super::state::IntakeState::default(),
-            queues: super::state::QueuesState::default(),
-            mechanics: super::state::MechanicsState::default(),
             seen_notifications: None,
             seen_offers: None,
             seen_escalated: None,
             own_sessions: HashSet::new(),
-            pane_states: panes::REGISTRY
-                .iter()
-                .map(|p| p.state.map(|make| make()))
-                .collect(),
+            panes: super::state::PaneStates::new(),
             simulation: None,
             ids: crate::ids::Ids::readable("S"),
         }
-    }
-
-    /// A pane's own state, when it keeps one of type `T`.
-    pub fn pane_state<T: 'static>(&self, pane: Pane) -> Option<&T> {
-        self.pane_states.get(pane.0)?.as_ref()?.downcast_ref()
-    }
-
-    pub fn pane_state_mut<T: 'static>(&mut self, pane: Pane) -> Option<&mut T> {
-        self.pane_states.get_mut(pane.0)?.as_mut()?.downcast_mut()
     }
 
     pub fn too_small(&self) -> bool {
@@ -90,7 +77,7 @@ impl App {
     pub fn scopes(&self) -> Vec<Scope> {
         match &self.mode {
             Mode::Normal => vec![Scope::Pane(self.pane), Scope::Global],
-            Mode::Editing if self.intake.focus_is_text() => vec![Scope::Editing],
+            Mode::Editing if self.state::<IntakeState>().focus_is_text() => vec![Scope::Editing],
             Mode::Editing => vec![Scope::Choosing],
             Mode::Filter => vec![Scope::Filter],
             Mode::PlanEditor => vec![Scope::PlanEditor],
@@ -195,9 +182,15 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return go_pane(app, key);
     }
     match app.mode.clone() {
-        Mode::Editing => return intake::edit_key(app, op, key),
         Mode::Filter => return filter_key(app, op, key),
-        Mode::PlanEditor => return super::panes::mechanics::editor_key(app, op, key),
+        // The pane's own editor (the intake form, the plan editor) takes the keys whole.
+        Mode::Editing | Mode::PlanEditor => {
+            let Some(typing) = app.pane.def().typing else {
+                app.mode = Mode::Normal;
+                return Vec::new();
+            };
+            return typing(app, op, key);
+        }
         Mode::Help => {
             if op == Some(Op::Back) {
                 app.mode = Mode::Normal;
@@ -445,7 +438,7 @@ fn pane_op(app: &mut App, op: Op) -> Vec<Effect> {
 
 /// Quits, unless that would throw away a typed intake form: then it asks.
 fn quit(app: &mut App) -> Vec<Effect> {
-    if app.intake.is_dirty() && app.mode != Mode::Confirm(Confirm::Quit) {
+    if app.state::<IntakeState>().is_dirty() && app.mode != Mode::Confirm(Confirm::Quit) {
         app.mode = Mode::Confirm(Confirm::Quit);
         return Vec::new();
     }
@@ -555,11 +548,7 @@ fn confirm_key(app: &mut App, op: Option<Op>, confirm: Confirm) -> Vec<Effect> {
                     "Waitlist entry cancelled".to_string(),
                 ),
             };
-            vec![Effect::Run(Request {
-                from: app.pane,
-                command,
-                purpose: Purpose::Act(done),
-            })]
+            vec![panes::act(app.pane, command, done)]
         }
         Some(Op::No) => {
             app.mode = Mode::Normal;
@@ -677,21 +666,13 @@ fn absorb(app: &mut App, snapshot: Snapshot) -> Vec<Effect> {
     if let Some(now) = snapshot.now {
         app.now = now;
     }
-    // The selection stays on its session when the list changes around it.
-    if app.queues.follow.is_none() {
-        app.queues.follow = queues::selected(app).map(|r| r.session.id.clone());
-    }
-    let metrics = snapshot
-        .metrics
-        .is_none()
-        .then(|| app.data.metrics.take())
-        .flatten();
-    app.data = snapshot;
+    let mut old = std::mem::replace(&mut app.data, snapshot);
+    // Metrics are read only for the pane that shows them: a snapshot without keeps the last.
     if app.data.metrics.is_none() {
-        app.data.metrics = metrics;
+        app.data.metrics = old.metrics.take();
     }
     for pane in Pane::all() {
-        (pane.def().clamp)(app);
+        (pane.def().clamp)(app, &old);
     }
     // The intake's result card follows its session as it changes.
     effects.extend(intake::follow(app));

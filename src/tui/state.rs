@@ -1,17 +1,19 @@
 //! The console's shared state and the types that pass between `update` and the panes: the
-//! `App` with every pane's state, the modes, the requests and effects. It names neither `app`
-//! nor `panes`, so both can depend on it and not on each other: panes and overlays read and
-//! change this state, `app` dispatches to them.
+//! `App` with what the panes share (each pane's own state is a type in its own file, held in
+//! `App::panes`), the modes, the requests and effects. It names neither `app` nor `panes`, so
+//! both can depend on it and not on each other: panes and overlays read and change this state,
+//! `app` dispatches to them.
 
-use std::collections::{HashMap, HashSet};
+use std::any::Any;
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tui_input::Input;
 
 use super::theme::Theme;
 use crate::command::Command;
 use crate::engine::views::Snapshot;
-use crate::engine::{BrowseOutcome, IntakeOutcome};
 
 /// A pane: its place in the panes' `REGISTRY`, which is also its tab number
 /// less one. The six of the console are named for convenience.
@@ -53,7 +55,7 @@ pub enum Mode {
         id: String,
         scroll: u16,
     },
-    /// Typing a mechanic's weekly plan (the editor lives in `MechanicsState`).
+    /// Typing a mechanic's weekly plan (the editor is the mechanics pane's state).
     PlanEditor,
 }
 
@@ -106,39 +108,49 @@ pub struct Picker {
     pub selected: usize,
 }
 
-/// Why a command was run, so its result lands in the right place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Purpose {
-    /// The intake form's live keyword and match preview.
-    Preview,
-    Submit,
-    /// The session detail overlay's full record.
-    Detail,
-    /// Who may take a session's broadcast, for the "accept as" picker.
-    Pick,
-    /// A choice on the offline card (preferred mechanic, waitlist); the text is the note shown
-    /// on the card and in the status line.
-    OfflineChoice(String),
-    /// A mechanic's plan from the editor, which stays open (with what was typed) until the
-    /// engine accepts it; the text is the confirmation.
-    SavePlan(String),
-    /// The offline card's slots to schedule for later.
-    Slots,
-    /// The result card's session, read again once it left the live lists.
-    Follow,
-    /// Space on a mechanic on shift: his queue read at that moment, so clocking him out asks
-    /// first whenever he holds a live offer (the last snapshot may be a moment old).
-    ClockOutCheck {
-        mechanic: String,
-        name: String,
-    },
-    /// A booking made from the offline card; the session it stands in for is cancelled once
-    /// the booking is made (not before: a failed booking must leave the customer in line).
-    Book {
-        replaces: String,
-    },
-    /// Any other action; the text is the confirmation shown on success.
-    Act(String),
+/// Why a pane asked for a command: a value of that pane's own type (an enum private to its
+/// file), carried with the request and handed back with the result to the pane that asked (its
+/// `PaneDef::done`), which alone reads it. A new kind of request is a variant in the pane's own
+/// file: nothing here or in `app` names it.
+#[derive(Clone)]
+pub struct Purpose {
+    tag: Arc<dyn Any + Send + Sync>,
+    same: fn(&dyn Any, &dyn Any) -> bool,
+    show: fn(&dyn Any, &mut fmt::Formatter<'_>) -> fmt::Result,
+}
+
+impl Purpose {
+    pub fn new<T: Any + Send + Sync + PartialEq + fmt::Debug>(tag: T) -> Purpose {
+        Purpose {
+            tag: Arc::new(tag),
+            same: |a, b| match (a.downcast_ref::<T>(), b.downcast_ref::<T>()) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            },
+            show: |a, f| match a.downcast_ref::<T>() {
+                Some(a) => fmt::Debug::fmt(a, f),
+                None => f.write_str("?"),
+            },
+        }
+    }
+
+    /// The tag, when it is a `T` (a pane asks only for its own type).
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        let tag: &dyn Any = &*self.tag;
+        tag.downcast_ref()
+    }
+}
+
+impl PartialEq for Purpose {
+    fn eq(&self, other: &Purpose) -> bool {
+        (self.same)(&*self.tag, &*other.tag)
+    }
+}
+
+impl fmt::Debug for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.show)(&*self.tag, f)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +217,21 @@ pub struct Toast {
     pub text: String,
 }
 
+/// The panes' own states, by place in the registry; each is reached by its type
+/// (`PaneStates::get`, in `panes`), which only the pane that declares it names.
+pub struct PaneStates(pub(crate) Vec<Option<Box<dyn Any>>>);
+
+impl PaneStates {
+    /// A pane's own state, when it keeps one of type `T`.
+    pub fn at<T: 'static>(&self, pane: Pane) -> Option<&T> {
+        self.0.get(pane.0)?.as_ref()?.downcast_ref()
+    }
+
+    pub fn at_mut<T: 'static>(&mut self, pane: Pane) -> Option<&mut T> {
+        self.0.get_mut(pane.0)?.as_mut()?.downcast_mut()
+    }
+}
+
 pub struct App {
     pub pane: Pane,
     pub mode: Mode,
@@ -221,18 +248,15 @@ pub struct App {
     /// When the toast or alert appeared; both fade after [`CUE_SECONDS`].
     pub(crate) cue_at: Option<DateTime<Utc>>,
     pub bell: bool,
-    pub intake: IntakeState,
-    pub queues: QueuesState,
-    pub mechanics: MechanicsState,
     pub(crate) seen_notifications: Option<i64>,
     pub(crate) seen_offers: Option<HashSet<String>>,
     /// Escalated sessions already announced, so each is announced once.
     pub(crate) seen_escalated: Option<HashSet<String>>,
     /// Sessions this console created: their offers are no news to the dispatcher who made them.
     pub own_sessions: HashSet<String>,
-    /// The state of panes that keep their own (see the pane's `PaneDef::state`), by
-    /// pane: a pane added later needs no field here.
-    pub(crate) pane_states: Vec<Option<Box<dyn std::any::Any>>>,
+    /// Each pane's own state (made by its `PaneDef::state`): a pane added later needs no
+    /// field here. A field of its own, so a pane can hold its state and read `data` at once.
+    pub panes: PaneStates,
     /// Where the ids of sessions taken at this console come from: injected, so a test or a
     /// scripted demo repeats them.
     pub ids: crate::ids::Ids,
@@ -270,95 +294,4 @@ pub fn table_row_at(y: u16, top: u16, height: u16, selected: usize, len: usize) 
     let offset = (selected + 1).saturating_sub(shown);
     let i = offset + usize::from(y - first_row);
     (i < len && usize::from(y - first_row) < shown).then_some(i)
-}
-
-// The panes' own state, kept here so `App` can hold it without naming `panes`; each pane
-// has its behaviour (inherent impls) in its own file.
-
-/// What happens after the offline card is shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Offline {
-    Card,
-    Browse {
-        selected: usize,
-    },
-    Waitlist {
-        channels: [bool; 3],
-        selected: usize,
-    },
-    /// Schedule for later (SPEC §14): the hourly slots with planned mechanics, once loaded.
-    Schedule {
-        slots: Option<Vec<crate::engine::SlotView>>,
-        selected: usize,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct Submitted {
-    pub outcome: IntakeOutcome,
-    pub offline: Option<Offline>,
-    /// Set when the customer picked an offline mechanic or joined the waitlist.
-    pub follow_up: Option<String>,
-    /// What was submitted: the slots to offer and the booking to make are asked with it.
-    pub request: Option<crate::command::IntakeRequest>,
-    /// The session as last read once it left the live lists (completed, cancelled): the card
-    /// follows its session to the end.
-    pub ended: Option<crate::engine::SessionDetail>,
-    /// A booking made from the offline card: the session it replaced (withdrawn), whose
-    /// reference the customer was told first.
-    pub replaced: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct IntakeState {
-    /// One text input per field (choices and flags hold their current value); the cursor
-    /// editing lives in tui-input.
-    pub(crate) values: Vec<Input>,
-    pub focus: usize,
-    pub errors: HashMap<String, String>,
-    pub preview: Option<BrowseOutcome>,
-    pub result: Option<Submitted>,
-    /// The preview lists the mechanics left out, with why, instead of the best matches.
-    pub show_excluded: bool,
-}
-
-/// Which of the pane's two vertical lists ↑/↓ move in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Focus {
-    #[default]
-    Sessions,
-    Offers,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct QueuesState {
-    pub selected: usize,
-    pub offer: usize,
-    /// The session the offer cursor belongs to: another session starts at its top offer.
-    pub offer_of: Option<String>,
-    pub focus: Focus,
-    /// The session to select at the next snapshot: the one just created at this console, or
-    /// the one selected before the list changed under it (a new session sorted above it must
-    /// not move the selection onto another customer).
-    pub follow: Option<String>,
-    pub filter: String,
-    /// The session shown in the detail overlay, loaded in full when it opens.
-    pub detail: Option<crate::engine::SessionDetail>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct MechanicsState {
-    pub selected: usize,
-    pub filter: String,
-    pub online_only: bool,
-    /// The weekly plan being edited, while `Mode::PlanEditor`.
-    pub editor: Option<PlanEditor>,
-}
-
-/// A mechanic's plan in its one-line form (`crate::schedule::to_line`), as typed.
-#[derive(Debug, Clone, Default)]
-pub struct PlanEditor {
-    pub mechanic: String,
-    pub name: String,
-    pub input: Input,
 }

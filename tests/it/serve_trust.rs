@@ -407,8 +407,8 @@ fn streams_are_capped_per_token_and_in_all_and_end_after_their_lifetime() {
     );
     drop(mine);
 
-    // A lifetime of one second: the stream ends by itself.
-    let short = Server::start(&db, &format!("{ROOMY}stream_seconds = 1\n"));
+    // A lifetime of three tenths of a second: the stream ends by itself.
+    let short = Server::start(&db, &format!("{ROOMY}stream_seconds = 0.3\n"));
     let (status, mut s) = stream(&agent, &short, &d, None);
     assert_eq!(status, 200);
     let started = Instant::now();

@@ -136,8 +136,11 @@ fn slow_answers_miss_the_two_minute_window() {
     );
 }
 
+// The parameters below each move their own figure; one test each, so the suite runs their
+// simulations side by side.
+
 #[test]
-fn waitlist_take_up_and_patience_and_session_length_move_their_figures() {
+fn waitlist_take_up_moves_who_joins_and_is_notified() {
     let dir = tempfile::tempdir().unwrap();
     // Twelve hours run past the last shifts' end, when everyone is offline.
     let late = ["--hours", "14"];
@@ -149,14 +152,22 @@ fn waitlist_take_up_and_patience_and_session_length_move_their_figures() {
         int(&all, "/report/waitlist/notified") > 0,
         "clock-ins wake the waitlist"
     );
+}
 
+#[test]
+fn patience_moves_how_many_give_up_unmatched() {
+    let dir = tempfile::tempdir().unwrap();
     let impatient = simulate(dir.path(), Some("patience_minutes = 1\n"), &[]);
     let patient = simulate(dir.path(), Some("patience_minutes = 600\n"), &[]);
     assert!(
         int(&impatient, "/report/sessions_cancelled_unmatched")
             > int(&patient, "/report/sessions_cancelled_unmatched")
     );
+}
 
+#[test]
+fn session_length_moves_how_many_complete() {
+    let dir = tempfile::tempdir().unwrap();
     let long = simulate(
         dir.path(),
         Some("[session_minutes]\nmin = 600\nmax = 600\n"),
@@ -164,7 +175,11 @@ fn waitlist_take_up_and_patience_and_session_length_move_their_figures() {
     );
     assert_eq!(int(&long, "/activity/completed"), 0);
     assert!(int(&long, "/report/accepts_total") > 0);
+}
 
+#[test]
+fn coming_back_after_an_auto_clock_out_moves_the_clock_ins() {
+    let dir = tempfile::tempdir().unwrap();
     let back_soon = "no_answer_rate = 1.0\nback_after_auto_clock_out_minutes = 1\n";
     let back_late = "no_answer_rate = 1.0\nback_after_auto_clock_out_minutes = 600\n";
     assert!(

@@ -2,6 +2,9 @@
 //! them (SPEC §10 "What a dispatcher expects"): driven through `update` with real keys.
 
 use crate::console;
+use pitwall::tui::panes::intake::IntakeState;
+use pitwall::tui::panes::mechanics::MechanicsState;
+use pitwall::tui::panes::queues::QueuesState;
 
 use console::Console;
 use pitwall::tui::app::{Action, Confirm, Effect, Mode, update};
@@ -15,7 +18,7 @@ fn press(c: &mut Console, code: KeyCode) {
 /// shows; after Esc, Enter edits the focused field).
 fn edit_name(c: &mut Console) {
     c.pane(1);
-    while c.app.intake.focus > 0 {
+    while c.app.state::<IntakeState>().focus > 0 {
         press(c, KeyCode::Up);
     }
     if c.app.mode != Mode::Editing {
@@ -35,24 +38,33 @@ fn a_text_field_edits_at_its_cursor() {
     press(&mut c, KeyCode::Delete);
     press(&mut c, KeyCode::Right);
     c.key('n');
-    assert_eq!(c.app.intake.get("customer.name"), "John Smith");
-    assert_eq!(c.app.intake.cursor("customer.name"), 4);
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.name"),
+        "John Smith"
+    );
+    assert_eq!(c.app.state::<IntakeState>().cursor("customer.name"), 4);
     // End, a word back (Ctrl-←), Backspace at the cursor takes the space.
     press(&mut c, KeyCode::End);
     c.press(KeyCode::Left, KeyModifiers::CONTROL);
-    assert_eq!(c.app.intake.cursor("customer.name"), 5);
+    assert_eq!(c.app.state::<IntakeState>().cursor("customer.name"), 5);
     press(&mut c, KeyCode::Backspace);
-    assert_eq!(c.app.intake.get("customer.name"), "JohnSmith");
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.name"),
+        "JohnSmith"
+    );
     c.key(' ');
     press(&mut c, KeyCode::Left);
     press(&mut c, KeyCode::Left);
     c.press(KeyCode::Right, KeyModifiers::CONTROL);
     assert_eq!(
-        c.app.intake.cursor("customer.name"),
+        c.app.state::<IntakeState>().cursor("customer.name"),
         5,
         "the start of the next word"
     );
-    assert_eq!(c.app.intake.get("customer.name"), "John Smith");
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.name"),
+        "John Smith"
+    );
 }
 
 #[test]
@@ -86,7 +98,7 @@ fn the_cursor_is_visible_and_the_footer_shows_the_editing_keys() {
     }
     assert!(c.screen(120, 40).contains("← previous choice"));
     press(&mut c, KeyCode::Right);
-    assert_eq!(c.app.intake.get("payment_method"), "credit");
+    assert_eq!(c.app.state::<IntakeState>().get("payment_method"), "credit");
 }
 
 #[test]
@@ -96,11 +108,21 @@ fn paste_lands_at_the_cursor_as_one_line() {
     c.type_text("Chen");
     press(&mut c, KeyCode::Home);
     c.send(Action::Paste("Ava\n\u{1b}[31m ".into()));
-    assert_eq!(c.app.intake.get("customer.name"), "Ava [31m Chen");
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.name"),
+        "Ava [31m Chen"
+    );
     // A paste past the field's limit is cut there, and says so.
     c.ctrl('u');
     c.send(Action::Paste("x".repeat(500)));
-    assert_eq!(c.app.intake.get("customer.name").chars().count(), 200);
+    assert_eq!(
+        c.app
+            .state::<IntakeState>()
+            .get("customer.name")
+            .chars()
+            .count(),
+        200
+    );
     assert!(c.screen(120, 40).contains("limited to 200"));
 }
 
@@ -142,7 +164,10 @@ fn a_failed_submit_marks_every_invalid_field_at_once_and_keeps_focus_visible() {
     let screen = c.screen(120, 40);
     assert!(!screen.contains("✗ Email"), "{screen}");
     assert!(screen.contains("✗ Postal code"), "{screen}");
-    assert_eq!(c.app.intake.get("customer.email"), "ava@example.com");
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.email"),
+        "ava@example.com"
+    );
 }
 
 #[test]
@@ -156,15 +181,19 @@ fn queues_offers_are_chosen_with_up_and_down_and_the_selection_is_marked_in_text
     c.key('l');
     assert!(c.screen(80, 24).contains("▶ Offers"));
     press(&mut c, KeyCode::Down);
-    assert_eq!(c.app.queues.offer, 1);
-    assert_eq!(c.app.queues.selected, 0, "↓ stays in the offers");
+    assert_eq!(c.app.state::<QueuesState>().offer, 1);
+    assert_eq!(
+        c.app.state::<QueuesState>().selected,
+        0,
+        "↓ stays in the offers"
+    );
     let screen = c.screen(120, 40);
     assert!(
         screen.contains("› [HIGH]  205 Tomasz Kowalczyk"),
         "{screen}"
     );
     c.key('k');
-    assert_eq!(c.app.queues.offer, 0);
+    assert_eq!(c.app.state::<QueuesState>().offer, 0);
     press(&mut c, KeyCode::Left);
     assert!(c.screen(80, 24).contains("▶ Sessions"));
 }
@@ -177,7 +206,7 @@ fn a_session_just_created_is_the_one_selected_in_queues() {
     // A held one (payment not confirmed), made last: sorted elsewhere, selected all the same.
     c.pane(1);
     c.key('n');
-    let form = &mut c.app.intake;
+    let form = c.app.state_mut::<IntakeState>();
     form.set("customer.name", "Zoe Paid");
     form.set("customer.email", "zoe@example.com");
     form.set("location.city", "Ottawa");
@@ -188,7 +217,7 @@ fn a_session_just_created_is_the_one_selected_in_queues() {
     c.ctrl('s');
     let held = c
         .app
-        .intake
+        .state::<IntakeState>()
         .result
         .as_ref()
         .unwrap()
@@ -223,7 +252,7 @@ fn ctrl_c_and_q_ask_before_discarding_a_typed_form() {
     let screen = c.screen(80, 24);
     assert!(screen.contains("Quit pitwall?"), "{screen}");
     c.key('n');
-    assert_eq!(c.app.intake.get("customer.name"), "Ava");
+    assert_eq!(c.app.state::<IntakeState>().get("customer.name"), "Ava");
     // In the form q is a letter; outside it, q asks too.
     c.esc();
     c.key('q');
@@ -266,7 +295,7 @@ fn update_returns_the_effects_it_wants_run() {
     // A submit with errors runs nothing; a good one runs exactly one intake command.
     app.mode = Mode::Normal;
     assert!(update(&mut app, key(KeyCode::Char('s'), KeyModifiers::CONTROL)).is_empty());
-    let form = &mut app.intake;
+    let form = app.state_mut::<IntakeState>();
     form.set("customer.email", "a@example.com");
     form.set("location.postal_code", "M5V 3L9");
     form.set("concern", "brakes");
@@ -454,21 +483,21 @@ fn the_mouse_clicks_tabs_rows_and_fields_and_the_wheel_scrolls() {
     assert_eq!(c.app.pane, pitwall::tui::app::Pane::Mechanics);
     // Rows: the table's first row is on screen row 3 (header, border, column titles).
     click(&mut c, 10, 5);
-    assert_eq!(c.app.mechanics.selected, 2);
+    assert_eq!(c.app.state::<MechanicsState>().selected, 2);
     wheel(&mut c, true);
     wheel(&mut c, true);
-    assert_eq!(c.app.mechanics.selected, 4);
+    assert_eq!(c.app.state::<MechanicsState>().selected, 4);
     wheel(&mut c, false);
-    assert_eq!(c.app.mechanics.selected, 3);
+    assert_eq!(c.app.state::<MechanicsState>().selected, 3);
     // A form field: the Email row (screen row 3) starts editing it.
     let x = tab(&c, pitwall::tui::app::Pane::Intake);
     click(&mut c, x, 0);
     assert_eq!(c.app.pane, pitwall::tui::app::Pane::Intake);
     click(&mut c, 10, 3);
-    assert_eq!(c.app.intake.focus, 1);
+    assert_eq!(c.app.state::<IntakeState>().focus, 1);
     assert_eq!(c.app.mode, Mode::Editing);
     c.type_text("a@b.ca");
-    assert_eq!(c.app.intake.get("customer.email"), "a@b.ca");
+    assert_eq!(c.app.state::<IntakeState>().get("customer.email"), "a@b.ca");
     // Queues: a click on a session selects it; on an offer, that offer.
     c.esc();
     c.key('n');
@@ -476,14 +505,14 @@ fn the_mouse_clicks_tabs_rows_and_fields_and_the_wheel_scrolls() {
     c.quick_intake("Toronto", "M5V 3L9", "brakes");
     c.quick_intake("Vancouver", "V6B 1A1", "brakes");
     c.pane(2);
-    let other = 1 - c.app.queues.selected;
+    let other = 1 - c.app.state::<QueuesState>().selected;
     click(&mut c, 10, 3 + other as u16);
-    assert_eq!(c.app.queues.selected, other);
+    assert_eq!(c.app.state::<QueuesState>().selected, other);
     // The offers box starts at body row 19 at 40 rows: border, session line, then offers.
     click(&mut c, 10, 1 + 19 + 3);
-    assert_eq!(c.app.queues.offer, 1);
+    assert_eq!(c.app.state::<QueuesState>().offer, 1);
     assert_eq!(
-        c.app.queues.focus,
+        c.app.state::<QueuesState>().focus,
         pitwall::tui::panes::queues::Focus::Offers
     );
 }
@@ -525,7 +554,8 @@ fn every_registered_pane_has_its_number_key_tab_and_help() {
         }
         c.esc();
     }
-    assert!(c.app.pane_state::<u8>(Pane::Intake).is_none());
+    assert!(c.app.panes.at::<u8>(Pane::Intake).is_none());
+    assert!(c.app.panes.at::<IntakeState>(Pane::Intake).is_some());
 }
 
 #[test]

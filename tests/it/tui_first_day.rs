@@ -5,6 +5,9 @@
 //! the console says "queued" for notifications no transport took.
 
 use crate::console;
+use pitwall::tui::panes::intake::IntakeState;
+use pitwall::tui::panes::mechanics::MechanicsState;
+use pitwall::tui::panes::queues::QueuesState;
 
 use console::Console;
 use pitwall::model::SessionStatus;
@@ -16,21 +19,30 @@ fn typing_goes_into_the_focused_field_without_enter_and_tab_moves_between_fields
     let mut c = Console::demo();
     // The console opens on the form: typing fills the first field at once, `n` included.
     c.type_text("Ava Chen");
-    assert_eq!(c.app.intake.get("customer.name"), "Ava Chen");
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.name"),
+        "Ava Chen"
+    );
     assert_eq!(c.app.mode, Mode::Editing);
     c.tab();
     c.type_text("ava@example.com");
-    assert_eq!(c.app.intake.get("customer.email"), "ava@example.com");
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.email"),
+        "ava@example.com"
+    );
     c.back_tab();
-    assert_eq!(c.app.intake.focus, 0);
+    assert_eq!(c.app.state::<IntakeState>().focus, 0);
     c.type_text(" Jr");
-    assert_eq!(c.app.intake.get("customer.name"), "Ava Chen Jr");
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.name"),
+        "Ava Chen Jr"
+    );
     // Digits are text in the form; Alt-number switches panes from inside it.
     for _ in 0..7 {
         c.tab();
     }
     c.type_text("2019");
-    assert_eq!(c.app.intake.get("vehicle.year"), "2019");
+    assert_eq!(c.app.state::<IntakeState>().get("vehicle.year"), "2019");
     assert_eq!(c.app.pane, Pane::Intake);
     let screen = c.screen(120, 40);
     let footer = screen.lines().last().unwrap();
@@ -46,7 +58,7 @@ fn typing_goes_into_the_focused_field_without_enter_and_tab_moves_between_fields
     assert_eq!(c.app.mode, Mode::Editing);
     c.tab();
     c.type_text("Honda");
-    assert_eq!(c.app.intake.get("vehicle.make"), "Honda");
+    assert_eq!(c.app.state::<IntakeState>().get("vehicle.make"), "Honda");
 }
 
 #[test]
@@ -55,7 +67,7 @@ fn after_esc_a_letter_the_pane_does_not_use_is_typed_into_the_field() {
     c.esc();
     assert_eq!(c.app.mode, Mode::Normal);
     c.type_text("Zoe");
-    assert_eq!(c.app.intake.get("customer.name"), "Zoe");
+    assert_eq!(c.app.state::<IntakeState>().get("customer.name"), "Zoe");
     assert_eq!(c.app.mode, Mode::Editing);
     let help = {
         c.esc();
@@ -193,14 +205,15 @@ fn each_session_starts_at_its_top_offer_and_answers_name_the_mechanic() {
 
     c.quick_intake("Toronto", "M5V 3L9", "Brakes squeal");
     c.pane(2);
-    let second = c.app.queues.follow.clone();
+    let second = c.app.state::<QueuesState>().follow.clone();
     let selected = pitwall::tui::panes::queues::selected(&c.app)
         .unwrap()
         .session
         .clone();
     assert_ne!(selected.id, first, "{second:?}");
     assert_eq!(
-        c.app.queues.offer, 0,
+        c.app.state::<QueuesState>().offer,
+        0,
         "a new session starts at its top offer"
     );
     let top = c.engine.session(&selected.id).unwrap().session.assignments[0]
@@ -454,7 +467,12 @@ fn the_plan_editor_names_the_entry_the_dispatcher_wrote() {
     let mut c = Console::demo();
     c.pane(3);
     c.key('e');
-    c.app.mechanics.editor.as_mut().unwrap().input = tui_input::Input::default();
+    c.app
+        .state_mut::<MechanicsState>()
+        .editor
+        .as_mut()
+        .unwrap()
+        .input = tui_input::Input::default();
     c.type_text("America/Toronto mon-fri 08:00-16:00, fri 10:00-12:00");
     c.enter();
     let screen = c.screen(120, 40);

@@ -2,6 +2,7 @@
 //! clock: whole flows, checked on the rendered screen and in the database.
 
 use crate::console;
+use pitwall::tui::panes::intake::IntakeState;
 
 use console::Console;
 use pitwall::model::SessionStatus;
@@ -250,18 +251,24 @@ fn below_the_minimum_size_the_console_says_so() {
 fn acting_on_a_session_elsewhere_leaves_the_intake_result_alone() {
     let mut c = Console::demo();
     c.pane(1);
-    c.app.intake.set("customer.name", "Held Customer");
-    c.app.intake.set("customer.email", "held@example.com");
-    c.app.intake.set("location.postal_code", "M5V 3L9");
-    c.app.intake.set("concern", "brakes");
-    c.app.intake.set("waiver_signed", "no");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("customer.name", "Held Customer");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("customer.email", "held@example.com");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("location.postal_code", "M5V 3L9");
+    c.app.state_mut::<IntakeState>().set("concern", "brakes");
+    c.app.state_mut::<IntakeState>().set("waiver_signed", "no");
     c.ctrl('s');
     assert!(
         c.screen(120, 40)
             .contains("Held until the waiver / payment clears")
     );
     assert_eq!(
-        c.app.intake.get("customer.name"),
+        c.app.state::<IntakeState>().get("customer.name"),
         "",
         "the form starts over after a submit"
     );
@@ -289,10 +296,14 @@ fn losing_typed_work_or_live_offers_asks_first() {
     c.key('n');
     assert!(c.screen(120, 40).contains("Start a new intake?"));
     c.key('n');
-    assert_eq!(c.app.intake.get("customer.name"), "Half Typed", "kept");
+    assert_eq!(
+        c.app.state::<IntakeState>().get("customer.name"),
+        "Half Typed",
+        "kept"
+    );
     c.key('n');
     c.key('y');
-    assert_eq!(c.app.intake.get("customer.name"), "");
+    assert_eq!(c.app.state::<IntakeState>().get("customer.name"), "");
 
     c.quick_intake("Toronto", "M5V 3L9", "Check engine light is on");
     c.pane(3);

@@ -10,6 +10,7 @@
 //! the buffer must be one both agree on, and each row must add up to exactly the screen width.
 
 use crate::console;
+use pitwall::tui::panes::intake::IntakeState;
 
 use console::Console;
 use ratatui::buffer::Buffer;
@@ -285,14 +286,22 @@ fn hostile_roster_and_customer_text_keep_every_row_intact() {
     c.pane(1);
     c.leave_form();
     c.key('n');
-    c.app.intake.set("customer.email", "ann@example.com");
-    c.app.intake.set("location.province", "AB");
-    c.app.intake.set("location.city", "Calgary");
-    c.app.intake.set("location.postal_code", "T2P 1J9");
     c.app
-        .intake
+        .state_mut::<IntakeState>()
+        .set("customer.email", "ann@example.com");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("location.province", "AB");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("location.city", "Calgary");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("location.postal_code", "T2P 1J9");
+    c.app
+        .state_mut::<IntakeState>()
         .set("concern", &format!("Brakes grinding {}", "Q".repeat(3000)));
-    while c.app.intake.focus > 0 {
+    while c.app.state::<IntakeState>().focus > 0 {
         c.press(KeyCode::Up, KeyModifiers::NONE);
     }
     c.leave_form();
@@ -361,7 +370,7 @@ fn hostile_roster_and_customer_text_keep_every_row_intact() {
     c.enter();
     let waitlisted = c
         .app
-        .intake
+        .state::<IntakeState>()
         .result
         .as_ref()
         .expect("the offline card")

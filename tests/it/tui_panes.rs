@@ -4,7 +4,11 @@
 
 use chrono::TimeZone;
 use pitwall::error::DispatchError;
-use pitwall::tui::app::{Action, App, Effect, Mode, Pane, Purpose, update};
+use pitwall::tui::app::{Action, App, Effect, Mode, Pane, Request, update};
+use pitwall::tui::panes;
+use pitwall::tui::panes::intake::IntakeState;
+use pitwall::tui::panes::mechanics::MechanicsState;
+use pitwall::tui::panes::queues::QueuesState;
 use pitwall::tui::theme::Theme;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -17,28 +21,56 @@ fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     update(app, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
+/// The request the intake pane makes for a complete form submitted with Ctrl-S.
+fn submit_request(app: &mut App) -> Request {
+    for (field, text) in [
+        ("customer.name", "Ada Lovelace"),
+        ("customer.email", "ada@example.com"),
+        ("concern", "Brakes grinding"),
+        ("location.postal_code", "M5V 2T6"),
+    ] {
+        app.state_mut::<IntakeState>().set(field, text);
+    }
+    let effects = update(
+        app,
+        Action::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+    );
+    effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Run(r) => Some(r),
+            _ => None,
+        })
+        .expect("a complete form is submitted")
+}
+
 #[test]
 fn a_result_goes_to_the_pane_that_asked_and_no_other() {
     let refused = || Err(DispatchError::invalid("concern", "Describe the problem."));
 
     // The intake pane's submit, answered to another pane: nothing of the form changes.
     let mut other = app();
+    let submit = submit_request(&mut other);
+    assert_eq!(submit.from, Pane::Intake);
     let effects = update(
         &mut other,
-        Action::Done(Pane::Metrics, Purpose::Submit, refused()),
+        Action::Done(Pane::Metrics, submit.purpose.clone(), refused()),
     );
     assert!(effects.is_empty());
-    assert!(other.intake.errors.is_empty());
+    assert!(other.state::<IntakeState>().errors.is_empty());
     assert!(other.toast.is_none());
 
     // Answered to the intake pane, it marks the field.
     let mut own = app();
     update(
         &mut own,
-        Action::Done(Pane::Intake, Purpose::Submit, refused()),
+        Action::Done(Pane::Intake, submit.purpose, refused()),
     );
     assert_eq!(
-        own.intake.errors.get("concern").map(String::as_str),
+        own.state::<IntakeState>()
+            .errors
+            .get("concern")
+            .map(String::as_str),
         Some("Describe the problem.")
     );
 
@@ -46,7 +78,7 @@ fn a_result_goes_to_the_pane_that_asked_and_no_other() {
     let mut plain = app();
     let effects = update(
         &mut plain,
-        Action::Done(Pane::Metrics, Purpose::Act("Done".into()), refused()),
+        Action::Done(Pane::Metrics, panes::plain("Done"), refused()),
     );
     assert_eq!(effects, vec![Effect::Refresh]);
     assert!(
@@ -60,16 +92,17 @@ fn a_result_goes_to_the_pane_that_asked_and_no_other() {
 fn a_filter_resets_only_its_own_panes_selection() {
     let mut app = app();
     app.mode = Mode::Normal;
-    app.queues.selected = 4;
-    app.mechanics.selected = 3;
+    app.state_mut::<QueuesState>().selected = 4;
+    app.state_mut::<MechanicsState>().selected = 3;
     app.pane = Pane::Mechanics;
     key(&mut app, KeyCode::Char('/'));
     assert_eq!(app.mode, Mode::Filter);
     key(&mut app, KeyCode::Char('x'));
-    assert_eq!(app.mechanics.filter, "x");
-    assert_eq!(app.mechanics.selected, 0);
+    assert_eq!(app.state::<MechanicsState>().filter, "x");
+    assert_eq!(app.state::<MechanicsState>().selected, 0);
     assert_eq!(
-        app.queues.selected, 4,
+        app.state::<QueuesState>().selected,
+        4,
         "another pane's selection is left alone"
     );
 }
@@ -85,9 +118,9 @@ fn console_session_ids_come_from_the_injected_generator() {
         ("concern", "Brakes grinding"),
         ("location.postal_code", "M5V 2T6"),
     ] {
-        app.intake.set(field, text);
+        app.state_mut::<IntakeState>().set(field, text);
     }
-    app.intake.set("payment_method", "free");
+    app.state_mut::<IntakeState>().set("payment_method", "free");
     let effects = update(
         &mut app,
         Action::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),

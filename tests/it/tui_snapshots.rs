@@ -3,6 +3,7 @@
 //! Review changes with `cargo insta review` or `INSTA_UPDATE=always cargo test`.
 
 use crate::console;
+use pitwall::tui::panes::intake::IntakeState;
 
 use console::Console;
 use pitwall::tui::theme::Theme;
@@ -44,13 +45,27 @@ fn busy() -> Console {
     c.pane(1);
     c.leave_form();
     c.key('n');
-    c.app.intake.set("customer.name", "Zoe Paid");
-    c.app.intake.set("customer.email", "zoe@example.com");
-    c.app.intake.set("location.city", "Ottawa");
-    c.app.intake.set("location.postal_code", "K1P 5J9");
-    c.app.intake.set("concern", "Oil change and tire rotation");
-    c.app.intake.set("payment_method", "paid");
-    c.app.intake.set("payment_confirmed", "no");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("customer.name", "Zoe Paid");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("customer.email", "zoe@example.com");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("location.city", "Ottawa");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("location.postal_code", "K1P 5J9");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("concern", "Oil change and tire rotation");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("payment_method", "paid");
+    c.app
+        .state_mut::<IntakeState>()
+        .set("payment_confirmed", "no");
     c.ctrl('s');
     c.advance(15);
     c

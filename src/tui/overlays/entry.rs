@@ -10,10 +10,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::centered;
 use crate::model::WaitlistStatus;
 use crate::text::{fit, for_screen};
-use crate::tui::panes::waitlist::delivery_state;
 use crate::tui::state::App;
 use crate::tui::theme::Tone;
-use crate::tui::widgets::{clear_overlay, panel};
+use crate::tui::widgets::{clear_overlay, delivery_state, panel};
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S UTC";
 

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::centered;
 use crate::model::Tier;
 use crate::text::{fit, for_screen};
-use crate::tui::panes::queues;
+use crate::tui::panes::queues::QueuesState;
 use crate::tui::state::App;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{clear_overlay, panel};
@@ -16,12 +16,17 @@ use crate::tui::widgets::{clear_overlay, panel};
 /// Everything about the selected session, with the full score breakdown of every match.
 pub fn render(app: &App, scroll: u16, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let Some(detail) = &app.queues.detail else {
+    // The record the queues pane loaded when it opened this overlay, reached as any pane's
+    // state is (its type), not through the pane's functions.
+    let Some(detail) = &app.state::<QueuesState>().detail else {
         return;
     };
     let s = &detail.session;
-    let intake = queues::visible(app)
-        .into_iter()
+    let intake = app
+        .data
+        .sessions
+        .iter()
+        .chain(&app.data.scheduled)
         .find(|r| r.session.id == s.id)
         .and_then(|r| r.intake.clone());
     let mut lines = Vec::new();

@@ -30,6 +30,7 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp: panes::no_clamp,
     back,
+    typing: None,
     filter: Some(|app| {
         let state = state_mut(app).expect("the history pane keeps its state from the start");
         // No selection to reset: an answer keeps the selection on its session.

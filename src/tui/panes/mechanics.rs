@@ -10,14 +10,13 @@ use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 use crate::command::{Command, MechanicRef};
 use crate::engine::views::RosterRow;
 use crate::text::{fit, inert};
-pub use crate::tui::state::MechanicsState;
-use crate::tui::state::{App, Effect, Mode, PlanEditor, Purpose, Request};
+use crate::tui::state::{App, Effect, Mode, Pane, Purpose, Request};
 use tui_input::Input;
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 
 use crate::tui::keymap::{Binding, b, code, k};
-use crate::tui::panes::{self, PaneDef};
+use crate::tui::panes::{self, PaneDef, PaneState};
 use ratatui::crossterm::event::KeyCode;
 
 pub const PANE: PaneDef = PaneDef {
@@ -27,15 +26,67 @@ pub const PANE: PaneDef = PaneDef {
     render,
     click: |app, _, y, height| click(app, y, height),
     key_state,
-    clamp,
+    clamp: |app, _| clamp(app),
     back: panes::no_back,
-    filter: Some(|app| (&mut app.mechanics.filter, Some(&mut app.mechanics.selected))),
+    typing: Some(editor_key),
+    filter: Some(|app| {
+        let state = app.state_mut::<MechanicsState>();
+        (&mut state.filter, Some(&mut state.selected))
+    }),
     metrics: false,
-    state: None,
+    state: Some(panes::new_state::<MechanicsState>),
     load: None,
     found: None,
     done,
 };
+
+/// What this pane asks the engine for, besides plain actions: no other file names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ask {
+    /// A mechanic's plan from the editor, which stays open (with what was typed) until the
+    /// engine accepts it; the text is the confirmation.
+    SavePlan(String),
+    /// Space on a mechanic on shift: his queue read at that moment, so clocking him out asks
+    /// first whenever he holds a live offer (the last snapshot may be a moment old).
+    ClockOutCheck { mechanic: String, name: String },
+}
+
+/// This pane's place in the registry.
+fn me() -> Pane {
+    Pane::of(&PANE)
+}
+
+fn own(app: &App) -> &MechanicsState {
+    app.panes.get()
+}
+
+/// The pane's state alone (not all of `App`): the snapshot stays readable beside it.
+fn own_mut(app: &mut App) -> &mut MechanicsState {
+    app.panes.get_mut()
+}
+
+/// The mechanics pane's own state: selection, filter and the plan editor.
+#[derive(Debug, Clone, Default)]
+pub struct MechanicsState {
+    pub selected: usize,
+    pub filter: String,
+    pub online_only: bool,
+    /// The weekly plan being edited, while `Mode::PlanEditor`.
+    pub editor: Option<PlanEditor>,
+}
+
+/// A mechanic's plan in its one-line form (`crate::schedule::to_line`), as typed.
+#[derive(Debug, Clone, Default)]
+pub struct PlanEditor {
+    pub mechanic: String,
+    pub name: String,
+    pub input: Input,
+}
+
+impl PaneState for MechanicsState {
+    const PANE: &'static PaneDef = &PANE;
+}
+
 
 /// The results of what this pane asked: a plan saved, a clock-out checked against his queue.
 fn done(
@@ -43,17 +94,19 @@ fn done(
     purpose: Purpose,
     result: Result<crate::engine::Outcome, crate::error::DispatchError>,
 ) -> Vec<Effect> {
-    match purpose {
-        Purpose::SavePlan(done) => plan_saved(app, done, result),
-        Purpose::ClockOutCheck { mechanic, name } => clock_out_checked(app, mechanic, name, result),
-        other => panes::acted(app, other, result),
+    match purpose.get::<Ask>().cloned() {
+        Some(Ask::SavePlan(done)) => plan_saved(app, done, result),
+        Some(Ask::ClockOutCheck { mechanic, name }) => {
+            clock_out_checked(app, mechanic, name, result)
+        }
+        None => panes::acted(app, purpose, result),
     }
 }
 
 /// Clock in/out and details act on the selected mechanic: dimmed when the list is empty.
 fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
     if matches!(op, Op::ClockToggle | Op::Detail | Op::EditPlan) {
-        state.enabled = visible(app).get(app.mechanics.selected).is_some();
+        state.enabled = visible(app).get(own(app).selected).is_some();
     }
 }
 
@@ -67,11 +120,11 @@ pub const KEYS: &[Binding] = &[
 ];
 
 pub fn visible(app: &App) -> Vec<&RosterRow> {
-    let needle = app.mechanics.filter.to_lowercase();
+    let needle = own(app).filter.to_lowercase();
     app.data
         .roster
         .iter()
-        .filter(|r| !app.mechanics.online_only || r.mechanic.currently_on_shift)
+        .filter(|r| !own(app).online_only || r.mechanic.currently_on_shift)
         .filter(|r| {
             let m = &r.mechanic;
             needle.is_empty()
@@ -92,30 +145,30 @@ pub fn visible(app: &App) -> Vec<&RosterRow> {
 
 pub fn clamp(app: &mut App) {
     let n = visible(app).len();
-    app.mechanics.selected = app.mechanics.selected.min(n.saturating_sub(1));
+    let mechanics = own_mut(app);
+    mechanics.selected = mechanics.selected.min(n.saturating_sub(1));
 }
 
 /// A click at body row `y` selects that mechanic.
 pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
     let len = visible(app).len();
-    if let Some(i) = crate::tui::state::table_row_at(y, 0, height, app.mechanics.selected, len) {
-        app.mechanics.selected = i;
+    if let Some(i) = crate::tui::state::table_row_at(y, 0, height, own(app).selected, len) {
+        own_mut(app).selected = i;
     }
     Vec::new()
 }
 
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let n = visible(app).len();
+    let selected = &mut own_mut(app).selected;
     match op {
-        Op::Up => app.mechanics.selected = app.mechanics.selected.saturating_sub(1),
-        Op::Down => app.mechanics.selected = (app.mechanics.selected + 1).min(n.saturating_sub(1)),
-        Op::PageUp => app.mechanics.selected = app.mechanics.selected.saturating_sub(10),
-        Op::PageDown => {
-            app.mechanics.selected = (app.mechanics.selected + 10).min(n.saturating_sub(1))
-        }
+        Op::Up => *selected = selected.saturating_sub(1),
+        Op::Down => *selected = (*selected + 1).min(n.saturating_sub(1)),
+        Op::PageUp => *selected = selected.saturating_sub(10),
+        Op::PageDown => *selected = (*selected + 10).min(n.saturating_sub(1)),
         Op::Filter => app.mode = Mode::Filter,
         Op::Detail => {
-            if let Some(row) = visible(app).get(app.mechanics.selected) {
+            if let Some(row) = visible(app).get(own(app).selected) {
                 app.mode = Mode::Mechanic {
                     id: row.mechanic.id.clone(),
                     scroll: 0,
@@ -123,9 +176,9 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
             }
         }
         Op::EditPlan => {
-            if let Some(row) = visible(app).get(app.mechanics.selected) {
+            if let Some(row) = visible(app).get(own(app).selected) {
                 let m = &row.mechanic;
-                app.mechanics.editor = Some(PlanEditor {
+                own_mut(app).editor = Some(PlanEditor {
                     mechanic: m.id.clone(),
                     name: m.name.clone(),
                     input: Input::new(crate::schedule::to_line(&m.plan)),
@@ -134,11 +187,12 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
             }
         }
         Op::OnlineOnly => {
-            app.mechanics.online_only = !app.mechanics.online_only;
-            app.mechanics.selected = 0;
+            let mechanics = own_mut(app);
+            mechanics.online_only = !mechanics.online_only;
+            mechanics.selected = 0;
         }
         Op::ClockToggle => {
-            if let Some(row) = visible(app).get(app.mechanics.selected) {
+            if let Some(row) = visible(app).get(own(app).selected) {
                 let m = &row.mechanic;
                 let r = MechanicRef {
                     mechanic: m.id.clone(),
@@ -148,18 +202,18 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
                     // His offers as they are now, not as the last snapshot had them: an offer
                     // made a moment ago (by the demo, another console, the API) counts too.
                     return vec![Effect::Run(Request {
-                        from: crate::tui::state::Pane::Mechanics,
+                        from: me(),
                         command: Command::Queue(r),
-                        purpose: Purpose::ClockOutCheck {
+                        purpose: Purpose::new(Ask::ClockOutCheck {
                             mechanic: m.id.clone(),
                             name: m.name.clone(),
-                        },
+                        }),
                     })];
                 }
                 return vec![Effect::Run(Request {
-                    from: crate::tui::state::Pane::Mechanics,
+                    from: me(),
                     command: Command::ClockIn(r),
-                    purpose: Purpose::Act(format!("{name} clocked in")),
+                    purpose: panes::plain(format!("{name} clocked in")),
                 })];
             }
         }
@@ -270,13 +324,13 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     // The title holds what narrows the list (never cut); the legend goes below, as much of
     // it as fits whole.
     let mut title = format!(" Mechanics · {on} on shift of {} ", app.data.roster.len());
-    if app.mechanics.online_only {
+    if own(app).online_only {
         title.push_str("· online only ");
     }
-    if !app.mechanics.filter.is_empty() || app.mode == Mode::Filter {
+    if !own(app).filter.is_empty() || app.mode == Mode::Filter {
         title.push_str(&format!(
             "· filter: {}{} ",
-            fit(&app.mechanics.filter, 30),
+            fit(&own(app).filter, 30),
             if app.mode == Mode::Filter { "▏" } else { "" }
         ));
     }
@@ -291,10 +345,10 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     .unwrap_or_default();
     let table = selectable_table(t, table_rows, widths, Row::new(header), panel(t, title).title_bottom(ratatui::text::Line::from(legend)));
     let mut state =
-        TableState::default().with_selected((!rows.is_empty()).then_some(app.mechanics.selected));
+        TableState::default().with_selected((!rows.is_empty()).then_some(own(app).selected));
     frame.render_stateful_widget(table, area, &mut state);
     if app.mode == Mode::PlanEditor
-        && let Some(editor) = &app.mechanics.editor
+        && let Some(editor) = &own(app).editor
     {
         render_editor(app, editor, frame, area);
     }
@@ -307,13 +361,13 @@ pub fn editor_key(
     op: Option<Op>,
     key: ratatui::crossterm::event::KeyEvent,
 ) -> Vec<Effect> {
-    let Some(editor) = app.mechanics.editor.as_mut() else {
+    let Some(editor) = own_mut(app).editor.as_mut() else {
         app.mode = Mode::Normal;
         return Vec::new();
     };
     match op {
         Some(Op::Back) => {
-            app.mechanics.editor = None;
+            own_mut(app).editor = None;
             app.mode = Mode::Normal;
             app.info("Plan unchanged");
             Vec::new()
@@ -327,9 +381,9 @@ pub fn editor_key(
                     shifts,
                 });
                 vec![Effect::Run(Request {
-                    from: crate::tui::state::Pane::Mechanics,
+                    from: me(),
                     command,
-                    purpose: Purpose::SavePlan(done),
+                    purpose: Purpose::new(Ask::SavePlan(done)),
                 })]
             }
             Err(why) => {
@@ -392,7 +446,7 @@ fn render_editor(app: &App, editor: &PlanEditor, frame: &mut Frame<'_>, area: Re
 pub fn plan_saved(app: &mut App, done: String, result: Result<crate::engine::Outcome, crate::error::DispatchError>) -> Vec<Effect> {
     match result {
         Ok(_) => {
-            app.mechanics.editor = None;
+            own_mut(app).editor = None;
             if app.mode == Mode::PlanEditor {
                 app.mode = Mode::Normal;
             }
@@ -402,8 +456,7 @@ pub fn plan_saved(app: &mut App, done: String, result: Result<crate::engine::Out
         Err(e) => {
             // The engine counts shifts (`shifts[5]` is Saturday of "mon-fri …, sat …"); the
             // dispatcher wrote entries: say the one he wrote.
-            let line = app
-                .mechanics
+            let line = own(app)
                 .editor
                 .as_ref()
                 .map(|ed| ed.input.value().to_string())
@@ -453,8 +506,8 @@ pub fn clock_out_checked(
         return Vec::new();
     }
     vec![Effect::Run(Request {
-        from: crate::tui::state::Pane::Mechanics,
+        from: me(),
         command: Command::ClockOut(MechanicRef { mechanic }),
-        purpose: Purpose::Act(format!("{} clocked out", inert(&name))),
+        purpose: panes::plain(format!("{} clocked out", inert(&name))),
     })]
 }

@@ -23,6 +23,7 @@ pub const PANE: PaneDef = PaneDef {
     key_state: panes::no_key_state,
     clamp: panes::no_clamp,
     back: panes::no_back,
+    typing: None,
     filter: None,
     metrics: true,
     state: None,

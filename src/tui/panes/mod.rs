@@ -3,16 +3,21 @@
 //! pane is its own file and its name in the `panes!` line below.
 
 use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
 use super::keymap::{Binding, Op};
-use super::state::Purpose;
-use super::state::{App, Effect, Found, KeyState, Pane};
+use super::state::{App, Effect, Found, KeyState, Pane, PaneStates, Purpose, Request};
+use crate::command::Command;
 use crate::engine::Outcome;
+use crate::engine::views::Snapshot;
 use crate::error::DispatchError;
 
 /// A pane's filter text and the selection a new filter puts back at the top.
 pub type FilterOf = fn(&mut App) -> (&mut String, Option<&mut usize>);
+
+/// Takes the keys while the pane's own editor is open.
+pub type TypingBy = fn(&mut App, Option<Op>, KeyEvent) -> Vec<Effect>;
 
 /// Takes in what one of the pane's reads found.
 pub type FoundBy = fn(&mut App, Result<Found, DispatchError>) -> Vec<Effect>;
@@ -31,31 +36,34 @@ pub struct PaneDef {
     pub click: fn(&mut App, u16, u16, u16) -> Vec<Effect>,
     /// How one of its keys shows in the footer now (dimmed, promoted, said more precisely).
     pub key_state: fn(&App, Op, &mut KeyState),
-    /// Keeps its selection within fresh data.
-    pub clamp: fn(&mut App),
+    /// Keeps its selection within fresh data (`app.data`), given the snapshot it replaced.
+    pub clamp: fn(&mut App, &Snapshot),
     /// Esc when nothing else is there to dismiss.
     pub back: fn(&mut App),
+    /// Keys while its own editor has them (`Mode::Editing`, `Mode::PlanEditor`: what it types
+    /// into is its state), whole, with what the keymap made of them.
+    pub typing: Option<TypingBy>,
     /// The text its `/` filter types into, when it has one, and the selection a new filter
     /// puts back at the top (`None`: the pane keeps its selection on its row itself).
     pub filter: Option<FilterOf>,
     /// It shows the §9 metrics, which snapshots load only for it.
     pub metrics: bool,
-    /// Makes its state ([`new_state`] of its [`PaneState`]), when it keeps one; the first
-    /// three keep theirs in fields of `App` that tests read directly.
+    /// Makes its state ([`new_state`] of its [`PaneState`]), when it keeps one.
     pub state: Option<fn() -> Box<dyn std::any::Any>>,
     /// Reads what it shows beyond the snapshot (the history's search): run when the pane comes
     /// into view and when its filter changes.
     pub load: Option<fn(&mut App) -> Vec<Effect>>,
     /// What one of its [`Read`](super::state::Read)s found: only the pane that asked hears it.
     pub found: Option<FoundBy>,
-    /// The result of a command it asked for (a [`Request`](super::state::Request) names the
-    /// pane it came from); [`acted`] for panes that ask only plain actions.
+    /// The result of a command it asked for (a [`Request`] names the pane it came from), with
+    /// the [`Purpose`] it asked with, of the pane's own type; [`acted`] for panes that ask only
+    /// plain actions ([`Act`]).
     pub done: fn(&mut App, Purpose, Result<Outcome, DispatchError>) -> Vec<Effect>,
 }
 
 /// A pane's own state: its type, made once per console (`PaneDef::state`, from
-/// [`new_state`]) and reached through [`App::state`] by the pane that declares it; no other file
-/// names it, and `App` has no field for it.
+/// [`new_state`]) and reached by that type through [`App::state`] (or `app.panes.get`, which
+/// leaves the rest of `App` free to read beside it); `App` has no field for it.
 pub trait PaneState: Default + 'static {
     /// The pane it belongs to.
     const PANE: &'static PaneDef;
@@ -66,53 +74,97 @@ pub fn new_state<S: PaneState>() -> Box<dyn std::any::Any> {
     Box::new(S::default())
 }
 
-impl App {
+impl PaneStates {
+    /// Every registered pane's state, as its `PaneDef::state` makes it.
+    pub fn new() -> PaneStates {
+        PaneStates(
+            REGISTRY
+                .iter()
+                .map(|p| p.state.map(|make| make()))
+                .collect(),
+        )
+    }
+
     /// The state of the pane that keeps an `S`.
-    pub fn state<S: PaneState>(&self) -> &S {
-        self.pane_state(Pane::of(S::PANE))
+    pub fn get<S: PaneState>(&self) -> &S {
+        self.at(Pane::of(S::PANE))
             .expect("a registered pane's state is made with the console")
     }
 
-    pub fn state_mut<S: PaneState>(&mut self) -> &mut S {
-        self.pane_state_mut(Pane::of(S::PANE))
+    pub fn get_mut<S: PaneState>(&mut self) -> &mut S {
+        self.at_mut(Pane::of(S::PANE))
             .expect("a registered pane's state is made with the console")
+    }
+}
+
+impl Default for PaneStates {
+    fn default() -> PaneStates {
+        PaneStates::new()
+    }
+}
+
+impl App {
+    /// The state of the pane that keeps an `S`.
+    pub fn state<S: PaneState>(&self) -> &S {
+        self.panes.get()
+    }
+
+    pub fn state_mut<S: PaneState>(&mut self) -> &mut S {
+        self.panes.get_mut()
     }
 }
 
 /// Declares the panes once: each name is its module (a file of this folder, exporting
 /// `PANE`) and its place in the tab order (tab n is number key n).
 macro_rules! panes {
-    ($($pane:ident),+ $(,)?) => {
+    ($($pane:ident),+ ; tests: $($test:ident),*) => {
         $(pub mod $pane;)+
+        $(#[cfg(test)] pub mod $test;)*
 
-        /// The panes, in tab order.
-        pub const REGISTRY: &[&PaneDef] = &[$(&$pane::PANE),+];
+        /// The panes, in tab order (those for the unit tests last, in their build only).
+        pub const REGISTRY: &[&PaneDef] = &[$(&$pane::PANE,)+ $(#[cfg(test)] &$test::PANE,)*];
     };
 }
 
-// A new pane: its file here, and its name on this line.
-panes!(intake, queues, mechanics, waitlist, metrics, history);
+// A new pane: its file here, and its name on this line. Those after `tests:` are built for the
+// unit tests only: `probe` proves that a pane with its own state and requests takes no more.
+panes!(intake, queues, mechanics, waitlist, metrics, history; tests: probe);
 
-/// The result of a plain action (`Purpose::Act`): its confirmation, or the engine's refusal
-/// with its code, and the lists read again either way. A pane's own `done` hands on what it
-/// does not handle itself.
+/// A plain action's purpose, which any pane may ask with: the confirmation shown on success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Act(pub String);
+
+/// A plain action asked by `from`: the command, and the confirmation to show once it is done.
+pub fn act(from: Pane, command: Command, done: impl Into<String>) -> Effect {
+    Effect::Run(Request {
+        from,
+        command,
+        purpose: plain(done),
+    })
+}
+
+/// A plain action's purpose: the confirmation to show once it is done.
+pub fn plain(done: impl Into<String>) -> Purpose {
+    Purpose::new(Act(done.into()))
+}
+
+/// The result of a plain action ([`Act`]): its confirmation, or the engine's refusal with its
+/// code, and the lists read again either way. A pane's own `done` hands on what it does not
+/// handle itself.
 pub fn acted(
     app: &mut App,
     purpose: Purpose,
     result: Result<Outcome, DispatchError>,
 ) -> Vec<Effect> {
-    match (purpose, result) {
-        (Purpose::Act(text), Ok(_)) => {
-            app.info(text);
-            vec![Effect::Refresh]
-        }
-        (Purpose::Act(_), Err(e)) => {
-            app.error(format!("{} ({})", e.message, e.code.as_str()));
-            vec![Effect::Refresh]
-        }
-        // Another pane's purpose cannot reach this one: a request names the pane it came from.
-        (_, _) => Vec::new(),
+    // Another pane's purpose cannot reach this one: a request names the pane it came from.
+    let Some(Act(text)) = purpose.get::<Act>() else {
+        return Vec::new();
+    };
+    match result {
+        Ok(_) => app.info(text.clone()),
+        Err(e) => app.error(format!("{} ({})", e.message, e.code.as_str())),
     }
+    vec![Effect::Refresh]
 }
 
 /// For panes without clicks, footer opinions, selections or anything to back out of.
@@ -120,7 +172,7 @@ pub fn no_click(_: &mut App, _: u16, _: u16, _: u16) -> Vec<Effect> {
     Vec::new()
 }
 pub fn no_key_state(_: &App, _: Op, _: &mut KeyState) {}
-pub fn no_clamp(_: &mut App) {}
+pub fn no_clamp(_: &mut App, _: &Snapshot) {}
 pub fn no_back(_: &mut App) {}
 pub fn no_op(_: &mut App, _: Op) -> Vec<Effect> {
     Vec::new()

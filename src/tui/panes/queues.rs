@@ -7,11 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, TableState, Wrap};
 
 use crate::command::{Command, SessionMechanic, SessionRef};
-use crate::engine::views::SessionRow;
+use crate::engine::views::{SessionRow, Snapshot};
 use crate::model::{Assignment, AssignmentStatus, SessionStatus};
 use crate::text::{fit, for_screen, inert, pad, width};
-pub use crate::tui::state::{Focus, QueuesState};
-use crate::tui::state::{App, Confirm, Effect, Mode, Picker, Purpose, Request};
+use crate::tui::state::{App, Confirm, Effect, Mode, Pane, Picker, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{
@@ -19,7 +18,7 @@ use crate::tui::widgets::{
 };
 
 use crate::tui::keymap::{Binding, b, code, k};
-use crate::tui::panes::{self, PaneDef};
+use crate::tui::panes::{self, PaneDef, PaneState};
 use ratatui::crossterm::event::KeyCode;
 
 pub const PANE: PaneDef = PaneDef {
@@ -29,15 +28,75 @@ pub const PANE: PaneDef = PaneDef {
     render,
     click: |app, _, y, height| click(app, y, height),
     key_state,
-    clamp,
+    clamp: |app, old| {
+        keep_on_session(app, old);
+        clamp(app);
+    },
     back: panes::no_back,
-    filter: Some(|app| (&mut app.queues.filter, Some(&mut app.queues.selected))),
+    typing: None,
+    filter: Some(|app| {
+        let state = app.state_mut::<QueuesState>();
+        (&mut state.filter, Some(&mut state.selected))
+    }),
     metrics: false,
-    state: None,
+    state: Some(panes::new_state::<QueuesState>),
     load: None,
     found: None,
     done,
 };
+
+/// What this pane asks the engine for, besides plain actions: no other file names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ask {
+    /// The session detail overlay's full record.
+    Detail,
+    /// Who may take a session's broadcast, for the "accept as" picker.
+    Pick,
+}
+
+/// This pane's place in the registry.
+fn me() -> Pane {
+    Pane::of(&PANE)
+}
+
+fn own(app: &App) -> &QueuesState {
+    app.panes.get()
+}
+
+/// The pane's state alone (not all of `App`): the snapshot stays readable beside it.
+fn own_mut(app: &mut App) -> &mut QueuesState {
+    app.panes.get_mut()
+}
+
+/// Which of the pane's two vertical lists ↑/↓ move in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Focus {
+    #[default]
+    Sessions,
+    Offers,
+}
+
+/// The queues pane's own state: its selections, filter and the session detail overlay's record.
+#[derive(Debug, Clone, Default)]
+pub struct QueuesState {
+    pub selected: usize,
+    pub offer: usize,
+    /// The session the offer cursor belongs to: another session starts at its top offer.
+    pub offer_of: Option<String>,
+    pub focus: Focus,
+    /// The session to select at the next snapshot: the one just created at this console, or
+    /// the one selected before the list changed under it (a new session sorted above it must
+    /// not move the selection onto another customer).
+    pub follow: Option<String>,
+    pub filter: String,
+    /// The session shown in the detail overlay, loaded in full when it opens.
+    pub detail: Option<crate::engine::SessionDetail>,
+}
+
+impl PaneState for QueuesState {
+    const PANE: &'static PaneDef = &PANE;
+}
+
 
 /// The results of what this pane asked: a session's whole record, who may take a broadcast.
 fn done(
@@ -46,15 +105,17 @@ fn done(
     result: Result<crate::engine::Outcome, crate::error::DispatchError>,
 ) -> Vec<Effect> {
     use crate::engine::Outcome;
-    match (purpose, result) {
-        (Purpose::Detail, Ok(Outcome::Session(detail))) => {
-            app.queues.detail = Some(detail.session);
+    let Some(ask) = purpose.get::<Ask>().cloned() else {
+        return panes::acted(app, purpose, result);
+    };
+    match (ask, result) {
+        (Ask::Detail, Ok(Outcome::Session(detail))) => {
+            own_mut(app).detail = Some(detail.session);
             app.mode = Mode::Detail { scroll: 0 };
         }
-        (Purpose::Pick, Ok(Outcome::Eligibility(e))) => open_picker(app, e),
-        (Purpose::Detail | Purpose::Pick, Ok(_)) => {}
-        (Purpose::Detail | Purpose::Pick, Err(e)) => app.error(e.message),
-        (other, result) => return panes::acted(app, other, result),
+        (Ask::Pick, Ok(Outcome::Eligibility(e))) => open_picker(app, e),
+        (_, Ok(_)) => {}
+        (_, Err(e)) => app.error(e.message),
     }
     Vec::new()
 }
@@ -77,11 +138,14 @@ pub const KEYS: &[Binding] = &[
 /// then the bookings (SPEC §14), which the pane shows in a section of their own. One list, so
 /// the same keys select, open and cancel either.
 pub fn visible(app: &App) -> Vec<&SessionRow> {
-    let needle = app.queues.filter.to_lowercase();
-    app.data
-        .sessions
+    visible_in(&app.data, &own(app).filter)
+}
+
+fn visible_in<'a>(data: &'a Snapshot, filter: &str) -> Vec<&'a SessionRow> {
+    let needle = filter.to_lowercase();
+    data.sessions
         .iter()
-        .chain(&app.data.scheduled)
+        .chain(&data.scheduled)
         .filter(|row| {
             if needle.is_empty() {
                 return true;
@@ -102,77 +166,104 @@ pub fn visible(app: &App) -> Vec<&SessionRow> {
 }
 
 pub fn selected(app: &App) -> Option<&SessionRow> {
+    selected_in(&app.data, own(app))
+}
+
+fn selected_in<'a>(data: &'a Snapshot, queues: &QueuesState) -> Option<&'a SessionRow> {
     // Without a filter every session is visible: no list to build (the footer asks this for
     // each of its keys, at every frame, over thousands of sessions).
-    if app.queues.filter.is_empty() {
-        let i = app.queues.selected;
-        let live = app.data.sessions.len();
-        return match app.data.sessions.get(i) {
+    if queues.filter.is_empty() {
+        let i = queues.selected;
+        let live = data.sessions.len();
+        return match data.sessions.get(i) {
             Some(row) => Some(row),
-            None => app.data.scheduled.get(i - live),
+            None => data.scheduled.get(i - live),
         };
     }
-    visible(app).get(app.queues.selected).copied()
+    visible_in(data, &queues.filter)
+        .get(queues.selected)
+        .copied()
+}
+
+/// The selection stays on its session when the list changes around it (unless a session made
+/// at this console is to be selected instead).
+fn keep_on_session(app: &mut App, old: &Snapshot) {
+    if own(app).follow.is_none() {
+        let was = selected_in(old, own(app)).map(|r| r.session.id.clone());
+        own_mut(app).follow = was;
+    }
 }
 
 fn selected_offer(app: &App) -> Option<(&SessionRow, &Assignment)> {
     let row = selected(app)?;
-    row.assignments.get(app.queues.offer).map(|a| (row, a))
+    row.assignments.get(own(app).offer).map(|a| (row, a))
+}
+
+/// Has the pane open on a session made elsewhere at this console (the intake's submit or
+/// booking), its sessions list selecting it once a snapshot lists it: what another pane asks of
+/// this one, without reaching into its state.
+pub fn open_on(app: &mut App, session: &str) {
+    let queues = own_mut(app);
+    queues.follow = Some(session.to_string());
+    queues.focus = Focus::Sessions;
 }
 
 pub fn clamp(app: &mut App) {
-    if let Some(id) = app.queues.follow.take()
+    let follow = own_mut(app).follow.take();
+    if let Some(id) = follow
         && let Some(i) = visible(app).iter().position(|r| r.session.id == id)
     {
-        if i != app.queues.selected {
-            app.queues.offer = 0;
+        let queues = own_mut(app);
+        if i != queues.selected {
+            queues.offer = 0;
         }
-        app.queues.selected = i;
+        queues.selected = i;
     }
     let n = visible(app).len();
-    app.queues.selected = app.queues.selected.min(n.saturating_sub(1));
+    let queues = own_mut(app);
+    queues.selected = queues.selected.min(n.saturating_sub(1));
     // The offer cursor belongs to one session: another session (selected by a key, or moved
     // under the cursor by a new one sorted above) starts at its top offer, so `d` never lands
     // on the same row number of someone else's offers.
     let id = selected(app).map(|r| r.session.id.clone());
-    if id != app.queues.offer_of {
-        app.queues.offer = 0;
-        app.queues.offer_of = id;
-    }
     let offers = selected(app).map_or(0, |r| r.assignments.len());
-    app.queues.offer = app.queues.offer.min(offers.saturating_sub(1));
+    let queues = own_mut(app);
+    if id != queues.offer_of {
+        queues.offer = 0;
+        queues.offer_of = id;
+    }
+    queues.offer = queues.offer.min(offers.saturating_sub(1));
 }
 
 fn run(command: Command, done: String) -> Vec<Effect> {
     vec![Effect::Run(Request {
-        from: crate::tui::state::Pane::Queues,
+        from: me(),
         command,
-        purpose: Purpose::Act(done),
+        purpose: panes::plain(done),
     })]
 }
 
 pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
     let count = visible(app).len();
     let offers = selected(app).map_or(0, |r| r.assignments.len());
-    match (op, app.queues.focus) {
-        (Op::Up, Focus::Offers) => app.queues.offer = app.queues.offer.saturating_sub(1),
+    let queues = own_mut(app);
+    match (op, queues.focus) {
+        (Op::Up, Focus::Offers) => queues.offer = queues.offer.saturating_sub(1),
         (Op::Down, Focus::Offers) => {
-            app.queues.offer = (app.queues.offer + 1).min(offers.saturating_sub(1))
+            queues.offer = (queues.offer + 1).min(offers.saturating_sub(1));
         }
         (Op::Up, Focus::Sessions) => {
-            app.queues.selected = app.queues.selected.saturating_sub(1);
-            app.queues.offer = 0;
+            queues.selected = queues.selected.saturating_sub(1);
+            queues.offer = 0;
         }
         (Op::Down, Focus::Sessions) => {
-            app.queues.selected = (app.queues.selected + 1).min(count.saturating_sub(1));
-            app.queues.offer = 0;
+            queues.selected = (queues.selected + 1).min(count.saturating_sub(1));
+            queues.offer = 0;
         }
-        (Op::PageUp, _) => app.queues.selected = app.queues.selected.saturating_sub(10),
-        (Op::PageDown, _) => {
-            app.queues.selected = (app.queues.selected + 10).min(count.saturating_sub(1))
-        }
-        (Op::Left, _) => app.queues.focus = Focus::Sessions,
-        (Op::Right, _) if offers > 0 => app.queues.focus = Focus::Offers,
+        (Op::PageUp, _) => queues.selected = queues.selected.saturating_sub(10),
+        (Op::PageDown, _) => queues.selected = (queues.selected + 10).min(count.saturating_sub(1)),
+        (Op::Left, _) => queues.focus = Focus::Sessions,
+        (Op::Right, _) if offers > 0 => queues.focus = Focus::Offers,
         _ => return act(app, op),
     }
     clamp(app);
@@ -212,10 +303,10 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
         }
         // Only the way to the other list is listed.
         Op::Right => {
-            state.shown = app.queues.focus == Focus::Sessions;
+            state.shown = own(app).focus == Focus::Sessions;
             state.enabled = offer.is_some();
         }
-        Op::Left => state.shown = app.queues.focus == Focus::Offers,
+        Op::Left => state.shown = own(app).focus == Focus::Offers,
         _ => {}
     }
 }
@@ -230,9 +321,9 @@ fn act(app: &mut App, op: Op) -> Vec<Effect> {
                     id: row.session.id.clone(),
                 });
                 return vec![Effect::Run(Request {
-                    from: crate::tui::state::Pane::Queues,
+                    from: me(),
                     command,
-                    purpose: Purpose::Detail,
+                    purpose: Purpose::new(Ask::Detail),
                 })];
             }
         }
@@ -382,8 +473,7 @@ fn render_bookings(
         " Scheduled ({}) · released 10 min before their time ",
         rows.len()
     );
-    let selected = app
-        .queues
+    let selected = own(app)
         .selected
         .checked_sub(first)
         .filter(|i| *i < rows.len());
@@ -404,7 +494,7 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
     let booked = rows.len() - live;
     drop(rows);
     let (list, bookings) = booking_areas(list, booked);
-    let chosen = app.queues.selected;
+    let chosen = own(app).selected;
     let hit = crate::tui::state::table_row_at(y, list.y, list.height, chosen.min(live), live)
         .filter(|_| y < list.y + list.height)
         .or_else(|| {
@@ -414,13 +504,13 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
                 .map(|i| live + i)
         });
     if let Some(i) = hit {
-        app.queues.focus = Focus::Sessions;
-        if i == app.queues.selected {
+        own_mut(app).focus = Focus::Sessions;
+        if i == own_mut(app).selected {
             return act(app, Op::Detail);
         }
-        app.queues.selected = i;
-        app.queues.offer = 0;
-        app.queues.offer_of = selected(app).map(|r| r.session.id.clone());
+        own_mut(app).selected = i;
+        own_mut(app).offer = 0;
+        own_mut(app).offer_of = selected(app).map(|r| r.session.id.clone());
         return Vec::new();
     }
     let Some(row) = selected(app) else {
@@ -432,9 +522,9 @@ pub fn click(app: &mut App, y: u16, height: u16) -> Vec<Effect> {
         + u16::from(row.session.status == SessionStatus::Pending)
         + 2 * u16::from(row.session.status == SessionStatus::Scheduled);
     if y >= first && usize::from(y - first) < row.assignments.len() {
-        app.queues.offer_of = Some(row.session.id.clone());
-        app.queues.offer = usize::from(y - first);
-        app.queues.focus = Focus::Offers;
+        own_mut(app).offer_of = Some(row.session.id.clone());
+        own_mut(app).offer = usize::from(y - first);
+        own_mut(app).focus = Focus::Offers;
     }
     Vec::new()
 }
@@ -466,9 +556,9 @@ fn accept(app: &mut App) -> Vec<Effect> {
     }
     // The engine says who may take it: the same rule the accept will apply.
     vec![Effect::Run(Request {
-        from: crate::tui::state::Pane::Queues,
+        from: me(),
         command: Command::Eligibility(crate::command::SessionRef { session }),
-        purpose: Purpose::Pick,
+        purpose: Purpose::new(Ask::Pick),
     })]
 }
 
@@ -659,12 +749,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let header = vec![
         "Status", "Session", "Customer", "City", "Clock", "", "Concern",
     ];
-    let filter = if app.queues.filter.is_empty() && app.mode != Mode::Filter {
+    let filter = if own(app).filter.is_empty() && app.mode != Mode::Filter {
         String::new()
     } else {
         format!(
             " · filter: {}{}",
-            fit(&app.queues.filter, 30),
+            fit(&own(app).filter, 30),
             if app.mode == Mode::Filter { "▏" } else { "" }
         )
     };
@@ -674,26 +764,26 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         String::new()
     };
-    let focus = if app.queues.focus == Focus::Sessions {
+    let focus = if own(app).focus == Focus::Sessions {
         "▶ "
     } else {
         ""
     };
     let title = format!(" {focus}Sessions ({live}){alert}{filter} ");
     let table = selectable_table(t, table_rows, widths, Row::new(header), panel(t, title));
-    let mut state =
-        TableState::default().with_selected((app.queues.selected < live).then_some(app.queues.selected));
+    let chosen = own(app).selected;
+    let mut state = TableState::default().with_selected((chosen < live).then_some(chosen));
     frame.render_stateful_widget(table, list, &mut state);
 
     let block = panel(
         t,
-        if app.queues.focus == Focus::Offers {
+        if own(app).focus == Focus::Offers {
             " ▶ Offers · ↑/↓ choose · a accept · d decline · ← back to sessions "
         } else {
             " Offers · → to choose one · a accept · d decline "
         },
     );
-    let Some(row) = rows.get(app.queues.selected) else {
+    let Some(row) = rows.get(own(app).selected) else {
         let empty = Paragraph::new(Line::from(Span::styled(
             "No live sessions. Take an intake in pane 1.",
             t.style(Tone::Dim),
@@ -767,7 +857,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
         )));
     }
     for (i, a) in row.assignments.iter().enumerate() {
-        let chosen = i == app.queues.offer;
+        let chosen = i == own(app).offer;
         let who = match (&a.mechanic_id, a.is_broadcast()) {
             (_, true) if a.status == AssignmentStatus::Accepted => {
                 format!(
@@ -823,7 +913,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
             ),
         });
         let line = Line::from(spans);
-        lines.push(if chosen && app.queues.focus == Focus::Offers {
+        lines.push(if chosen && own(app).focus == Focus::Offers {
             line.style(t.style(Tone::Selected))
         } else {
             line
@@ -831,7 +921,7 @@ fn offer_lines(app: &App, row: &SessionRow, room: usize) -> Vec<Line<'static>> {
     }
     if let Some(a) = row
         .assignments
-        .get(app.queues.offer)
+        .get(own(app).offer)
         .filter(|a| !a.match_reasons.is_empty())
     {
         lines.push(Line::from(Span::styled(

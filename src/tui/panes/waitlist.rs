@@ -1,6 +1,6 @@
 //! The waitlist pane: entries with status and time left, and the feed of notifications sent.
 
-use crate::tui::widgets::panel;
+use crate::tui::widgets::{delivery_state, panel};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -23,8 +23,9 @@ pub const PANE: PaneDef = PaneDef {
     render,
     click: |app, _, y, height| click(app, y, height),
     key_state,
-    clamp,
+    clamp: |app, _| clamp(app),
     back: panes::no_back,
+    typing: None,
     filter: None,
     metrics: false,
     state: Some(panes::new_state::<WaitlistState>),
@@ -217,30 +218,4 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let bell = if app.bell { "bell on" } else { "bell off" };
     let block = panel(t, format!(" Notifications · delivery · {bell} "));
     frame.render_widget(Paragraph::new(lines).block(block), feed);
-}
-
-/// A notification's delivery state in words (SPEC §12): queued (no transport has taken it
-/// yet), sent only once one did, retrying with the last error, dead with it, or skipped with
-/// why (an offer that was no longer live).
-pub fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
-    use crate::model::DeliveryStatus;
-    match (n.status, n.last_error.as_deref()) {
-        (DeliveryStatus::Sent, _) => ("✓ sent".to_string(), Tone::Good),
-        (DeliveryStatus::Pending, None) => ("… queued".to_string(), Tone::Dim),
-        (DeliveryStatus::Pending, Some(e)) => (
-            format!("↻ retry {} ({})", n.attempts, fit(e, 40)),
-            Tone::Warn,
-        ),
-        (DeliveryStatus::Dead, e) => (
-            format!("✗ dead ({})", fit(e.unwrap_or("gave up"), 40)),
-            Tone::Error,
-        ),
-        (DeliveryStatus::Skipped, _) => (
-            format!(
-                "– not sent: offer {}",
-                n.skip_reason.map_or("ended", |r| r.as_str())
-            ),
-            Tone::Dim,
-        ),
-    }
 }

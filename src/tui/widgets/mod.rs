@@ -1,5 +1,5 @@
-//! Small shared pieces: the tier badge and the countdown. Both carry their meaning in text as
-//! well as colour.
+//! Small shared pieces: the tier badge, the countdown, a notification's delivery state. Each
+//! carries its meaning in text as well as colour.
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -103,6 +103,33 @@ pub fn release_countdown(
         _ => format!("in {}d {:02}h", secs / 86400, secs % 86400 / 3600),
     };
     Span::styled(text, theme.style(Tone::Info))
+}
+
+/// A notification's delivery state in words, as the waitlist pane and its entry overlay both
+/// show it (SPEC §12): queued (no transport has taken it
+/// yet), sent only once one did, retrying with the last error, dead with it, or skipped with
+/// why (an offer that was no longer live).
+pub fn delivery_state(n: &crate::model::Notification) -> (String, Tone) {
+    use crate::model::DeliveryStatus;
+    match (n.status, n.last_error.as_deref()) {
+        (DeliveryStatus::Sent, _) => ("✓ sent".to_string(), Tone::Good),
+        (DeliveryStatus::Pending, None) => ("… queued".to_string(), Tone::Dim),
+        (DeliveryStatus::Pending, Some(e)) => (
+            format!("↻ retry {} ({})", n.attempts, crate::text::fit(e, 40)),
+            Tone::Warn,
+        ),
+        (DeliveryStatus::Dead, e) => (
+            format!("✗ dead ({})", crate::text::fit(e.unwrap_or("gave up"), 40)),
+            Tone::Error,
+        ),
+        (DeliveryStatus::Skipped, _) => (
+            format!(
+                "– not sent: offer {}",
+                n.skip_reason.map_or("ended", |r| r.as_str())
+            ),
+            Tone::Dim,
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use pitwall::engine::Engine;
 use pitwall::model::Session;
 use pitwall::tui::app::{Action, App};
+use pitwall::tui::panes::intake::IntakeState;
 use pitwall::tui::theme::Theme;
 use pitwall::tui::{drive, render};
 use ratatui::Terminal;
@@ -102,7 +103,7 @@ impl Console {
     /// moves on with Enter. Starts editing at the first field.
     pub fn fill_intake(&mut self, fields: &[(&str, bool)]) {
         self.pane(1);
-        while self.app.intake.focus > 0 {
+        while self.app.state::<IntakeState>().focus > 0 {
             self.press(KeyCode::Up, KeyModifiers::NONE);
         }
         // The form takes typing when the pane shows; after Esc, Enter edits the field.
@@ -132,7 +133,7 @@ impl Console {
         self.pane(1);
         self.leave_form();
         self.key('n');
-        let form = &mut self.app.intake;
+        let form = self.app.state_mut::<IntakeState>();
         form.set("customer.name", "Test Customer");
         form.set("customer.email", "test@example.com");
         form.set("location.city", city);
@@ -145,7 +146,7 @@ impl Console {
         self.pane(1);
         self.leave_form();
         self.key('n');
-        let form = &mut self.app.intake;
+        let form = self.app.state_mut::<IntakeState>();
         form.set("customer.name", "Liam Murphy");
         form.set("customer.email", "liam@example.com");
         form.set("customer.phone", "902 555 0177");

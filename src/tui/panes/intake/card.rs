@@ -6,7 +6,7 @@ use super::*;
 
 /// Keys of the offline card and its three choices; `None` when the card is not showing.
 pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
-    let result = app.intake.result.as_mut()?;
+    let result = own_mut(app).result.as_mut()?;
     let stage = result.offline.clone()?;
     let session = result.outcome.session.id.clone();
     let offline: Vec<MatchView> = result
@@ -35,13 +35,13 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
             });
             match result.request.clone() {
                 Some(intake) => vec![Effect::Run(Request {
-                    from: crate::tui::state::Pane::Intake,
+                    from: me(),
                     command: Command::Slots(SlotsRequest {
                         intake,
                         from: None,
                         days: None,
                     }),
-                    purpose: Purpose::Slots,
+                    purpose: Purpose::new(Ask::Slots),
                 })],
                 None => Vec::new(),
             }
@@ -68,9 +68,9 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
                     req.id = Some(app.ids.next_id());
                     req.scheduled_for = Some(slot.start.clone());
                     vec![Effect::Run(Request {
-                        from: crate::tui::state::Pane::Intake,
+                        from: me(),
                         command: Command::Intake(req),
-                        purpose: Purpose::Book { replaces: session },
+                        purpose: Purpose::new(Ask::Book { replaces: session }),
                     })]
                 }
                 _ => Vec::new(),
@@ -95,15 +95,15 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
         }
         (Offline::Browse { selected }, Op::Edit) => match offline.get(selected) {
             Some(m) => vec![Effect::Run(Request {
-                from: crate::tui::state::Pane::Intake,
+                from: me(),
                 command: Command::SetPreferred(SessionMechanic {
                     session,
                     mechanic: m.mechanic.clone(),
                 }),
-                purpose: Purpose::OfflineChoice(format!(
+                purpose: Purpose::new(Ask::OfflineChoice(format!(
                     "Preferred mechanic set: {} gets this session on clock-in",
                     inert(&m.name)
-                )),
+                ))),
             })],
             None => Vec::new(),
         },
@@ -140,16 +140,16 @@ pub(super) fn offline_op(app: &mut App, op: Op) -> Option<Vec<Effect>> {
                 .map(|(c, _)| c)
                 .collect();
             vec![Effect::Run(Request {
-                from: crate::tui::state::Pane::Intake,
+                from: me(),
                 command: Command::JoinWaitlist(JoinWaitlist {
                     id: None,
                     session: Some(session),
                     customer: None,
                     notify_via: Some(via),
                 }),
-                purpose: Purpose::OfflineChoice(
+                purpose: Purpose::new(Ask::OfflineChoice(
                     "Joined the waitlist: notified when a mechanic clocks in".into(),
-                ),
+                )),
             })]
         }
         _ => return None,
@@ -164,17 +164,16 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
             app.info(format!("Session {} created", inert(&outcome.session.id)));
             app.own_sessions.insert(outcome.session.id.clone());
             // Queues opens on the session just made: its keys act on this customer.
-            app.queues.follow = Some(outcome.session.id.clone());
-            app.queues.focus = crate::tui::panes::queues::Focus::Sessions;
+            crate::tui::panes::queues::open_on(app, &outcome.session.id);
             // The form starts over (a second ^S must not file the same customer twice); the
             // result card keeps what was submitted.
-            let request = app.intake.request().ok();
-            let preview = app.intake.preview.take();
-            app.intake = IntakeState {
+            let request = own(app).request().ok();
+            let preview = own_mut(app).preview.take();
+            *own_mut(app) = IntakeState {
                 preview,
                 ..IntakeState::default()
             };
-            app.intake.result = Some(Submitted {
+            own_mut(app).result = Some(Submitted {
                 request,
                 offline: outcome.all_offline.then_some(Offline::Card),
                 outcome: *outcome,
@@ -198,8 +197,8 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
                     field
                 };
                 if let Some(i) = FIELDS.iter().position(|f| f.key == field) {
-                    app.intake.focus = i;
-                    app.intake
+                    own_mut(app).focus = i;
+                    own_mut(app)
                         .errors
                         .insert(field.to_string(), e.message.clone());
                     app.mode = Mode::Normal;
@@ -214,7 +213,7 @@ pub fn submit_done(app: &mut App, result: Result<Outcome, DispatchError>) -> Vec
 
 /// A choice made on the offline card is noted on the card, which goes back to its menu.
 pub fn offline_choice_done(app: &mut App, note: &str) {
-    if let Some(result) = app.intake.result.as_mut() {
+    if let Some(result) = own_mut(app).result.as_mut() {
         result.follow_up = Some(note.to_string());
         result.offline = Some(Offline::Card);
     }
@@ -261,7 +260,7 @@ pub(super) fn following<'a>(app: &'a App, result: &'a Submitted) -> Following<'a
 /// once it leaves the live lists, its record is read again so the card can say how it ended.
 pub fn follow(app: &mut App) -> Vec<Effect> {
     let now = app.now;
-    let Some(result) = app.intake.result.as_ref() else {
+    let Some(result) = own(app).result.as_ref() else {
         return Vec::new();
     };
     let id = result.outcome.session.id.clone();
@@ -293,7 +292,7 @@ pub fn follow(app: &mut App) -> Vec<Effect> {
         ),
     };
     if offline_over
-        && let Some(result) = app.intake.result.as_mut()
+        && let Some(result) = own_mut(app).result.as_mut()
         && result.offline.take().is_some()
         && app.mode == Mode::Normal
     {
@@ -302,9 +301,9 @@ pub fn follow(app: &mut App) -> Vec<Effect> {
     }
     if read_again {
         return vec![Effect::Run(Request {
-            from: crate::tui::state::Pane::Intake,
+            from: me(),
             command: Command::Session(crate::command::IdRef { id }),
-            purpose: Purpose::Follow,
+            purpose: Purpose::new(Ask::Follow),
         })];
     }
     Vec::new()
@@ -313,7 +312,7 @@ pub fn follow(app: &mut App) -> Vec<Effect> {
 /// The card's session read again after it left the live lists.
 pub fn follow_done(app: &mut App, result: Result<Outcome, DispatchError>) {
     if let Ok(Outcome::Session(found)) = result
-        && let Some(card) = app.intake.result.as_mut()
+        && let Some(card) = own_mut(app).result.as_mut()
         && card.outcome.session.id == found.session.session.id
     {
         card.ended = Some(found.session);
@@ -820,7 +819,7 @@ pub(super) fn schedule_lines(
 pub fn slots_done(app: &mut App, result: Result<Outcome, DispatchError>) {
     match result {
         Ok(Outcome::Slots(found)) => {
-            if let Some(result) = app.intake.result.as_mut()
+            if let Some(result) = own_mut(app).result.as_mut()
                 && let Some(Offline::Schedule { slots, .. }) = result.offline.as_mut()
             {
                 *slots = Some(found.slots);
@@ -851,7 +850,7 @@ pub fn book_done(
             let mut when = at.map_or(String::new(), |t| {
                 t.format("%a %d %b %H:%M UTC").to_string()
             });
-            if let Some(card) = app.intake.result.as_mut() {
+            if let Some(card) = own_mut(app).result.as_mut() {
                 if let Some(local) =
                     at.and_then(|t| crate::zone::local_clock(t, customer_zone(card.request.as_ref())))
                 {
@@ -863,14 +862,14 @@ pub fn book_done(
                 card.ended = None;
                 card.replaced = Some(replaces.clone());
             }
-            app.queues.follow = Some(id.clone());
+            crate::tui::panes::queues::open_on(app, &id);
             enter(app);
             vec![Effect::Run(Request {
-                from: crate::tui::state::Pane::Intake,
+                from: me(),
                 command: Command::Cancel(crate::command::SessionRef {
                     session: replaces.clone(),
                 }),
-                purpose: Purpose::Act(format!(
+                purpose: panes::plain(format!(
                     "Booked for {when}: new reference {} ({} withdrawn)",
                     inert(&id),
                     inert(&replaces)

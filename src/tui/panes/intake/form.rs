@@ -218,8 +218,8 @@ impl IntakeState {
 /// Focus goes to the first of them, and stays visibly there.
 pub(super) fn submit(app: &mut App) -> Vec<Effect> {
     app.mode = Mode::Normal;
-    app.intake.errors.clear();
-    let problems: Vec<(String, String)> = match app.intake.request() {
+    own_mut(app).errors.clear();
+    let problems: Vec<(String, String)> = match own(app).request() {
         Ok(req) => crate::engine::field_problems(&req, app.now)
             .into_iter()
             .map(|e| (e.field.unwrap_or_default(), e.message))
@@ -234,26 +234,26 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
             field
         };
         if let Some(i) = FIELDS.iter().position(|f| f.key == key)
-            && !app.intake.errors.contains_key(&key)
+            && !own(app).errors.contains_key(&key)
         {
-            app.intake.errors.insert(key.clone(), message.clone());
+            own_mut(app).errors.insert(key.clone(), message.clone());
             marked.push((i, key, message));
         }
     }
     if marked.is_empty() {
-        let Ok(mut req) = app.intake.request() else {
+        let Ok(mut req) = own(app).request() else {
             return Vec::new();
         };
         req.id = Some(app.ids.next_id());
         return vec![Effect::Run(Request {
-            from: crate::tui::state::Pane::Intake,
+            from: me(),
             command: Command::Intake(req),
-            purpose: Purpose::Submit,
+            purpose: Purpose::new(Ask::Submit),
         })];
     }
     marked.sort_by_key(|(i, _, _)| *i);
     let (first, _, message) = &marked[0];
-    app.intake.focus = *first;
+    own_mut(app).focus = *first;
     // Typing goes straight into the field being fixed.
     app.mode = Mode::Editing;
     let n = marked.len();
@@ -267,11 +267,11 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
 
 /// Choice and flag fields move through their values.
 pub(super) fn cycle(app: &mut App, forward: bool) -> Vec<Effect> {
-    let i = app.intake.focus;
+    let i = own(app).focus;
     let Some(field) = FIELDS.get(i) else {
         return Vec::new();
     };
-    let value = app.intake.values[i].value().to_string();
+    let value = own(app).values[i].value().to_string();
     let next = match field.kind {
         Kind::Flag => if value == "yes" { "no" } else { "yes" }.to_string(),
         Kind::Choice(choices) => {
@@ -286,14 +286,14 @@ pub(super) fn cycle(app: &mut App, forward: bool) -> Vec<Effect> {
         }
         Kind::Text(_) => return Vec::new(),
     };
-    app.intake.values[i] = Input::new(next);
-    app.intake.errors.remove(field.key);
+    own_mut(app).values[i] = Input::new(next);
+    own_mut(app).errors.remove(field.key);
     form_changed(app);
     preview(app)
 }
 
 pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
-    let i = app.intake.focus;
+    let i = own(app).focus;
     match op {
         Some(Op::StopEditing) => {
             app.mode = Mode::Normal;
@@ -301,22 +301,22 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
         }
         Some(Op::Submit) => return submit(app),
         Some(Op::NextField) => {
-            app.intake.focus = (i + 1).min(SUBMIT_ROW);
-            if app.intake.focus == SUBMIT_ROW {
+            own_mut(app).focus = (i + 1).min(SUBMIT_ROW);
+            if own(app).focus == SUBMIT_ROW {
                 app.mode = Mode::Normal;
             }
             return Vec::new();
         }
         Some(Op::PrevField) => {
-            app.intake.focus = i.saturating_sub(1);
+            own_mut(app).focus = i.saturating_sub(1);
             return Vec::new();
         }
         Some(Op::Left) => return cycle(app, false),
         Some(Op::Right) => return cycle(app, true),
         Some(Op::ClearField) => {
-            if app.intake.focus_is_text() {
-                app.intake.values[i] = Input::default();
-                app.intake.errors.remove(FIELDS[i].key);
+            if own(app).focus_is_text() {
+                own_mut(app).values[i] = Input::default();
+                own_mut(app).errors.remove(FIELDS[i].key);
                 form_changed(app);
                 return preview(app);
             }
@@ -341,7 +341,7 @@ pub fn edit_key(app: &mut App, op: Option<Op>, key: KeyEvent) -> Vec<Effect> {
 /// One editing step on the focused text field (tui-input does the cursor work), refused when it
 /// would take the field past the engine's limit.
 pub(super) fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
-    let i = app.intake.focus;
+    let i = own(app).focus;
     let Some(Field {
         kind: Kind::Text(max),
         label,
@@ -350,19 +350,19 @@ pub(super) fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
     else {
         return Vec::new();
     };
-    let before = app.intake.values[i].clone();
-    let changed = app.intake.values[i]
+    let before = own(app).values[i].clone();
+    let changed = own_mut(app).values[i]
         .handle(request)
         .is_some_and(|c| c.value);
-    if app.intake.values[i].value().chars().count() > *max {
-        app.intake.values[i] = before;
+    if own(app).values[i].value().chars().count() > *max {
+        own_mut(app).values[i] = before;
         app.error(format!("{label} is limited to {max} characters"));
         return Vec::new();
     }
     if !changed {
         return Vec::new();
     }
-    app.intake.errors.remove(*key);
+    own_mut(app).errors.remove(*key);
     form_changed(app);
     preview(app)
 }
@@ -370,13 +370,12 @@ pub(super) fn edit(app: &mut App, request: InputRequest) -> Vec<Effect> {
 /// Typing into the form after a submit starts the next customer: the last result gives way to
 /// the live preview, unless its offline card still waits for the customer's choice.
 pub(super) fn form_changed(app: &mut App) {
-    if app
-        .intake
+    if own_mut(app)
         .result
         .as_ref()
         .is_some_and(|r| r.offline.is_none() || r.follow_up.is_some())
     {
-        app.intake.result = None;
+        own_mut(app).result = None;
     }
 }
 
@@ -387,7 +386,7 @@ pub fn type_into_form(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         && !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-    if !printable || !app.intake.focus_is_text() {
+    if !printable || !own(app).focus_is_text() {
         return Vec::new();
     }
     if card_awaits_choice(app) {
@@ -402,14 +401,14 @@ pub fn type_into_form(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 /// tabs become spaces, other control characters are dropped, and what would pass the field's
 /// limit is cut there (and said so).
 pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
-    if app.mode != Mode::Editing || !app.intake.focus_is_text() {
+    if app.mode != Mode::Editing || !own(app).focus_is_text() {
         return Vec::new();
     }
-    let i = app.intake.focus;
+    let i = own(app).focus;
     let Kind::Text(max) = FIELDS[i].kind else {
         return Vec::new();
     };
-    let room = max.saturating_sub(app.intake.values[i].value().chars().count());
+    let room = max.saturating_sub(own(app).values[i].value().chars().count());
     let clean: Vec<char> = text
         .chars()
         .filter_map(|c| match c {
@@ -419,7 +418,7 @@ pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
         })
         .collect();
     for c in clean.iter().take(room) {
-        app.intake.values[i].handle(InputRequest::InsertChar(*c));
+        own_mut(app).values[i].handle(InputRequest::InsertChar(*c));
     }
     if clean.len() > room {
         app.error(format!(
@@ -427,13 +426,13 @@ pub fn paste(app: &mut App, text: &str) -> Vec<Effect> {
             FIELDS[i].label
         ));
     }
-    app.intake.errors.remove(FIELDS[i].key);
+    own_mut(app).errors.remove(FIELDS[i].key);
     form_changed(app);
     preview(app)
 }
 /// A fresh form and no result.
 pub fn clear(app: &mut App) {
-    app.intake = IntakeState::default();
+    *own_mut(app) = IntakeState::default();
     app.info("New intake");
     enter(app);
 }
@@ -445,7 +444,7 @@ pub(super) fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let inner_height = area.height.saturating_sub(2) as usize;
     let rows = FIELDS.len() + 1;
     // Keep the focused row visible when the terminal is short.
-    let first = (app.intake.focus + 1)
+    let first = (own(app).focus + 1)
         .saturating_sub(inner_height)
         .min(rows.saturating_sub(inner_height));
     let width = area.width.saturating_sub(2) as usize;
@@ -454,8 +453,8 @@ pub(super) fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut lines = Vec::new();
     let mut cursor = None;
     for (i, field) in FIELDS.iter().enumerate().skip(first) {
-        let focused = i == app.intake.focus;
-        let input = &app.intake.values[i];
+        let focused = i == own(app).focus;
+        let input = &own(app).values[i];
         let value = input.value();
         let room = width.saturating_sub(LABEL);
         let shown: Vec<Span<'static>> = match field.kind {
@@ -489,7 +488,7 @@ pub(super) fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
             }
             Kind::Text(_) => vec![Span::raw(fit(value, room).into_owned())],
         };
-        let error = app.intake.errors.contains_key(field.key);
+        let error = own(app).errors.contains_key(field.key);
         // Focus and error each have their own mark, so a field with an error still shows
         // that it is the one being fixed.
         let marker = format!(
@@ -516,7 +515,7 @@ pub(super) fn render_form(app: &App, frame: &mut Frame<'_>, area: Rect) {
             line
         });
     }
-    let submit_focused = app.intake.focus == SUBMIT_ROW;
+    let submit_focused = own(app).focus == SUBMIT_ROW;
     lines.push(Line::from(Span::styled(
         format!(
             "{} [ Submit intake  ^S ]",
@@ -553,8 +552,8 @@ pub(super) fn width_of(s: &str) -> usize {
 pub(super) fn error_lines(app: &App, room: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (i, field) in FIELDS.iter().enumerate() {
-        if let Some(message) = app.intake.errors.get(field.key) {
-            let mark = if i == app.intake.focus { "›" } else { " " };
+        if let Some(message) = own(app).errors.get(field.key) {
+            let mark = if i == own(app).focus { "›" } else { " " };
             lines.push(Line::from(Span::styled(
                 fit(&format!("{mark}✗ {}: {}", field.label, message), room).into_owned(),
                 app.theme.style(Tone::Error),

@@ -20,14 +20,13 @@ use crate::model::{
     Assignment, AssignmentStatus, Channel, PaymentMethod, RequestType, SessionStatus, Tier,
 };
 use crate::text::{fit, fit_end, inert, pad};
-pub use crate::tui::state::{IntakeState, Offline, Submitted};
-use crate::tui::state::{App, Effect, Mode, Purpose, Request};
+use crate::tui::state::{App, Effect, Mode, Pane, Purpose, Request};
 use crate::tui::keymap::Op;
 use crate::tui::theme::Tone;
 use crate::tui::widgets::{countdown, inner_width, panel, tier_badge};
 
 use crate::tui::keymap::{Binding, b, code, ctrl, hidden, k};
-use crate::tui::panes::{self, PaneDef};
+use crate::tui::panes::{self, PaneDef, PaneState};
 
 pub const PANE: PaneDef = PaneDef {
     title: "Intake",
@@ -38,38 +37,126 @@ pub const PANE: PaneDef = PaneDef {
     key_state,
     clamp: panes::no_clamp,
     back,
+    typing: Some(edit_key),
     filter: None,
     metrics: false,
-    state: None,
+    state: Some(panes::new_state::<IntakeState>),
     load: None,
     found: None,
     done,
 };
 
+/// What happens after the offline card is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Offline {
+    Card,
+    Browse {
+        selected: usize,
+    },
+    Waitlist {
+        channels: [bool; 3],
+        selected: usize,
+    },
+    /// Schedule for later (SPEC §14): the hourly slots with planned mechanics, once loaded.
+    Schedule {
+        slots: Option<Vec<crate::engine::SlotView>>,
+        selected: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub outcome: crate::engine::IntakeOutcome,
+    pub offline: Option<Offline>,
+    /// Set when the customer picked an offline mechanic or joined the waitlist.
+    pub follow_up: Option<String>,
+    /// What was submitted: the slots to offer and the booking to make are asked with it.
+    pub request: Option<crate::command::IntakeRequest>,
+    /// The session as last read once it left the live lists (completed, cancelled): the card
+    /// follows its session to the end.
+    pub ended: Option<crate::engine::SessionDetail>,
+    /// A booking made from the offline card: the session it replaced (withdrawn), whose
+    /// reference the customer was told first.
+    pub replaced: Option<String>,
+}
+
+/// The intake pane's own state: the form, its preview and the result card.
+#[derive(Debug, Clone)]
+pub struct IntakeState {
+    /// One text input per field (choices and flags hold their current value); the cursor
+    /// editing lives in tui-input.
+    pub(crate) values: Vec<Input>,
+    pub focus: usize,
+    pub errors: HashMap<String, String>,
+    pub preview: Option<crate::engine::BrowseOutcome>,
+    pub result: Option<Submitted>,
+    /// The preview lists the mechanics left out, with why, instead of the best matches.
+    pub show_excluded: bool,
+}
+
+impl PaneState for IntakeState {
+    const PANE: &'static PaneDef = &PANE;
+}
+
+
 /// The results of what this pane asked: the preview, the submit, and the card's follow-ups.
+/// What this pane asks the engine for, handed back with each result: no other file names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ask {
+    /// The form's live keyword and match preview.
+    Preview,
+    Submit,
+    /// A choice on the offline card (preferred mechanic, waitlist); the text is the note shown
+    /// on the card and in the status line.
+    OfflineChoice(String),
+    /// The offline card's slots to schedule for later.
+    Slots,
+    /// The result card's session, read again once it left the live lists.
+    Follow,
+    /// A booking made from the offline card; the session it stands in for is cancelled once
+    /// the booking is made (not before: a failed booking must leave the customer in line).
+    Book { replaces: String },
+}
+
+/// This pane's place in the registry.
+fn me() -> Pane {
+    Pane::of(&PANE)
+}
+
+fn own(app: &App) -> &IntakeState {
+    app.panes.get()
+}
+
+/// The pane's state alone (not all of `App`): the snapshot stays readable beside it.
+fn own_mut(app: &mut App) -> &mut IntakeState {
+    app.panes.get_mut()
+}
+
 fn done(app: &mut App, purpose: Purpose, result: Result<Outcome, DispatchError>) -> Vec<Effect> {
-    match purpose {
-        Purpose::Preview => {
+    let Some(ask) = purpose.get::<Ask>().cloned() else {
+        return panes::acted(app, purpose, result);
+    };
+    match ask {
+        Ask::Preview => {
             preview_done(app, result);
             Vec::new()
         }
-        Purpose::Submit => submit_done(app, result),
-        Purpose::OfflineChoice(text) => {
+        Ask::Submit => submit_done(app, result),
+        Ask::OfflineChoice(text) => {
             if result.is_ok() {
                 offline_choice_done(app, &text);
             }
-            panes::acted(app, Purpose::Act(text), result)
+            panes::acted(app, panes::plain(text), result)
         }
-        Purpose::Slots => {
+        Ask::Slots => {
             slots_done(app, result);
             Vec::new()
         }
-        Purpose::Follow => {
+        Ask::Follow => {
             follow_done(app, result);
             Vec::new()
         }
-        Purpose::Book { replaces } => book_done(app, replaces, result),
-        other => panes::acted(app, other, result),
+        Ask::Book { replaces } => book_done(app, replaces, result),
     }
 }
 
@@ -105,17 +192,17 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         return effects;
     }
     match op {
-        Op::Up => app.intake.focus = app.intake.focus.saturating_sub(1),
-        Op::Down => app.intake.focus = (app.intake.focus + 1).min(SUBMIT_ROW),
-        Op::Edit if app.intake.focus == SUBMIT_ROW => return submit(app),
-        Op::Edit => match FIELDS[app.intake.focus].kind {
+        Op::Up => own_mut(app).focus = own(app).focus.saturating_sub(1),
+        Op::Down => own_mut(app).focus = (own(app).focus + 1).min(SUBMIT_ROW),
+        Op::Edit if own(app).focus == SUBMIT_ROW => return submit(app),
+        Op::Edit => match FIELDS[own_mut(app).focus].kind {
             Kind::Text(_) => app.mode = Mode::Editing,
             _ => return cycle(app, true),
         },
         Op::Toggle => return cycle(app, true),
         Op::Submit => return submit(app),
         Op::NewIntake => {
-            if app.intake.is_dirty() {
+            if own(app).is_dirty() {
                 app.mode = Mode::Confirm(crate::tui::state::Confirm::ClearForm);
             } else {
                 clear(app);
@@ -124,7 +211,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
         Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater => {
             app.info("These choices appear when every matching mechanic is offline.");
         }
-        Op::WhyNot => app.intake.show_excluded = !app.intake.show_excluded,
+        Op::WhyNot => own_mut(app).show_excluded = !own_mut(app).show_excluded,
         _ => {}
     }
     Vec::new()
@@ -133,7 +220,7 @@ pub fn op(app: &mut App, op: Op) -> Vec<Effect> {
 /// The pane's keys in the footer: while the offline card is up its choices come first (and
 /// Enter and Space say what they do in the chosen step); the preview's `e` only with a preview.
 pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
-    let stage = app.intake.result.as_ref().and_then(|r| r.offline.as_ref());
+    let stage = own(app).result.as_ref().and_then(|r| r.offline.as_ref());
     match (stage, op) {
         (Some(_), Op::BrowseOffline | Op::JoinWaitlist | Op::ScheduleLater) => {
             state.shown = true;
@@ -160,7 +247,7 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
         }
         (Some(_), Op::WhyNot | Op::Submit) => state.shown = false,
         (None, Op::WhyNot) => {
-            state.enabled = app.intake.preview.is_some() && app.intake.result.is_none()
+            state.enabled = own(app).preview.is_some() && own(app).result.is_none()
         }
         _ => {}
     }
@@ -168,10 +255,10 @@ pub fn key_state(app: &App, op: Op, state: &mut crate::tui::state::KeyState) {
 
 /// Esc on the intake pane: leave a choice of the offline card, then the result itself.
 pub fn back(app: &mut App) {
-    if let Some(result) = app.intake.result.as_mut() {
+    if let Some(result) = own_mut(app).result.as_mut() {
         match result.offline {
             Some(Offline::Card) | None => {
-                app.intake.result = None;
+                own_mut(app).result = None;
                 // With the card closed, the form takes typing for the next customer.
                 enter(app);
             }
@@ -182,7 +269,7 @@ pub fn back(app: &mut App) {
 /// Whether the offline card is up: its letters (b, w, s) act on it, also after a first
 /// choice (a customer may pick a mechanic and join the waitlist), until Esc closes it.
 fn card_awaits_choice(app: &App) -> bool {
-    app.intake
+    own(app)
         .result
         .as_ref()
         .is_some_and(|r| r.offline.is_some())
@@ -191,9 +278,9 @@ fn card_awaits_choice(app: &App) -> bool {
 /// The pane comes into view: the form takes typing at once (a field has the focus), unless
 /// the offline card waits for a choice, whose keys are letters.
 pub fn enter(app: &mut App) {
-    if app.pane == crate::tui::state::Pane::Intake
+    if app.pane == me()
         && !card_awaits_choice(app)
-        && app.intake.focus < SUBMIT_ROW
+        && own(app).focus < SUBMIT_ROW
     {
         app.mode = Mode::Editing;
     }
@@ -207,14 +294,14 @@ pub fn click(app: &mut App, column: u16, y: u16, height: u16) -> Vec<Effect> {
     }
     let inner_height = usize::from(height.saturating_sub(2));
     let rows = FIELDS.len() + 1;
-    let first = (app.intake.focus + 1)
+    let first = (own(app).focus + 1)
         .saturating_sub(inner_height)
         .min(rows.saturating_sub(inner_height));
     let i = first + usize::from(y - 1);
     if usize::from(y) > inner_height || i > SUBMIT_ROW {
         return Vec::new();
     }
-    app.intake.focus = i;
+    own_mut(app).focus = i;
     if i == SUBMIT_ROW {
         return submit(app);
     }
@@ -227,7 +314,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let [form, side] =
         Layout::horizontal([Constraint::Length(FORM_WIDTH), Constraint::Min(30)]).areas(area);
     render_form(app, frame, form);
-    match &app.intake.result {
+    match &own(app).result {
         Some(result) => render_result(app, result, frame, side),
         None => render_preview(app, frame, side),
     }

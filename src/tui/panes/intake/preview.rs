@@ -15,16 +15,16 @@ pub(super) fn preview(app: &mut App) -> Vec<Effect> {
         "brands",
     ]
     .iter()
-    .any(|k| !app.intake.get(k).trim().is_empty());
+    .any(|k| !own(app).get(k).trim().is_empty());
     if !something {
-        app.intake.preview = None;
+        own_mut(app).preview = None;
         return Vec::new();
     }
-    match app.intake.request() {
+    match own(app).request() {
         Ok(req) => vec![Effect::Run(Request {
-            from: crate::tui::state::Pane::Intake,
+            from: me(),
             command: Command::Browse(req),
-            purpose: Purpose::Preview,
+            purpose: Purpose::new(Ask::Preview),
         })],
         Err(_) => Vec::new(),
     }
@@ -33,14 +33,14 @@ pub(super) fn preview(app: &mut App) -> Vec<Effect> {
 
 pub fn preview_done(app: &mut App, result: Result<Outcome, DispatchError>) {
     if let Ok(Outcome::Browse(b)) = result {
-        app.intake.preview = Some(b);
+        own_mut(app).preview = Some(b);
     }
 }
 
 pub(super) fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let mut lines = error_lines(app, inner_width(area));
-    match &app.intake.preview {
+    match &own(app).preview {
         None => {
             lines.push(Line::from(Span::styled(
                 "Type the concern and location: matching mechanics appear here as you type.",
@@ -83,7 +83,7 @@ pub(super) fn render_preview(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 ),
             ]));
             lines.push(Line::default());
-            if app.intake.show_excluded {
+            if own(app).show_excluded {
                 lines.push(Line::from(Span::styled(
                     "Not considered (e: back to the matches)",
                     t.style(Tone::Dim),
