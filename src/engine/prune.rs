@@ -215,9 +215,9 @@ impl Engine {
     /// One step of a prune: one write transaction. Returns whether there is more to do.
     pub fn prune_step(&mut self, job: &mut PruneJob, archive: Archive<'_>) -> DispatchResult<bool> {
         let activity = self.activity()?;
-        // PostgreSQL's count includes the notice of this prune's own last commit, which may
-        // arrive after the mark was read.
-        let own_notice = i64::from(self.connection().backend() == store::db::Backend::Postgres);
+        // The count may include the notice of this prune's own last commit, which may arrive
+        // after the mark was read.
+        let own_notice = self.connection().own_commit_notices();
         job.others_writing = job.mark.is_some_and(|(version, writes)| {
             activity.0 - version > own_notice || activity.1 != writes
         });

@@ -178,10 +178,20 @@ pub fn decline(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<
     Ok(n == 1)
 }
 
-pub const EXPIRE_DUE: Sql<'static> = crate::sql!(
-    "UPDATE session_assignments SET status = 'expired', \
-    closed_reason = 'timeout', closed_at = expires_at \
-    WHERE status = 'offered' AND expires_at <= ?1 RETURNING id, session_id, mechanic_id"
+const EXPIRE: &str = "UPDATE session_assignments SET status = 'expired', \
+    closed_reason = 'timeout', closed_at = expires_at WHERE ";
+const EXPIRE_WHERE: &str = "status = 'offered' AND expires_at <= ?1";
+
+/// The offers past their deadline, (id, session, mechanic); on PostgreSQL it expires them too
+/// ([`Db::update_reading`] says why SQLite's is a SELECT).
+pub const EXPIRE_DUE: Sql<'static> = crate::sql_each!(
+    sqlite: ["SELECT id, session_id, mechanic_id FROM session_assignments WHERE ", EXPIRE_WHERE],
+    postgres: [EXPIRE, EXPIRE_WHERE, " RETURNING id, session_id, mechanic_id"],
+);
+/// SQLite's expiry of the rows [`EXPIRE_DUE`] read.
+pub const EXPIRE_DUE_UPDATE: Sql<'static> = crate::sql_each!(
+    sqlite: [EXPIRE, EXPIRE_WHERE],
+    postgres: [""],
 );
 
 /// The targeted offers one tick let lapse.
@@ -196,9 +206,8 @@ pub struct Lapsed {
 /// Targeted offers past their deadline become `expired`. A tick may expire 10,000 offers of a
 /// few hundred mechanics, so each mechanic's id is copied once, not once per offer.
 pub fn expire_due(conn: &Db, now: DateTime<Utc>) -> crate::store::Result<Lapsed> {
-    let mut stmt = conn.prepare_cached(EXPIRE_DUE)?;
     let mut lapsed = Lapsed::default();
-    stmt.for_each_row([to_millis(now)], |r| {
+    conn.update_reading(EXPIRE_DUE, EXPIRE_DUE_UPDATE, [to_millis(now)], |r| {
         lapsed.offers.push((r.get(0)?, r.get(1)?));
         let mechanic = r.get_ref(2)?;
         let mechanic = mechanic
@@ -237,16 +246,27 @@ pub fn withdraw_targeted(
     Ok(pairs)
 }
 
+const ACTIVATE_DUE: &str = "UPDATE session_assignments SET status = 'offered', offered_at = ?1 \
+    WHERE ";
+const ACTIVATE_DUE_WHERE: &str =
+    "status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1";
+
+/// The held broadcasts whose time has come, (id, session); on PostgreSQL it opens them too
+/// ([`Db::update_reading`]).
+///
 /// No session lookup: a held broadcast gets its `active_from` only when its session is released
 /// (waiting), and every way out of waiting closes the session's open assignments (`close_open`),
 /// so a held broadcast with an opening time belongs to a waiting session. `pitwall check` checks
 /// both rules. ([`ACTIVATE_UNCOVERED`] cannot rely on this and keeps its lookup: a clock-out
 /// withdraws held offers of *pending* sessions too, whose broadcasts have no opening time yet.)
-pub const ACTIVATE_DUE_BROADCASTS: Sql<'static> = crate::sql!(
-    "UPDATE session_assignments \
-    SET status = 'offered', offered_at = ?1 \
-    WHERE status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1 \
-    RETURNING id, session_id"
+pub const ACTIVATE_DUE_BROADCASTS: Sql<'static> = crate::sql_each!(
+    sqlite: ["SELECT id, session_id FROM session_assignments WHERE ", ACTIVATE_DUE_WHERE],
+    postgres: [ACTIVATE_DUE, ACTIVATE_DUE_WHERE, " RETURNING id, session_id"],
+);
+/// SQLite's opening of the broadcasts [`ACTIVATE_DUE_BROADCASTS`] read.
+pub const ACTIVATE_DUE_BROADCASTS_UPDATE: Sql<'static> = crate::sql_each!(
+    sqlite: [ACTIVATE_DUE, ACTIVATE_DUE_WHERE],
+    postgres: [""],
 );
 
 /// Held broadcasts whose `active_from` has come become active.
@@ -254,9 +274,16 @@ pub fn activate_due_broadcasts(
     conn: &Db,
     now: DateTime<Utc>,
 ) -> crate::store::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare_cached(ACTIVATE_DUE_BROADCASTS)?;
-    let rows = stmt.query_map([to_millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let mut pairs: Vec<(String, String)> = rows.collect::<crate::store::Result<_>>()?;
+    let mut pairs = Vec::new();
+    conn.update_reading(
+        ACTIVATE_DUE_BROADCASTS,
+        ACTIVATE_DUE_BROADCASTS_UPDATE,
+        [to_millis(now)],
+        |r| {
+            pairs.push((r.get(0)?, r.get(1)?));
+            Ok(())
+        },
+    )?;
     pairs.sort();
     Ok(pairs)
 }

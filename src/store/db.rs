@@ -471,6 +471,27 @@ impl Db {
         self.prepare_cached(sql)?.execute(params)
     }
 
+    /// An UPDATE whose changed rows the caller reads, written as two statements: `rows` hands
+    /// the rows to `each`, then `update` (if this backend has one) changes them. PostgreSQL's
+    /// `rows` is the `UPDATE … RETURNING` itself and its `update` empty. SQLite's RETURNING
+    /// stages every changed row in a temporary b-tree before handing back the first (a sixth of
+    /// a tick that expires 10,000 offers), so there `rows` is a SELECT of the same predicate and
+    /// `update` the plain UPDATE after it: only inside a write transaction, whose lock keeps
+    /// every other writer away between the two, so they see the same rows.
+    pub fn update_reading<P: Params + Copy>(
+        &self,
+        rows: Sql<'_>,
+        update: Sql<'_>,
+        params: P,
+        each: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.prepare_cached(rows)?.for_each_row(params, each)?;
+        if !update.text(self.backend()).is_empty() {
+            self.prepare_cached(update)?.execute(params)?;
+        }
+        Ok(())
+    }
+
     pub fn query_row<P: Params, T>(
         &self,
         sql: Sql<'_>,
@@ -805,6 +826,17 @@ impl Db {
                 }
                 Ok(p.listener.get().map_or(0, |l| l.version() as i64))
             }
+        }
+    }
+
+    /// How far [`Db::data_version`] may have moved for this connection's own last commit,
+    /// after the caller read it: SQLite's counts only other connections' commits (0);
+    /// PostgreSQL's counts every notice, this connection's too, and the notice of its last
+    /// commit may arrive late (1).
+    pub fn own_commit_notices(&self) -> i64 {
+        match self {
+            Db::Sqlite(_) => 0,
+            Db::Postgres(_) => 1,
         }
     }
 

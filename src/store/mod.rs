@@ -567,8 +567,20 @@ mod query_plans {
                 &["assignments_due"],
             ),
             (
+                "due expiries, expired",
+                assignments::EXPIRE_DUE_UPDATE,
+                1,
+                &["assignments_due"],
+            ),
+            (
                 "due broadcasts",
                 assignments::ACTIVATE_DUE_BROADCASTS,
+                1,
+                &["assignments_broadcast_held"],
+            ),
+            (
+                "due broadcasts, opened",
+                assignments::ACTIVATE_DUE_BROADCASTS_UPDATE,
                 1,
                 &["assignments_broadcast_held"],
             ),

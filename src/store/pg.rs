@@ -43,12 +43,13 @@ const APPLICATION_NAME: &str = "pitwall";
 /// its statements) is emptied rather than left to grow.
 const STATEMENT_CACHE_LIMIT: usize = 512;
 
-/// One connection to the server, used from one thread.
+/// One connection to the server, used from one plain thread (see the module's note on tokio):
+/// the console's engine thread, `serve`'s worker, feed and relay threads, the command line.
 pub struct PgConn {
-    /// Always `Some` until dropped (see [`Drop`]: it must go through [`blocking`] too).
-    client: RefCell<Option<Client>>,
     /// Prepared statements by their SQL text: each is parsed and planned once per connection.
+    /// Declared before the client, so they are dropped (closed on the server) while it is open.
     statements: RefCell<HashMap<String, Statement>>,
+    client: RefCell<Client>,
     /// The session's lock_timeout now, so [`PgConn::set_lock_wait`] only speaks when it changes.
     lock_wait: Cell<Duration>,
     url: String,
@@ -60,8 +61,8 @@ impl PgConn {
     /// blocked by another host's transaction answers `busy` as it does on SQLite.
     pub fn connect(url: &str) -> Result<PgConn, postgres::Error> {
         Ok(PgConn {
-            client: RefCell::new(Some(blocking(|| open(url))?)),
             statements: RefCell::new(HashMap::new()),
+            client: RefCell::new(open(url)?),
             lock_wait: Cell::new(crate::store::busy_timeout()),
             url: url.to_owned(),
         })
@@ -76,9 +77,7 @@ impl PgConn {
             // Zero would mean "wait for ever" to PostgreSQL.
             let ms = wait.as_millis().max(1);
             let sql = format!("SELECT set_config('lock_timeout', '{ms}', false)");
-            let mut guard = self.client();
-            let client: &mut Client = &mut guard;
-            blocking(|| client.batch_execute(&sql))?;
+            self.client().batch_execute(&sql)?;
             self.lock_wait.set(wait);
         }
         Ok(())
@@ -88,11 +87,7 @@ impl PgConn {
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, postgres::Error> {
         let statement = self.prepared(sql)?;
         let params = as_params(params);
-        let result = {
-            let mut guard = self.client();
-            let client: &mut Client = &mut guard;
-            blocking(|| client.execute(&statement, &params))
-        };
+        let result = self.client().execute(&statement, &params);
         self.forget_if_stale(sql, result)
     }
 
@@ -100,11 +95,7 @@ impl PgConn {
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, postgres::Error> {
         let statement = self.prepared(sql)?;
         let params = as_params(params);
-        let result = {
-            let mut guard = self.client();
-            let client: &mut Client = &mut guard;
-            blocking(|| client.query(&statement, &params))
-        };
+        let result = self.client().query(&statement, &params);
         let rows = self.forget_if_stale(sql, result)?;
         rows.iter()
             .map(|row| (0..row.len()).map(|i| row.try_get::<_, Value>(i)).collect())
@@ -113,9 +104,7 @@ impl PgConn {
 
     /// Runs one or more statements without parameters (BEGIN, COMMIT, ROLLBACK, DDL).
     pub fn batch(&self, sql: &str) -> Result<(), postgres::Error> {
-        let mut guard = self.client();
-        let client: &mut Client = &mut guard;
-        blocking(|| client.batch_execute(sql))
+        self.client().batch_execute(sql)
     }
 
     /// True once the connection to the server is gone.
@@ -124,18 +113,15 @@ impl PgConn {
     }
 
     fn client(&self) -> std::cell::RefMut<'_, Client> {
-        std::cell::RefMut::map(self.client.borrow_mut(), |c| {
-            c.as_mut().expect("a PgConn keeps its client until dropped")
-        })
+        self.client.borrow_mut()
     }
 
     /// Replaces a lost connection with a new one (the prepared statements went with the old).
     pub fn reconnect(&self) -> Result<(), postgres::Error> {
         let url = self.url.as_str();
-        let fresh = blocking(|| open(url))?;
+        let fresh = open(url)?;
         self.statements.borrow_mut().clear();
-        let lost = self.client.borrow_mut().replace(fresh);
-        blocking(move || drop(lost));
+        *self.client() = fresh;
         self.lock_wait.set(crate::store::busy_timeout());
         Ok(())
     }
@@ -148,11 +134,7 @@ impl PgConn {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
-        let statement = {
-            let mut guard = self.client();
-            let client: &mut Client = &mut guard;
-            blocking(|| client.prepare(sql))?
-        };
+        let statement = self.client().prepare(sql)?;
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= STATEMENT_CACHE_LIMIT {
             // Dropping a Statement closes it on the server.
@@ -179,30 +161,6 @@ impl PgConn {
         }
         result
     }
-}
-
-impl Drop for PgConn {
-    fn drop(&mut self) {
-        // Closing the session blocks on the client's runtime, like every call.
-        self.statements.get_mut().clear();
-        let client = self.client.get_mut().take();
-        blocking(move || drop(client));
-    }
-}
-
-/// Runs a call of the blocking client. The client drives a tokio runtime of its own, which
-/// tokio refuses to start inside another: a caller inside one gets the call run on a thread of
-/// its own while it waits, as it would have waited for the server anyway. No front end calls
-/// the engine from inside a runtime any more (the console's engine left its runtime; serve's
-/// runs on its worker thread), so this is a guard, not a path taken per statement.
-fn blocking<T: Send>(call: impl FnOnce() -> T + Send) -> T {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return call();
-    }
-    std::thread::scope(|scope| match scope.spawn(call).join() {
-        Ok(value) => value,
-        Err(panic) => std::panic::resume_unwind(panic),
-    })
 }
 
 fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {

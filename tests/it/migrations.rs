@@ -29,7 +29,10 @@ const SCHEMA_V7: &str = include_str!("../fixtures/schema_v7.sql");
 const SCHEMA_V8: &str = include_str!("../fixtures/schema_v8.sql");
 /// Version 9 as released: a session's events and messages found by their session.
 const SCHEMA_V9: &str = include_str!("../fixtures/schema_v9.sql");
+/// Version 10 as released: the links that open pitwall's pages.
 const SCHEMA_V10: &str = include_str!("../fixtures/schema_v10.sql");
+/// Version 11: an assignment's status CHECK in pairs.
+const SCHEMA_V11: &str = include_str!("../fixtures/schema_v11.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -192,7 +195,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 10);
+    assert_eq!(SCHEMA_VERSION, 11);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -202,11 +205,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 10,
+        SCHEMA_VERSION, 11,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V10).unwrap();
+    frozen.execute_batch(SCHEMA_V11).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -860,4 +863,76 @@ fn a_version_9_file_upgrades_to_the_schema_a_new_file_gets() {
         )
         .unwrap();
     assert_eq!((links, sessions), (0, 1));
+}
+
+/// A version-10 file with offers in every status upgrades to the schema a new file gets (its
+/// assignments table rebuilt for the status CHECK in pairs): every row and its details kept,
+/// the details still tied to their assignment, and the CHECK still refusing a word outside it.
+#[test]
+fn a_version_10_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v10.db");
+    let statuses = [
+        "queued",
+        "offered",
+        "accepted",
+        "declined",
+        "expired",
+        "cancelled",
+    ];
+    {
+        let v10 = Connection::open(&old).unwrap();
+        v10.execute_batch(SCHEMA_V10).unwrap();
+        v10.pragma_update(None, "user_version", 10).unwrap();
+        v10.execute_batch(
+            "INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+                                  concern, created_at)
+                 VALUES ('s1', 'Cy', 'Canada', 'M5V 2T6', 'brakes', 0);
+             INSERT INTO sessions (id, intake_id, status, payment_method, created_at)
+                 VALUES ('s1', 's1', 'waiting', 'free', 0);",
+        )
+        .unwrap();
+        for (seq, status) in statuses.iter().enumerate() {
+            v10.execute(
+                "INSERT INTO session_assignments (seq, id, session_id, match_type, status,
+                                                  priority, created_at)
+                     VALUES (?1, ?2, 's1', 'broadcast', ?3, 'normal', ?1)",
+                rusqlite::params![seq as i64 + 1, format!("a{seq}"), status],
+            )
+            .unwrap();
+            v10.execute(
+                "INSERT INTO assignment_details (assignment_seq, match_reasons) VALUES (?1, ?2)",
+                rusqlite::params![seq as i64 + 1, format!("[\"{status}\"]")],
+            )
+            .unwrap();
+        }
+    }
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    let conn = upgraded.connection().sqlite().unwrap();
+    assert_eq!(schema(conn), schema(fresh.connection().sqlite().unwrap()));
+    let rows: Vec<(String, String, String)> = conn
+        .prepare("SELECT id, status, match_reasons FROM session_assignments_full ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected: Vec<(String, String, String)> = statuses
+        .iter()
+        .enumerate()
+        .map(|(seq, status)| {
+            (
+                format!("a{seq}"),
+                status.to_string(),
+                format!("[\"{status}\"]"),
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected);
+    let refused = conn.execute(
+        "UPDATE session_assignments SET status = 'withdrawn' WHERE id = 'a0'",
+        [],
+    );
+    assert!(refused.is_err(), "a word outside the CHECK was written");
 }

@@ -21,6 +21,7 @@ const UPGRADES: &[&str] = &[
     include_str!("../../../migrations/postgres/0008_api_trust.sql"),
     include_str!("../../../migrations/postgres/0009_history.sql"),
     include_str!("../../../migrations/postgres/0010_pages.sql"),
+    include_str!("../../../migrations/postgres/0011_assignment_status_pairs.sql"),
 ];
 
 const _: () = assert!(
