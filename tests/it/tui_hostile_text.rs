@@ -129,24 +129,37 @@ fn assert_cells(buffer: &Buffer, what: &str) {
         let mut total = 0;
         while x < area.width {
             let symbol = buffer[(x, y)].symbol();
-            let at = format!(
-                "{what}: cell ({x},{y}) {symbol:?} in row {:?}",
-                row(buffer, y)
+            // Written out only when an assertion fails (the row is the whole line).
+            let at = || {
+                format!(
+                    "{what}: cell ({x},{y}) {symbol:?} in row {:?}",
+                    row(buffer, y)
+                )
+            };
+            assert!(
+                !symbol.contains(forbidden),
+                "{}: forbidden code point",
+                at()
             );
-            assert!(!symbol.contains(forbidden), "{at}: forbidden code point");
             let ratatui = if symbol.len() == 1 { 1 } else { symbol.width() };
-            assert_eq!(ratatui, terminal_width(symbol), "{at}: widths disagree");
-            assert!((1..=2).contains(&ratatui), "{at}: width {ratatui}");
+            assert_eq!(ratatui, terminal_width(symbol), "{}: widths disagree", at());
+            assert!((1..=2).contains(&ratatui), "{}: width {ratatui}", at());
             assert!(
                 symbol.chars().count() <= 5,
-                "{at}: a stack of combining marks spills into the rows around it"
+                "{}: a stack of combining marks spills into the rows around it",
+                at()
             );
             for covered in 1..ratatui as u16 {
-                assert!(x + covered < area.width, "{at}: runs off the right edge");
+                assert!(
+                    x + covered < area.width,
+                    "{}: runs off the right edge",
+                    at()
+                );
                 let hidden = buffer[(x + covered, y)].symbol();
                 assert!(
                     hidden == " " || hidden.is_empty(),
-                    "{at}: hides {hidden:?} under its right half"
+                    "{}: hides {hidden:?} under its right half",
+                    at()
                 );
             }
             total += ratatui;
