@@ -59,8 +59,8 @@ url=$(sed -n 's/.*listening on //p' "$work/serve.out")
 printf '[auth.openapi.bearer]\nbearer = "${ST_TOKEN}"\n' > "$work/schemathesis.toml"
 export SCHEMATHESIS_HOOKS=schemathesis_hooks
 export PYTHONPATH="$PWD/.ci${PYTHONPATH:+:$PYTHONPATH}"
-# The roles run side by side (each waits on the server most of the time), each into its own
-# log, printed in turn once all are done.
+# The roles run side by side (schemathesis draws its cases on one core; this machine has more),
+# each into its own log, printed in turn once all are done.
 declare -A runs
 for role in ${ST_ROLES:-intake mechanic dispatcher}; do
   # The document is the role's own: fetched with its token, then tested against the server.
