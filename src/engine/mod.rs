@@ -3,6 +3,7 @@
 //! reads the wall clock itself — it is handed a [`Clock`].
 
 mod dispatch;
+mod group;
 mod history;
 mod intake;
 mod mechanics;
@@ -72,6 +73,9 @@ pub struct Engine {
     /// Write transactions this engine committed: with the database's data version, whether
     /// anyone wrote between two steps of a prune (which then leaves them more room).
     writes: u64,
+    /// Inside a group's transaction ([`Engine::open_group`]): each command's transaction is a
+    /// savepoint of it.
+    grouped: bool,
 }
 
 /// The checkpointer's connection closes before the writer's, so the writer is the last
@@ -126,6 +130,7 @@ impl Engine {
             _checkpointer: None,
             retention: None,
             writes: 0,
+            grouped: false,
         }
     }
 
@@ -312,11 +317,16 @@ impl Engine {
         answer: Option<&AnswerOf<T>>,
     ) -> DispatchResult<T> {
         if kind == TxKind::Write
+            && !self.grouped
             && let Some(checkpointer) = &self._checkpointer
         {
             checkpointer.catch_up(&self.db);
         }
-        let tx = begin(&mut self.db, kind)?;
+        let tx = if self.grouped {
+            self.db.begin_in_group()?
+        } else {
+            begin(&mut self.db, kind)?
+        };
         let mut hook = match (kind, answer, self.hook_done) {
             (TxKind::Write, Some(answer), false) => self.hook.as_deref_mut().map(|h| (h, answer)),
             _ => None,

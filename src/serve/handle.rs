@@ -29,6 +29,9 @@ pub struct Reply {
     pub token_id: Option<String>,
     /// A kept response sent again for a repeated `Idempotency-Key`.
     pub replayed: bool,
+    /// The answer of a write kept for its `Idempotency-Key` or its owner, made inside its
+    /// transaction (the moment [`die_here_if_asked`] stands for comes once that commits).
+    pub kept_in_transaction: bool,
 }
 
 /// A response body: written, or a command's result still to be written out. A result is
@@ -87,6 +90,7 @@ pub fn refusal(cmd: Option<&str>, error: &DispatchError) -> Reply {
         retry_after: (error.code == ErrorCode::Busy).then_some(BUSY_RETRY_AFTER),
         token_id: None,
         replayed: false,
+        kept_in_transaction: false,
     }
 }
 
@@ -251,13 +255,13 @@ fn command_reply(
         return with_status_link(engine, caller, links, replay(kept, sha256));
     }
     if let Some(text) = hook.answer {
-        die_here_if_asked();
         return Reply {
             status: 200,
             body: Body::Text(text),
             retry_after: None,
             token_id: None,
             replayed: false,
+            kept_in_transaction: true,
         };
     }
     // The command did not commit through the hook: refused (rolled back, claim and all), or a
@@ -288,8 +292,9 @@ fn command_reply(
 /// The test hook for a crash between a command's commit and its reply (SPEC §13 "Exactly
 /// once"): with `PITWALL_TEST_DIE_AFTER_COMMIT=1` the server kills itself with SIGKILL right
 /// after a write committed, before a byte of the reply is sent, as `kill -9` at that moment
-/// would.
-fn die_here_if_asked() {
+/// would. Called by the HTTP layer when a reply [`Reply::kept_in_transaction`] comes back from
+/// the engine thread (whose transaction, grouped or not, has committed by then).
+pub fn die_here_if_asked() {
     static ASKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *ASKED.get_or_init(|| std::env::var("PITWALL_TEST_DIE_AFTER_COMMIT").is_ok_and(|v| v == "1"))
     {
@@ -365,6 +370,7 @@ fn replay(kept: Kept, request_sha256: &[u8]) -> Reply {
         retry_after: None,
         token_id: None,
         replayed: true,
+        kept_in_transaction: false,
     }
 }
 
@@ -403,6 +409,7 @@ fn answer(
         retry_after,
         token_id: None,
         replayed: false,
+        kept_in_transaction: false,
     }
 }
 

@@ -208,7 +208,7 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
     let pages = shared.pages.clone();
     let reply = shared
         .worker
-        .run(move |engine| {
+        .run_grouped(move |engine| {
             let caller = match admitted {
                 Some(caller) => caller,
                 None => match handle::admit(engine, &limit, Some(&token), chrono::Utc::now()) {
@@ -220,7 +220,12 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
         })
         .await;
     match reply {
-        Ok(Ran::Done(reply)) => to_response(reply),
+        Ok(Ran::Done(reply)) => {
+            if reply.kept_in_transaction {
+                handle::die_here_if_asked();
+            }
+            to_response(reply)
+        }
         Ok(Ran::TooLate) => to_response(refusal(
             None,
             &DispatchError::busy(crate::store::lock_wait()),
@@ -364,6 +369,7 @@ fn no_answer(gone: super::worker::Gone) -> Response {
             ErrorCode::Internal,
             "The server failed on this request (logged); nothing was changed.",
         ),
+        super::worker::Gone::Undone(error) => error,
     };
     to_response(refusal(None, &error))
 }
