@@ -21,12 +21,15 @@ use crate::error::DispatchError;
 /// Sends a job's result once the transaction it ran in is over (`Err`: it did not commit).
 type Deliver = Box<dyn FnOnce(Result<(), DispatchError>) + Send>;
 
+/// A command for a group: run it, and get what sends its answer (`None`: nobody waits).
+type GroupedJob = Box<dyn FnOnce(&mut Engine) -> Option<Deliver> + Send>;
+
 enum Job {
     /// Runs outside any group (a tick, a prune step, a token check): the group before it is
     /// committed first.
     Alone(Box<dyn FnOnce(&mut Engine) + Send>),
     /// A command that may share its transaction with the commands queued beside it.
-    Grouped(Box<dyn FnOnce(&mut Engine) -> Option<Deliver> + Send>),
+    Grouped(GroupedJob),
 }
 
 /// Jobs waiting for the engine at most; a request past it waits for room (back-pressure).
@@ -217,11 +220,7 @@ impl Group {
     /// Runs one command in the group, opening it first. Where commands cannot be grouped (a
     /// PostgreSQL server), or the group could not begin, the command runs on its own and is
     /// answered at once: its own transaction meets (and reports) what stopped the group.
-    fn run(
-        &mut self,
-        engine: &mut Engine,
-        f: Box<dyn FnOnce(&mut Engine) -> Option<Deliver> + Send>,
-    ) {
+    fn run(&mut self, engine: &mut Engine, f: GroupedJob) {
         if !self.is_open() && engine.can_group() {
             match engine.open_group() {
                 Ok(()) => self.began = Some(Instant::now()),
