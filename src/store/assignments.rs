@@ -178,7 +178,14 @@ pub fn decline(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<
     Ok(n == 1)
 }
 
-const EXPIRE: &str = "UPDATE session_assignments SET status = 'expired', \
+/// The verb of SQLite's many-row UPDATEs and INSERTs in the tick. A statement that writes many
+/// rows and may stop half-way on a constraint (ABORT, the default) keeps a statement journal of
+/// every page it changes, to undo its own half; a statement that FAILs leaves that half, which
+/// here changes nothing: any error rolls back the whole command (its transaction, or in `serve`
+/// its savepoint). The journal was a twentieth of a tick that expires 10,002 offers.
+const MANY_ROWS_UPDATE: &str = "UPDATE OR FAIL";
+
+const EXPIRE_SET: &str = " session_assignments SET status = 'expired', \
     closed_reason = 'timeout', closed_at = expires_at WHERE ";
 const EXPIRE_WHERE: &str = "status = 'offered' AND expires_at <= ?1";
 
@@ -186,11 +193,11 @@ const EXPIRE_WHERE: &str = "status = 'offered' AND expires_at <= ?1";
 /// ([`Db::update_reading`] says why SQLite's is a SELECT).
 pub const EXPIRE_DUE: Sql<'static> = crate::sql_each!(
     sqlite: ["SELECT id, session_id, mechanic_id FROM session_assignments WHERE ", EXPIRE_WHERE],
-    postgres: [EXPIRE, EXPIRE_WHERE, " RETURNING id, session_id, mechanic_id"],
+    postgres: ["UPDATE", EXPIRE_SET, EXPIRE_WHERE, " RETURNING id, session_id, mechanic_id"],
 );
 /// SQLite's expiry of the rows [`EXPIRE_DUE`] read.
 pub const EXPIRE_DUE_UPDATE: Sql<'static> = crate::sql_each!(
-    sqlite: [EXPIRE, EXPIRE_WHERE],
+    sqlite: [MANY_ROWS_UPDATE, EXPIRE_SET, EXPIRE_WHERE],
     postgres: [""],
 );
 
@@ -246,7 +253,7 @@ pub fn withdraw_targeted(
     Ok(pairs)
 }
 
-const ACTIVATE_DUE: &str = "UPDATE session_assignments SET status = 'offered', offered_at = ?1 \
+const ACTIVATE_DUE_SET: &str = " session_assignments SET status = 'offered', offered_at = ?1 \
     WHERE ";
 const ACTIVATE_DUE_WHERE: &str =
     "status = 'queued' AND match_type = 'broadcast' AND active_from <= ?1";
@@ -261,11 +268,11 @@ const ACTIVATE_DUE_WHERE: &str =
 /// withdraws held offers of *pending* sessions too, whose broadcasts have no opening time yet.)
 pub const ACTIVATE_DUE_BROADCASTS: Sql<'static> = crate::sql_each!(
     sqlite: ["SELECT id, session_id FROM session_assignments WHERE ", ACTIVATE_DUE_WHERE],
-    postgres: [ACTIVATE_DUE, ACTIVATE_DUE_WHERE, " RETURNING id, session_id"],
+    postgres: ["UPDATE", ACTIVATE_DUE_SET, ACTIVATE_DUE_WHERE, " RETURNING id, session_id"],
 );
 /// SQLite's opening of the broadcasts [`ACTIVATE_DUE_BROADCASTS`] read.
 pub const ACTIVATE_DUE_BROADCASTS_UPDATE: Sql<'static> = crate::sql_each!(
-    sqlite: [ACTIVATE_DUE, ACTIVATE_DUE_WHERE],
+    sqlite: [MANY_ROWS_UPDATE, ACTIVATE_DUE_SET, ACTIVATE_DUE_WHERE],
     postgres: [""],
 );
 

@@ -56,14 +56,15 @@ const BATCH: usize = 32;
 pub fn record_all(conn: &Db, events: &[Event]) -> crate::store::Result<()> {
     // Each backend's text written with its own placeholders; a full batch's made once.
     fn insert(rows: usize) -> (String, String) {
-        let text = |mark| {
+        let text = |mark, verb| {
             format!(
-                "INSERT INTO events (at, kind, session_id, mechanic_id, assignment_id, waitlist_id, \
+                "{verb} INTO events (at, kind, session_id, mechanic_id, assignment_id, waitlist_id, \
                  detail) VALUES {}",
                 numbered_rows(rows, 7, mark)
             )
         };
-        (text('?'), text('$'))
+        // SQLite's OR FAIL: no statement journal (`assignments::MANY_ROWS_UPDATE` says why).
+        (text('?', "INSERT OR FAIL"), text('$', "INSERT"))
     }
     static FULL: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| insert(BATCH));
     for chunk in events.chunks(BATCH) {
