@@ -33,6 +33,8 @@ const SCHEMA_V9: &str = include_str!("../fixtures/schema_v9.sql");
 const SCHEMA_V10: &str = include_str!("../fixtures/schema_v10.sql");
 /// Version 11: an assignment's status CHECK in pairs.
 const SCHEMA_V11: &str = include_str!("../fixtures/schema_v11.sql");
+/// Version 12: an assignment's status CHECK one comparison per word.
+const SCHEMA_V12: &str = include_str!("../fixtures/schema_v12.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -195,7 +197,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 11);
+    assert_eq!(SCHEMA_VERSION, 12);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -205,11 +207,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 11,
+        SCHEMA_VERSION, 12,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V11).unwrap();
+    frozen.execute_batch(SCHEMA_V12).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -866,12 +868,23 @@ fn a_version_9_file_upgrades_to_the_schema_a_new_file_gets() {
 }
 
 /// A version-10 file with offers in every status upgrades to the schema a new file gets (its
-/// assignments table rebuilt for the status CHECK in pairs): every row and its details kept,
-/// the details still tied to their assignment, and the CHECK still refusing a word outside it.
+/// assignments table rebuilt for the status CHECK in pairs, then one comparison per word): every
+/// row and its details kept, the details still tied to their assignment, and the CHECK still
+/// refusing a word outside it.
 #[test]
 fn a_version_10_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
+    upgrades_with_offers_in_every_status(10, SCHEMA_V10);
+}
+
+/// The same from version 11 (the CHECK in pairs), rebuilt once for one comparison per word.
+#[test]
+fn a_version_11_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
+    upgrades_with_offers_in_every_status(11, SCHEMA_V11);
+}
+
+fn upgrades_with_offers_in_every_status(version: i64, schema_sql: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let old = dir.path().join("v10.db");
+    let old = dir.path().join(format!("v{version}.db"));
     let statuses = [
         "queued",
         "offered",
@@ -881,26 +894,28 @@ fn a_version_10_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
         "cancelled",
     ];
     {
-        let v10 = Connection::open(&old).unwrap();
-        v10.execute_batch(SCHEMA_V10).unwrap();
-        v10.pragma_update(None, "user_version", 10).unwrap();
-        v10.execute_batch(
-            "INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+        let older = Connection::open(&old).unwrap();
+        older.execute_batch(schema_sql).unwrap();
+        older.pragma_update(None, "user_version", version).unwrap();
+        older
+            .execute_batch(
+                "INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
                                   concern, created_at)
                  VALUES ('s1', 'Cy', 'Canada', 'M5V 2T6', 'brakes', 0);
              INSERT INTO sessions (id, intake_id, status, payment_method, created_at)
                  VALUES ('s1', 's1', 'waiting', 'free', 0);",
-        )
-        .unwrap();
-        for (seq, status) in statuses.iter().enumerate() {
-            v10.execute(
-                "INSERT INTO session_assignments (seq, id, session_id, match_type, status,
-                                                  priority, created_at)
-                     VALUES (?1, ?2, 's1', 'broadcast', ?3, 'normal', ?1)",
-                rusqlite::params![seq as i64 + 1, format!("a{seq}"), status],
             )
             .unwrap();
-            v10.execute(
+        for (seq, status) in statuses.iter().enumerate() {
+            older
+                .execute(
+                    "INSERT INTO session_assignments (seq, id, session_id, match_type, status,
+                                                  priority, created_at)
+                     VALUES (?1, ?2, 's1', 'broadcast', ?3, 'normal', ?1)",
+                    rusqlite::params![seq as i64 + 1, format!("a{seq}"), status],
+                )
+                .unwrap();
+            older.execute(
                 "INSERT INTO assignment_details (assignment_seq, match_reasons) VALUES (?1, ?2)",
                 rusqlite::params![seq as i64 + 1, format!("[\"{status}\"]")],
             )

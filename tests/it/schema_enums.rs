@@ -8,19 +8,37 @@ use pitwall::model::{
     WaitlistStatus,
 };
 
-/// The quoted words of `CHECK (column IN (...))` inside `CREATE TABLE table (...)`.
+/// The quoted words of the CHECK on `column` inside `CREATE TABLE table (...)`, written either
+/// as an IN list (`CHECK (column IN (...))`, or pairs of them) or as one comparison per word
+/// (`CHECK (column = '...' OR column = '...')`).
 fn check_list(schema: &str, table: &str, column: &str) -> Vec<String> {
     let start = schema
         .find(&format!("CREATE TABLE {table} ("))
         .unwrap_or_else(|| panic!("table {table}"));
     let body = &schema[start..];
     let body = &body[..body.find("\n);").unwrap_or(body.len())];
-    let check = format!("CHECK ({column} IN");
+    let check = format!("CHECK ({column} ");
     let at = body
         .find(&check)
         .unwrap_or_else(|| panic!("no CHECK on {table}.{column}"));
-    let list = &body[at + check.len()..];
-    let list = &list[..list.find("))").expect("closing parentheses")];
+    // The CHECK's own parentheses: up to the one that closes `CHECK (`, quotes skipped.
+    let text = &body[at + "CHECK ".len()..];
+    let (mut depth, mut quoted, mut end) = (0, false, None);
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let list = &text[..end.expect("closing parenthesis")];
     list.split('\'')
         .skip(1)
         .step_by(2)
