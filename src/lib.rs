@@ -4,12 +4,6 @@
 //! ([`matching`]) and an injected [`clock::Clock`]; two front ends drive it with the same
 //! [`command::Command`]s: the headless JSON-lines mode and the console.
 
-/// mimalloc for every allocation of pitwall's binaries, tests and benches: an intake or a tick
-/// makes thousands of short-lived allocations (JSON, SQLite's cells, match reasons), where glibc's
-/// malloc took about a tenth of an intake's time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod admin;
 pub mod archive;
 pub mod clock;

@@ -32,12 +32,9 @@ use rusqlite::Connection;
 /// thread when the log grows long.
 const EVERY: Duration = Duration::from_millis(250);
 
-/// WAL frames (pages) past which the writer helps the log start over (32 MB of log). SQLite's
-/// own automatic threshold is 1,000, but every time the writer helps, it syncs the log and the
-/// database file first, and each request waiting on it waits those milliseconds too: under a
-/// full load of HTTP intakes (two dozen pages each) that came several times a second at 1,000
-/// frames, and its sum was 9 % of the engine thread's time (1–4 % at 8,000).
-pub const RESTART_AFTER_FRAMES: i64 = 8_000;
+/// WAL frames (pages) past which the writer helps the log start over: SQLite's own automatic
+/// checkpoint threshold.
+pub const RESTART_AFTER_FRAMES: i64 = 1_000;
 
 /// Frames written since the last pass below which the writer is asked to copy the rest: a
 /// few commits (under 1 MB), so its share — the copy and two fsyncs — stays at a few milliseconds.
