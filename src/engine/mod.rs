@@ -351,13 +351,7 @@ impl Engine {
         let outcome = value.and_then(|value| {
             store::events::record_all(&tx, &events)?;
             if let Some((hook, answer)) = hook.as_mut() {
-                let json = answer(&value).map_err(|e| {
-                    DispatchError::new(
-                        ErrorCode::Internal,
-                        format!("The answer could not be written out: {e}."),
-                    )
-                })?;
-                hook.after(&tx, &json)?;
+                hook.after(&tx, Answer(&|| answer(&value)))?;
             }
             tx.commit()?;
             Ok(value)
@@ -382,14 +376,30 @@ impl Engine {
 /// Renders a write's result as the JSON fields of its answer, for a [`WriteHook`].
 type AnswerOf<T> = dyn Fn(&T) -> serde_json::Result<serde_json::Value>;
 
+/// A write's answer, handed to [`WriteHook::after`] and written out as JSON only if the hook
+/// asks for it (an intake's is a few hundred values; a page's hook never reads it).
+pub struct Answer<'a>(&'a dyn Fn() -> serde_json::Result<serde_json::Value>);
+
+impl Answer<'_> {
+    /// The answer's fields, as headless prints them.
+    pub fn fields(&self) -> DispatchResult<serde_json::Value> {
+        (self.0)().map_err(|e| {
+            DispatchError::new(
+                ErrorCode::Internal,
+                format!("The answer could not be written out: {e}."),
+            )
+        })
+    }
+}
+
 /// Work a front end does inside a command's write transaction, so it commits or rolls back
 /// with the command (the HTTP API's idempotency record: SPEC §13 "Exactly once").
 pub trait WriteHook: std::any::Any + Send {
     /// The transaction's first statement(s). An error rolls back: the command does not run.
     fn before(&mut self, conn: &Db) -> DispatchResult<()>;
-    /// After the command succeeded, before the commit, with its answer's fields as JSON. An
-    /// error rolls the command back.
-    fn after(&mut self, conn: &Db, answer: &serde_json::Value) -> DispatchResult<()>;
+    /// After the command succeeded, before the commit, with its answer. An error rolls the
+    /// command back.
+    fn after(&mut self, conn: &Db, answer: Answer<'_>) -> DispatchResult<()>;
     /// For [`Engine::execute_with`] to hand the hook back.
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 }

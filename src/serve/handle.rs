@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::command::{Rejected, parse_value};
 use crate::engine::outcome::Outcome;
-use crate::engine::{Engine, WriteHook};
+use crate::engine::{Answer, Engine, WriteHook};
 use crate::error::{DispatchError, DispatchResult, ErrorCode};
 use crate::store::Db;
 use crate::store::tokens::{self as kept_store, Kept};
@@ -447,8 +447,8 @@ impl WriteHook for InTransaction {
         ))
     }
 
-    fn after(&mut self, conn: &Db, fields: &serde_json::Value) -> DispatchResult<()> {
-        let mut fields = super::views::view(conn, &self.role, self.name, fields.clone())?;
+    fn after(&mut self, conn: &Db, answer: Answer<'_>) -> DispatchResult<()> {
+        let mut fields = super::views::view(conn, &self.role, self.name, answer.fields()?)?;
         let text = crate::headless::success(self.name, &fields);
         if let Some((key, _)) = &self.key {
             // Kept without the status link: its code is stored nowhere but as a hash (a

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::collections::HashMap;
 
-use common::server::{ROOMY, Server, agent, post, token};
+use common::server::{ROOMY, Server, agent, post, post_raw, token};
 use common::{intake, mechanic, ok};
 use pitwall::clock::Clock;
 use pitwall::engine::Engine;
@@ -172,5 +172,95 @@ fn sigterm_under_load_loses_no_acknowledged_intake() {
             .unwrap();
         assert_eq!(n, 1, "{id} was acknowledged but is not in the file");
     }
+    common::server::assert_check_passes(&db);
+}
+
+/// Eight booking forms at once, a third of their bookings refused (a postal code that is not
+/// Canadian), each sent with an Idempotency-Key: the server commits the commands queued
+/// together in one transaction, and each still stands or falls alone. Every good booking is
+/// answered 200 with its own session, in the file with its offers; every refused one is a coded
+/// 422 that left nothing (its key's claim, written before the command ran, undone with it);
+/// each key sent again replays its own first answer; `check` passes.
+#[test]
+fn bookings_committed_together_stand_or_fall_each_on_its_own() {
+    const FORMS: usize = 8;
+    const EACH: usize = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let db = std::path::PathBuf::from(common::database_in(dir.path(), "group.db"));
+    {
+        let mut e = Engine::open(Some(&db), Clock::System).unwrap();
+        common::roster(&mut e);
+    }
+    let form = token(&db, "intake", None);
+    let mut server = Server::start(&db, ROOMY);
+    let answers: Vec<(bool, u16, serde_json::Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..FORMS)
+            .map(|f| {
+                let (server, form) = (&server, &form);
+                scope.spawn(move || {
+                    let agent = agent();
+                    (0..EACH)
+                        .map(|n| {
+                            let good = (f + n) % 3 != 0;
+                            let postal = if good { "M5V 3L9" } else { "90210" };
+                            let mut booking = intake("-", json!({}));
+                            booking["location"]["postal_code"] = json!(postal);
+                            booking.as_object_mut().unwrap().remove("id");
+                            let key = format!("form-{f}-{n}");
+                            let headers = [("Idempotency-Key", key.as_str())];
+                            let body = booking.to_string();
+                            let a = post_raw(&agent, server, Some(form), &headers, &body);
+                            assert!(!a.replayed, "{key}: a first answer");
+                            let again = post_raw(&agent, server, Some(form), &headers, &body);
+                            assert!(again.replayed, "{key}: the kept answer");
+                            assert_eq!(
+                                (again.status, &again.body["session"]["id"]),
+                                (a.status, &a.body["session"]["id"]),
+                                "{key}"
+                            );
+                            (good, a.status, a.body)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(server.stop().unwrap().success());
+    let conn = pitwall::store::open(Some(&db)).unwrap();
+    let count = |sql: pitwall::store::Sql<'_>, id: &str| -> i64 {
+        conn.query_row(sql, [id], |r| r.get(0)).unwrap()
+    };
+    let mut good = 0;
+    for (expected, status, body) in &answers {
+        if *expected {
+            assert_eq!(*status, 200, "{body}");
+            let id = body["session"]["id"].as_str().unwrap();
+            let in_file = pitwall::sql!("SELECT COUNT(*) FROM sessions WHERE id = ?1");
+            assert_eq!(
+                count(in_file, id),
+                1,
+                "{id} answered 200 but is not in the file"
+            );
+            let offers =
+                pitwall::sql!("SELECT COUNT(*) FROM session_assignments WHERE session_id = ?1");
+            assert!(count(offers, id) > 0, "{id} has its offers");
+            good += 1;
+        } else {
+            assert_eq!(*status, 422, "{body}");
+            assert_eq!(body["error"]["code"], "invalid_input", "{body}");
+        }
+    }
+    let all: i64 = conn
+        .query_row(
+            pitwall::sql!("SELECT COUNT(*) FROM sessions"),
+            pitwall::params![],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(all, good, "a refused booking left a session behind");
     common::server::assert_check_passes(&db);
 }

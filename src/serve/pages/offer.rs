@@ -359,7 +359,7 @@ impl WriteHook for ThisOffer {
         ))
     }
 
-    fn after(&mut self, conn: &Db, _: &serde_json::Value) -> DispatchResult<()> {
+    fn after(&mut self, conn: &Db, _: crate::engine::Answer<'_>) -> DispatchResult<()> {
         if let Some(word) = self.outcome.stored() {
             links::set_outcome(conn, &self.sha256, word)?;
         }

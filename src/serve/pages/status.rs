@@ -215,7 +215,7 @@ impl crate::engine::WriteHook for StillUnmatched {
         }
     }
 
-    fn after(&mut self, _: &Db, _: &serde_json::Value) -> DispatchResult<()> {
+    fn after(&mut self, _: &Db, _: crate::engine::Answer<'_>) -> DispatchResult<()> {
         Ok(())
     }
 
