@@ -67,6 +67,10 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0011_assignment_status_pairs.sql"),
         refuse_if: None,
     },
+    Upgrade {
+        sql: include_str!("../../migrations/0012_check_lists_in_pairs.sql"),
+        refuse_if: None,
+    },
 ];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;

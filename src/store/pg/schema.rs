@@ -22,6 +22,7 @@ const UPGRADES: &[&str] = &[
     include_str!("../../../migrations/postgres/0009_history.sql"),
     include_str!("../../../migrations/postgres/0010_pages.sql"),
     include_str!("../../../migrations/postgres/0011_assignment_status_pairs.sql"),
+    include_str!("../../../migrations/postgres/0012_check_lists_in_pairs.sql"),
 ];
 
 const _: () = assert!(
