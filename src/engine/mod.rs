@@ -283,7 +283,7 @@ impl Engine {
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`): committed when it returns `Ok`,
     /// rolled back — leaving nothing behind — when it returns `Err`.
-    fn write<T: serde::Serialize>(
+    fn write<T: serde::Serialize + 'static>(
         &mut self,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
     ) -> DispatchResult<T> {
@@ -296,7 +296,7 @@ impl Engine {
 
     /// A write no caller awaits an answer of (a prune's steps): no idempotency key is claimed
     /// or kept for it.
-    fn write_in_background<T>(
+    fn write_in_background<T: 'static>(
         &mut self,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
     ) -> DispatchResult<T> {
@@ -304,13 +304,16 @@ impl Engine {
     }
 
     /// Runs `f` on one consistent snapshot.
-    fn read<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>) -> DispatchResult<T> {
+    fn read<T: 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
+    ) -> DispatchResult<T> {
         self.transaction(TxKind::Read, f, None)
     }
 
     /// `answer` renders a write's result as JSON for the hook (the outcome's fields, as
     /// headless prints them).
-    fn transaction<T>(
+    fn transaction<T: 'static>(
         &mut self,
         kind: TxKind,
         f: impl FnOnce(&mut Ctx<'_>) -> DispatchResult<T>,
@@ -351,7 +354,13 @@ impl Engine {
         let outcome = value.and_then(|value| {
             store::events::record_all(&tx, &events)?;
             if let Some((hook, answer)) = hook.as_mut() {
-                hook.after(&tx, Answer(&|| answer(&value)))?;
+                hook.after(
+                    &tx,
+                    Answer {
+                        value: &value,
+                        fields: &|| answer(&value),
+                    },
+                )?;
             }
             tx.commit()?;
             Ok(value)
@@ -378,12 +387,20 @@ type AnswerOf<T> = dyn Fn(&T) -> serde_json::Result<serde_json::Value>;
 
 /// A write's answer, handed to [`WriteHook::after`] and written out as JSON only if the hook
 /// asks for it (an intake's is a few hundred values; a page's hook never reads it).
-pub struct Answer<'a>(&'a dyn Fn() -> serde_json::Result<serde_json::Value>);
+pub struct Answer<'a> {
+    value: &'a dyn std::any::Any,
+    fields: &'a dyn Fn() -> serde_json::Result<serde_json::Value>,
+}
 
 impl Answer<'_> {
+    /// The command's own result, when it is a `T` (an intake's [`IntakeOutcome`]).
+    pub fn value<T: std::any::Any>(&self) -> Option<&T> {
+        self.value.downcast_ref()
+    }
+
     /// The answer's fields, as headless prints them.
     pub fn fields(&self) -> DispatchResult<serde_json::Value> {
-        (self.0)().map_err(|e| {
+        (self.fields)().map_err(|e| {
             DispatchError::new(
                 ErrorCode::Internal,
                 format!("The answer could not be written out: {e}."),

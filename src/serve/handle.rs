@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::command::{Rejected, parse_value};
-use crate::engine::outcome::Outcome;
+use crate::engine::outcome::{IntakeOutcome, Outcome};
 use crate::engine::{Answer, Engine, WriteHook};
 use crate::error::{DispatchError, DispatchResult, ErrorCode};
 use crate::store::Db;
@@ -448,7 +448,10 @@ impl WriteHook for InTransaction {
     }
 
     fn after(&mut self, conn: &Db, answer: Answer<'_>) -> DispatchResult<()> {
-        let mut fields = super::views::view(conn, &self.role, self.name, answer.fields()?)?;
+        let mut fields = match (&self.role, answer.value::<IntakeOutcome>()) {
+            (Role::Intake, Some(intake)) => super::views::intake_for_form(conn, intake)?,
+            _ => super::views::view(conn, &self.role, self.name, answer.fields()?)?,
+        };
         let text = crate::headless::success(self.name, &fields);
         if let Some((key, _)) = &self.key {
             // Kept without the status link: its code is stored nowhere but as a hash (a

@@ -68,7 +68,11 @@ const UPGRADES: &[Upgrade] = &[
         refuse_if: None,
     },
     Upgrade {
-        sql: include_str!("../../migrations/0012_assignment_status_equalities.sql"),
+        sql: include_str!("../../migrations/0012_check_lists_in_pairs.sql"),
+        refuse_if: None,
+    },
+    Upgrade {
+        sql: include_str!("../../migrations/0013_assignment_status_equalities.sql"),
         refuse_if: None,
     },
 ];

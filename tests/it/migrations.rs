@@ -33,8 +33,10 @@ const SCHEMA_V9: &str = include_str!("../fixtures/schema_v9.sql");
 const SCHEMA_V10: &str = include_str!("../fixtures/schema_v10.sql");
 /// Version 11: an assignment's status CHECK in pairs.
 const SCHEMA_V11: &str = include_str!("../fixtures/schema_v11.sql");
-/// Version 12: an assignment's status CHECK one comparison per word.
+/// Version 12: every long CHECK list on the busy tables in pairs.
 const SCHEMA_V12: &str = include_str!("../fixtures/schema_v12.sql");
+/// Version 13: an assignment's status CHECK one comparison per word.
+const SCHEMA_V13: &str = include_str!("../fixtures/schema_v13.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -197,7 +199,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 12);
+    assert_eq!(SCHEMA_VERSION, 13);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -207,11 +209,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 12,
+        SCHEMA_VERSION, 13,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V12).unwrap();
+    frozen.execute_batch(SCHEMA_V13).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -868,18 +870,19 @@ fn a_version_9_file_upgrades_to_the_schema_a_new_file_gets() {
 }
 
 /// A version-10 file with offers in every status upgrades to the schema a new file gets (its
-/// assignments table rebuilt for the status CHECK in pairs, then one comparison per word): every
-/// row and its details kept, the details still tied to their assignment, and the CHECK still
-/// refusing a word outside it.
+/// assignments table rebuilt for the status CHECK in pairs, then for one comparison per word):
+/// every row and its details kept, the details still tied to their assignment, and the CHECK
+/// still refusing a word outside it.
 #[test]
 fn a_version_10_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
     upgrades_with_offers_in_every_status(10, SCHEMA_V10);
 }
 
-/// The same from version 11 (the CHECK in pairs), rebuilt once for one comparison per word.
+/// The same from version 12 (the status CHECK in pairs), rebuilt once for one comparison per
+/// word.
 #[test]
-fn a_version_11_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
-    upgrades_with_offers_in_every_status(11, SCHEMA_V11);
+fn a_version_12_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
+    upgrades_with_offers_in_every_status(12, SCHEMA_V12);
 }
 
 fn upgrades_with_offers_in_every_status(version: i64, schema_sql: &str) {
@@ -950,4 +953,180 @@ fn upgrades_with_offers_in_every_status(version: i64, schema_sql: &str) {
         [],
     );
     assert!(refused.is_err(), "a word outside the CHECK was written");
+}
+
+/// Every word each rebuilt CHECK allows, in a version 11 file: the upgrade keeps every row (and
+/// its rowid, by which lists order), the schema is a new file's, and a word outside a list is
+/// still refused.
+#[test]
+fn a_version_11_file_with_rows_in_every_status_upgrades_to_the_schema_a_new_file_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v11.db");
+    let session_statuses = [
+        "scheduled",
+        "pending",
+        "waiting",
+        "matched",
+        "completed",
+        "cancelled",
+    ];
+    let payments = ["free", "credit", "paid"];
+    let message_statuses = [
+        ("pending", None),
+        ("sent", None),
+        ("dead", None),
+        ("skipped", Some("accepted")),
+        ("skipped", Some("taken")),
+        ("skipped", Some("declined")),
+        ("skipped", Some("expired")),
+        ("skipped", Some("withdrawn")),
+        ("skipped", Some("cancelled")),
+    ];
+    let kinds = ["waitlist_online", "offer", "matched", "escalation"];
+    let channels = ["email", "sms", "push", "dispatcher"];
+    let waitlist = ["waiting", "notified", "expired", "cancelled"];
+    let outcomes = ["accepted", "declined", "taken", "expired", "at_capacity"];
+    let priorities = ["high", "normal", "low"];
+    let dump = |conn: &Connection| -> Vec<String> {
+        let mut rows = Vec::new();
+        for (table, order) in [
+            ("sessions", "rowid"),
+            ("session_assignments", "seq"),
+            ("customer_waitlist", "rowid"),
+            ("notifications", "rowid"),
+            ("page_links", "sha256"),
+        ] {
+            let sql = format!("SELECT rowid, * FROM {table} ORDER BY {order}");
+            let sql = if table == "page_links" {
+                format!("SELECT * FROM {table} ORDER BY {order}")
+            } else {
+                sql
+            };
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let n = stmt.column_count();
+            let mut q = stmt.query([]).unwrap();
+            while let Some(r) = q.next().unwrap() {
+                let cells: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect();
+                rows.push(format!("{table}: {}", cells.join(" | ")));
+            }
+        }
+        rows
+    };
+    let before = {
+        let v11 = Connection::open(&old).unwrap();
+        v11.execute_batch(SCHEMA_V11).unwrap();
+        v11.pragma_update(None, "user_version", 11).unwrap();
+        v11.execute_batch(
+            "INSERT INTO mechanics (id, name, created_at, updated_at) VALUES ('m1', 'Mo', 0, 0);",
+        )
+        .unwrap();
+        for (n, status) in session_statuses.iter().enumerate() {
+            // Rowids out of creation order, as a file that lost rows to a prune has them.
+            v11.execute(
+                "INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+                                      concern, created_at)
+                     VALUES (?1, 'Cy', 'Canada', 'M5V 2T6', 'brakes', 0)",
+                [format!("s{n}")],
+            )
+            .unwrap();
+            v11.execute(
+                "INSERT INTO sessions (rowid, id, intake_id, status, payment_method, created_at)
+                     VALUES (?1, ?2, ?2, ?3, ?4, ?5)",
+                rusqlite::params![
+                    100 - n as i64,
+                    format!("s{n}"),
+                    status,
+                    payments[n % payments.len()],
+                    n as i64
+                ],
+            )
+            .unwrap();
+        }
+        for (n, priority) in priorities.iter().enumerate() {
+            v11.execute(
+                "INSERT INTO session_assignments (seq, id, session_id, match_type, status,
+                                                  priority, created_at)
+                     VALUES (?1, ?2, 's2', 'broadcast', 'expired', ?3, ?1)",
+                rusqlite::params![n as i64 + 1, format!("a{n}"), priority],
+            )
+            .unwrap();
+            v11.execute(
+                "INSERT INTO assignment_details (assignment_seq) VALUES (?1)",
+                [n as i64 + 1],
+            )
+            .unwrap();
+        }
+        for (n, status) in waitlist.iter().enumerate() {
+            v11.execute(
+                "INSERT INTO customer_waitlist (rowid, id, customer_name, status, created_at,
+                                                expires_at)
+                     VALUES (?1, ?2, 'Cy', ?3, 0, 1)",
+                rusqlite::params![50 - n as i64, format!("w{n}"), status],
+            )
+            .unwrap();
+        }
+        for (n, (status, skip)) in message_statuses.iter().enumerate() {
+            v11.execute(
+                "INSERT INTO notifications (rowid, id, kind, channel, recipient, subject, body,
+                                            session_id, created_at, status, next_attempt_at,
+                                            skip_reason)
+                     VALUES (?1, ?2, ?3, ?4, 'r', 's', 'b', 's2', ?5, ?6, 0, ?7)",
+                rusqlite::params![
+                    70 - n as i64,
+                    format!("n{n}"),
+                    kinds[n % kinds.len()],
+                    channels[n % channels.len()],
+                    n as i64,
+                    status,
+                    skip
+                ],
+            )
+            .unwrap();
+        }
+        for (n, outcome) in outcomes.iter().enumerate() {
+            v11.execute(
+                "INSERT INTO page_links (sha256, kind, session_id, assignment_id, mechanic_id,
+                                         outcome, created_at)
+                     VALUES (?1, 'offer', 's2', 'a0', 'm1', ?2, 0)",
+                rusqlite::params![vec![n as u8; 32], outcome],
+            )
+            .unwrap();
+        }
+        v11.execute(
+            "INSERT INTO page_links (sha256, kind, session_id, created_at)
+                 VALUES (?1, 'status', 's3', 0)",
+            [vec![9u8; 32]],
+        )
+        .unwrap();
+        dump(&v11)
+    };
+    let upgraded = open(&old);
+    let fresh = open(&dir.path().join("new.db"));
+    let conn = upgraded.connection().sqlite().unwrap();
+    assert_eq!(schema(conn), schema(fresh.connection().sqlite().unwrap()));
+    assert_eq!(dump(conn), before, "every row, with its rowid, as it was");
+    let fk: i64 = conn
+        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fk, 0);
+    for refused in [
+        "UPDATE sessions SET status = 'lost' WHERE id = 's0'",
+        "UPDATE sessions SET payment_method = 'cash' WHERE id = 's0'",
+        "UPDATE session_assignments SET priority = 'urgent' WHERE id = 'a0'",
+        "UPDATE customer_waitlist SET status = 'gone' WHERE id = 'w0'",
+        "UPDATE notifications SET kind = 'spam' WHERE id = 'n0'",
+        "UPDATE notifications SET channel = 'fax' WHERE id = 'n0'",
+        "UPDATE notifications SET status = 'lost', skip_reason = NULL WHERE id = 'n0'",
+        "UPDATE notifications SET skip_reason = 'bored' WHERE id = 'n3'",
+        "UPDATE page_links SET outcome = 'maybe' WHERE kind = 'status'",
+    ] {
+        assert!(
+            conn.execute(refused, []).is_err(),
+            "a word outside the CHECK was written: {refused}"
+        );
+    }
 }

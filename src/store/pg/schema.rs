@@ -22,7 +22,8 @@ const UPGRADES: &[&str] = &[
     include_str!("../../../migrations/postgres/0009_history.sql"),
     include_str!("../../../migrations/postgres/0010_pages.sql"),
     include_str!("../../../migrations/postgres/0011_assignment_status_pairs.sql"),
-    include_str!("../../../migrations/postgres/0012_assignment_status_equalities.sql"),
+    include_str!("../../../migrations/postgres/0012_check_lists_in_pairs.sql"),
+    include_str!("../../../migrations/postgres/0013_assignment_status_equalities.sql"),
 ];
 
 const _: () = assert!(
