@@ -123,6 +123,8 @@ fn sync_database(conn: &Connection) -> bool {
 /// The thread's state between passes.
 #[derive(Default)]
 struct Passes {
+    /// [`RESTART_AFTER_FRAMES`], but in tests.
+    restart_after: i64,
     /// The log's length at the last pass, to tell how much was written since.
     last_log: i64,
     /// The frames copied back at the last pass (the count starts over with the log).
@@ -141,11 +143,17 @@ impl Checkpointer {
     /// Starts checkpointing `path` in the background; `None` if it cannot open its connection
     /// (the writer then keeps SQLite's automatic checkpoints).
     pub fn start(path: &Path, writer: &mut super::Db) -> Option<Checkpointer> {
-        Checkpointer::start_pausing(path, writer, EVERY)
+        Checkpointer::start_pausing(path, writer, EVERY, RESTART_AFTER_FRAMES)
     }
 
-    /// The same with `every` for the pause while the log is short.
-    fn start_pausing(path: &Path, writer: &mut super::Db, every: Duration) -> Option<Checkpointer> {
+    /// The same with `every` for the pause while the log is short, and the log's length past
+    /// which the writer helps it start over.
+    fn start_pausing(
+        path: &Path,
+        writer: &mut super::Db,
+        every: Duration,
+        restart_after: i64,
+    ) -> Option<Checkpointer> {
         let writer = writer.sqlite_mut()?;
         let conn = Connection::open(path).ok()?;
         conn.busy_timeout(super::busy_timeout()).ok()?;
@@ -157,7 +165,10 @@ impl Checkpointer {
             std::thread::Builder::new()
                 .name("pitwall-checkpoint".into())
                 .spawn(move || {
-                    let mut passes = Passes::default();
+                    let mut passes = Passes {
+                        restart_after,
+                        ..Passes::default()
+                    };
                     let mut wait = every;
                     loop {
                         match woken.recv_timeout(wait) {
@@ -290,7 +301,7 @@ impl Passes {
         let fresh = log - self.last_log;
         self.last_log = log;
         self.in_a_row += 1;
-        if log < RESTART_AFTER_FRAMES || behind.load(Ordering::Relaxed) {
+        if log < self.restart_after || behind.load(Ordering::Relaxed) {
             // Short, or the writer has been asked and tries at its next write (an idle writer
             // leaves the log as it is: nothing to hurry).
             self.in_a_row = 0;
@@ -359,10 +370,14 @@ mod tests {
     fn the_writers_commit_wakes_the_thread_when_the_log_grows_long() {
         let dir = tempfile::tempdir().unwrap();
         let (path, mut db) = writer(dir.path());
-        // A pause no test outlasts: only the writer's commits can wake the thread.
+        // A pause no test outlasts: only the writer's commits can wake the thread. The log
+        // starts over at SQLite's threshold here: a test's thousands of commits are slow on a
+        // busy machine.
+        let restart_after = 2 * WAKE_AFTER_FRAMES;
         let checkpointer =
-            Checkpointer::start_pausing(&path, &mut db, Duration::from_secs(3600)).unwrap();
-        commit_pages(&db, RESTART_AFTER_FRAMES as usize + 50);
+            Checkpointer::start_pausing(&path, &mut db, Duration::from_secs(3600), restart_after)
+                .unwrap();
+        commit_pages(&db, restart_after as usize + 50);
         // Woken, the thread copies the long log and then asks the writer to finish it.
         let behind = || checkpointer.shared.behind.load(Ordering::Relaxed);
         assert!(
@@ -380,7 +395,7 @@ mod tests {
         commit_pages(&db, 1);
         assert!(frames_in_log(&db) < 10, "the log did not start over");
         // The new log growing long wakes the thread again.
-        commit_pages(&db, RESTART_AFTER_FRAMES as usize + 50);
+        commit_pages(&db, restart_after as usize + 50);
         assert!(within_10s(behind), "the thread did not wake a second time");
     }
 
@@ -415,7 +430,10 @@ mod tests {
             .unwrap();
         let conn = Connection::open(&path).unwrap();
         let behind = AtomicBool::new(false);
-        let mut passes = Passes::default();
+        let mut passes = Passes {
+            restart_after: RESTART_AFTER_FRAMES,
+            ..Passes::default()
+        };
         // Here nothing is appended during the pass, so SQLite synced the file itself; but the
         // pragma's answer is the same as for a pass under load that SQLite left unsynced, so
         // the thread syncs after every pass that copied something.
