@@ -170,6 +170,36 @@ impl Browser {
         self.post(&format!("/element/{id}/click"), json!({}));
     }
 
+    /// Clicks the element unless the page replaced it between finding it and the click (a
+    /// live page updating itself, as an offer's page does when another mechanic takes the job):
+    /// false then, and the page shows what replaced it.
+    pub fn click_unless_replaced(&self, css: &str) -> bool {
+        let post = |path: &str, body: Value| {
+            call(
+                &self.agent,
+                "POST",
+                &format!("{}{path}", self.base),
+                Some(&body),
+            )
+        };
+        let replaced =
+            |e: &str| e.contains("stale element reference") || e.contains("no such element");
+        let found = post("/element", json!({"using": "css selector", "value": css}));
+        let id = match found {
+            Ok(v) => v[ELEMENT]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {css}: {v}"))
+                .to_string(),
+            Err(e) if replaced(&e) => return false,
+            Err(e) => panic!("POST /element: {e}"),
+        };
+        match post(&format!("/element/{id}/click"), json!({})) {
+            Ok(_) => true,
+            Err(e) if replaced(&e) => false,
+            Err(e) => panic!("POST /element/{id}/click: {e}"),
+        }
+    }
+
     /// Turns the pages' scripts off or on for the pages loaded next (through the DevTools
     /// protocol). The driver itself waits for a click's navigation by asking a script, so a
     /// test turns scripts back on before it clicks: the page already loaded stays as it was,
