@@ -112,10 +112,11 @@ fn sigterm_under_load_loses_no_acknowledged_intake() {
     let form = token(&db, "intake", None);
     let mut server = Server::start(&db, ROOMY);
     let addr = server.addr.clone();
+    let answered = std::sync::atomic::AtomicUsize::new(0);
     let acknowledged: Vec<String> = std::thread::scope(|scope| {
         let forms: Vec<_> = (0..4)
             .map(|f| {
-                let (addr, form) = (&addr, &form);
+                let (addr, form, answered) = (&addr, &form, &answered);
                 scope.spawn(move || {
                     let agent = agent();
                     let mut ids = Vec::new();
@@ -138,6 +139,7 @@ fn sigterm_under_load_loses_no_acknowledged_intake() {
                                 };
                                 let body: serde_json::Value = serde_json::from_str(&text).unwrap();
                                 ids.push(body["session"]["id"].as_str().unwrap().to_string());
+                                answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             }
                             Ok(resp) => {
                                 // A stopping server answers busy; nothing else is expected.
@@ -150,8 +152,15 @@ fn sigterm_under_load_loses_no_acknowledged_intake() {
                 })
             })
             .collect();
-        // The forms send until the server is gone: some requests meet it closing.
-        std::thread::sleep(std::time::Duration::from_millis(700));
+        // The forms send until the server is gone: some requests meet it closing. It stops
+        // once the load has run a while (by answers, not by the clock: a busy machine, or
+        // PostgreSQL beside other tests, answers fewer in a given time), and at most after 10 s.
+        let started = std::time::Instant::now();
+        while answered.load(std::sync::atomic::Ordering::Relaxed) < 60
+            && started.elapsed() < std::time::Duration::from_secs(10)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let status = server.stop().expect("stopped within 10 s");
         assert!(status.success(), "{status:?}");
         forms.into_iter().flat_map(|h| h.join().unwrap()).collect()
