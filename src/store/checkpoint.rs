@@ -123,7 +123,8 @@ fn sync_database(conn: &Connection) -> bool {
 /// The thread's state between passes.
 #[derive(Default)]
 struct Passes {
-    /// [`RESTART_AFTER_FRAMES`], but in tests.
+    /// [`RESTART_AFTER_FRAMES`], but in tests (set by [`Passes::new`]; the derived default is
+    /// only the rest of the fields).
     restart_after: i64,
     /// The log's length at the last pass, to tell how much was written since.
     last_log: i64,
@@ -165,10 +166,7 @@ impl Checkpointer {
             std::thread::Builder::new()
                 .name("pitwall-checkpoint".into())
                 .spawn(move || {
-                    let mut passes = Passes {
-                        restart_after,
-                        ..Passes::default()
-                    };
+                    let mut passes = Passes::new(restart_after);
                     let mut wait = every;
                     loop {
                         match woken.recv_timeout(wait) {
@@ -248,6 +246,14 @@ impl Checkpointer {
 }
 
 impl Passes {
+    /// A thread that has passed nothing yet, asking the writer to help past `restart_after`.
+    fn new(restart_after: i64) -> Passes {
+        Passes {
+            restart_after,
+            ..Passes::default()
+        }
+    }
+
     /// One pass; the pause before the next (`None`: the long one).
     fn run(&mut self, conn: &Connection, behind: &AtomicBool) -> Option<Duration> {
         match checkpoint(conn) {
@@ -430,10 +436,7 @@ mod tests {
             .unwrap();
         let conn = Connection::open(&path).unwrap();
         let behind = AtomicBool::new(false);
-        let mut passes = Passes {
-            restart_after: RESTART_AFTER_FRAMES,
-            ..Passes::default()
-        };
+        let mut passes = Passes::new(RESTART_AFTER_FRAMES);
         // Here nothing is appended during the pass, so SQLite synced the file itself; but the
         // pragma's answer is the same as for a pass under load that SQLite left unsynced, so
         // the thread syncs after every pass that copied something.

@@ -669,8 +669,10 @@ pub struct Tx<'a> {
     in_group: bool,
 }
 
-/// The savepoint each command of a group runs in.
-const IN_GROUP: &str = "pitwall_command";
+/// The savepoint each command of a group runs in: begun, kept, and undone.
+const IN_GROUP_BEGIN: &str = "SAVEPOINT pitwall_command";
+const IN_GROUP_KEEP: &str = "RELEASE pitwall_command";
+const IN_GROUP_UNDO: &str = "ROLLBACK TO pitwall_command; RELEASE pitwall_command";
 
 impl Db {
     /// Begins a transaction. The busy handler waits for other writers, up to the one
@@ -761,7 +763,7 @@ impl Db {
     /// A command's transaction inside the group's: a savepoint, released by [`Tx::commit`]
     /// and rolled back to when dropped.
     pub fn begin_in_group(&self) -> Result<Tx<'_>> {
-        self.batch(&format!("SAVEPOINT {IN_GROUP}"))?;
+        self.batch(IN_GROUP_BEGIN)?;
         Ok(Tx {
             db: self,
             open: true,
@@ -780,7 +782,7 @@ impl Db {
 impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
         match self.db {
-            db if self.in_group => db.batch(&format!("RELEASE {IN_GROUP}"))?,
+            db if self.in_group => db.batch(IN_GROUP_KEEP)?,
             Db::Postgres(p) if p.writing.get() => {
                 // One round trip: the notice, delivered to every listener (consoles, event
                 // feeds, on any host) when, and only if, this transaction commits; the commit;
@@ -822,7 +824,7 @@ impl Drop for Tx<'_> {
                 }
             }
             db if self.open && self.in_group => {
-                let _ = db.batch(&format!("ROLLBACK TO {IN_GROUP}; RELEASE {IN_GROUP}"));
+                let _ = db.batch(IN_GROUP_UNDO);
             }
             db if self.open => {
                 let _ = db.batch("ROLLBACK");
