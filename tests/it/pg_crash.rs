@@ -78,8 +78,14 @@ fn every_command_headless_acknowledged_survives_sigkill() {
     );
 }
 
-/// Four booking forms send intakes to `server` until it is gone; the ids it answered 200.
-fn forms_until_gone(server: &Server, form: &str, round: usize) -> Vec<String> {
+/// Four booking forms send intakes to `server` until it is gone; the ids it answered 200, each
+/// counted in `answered` as it comes.
+fn forms_until_gone(
+    server: &Server,
+    form: &str,
+    round: usize,
+    answered: &std::sync::atomic::AtomicUsize,
+) -> Vec<String> {
     std::thread::scope(|scope| {
         let forms: Vec<_> = (0..4)
             .map(|f| {
@@ -106,6 +112,7 @@ fn forms_until_gone(server: &Server, form: &str, round: usize) -> Vec<String> {
                                 };
                                 let body: serde_json::Value = serde_json::from_str(&text).unwrap();
                                 ids.push(body["session"]["id"].as_str().unwrap().to_string());
+                                answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             }
                             Ok(resp) => panic!("{id}: status {}", resp.status()),
                             Err(_) => break, // the server is gone
@@ -136,9 +143,18 @@ fn every_intake_serve_answered_200_survives_sigkill() {
     for round in 0..4 {
         // Each round starts a server on what the last kill left, and kills it under load.
         let mut serve = Server::start(&db, ROOMY);
+        let answered = std::sync::atomic::AtomicUsize::new(0);
         let ids = std::thread::scope(|scope| {
-            let forms = scope.spawn(|| forms_until_gone(&serve, &form, round));
-            std::thread::sleep(Duration::from_millis(300 + rng.below(700) as u64));
+            let forms = scope.spawn(|| forms_until_gone(&serve, &form, round, &answered));
+            // Under load first (by answers, not by the clock: a busy machine answers fewer in
+            // a given time), then a random moment later.
+            let started = std::time::Instant::now();
+            while answered.load(std::sync::atomic::Ordering::Relaxed) <= 10
+                && started.elapsed() < Duration::from_secs(20)
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(rng.below(700) as u64));
             // The forms hold `serve` by reference: kill it through its pid.
             unsafe {
                 libc::kill(serve.pid().expect("running") as i32, libc::SIGKILL);
