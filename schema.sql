@@ -178,11 +178,16 @@ CREATE TABLE assignment_details (
     metadata       TEXT NOT NULL DEFAULT '{}'               -- all of it but match_type
 );
 
--- SPEC §2's assignment whole, for anyone reading the file with SQL.
+-- SPEC §2's assignment whole, for anyone reading the file with SQL. An offer the tick expired
+-- keeps closed_at and closed_reason NULL, so its row keeps its size (overwritten in place, not
+-- moved): it closed at its deadline, for 'timeout', and is shown so here and by pitwall.
 CREATE VIEW session_assignments_full AS
     SELECT a.id, a.session_id, a.mechanic_id, a.match_type, a.status, a.priority, a.match_score,
            d.match_reasons, a.offered_at, a.expires_at, a.active_from, a.accepted_at,
-           a.closed_at, a.closed_reason,
+           CASE WHEN a.status = 'expired' AND a.closed_reason IS NULL THEN a.expires_at
+                ELSE a.closed_at END AS closed_at,
+           COALESCE(a.closed_reason, CASE WHEN a.status = 'expired' THEN 'timeout' END)
+               AS closed_reason,
            json_set(d.metadata, '$.match_type', a.match_type) AS metadata, a.created_at
     FROM session_assignments a JOIN assignment_details d ON d.assignment_seq = a.seq;
 

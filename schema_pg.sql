@@ -152,7 +152,10 @@ CREATE TABLE assignment_details (
 CREATE VIEW session_assignments_full AS
     SELECT a.id, a.session_id, a.mechanic_id, a.match_type, a.status, a.priority, a.match_score,
            d.match_reasons, a.offered_at, a.expires_at, a.active_from, a.accepted_at,
-           a.closed_at, a.closed_reason,
+           CASE WHEN a.status = 'expired' AND a.closed_reason IS NULL THEN a.expires_at
+                ELSE a.closed_at END AS closed_at,
+           COALESCE(a.closed_reason, CASE WHEN a.status = 'expired' THEN 'timeout' END)
+               AS closed_reason,
            (d.metadata::jsonb || jsonb_build_object('match_type', a.match_type))::text
                AS metadata,
            a.created_at

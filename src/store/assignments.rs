@@ -17,10 +17,15 @@ use crate::model::{Assignment, MatchType};
 
 /// An assignment's columns, read from `session_assignments a` joined to its details `d` (FROM).
 /// A left join: an assignment whose details row went missing (`pitwall check` reports it) stays
-/// visible to reads, and so acceptable, like every other.
+/// visible to reads, and so acceptable, like every other. An offer the tick expired keeps
+/// `closed_at` and `closed_reason` NULL ([`EXPIRE_DUE`] says why): it closed at its deadline, for
+/// `timeout`, and is read so; schema.sql's view says the same.
 const COLUMNS: &str = "a.id, a.session_id, a.mechanic_id, a.status, a.priority, a.match_score, \
     COALESCE(d.match_reasons, '[]'), a.offered_at, a.expires_at, a.active_from, a.accepted_at, \
-    a.closed_at, a.closed_reason, COALESCE(d.metadata, '{}'), a.created_at, a.match_type";
+    CASE WHEN a.status = 'expired' AND a.closed_reason IS NULL THEN a.expires_at \
+    ELSE a.closed_at END, \
+    COALESCE(a.closed_reason, CASE WHEN a.status = 'expired' THEN 'timeout' END), \
+    COALESCE(d.metadata, '{}'), a.created_at, a.match_type";
 const FROM: &str =
     "session_assignments a LEFT JOIN assignment_details d ON d.assignment_seq = a.seq";
 
@@ -185,8 +190,12 @@ pub fn decline(conn: &Db, id: &str, now: DateTime<Utc>) -> crate::store::Result<
 /// its savepoint). The journal was a twentieth of a tick that expires 10,002 offers.
 const MANY_ROWS_UPDATE: &str = "UPDATE OR FAIL";
 
-const EXPIRE_SET: &str = " session_assignments SET status = 'expired', \
-    closed_reason = 'timeout', closed_at = expires_at WHERE ";
+/// Only the status: a timed-out offer's `closed_at` (its deadline) and `closed_reason`
+/// (`timeout`) are implied by it and stay NULL, so the row keeps its size. Writing them grew
+/// every row by 13 bytes on pages its intake had filled, and SQLite moved each one and split
+/// its page instead of overwriting it in place: 11 M of the instructions of a tick expiring
+/// 10,002 offers (schema.sql's `session_assignments_full` and [`COLUMNS`] read them back).
+const EXPIRE_SET: &str = " session_assignments SET status = 'expired' WHERE ";
 const EXPIRE_WHERE: &str = "status = 'offered' AND expires_at <= ?1";
 
 /// The offers past their deadline, (id, session, mechanic); on PostgreSQL it expires them too

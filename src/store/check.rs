@@ -120,10 +120,13 @@ const RULES: &[(&str, Sql<'static>, &[i64])] = &[
         NO_PARAMETERS,
     ),
     (
-        "an expired, declined or cancelled assignment records when and why it closed",
+        "an expired, declined or cancelled assignment records when and why it closed, \
+         unless it timed out at its deadline",
         crate::sql!(
-            "SELECT id FROM session_assignments WHERE status IN ('expired', 'declined', 'cancelled') \
-         AND (closed_at IS NULL OR closed_reason IS NULL)"
+            "SELECT id FROM session_assignments WHERE (status IN ('declined', 'cancelled') \
+         AND (closed_at IS NULL OR closed_reason IS NULL)) OR (status = 'expired' \
+         AND ((closed_at IS NULL) <> (closed_reason IS NULL) \
+              OR (closed_reason IS NULL AND expires_at IS NULL)))"
         ),
         NO_PARAMETERS,
     ),

@@ -75,6 +75,10 @@ const UPGRADES: &[Upgrade] = &[
         sql: include_str!("../../migrations/0013_assignment_status_equalities.sql"),
         refuse_if: None,
     },
+    Upgrade {
+        sql: include_str!("../../migrations/0014_expiry_in_place.sql"),
+        refuse_if: None,
+    },
 ];
 
 pub const SCHEMA_VERSION: i64 = UPGRADES.len() as i64 + 1;

@@ -229,7 +229,7 @@ pub fn offer_counts(conn: &Db) -> crate::store::Result<OfferCounts> {
             CAST(COALESCE(SUM(CASE WHEN status = 'accepted' AND match_type = 'targeted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'accepted' AND match_type = 'broadcast' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-            CAST(COALESCE(SUM(CASE WHEN status = 'expired' AND closed_reason = 'timeout' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN status = 'expired' AND COALESCE(closed_reason, 'timeout') = 'timeout' THEN 1 ELSE 0 END), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN status = 'expired' AND closed_reason <> 'timeout' THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM session_assignments"),
         crate::params![],

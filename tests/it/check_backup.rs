@@ -99,6 +99,50 @@ fn check_passes_on_a_busy_database_and_names_each_violation() {
     assert_eq!(v["violations"].as_array().unwrap().len(), 6);
 }
 
+/// An offer the tick expired records neither when nor why it closed (its deadline and `timeout`
+/// are implied); one that records only one of the two, or has no deadline to close at, is named.
+#[test]
+fn check_names_a_timed_out_offer_that_records_half_of_its_closing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = std::path::PathBuf::from(database_in(dir.path(), "timeouts.db"));
+    let db_arg = db.to_str().unwrap();
+    {
+        let mut e = file_engine(&db);
+        roster(&mut e);
+        ok(&mut e, intake("S1", json!({})));
+        let tick = ok(&mut e, json!({"cmd": "advance", "seconds": 120}));
+        assert_eq!(
+            tick["expired"],
+            json!(["S1.t1", "S1.t2", "S1.t3"]),
+            "{tick}"
+        );
+    }
+    let out = pitwall(&["check", "--db", db_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let conn = pitwall::store::open(Some(&db)).unwrap();
+    conn.execute_batch(pitwall::store::Sql::plain(
+        "UPDATE session_assignments SET closed_at = expires_at WHERE id = 'S1.t1';
+         UPDATE session_assignments SET closed_reason = 'timeout' WHERE id = 'S1.t2';
+         UPDATE session_assignments SET expires_at = NULL WHERE id = 'S1.t3';",
+    ))
+    .unwrap();
+    drop(conn);
+    let out = pitwall(&["check", "--db", db_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "✗ an expired, declined or cancelled assignment records when and why it closed, \
+             unless it timed out at its deadline: S1.t1, S1.t2, S1.t3"
+        ),
+        "{text}"
+    );
+}
+
 #[test]
 fn check_on_a_missing_file_cannot_start() {
     let out = pitwall(&["check", "--db", "/nonexistent/p.db"]);

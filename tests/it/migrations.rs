@@ -37,6 +37,8 @@ const SCHEMA_V11: &str = include_str!("../fixtures/schema_v11.sql");
 const SCHEMA_V12: &str = include_str!("../fixtures/schema_v12.sql");
 /// Version 13: an assignment's status CHECK one comparison per word.
 const SCHEMA_V13: &str = include_str!("../fixtures/schema_v13.sql");
+/// Version 14: an offer the tick expires keeps `closed_at` and `closed_reason` NULL (implied).
+const SCHEMA_V14: &str = include_str!("../fixtures/schema_v14.sql");
 
 /// An empty file as the first release created it.
 fn empty_version_1(path: &Path) {
@@ -199,7 +201,7 @@ fn a_new_file_is_at_the_current_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 13);
+    assert_eq!(SCHEMA_VERSION, 14);
 }
 
 /// Changing schema.sql without a new version would leave files already at this version with a
@@ -209,11 +211,11 @@ fn a_new_file_is_at_the_current_version() {
 #[test]
 fn the_schema_of_a_released_version_never_changes() {
     assert_eq!(
-        SCHEMA_VERSION, 13,
+        SCHEMA_VERSION, 14,
         "a new schema version: freeze it as tests/fixtures/schema_vN.sql and compare with that"
     );
     let frozen = Connection::open_in_memory().unwrap();
-    frozen.execute_batch(SCHEMA_V13).unwrap();
+    frozen.execute_batch(SCHEMA_V14).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = open(&dir.path().join("new.db"));
     assert_eq!(
@@ -372,6 +374,18 @@ fn a_version_1_file_keeps_every_row_and_reads_the_same() {
                last_error = 'not sent: written before pitwall delivered notifications \
 (upgrade to schema 4)';
              DROP TABLE renumbered;",
+        )
+        .unwrap();
+    // Before version 14 a timed-out offer's row held its deadline and `timeout` (a new file
+    // leaves both NULL and implies them): the upgrade keeps what the row held.
+    engine
+        .connection()
+        .sqlite()
+        .unwrap()
+        .execute(
+            "UPDATE session_assignments SET closed_at = expires_at, closed_reason = 'timeout' \
+             WHERE status = 'expired' AND closed_reason IS NULL",
+            [],
         )
         .unwrap();
     let expected = sessions(&mut engine, &ids);
@@ -883,6 +897,123 @@ fn a_version_10_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
 #[test]
 fn a_version_12_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
     upgrades_with_offers_in_every_status(12, SCHEMA_V12);
+}
+
+/// The same from version 13, whose step changes only the view over the table.
+#[test]
+fn a_version_13_file_with_offers_upgrades_to_the_schema_a_new_file_gets() {
+    upgrades_with_offers_in_every_status(13, SCHEMA_V13);
+}
+
+/// Version 13 wrote a timed-out offer's deadline and `timeout` into its row; version 14 leaves
+/// both NULL and implies them. After the upgrade the old offers read as they did, an offer the
+/// tick expires now reads the same way, in the view and through the engine, and `check` passes.
+#[test]
+fn a_version_13_timeout_and_a_version_14_one_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v13.db");
+    {
+        let v13 = Connection::open(&old).unwrap();
+        v13.execute_batch(SCHEMA_V13).unwrap();
+        v13.pragma_update(None, "user_version", 13).unwrap();
+        v13.execute_batch(
+            "INSERT INTO mechanics (id, name, account_status, profile_completion_score,
+                 currently_on_shift, is_available, created_at, updated_at)
+               VALUES ('m1', 'Old Hand', 'approved', 90, 0, 0, 0, 0);
+             INSERT INTO intakes (id, customer_name, location_country, location_postal_code,
+                 concern, created_at)
+               VALUES ('S0', 'A', 'Canada', 'M5V 3L9', 'x', 0);
+             INSERT INTO sessions (id, intake_id, status, payment_method, created_at,
+                 released_at, cancelled_at)
+               VALUES ('S0', 'S0', 'cancelled', 'free', 0, 0, 300000);
+             INSERT INTO session_assignments (seq, id, session_id, mechanic_id, match_type,
+                 status, priority, offered_at, expires_at, closed_at, closed_reason, created_at)
+               VALUES (1, 'S0.t1', 'S0', 'm1', 'targeted', 'expired', 'high', 0, 120000,
+                       120000, 'timeout', 0),
+                      (2, 'S0.t2', 'S0', 'm1', 'targeted', 'expired', 'high', 0, 120000,
+                       60000, 'clocked_out', 0),
+                      (3, 'S0.b', 'S0', NULL, 'broadcast', 'cancelled', 'normal', 120000, NULL,
+                       300000, 'session_cancelled', 0);
+             INSERT INTO assignment_details (assignment_seq) VALUES (1), (2), (3);",
+        )
+        .unwrap();
+    }
+    let mut engine = open(&old);
+    roster(&mut engine);
+    ok(&mut engine, intake("S1", json!({})));
+    let tick = ok(&mut engine, json!({"cmd": "advance", "seconds": 120}));
+    assert!(
+        tick["expired"].as_array().is_some_and(|a| !a.is_empty()),
+        "{tick}"
+    );
+    let conn = engine.connection().sqlite().unwrap();
+    let stored: Vec<(String, Option<i64>, Option<String>)> = conn
+        .prepare(
+            "SELECT id, closed_at, closed_reason FROM session_assignments \
+             WHERE session_id = 'S1' AND status = 'expired' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!stored.is_empty());
+    assert!(
+        stored
+            .iter()
+            .all(|(_, at, why)| at.is_none() && why.is_none()),
+        "the tick wrote what a timeout implies: {stored:?}"
+    );
+    let shown: Vec<(String, Option<i64>, Option<i64>, Option<String>)> = conn
+        .prepare(
+            "SELECT id, expires_at, closed_at, closed_reason FROM session_assignments_full \
+             WHERE status = 'expired' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        shown[..2],
+        [
+            (
+                "S0.t1".into(),
+                Some(120000),
+                Some(120000),
+                Some("timeout".into())
+            ),
+            (
+                "S0.t2".into(),
+                Some(120000),
+                Some(60000),
+                Some("clocked_out".into())
+            ),
+        ]
+    );
+    for (id, deadline, closed_at, why) in &shown[2..] {
+        assert!(id.starts_with("S1."), "{id}");
+        assert_eq!((closed_at, why.as_deref()), (deadline, Some("timeout")));
+    }
+    // Through the engine: the session's expired offers say when and why they closed.
+    for session in sessions(&mut engine, &["S0", "S1"]) {
+        for a in session["session"]["assignments"].as_array().unwrap() {
+            if a["status"] == "expired" {
+                assert!(a["closed_at"].is_string(), "{a}");
+                let why = a["closed_reason"].as_str().unwrap();
+                if a["id"] != "S0.t2" {
+                    assert_eq!((why, &a["closed_at"]), ("timeout", &a["expires_at"]), "{a}");
+                }
+            }
+        }
+    }
+    drop(engine);
+    let check = check(&old);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }
 
 fn upgrades_with_offers_in_every_status(version: i64, schema_sql: &str) {

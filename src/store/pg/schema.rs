@@ -24,6 +24,7 @@ const UPGRADES: &[&str] = &[
     include_str!("../../../migrations/postgres/0011_assignment_status_pairs.sql"),
     include_str!("../../../migrations/postgres/0012_check_lists_in_pairs.sql"),
     include_str!("../../../migrations/postgres/0013_assignment_status_equalities.sql"),
+    include_str!("../../../migrations/postgres/0014_expiry_in_place.sql"),
 ];
 
 const _: () = assert!(
