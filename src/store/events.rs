@@ -70,7 +70,22 @@ pub fn record_all(conn: &Db, events: &[Event]) -> crate::store::Result<()> {
     }
     static TEXTS: std::sync::LazyLock<Vec<(String, String)>> =
         std::sync::LazyLock::new(|| (1..=BATCH).map(insert).collect());
+    static ALIKE_TEXTS: std::sync::LazyLock<Vec<(String, String)>> =
+        std::sync::LazyLock::new(|| (1..=BATCH).map(insert_alike).collect());
     for chunk in events.chunks(BATCH) {
+        if let Some((at, kind)) = alike(chunk) {
+            let (sqlite, postgres) = &ALIKE_TEXTS[chunk.len() - 1];
+            let mut stmt = conn.prepare_cached(Sql::each(sqlite, postgres))?;
+            let at = to_millis(at);
+            let mut values: Vec<&dyn crate::store::db::ToValue> =
+                Vec::with_capacity(2 + chunk.len() * 2);
+            values.extend_from_slice(&[&at, &kind]);
+            for e in chunk {
+                values.extend_from_slice(&[&e.session, &e.assignment]);
+            }
+            stmt.execute(values.as_slice())?;
+            continue;
+        }
         let (sqlite, postgres) = &TEXTS[chunk.len() - 1];
         let mut stmt = conn.prepare_cached(Sql::each(sqlite, postgres))?;
         let mut values: Vec<&dyn crate::store::db::ToValue> = Vec::with_capacity(chunk.len() * 7);
@@ -89,6 +104,44 @@ pub fn record_all(conn: &Db, events: &[Event]) -> crate::store::Result<()> {
         stmt.execute(values.as_slice())?;
     }
     Ok(())
+}
+
+/// The moment and kind a run of events shares, when each of them names only a session and an
+/// assignment: the tick's `offer_expired` and `broadcast_activated`, 13,000 of them when it
+/// expires 10,002 offers. Such a run is written with its moment and kind bound once and no
+/// placeholders for the columns they leave NULL: five binds of seven per row fewer.
+fn alike(chunk: &[Event]) -> Option<(DateTime<Utc>, &'static str)> {
+    let first = chunk.first()?;
+    chunk
+        .iter()
+        .all(|e| {
+            e.at == first.at
+                && e.kind == first.kind
+                && e.mechanic.is_none()
+                && e.waitlist.is_none()
+                && e.detail.is_none()
+        })
+        .then_some((first.at, first.kind))
+}
+
+/// The INSERT of `rows` events alike ([`alike`]) for each backend: `(?1, ?2, ?3, ?4), (?1, ?2,
+/// ?5, ?6), …`, the moment and kind first, then each row's session and assignment.
+fn insert_alike(rows: usize) -> (String, String) {
+    let text = |mark: char, verb: &str| {
+        let mut values = String::with_capacity(rows * 24);
+        for row in 0..rows {
+            if row > 0 {
+                values.push_str(", ");
+            }
+            let (session, assignment) = (3 + 2 * row, 4 + 2 * row);
+            values.push_str(&format!(
+                "({mark}1, {mark}2, {mark}{session}, {mark}{assignment})"
+            ));
+        }
+        format!("{verb} INTO events (at, kind, session_id, assignment_id) VALUES {values}")
+    };
+    // SQLite's OR FAIL: no statement journal (`assignments::MANY_ROWS_UPDATE` says why).
+    (text('?', "INSERT OR FAIL"), text('$', "INSERT"))
 }
 
 /// True when nothing was ever recorded: a database no one has used yet. A database whose

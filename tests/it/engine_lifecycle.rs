@@ -955,3 +955,63 @@ fn records_without_an_id_take_theirs_from_the_engines_id_source() {
     let out = ok(&mut e, i);
     assert_eq!(out["session"]["id"], "rec-2", "{out}");
 }
+
+/// A tick that expires more offers than one INSERT holds logs each expiry and each opened
+/// broadcast as its own row, in order, naming only its session and offer (the rows alike are
+/// written together, their moment and kind bound once), and each clock-out with its mechanic and
+/// detail.
+#[test]
+fn a_tick_logs_every_expiry_and_opening_row_for_row() {
+    let mut e = engine();
+    roster(&mut e);
+    let sessions: Vec<String> = (1..=14).map(|n| format!("S{n:02}")).collect();
+    for id in &sessions {
+        ok(&mut e, intake(id, json!({})));
+    }
+    let before = pitwall::store::events::latest_id(e.connection()).unwrap();
+    let tick = ok(&mut e, json!({"cmd": "advance", "seconds": 120}));
+    let expired = ids(&tick["expired"]);
+    assert!(expired.len() > 32, "{tick}");
+    let logged = pitwall::store::events::after(e.connection(), before, 1000).unwrap();
+    let ids_in_order: Vec<i64> = logged.iter().map(|x| x.id).collect();
+    assert_eq!(
+        ids_in_order,
+        (before + 1..=before + logged.len() as i64).collect::<Vec<_>>()
+    );
+    assert!(logged.iter().all(|x| x.at == tick["now"]));
+    let (expiries, rest) = logged.split_at(expired.len());
+    for (row, offer) in expiries.iter().zip(&expired) {
+        assert_eq!(row.kind, "offer_expired");
+        assert_eq!(row.assignment.as_deref(), Some(offer.as_str()));
+        assert_eq!(row.session.as_deref(), offer.split('.').next());
+        assert_eq!(
+            (&row.mechanic, &row.waitlist, &row.detail),
+            (&None, &None, &None)
+        );
+    }
+    let clock_outs: Vec<_> = rest.iter().filter(|x| x.kind == "auto_clock_out").collect();
+    assert_eq!(
+        clock_outs.len(),
+        tick["auto_clocked_out"].as_array().unwrap().len()
+    );
+    assert!(!clock_outs.is_empty());
+    for row in &clock_outs {
+        assert!(row.mechanic.is_some() && row.detail.is_some(), "{row:?}");
+        assert_eq!((&row.session, &row.assignment), (&None, &None));
+    }
+    let mut opened: Vec<String> = rest
+        .iter()
+        .filter(|x| x.kind == "broadcast_activated")
+        .map(|x| {
+            assert_eq!((&x.mechanic, &x.waitlist, &x.detail), (&None, &None, &None));
+            assert_eq!(
+                x.session.as_deref(),
+                x.assignment.as_deref().unwrap().split('.').next()
+            );
+            x.assignment.clone().unwrap()
+        })
+        .collect();
+    opened.sort();
+    assert_eq!(opened, ids(&tick["activated"]));
+    assert_eq!(opened.len(), sessions.len());
+}
