@@ -741,10 +741,15 @@ pub fn rank<'m>(
             return Vec::new();
         }
         if keys.len() > n {
-            keys.select_nth_unstable_by(n - 1, cmp);
-            keys.truncate(n);
+            // The best n all score at least the n-th highest score: find that score comparing
+            // plain integers, keep whoever reaches it (n and those tied with the last), and
+            // order only those by the full rule, whose ties read the mechanics' rows.
+            let (_, &mut (threshold, _), _) =
+                keys.select_nth_unstable_by(n - 1, |a, b| b.0.cmp(&a.0));
+            keys.retain(|&(value, _)| value >= threshold);
         }
         keys.sort_unstable_by(cmp);
+        keys.truncate(n);
         keys.iter()
             .map(|&(value, i)| {
                 let mut winner = score(criteria, &roster[i as usize]);
