@@ -3,6 +3,7 @@
 //! Scoring allocates nothing: a match carries compact [`Reason`] codes, and their sentences are
 //! written only for the few matches someone will read ([`Match::explain`]).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use chrono::NaiveDate;
@@ -337,52 +338,57 @@ impl Reason {
         }
     }
 
-    fn sentence(self, criteria: &Criteria, candidate: &Candidate) -> String {
+    /// The reason as a dispatcher reads it; most sentences are fixed and borrowed, only those
+    /// naming a keyword, brand, place or code are written out (an intake explains about a
+    /// hundred reasons).
+    fn sentence(self, criteria: &Criteria, candidate: &Candidate) -> Cow<'static, str> {
         let m = &candidate.mechanic;
-        match self {
-            Reason::OnShift => "Available now".into(),
-            Reason::OffShift => "Available soon".into(),
+        let fixed = match self {
+            Reason::OnShift => "Available now",
+            Reason::OffShift => "Available soon",
+            Reason::Years(i) => YEARS[usize::from(i)].2,
+            Reason::Rating(i) => RATINGS[usize::from(i)].2,
+            Reason::Certified => "Professionally Certified",
+            Reason::Profile(i) => PROFILE[usize::from(i)].2,
+            Reason::Sessions(i) => SESSIONS[usize::from(i)].2,
             Reason::Expert(mask) => {
                 let canonical: Vec<&str> = super::canonical_keywords().collect();
-                format!("Expert in: {}", pick(&canonical, mask).join(", "))
+                return format!("Expert in: {}", pick(&canonical, mask).join(", ")).into();
             }
             Reason::Brand(mask) => {
                 let brands: Vec<&str> = pick(&m.brand_specializations, mask)
                     .into_iter()
                     .map(|b| b.trim())
                     .collect();
-                format!("{} specialist", brands.join("/"))
+                return format!("{} specialist", brands.join("/")).into();
             }
-            Reason::KnowsMake(i) => format!(
-                "Knows {}",
-                m.brand_specializations
-                    .get(usize::from(i))
-                    .map_or("", |b| b.trim())
-            ),
-            Reason::Years(i) => YEARS[usize::from(i)].2.into(),
-            Reason::Rating(i) => RATINGS[usize::from(i)].2.into(),
-            Reason::Certified => "Professionally Certified".into(),
-            Reason::Profile(i) => PROFILE[usize::from(i)].2.into(),
-            Reason::Sessions(i) => SESSIONS[usize::from(i)].2.into(),
-            Reason::Country => format!("Located in {}", m.country.as_deref().unwrap_or("").trim()),
+            Reason::KnowsMake(i) => {
+                let make = m.brand_specializations.get(usize::from(i));
+                return format!("Knows {}", make.map_or("", |b| b.trim())).into();
+            }
+            Reason::Country => {
+                let country = m.country.as_deref().unwrap_or("").trim();
+                return format!("Located in {country}").into();
+            }
             Reason::SameArea => {
-                format!(
-                    "Same area ({})",
-                    criteria.postal_prefix.as_deref().unwrap_or("")
-                )
+                let prefix = criteria.postal_prefix.as_deref().unwrap_or("");
+                return format!("Same area ({prefix})").into();
             }
             Reason::SameRegion => {
                 let prefix = criteria.postal_prefix.as_deref().unwrap_or("");
-                format!("Same region ({})", prefix.chars().next().unwrap_or('?'))
+                let first = prefix.chars().next().unwrap_or('?');
+                return format!("Same region ({first})").into();
             }
-            Reason::Local => format!("Local to {}", m.city.as_deref().unwrap_or("").trim()),
+            Reason::Local => {
+                let city = m.city.as_deref().unwrap_or("").trim();
+                return format!("Local to {city}").into();
+            }
             Reason::Outside => {
-                format!(
-                    "Outside {}",
-                    criteria.country_display.as_deref().unwrap_or("")
-                )
+                let country = criteria.country_display.as_deref().unwrap_or("");
+                return format!("Outside {country}").into();
             }
-        }
+        };
+        Cow::Borrowed(fixed)
     }
 }
 
@@ -429,7 +435,7 @@ impl Reasons {
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 pub struct ScoredReason {
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     pub points: i64,
 }
 

@@ -83,7 +83,7 @@ fn extras(criteria: &Criteria, m: Mechanic) -> Vec<(String, i64)> {
     explained
         .into_iter()
         .skip(1)
-        .map(|r| (r.reason, r.points))
+        .map(|r| (r.reason.into_owned(), r.points))
         .collect()
 }
 
@@ -97,7 +97,7 @@ fn shift_rows() {
     let on = Candidate::new(bare("a"));
     let s = score(&c, &on);
     assert_eq!(
-        (s.score, s.explain(&c)[0].reason.as_str()),
+        (s.score, s.explain(&c)[0].reason.as_ref()),
         (50, "Available now")
     );
     let mut m = bare("b");
@@ -105,7 +105,7 @@ fn shift_rows() {
     let off = Candidate::new(m);
     let s = score(&c, &off);
     assert_eq!(
-        (s.score, s.explain(&c)[0].reason.as_str()),
+        (s.score, s.explain(&c)[0].reason.as_ref()),
         (20, "Available soon")
     );
 }
@@ -321,7 +321,11 @@ fn reasons_follow_table_order_and_sum_to_the_score() {
     m.completed_sessions = 60;
     let candidate = Candidate::new(m);
     let s = score(&c, &candidate);
-    let reasons: Vec<String> = s.explain(&c).into_iter().map(|r| r.reason).collect();
+    let reasons: Vec<String> = s
+        .explain(&c)
+        .into_iter()
+        .map(|r| r.reason.into_owned())
+        .collect();
     assert_eq!(
         reasons,
         [
