@@ -625,7 +625,7 @@ fn ranking_keeps_the_first_of_the_full_order_on_synthetic_rosters() {
                 m.completed_sessions = rng.below(80) as i64;
                 m.profile_completion_score = 80 + rng.below(21) as i64;
                 m.currently_on_shift = rng.below(2) == 0;
-                let place = rng.below(3) as usize;
+                let place = rng.below(3);
                 m.country = Some("Canada".into());
                 m.city = Some(cities[place].into());
                 m.postal_code = Some(postals[place].into());
