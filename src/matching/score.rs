@@ -339,8 +339,9 @@ impl Reason {
     }
 
     /// The reason as a dispatcher reads it; most sentences are fixed and borrowed, only those
-    /// naming a keyword, brand, place or code are written out (an intake explains about a
-    /// hundred reasons).
+    /// naming a keyword, brand, place or code are written out, each in one allocation of its
+    /// exact size (an intake explains about a hundred reasons; `format!` grew each piece by
+    /// piece).
     fn sentence(self, criteria: &Criteria, candidate: &Candidate) -> Cow<'static, str> {
         let m = &candidate.mechanic;
         let fixed = match self {
@@ -353,39 +354,47 @@ impl Reason {
             Reason::Sessions(i) => SESSIONS[usize::from(i)].2,
             Reason::Expert(mask) => {
                 let canonical: Vec<&str> = super::canonical_keywords().collect();
-                return format!("Expert in: {}", pick(&canonical, mask).join(", ")).into();
+                return ["Expert in: ", &pick(&canonical, mask).join(", ")]
+                    .concat()
+                    .into();
             }
             Reason::Brand(mask) => {
                 let brands: Vec<&str> = pick(&m.brand_specializations, mask)
                     .into_iter()
                     .map(|b| b.trim())
                     .collect();
-                return format!("{} specialist", brands.join("/")).into();
+                return [&brands.join("/"), " specialist"].concat().into();
             }
             Reason::KnowsMake(i) => {
                 let make = m.brand_specializations.get(usize::from(i));
-                return format!("Knows {}", make.map_or("", |b| b.trim())).into();
+                return ["Knows ", make.map_or("", |b| b.trim())].concat().into();
             }
             Reason::Country => {
                 let country = m.country.as_deref().unwrap_or("").trim();
-                return format!("Located in {country}").into();
+                return ["Located in ", country].concat().into();
             }
             Reason::SameArea => {
                 let prefix = criteria.postal_prefix.as_deref().unwrap_or("");
-                return format!("Same area ({prefix})").into();
+                return ["Same area (", prefix, ")"].concat().into();
             }
             Reason::SameRegion => {
                 let prefix = criteria.postal_prefix.as_deref().unwrap_or("");
-                let first = prefix.chars().next().unwrap_or('?');
-                return format!("Same region ({first})").into();
+                let first = prefix.get(..prefix.chars().next().map_or(0, char::len_utf8));
+                return [
+                    "Same region (",
+                    first.filter(|f| !f.is_empty()).unwrap_or("?"),
+                    ")",
+                ]
+                .concat()
+                .into();
             }
             Reason::Local => {
                 let city = m.city.as_deref().unwrap_or("").trim();
-                return format!("Local to {city}").into();
+                return ["Local to ", city].concat().into();
             }
             Reason::Outside => {
                 let country = criteria.country_display.as_deref().unwrap_or("");
-                return format!("Outside {country}").into();
+                return ["Outside ", country].concat().into();
             }
         };
         Cow::Borrowed(fixed)
