@@ -1407,6 +1407,18 @@ fn http_figures(t: &mut Table, dir: &Path, count: usize) {
         false,
     );
     t.info("HTTP latency p50", format!("{:.2} ms", p(&latencies, 50.0)));
+    t.info(
+        "DEBUG p75/p90/p95/p98/p99.5/max",
+        format!(
+            "{:.1} {:.1} {:.1} {:.1} {:.1} {:.1}",
+            p(&latencies, 75.0),
+            p(&latencies, 90.0),
+            p(&latencies, 95.0),
+            p(&latencies, 98.0),
+            p(&latencies, 99.5),
+            latencies.last().copied().unwrap_or(0.0)
+        ),
+    );
     t.row(
         "HTTP latency p99 (32 clients)",
         p(&latencies, 99.0),

@@ -524,7 +524,11 @@ pub(crate) fn targeted_offer(
         },
         priority: Priority::High,
         match_score: Some(m.score),
-        match_reasons: m.explain(criteria).into_iter().map(|r| r.reason).collect(),
+        match_reasons: m
+            .explain(criteria)
+            .into_iter()
+            .map(|r| r.reason.into_owned())
+            .collect(),
         offered_at: live.then_some(now),
         expires_at: live.then_some(later(now, OFFER_WINDOW)),
         active_from: None,

@@ -3,6 +3,7 @@
 //! Scoring allocates nothing: a match carries compact [`Reason`] codes, and their sentences are
 //! written only for the few matches someone will read ([`Match::explain`]).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use chrono::NaiveDate;
@@ -337,52 +338,66 @@ impl Reason {
         }
     }
 
-    fn sentence(self, criteria: &Criteria, candidate: &Candidate) -> String {
+    /// The reason as a dispatcher reads it; most sentences are fixed and borrowed, only those
+    /// naming a keyword, brand, place or code are written out, each in one allocation of its
+    /// exact size (an intake explains about a hundred reasons; `format!` grew each piece by
+    /// piece).
+    fn sentence(self, criteria: &Criteria, candidate: &Candidate) -> Cow<'static, str> {
         let m = &candidate.mechanic;
-        match self {
-            Reason::OnShift => "Available now".into(),
-            Reason::OffShift => "Available soon".into(),
+        let fixed = match self {
+            Reason::OnShift => "Available now",
+            Reason::OffShift => "Available soon",
+            Reason::Years(i) => YEARS[usize::from(i)].2,
+            Reason::Rating(i) => RATINGS[usize::from(i)].2,
+            Reason::Certified => "Professionally Certified",
+            Reason::Profile(i) => PROFILE[usize::from(i)].2,
+            Reason::Sessions(i) => SESSIONS[usize::from(i)].2,
             Reason::Expert(mask) => {
                 let canonical: Vec<&str> = super::canonical_keywords().collect();
-                format!("Expert in: {}", pick(&canonical, mask).join(", "))
+                return ["Expert in: ", &pick(&canonical, mask).join(", ")]
+                    .concat()
+                    .into();
             }
             Reason::Brand(mask) => {
                 let brands: Vec<&str> = pick(&m.brand_specializations, mask)
                     .into_iter()
                     .map(|b| b.trim())
                     .collect();
-                format!("{} specialist", brands.join("/"))
+                return [&brands.join("/"), " specialist"].concat().into();
             }
-            Reason::KnowsMake(i) => format!(
-                "Knows {}",
-                m.brand_specializations
-                    .get(usize::from(i))
-                    .map_or("", |b| b.trim())
-            ),
-            Reason::Years(i) => YEARS[usize::from(i)].2.into(),
-            Reason::Rating(i) => RATINGS[usize::from(i)].2.into(),
-            Reason::Certified => "Professionally Certified".into(),
-            Reason::Profile(i) => PROFILE[usize::from(i)].2.into(),
-            Reason::Sessions(i) => SESSIONS[usize::from(i)].2.into(),
-            Reason::Country => format!("Located in {}", m.country.as_deref().unwrap_or("").trim()),
+            Reason::KnowsMake(i) => {
+                let make = m.brand_specializations.get(usize::from(i));
+                return ["Knows ", make.map_or("", |b| b.trim())].concat().into();
+            }
+            Reason::Country => {
+                let country = m.country.as_deref().unwrap_or("").trim();
+                return ["Located in ", country].concat().into();
+            }
             Reason::SameArea => {
-                format!(
-                    "Same area ({})",
-                    criteria.postal_prefix.as_deref().unwrap_or("")
-                )
+                let prefix = criteria.postal_prefix.as_deref().unwrap_or("");
+                return ["Same area (", prefix, ")"].concat().into();
             }
             Reason::SameRegion => {
                 let prefix = criteria.postal_prefix.as_deref().unwrap_or("");
-                format!("Same region ({})", prefix.chars().next().unwrap_or('?'))
+                let first = prefix.get(..prefix.chars().next().map_or(0, char::len_utf8));
+                return [
+                    "Same region (",
+                    first.filter(|f| !f.is_empty()).unwrap_or("?"),
+                    ")",
+                ]
+                .concat()
+                .into();
             }
-            Reason::Local => format!("Local to {}", m.city.as_deref().unwrap_or("").trim()),
+            Reason::Local => {
+                let city = m.city.as_deref().unwrap_or("").trim();
+                return ["Local to ", city].concat().into();
+            }
             Reason::Outside => {
-                format!(
-                    "Outside {}",
-                    criteria.country_display.as_deref().unwrap_or("")
-                )
+                let country = criteria.country_display.as_deref().unwrap_or("");
+                return ["Outside ", country].concat().into();
             }
-        }
+        };
+        Cow::Borrowed(fixed)
     }
 }
 
@@ -429,7 +444,7 @@ impl Reasons {
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 pub struct ScoredReason {
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     pub points: i64,
 }
 
@@ -741,10 +756,15 @@ pub fn rank<'m>(
             return Vec::new();
         }
         if keys.len() > n {
-            keys.select_nth_unstable_by(n - 1, cmp);
-            keys.truncate(n);
+            // The best n all score at least the n-th highest score: find that score comparing
+            // plain integers, keep whoever reaches it (n and those tied with the last), and
+            // order only those by the full rule, whose ties read the mechanics' rows.
+            let (_, &mut (threshold, _), _) =
+                keys.select_nth_unstable_by(n - 1, |a, b| b.0.cmp(&a.0));
+            keys.retain(|&(value, _)| value >= threshold);
         }
         keys.sort_unstable_by(cmp);
+        keys.truncate(n);
         keys.iter()
             .map(|&(value, i)| {
                 let mut winner = score(criteria, &roster[i as usize]);

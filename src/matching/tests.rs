@@ -83,7 +83,7 @@ fn extras(criteria: &Criteria, m: Mechanic) -> Vec<(String, i64)> {
     explained
         .into_iter()
         .skip(1)
-        .map(|r| (r.reason, r.points))
+        .map(|r| (r.reason.into_owned(), r.points))
         .collect()
 }
 
@@ -97,7 +97,7 @@ fn shift_rows() {
     let on = Candidate::new(bare("a"));
     let s = score(&c, &on);
     assert_eq!(
-        (s.score, s.explain(&c)[0].reason.as_str()),
+        (s.score, s.explain(&c)[0].reason.as_ref()),
         (50, "Available now")
     );
     let mut m = bare("b");
@@ -105,7 +105,7 @@ fn shift_rows() {
     let off = Candidate::new(m);
     let s = score(&c, &off);
     assert_eq!(
-        (s.score, s.explain(&c)[0].reason.as_str()),
+        (s.score, s.explain(&c)[0].reason.as_ref()),
         (20, "Available soon")
     );
 }
@@ -321,7 +321,11 @@ fn reasons_follow_table_order_and_sum_to_the_score() {
     m.completed_sessions = 60;
     let candidate = Candidate::new(m);
     let s = score(&c, &candidate);
-    let reasons: Vec<String> = s.explain(&c).into_iter().map(|r| r.reason).collect();
+    let reasons: Vec<String> = s
+        .explain(&c)
+        .into_iter()
+        .map(|r| r.reason.into_owned())
+        .collect();
     assert_eq!(
         reasons,
         [
@@ -597,6 +601,78 @@ mod ranking_pass {
                 score_value(&criteria, &candidate),
                 score(&criteria, &candidate).score
             );
+        }
+    }
+}
+
+/// `rank` keeps only the mechanics scoring at least the n-th best score before ordering them:
+/// its winners are the first n of the whole eligible roster in the full order, ties and all.
+#[test]
+fn ranking_keeps_the_first_of_the_full_order_on_synthetic_rosters() {
+    for seed in 1..=4 {
+        // Ratings rounded to halves and few cities: many ties in score and rating, so the id
+        // decides often.
+        let mut rng = crate::synth::Rng::new(seed);
+        let (cities, postals) = (
+            ["Toronto", "Vancouver", "Montreal"],
+            ["M5V 3L9", "V6H 1X5", "H2X 1Y4"],
+        );
+        let roster: Vec<Candidate> = (0..400)
+            .map(|i| {
+                let mut m = bare(&format!("m{i:03}"));
+                m.rating = rng.below(11) as f64 / 2.0;
+                m.years_experience = rng.below(12) as i64;
+                m.completed_sessions = rng.below(80) as i64;
+                m.profile_completion_score = 80 + rng.below(21) as i64;
+                m.currently_on_shift = rng.below(2) == 0;
+                let place = rng.below(3);
+                m.country = Some("Canada".into());
+                m.city = Some(cities[place].into());
+                m.postal_code = Some(postals[place].into());
+                Candidate::new(m)
+            })
+            .collect();
+        for (i, req) in crate::synth::intakes(25, seed).iter().enumerate() {
+            let c = Criteria::new(CriteriaInput {
+                keywords: extract_keywords(&req.concern),
+                request_type: Some(req.request_type),
+                brands: &req.brands,
+                vehicle_make: req.vehicle.make.as_deref(),
+                country: req.location.country.as_deref(),
+                postal_code: req.location.postal_code.as_deref(),
+                city: req.location.city.as_deref(),
+                prefer_local: req.prefer_local,
+                today: today(),
+            });
+            let mut all: Vec<Match<'_>> = roster
+                .iter()
+                .filter(|m| is_eligible(&c, m))
+                .map(|m| score(&c, m))
+                .collect();
+            all.sort_by(compare);
+            let on_shift: Vec<&str> = all
+                .iter()
+                .filter(|m| m.candidate.on_shift())
+                .map(|m| m.mechanic().id.as_str())
+                .collect();
+            let ids = |ms: &[Match<'_>]| -> Vec<String> {
+                ms.iter().map(|m| m.mechanic().id.clone()).collect()
+            };
+            for n in [1, 3, 10] {
+                let ranking = rank(&c, &roster, &[], n, n);
+                let want: Vec<String> = all
+                    .iter()
+                    .take(n)
+                    .map(|m| m.mechanic().id.clone())
+                    .collect();
+                assert_eq!(ids(&ranking.top), want, "seed {seed}, intake {i}, top {n}");
+                let want: Vec<&str> = on_shift.iter().take(n).copied().collect();
+                assert_eq!(
+                    ids(&ranking.top_on_shift),
+                    want,
+                    "seed {seed}, intake {i}, on shift {n}"
+                );
+            }
         }
     }
 }

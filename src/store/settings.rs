@@ -9,25 +9,12 @@ pub struct SmartMatching {
 }
 
 pub fn smart_matching(conn: &Db) -> crate::store::Result<SmartMatching> {
-    let mut stmt = conn.prepare_cached(crate::sql!("SELECT key, value FROM settings"))?;
-    let mut flag = SmartMatching {
-        enabled: true,
-        rollout_percent: 100,
-    };
-    let rows = stmt.query_map(crate::params![], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    for row in rows {
-        let (key, value) = row?;
-        match key.as_str() {
-            "enable_smart_matching" => flag.enabled = value == "on",
-            "smart_matching_rollout_percent" => {
-                flag.rollout_percent = value.parse::<u8>().unwrap_or(100).min(100)
-            }
-            _ => {}
-        }
-    }
-    Ok(flag)
+    // Its two rows by key (every intake reads them), not the whole table.
+    Ok(SmartMatching {
+        enabled: get(conn, "enable_smart_matching")?.is_none_or(|v| v == "on"),
+        rollout_percent: get(conn, "smart_matching_rollout_percent")?
+            .map_or(100, |v| v.parse::<u8>().unwrap_or(100).min(100)),
+    })
 }
 
 pub fn set_smart_matching(conn: &Db, flag: SmartMatching) -> crate::store::Result<()> {
