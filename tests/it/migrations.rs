@@ -964,7 +964,9 @@ fn a_version_13_timeout_and_a_version_14_one_read_the_same() {
             .all(|(_, at, why)| at.is_none() && why.is_none()),
         "the tick wrote what a timeout implies: {stored:?}"
     );
-    let shown: Vec<(String, Option<i64>, Option<i64>, Option<String>)> = conn
+    /// (id, deadline, when it closed, why), as the view shows an expired offer.
+    type Shown = (String, Option<i64>, Option<i64>, Option<String>);
+    let shown: Vec<Shown> = conn
         .prepare(
             "SELECT id, expires_at, closed_at, closed_reason FROM session_assignments_full \
              WHERE status = 'expired' ORDER BY id",
