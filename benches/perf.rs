@@ -376,16 +376,16 @@ impl Sustained {
     }
 }
 
-/// Short rounds in pairs, one pitwall round and one baseline round over the same ids, the side
-/// that goes first alternating from pair to pair: the machine's drift (page-cache writeback, a
-/// checkpointer catching up) hits both sides of a pair alike, and the median pair ignores a round
-/// that one such stall landed in.
+/// Rounds in pairs, one pitwall round and one baseline round over the same ids, the side that
+/// goes first alternating from pair to pair: the machine's drift (page-cache writeback, other
+/// work on the cores) hits both sides of a pair alike, and the median pair ignores a round that
+/// one such stall landed in. Each side goes on with its own database from round to round.
 fn paired_rounds(
     count: usize,
+    rounds: usize,
     mut pitwall_intake: impl FnMut(usize),
     mut baseline_intake: impl FnMut(usize),
 ) -> Sustained {
-    let rounds = 12;
     let per_round = count / rounds;
     let (mut pitwall_time, mut baseline_time) = (Duration::ZERO, Duration::ZERO);
     let mut ratios = Vec::with_capacity(rounds);
@@ -416,24 +416,73 @@ fn paired_rounds(
     }
 }
 
-/// Sustained intake throughput against bare rusqlite doing the same writes per intake. The two
-/// alternate in rounds, so both see the same state of the disk and page cache.
-fn throughput_figures(t: &mut Table, dir: &Path, count: usize) {
+/// Sustained intake throughput against bare rusqlite doing the same writes per intake: each side
+/// alone, `count` intakes in a process of its own on fresh databases, the two taking turns in
+/// pairs whose first side alternates; the figure is the median pair. Alone, each side runs as it
+/// would sustain (its log written, copied back by its own checkpoint thread and started over
+/// every 8,000 frames or so) with nothing of the other's left in the caches or on the disk's
+/// queue, and pairs in turn still cancel the machine's drift. Rounds of 250 intakes taking turns
+/// in one process, as this measured before 2026-12-06, read 42-44 % on a quiet machine while the
+/// two alone read 61-63 %: pitwall ran 10 % slower than alone (its roster and statements evicted
+/// by the other side's round every 250 intakes, the other database's copying still on the disk),
+/// the baseline 15 % faster (each of its rounds began on a log copied back and started over while
+/// pitwall ran), and the figure moved with the rounds' length (48-53 % at 1,500).
+fn throughput_figures(t: &mut Table, dir: &Path, count: usize, pairs: usize) {
     println!("\nSustained intake throughput vs a bare-SQLite baseline (1,000 mechanics)");
-    let sustained = sqlite_throughput(dir, count);
-    sustained.report(
-        t,
-        "",
-        "pitwall intakes per second",
-        "bare SQLite (same writes, no matching) per second",
-        &format!(
-            "pitwall / baseline, median of {} paired rounds",
-            sustained.rounds
-        ),
+    let alone = |side: &str, run: usize| -> f64 {
+        let side_dir = dir.join(format!("throughput-{side}-{run}"));
+        std::fs::create_dir_all(&side_dir).expect("dir");
+        let out = Command::new(std::env::current_exe().expect("this bench"))
+            .arg(SIDE_ARG)
+            .arg(side)
+            .arg(count.to_string())
+            .arg(&side_dir)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("a process for one side");
+        assert!(out.status.success(), "the {side} side failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let ms_per_intake: f64 = text.trim().parse().expect("milliseconds per intake");
+        let _ = std::fs::remove_dir_all(&side_dir);
+        ms_per_intake
+    };
+    let (mut pitwall, mut baseline, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..pairs {
+        let (p, b) = if pair % 2 == 0 {
+            let p = alone("pitwall", pair);
+            (p, alone("baseline", pair))
+        } else {
+            let b = alone("baseline", pair);
+            (alone("pitwall", pair), b)
+        };
+        pitwall.push(1000.0 / p);
+        baseline.push(1000.0 / b);
+        ratios.push(b / p * 100.0);
+    }
+    t.info(
+        "pitwall intakes per second (median)",
+        format!("{:>10.0}", p(&pitwall, 50.0)),
+    );
+    t.info(
+        "bare SQLite (same writes, no matching) per second (median)",
+        format!("{:>10.0}", p(&baseline, 50.0)),
+    );
+    t.row(
+        &format!("pitwall / baseline, each alone, median of {pairs} pairs"),
+        p(&ratios, 50.0),
+        "%",
+        50.0,
+        false,
     );
 }
 
-fn sqlite_throughput(dir: &Path, count: usize) -> Sustained {
+/// Sets up pitwall (1,000 mechanics, one warm intake) and the bare-SQLite baseline in `dir`, and
+/// hands `run` an intake of each, by index below `count`.
+fn sqlite_sides<R>(
+    dir: &Path,
+    count: usize,
+    run: impl FnOnce(&mut dyn FnMut(usize), &mut dyn FnMut(usize)) -> R,
+) -> R {
     let mut engine = engine_with_roster(dir, "throughput.db", 1_000);
     let reqs: Vec<IntakeRequest> = synth::intakes(count, 21);
     engine
@@ -463,7 +512,7 @@ fn sqlite_throughput(dir: &Path, count: usize) -> Sustained {
     )
     .expect("mechanics");
     let mut rng = synth::Rng::new(99);
-    let baseline_intake = |i: usize| {
+    let mut baseline_intake = |i: usize| {
         let tx =
             rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
                 .expect("begin");
@@ -531,15 +580,39 @@ fn sqlite_throughput(dir: &Path, count: usize) -> Sustained {
         }
         tx.commit().expect("commit");
     };
-    paired_rounds(
-        count,
-        |i| {
+    run(
+        &mut |i| {
             engine
                 .intake(with_id(reqs[i].clone(), format!("T{i}")))
                 .expect("intake");
         },
-        baseline_intake,
+        &mut baseline_intake,
     )
+}
+
+/// The two sides in [`paired_rounds`] in this process (the PostgreSQL section's comparison).
+fn sqlite_throughput(dir: &Path, count: usize, rounds: usize) -> Sustained {
+    sqlite_sides(dir, count, |pitwall, baseline| {
+        paired_rounds(count, rounds, pitwall, baseline)
+    })
+}
+
+/// Which side a process of its own measures ([`throughput_side`]).
+const SIDE_ARG: &str = "throughput-side";
+
+/// In a process started by [`throughput_figures`]: one side alone, `count` intakes on fresh
+/// databases in `dir`; prints its milliseconds per intake.
+fn throughput_side(side: &str, count: usize, dir: &Path) {
+    let ms = sqlite_sides(dir, count, |pitwall, baseline| {
+        let start = Instant::now();
+        if side == "pitwall" {
+            (0..count).for_each(pitwall);
+        } else {
+            (0..count).for_each(baseline);
+        }
+        ms(start.elapsed()) / count as f64
+    });
+    println!("{ms}");
 }
 
 /// The PostgreSQL server of the `postgres` section: `PITWALL_BENCH_POSTGRES`, else the tests'
@@ -682,6 +755,7 @@ fn postgres_throughput(engine_url: &str, baseline_url: &str, count: usize) -> Su
     let mut bare = BarePostgres::connect(baseline_url, sample_rows(&engine));
     paired_rounds(
         count,
+        12,
         |i| {
             engine
                 .intake(with_id(reqs[i].clone(), format!("T{i}")))
@@ -739,7 +813,7 @@ fn postgres_figures(t: &mut Table, dir: &Path, quick: bool) {
             p(&sqlite_times, 99.0)
         ),
     );
-    sqlite_throughput(&side, count).report(
+    sqlite_throughput(&side, count, 12).report(
         t,
         "SQLite: ",
         "pitwall intakes per second",
@@ -1556,6 +1630,13 @@ fn simulate_figures(t: &mut Table, quick: bool) {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, side, count, dir] = args.as_slice()
+        && flag == SIDE_ARG
+    {
+        throughput_side(side, count.parse().expect("count"), Path::new(dir));
+        return;
+    }
     let quick = std::env::args().any(|a| a == "quick");
     let dir = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
@@ -1586,7 +1667,12 @@ fn main() {
         intake_figures(&mut t, dir.path(), intake_sizes);
     }
     if run("throughput") {
-        throughput_figures(&mut t, dir.path(), if quick { 500 } else { 3_000 });
+        throughput_figures(
+            &mut t,
+            dir.path(),
+            if quick { 500 } else { 3_000 },
+            if quick { 1 } else { 3 },
+        );
     }
     if run("tick") {
         tick_figures(&mut t, dir.path(), quick);
