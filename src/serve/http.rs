@@ -21,7 +21,7 @@ use super::limits::RateLimit;
 use super::streams::{Follow, Start};
 use super::worker::{Ran, Worker};
 use crate::error::{DispatchError, ErrorCode};
-use crate::tokens::Caller;
+use crate::tokens::{Caller, Role};
 
 /// Largest body accepted (SPEC §13).
 pub const MAX_BODY: usize = 1 << 20;
@@ -44,10 +44,11 @@ pub struct Shared {
     pub pages: Arc<super::pages::site::Pages>,
 }
 
-/// Tokens that passed lately, by SHA-256: enough to let a request's body in before the engine
-/// checks the token for good. Bounded; a revoked token is not vouched for.
+/// Tokens that passed lately, by SHA-256, with their id and role: enough to let a request's
+/// body in and read it for its role before the engine checks the token for good. Bounded; a
+/// revoked token is not vouched for.
 #[derive(Default)]
-pub struct KnownTokens(std::sync::Mutex<std::collections::HashMap<[u8; 32], String>>);
+pub struct KnownTokens(std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, Role)>>);
 
 /// Tokens remembered at most; past it the memory starts again (a few more second trips).
 const KNOWN_TOKENS: usize = 4096;
@@ -57,17 +58,20 @@ impl KnownTokens {
         &self,
         hash: &[u8; 32],
         revoked: &std::collections::HashSet<String>,
-    ) -> Option<String> {
+    ) -> Option<(String, Role)> {
         let known = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        known.get(hash).filter(|id| !revoked.contains(*id)).cloned()
+        known
+            .get(hash)
+            .filter(|(id, _)| !revoked.contains(id))
+            .cloned()
     }
 
-    fn note(&self, hash: [u8; 32], token_id: &str) {
+    fn note(&self, hash: [u8; 32], caller: &Caller) {
         let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if known.len() >= KNOWN_TOKENS {
             known.clear();
         }
-        known.insert(hash, token_id.to_string());
+        known.insert(hash, (caller.token_id.clone(), caller.role.clone()));
     }
 }
 
@@ -149,13 +153,13 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
     };
     let hash = crate::tokens::sha256(&token);
     let vouched = shared.known.vouch(&hash, &shared.revoked.borrow());
-    let (admitted, token_id) = match vouched {
-        Some(token_id) => (None, token_id),
+    let (admitted, token_id, role) = match vouched {
+        Some((token_id, role)) => (None, token_id, role),
         None => match admit(&shared, &headers).await {
             Ok(caller) => {
-                shared.known.note(hash, &caller.token_id);
-                let id = caller.token_id.clone();
-                (Some(caller), id)
+                shared.known.note(hash, &caller);
+                let (id, role) = (caller.token_id.clone(), caller.role.clone());
+                (Some(caller), id, role)
             }
             Err(response) => return response,
         },
@@ -202,7 +206,7 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
         Some(Ok(key)) => Some(key.to_string()),
         Some(Err(_)) => Some("\u{1}".to_string()), // not visible ASCII: refused by the check
     };
-    let received = handle::Received::read(&bytes, key.is_some());
+    let received = handle::Received::read(&bytes, key.is_some(), &role);
     drop(bytes);
     let limit = shared.limit.clone();
     let pages = shared.pages.clone();
