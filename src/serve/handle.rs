@@ -35,14 +35,16 @@ pub struct Reply {
     pub kept_in_transaction: bool,
 }
 
-/// A response body: written, or a command's result still to be written out. A result is
-/// written by the runtime's threads after the engine thread has moved on to the next request
-/// (12–15 µs of an intake's ~450 µs there); only an answer kept for its `Idempotency-Key` is
-/// written on the engine thread, since it is stored.
+/// A response body: written, or a command's result (or the fields a role sees of it) still to
+/// be written out. A result is written by the runtime's threads after the engine thread has
+/// moved on to the next request (12–15 µs of an intake's ~450 µs there); only an answer kept
+/// for its `Idempotency-Key` is written on the engine thread, since it is stored.
 #[derive(Debug, Clone)]
 pub enum Body {
     Text(String),
     Result(&'static str, Box<Result<Outcome, DispatchError>>),
+    /// A success's fields, as the caller's role sees them.
+    Fields(&'static str, serde_json::Value),
 }
 
 impl Body {
@@ -51,6 +53,7 @@ impl Body {
         match self {
             Body::Text(text) => text,
             Body::Result(name, result) => crate::headless::response(name, &result),
+            Body::Fields(name, fields) => crate::headless::success(name, &fields),
         }
     }
 }
@@ -284,10 +287,10 @@ fn command_reply(
         // another host): its answer, not a second run.
         return with_status_link(engine, caller, links, replay(kept, sha256));
     }
-    if let Some(text) = hook.answer {
+    if let Some(body) = hook.answer {
         return Reply {
             status: 200,
-            body: Body::Text(text),
+            body,
             retry_after: None,
             token_id: None,
             replayed: false,
@@ -428,7 +431,7 @@ fn answer(
                 })
                 .and_then(|fields| super::views::view(engine.connection(), role, name, fields));
             match viewed {
-                Ok(fields) => Body::Text(crate::headless::success(name, &fields)),
+                Ok(fields) => Body::Fields(name, fields),
                 Err(e) => return refusal(Some(name), &e),
             }
         }
@@ -454,8 +457,9 @@ struct InTransaction {
     now: DateTime<Utc>,
     /// The base of the status page's link an intake token's new session is answered with.
     links: Option<String>,
-    /// The answer as sent, made inside the transaction.
-    answer: Option<String>,
+    /// The answer as sent, made inside the transaction (written out there only when it is
+    /// kept for its key).
+    answer: Option<Body>,
     /// What an earlier request with the same key committed.
     replay: Option<Kept>,
 }
@@ -482,10 +486,10 @@ impl WriteHook for InTransaction {
             (Role::Intake, Some(intake)) => super::views::intake_for_form(conn, intake)?,
             _ => super::views::view(conn, &self.role, self.name, answer.fields()?)?,
         };
-        let text = crate::headless::success(self.name, &fields);
         if let Some((key, _)) = &self.key {
             // Kept without the status link: its code is stored nowhere but as a hash (a
             // replayed answer carries none; the customer's messages carry one).
+            let text = crate::headless::success(self.name, &fields);
             kept_store::fill(conn, &self.token_id, key, 200, &text)?;
         }
         if self.role == Role::Intake
@@ -499,11 +503,10 @@ impl WriteHook for InTransaction {
                 crate::store::links::insert_status(conn, &link.sha256, &session, self.now)?;
                 fields["status_url"] =
                     serde_json::Value::String(crate::links::status_url(base, &link.code));
-                self.answer = Some(crate::headless::success(self.name, &fields));
-                return Ok(());
             }
         }
-        self.answer = Some(text);
+        // Written out by the runtime's threads, once the engine thread has moved on.
+        self.answer = Some(Body::Fields(self.name, fields));
         Ok(())
     }
 
