@@ -1,6 +1,8 @@
-//! One `POST /v1/commands`, from token to response, run on the engine thread: authenticate,
-//! rate limit, parse with the headless parser, check the role, replay or run, keep the answer.
-//! No async here and no HTTP types: the HTTP layer ships bytes in and a [`Reply`] out.
+//! One `POST /v1/commands`, from token to response. The body is read first, on the runtime's
+//! threads ([`Received::read`]: parsed with the headless parser and screened for the caller's
+//! role); then, on the engine thread: authenticate, rate limit, replay or check what the command
+//! names and run it, keep the answer. No async here and no HTTP types: the HTTP layer ships
+//! bytes in and a [`Reply`] out.
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -155,11 +157,11 @@ pub struct Received {
     /// The role it was screened for: a token's role never changes, so the engine thread's own
     /// look-up of the token finds the same one.
     role: Role,
-    read: Result<Read, Reply>,
+    screened: Result<Screened, Reply>,
 }
 
 /// A body the role's screen let through.
-struct Read {
+struct Screened {
     /// The command table's entry for the command named, when it names a known one.
     declared: Option<&'static Declared>,
     /// The command, or why its fields do not make one.
@@ -167,7 +169,7 @@ struct Read {
 }
 
 impl Received {
-    pub fn read(body: &[u8], keyed: bool, role: &Role) -> Received {
+    pub fn read(body: &[u8], keyed: bool, role: Role) -> Received {
         let json = match std::str::from_utf8(body) {
             Err(_) => Err(DispatchError::new(
                 ErrorCode::ParseError,
@@ -179,19 +181,19 @@ impl Received {
         };
         Received {
             sha256: keyed.then(|| Sha256::digest(body).to_vec()),
-            role: role.clone(),
-            read: json
+            screened: json
                 .map_err(|e| refusal(None, &e))
-                .and_then(|value| screen_and_parse(role, value)),
+                .and_then(|value| screen_and_parse(&role, value)),
+            role,
         }
     }
 }
 
 /// The role and what it may name are judged on the JSON, before its fields are read: a command
 /// outside the role is `forbidden` whatever its body holds (never 422 in its place).
-fn screen_and_parse(role: &Role, mut value: serde_json::Value) -> Result<Read, Reply> {
+fn screen_and_parse(role: &Role, mut value: serde_json::Value) -> Result<Screened, Reply> {
     match super::access::screen(role, &mut value) {
-        Ok(declared) => Ok(Read {
+        Ok(declared) => Ok(Screened {
             declared,
             command: parse_value(value),
         }),
@@ -225,15 +227,22 @@ fn command_reply(
 ) -> Reply {
     let now = engine.now();
     if body.role != caller.role {
-        // Cannot happen while a token's role never changes; refused rather than run as
-        // another role's command.
+        // A token's role never changes, so this is a bug; refused rather than run as a command
+        // screened for another role (an intake token's ban on choosing ids is only there).
+        tracing::error!(
+            token = %caller.token_id,
+            "a body was read for another role than its token's; refused"
+        );
         return refusal(
             None,
-            &DispatchError::new(ErrorCode::Internal, "The token's role changed; send again."),
+            &DispatchError::new(
+                ErrorCode::Internal,
+                "The request was read for another role than its token's (a bug in pitwall).",
+            ),
         );
     }
-    let Read { declared, command } = match body.read {
-        Ok(read) => read,
+    let Screened { declared, command } = match body.screened {
+        Ok(screened) => screened,
         Err(refused) => return refused,
     };
     // Only commands that write are kept for an Idempotency-Key: a read is safe to repeat, and
@@ -287,10 +296,10 @@ fn command_reply(
         // another host): its answer, not a second run.
         return with_status_link(engine, caller, links, replay(kept, sha256));
     }
-    if let Some(body) = hook.answer {
+    if let Some(answer) = hook.answer {
         return Reply {
             status: 200,
-            body,
+            body: answer,
             retry_after: None,
             token_id: None,
             replayed: false,
@@ -299,10 +308,10 @@ fn command_reply(
     }
     // The command did not commit through the hook: refused (rolled back, claim and all), or a
     // command without a write transaction (`deliver`). Its first answer is kept on its own.
-    let reply = answer(engine, caller, name, result);
+    let mut reply = answer(engine, caller, name, result);
     let retryable = reply.status == 500 || reply.status == 503;
     if let (Some((key, sha256)), false) = (&key, retryable) {
-        let body = reply.body.clone().into_text();
+        let body = std::mem::replace(&mut reply.body, Body::Text(String::new())).into_text();
         let kept = Kept {
             request_sha256: sha256.clone(),
             status: reply.status,
@@ -457,8 +466,9 @@ struct InTransaction {
     now: DateTime<Utc>,
     /// The base of the status page's link an intake token's new session is answered with.
     links: Option<String>,
-    /// The answer as sent, made inside the transaction (written out there only when it is
-    /// kept for its key).
+    /// The answer as sent (with an intake token's status link), made inside the transaction and
+    /// written out by the runtime's threads; the copy kept for an `Idempotency-Key` is written
+    /// out inside it, without the link.
     answer: Option<Body>,
     /// What an earlier request with the same key committed.
     replay: Option<Kept>,
@@ -518,6 +528,58 @@ impl WriteHook for InTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn engine() -> Engine {
+        Engine::open(None, crate::clock::Clock::manual_default()).unwrap()
+    }
+
+    fn caller(role: Role) -> Caller {
+        Caller {
+            token_id: "t-1".into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn a_body_read_for_the_callers_role_is_screened_for_it() {
+        let mut engine = engine();
+        // An intake token may not run `add_mechanic`: refused by the screen made when the body
+        // was read, before its fields are looked at.
+        let body = br#"{"cmd":"add_mechanic","name":7}"#;
+        let reply = command(
+            &mut engine,
+            &caller(Role::Intake),
+            None,
+            Received::read(body, false, Role::Intake),
+            None,
+        );
+        assert_eq!(reply.status, 403, "{:?}", reply.body);
+        // A dispatcher may: the same body gets as far as its fields.
+        let reply = command(
+            &mut engine,
+            &caller(Role::Dispatcher),
+            None,
+            Received::read(body, false, Role::Dispatcher),
+            None,
+        );
+        assert_eq!(reply.status, 422, "{:?}", reply.body);
+    }
+
+    #[test]
+    fn a_body_read_for_another_role_than_the_callers_is_refused_not_run() {
+        let mut engine = engine();
+        // Screened for a dispatcher, who may name ids; run for an intake token, which may not.
+        let body = br#"{"cmd":"queue"}"#;
+        let reply = command(
+            &mut engine,
+            &caller(Role::Intake),
+            None,
+            Received::read(body, false, Role::Dispatcher),
+            None,
+        );
+        assert_eq!(reply.status, 500);
+        assert!(reply.clone().body.into_text().contains("\"internal\""));
+    }
 
     #[test]
     fn every_code_has_the_status_of_spec_13() {

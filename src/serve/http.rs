@@ -206,7 +206,7 @@ async fn commands(State(shared): State<Shared>, headers: HeaderMap, body: Body) 
         Some(Ok(key)) => Some(key.to_string()),
         Some(Err(_)) => Some("\u{1}".to_string()), // not visible ASCII: refused by the check
     };
-    let received = handle::Received::read(&bytes, key.is_some(), &role);
+    let received = handle::Received::read(&bytes, key.is_some(), role);
     drop(bytes);
     let limit = shared.limit.clone();
     let pages = shared.pages.clone();

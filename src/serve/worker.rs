@@ -44,7 +44,7 @@ pub const GROUP_JOBS: usize = 64;
 /// waits for the whole group, so this bounds what grouping adds to a request's latency. At 32
 /// clients the slowest answers (p99) had waited ~12 ms in the queue — the burst a group's
 /// answers set off all queues again at once — and ~5 ms more for their own group: 3.5 ms took
-/// 1.5–2 ms off that p99 (18.3 / 19.2 ms against 19.5 / 21.2, medians of 6 and 8 runs taking
+/// 1.2–2 ms off that p99 (18.3 / 19.2 ms against 19.5 / 21.2, medians of 6 and 8 runs taking
 /// turns) for 3 % of the throughput; at 2.5 ms the same p99 cost 4–9 %.
 pub const GROUP_TIME: Duration = Duration::from_micros(3_500);
 
