@@ -533,11 +533,19 @@ mod tests {
         Engine::open(None, crate::clock::Clock::manual_default()).unwrap()
     }
 
-    fn caller(role: Role) -> Caller {
-        Caller {
+    /// `body` read for the role `read_for`, then run for a token of the role `caller`.
+    fn run(engine: &mut Engine, body: &[u8], read_for: Role, caller: Role) -> Reply {
+        let caller = Caller {
             token_id: "t-1".into(),
-            role,
-        }
+            role: caller,
+        };
+        command(
+            engine,
+            &caller,
+            None,
+            Received::read(body, false, read_for),
+            None,
+        )
     }
 
     #[test]
@@ -546,39 +554,25 @@ mod tests {
         // An intake token may not run `add_mechanic`: refused by the screen made when the body
         // was read, before its fields are looked at.
         let body = br#"{"cmd":"add_mechanic","name":7}"#;
-        let reply = command(
-            &mut engine,
-            &caller(Role::Intake),
-            None,
-            Received::read(body, false, Role::Intake),
-            None,
-        );
+        let reply = run(&mut engine, body, Role::Intake, Role::Intake);
         assert_eq!(reply.status, 403, "{:?}", reply.body);
         // A dispatcher may: the same body gets as far as its fields.
-        let reply = command(
-            &mut engine,
-            &caller(Role::Dispatcher),
-            None,
-            Received::read(body, false, Role::Dispatcher),
-            None,
-        );
+        let reply = run(&mut engine, body, Role::Dispatcher, Role::Dispatcher);
         assert_eq!(reply.status, 422, "{:?}", reply.body);
     }
 
     #[test]
     fn a_body_read_for_another_role_than_the_callers_is_refused_not_run() {
         let mut engine = engine();
-        // Screened for a dispatcher, who may name ids; run for an intake token, which may not.
-        let body = br#"{"cmd":"queue"}"#;
-        let reply = command(
+        // Screened for a dispatcher, who may run `queue`; run for an intake token, which may not.
+        let reply = run(
             &mut engine,
-            &caller(Role::Intake),
-            None,
-            Received::read(body, false, Role::Dispatcher),
-            None,
+            br#"{"cmd":"queue"}"#,
+            Role::Dispatcher,
+            Role::Intake,
         );
         assert_eq!(reply.status, 500);
-        assert!(reply.clone().body.into_text().contains("\"internal\""));
+        assert!(reply.body.into_text().contains("\"internal\""));
     }
 
     #[test]
