@@ -1467,17 +1467,19 @@ fn http_figures(t: &mut Table, dir: &Path, count: usize) {
         .expect("utf8")
         .trim()
         .to_string();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&http_db)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
+    let mut server = Stopped(
+        Command::new(env!("CARGO_BIN_EXE_pitwall"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(&http_db)
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve"),
+    );
     let mut first = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
+    BufReader::new(server.0.stdout.take().expect("stdout"))
         .read_line(&mut first)
         .expect("address");
     let url = format!(
@@ -1492,9 +1494,9 @@ fn http_figures(t: &mut Table, dir: &Path, count: usize) {
     // flight, so the latency at 32 is mostly queueing (Little's law: 32 / throughput).
     let (_, mut few) = http_load(&url, &auth, &lines[..count / 2], 8);
     unsafe {
-        libc::kill(server.id() as i32, libc::SIGTERM);
+        libc::kill(server.0.id() as i32, libc::SIGTERM);
     }
-    let _ = server.wait();
+    let _ = server.0.wait();
     latencies.sort_by(|a, b| a.total_cmp(b));
     few.sort_by(|a, b| a.total_cmp(b));
     let http_rate = count as f64 / http_secs;
@@ -1534,6 +1536,18 @@ fn http_figures(t: &mut Table, dir: &Path, count: usize) {
         "HTTP latency p50 / p99 with 8 clients",
         format!("{:.2} / {:.2} ms", p(&few, 50.0), p(&few, 99.0)),
     );
+}
+
+/// A child process killed when dropped: a section that fails half-way (a failed assertion)
+/// must not leave its server running beside the figures measured after it.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        // Already gone after a clean stop: then both calls just fail.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The 1-minute load average (Linux), printed beside the latencies: on a shared machine other
