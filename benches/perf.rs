@@ -1467,27 +1467,13 @@ fn http_figures(t: &mut Table, dir: &Path, count: usize) {
         .expect("utf8")
         .trim()
         .to_string();
-    let mut server = Stopped(
-        Command::new(env!("CARGO_BIN_EXE_pitwall"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(&http_db)
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve"),
+    let (mut server, base) = serve_on_loopback(
+        Path::new(env!("CARGO_BIN_EXE_pitwall")),
+        &http_db,
+        &config,
+        Stdio::null(),
     );
-    let mut first = String::new();
-    BufReader::new(server.0.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("address");
-    let url = format!(
-        "{}/v1/commands",
-        first
-            .trim()
-            .trim_start_matches("pitwall serve: listening on ")
-    );
+    let url = format!("{base}/v1/commands");
     let auth = format!("Bearer {token}");
     let (http_secs, mut latencies) = http_load(&url, &auth, &lines, CLIENTS);
     // The same load from 8 clients: with one writer, a request waits behind the others in
@@ -1548,6 +1534,31 @@ impl Drop for Stopped {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// `pitwall serve` on a free loopback port over `db` with `config`, its log to `stderr`, and
+/// the base URL it printed.
+fn serve_on_loopback(bin: &Path, db: &Path, config: &Path, stderr: Stdio) -> (Stopped, String) {
+    let mut server = Stopped(
+        Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .arg("--config")
+            .arg(config)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("serve"),
+    );
+    let mut first = String::new();
+    BufReader::new(server.0.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("address");
+    let base = first
+        .trim()
+        .trim_start_matches("pitwall serve: listening on ")
+        .to_string();
+    (server, base)
 }
 
 /// The 1-minute load average (Linux), printed beside the latencies: on a shared machine other

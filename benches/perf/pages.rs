@@ -5,9 +5,8 @@
 //! server's own request log says each request took (from its first byte read to its answer),
 //! so the client's side is in neither figure.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use pitwall::synth;
 use serde_json::Value;
@@ -38,23 +37,12 @@ pub fn run(t: &mut Table, dir: &Path, quick: bool) {
     .trim()
     .to_string();
     let log = dir.join("pages-bench.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_pitwall"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("serve");
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("address");
-    let base = first
-        .trim()
-        .trim_start_matches("pitwall serve: listening on ")
-        .to_string();
+    let (mut server, base) = super::serve_on_loopback(
+        Path::new(env!("CARGO_BIN_EXE_pitwall")),
+        &db,
+        &config,
+        std::fs::File::create(&log).expect("log").into(),
+    );
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -131,9 +119,9 @@ pub fn run(t: &mut Table, dir: &Path, quick: bool) {
         order.push(Some(through_page));
     }
     unsafe {
-        libc::kill(server.id() as i32, libc::SIGTERM);
+        libc::kill(server.0.id() as i32, libc::SIGTERM);
     }
-    let _ = server.wait();
+    let _ = server.0.wait();
     // Each request's log line, in order: the page's POSTs and the API's accepts (the API's
     // other lines are intakes, one before each accept).
     let text = std::fs::read_to_string(&log).expect("log");

@@ -13,7 +13,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -331,24 +331,9 @@ pub fn run(dir: &Path) {
     .expect("config");
     let intake_token = token(&bin, &db, "intake");
     let dispatcher = token(&bin, &db, "dispatcher");
-    let mut server = Command::new(&bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let pid = server.id();
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("address");
-    let base = first
-        .trim()
-        .trim_start_matches("pitwall serve: listening on ")
-        .to_string();
+    let (mut server, base) =
+        super::serve_on_loopback(&bin, &db, &config, std::process::Stdio::null());
+    let pid = server.0.id();
     let shared = Arc::new(Shared {
         minute: Mutex::default(),
         total: Mutex::default(),
@@ -420,7 +405,7 @@ pub fn run(dir: &Path) {
     unsafe {
         libc::kill(pid as i32, libc::SIGTERM);
     }
-    let status = server.wait().expect("serve exit");
+    let status = server.0.wait().expect("serve exit");
     let stop_secs = stopping.elapsed().as_secs_f64();
     for t in streams {
         let _ = t.join();
